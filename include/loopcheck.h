@@ -1,0 +1,686 @@
+/*
+ * loopcheck.h - find conversational loops and canned-refusal regressions
+ * in chatbot and agent logs.
+ *
+ * This is the only public header of libloopcheck.
+ *
+ * OVERVIEW
+ *
+ *   lc_config        all tunables + the allocator; snapshotted into every
+ *                    handle created from it.
+ *   lc_reader        streaming decoder: feed bytes in any chunking, get
+ *                    whole conversations (lc_conversation) out.
+ *   lc_conversation  one conversation's turns (original text, normalized
+ *                    text, XXH3-64 hash, source position). Owned by the
+ *                    caller once returned; may be moved to another thread.
+ *   lc_session       one conversation's live detector state: push turns one
+ *                    at a time, pull findings as soon as they are certain.
+ *   lc_report        the findings of one conversation (batch result).
+ *   lc_summary       mergeable counts over many reports.
+ *   lc_diff          paired comparison of two runs (baseline, candidate).
+ *
+ * THREADS
+ *
+ *   Handles are not thread-safe; distinct handles may be used concurrently
+ *   from different threads. A config is immutable once it has been used to
+ *   create a reader or session and may then be shared read-only. Nothing in
+ *   the library uses process-global mutable state.
+ *
+ * STABILITY
+ *
+ *   Numeric values of lc_status, lc_opt, lc_kind, lc_role and lc_format
+ *   below 1000 are stable: they are never renumbered or reused. Structs
+ *   returned as `const T *` are library-owned views; fields may be appended
+ *   in later versions, so callers never allocate or copy them by size.
+ *
+ * STREAMING USE (live monitoring of a generation loop)
+ *
+ *     lc_config *cfg; lc_session *s; const lc_finding *f;
+ *     lc_config_new(NULL, &cfg);
+ *     lc_session_new(cfg, &s);
+ *     for (each generated turn) {
+ *         lc_session_push(s, LC_ROLE_ASSISTANT, NULL, 0, text, len);
+ *         while (lc_session_next_finding(s, &f) == LC_OK)
+ *             if (f->kind == LC_KIND_EXACT_LOOP) stop_generation();
+ *     }
+ *     lc_session_finish(s);
+ *     lc_session_free(s); lc_config_free(cfg);
+ *
+ * BATCH USE (a whole log file)
+ *
+ *     lc_reader *r; lc_conversation *c; lc_report *rep;
+ *     lc_reader_new(cfg, &r);
+ *     lc_reader_set_source(r, "run.jsonl", 9);
+ *     lc_reader_feed(r, buf, len);          (repeat for every chunk)
+ *     lc_reader_finish(r);
+ *     while (lc_reader_next(r, &c) != LC_END) {
+ *         if (lc_conversation_check(cfg, c, &rep) == LC_OK)
+ *             lc_report_write(rep, LC_OUTPUT_JSON, my_write, my_ctx);
+ *         lc_report_free(rep); lc_conversation_free(c);
+ *     }
+ *
+ *   lc_reader_next returns LC_NEED_INPUT when it needs more bytes and
+ *   LC_END once lc_reader_finish was called and everything was returned.
+ *   A conversation that could not be read is still returned, with
+ *   lc_conversation_status() != LC_OK and its error attached, so counts
+ *   always reconcile: read = analysed + failed.
+ */
+#ifndef LOOPCHECK_H
+#define LOOPCHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(LC_BUILDING_DLL)
+#define LC_API __declspec(dllexport)
+#elif defined(__GNUC__) || defined(__clang__)
+#define LC_API __attribute__((visibility("default")))
+#else
+#define LC_API
+#endif
+
+/** Opaque handles (see OVERVIEW). @since 0.1 */
+typedef struct lc_config lc_config;
+typedef struct lc_reader lc_reader;
+typedef struct lc_conversation lc_conversation;
+typedef struct lc_session lc_session;
+typedef struct lc_report lc_report;
+typedef struct lc_summary lc_summary;
+typedef struct lc_diff lc_diff;
+
+/* ------------------------------------------------------------------ */
+/* Version                                                              */
+/* ------------------------------------------------------------------ */
+
+#define LC_VERSION_MAJOR 0
+#define LC_VERSION_MINOR 1
+#define LC_VERSION_PATCH 0
+#define LC_VERSION_NUMBER \
+    (LC_VERSION_MAJOR * 10000 + LC_VERSION_MINOR * 100 + LC_VERSION_PATCH)
+#define LC_VERSION_STRING "0.1.0"
+
+/** Runtime version number (major*10000 + minor*100 + patch). @since 0.1 */
+LC_API unsigned lc_version_number(void);
+/** Runtime version string, static. @since 0.1 */
+LC_API const char *lc_version_string(void);
+
+/* ------------------------------------------------------------------ */
+/* Status codes                                                         */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Result of every fallible call. Progress values are small; errors are
+ * grouped by tens. Values below 1000 are stable and never reused.
+ * Each value has a stable short code "LC-Ennn" (nnn = the value) used in
+ * CLI messages and documentation. @since 0.1
+ */
+typedef enum lc_status {
+    LC_OK = 0,
+    LC_NEED_INPUT = 1,         /**< reader: feed more bytes or finish */
+    LC_END = 2,                /**< no more items */
+
+    LC_ERR_INVALID_ARG = 10,   /**< NULL or out-of-range argument */
+    LC_ERR_STATE = 11,         /**< call not allowed in this state */
+    LC_ERR_UNKNOWN_OPTION = 12,/**< option key not known */
+    LC_ERR_OUT_OF_BOUNDS = 13, /**< option value outside its bounds */
+
+    LC_ERR_UTF8 = 20,          /**< invalid UTF-8 (replaced by U+FFFD) */
+
+    LC_ERR_SYNTAX = 30,        /**< malformed JSON */
+    LC_ERR_SCHEMA = 31,        /**< valid JSON, not a conversation */
+    LC_ERR_FORMAT = 32,        /**< input format not recognised */
+    LC_ERR_PATTERN = 33,       /**< bad refusal pattern / pattern file */
+    LC_ERR_EMPTY = 34,         /**< conversation has no turns */
+    LC_ERR_CONFIG_FILE = 35,   /**< bad gate config file */
+
+    LC_ERR_LIMIT = 40,         /**< a documented limit was exceeded */
+
+    LC_ERR_CALLBACK = 50,      /**< write callback returned non-zero */
+    LC_ERR_IO = 51,            /**< input could not be read (CLI use) */
+
+    LC_ERR_NOMEM = 90,         /**< allocation failed */
+    LC_ERR_INTERNAL = 91       /**< bug: please report */
+} lc_status;
+
+/** Static description of a status ("invalid UTF-8"). Never NULL. @since 0.1 */
+LC_API const char *lc_status_str(lc_status status);
+/** Static stable code of a status ("LC-E020"). Never NULL. @since 0.1 */
+LC_API const char *lc_status_code(lc_status status);
+
+/** Severity of a diagnostic. @since 0.1 */
+typedef enum lc_severity {
+    LC_SEVERITY_ERROR = 0,   /**< the conversation could not be analysed */
+    LC_SEVERITY_WARNING = 1  /**< data was repaired; analysis went on */
+} lc_severity;
+
+/**
+ * Error or warning detail: a library-owned view, valid until the next
+ * call on the handle that returned it (or until that handle is freed).
+ * @since 0.1
+ */
+typedef struct lc_error {
+    lc_status status;     /**< what went wrong */
+    lc_severity severity; /**< error or warning */
+    const char *code;     /**< "LC-Ennn", static */
+    const char *message;  /**< human readable, NUL-terminated */
+    const char *source;   /**< source name set on the reader, or "" */
+    uint64_t line;        /**< 1-based line, 0 if unknown */
+    uint64_t column;      /**< 1-based column in code points, 0 if unknown */
+    uint64_t offset;      /**< 0-based byte offset in the whole stream */
+    int64_t turn;         /**< 1-based turn index, or -1 */
+} lc_error;
+
+/* ------------------------------------------------------------------ */
+/* Allocator                                                            */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Caller-supplied allocator. Every allocation libloopcheck makes goes
+ * through it (json-c's short-lived parse trees excepted, see README).
+ * `realloc` receives the old size. Pass NULL to lc_config_new for the C
+ * library's malloc/realloc/free. The struct is copied. @since 0.1
+ */
+typedef struct lc_allocator {
+    void *(*malloc)(void *ctx, size_t size);
+    void *(*realloc)(void *ctx, void *ptr, size_t old_size, size_t new_size);
+    void (*free)(void *ctx, void *ptr);
+    void *ctx;
+} lc_allocator;
+
+/* ------------------------------------------------------------------ */
+/* Enumerations                                                         */
+/* ------------------------------------------------------------------ */
+
+/** Speaker role. @since 0.1 */
+typedef enum lc_role {
+    LC_ROLE_OTHER = 0,
+    LC_ROLE_USER = 1,
+    LC_ROLE_ASSISTANT = 2,
+    LC_ROLE_SYSTEM = 3,
+    LC_ROLE_TOOL = 4
+} lc_role;
+
+/** Static name of a role ("assistant"). @since 0.1 */
+LC_API const char *lc_role_name(lc_role role);
+
+/** Input format; LC_FORMAT_AUTO sniffs the content. @since 0.1 */
+typedef enum lc_format {
+    LC_FORMAT_AUTO = 0,
+    LC_FORMAT_TRANSCRIPT = 1,   /**< "Speaker: text" plain text */
+    LC_FORMAT_JSONL_CONV = 2,   /**< one conversation object per line */
+    LC_FORMAT_JSONL_TURN = 3,   /**< one turn per line + conversation key */
+    LC_FORMAT_JSON = 4          /**< one JSON document: array or object */
+} lc_format;
+
+/** Static name of a format ("jsonl"). @since 0.1 */
+LC_API const char *lc_format_name(lc_format format);
+/** Parse a format name; LC_ERR_INVALID_ARG if unknown. @since 0.1 */
+LC_API lc_status lc_format_from_name(const char *name, size_t len,
+                                     lc_format *out);
+
+/** Finding kinds (stable names via lc_kind_name). @since 0.1 */
+typedef enum lc_kind {
+    LC_KIND_EXACT_LOOP = 1,
+    LC_KIND_RECURRING_TURN = 2,
+    LC_KIND_RECYCLED_PASSAGE = 3,
+    LC_KIND_NEAR_DUPLICATE_LOOP = 4,
+    LC_KIND_DEGENERATE_REPETITION = 5,
+    LC_KIND_STALLED_CONVERSATION = 6,
+    LC_KIND_REFUSAL = 20,
+    LC_KIND_REFUSAL_LOOP = 21,
+    LC_KIND_REFUSAL_ONSET = 22
+} lc_kind;
+
+#define LC_KIND_COUNT_MAX 32
+
+/** Static stable name of a kind ("exact_loop"), or NULL. @since 0.1 */
+LC_API const char *lc_kind_name(lc_kind kind);
+/** Parse a kind name; LC_ERR_INVALID_ARG if unknown. @since 0.1 */
+LC_API lc_status lc_kind_from_name(const char *name, size_t len,
+                                   lc_kind *out);
+
+/* ------------------------------------------------------------------ */
+/* Configuration                                                        */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Option keys for lc_config_set. Value 0 always means "default".
+ * lc_opt_bounds gives min, max and default for each. @since 0.1
+ */
+typedef enum lc_opt {
+    /* input */
+    LC_OPT_FORMAT = 1,               /**< lc_format, default AUTO */
+    LC_OPT_MAX_LINE_BYTES = 2,       /**< default 256 MiB */
+    LC_OPT_MAX_TURNS = 3,            /**< per conversation, default 1,000,000 */
+    LC_OPT_MAX_DEPTH = 4,            /**< JSON nesting, default 64 */
+    LC_OPT_MAX_TURN_BYTES = 5,       /**< text per turn, default 16 MiB */
+    LC_OPT_MAX_PATTERNS = 6,         /**< user patterns, default 100,000 */
+    LC_OPT_NORMALIZE_FAST = 7,       /**< 1 = ASCII fast path (default), 2 = utf8proc only */
+
+    /* loop detectors */
+    LC_OPT_MIN_REPEATS = 20,         /**< exact/near loops: repeats, default 3 */
+    LC_OPT_MAX_PERIOD = 21,          /**< exact/near loops: period, default 8 */
+    LC_OPT_RECUR_MIN = 22,           /**< recurring_turn count, default 3 */
+    LC_OPT_RECUR_SHORT_WORDS = 23,   /**< turns with fewer words are "short", default 4 */
+    LC_OPT_RECUR_SHORT_MIN = 24,     /**< count needed for short turns, default 5 */
+    LC_OPT_PASSAGE_WORDS = 25,       /**< recycled_passage minimum words, default 12 */
+    LC_OPT_WINNOW_WINDOW = 26,       /**< winnowing window (shingles), default 4 */
+    LC_OPT_NEAR_DUP_PERCENT = 27,    /**< near-dup Jaccard threshold %, default 60 */
+    LC_OPT_DEGENERATE_PERCENT = 28,  /**< n-gram repeat ratio %, default 50 */
+    LC_OPT_DEGENERATE_MIN_WORDS = 29,/**< minimum words, default 30 */
+    LC_OPT_STALL_WINDOW = 30,        /**< last K turns, default 10 */
+    LC_OPT_STALL_PERCENT = 31,       /**< share looping, default 60 */
+    LC_OPT_HISTORY_TURNS = 32,       /**< window of turns kept, default 512 */
+
+    /* refusal detectors */
+    LC_OPT_REFUSAL_LOOP_MIN = 40,    /**< consecutive refusals, default 3 */
+    LC_OPT_ONSET_MIN_HELPFUL = 41,   /**< helpful turns before onset, default 2 */
+    LC_OPT_PARTIAL_MIN_WORDS = 42,   /**< words of help making a refusal partial, default 40 */
+
+    /* detectors enabled: bit (1 << lc_kind); default all */
+    LC_OPT_KINDS = 60
+} lc_opt;
+
+/** Create a config. `alloc` may be NULL (libc). [out] cfg. @since 0.1 */
+LC_API lc_status lc_config_new(const lc_allocator *alloc, lc_config **cfg);
+/** Free a config. NULL is a no-op. @since 0.1 */
+LC_API void lc_config_free(lc_config *cfg);
+/**
+ * Set an option. 0 restores the default. Returns LC_ERR_UNKNOWN_OPTION,
+ * LC_ERR_OUT_OF_BOUNDS or LC_ERR_STATE (config already in use).
+ * @since 0.1
+ */
+LC_API lc_status lc_config_set(lc_config *cfg, lc_opt key, int64_t value);
+/** Current effective value of an option (default resolved). @since 0.1 */
+LC_API lc_status lc_config_get(const lc_config *cfg, lc_opt key,
+                               int64_t *value);
+/** Bounds and default of an option. Any out pointer may be NULL. @since 0.1 */
+LC_API lc_status lc_opt_bounds(lc_opt key, int64_t *min, int64_t *max,
+                               int64_t *def);
+/** Option name ("min_repeats") or NULL. @since 0.1 */
+LC_API const char *lc_opt_name(lc_opt key);
+/** Parse an option name. @since 0.1 */
+LC_API lc_status lc_opt_from_name(const char *name, size_t len, lc_opt *out);
+
+/**
+ * Map a transcript speaker name to a role (e.g. "Therapist" -> assistant).
+ * Names compare case-insensitively. Overrides the built-in names and the
+ * heuristic. @since 0.1
+ */
+LC_API lc_status lc_config_map_speaker(lc_config *cfg, const char *name,
+                                       size_t len, lc_role role);
+
+/**
+ * Load refusal patterns in the pattern-file format (see README and
+ * loopcheck(1)). `source` names the file for error messages. On a syntax
+ * error returns LC_ERR_PATTERN and lc_config_error() gives file:line:col.
+ * @since 0.1
+ */
+LC_API lc_status lc_config_add_patterns(lc_config *cfg, const char *source,
+                                        const char *text, size_t len);
+/** Last error on the config (NULL if none). @since 0.1 */
+LC_API const lc_error *lc_config_error(const lc_config *cfg);
+
+/** One active refusal pattern, for listing. @since 0.1 */
+typedef struct lc_pattern_info {
+    const char *family;   /**< family name */
+    const char *text;     /**< pattern as written */
+    const char *origin;   /**< "builtin" or the source name */
+    int enabled;          /**< 0 if the family is disabled */
+} lc_pattern_info;
+
+/** Number of patterns (built-in + user). @since 0.1 */
+LC_API size_t lc_config_pattern_count(const lc_config *cfg);
+/** Pattern i, valid while cfg lives. NULL if out of range. @since 0.1 */
+LC_API const lc_pattern_info *lc_config_pattern(const lc_config *cfg,
+                                                size_t i);
+
+/* ------------------------------------------------------------------ */
+/* Conversations and turns                                              */
+/* ------------------------------------------------------------------ */
+
+/** Turn flags. @since 0.1 */
+typedef enum lc_turn_flags {
+    LC_TURN_NONE = 0,
+    LC_TURN_TOOL_CALL = 1 << 0,   /**< text is a canonical tool call */
+    LC_TURN_REPAIRED = 1 << 1,    /**< invalid UTF-8 replaced */
+    LC_TURN_EMPTY = 1 << 2,       /**< content null or empty */
+    LC_TURN_TRUNCATED = 1 << 3    /**< cut at max_turn_bytes */
+} lc_turn_flags;
+
+/**
+ * One turn: a library-owned view valid while its conversation (or, from a
+ * session, until the next push) lives. @since 0.1
+ */
+typedef struct lc_turn {
+    uint32_t index;          /**< 1-based turn number */
+    lc_role role;
+    const char *speaker;     /**< speaker label as written, NUL-terminated */
+    const char *text;        /**< original text (valid UTF-8), NUL-terminated */
+    size_t text_len;
+    const char *norm;        /**< normalized text, NUL-terminated */
+    size_t norm_len;
+    uint64_t hash;           /**< XXH3-64 of norm */
+    uint64_t line;           /**< 1-based source line where the turn starts */
+    uint64_t column;         /**< 1-based column */
+    uint64_t offset;         /**< byte offset in the stream */
+    unsigned flags;          /**< lc_turn_flags */
+    uint32_t words;          /**< number of word tokens in norm */
+} lc_turn;
+
+/** Create an empty conversation to fill with lc_conversation_add. @since 0.1 */
+LC_API lc_status lc_conversation_new(const lc_config *cfg,
+                                     lc_conversation **conv);
+/**
+ * Append a turn (text is copied, normalized and hashed). Invalid UTF-8 is
+ * replaced by U+FFFD and a warning recorded. speaker may be NULL.
+ * @since 0.1
+ */
+LC_API lc_status lc_conversation_add(lc_conversation *conv, lc_role role,
+                                     const char *speaker, size_t speaker_len,
+                                     const char *text, size_t len);
+/** Free. NULL is a no-op. @since 0.1 */
+LC_API void lc_conversation_free(lc_conversation *conv);
+/** Conversation id (from the data, else "source:line"). @since 0.1 */
+LC_API const char *lc_conversation_id(const lc_conversation *conv);
+/** Source name given to the reader ("" if none). @since 0.1 */
+LC_API const char *lc_conversation_source(const lc_conversation *conv);
+/** 1-based line where the conversation starts. @since 0.1 */
+LC_API uint64_t lc_conversation_line(const lc_conversation *conv);
+/** Format it was read as. @since 0.1 */
+LC_API lc_format lc_conversation_format(const lc_conversation *conv);
+/** Number of turns. @since 0.1 */
+LC_API size_t lc_conversation_turn_count(const lc_conversation *conv);
+/** Turn i (0-based), NULL if out of range. @since 0.1 */
+LC_API const lc_turn *lc_conversation_turn(const lc_conversation *conv,
+                                           size_t i);
+/**
+ * LC_OK if the conversation was read, else the error status; its
+ * diagnostic is lc_conversation_diag(conv, 0). @since 0.1
+ */
+LC_API lc_status lc_conversation_status(const lc_conversation *conv);
+/** Number of diagnostics (errors first, then warnings). @since 0.1 */
+LC_API size_t lc_conversation_diag_count(const lc_conversation *conv);
+/** Diagnostic i, NULL if out of range. @since 0.1 */
+LC_API const lc_error *lc_conversation_diag(const lc_conversation *conv,
+                                            size_t i);
+/**
+ * How transcript speakers were mapped, for reporting: e.g.
+ * "Therapist=assistant Patient=user (heuristic: ...)". "" when not a
+ * transcript. @since 0.1
+ */
+LC_API const char *lc_conversation_speaker_note(const lc_conversation *conv);
+
+/* ------------------------------------------------------------------ */
+/* Reader                                                               */
+/* ------------------------------------------------------------------ */
+
+/** Create a reader (snapshots cfg). @since 0.1 */
+LC_API lc_status lc_reader_new(const lc_config *cfg, lc_reader **reader);
+/** Free. NULL is a no-op. @since 0.1 */
+LC_API void lc_reader_free(lc_reader *reader);
+/** Name used in ids and diagnostics (copied). Call before feeding. @since 0.1 */
+LC_API lc_status lc_reader_set_source(lc_reader *reader, const char *name,
+                                      size_t len);
+/**
+ * Feed bytes in any chunking. Bytes are copied as needed; the caller's
+ * buffer is not retained. @since 0.1
+ */
+LC_API lc_status lc_reader_feed(lc_reader *reader, const void *data,
+                                size_t len);
+/** Mark end of input (flushes a last line without newline). @since 0.1 */
+LC_API lc_status lc_reader_finish(lc_reader *reader);
+/**
+ * Next conversation. LC_OK: *conv is the caller's (free it); check its
+ * status. LC_NEED_INPUT: feed more. LC_END: done. LC_ERR_NOMEM: fatal.
+ * @since 0.1
+ */
+LC_API lc_status lc_reader_next(lc_reader *reader, lc_conversation **conv);
+/** Format in use (after sniffing), AUTO if not yet known. @since 0.1 */
+LC_API lc_format lc_reader_format(const lc_reader *reader);
+/** Last fatal error of the reader, or NULL. @since 0.1 */
+LC_API const lc_error *lc_reader_error(const lc_reader *reader);
+
+/* ------------------------------------------------------------------ */
+/* Findings and the live session                                        */
+/* ------------------------------------------------------------------ */
+
+/** Finding event for live use. @since 0.1 */
+typedef enum lc_event {
+    LC_EVENT_NEW = 0,       /**< first time this finding is certain */
+    LC_EVENT_EXTENDED = 1   /**< an earlier finding (same id) grew */
+} lc_event;
+
+/**
+ * One finding, a library-owned view (see the owning handle for lifetime).
+ * Unused kind-specific fields are 0 / NULL. @since 0.1
+ */
+typedef struct lc_finding {
+    uint32_t id;             /**< unique within the conversation */
+    lc_event event;          /**< live only */
+    lc_kind kind;
+    const char *kind_name;   /**< "exact_loop" ... */
+    uint32_t first_turn;     /**< 1-based */
+    uint32_t last_turn;      /**< 1-based */
+    uint64_t first_line;     /**< source line of first_turn (0 if none) */
+    uint64_t last_line;
+    lc_role role;            /**< role of the repeating speaker */
+    const char *speaker;
+    double score;            /**< 0..1, strength of evidence */
+    const uint32_t *turns;   /**< the turns involved, ascending */
+    size_t turn_count;
+    const char *excerpt;     /**< short excerpt of the repeated text */
+    uint64_t evidence;       /**< XXH3 of the repeated unit */
+    /* exact_loop, near_duplicate_loop */
+    uint32_t period;
+    uint32_t repeats;
+    /* recurring_turn: occurrences; refusal_loop: refusals */
+    uint32_t count;
+    /* recycled_passage */
+    uint32_t words;
+    double share;
+    /* refusal, refusal_loop, refusal_onset */
+    const char *family;      /**< most specific family */
+    const char *families;    /**< all matched, comma-separated */
+    int partial;             /**< refusal followed by substantial help */
+    uint32_t span_start;     /**< byte range of evidence in the turn text */
+    uint32_t span_end;
+    uint32_t pushback;       /**< refusal_loop: contesting user turns */
+    uint32_t helpful;        /**< refusal_onset: helpful turns before */
+} lc_finding;
+
+/** Create a session (snapshots cfg). @since 0.1 */
+LC_API lc_status lc_session_new(const lc_config *cfg, lc_session **session);
+/** Free. NULL is a no-op. @since 0.1 */
+LC_API void lc_session_free(lc_session *session);
+/**
+ * Push one turn (text copied, normalized). LC_ERR_STATE after finish;
+ * LC_ERR_LIMIT beyond max_turns. @since 0.1
+ */
+LC_API lc_status lc_session_push(lc_session *session, lc_role role,
+                                 const char *speaker, size_t speaker_len,
+                                 const char *text, size_t len);
+/** Push a turn from a conversation (no re-normalization). @since 0.1 */
+LC_API lc_status lc_session_push_turn(lc_session *session,
+                                      const lc_turn *turn);
+/**
+ * Next new or extended finding since the last call: LC_OK or LC_END.
+ * The view is valid until the next push/finish/free. @since 0.1
+ */
+LC_API lc_status lc_session_next_finding(lc_session *session,
+                                         const lc_finding **finding);
+/** End of conversation: flushes end-only detectors. @since 0.1 */
+LC_API lc_status lc_session_finish(lc_session *session);
+/** Current findings (final after finish), in report order. @since 0.1 */
+LC_API size_t lc_session_finding_count(const lc_session *session);
+LC_API const lc_finding *lc_session_finding(const lc_session *session,
+                                            size_t i);
+/** Last error of the session or NULL. @since 0.1 */
+LC_API const lc_error *lc_session_error(const lc_session *session);
+
+/* ------------------------------------------------------------------ */
+/* Reports (batch)                                                      */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Analyse one conversation: a session fed every turn, then finished.
+ * If the conversation failed to read, the report carries its error and
+ * no findings. Returns LC_OK, LC_ERR_NOMEM or LC_ERR_INVALID_ARG (then
+ * *report is NULL). @since 0.1
+ */
+LC_API lc_status lc_conversation_check(const lc_config *cfg,
+                                       const lc_conversation *conv,
+                                       lc_report **report);
+/**
+ * Batch: read a whole buffer and analyse every conversation. Invokes
+ * `cb` per report (report freed after the call); cb returning non-zero
+ * stops with LC_ERR_CALLBACK. @since 0.1
+ */
+typedef int (*lc_report_fn)(const lc_report *report, void *userdata);
+LC_API lc_status lc_check_buffer(const lc_config *cfg, const char *source,
+                                 const void *buf, size_t len,
+                                 lc_report_fn cb, void *userdata);
+/** Free. NULL is a no-op. @since 0.1 */
+LC_API void lc_report_free(lc_report *report);
+LC_API const char *lc_report_conversation(const lc_report *report);
+LC_API const char *lc_report_source(const lc_report *report);
+LC_API uint64_t lc_report_line(const lc_report *report);
+LC_API size_t lc_report_turn_count(const lc_report *report);
+/** LC_OK if analysed; else why not (see lc_report_error). @since 0.1 */
+LC_API lc_status lc_report_status(const lc_report *report);
+LC_API const lc_error *lc_report_error(const lc_report *report);
+LC_API size_t lc_report_finding_count(const lc_report *report);
+LC_API const lc_finding *lc_report_finding(const lc_report *report,
+                                           size_t i);
+/** 1 if any assistant turn refuses (fully or partially). @since 0.1 */
+LC_API int lc_report_refuses(const lc_report *report);
+/** Hash of the first user turn's normalized text (0 if none). @since 0.1 */
+LC_API uint64_t lc_report_prompt_hash(const lc_report *report);
+
+/** Output formats for writers. @since 0.1 */
+typedef enum lc_output {
+    LC_OUTPUT_TEXT = 0,
+    LC_OUTPUT_JSON = 1,
+    LC_OUTPUT_JUNIT = 2,
+    LC_OUTPUT_GITHUB = 3
+} lc_output;
+
+/** Parse an output name ("json"). @since 0.1 */
+LC_API lc_status lc_output_from_name(const char *name, size_t len,
+                                     lc_output *out);
+
+/** Output callback: return non-zero to abort (-> LC_ERR_CALLBACK). */
+typedef int (*lc_write_fn)(const char *data, size_t len, void *userdata);
+
+/** Output flags. @since 0.1 */
+typedef enum lc_write_flags {
+    LC_WRITE_NONE = 0,
+    LC_WRITE_COLOR = 1 << 0   /**< ANSI colour in text output */
+} lc_write_flags;
+
+/**
+ * Write one report. JSON: one line, schema in doc/formats.md. @since 0.1
+ */
+LC_API lc_status lc_report_write(const lc_report *report, lc_output fmt,
+                                 unsigned flags, lc_write_fn fn,
+                                 void *userdata);
+
+/** Bit of a kind in a kind set: LC_KIND_BIT(LC_KIND_EXACT_LOOP). @since 0.1 */
+#define LC_KIND_BIT(kind) (UINT32_C(1) << (unsigned)(kind))
+
+/**
+ * Like lc_report_write, but only findings whose kind is in `fail_kinds`
+ * (a set of LC_KIND_BIT values) "trip the gate": they become JUnit
+ * <failure> elements, GitHub `::error` commands and "error" entries in
+ * text; the other findings are written as JUnit <system-out> lines,
+ * GitHub `::warning` commands and "note" entries. JSON output is the
+ * same as lc_report_write. lc_report_write(...) equals
+ * lc_report_write_gated(..., 0xFFFFFFFF, ...).
+ * Returns LC_OK, LC_ERR_INVALID_ARG (NULL report/fn, unknown fmt),
+ * LC_ERR_NOMEM or LC_ERR_CALLBACK. @since 0.1
+ */
+LC_API lc_status lc_report_write_gated(const lc_report *report,
+                                       lc_output fmt, unsigned flags,
+                                       uint32_t fail_kinds, lc_write_fn fn,
+                                       void *userdata);
+
+/* ------------------------------------------------------------------ */
+/* Summary (mergeable counts)                                           */
+/* ------------------------------------------------------------------ */
+
+LC_API lc_status lc_summary_new(const lc_config *cfg, lc_summary **sum);
+LC_API void lc_summary_free(lc_summary *sum);
+/** Count one report (analysed or failed). @since 0.1 */
+LC_API lc_status lc_summary_add(lc_summary *sum, const lc_report *report);
+/** Add all counts of `other` into `sum` (merging shards). @since 0.1 */
+LC_API lc_status lc_summary_merge(lc_summary *sum, const lc_summary *other);
+/** Parse a summary written as JSON by lc_summary_write. @since 0.1 */
+LC_API lc_status lc_summary_merge_json(lc_summary *sum, const char *json,
+                                       size_t len);
+LC_API uint64_t lc_summary_read(const lc_summary *sum);
+LC_API uint64_t lc_summary_analysed(const lc_summary *sum);
+LC_API uint64_t lc_summary_failed(const lc_summary *sum);
+/** Conversations with at least one finding of `kind`. @since 0.1 */
+LC_API uint64_t lc_summary_kind_count(const lc_summary *sum, lc_kind kind);
+/** Conversations with a refusal of `family` (by name). @since 0.1 */
+LC_API uint64_t lc_summary_family_count(const lc_summary *sum,
+                                        const char *family);
+LC_API lc_status lc_summary_write(const lc_summary *sum, lc_output fmt,
+                                  unsigned flags, lc_write_fn fn,
+                                  void *userdata);
+
+/* ------------------------------------------------------------------ */
+/* Diff between two runs                                                */
+/* ------------------------------------------------------------------ */
+
+/** Verdict of a diff. @since 0.1 */
+typedef enum lc_verdict {
+    LC_VERDICT_NO_CHANGE = 0,
+    LC_VERDICT_REGRESSION = 1,
+    LC_VERDICT_IMPROVEMENT = 2
+} lc_verdict;
+
+/** Diff statistics, a view valid while the diff lives. @since 0.1 */
+typedef struct lc_diff_stats {
+    uint64_t paired;
+    uint64_t unpaired_baseline;
+    uint64_t unpaired_candidate;
+    uint64_t to_refusal;       /**< compliance -> refusal */
+    uint64_t to_compliance;    /**< refusal -> compliance */
+    uint64_t both_refuse;
+    uint64_t loops_appeared;
+    uint64_t loops_disappeared;
+    uint64_t family_changed;   /**< refused in both, family differs */
+    double rate_baseline;      /**< refusal rate over paired */
+    double rate_candidate;
+    double difference;         /**< candidate - baseline */
+    double ci_low;             /**< 95% CI of the paired difference */
+    double ci_high;
+    double p_value;            /**< exact one-sided McNemar: candidate refuses more */
+    double p_value_improvement;/**< exact one-sided: candidate refuses less */
+    lc_verdict verdict;
+} lc_diff_stats;
+
+LC_API lc_status lc_diff_new(const lc_config *cfg, lc_diff **diff);
+LC_API void lc_diff_free(lc_diff *diff);
+/** Add a report of the baseline (side 0) or candidate (side 1). @since 0.1 */
+LC_API lc_status lc_diff_add(lc_diff *diff, int side, const lc_report *report);
+/** Significance level for the verdict, default 0.05. @since 0.1 */
+LC_API lc_status lc_diff_set_alpha(lc_diff *diff, double alpha);
+/** Pair and compute. @since 0.1 */
+LC_API lc_status lc_diff_compute(lc_diff *diff, const lc_diff_stats **stats);
+LC_API lc_status lc_diff_write(const lc_diff *diff, lc_output fmt,
+                               unsigned flags, lc_write_fn fn,
+                               void *userdata);
+
+/** Exact binomial tail P(X >= k), X ~ Bin(n, 1/2). @since 0.1 */
+LC_API double lc_mcnemar_exact(uint64_t k, uint64_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LOOPCHECK_H */

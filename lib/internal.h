@@ -1,0 +1,419 @@
+/*
+ * internal.h - private declarations shared by the modules of libloopcheck.
+ *
+ * Naming: exported API is lc_* / LC_*; everything non-static here is
+ * lci_<module>_<verb> so that a static libloopcheck.a exposes nothing that
+ * could clash with the public prefix.
+ *
+ * Invariants:
+ *  - every allocation goes through the config's lc_allocator (lci_malloc..)
+ *  - lc_turn.text and lc_turn.norm are valid UTF-8 and NUL-terminated
+ *  - token offsets index into lc_turn.norm
+ */
+#ifndef LOOPCHECK_INTERNAL_H
+#define LOOPCHECK_INTERNAL_H
+
+#include "loopcheck.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ------------------------------------------------------------------ */
+/* Allocation (alloc.c)                                                 */
+/* ------------------------------------------------------------------ */
+
+typedef lc_allocator lci_alloc;
+
+void *lci_malloc(const lci_alloc *a, size_t size);
+void *lci_calloc(const lci_alloc *a, size_t n, size_t size);
+void *lci_realloc(const lci_alloc *a, void *p, size_t old_size,
+                  size_t new_size);
+void lci_free(const lci_alloc *a, void *p);
+char *lci_strndup(const lci_alloc *a, const char *s, size_t len);
+/* overflow-checked a*b; returns false on overflow */
+bool lci_mul_ok(size_t a, size_t b, size_t *out);
+/* Grow *arr (element size `elem`) so that it holds at least `need`
+ * elements; *cap is updated. Geometric growth. */
+lc_status lci_grow(const lci_alloc *a, void **arr, size_t elem, size_t *cap,
+                   size_t need);
+/* The default (libc) allocator. */
+extern const lci_alloc lci_default_alloc;
+
+/* ------------------------------------------------------------------ */
+/* Growable byte buffer (buf.c)                                         */
+/* ------------------------------------------------------------------ */
+
+typedef struct lci_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    const lci_alloc *alloc;
+} lci_buf;
+
+void lci_buf_init(lci_buf *b, const lci_alloc *a);
+void lci_buf_free(lci_buf *b);
+lc_status lci_buf_reserve(lci_buf *b, size_t extra);
+lc_status lci_buf_append(lci_buf *b, const void *data, size_t len);
+lc_status lci_buf_putc(lci_buf *b, char c);
+lc_status lci_buf_printf(lci_buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* JSON string literal with quotes, escaping per RFC 8259. */
+lc_status lci_buf_json_str(lci_buf *b, const char *s, size_t len);
+/* XML-escaped text (for JUnit). */
+lc_status lci_buf_xml_str(lci_buf *b, const char *s, size_t len);
+/* Ensure data is NUL-terminated (not counted in len). */
+lc_status lci_buf_terminate(lci_buf *b);
+/* Hand the buffer to the caller: returns data, resets b. */
+char *lci_buf_take(lci_buf *b);
+
+/* ------------------------------------------------------------------ */
+/* Errors (status.c)                                                    */
+/* ------------------------------------------------------------------ */
+
+/* An lc_error with owned message storage. */
+typedef struct lci_err {
+    lc_error pub;
+    char msg[256];
+    char *source; /* owned copy */
+} lci_err;
+
+void lci_err_set(lci_err *e, const lci_alloc *a, lc_status st,
+                 lc_severity sev, const char *source, uint64_t line,
+                 uint64_t col, uint64_t off, int64_t turn, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 10, 11)))
+#endif
+    ;
+void lci_err_clear(lci_err *e, const lci_alloc *a);
+lc_status lci_err_copy(lci_err *dst, const lci_err *src, const lci_alloc *a);
+
+/* Compute 1-based line and column (in code points) of byte `off` within
+ * text[0..len). Slow path: only used when an error is produced. */
+void lci_locate(const char *text, size_t len, size_t off, uint64_t *line,
+                uint64_t *col);
+
+/* ------------------------------------------------------------------ */
+/* Config (config.c)                                                    */
+/* ------------------------------------------------------------------ */
+
+#define LCI_OPT_SLOTS 64
+
+typedef struct lci_speaker_map {
+    char *name; /* case-folded ASCII lower */
+    size_t len;
+    lc_role role;
+} lci_speaker_map;
+
+struct lci_patterns; /* refusal.c */
+
+struct lc_config {
+    atomic_int refs;      /* handles hold a reference */
+    atomic_int frozen;    /* set once a handle was created from it */
+    lci_alloc alloc;
+    int64_t raw[LCI_OPT_SLOTS];  /* as set; 0 = default */
+    int64_t val[LCI_OPT_SLOTS];  /* effective values */
+    lci_speaker_map *speakers;
+    size_t nspeakers, capspeakers;
+    struct lci_patterns *patterns; /* compiled refusal patterns */
+    lci_err err;
+    int has_err;
+};
+
+/* Effective value of an option (fast). */
+static inline int64_t lci_opt(const lc_config *c, lc_opt k) {
+    return c->val[(int)k];
+}
+/* Take a reference (freezes the config). */
+const lc_config *lci_config_ref(const lc_config *c);
+void lci_config_unref(const lc_config *c);
+/* Role for a transcript speaker set with lc_config_map_speaker; returns
+ * false if not mapped. */
+bool lci_config_speaker_role(const lc_config *c, const char *name,
+                             size_t len, lc_role *role);
+
+/* ------------------------------------------------------------------ */
+/* Text: UTF-8 repair, normalization, tokens, hashing                   */
+/* (normalize.c, tokens.c, hash.c)                                      */
+/* ------------------------------------------------------------------ */
+
+/* Token flags */
+enum {
+    LCI_TOK_SENT_START = 1 << 0, /* first token of a sentence or turn */
+    LCI_TOK_QUOTED = 1 << 1,     /* inside "..." quotes */
+    LCI_TOK_CJK = 1 << 2,        /* single CJK ideograph/kana token */
+    LCI_TOK_NUMBER = 1 << 3,     /* all digits */
+    LCI_TOK_TURN_START = 1 << 4  /* first token of the turn */
+};
+
+typedef struct lci_token {
+    uint32_t off;   /* byte offset in norm */
+    uint32_t len;   /* bytes */
+    uint64_t hash;  /* XXH3-64 of the token bytes */
+    uint32_t flags; /* LCI_TOK_* */
+} lci_token;
+
+/*
+ * Replace invalid UTF-8 by U+FFFD. Appends valid UTF-8 to out.
+ * *bad_count receives the number of replacements and *first_bad the
+ * byte offset (in `in`) of the first one.
+ */
+lc_status lci_utf8_repair(const char *in, size_t len, lci_buf *out,
+                          size_t *bad_count, size_t *first_bad);
+
+/*
+ * Normalize valid UTF-8 for comparison: NFKC + case fold (utf8proc),
+ * curly quotes/apostrophes -> ASCII, zero-width and control characters
+ * dropped, whitespace runs -> one ASCII space, trimmed. Appends to out.
+ * fast != 0 uses the ASCII fast path (byte-identical output, tested).
+ * Idempotent: normalize(normalize(x)) == normalize(x).
+ */
+lc_status lci_normalize(const char *in, size_t len, int fast, lci_buf *out);
+
+/*
+ * Tokenize normalized text into word tokens (letters/digits with inner
+ * apostrophes; each CJK character alone) with hashes and flags.
+ * *toks is (re)allocated with a; *n receives the count.
+ */
+lc_status lci_tokenize(const lci_alloc *a, const char *norm, size_t len,
+                       lci_token **toks, uint32_t *n);
+
+uint64_t lci_hash(const void *data, size_t len);
+/* 16 lowercase hex digits + NUL into out[17]. */
+void lci_hash_hex(uint64_t h, char out[17]);
+
+/* ------------------------------------------------------------------ */
+/* Turns and conversations (conversation.c)                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct lci_refusal {
+    uint8_t is_refusal; /* 0 no, 1 yes */
+    uint8_t partial;    /* refusal followed by substantial help */
+    int16_t family;     /* most specific family id, -1 if none */
+    uint64_t families;  /* bit per family id */
+    uint32_t span_start, span_end; /* bytes in the turn's original text */
+    float score;
+} lci_refusal;
+
+typedef struct lci_turn {
+    lc_turn pub;       /* strings owned by this struct */
+    lci_token *tokens;
+    uint32_t ntokens;
+    lci_refusal refusal; /* filled by the session for assistant turns */
+} lci_turn;
+
+/* Fill t from raw text: repair, normalize, tokenize, hash. Allocates
+ * pub.text, pub.norm, pub.speaker (copy; "" if NULL), tokens. On invalid
+ * UTF-8 sets LC_TURN_REPAIRED and *bad_off (else SIZE_MAX). */
+lc_status lci_turn_init(lci_turn *t, const lc_config *cfg, lc_role role,
+                        const char *speaker, size_t speaker_len,
+                        const char *text, size_t len, size_t *bad_off);
+/* Deep copy (for sessions that outlive conversations). */
+lc_status lci_turn_copy(lci_turn *dst, const lci_turn *src,
+                        const lci_alloc *a);
+void lci_turn_free(lci_turn *t, const lci_alloc *a);
+/* The lci_turn that contains a public view (views always come from one). */
+static inline const lci_turn *lci_turn_of(const lc_turn *pub) {
+    return (const lci_turn *)(const void *)pub;
+}
+
+struct lc_conversation {
+    const lc_config *cfg;   /* reference held */
+    const lci_alloc *alloc; /* &cfg->alloc */
+    char *id;
+    char *source;
+    uint64_t line;
+    lc_format format;
+    lci_turn *turns;
+    size_t nturns, capturns;
+    lc_status status;
+    lci_err *diags; /* errors first, then warnings */
+    size_t ndiags, capdiags;
+    char *speaker_note;
+};
+
+/* Record a diagnostic on a conversation (copies strings). */
+lc_status lci_conv_diag(lc_conversation *c, lc_status st, lc_severity sev,
+                        uint64_t line, uint64_t col, uint64_t off,
+                        int64_t turn, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 8, 9)))
+#endif
+    ;
+lc_status lci_conv_set_id(lc_conversation *c, const char *id, size_t len);
+lc_status lci_conv_set_source(lc_conversation *c, const char *s, size_t len);
+/* Append a turn with its source position; returns the new turn. */
+lc_status lci_conv_add(lc_conversation *c, lc_role role, const char *speaker,
+                       size_t speaker_len, const char *text, size_t len,
+                       uint64_t line, uint64_t col, uint64_t off,
+                       unsigned flags, lci_turn **out);
+
+/* Map a speaker/role name ("human", "gpt", "Assistant") to a role.
+ * Returns false if the name is not a known one. */
+bool lci_role_from_name(const char *name, size_t len, lc_role *role);
+
+/* ------------------------------------------------------------------ */
+/* Refusal classification (refusal.c, patterns.c)                       */
+/* ------------------------------------------------------------------ */
+
+/* Compile the built-in pattern library. */
+lc_status lci_patterns_new(const lci_alloc *a, struct lci_patterns **out);
+void lci_patterns_free(struct lci_patterns *p, const lci_alloc *a);
+/* Parse a user pattern file and add/disable families. On a syntax error
+ * returns LC_ERR_PATTERN and fills err with source:line:col. */
+lc_status lci_patterns_load(struct lci_patterns *p, const lci_alloc *a,
+                            const char *source, const char *text, size_t len,
+                            int64_t max_patterns, lci_err *err);
+size_t lci_patterns_count(const struct lci_patterns *p);
+const lc_pattern_info *lci_patterns_info(const struct lci_patterns *p,
+                                         size_t i);
+/* Family name by id (NULL if out of range). */
+const char *lci_family_name(const struct lci_patterns *p, int family);
+/* Comma-separated names of the families in a bit set, into buf. */
+lc_status lci_family_list(const struct lci_patterns *p, uint64_t set,
+                          lci_buf *buf);
+
+/* Classify one assistant turn. */
+void lci_refusal_classify(const lc_config *cfg, const lci_turn *t,
+                          lci_refusal *out);
+/* Does a user turn contest a refusal ("I'm not in crisis", "that's not
+ * what I asked")? */
+bool lci_is_pushback(const lci_turn *t);
+
+/* ------------------------------------------------------------------ */
+/* Session and detectors (session.c, detectors.c, detect_*.c)           */
+/* ------------------------------------------------------------------ */
+
+/* A finding with owned storage behind its public view. */
+typedef struct lci_finding {
+    lc_finding pub;
+    uint32_t *turns;      /* pub.turns points here */
+    size_t capturns;
+    char *excerpt;        /* pub.excerpt */
+    char *families;       /* pub.families */
+    char *speaker;        /* pub.speaker */
+    int queued;           /* an event for it is pending */
+} lci_finding;
+
+typedef struct lci_detector_vt {
+    const char *name;
+    lc_kind kind; /* main kind; used for enabling via LC_OPT_KINDS */
+    lc_status (*create)(lc_session *s, void **state);
+    /* Called after the turn was appended (lci_session_turn(s, idx)). */
+    lc_status (*on_turn)(void *state, lc_session *s, const lci_turn *t);
+    lc_status (*finish)(void *state, lc_session *s);
+    void (*destroy)(void *state, const lci_alloc *a);
+} lci_detector_vt;
+
+/* Registry, in run order (detectors.c). NULL-terminated. */
+extern const lci_detector_vt *const lci_detectors[];
+
+/* Session services for detectors */
+const lc_config *lci_session_config(const lc_session *s);
+const lci_alloc *lci_session_alloc(const lc_session *s);
+/* Number of turns pushed so far (= index of the latest turn). */
+uint32_t lci_session_nturns(const lc_session *s);
+/* Turn by 1-based index, NULL if evicted from the history window. */
+const lci_turn *lci_session_turn(const lc_session *s, uint32_t idx);
+/* New finding (zeroed, id assigned, queued as NEW when committed). */
+lc_status lci_session_new_finding(lc_session *s, lc_kind kind,
+                                  lci_finding **out);
+/* Queue an event for f (NEW the first time, EXTENDED afterwards). */
+void lci_session_touch(lc_session *s, lci_finding *f);
+/* Findings so far (for cross-detector use, e.g. stalled_conversation). */
+size_t lci_session_nfindings(const lc_session *s);
+lci_finding *lci_session_finding_at(lc_session *s, size_t i);
+/* Mark turn idx as part of a loop/recycling (for stalled_conversation). */
+void lci_session_mark_looped(lc_session *s, uint32_t idx);
+bool lci_session_is_looped(const lc_session *s, uint32_t idx);
+
+/* Move the findings out of a finished session (report order); the
+ * caller owns them afterwards (free with lci_finding_free). */
+lc_status lci_session_take_findings(lc_session *s, lci_finding ***out,
+                                    size_t *n);
+void lci_finding_free(lci_finding *f, const lci_alloc *a);
+
+/* Finding storage helpers */
+lc_status lci_finding_add_turn(lc_session *s, lci_finding *f, uint32_t t);
+lc_status lci_finding_set_excerpt(lc_session *s, lci_finding *f,
+                                  const char *text, size_t len);
+lc_status lci_finding_set_families(lc_session *s, lci_finding *f,
+                                   uint64_t set);
+/* Sets role/speaker/first_line/last_line from the turns. */
+void lci_finding_set_span(lc_session *s, lci_finding *f, uint32_t first,
+                          uint32_t last);
+
+/* ------------------------------------------------------------------ */
+/* Reports and writers (report.c, emit_*.c)                             */
+/* ------------------------------------------------------------------ */
+
+struct lc_report {
+    const lc_config *cfg; /* reference held */
+    const lci_alloc *alloc;
+    char *conversation;
+    char *source;
+    uint64_t line;
+    size_t nturns;
+    lc_status status;
+    lci_err err;
+    lci_err *warnings;
+    size_t nwarnings;
+    lci_finding **findings;
+    size_t nfindings;
+    int refuses;
+    int loops;
+    uint64_t prompt_hash;
+    char *prompt_excerpt;
+    const char *refusal_family; /* family of the first refusal or NULL
+                                   (static or owned by cfg) */
+    char *speaker_note;
+};
+
+lc_status lci_emit_report_text(const lc_report *r, unsigned flags,
+                               lci_buf *out);
+lc_status lci_emit_report_json(const lc_report *r, lci_buf *out);
+lc_status lci_emit_report_junit(const lc_report *r, lci_buf *out);
+lc_status lci_emit_report_github(const lc_report *r, lci_buf *out);
+/* Write a finding as a JSON object (shared by report and diff). */
+lc_status lci_emit_finding_json(const lc_finding *f, lci_buf *out);
+
+/* ------------------------------------------------------------------ */
+/* Output helpers (emit.c; used by emit_*.c, summary.c, diff.c).        */
+/* Added by the output/CLI module (issue 5).                            */
+/* ------------------------------------------------------------------ */
+
+/* Bit set of kinds, bit (1u << kind); the "gate" of the *_gated
+ * emitters: findings whose kind is in the set trip the gate (JUnit
+ * <failure>, GitHub ::error, text "error"), the others are reported as
+ * notes. */
+#define LCI_KINDS_ALL 0xFFFFFFFFu
+
+lc_status lci_emit_report_text_gated(const lc_report *r, unsigned flags,
+                                     uint32_t fail_kinds, lci_buf *out);
+lc_status lci_emit_report_junit_gated(const lc_report *r, uint32_t fail_kinds,
+                                      lci_buf *out);
+lc_status lci_emit_report_github_gated(const lc_report *r,
+                                       uint32_t fail_kinds, lci_buf *out);
+/* Send out->data through fn, then empty out. LC_ERR_CALLBACK if fn
+ * returned non-zero. */
+lc_status lci_emit_flush(lci_buf *out, lc_write_fn fn, void *userdata);
+/* GitHub workflow-command escaping: % CR LF always; ':' and ',' too when
+ * `property` is non-zero. */
+lc_status lci_buf_gh_str(lci_buf *b, const char *s, size_t len, int property);
+/* Finite double as a JSON number ("%.6g"; NaN/inf -> 0). */
+lc_status lci_buf_json_num(lci_buf *b, double v);
+/* At most `max` code points of s (cut at a UTF-8 boundary, newlines and
+ * tabs shown as spaces), with "..." appended when cut. */
+lc_status lci_buf_excerpt(lci_buf *b, const char *s, size_t len, size_t max);
+/* One-line human description of a finding: "turns 19-32, period 2 x 7
+ * repeats, assistant: \"excerpt\"" (no kind, no location). */
+lc_status lci_emit_finding_detail(const lc_finding *f, lci_buf *out);
+/* Kind classes: loop kinds (used by diff) and refusal kinds. */
+bool lci_kind_is_loop(lc_kind k);
+bool lci_kind_is_refusal(lc_kind k);
+
+#endif /* LOOPCHECK_INTERNAL_H */

@@ -1,0 +1,204 @@
+/*
+ * report.c - the batch result for one conversation: its findings (moved
+ * out of a finished session), its error if it could not be read, its
+ * warnings, and the few facts that summaries and diffs need (does it
+ * refuse, does it loop, the hash of its first user turn).
+ */
+#include "internal.h"
+
+#include <string.h>
+
+static bool kind_is_loop(lc_kind k) {
+    switch (k) {
+    case LC_KIND_EXACT_LOOP:
+    case LC_KIND_RECURRING_TURN:
+    case LC_KIND_RECYCLED_PASSAGE:
+    case LC_KIND_NEAR_DUPLICATE_LOOP:
+    case LC_KIND_DEGENERATE_REPETITION:
+    case LC_KIND_STALLED_CONVERSATION:
+    case LC_KIND_REFUSAL_LOOP:
+        return true;
+    case LC_KIND_REFUSAL:
+    case LC_KIND_REFUSAL_ONSET:
+        break;
+    }
+    return false;
+}
+
+static lc_status report_new(const lc_config *cfg, const lc_conversation *c,
+                            lc_report **out) {
+    const lci_alloc *a = &cfg->alloc;
+    lc_report *r = lci_calloc(a, 1, sizeof *r);
+    const char *id = lc_conversation_id(c);
+    const char *src = lc_conversation_source(c);
+    const char *note = lc_conversation_speaker_note(c);
+    if (!r)
+        return LC_ERR_NOMEM;
+    r->cfg = lci_config_ref(cfg);
+    r->alloc = a;
+    r->conversation = lci_strndup(a, id ? id : "", id ? strlen(id) : 0);
+    r->source = lci_strndup(a, src ? src : "", src ? strlen(src) : 0);
+    r->speaker_note =
+        lci_strndup(a, note ? note : "", note ? strlen(note) : 0);
+    r->line = lc_conversation_line(c);
+    r->nturns = lc_conversation_turn_count(c);
+    r->status = LC_OK;
+    *out = r;
+    if (!r->conversation || !r->source || !r->speaker_note)
+        return LC_ERR_NOMEM;
+    return LC_OK;
+}
+
+static lc_status report_diags(lc_report *r, const lc_conversation *c) {
+    size_t i, n = lc_conversation_diag_count(c), nw = 0;
+    lc_status st;
+    for (i = 0; i < n; i++) {
+        const lci_err *d = &c->diags[i];
+        if (d->pub.severity == LC_SEVERITY_ERROR) {
+            if (r->status == LC_OK) {
+                r->status = d->pub.status;
+                if ((st = lci_err_copy(&r->err, d, r->alloc)) != LC_OK)
+                    return st;
+            }
+            continue;
+        }
+        nw++;
+    }
+    if (!nw)
+        return LC_OK;
+    r->warnings = lci_calloc(r->alloc, nw, sizeof *r->warnings);
+    if (!r->warnings)
+        return LC_ERR_NOMEM;
+    for (i = 0; i < n; i++) {
+        const lci_err *d = &c->diags[i];
+        if (d->pub.severity != LC_SEVERITY_WARNING)
+            continue;
+        if ((st = lci_err_copy(&r->warnings[r->nwarnings], d, r->alloc)) !=
+            LC_OK)
+            return st;
+        r->nwarnings++;
+    }
+    return LC_OK;
+}
+
+lc_status lc_conversation_check(const lc_config *cfg,
+                                const lc_conversation *c, lc_report **out) {
+    lc_report *r = NULL;
+    lc_session *s = NULL;
+    size_t i, n;
+    lc_status st;
+    if (!cfg || !c || !out)
+        return LC_ERR_INVALID_ARG;
+    *out = NULL;
+    if ((st = report_new(cfg, c, &r)) != LC_OK)
+        goto fail;
+    if ((st = report_diags(r, c)) != LC_OK)
+        goto fail;
+    if (lc_conversation_status(c) != LC_OK) {
+        if (r->status == LC_OK) { /* status without a diagnostic */
+            r->status = lc_conversation_status(c);
+            lci_err_set(&r->err, r->alloc, r->status, LC_SEVERITY_ERROR,
+                        r->source, r->line, 0, 0, -1, "%s",
+                        lc_status_str(r->status));
+        }
+        *out = r;
+        return LC_OK;
+    }
+    n = lc_conversation_turn_count(c);
+    for (i = 0; i < n; i++) {
+        const lc_turn *t = lc_conversation_turn(c, i);
+        if (t->role == LC_ROLE_USER && !r->prompt_hash) {
+            r->prompt_hash = t->hash;
+            r->prompt_excerpt = lci_strndup(r->alloc, t->text,
+                                            t->text_len > 80 ? 80
+                                                             : t->text_len);
+            if (!r->prompt_excerpt) {
+                st = LC_ERR_NOMEM;
+                goto fail;
+            }
+        }
+    }
+    if ((st = lc_session_new(cfg, &s)) != LC_OK)
+        goto fail;
+    for (i = 0; i < n; i++) {
+        st = lc_session_push_turn(s, lc_conversation_turn(c, i));
+        if (st != LC_OK)
+            break;
+    }
+    if (st == LC_OK)
+        st = lc_session_finish(s);
+    if (st != LC_OK) {
+        const lc_error *e = lc_session_error(s);
+        if (st == LC_ERR_NOMEM)
+            goto fail;
+        r->status = st;
+        lci_err_set(&r->err, r->alloc, st, LC_SEVERITY_ERROR, r->source,
+                    r->line, 0, 0, e ? e->turn : -1, "%s",
+                    e ? e->message : lc_status_str(st));
+    }
+    if ((st = lci_session_take_findings(s, &r->findings, &r->nfindings)) !=
+        LC_OK)
+        goto fail;
+    for (i = 0; i < r->nfindings; i++) {
+        const lc_finding *f = &r->findings[i]->pub;
+        if (f->kind == LC_KIND_REFUSAL && !r->refuses) {
+            r->refuses = 1;
+            r->refusal_family = f->family;
+        }
+        if (kind_is_loop(f->kind))
+            r->loops = 1;
+    }
+    lc_session_free(s);
+    *out = r;
+    return LC_OK;
+fail:
+    lc_session_free(s);
+    lc_report_free(r);
+    return st;
+}
+
+void lc_report_free(lc_report *r) {
+    const lci_alloc *a;
+    size_t i;
+    if (!r)
+        return;
+    a = r->alloc;
+    for (i = 0; i < r->nfindings; i++)
+        lci_finding_free(r->findings[i], a);
+    lci_free(a, r->findings);
+    for (i = 0; i < r->nwarnings; i++)
+        lci_err_clear(&r->warnings[i], a);
+    lci_free(a, r->warnings);
+    lci_err_clear(&r->err, a);
+    lci_free(a, r->conversation);
+    lci_free(a, r->source);
+    lci_free(a, r->speaker_note);
+    lci_free(a, r->prompt_excerpt);
+    lci_config_unref(r->cfg);
+    lci_free(a, r);
+}
+
+const char *lc_report_conversation(const lc_report *r) {
+    return r ? r->conversation : NULL;
+}
+const char *lc_report_source(const lc_report *r) {
+    return r ? r->source : NULL;
+}
+uint64_t lc_report_line(const lc_report *r) { return r ? r->line : 0; }
+size_t lc_report_turn_count(const lc_report *r) { return r ? r->nturns : 0; }
+lc_status lc_report_status(const lc_report *r) {
+    return r ? r->status : LC_ERR_INVALID_ARG;
+}
+const lc_error *lc_report_error(const lc_report *r) {
+    return (r && r->status != LC_OK) ? &r->err.pub : NULL;
+}
+size_t lc_report_finding_count(const lc_report *r) {
+    return r ? r->nfindings : 0;
+}
+const lc_finding *lc_report_finding(const lc_report *r, size_t i) {
+    return (r && i < r->nfindings) ? &r->findings[i]->pub : NULL;
+}
+int lc_report_refuses(const lc_report *r) { return r ? r->refuses : 0; }
+uint64_t lc_report_prompt_hash(const lc_report *r) {
+    return r ? r->prompt_hash : 0;
+}

@@ -1,0 +1,454 @@
+/*
+ * session.c - one conversation's live detector state.
+ *
+ * Turns are pushed one at a time. Each turn is copied into a ring of the
+ * last LC_OPT_HISTORY_TURNS turns (so memory per conversation is bounded
+ * by the window, not the conversation), classified for refusal if it is an
+ * assistant turn, and handed to every enabled detector in registry order.
+ * Detectors create findings through lci_session_new_finding and signal
+ * growth with lci_session_touch; both queue an event that the caller
+ * drains with lc_session_next_finding. Batch analysis is exactly this
+ * loop run to the end, so live and batch findings agree by construction.
+ *
+ * Invariants: findings are individually allocated (pointers stay valid
+ * while the session lives); queue holds each finding at most once
+ * (lci_finding.queued); ring slot of turn i (1-based) is (i-1) % window
+ * and is valid iff i > nturns - window.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct det_slot {
+    const lci_detector_vt *vt;
+    void *state;
+} det_slot;
+
+struct lc_session {
+    const lc_config *cfg;
+    const lci_alloc *alloc;
+    uint32_t n;       /* turns pushed */
+    uint32_t window;  /* ring size */
+    lci_turn *ring;
+    uint8_t *looped;  /* ring of flags, same indexing */
+    lci_finding **findings;
+    size_t nfind, capfind;
+    lci_finding **queue;
+    size_t qhead, qlen, capqueue;
+    uint8_t *reported; /* per finding id: 1 once a NEW event was returned */
+    size_t capreported;
+    det_slot *dets;
+    size_t ndets;
+    int finished;
+    int sorted;
+    int has_err;
+    lci_err err;
+};
+
+/* Record an error: message is `what` followed by `name`. */
+static void session_error(lc_session *s, lc_status st, const char *what,
+                          const char *name) {
+    lci_err_set(&s->err, s->alloc, st, LC_SEVERITY_ERROR, NULL, 0, 0, 0,
+                (int64_t)s->n, "%s%s", what, name);
+    s->has_err = 1;
+}
+
+lc_status lc_session_new(const lc_config *cfg, lc_session **out) {
+    lc_session *s;
+    const lci_alloc *a;
+    size_t i, nreg = 0;
+    int64_t kinds;
+    lc_status st;
+    if (!cfg || !out)
+        return LC_ERR_INVALID_ARG;
+    *out = NULL;
+    a = &cfg->alloc;
+    s = lci_calloc(a, 1, sizeof *s);
+    if (!s)
+        return LC_ERR_NOMEM;
+    s->cfg = lci_config_ref(cfg);
+    s->alloc = a;
+    s->window = (uint32_t)lci_opt(cfg, LC_OPT_HISTORY_TURNS);
+    s->ring = lci_calloc(a, s->window, sizeof *s->ring);
+    s->looped = lci_calloc(a, s->window, 1);
+    while (lci_detectors[nreg])
+        nreg++;
+    s->dets = lci_calloc(a, nreg ? nreg : 1, sizeof *s->dets);
+    if (!s->ring || !s->looped || !s->dets) {
+        lc_session_free(s);
+        return LC_ERR_NOMEM;
+    }
+    kinds = lci_opt(cfg, LC_OPT_KINDS);
+    for (i = 0; i < nreg; i++) {
+        const lci_detector_vt *vt = lci_detectors[i];
+        if (!(kinds & (INT64_C(1) << vt->kind)))
+            continue;
+        s->dets[s->ndets].vt = vt;
+        st = vt->create ? vt->create(s, &s->dets[s->ndets].state) : LC_OK;
+        if (st != LC_OK) {
+            lc_session_free(s);
+            return st;
+        }
+        s->ndets++;
+    }
+    *out = s;
+    return LC_OK;
+}
+
+void lci_finding_free(lci_finding *f, const lci_alloc *a) {
+    if (!f)
+        return;
+    lci_free(a, f->turns);
+    lci_free(a, f->excerpt);
+    lci_free(a, f->families);
+    lci_free(a, f->speaker);
+    lci_free(a, f);
+}
+
+void lc_session_free(lc_session *s) {
+    const lci_alloc *a;
+    size_t i;
+    if (!s)
+        return;
+    a = s->alloc;
+    for (i = 0; i < s->ndets; i++)
+        if (s->dets[i].vt->destroy)
+            s->dets[i].vt->destroy(s->dets[i].state, a);
+    lci_free(a, s->dets);
+    if (s->ring)
+        for (i = 0; i < s->window; i++)
+            lci_turn_free(&s->ring[i], a);
+    lci_free(a, s->ring);
+    lci_free(a, s->looped);
+    for (i = 0; i < s->nfind; i++)
+        lci_finding_free(s->findings[i], a);
+    lci_free(a, s->findings);
+    lci_free(a, s->queue);
+    lci_free(a, s->reported);
+    lci_err_clear(&s->err, a);
+    lci_config_unref(s->cfg);
+    lci_free(a, s);
+}
+
+/* Append the turn already placed in its ring slot: classify, run detectors. */
+static lc_status session_run(lc_session *s, lci_turn *t) {
+    size_t i;
+    lc_status st;
+    memset(&t->refusal, 0, sizeof t->refusal);
+    t->refusal.family = -1;
+    if (t->pub.role == LC_ROLE_ASSISTANT)
+        lci_refusal_classify(s->cfg, t, &t->refusal);
+    s->looped[(t->pub.index - 1) % s->window] = 0;
+    for (i = 0; i < s->ndets; i++) {
+        if (!s->dets[i].vt->on_turn)
+            continue;
+        st = s->dets[i].vt->on_turn(s->dets[i].state, s, t);
+        if (st != LC_OK) {
+            session_error(s, st, "detector failed: ", s->dets[i].vt->name);
+            return st;
+        }
+    }
+    return LC_OK;
+}
+
+static lc_status session_slot(lc_session *s, lci_turn **slot) {
+    if (!s)
+        return LC_ERR_INVALID_ARG;
+    if (s->finished) {
+        session_error(s, LC_ERR_STATE, "push after finish", "");
+        return LC_ERR_STATE;
+    }
+    if ((int64_t)s->n >= lci_opt(s->cfg, LC_OPT_MAX_TURNS)) {
+        session_error(s, LC_ERR_LIMIT,
+                      "more turns than max_turns in one conversation", "");
+        return LC_ERR_LIMIT;
+    }
+    *slot = &s->ring[s->n % s->window];
+    lci_turn_free(*slot, s->alloc);
+    memset(*slot, 0, sizeof **slot);
+    return LC_OK;
+}
+
+lc_status lc_session_push(lc_session *s, lc_role role, const char *speaker,
+                          size_t speaker_len, const char *text, size_t len) {
+    lci_turn *t;
+    size_t bad;
+    lc_status st;
+    if (!s || (!text && len) || (!speaker && speaker_len) ||
+        (unsigned)role > LC_ROLE_TOOL)
+        return LC_ERR_INVALID_ARG;
+    if ((st = session_slot(s, &t)) != LC_OK)
+        return st;
+    st = lci_turn_init(t, s->cfg, role, speaker, speaker_len, text ? text : "",
+                       len, &bad);
+    if (st != LC_OK) {
+        lci_turn_free(t, s->alloc);
+        memset(t, 0, sizeof *t);
+        return st;
+    }
+    t->pub.index = ++s->n;
+    return session_run(s, t);
+}
+
+lc_status lc_session_push_turn(lc_session *s, const lc_turn *turn) {
+    lci_turn *t;
+    lc_status st;
+    if (!s || !turn)
+        return LC_ERR_INVALID_ARG;
+    if ((st = session_slot(s, &t)) != LC_OK)
+        return st;
+    st = lci_turn_copy(t, lci_turn_of(turn), s->alloc);
+    if (st != LC_OK) {
+        memset(t, 0, sizeof *t);
+        return st;
+    }
+    t->pub.index = ++s->n;
+    return session_run(s, t);
+}
+
+lc_status lc_session_next_finding(lc_session *s, const lc_finding **out) {
+    lci_finding *f;
+    if (!s || !out)
+        return LC_ERR_INVALID_ARG;
+    if (s->qhead == s->qlen) {
+        s->qhead = s->qlen = 0;
+        *out = NULL;
+        return LC_END;
+    }
+    f = s->queue[s->qhead++];
+    f->queued = 0;
+    f->pub.event = s->reported[f->pub.id - 1] ? LC_EVENT_EXTENDED
+                                              : LC_EVENT_NEW;
+    s->reported[f->pub.id - 1] = 1;
+    *out = &f->pub;
+    return LC_OK;
+}
+
+static int finding_cmp(const void *pa, const void *pb) {
+    const lc_finding *a = &(*(lci_finding *const *)pa)->pub;
+    const lc_finding *b = &(*(lci_finding *const *)pb)->pub;
+    if (a->first_turn != b->first_turn)
+        return a->first_turn < b->first_turn ? -1 : 1;
+    if (a->kind != b->kind)
+        return a->kind < b->kind ? -1 : 1;
+    if (a->last_turn != b->last_turn)
+        return a->last_turn < b->last_turn ? -1 : 1;
+    return a->id < b->id ? -1 : (a->id > b->id);
+}
+
+lc_status lc_session_finish(lc_session *s) {
+    size_t i;
+    lc_status st;
+    if (!s)
+        return LC_ERR_INVALID_ARG;
+    if (s->finished)
+        return LC_ERR_STATE;
+    s->finished = 1;
+    for (i = 0; i < s->ndets; i++) {
+        if (!s->dets[i].vt->finish)
+            continue;
+        st = s->dets[i].vt->finish(s->dets[i].state, s);
+        if (st != LC_OK) {
+            session_error(s, st, "detector failed: ", s->dets[i].vt->name);
+            return st;
+        }
+    }
+    return LC_OK;
+}
+
+static void session_sort(lc_session *s) {
+    if (s->nfind > 1)
+        qsort(s->findings, s->nfind, sizeof *s->findings, finding_cmp);
+}
+
+size_t lc_session_finding_count(const lc_session *s) {
+    return s ? s->nfind : 0;
+}
+
+const lc_finding *lc_session_finding(const lc_session *cs, size_t i) {
+    lc_session *s = (lc_session *)(uintptr_t)cs;
+    if (!s || i >= s->nfind)
+        return NULL;
+    if (s->finished && !s->sorted) {
+        session_sort(s);
+        s->sorted = 1;
+    }
+    return &s->findings[i]->pub;
+}
+
+const lc_error *lc_session_error(const lc_session *s) {
+    return (s && s->has_err) ? &s->err.pub : NULL;
+}
+
+lc_status lci_session_take_findings(lc_session *s, lci_finding ***out,
+                                    size_t *n) {
+    session_sort(s);
+    *out = s->findings;
+    *n = s->nfind;
+    s->findings = NULL;
+    s->nfind = s->capfind = 0;
+    s->qhead = s->qlen = 0;
+    return LC_OK;
+}
+
+/* ---- services for detectors ---- */
+
+const lc_config *lci_session_config(const lc_session *s) { return s->cfg; }
+
+const lci_alloc *lci_session_alloc(const lc_session *s) { return s->alloc; }
+
+uint32_t lci_session_nturns(const lc_session *s) { return s->n; }
+
+const lci_turn *lci_session_turn(const lc_session *s, uint32_t idx) {
+    if (idx == 0 || idx > s->n || s->n - idx >= s->window)
+        return NULL;
+    return &s->ring[(idx - 1) % s->window];
+}
+
+lc_status lci_session_new_finding(lc_session *s, lc_kind kind,
+                                  lci_finding **out) {
+    lci_finding *f;
+    lc_status st;
+    *out = NULL;
+    st = lci_grow(s->alloc, (void **)&s->findings, sizeof *s->findings,
+                  &s->capfind, s->nfind + 1);
+    if (st != LC_OK)
+        return st;
+    st = lci_grow(s->alloc, (void **)&s->reported, 1, &s->capreported,
+                  s->nfind + 1);
+    if (st != LC_OK)
+        return st;
+    f = lci_calloc(s->alloc, 1, sizeof *f);
+    if (!f)
+        return LC_ERR_NOMEM;
+    f->pub.id = (uint32_t)s->nfind + 1;
+    f->pub.kind = kind;
+    f->pub.kind_name = lc_kind_name(kind);
+    f->pub.speaker = "";
+    f->pub.excerpt = "";
+    f->pub.family = NULL;
+    f->pub.families = NULL;
+    s->reported[s->nfind] = 0;
+    s->findings[s->nfind++] = f;
+    s->sorted = 0;
+    *out = f;
+    return LC_OK;
+}
+
+void lci_session_touch(lc_session *s, lci_finding *f) {
+    if (f->queued)
+        return;
+    if (lci_grow(s->alloc, (void **)&s->queue, sizeof *s->queue,
+                 &s->capqueue, s->qlen + 1) != LC_OK)
+        return; /* the event is lost, the finding itself is kept */
+    s->queue[s->qlen++] = f;
+    f->queued = 1;
+}
+
+size_t lci_session_nfindings(const lc_session *s) { return s->nfind; }
+
+lci_finding *lci_session_finding_at(lc_session *s, size_t i) {
+    return i < s->nfind ? s->findings[i] : NULL;
+}
+
+void lci_session_mark_looped(lc_session *s, uint32_t idx) {
+    if (lci_session_turn(s, idx))
+        s->looped[(idx - 1) % s->window] = 1;
+}
+
+bool lci_session_is_looped(const lc_session *s, uint32_t idx) {
+    return lci_session_turn(s, idx) && s->looped[(idx - 1) % s->window];
+}
+
+/* ---- finding storage helpers ---- */
+
+lc_status lci_finding_add_turn(lc_session *s, lci_finding *f, uint32_t t) {
+    size_t n = f->pub.turn_count, i;
+    lc_status st;
+    /* keep ascending and unique; findings append in order almost always */
+    if (n && f->turns[n - 1] >= t) {
+        for (i = 0; i < n; i++)
+            if (f->turns[i] == t)
+                return LC_OK;
+    }
+    st = lci_grow(s->alloc, (void **)&f->turns, sizeof *f->turns,
+                  &f->capturns, n + 1);
+    if (st != LC_OK)
+        return st;
+    i = n;
+    while (i > 0 && f->turns[i - 1] > t) {
+        f->turns[i] = f->turns[i - 1];
+        i--;
+    }
+    f->turns[i] = t;
+    f->pub.turns = f->turns;
+    f->pub.turn_count = n + 1;
+    return LC_OK;
+}
+
+lc_status lci_finding_set_excerpt(lc_session *s, lci_finding *f,
+                                  const char *text, size_t len) {
+    size_t cut = len, i, j = 0;
+    char *p;
+    if (cut > 120) {
+        cut = 120;
+        while (cut > 0 && ((unsigned char)text[cut] & 0xC0) == 0x80)
+            cut--; /* never split a UTF-8 sequence */
+    }
+    p = lci_malloc(s->alloc, cut + 4);
+    if (!p)
+        return LC_ERR_NOMEM;
+    for (i = 0; i < cut; i++) {
+        char c = text[i];
+        if (c == '\n' || c == '\r' || c == '\t')
+            c = ' ';
+        if (c == ' ' && j > 0 && p[j - 1] == ' ')
+            continue;
+        p[j++] = c;
+    }
+    if (cut < len) {
+        memcpy(p + j, "...", 3);
+        j += 3;
+    }
+    p[j] = '\0';
+    lci_free(s->alloc, f->excerpt);
+    f->excerpt = p;
+    f->pub.excerpt = p;
+    return LC_OK;
+}
+
+lc_status lci_finding_set_families(lc_session *s, lci_finding *f,
+                                   uint64_t set) {
+    lci_buf b;
+    lc_status st;
+    lci_buf_init(&b, s->alloc);
+    st = lci_family_list(s->cfg->patterns, set, &b);
+    if (st == LC_OK && (st = lci_buf_terminate(&b)) == LC_OK) {
+        lci_free(s->alloc, f->families);
+        f->families = lci_buf_take(&b);
+        f->pub.families = f->families;
+    }
+    lci_buf_free(&b);
+    return st;
+}
+
+void lci_finding_set_span(lc_session *s, lci_finding *f, uint32_t first,
+                          uint32_t last) {
+    const lci_turn *a = lci_session_turn(s, first);
+    const lci_turn *b = lci_session_turn(s, last);
+    f->pub.first_turn = first;
+    f->pub.last_turn = last;
+    if (a)
+        f->pub.first_line = a->pub.line;
+    if (b) {
+        f->pub.last_line = b->pub.line;
+        f->pub.role = b->pub.role;
+        if (!f->speaker && b->pub.speaker) {
+            f->speaker = lci_strndup(s->alloc, b->pub.speaker,
+                                     strlen(b->pub.speaker));
+            if (f->speaker)
+                f->pub.speaker = f->speaker;
+        }
+    }
+}
