@@ -114,7 +114,7 @@ static void test_json_escaping(void **state) {
     lci_buf b;
     (void)state;
     lci_buf_init(&b, &lci_default_alloc);
-    assert_int_equal(lci_buf_json_str(&b, "a\"b\\\n\x01\xc3\xa9", 7), LC_OK);
+    assert_int_equal(lci_buf_json_str(&b, "a\"b\\\n\x01\xc3\xa9", 8), LC_OK);
     assert_int_equal(lci_buf_terminate(&b), LC_OK);
     assert_string_equal(b.data, "\"a\\\"b\\\\\\n\\u0001\xc3\xa9\"");
     lci_buf_free(&b);
