@@ -260,6 +260,10 @@ typedef enum lc_opt {
     LC_OPT_MAX_TURN_BYTES = 5,       /**< text per turn, default 16 MiB */
     LC_OPT_MAX_PATTERNS = 6,         /**< user patterns, default 100,000 */
     LC_OPT_NORMALIZE_FAST = 7,       /**< 1 = ASCII fast path (default), 2 = utf8proc only */
+    /** 2 = lc_reader_next only frames records (JSONL lines) and the
+     *  caller parses each with lc_conversation_parse, e.g. on worker
+     *  threads; 1 = parse in lc_reader_next (default). */
+    LC_OPT_DEFER_PARSE = 8,
 
     /* loop detectors */
     LC_OPT_MIN_REPEATS = 20,         /**< exact/near loops: repeats, default 3 */
@@ -385,6 +389,16 @@ LC_API lc_status lc_conversation_add(lc_conversation *conv, lc_role role,
                                      const char *text, size_t len);
 /** Free. NULL is a no-op. @since 0.1 */
 LC_API void lc_conversation_free(lc_conversation *conv);
+/**
+ * Parse a conversation returned unparsed by a reader with
+ * LC_OPT_DEFER_PARSE = 2 (JSON parsing, normalization and hashing happen
+ * here, so it can run on any thread). Idempotent: LC_OK at once if already
+ * parsed. A read error is recorded in the conversation (see
+ * lc_conversation_status) and LC_OK returned; only LC_ERR_NOMEM and
+ * LC_ERR_INVALID_ARG are returned as errors. lc_conversation_check on an
+ * unparsed conversation returns LC_ERR_STATE. @since 0.1
+ */
+LC_API lc_status lc_conversation_parse(lc_conversation *conv);
 /** Conversation id (from the data, else "source:line"). @since 0.1 */
 LC_API const char *lc_conversation_id(const lc_conversation *conv);
 /** Source name given to the reader ("" if none). @since 0.1 */

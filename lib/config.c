@@ -29,6 +29,7 @@ static const struct {
      INT64_C(16) << 20},
     {LC_OPT_MAX_PATTERNS, "max_patterns", 1, 10000000, 100000},
     {LC_OPT_NORMALIZE_FAST, "normalize_fast", 1, 2, 1},
+    {LC_OPT_DEFER_PARSE, "defer_parse", 1, 2, 1},
     {LC_OPT_MIN_REPEATS, "min_repeats", 2, 1000, 3},
     {LC_OPT_MAX_PERIOD, "max_period", 1, 32, 8},
     {LC_OPT_RECUR_MIN, "recur_min", 2, 1000, 3},
