@@ -234,6 +234,12 @@ struct lc_conversation {
     lci_err *diags; /* errors first, then warnings */
     size_t ndiags, capdiags;
     char *speaker_note;
+    /* deferred parse (LC_OPT_DEFER_PARSE = 2): the raw record, parsed by
+     * lc_conversation_parse; unparsed != 0 until then */
+    char *raw;
+    size_t raw_len;
+    uint64_t raw_offset;
+    int unparsed;
 };
 
 /* Record a diagnostic on a conversation (copies strings). */
@@ -283,6 +289,45 @@ void lci_refusal_classify(const lc_config *cfg, const lci_turn *t,
 /* Does a user turn contest a refusal ("I'm not in crisis", "that's not
  * what I asked")? */
 bool lci_is_pushback(const lci_turn *t);
+
+/* ---- Refusal module additions (patterns.c, refusal.c; refusal owner) ---- */
+
+/* Family flags (pattern-file directives). */
+enum {
+    LCI_FAM_DISABLED = 1 << 0, /* `disable` */
+    LCI_FAM_SOFT = 1 << 1,     /* `soft`: a caveat unless nothing follows */
+    LCI_FAM_USER_ROLE = 1 << 2,/* `role user`: matched on user turns only */
+    LCI_FAM_HELP = 1 << 3      /* `role help`: marks help after a refusal */
+};
+#define LCI_MAX_FAMILIES 64
+
+/* One pattern match, in token coordinates of the scanned turn. */
+typedef struct lci_pmatch {
+    uint32_t pattern;   /* index as in lci_patterns_info */
+    int family;
+    uint32_t tok_start; /* first token */
+    uint32_t tok_end;   /* one past the last token */
+} lci_pmatch;
+
+/* Called per match; return non-zero to stop the scan. */
+typedef int (*lci_pmatch_fn)(const lci_pmatch *m, void *ud);
+
+/* One pass over toks[0..n): every enabled pattern whose family bit is in
+ * `families` is tried at every position where its first word occurs
+ * (hash-table lookup per token). At most one match per pattern and start
+ * position (the first the backtracking matcher finds). */
+void lci_patterns_scan(const struct lci_patterns *p, const lci_token *toks,
+                       uint32_t n, uint64_t families, lci_pmatch_fn fn,
+                       void *ud);
+int lci_family_count(const struct lci_patterns *p);
+/* Family id by name, -1 if unknown. */
+int lci_family_find(const struct lci_patterns *p, const char *name);
+int lci_family_specificity(const struct lci_patterns *p, int family);
+int lci_family_weight(const struct lci_patterns *p, int family);
+unsigned lci_family_flags(const struct lci_patterns *p, int family);
+/* Pushback test with the config's (possibly user-extended) `pushback`
+ * family; lci_is_pushback() uses the built-in one only. */
+bool lci_pushback_match(const lc_config *cfg, const lci_turn *t);
 
 /* ------------------------------------------------------------------ */
 /* Session and detectors (session.c, detectors.c, detect_*.c)           */

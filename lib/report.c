@@ -90,6 +90,8 @@ lc_status lc_conversation_check(const lc_config *cfg,
     if (!cfg || !c || !out)
         return LC_ERR_INVALID_ARG;
     *out = NULL;
+    if (c->unparsed)
+        return LC_ERR_STATE;
     if ((st = report_new(cfg, c, &r)) != LC_OK)
         goto fail;
     if ((st = report_diags(r, c)) != LC_OK)
