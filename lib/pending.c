@@ -147,21 +147,6 @@ bool lci_is_pushback(const lci_turn *t) { return false; }
 
 /* ---- output (emit_*.c, summary.c, diff.c) ---- */
 
-/* PENDING lci_emit_report_text */
-lc_status lci_emit_report_text(const lc_report *r, unsigned flags, lci_buf *out) { return LC_ERR_INTERNAL; }
-
-/* PENDING lci_emit_report_json */
-lc_status lci_emit_report_json(const lc_report *r, lci_buf *out) { return LC_ERR_INTERNAL; }
-
-/* PENDING lci_emit_report_junit */
-lc_status lci_emit_report_junit(const lc_report *r, lci_buf *out) { return LC_ERR_INTERNAL; }
-
-/* PENDING lci_emit_report_github */
-lc_status lci_emit_report_github(const lc_report *r, lci_buf *out) { return LC_ERR_INTERNAL; }
-
-/* PENDING lci_emit_finding_json */
-lc_status lci_emit_finding_json(const lc_finding *f, lci_buf *out) { return LC_ERR_INTERNAL; }
-
 /* PENDING lc_summary_new */
 lc_status lc_summary_new(const lc_config *cfg, lc_summary **sum) { return LC_ERR_INTERNAL; }
 
