@@ -1,0 +1,134 @@
+#!/usr/bin/python3
+"""dask_scan.py - run loopcheck over a directory of JSONL logs on a Dask
+cluster and merge the per-shard summaries into the totals of one run.
+
+    python3 examples/dask_scan.py LOGDIR [--workers 2] [--shards 8] [--json]
+
+The files under LOGDIR (recursively, *.jsonl by default, sorted) are split
+into shards; each shard is scanned by a worker process through the Python
+binding, which returns its summary as JSON (lc_summary_write). The driver
+merges the shard summaries with lc_summary_merge_json. Because a summary
+holds counts (not only rates), the merge is exact: the merged object equals
+the summary printed by `loopcheck check --format json LOGDIR-files`
+(the test python/tests/test_dask.py checks this). See doc/python.md for
+how the counts merge.
+
+With a real cluster, replace LocalCluster by your scheduler's address:
+every worker needs libloopcheck.so and the `loopcheck` package.
+"""
+
+import argparse
+import fnmatch
+import json
+import os
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def find_logs(root, pattern):
+    """Files under root whose name matches pattern, sorted by path."""
+    out = []
+    for dirpath, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        out.extend(os.path.join(dirpath, f) for f in files
+                   if fnmatch.fnmatch(f, pattern))
+    return sorted(out)
+
+
+def make_shards(paths, n):
+    """Split paths into at most n shards of similar byte size (greedy,
+    largest file first). The summary does not depend on the split."""
+    shards = [[] for _ in range(max(1, min(n, len(paths))))]
+    sizes = [0] * len(shards)
+    for p in sorted(paths, key=lambda p: -os.path.getsize(p)):
+        i = sizes.index(min(sizes))
+        shards[i].append(p)
+        sizes[i] += os.path.getsize(p)
+    return [sorted(s) for s in shards if s]
+
+
+def scan_shard(paths, options):
+    """Runs on a worker: summary JSON of one shard."""
+    import loopcheck
+    summary = loopcheck.Summary(**options)
+    for report in loopcheck.scan(paths, summary=summary, **options):
+        report.close()
+    return summary.to_json()
+
+
+def merge_summaries(jsons, options):
+    """Driver side: one summary out of the shards' JSON objects."""
+    import loopcheck
+    total = loopcheck.Summary(**options)
+    for js in jsons:
+        total.merge(js)              # lc_summary_merge_json
+    return total
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("logdir")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--shards", type=int, default=0,
+                    help="number of shards (default: 4 per worker)")
+    ap.add_argument("--pattern", default="*.jsonl")
+    ap.add_argument("--json", action="store_true",
+                    help="print the merged summary JSON object only")
+    ap.add_argument("--scheduler", help="address of an existing cluster")
+    args = ap.parse_args(argv)
+
+    # Running from a source checkout: let the driver and the worker
+    # processes (which inherit the environment) import the binding.
+    pkg = os.path.join(os.path.dirname(HERE), "python")
+    if os.path.isdir(os.path.join(pkg, "loopcheck")):
+        sys.path.insert(0, pkg)
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            [pkg] + [p for p in os.environ.get("PYTHONPATH", "").split(
+                os.pathsep) if p])
+
+    from distributed import Client, LocalCluster
+
+    paths = find_logs(args.logdir, args.pattern)
+    if not paths:
+        print("no %s files under %s" % (args.pattern, args.logdir),
+              file=sys.stderr)
+        return 2
+    shards = make_shards(paths, args.shards or 4 * args.workers)
+    options = {}
+
+    with tempfile.TemporaryDirectory(prefix="lc-dask-") as scratch:
+        if args.scheduler:
+            cluster = None
+            client = Client(args.scheduler)
+        else:
+            cluster = LocalCluster(n_workers=args.workers,
+                                   threads_per_worker=1, processes=True,
+                                   dashboard_address=None,
+                                   local_directory=scratch,
+                                   silence_logs=40)
+            client = Client(cluster)
+        try:
+            futures = client.map(scan_shard, shards,
+                                 [options] * len(shards), pure=False)
+            shard_jsons = client.gather(futures)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+    total = merge_summaries(shard_jsons, options)
+    if args.json:
+        print(total.to_json())
+    else:
+        print("%d files in %d shards on %d workers: %d conversations read, "
+              "%d analysed, %d failed" % (len(paths), len(shards),
+                                          args.workers, total.read,
+                                          total.analysed, total.failed))
+        print(json.dumps(total.to_dict(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,870 @@
+"""loopcheck - find conversational loops and canned refusals in chat logs.
+
+A ctypes binding (standard library only) over libloopcheck.so; see
+doc/python.md. The shared library is located through $LOOPCHECK_LIBRARY,
+the path meson installed it to, or the system loader (see _lib.py).
+
+    import loopcheck
+    for f in loopcheck.check([{"role": "user", "content": "hi"}, ...]):
+        print(f.kind, f.first_turn, f.last_turn, f.excerpt)
+
+Public API: check, Monitor, scan, Report, Summary, diff, DiffResult,
+Finding, Error, patterns, version.
+"""
+
+import ctypes
+import dataclasses
+import functools
+import json
+import os
+from typing import Iterable, Iterator, List, Optional, Tuple
+
+from . import _lib
+from ._lib import LIB as _L
+
+__all__ = ["check", "Monitor", "scan", "Report", "Summary", "diff",
+           "DiffResult", "Finding", "Error", "patterns", "version",
+           "__version__"]
+
+__version__ = _lib.VERSION
+
+
+def version() -> str:
+    """Version string of the loaded libloopcheck."""
+    return _lib.VERSION
+
+
+def _s(p) -> Optional[str]:
+    """Library char* (bytes or None) -> str or None."""
+    return None if p is None else p.decode("utf-8", "replace")
+
+
+def _b(text) -> bytes:
+    if isinstance(text, bytes):
+        return text
+    if text is None:
+        return b""
+    # Lone surrogates become invalid UTF-8, which the library repairs
+    # (U+FFFD plus a warning) exactly as it does for bad bytes in a file.
+    return str(text).encode("utf-8", "surrogatepass")
+
+
+# ---------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------
+
+class Error(Exception):
+    """A libloopcheck error: status (int, lc_status), code ("LC-E031"),
+    message, and the position (source, line, column, offset; 0 if
+    unknown), plus turn (1-based or -1) and severity ("error"/"warning").
+    """
+
+    def __init__(self, status, code=None, message=None, source="", line=0,
+                 column=0, offset=0, turn=-1, severity="error"):
+        self.status = int(status)
+        self.code = code or _s(_L.lc_status_code(self.status))
+        self.message = message or _s(_L.lc_status_str(self.status))
+        self.source = source or ""
+        self.line = int(line)
+        self.column = int(column)
+        self.offset = int(offset)
+        self.turn = int(turn)
+        self.severity = severity
+        super().__init__(str(self))
+
+    def __str__(self):
+        pos = ""
+        if self.source or self.line:
+            pos = self.source or "<input>"
+            if self.line:
+                pos += ":%d" % self.line
+                if self.column:
+                    pos += ":%d" % self.column
+            pos += ": "
+        return "%s%s: %s [%s]" % (pos, self.severity, self.message,
+                                  self.code)
+
+    def __reduce__(self):
+        return (Error, (self.status, self.code, self.message, self.source,
+                        self.line, self.column, self.offset, self.turn,
+                        self.severity))
+
+    @classmethod
+    def _from_c(cls, ptr, status=None):
+        """From a `const lc_error *` (may be NULL: then from status)."""
+        if ptr:
+            e = ptr.contents
+            return cls(e.status, _s(e.code), _s(e.message), _s(e.source),
+                       e.line, e.column, e.offset, e.turn,
+                       "warning" if e.severity == _lib.SEVERITY_WARNING
+                       else "error")
+        return cls(status if status is not None else 91)
+
+
+def _raise_if(status, err_ptr=None, **pos):
+    if status != _lib.OK:
+        if err_ptr:
+            raise Error._from_c(err_ptr, status)
+        raise Error(status, **pos)
+
+
+# ---------------------------------------------------------------------------
+# Findings
+# ---------------------------------------------------------------------------
+
+_ROLE_NAMES = {0: "other", 1: "user", 2: "assistant", 3: "system", 4: "tool"}
+_EVENTS = {0: "new", 1: "extended"}
+
+
+@dataclasses.dataclass
+class Finding:
+    """One finding; fields and names are those of the CLI's JSON finding
+    object (doc/formats.md). Kind-specific fields are None when they do
+    not apply. `id` and `event` ("new"/"extended", live use) are
+    binding-only extras and take no part in comparisons or to_dict()."""
+
+    kind: str
+    first_turn: int
+    last_turn: int
+    lines: Optional[List[int]] = None
+    turns: List[int] = dataclasses.field(default_factory=list)
+    role: Optional[str] = None
+    speaker: Optional[str] = None
+    score: float = 0.0
+    excerpt: Optional[str] = None
+    evidence: Optional[str] = None
+    period: Optional[int] = None
+    repeats: Optional[int] = None
+    count: Optional[int] = None
+    words: Optional[int] = None
+    share: Optional[float] = None
+    family: Optional[str] = None
+    families: Optional[List[str]] = None
+    partial: Optional[bool] = None
+    span: Optional[List[int]] = None
+    pushback: Optional[int] = None
+    helpful: Optional[int] = None
+    id: int = dataclasses.field(default=0, compare=False)
+    event: str = dataclasses.field(default="new", compare=False)
+
+    def to_dict(self) -> dict:
+        """The JSON object (None fields omitted), as the CLI writes it."""
+        d = {}
+        for f in dataclasses.fields(self):
+            if f.compare is False:
+                continue
+            v = getattr(self, f.name)
+            if v is not None:
+                d[f.name] = v
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Finding":
+        """From a CLI/library JSON finding object (unknown keys ignored)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names}
+        return cls(**kw)
+
+    @classmethod
+    def _from_c(cls, p) -> "Finding":
+        f = p.contents
+        kind = _s(f.kind_name) or _s(_L.lc_kind_name(f.kind))
+        turns = [f.turns[i] for i in range(f.turn_count)] if f.turns else []
+        fin = cls(kind=kind, first_turn=f.first_turn,
+                  last_turn=f.last_turn,
+                  lines=([f.first_line, f.last_line]
+                         if f.first_line or f.last_line else None),
+                  turns=turns,
+                  role=_ROLE_NAMES.get(f.role, "other"),
+                  speaker=_s(f.speaker) or None,
+                  score=f.score,
+                  excerpt=_s(f.excerpt),
+                  evidence=("%016x" % f.evidence) if f.evidence else None,
+                  id=f.id, event=_EVENTS.get(f.event, "new"))
+        k = f.kind
+        if k in (1, 4):                      # exact / near-duplicate loop
+            fin.period, fin.repeats = f.period, f.repeats
+        if k in (2, 21):                     # recurring_turn, refusal_loop
+            fin.count = f.count
+        if k == 3:                           # recycled_passage
+            fin.words, fin.share = f.words, f.share
+        if k in (20, 21, 22):                # refusal kinds
+            fin.family = _s(f.family)
+            fams = _s(f.families)
+            fin.families = fams.split(",") if fams else []
+            fin.partial = bool(f.partial)
+            if f.span_start or f.span_end:
+                fin.span = [f.span_start, f.span_end]
+        if k == 21:
+            fin.pushback = f.pushback
+        if k == 22:
+            fin.helpful = f.helpful
+        return fin
+
+
+# ---------------------------------------------------------------------------
+# Configuration (options -> lc_config)
+# ---------------------------------------------------------------------------
+
+_ROLES = {
+    "user": 1, "human": 1, "customer": 1, "patient": 1, "client": 1,
+    "assistant": 2, "gpt": 2, "bot": 2, "model": 2, "ai": 2,
+    "chatbot": 2, "agent": 2,
+    "system": 3, "developer": 3,
+    "tool": 4, "function": 4, "ipython": 4,
+    "other": 0,
+}
+
+
+def _role(r) -> int:
+    if isinstance(r, int):
+        if r not in _ROLE_NAMES:
+            raise Error(_lib.ERR_INVALID_ARG,
+                        message="unknown role number %d" % r)
+        return r
+    return _ROLES.get(str(r).strip().lower(), 0)
+
+
+def _freeze(v):
+    if isinstance(v, dict):
+        return ("dict",) + tuple(sorted((str(k), _freeze(x))
+                                        for k, x in v.items()))
+    if isinstance(v, (list, tuple, set, frozenset)):
+        items = [_freeze(x) for x in v]
+        if isinstance(v, (set, frozenset)):
+            items.sort()
+        return ("seq",) + tuple(items)
+    if isinstance(v, os.PathLike):
+        return os.fspath(v)
+    return v
+
+
+class _Config:
+    """Owns one lc_config. Frozen by the library once a handle is made
+    from it, after which it is shared read-only (it is cached)."""
+
+    def __init__(self, options: dict):
+        self.ptr = None
+        p = ctypes.c_void_p()
+        _raise_if(_L.lc_config_new(None, ctypes.byref(p)))
+        self.ptr = p
+        self.alpha = None
+        try:
+            for key, value in options.items():
+                self._apply(key, value)
+            # LC_OPT_DEFER_PARSE = 2: the reader only frames records.
+            self.deferred = self.get("defer_parse") == 2
+        except BaseException:
+            self.close()
+            raise
+
+    def _err(self, status):
+        raise Error._from_c(_L.lc_config_error(self.ptr), status)
+
+    def _apply(self, key, value):
+        name = key.replace("-", "_")
+        if name in ("speakers", "speaker_map"):
+            for spk, role in dict(value).items():
+                b = _b(spk)
+                st = _L.lc_config_map_speaker(self.ptr, b, len(b),
+                                              _role(role))
+                if st != _lib.OK:
+                    self._err(st)
+            return
+        if name == "patterns":
+            texts = [value] if isinstance(value, (str, bytes)) else value
+            for i, t in enumerate(texts):
+                b = _b(t)
+                src = b"<patterns>" if len(texts) == 1 else \
+                    ("<patterns %d>" % (i + 1)).encode()
+                st = _L.lc_config_add_patterns(self.ptr, src, b, len(b))
+                if st != _lib.OK:
+                    self._err(st)
+            return
+        if name == "pattern_files":
+            files = [value] if isinstance(value, (str, os.PathLike)) \
+                else value
+            for path in files:
+                path = os.fspath(path)
+                with open(path, "rb") as fh:
+                    b = fh.read()
+                st = _L.lc_config_add_patterns(self.ptr, path.encode(), b,
+                                               len(b))
+                if st != _lib.OK:
+                    self._err(st)
+            return
+        if name == "alpha":       # diff only; kept on the config wrapper
+            self.alpha = float(value)
+            return
+        opt = ctypes.c_int()
+        nb = name.encode()
+        st = _L.lc_opt_from_name(nb, len(nb), ctypes.byref(opt))
+        if st != _lib.OK:
+            raise Error(_lib.ERR_UNKNOWN_OPTION,
+                        message="unknown option %r" % key)
+        if name == "format" and isinstance(value, str):
+            fmt = ctypes.c_int()
+            vb = value.encode()
+            st = _L.lc_format_from_name(vb, len(vb), ctypes.byref(fmt))
+            if st != _lib.OK:
+                raise Error(st, message="unknown format %r" % value)
+            value = fmt.value
+        elif name == "kinds" and not isinstance(value, int):
+            names = [value] if isinstance(value, str) else list(value)
+            mask = 0
+            for kn in names:
+                kv = ctypes.c_int()
+                kb = str(kn).encode()
+                st = _L.lc_kind_from_name(kb, len(kb), ctypes.byref(kv))
+                if st != _lib.OK:
+                    raise Error(st, message="unknown kind %r" % kn)
+                mask |= 1 << kv.value
+            value = mask
+        st = _L.lc_config_set(self.ptr, opt.value, int(value))
+        if st != _lib.OK:
+            err = _L.lc_config_error(self.ptr)
+            if err:
+                raise Error._from_c(err, st)
+            raise Error(st, message="option %s=%r: %s"
+                        % (name, value, _s(_L.lc_status_str(st))))
+
+    def get(self, name: str) -> int:
+        opt = ctypes.c_int()
+        nb = name.encode()
+        _raise_if(_L.lc_opt_from_name(nb, len(nb), ctypes.byref(opt)))
+        v = ctypes.c_int64()
+        _raise_if(_L.lc_config_get(self.ptr, opt.value, ctypes.byref(v)))
+        return v.value
+
+    def close(self):
+        if self.ptr:
+            _L.lc_config_free(self.ptr)
+            self.ptr = None
+
+    __del__ = close
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_config(key) -> _Config:
+    return _Config(dict((k, _thaw(v)) for k, v in key))
+
+
+def _thaw(v):
+    if isinstance(v, tuple) and v and v[0] == "dict":
+        return {k: _thaw(x) for k, x in v[1:]}
+    if isinstance(v, tuple) and v and v[0] == "seq":
+        return [_thaw(x) for x in v[1:]]
+    return v
+
+
+def _config(options: dict) -> _Config:
+    try:
+        key = tuple(sorted((k, _freeze(v)) for k, v in options.items()))
+        hash(key)
+    except TypeError:
+        return _Config(options)
+    return _cached_config(key)
+
+
+# ---------------------------------------------------------------------------
+# Output helper
+# ---------------------------------------------------------------------------
+
+def _collect(writer, handle, fmt=_lib.OUTPUT_JSON, flags=0) -> str:
+    chunks = []
+
+    def cb(data, length, _ud):
+        chunks.append(ctypes.string_at(data, length))
+        return 0
+
+    fn = _lib.WRITE_FN(cb)
+    _raise_if(writer(handle, fmt, flags, fn, None))
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+# ---------------------------------------------------------------------------
+# Reports
+# ---------------------------------------------------------------------------
+
+class Report:
+    """The result for one conversation: its id (`conversation`), source,
+    line, turn count, status (0 = analysed), `error` (an Error, not
+    raised, when it could not be read or analysed), `diagnostics` (all
+    errors and warnings the reader attached), findings, refuses."""
+
+    def __init__(self, ptr, diagnostics=()):
+        self._ptr = ptr
+        self.conversation = _s(_L.lc_report_conversation(ptr)) or ""
+        self.source = _s(_L.lc_report_source(ptr)) or ""
+        self.line = int(_L.lc_report_line(ptr))
+        self.turn_count = int(_L.lc_report_turn_count(ptr))
+        self.status = int(_L.lc_report_status(ptr))
+        self.error = (Error._from_c(_L.lc_report_error(ptr), self.status)
+                      if self.status != _lib.OK else None)
+        self.diagnostics = list(diagnostics)
+        self.refuses = bool(_L.lc_report_refuses(ptr))
+        self.prompt_hash = int(_L.lc_report_prompt_hash(ptr))
+        self.findings = [
+            Finding._from_c(_L.lc_report_finding(ptr, i))
+            for i in range(_L.lc_report_finding_count(ptr))]
+
+    @property
+    def ok(self) -> bool:
+        return self.status == _lib.OK
+
+    def to_json(self) -> str:
+        """The report as one JSON line, exactly as the CLI writes it."""
+        self._check_open()
+        return _collect(_L.lc_report_write, self._ptr).rstrip("\n")
+
+    def to_dict(self) -> dict:
+        return json.loads(self.to_json())
+
+    def _check_open(self):
+        if not self._ptr:
+            raise Error(_lib.ERR_STATE, message="report is closed")
+
+    def close(self):
+        """Free the C report (findings and fields stay readable)."""
+        if getattr(self, "_ptr", None):
+            _L.lc_report_free(self._ptr)
+            self._ptr = None
+
+    __del__ = close
+
+    def __repr__(self):
+        return "<Report %s %s:%d status=%d findings=%d>" % (
+            self.conversation, self.source, self.line, self.status,
+            len(self.findings))
+
+
+def _conv_diags(conv) -> List[Error]:
+    return [Error._from_c(_L.lc_conversation_diag(conv, i))
+            for i in range(_L.lc_conversation_diag_count(conv))]
+
+
+def _check_conversation(cfg: _Config, conv) -> Report:
+    rep = ctypes.c_void_p()
+    st = _L.lc_conversation_check(cfg.ptr, conv, ctypes.byref(rep))
+    _raise_if(st)
+    return Report(rep, _conv_diags(conv))
+
+
+def _message_text(content):
+    if isinstance(content, list):       # multi-part content: text parts
+        parts = []
+        for p in content:
+            if isinstance(p, str):
+                parts.append(p)
+            elif isinstance(p, dict) and isinstance(p.get("text"), str):
+                parts.append(p["text"])
+        return "\n".join(parts)
+    return content
+
+
+def _build_conversation(cfg: _Config, messages):
+    conv = ctypes.c_void_p()
+    _raise_if(_L.lc_conversation_new(cfg.ptr, ctypes.byref(conv)))
+    try:
+        for i, m in enumerate(messages):
+            if isinstance(m, dict):
+                role = m.get("role", "other")
+                text = _message_text(m.get("content"))
+                speaker = m.get("name") or m.get("speaker")
+            else:                                     # (role, text) pair
+                role, text = m[0], m[1]
+                speaker = m[2] if len(m) > 2 else None
+            tb = _b(text)
+            sb = _b(speaker) if speaker else None
+            st = _L.lc_conversation_add(conv, _role(role), sb,
+                                        len(sb) if sb else 0, tb, len(tb))
+            if st != _lib.OK:
+                raise Error(st, turn=i + 1)
+    except BaseException:
+        _L.lc_conversation_free(conv)
+        raise
+    return conv
+
+
+def check_report(messages, **options) -> Report:
+    """Like check() but return the whole Report (id, error, findings)."""
+    cfg = _config(options)
+    conv = _build_conversation(cfg, messages)
+    try:
+        return _check_conversation(cfg, conv)
+    finally:
+        _L.lc_conversation_free(conv)
+
+
+def check(messages, **options) -> List[Finding]:
+    """Findings of one conversation given as [{"role","content"}, ...]
+    (or (role, text) pairs). Options are lc_opt names (min_repeats=4,
+    kinds=["exact_loop"], format=..., speakers={...}, patterns="...",
+    pattern_files=[...]). Raises Error if it cannot be analysed (e.g.
+    no turns: LC-E034)."""
+    rep = check_report(messages, **options)
+    try:
+        if rep.status != _lib.OK:
+            raise rep.error
+        return rep.findings
+    finally:
+        rep.close()
+
+
+# ---------------------------------------------------------------------------
+# Files
+# ---------------------------------------------------------------------------
+
+_CHUNK = 1 << 20
+
+
+def _expand(paths) -> List[str]:
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        paths = [paths]
+    out = []
+    for p in paths:
+        p = os.fsdecode(os.fspath(p))
+        if os.path.isdir(p):
+            found = []
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                found.extend(os.path.join(root, f) for f in files
+                             if not f.startswith("."))
+            out.extend(sorted(found))
+        else:
+            out.append(p)
+    return out
+
+
+def _read_stream(cfg: _Config, source: str, fh) -> Iterator[Report]:
+    rd = ctypes.c_void_p()
+    _raise_if(_L.lc_reader_new(cfg.ptr, ctypes.byref(rd)))
+    try:
+        sb = source.encode("utf-8", "surrogateescape")
+        _raise_if(_L.lc_reader_set_source(rd, sb, len(sb)))
+        conv = ctypes.c_void_p()
+        done = False
+        while True:
+            st = _L.lc_reader_next(rd, ctypes.byref(conv))
+            if st == _lib.OK:
+                try:
+                    if cfg.deferred:
+                        _raise_if(_L.lc_conversation_parse(conv))
+                    rep = _check_conversation(cfg, conv)
+                finally:
+                    _L.lc_conversation_free(conv)
+                    conv = ctypes.c_void_p()
+                yield rep
+            elif st == _lib.END:
+                return
+            elif st == _lib.NEED_INPUT:
+                if done:
+                    raise Error(91, message="reader wants input after "
+                                "finish", source=source)
+                data = fh.read(_CHUNK)
+                if data:
+                    st = _L.lc_reader_feed(rd, data, len(data))
+                else:
+                    st = _L.lc_reader_finish(rd)
+                    done = True
+                _raise_if(st, _L.lc_reader_error(rd))
+            else:
+                raise Error._from_c(_L.lc_reader_error(rd), st)
+    finally:
+        _L.lc_reader_free(rd)
+
+
+def scan(paths, *, summary: "Optional[Summary]" = None,
+         **options) -> Iterator[Report]:
+    """Read files (directories recursively, sorted; hidden entries
+    skipped) in every format the reader knows and yield one Report per
+    conversation, failed ones included (report.error says why). If
+    `summary` is given every report is also counted into it. A file that
+    cannot be opened raises Error (status 51, LC_ERR_IO)."""
+    cfg = _config(options)
+    for path in _expand(paths):
+        try:
+            fh = open(path, "rb")
+        except OSError as e:
+            raise Error(_lib.ERR_IO, message=e.strerror or str(e),
+                        source=path) from e
+        with fh:
+            for rep in _read_stream(cfg, path, fh):
+                if summary is not None:
+                    summary.add(rep)
+                yield rep
+
+
+def scan_bytes(data: bytes, source: str = "", **options) -> List[Report]:
+    """Reports of an in-memory log (any format the reader knows)."""
+    import io
+    cfg = _config(options)
+    return list(_read_stream(cfg, source, io.BytesIO(_b(data))))
+
+
+# ---------------------------------------------------------------------------
+# Summary
+# ---------------------------------------------------------------------------
+
+class Summary:
+    """Mergeable counts over many reports (lc_summary). Summaries of
+    shards merge into exactly the summary of the whole run: use
+    merge(other) / merge(json_text) / `a + b`. Pickles as its JSON, so it
+    travels between processes (Dask, multiprocessing)."""
+
+    def __init__(self, **options):
+        self._ptr = None
+        cfg = _config(options)
+        p = ctypes.c_void_p()
+        _raise_if(_L.lc_summary_new(cfg.ptr, ctypes.byref(p)))
+        self._ptr = p
+        self._options = options
+
+    def add(self, report: Report) -> "Summary":
+        report._check_open()
+        _raise_if(_L.lc_summary_add(self._ptr, report._ptr))
+        return self
+
+    def merge(self, other) -> "Summary":
+        """Add the counts of another Summary, or of a summary JSON
+        object (str, bytes or dict) as lc_summary_write/the CLI wrote
+        it."""
+        if isinstance(other, Summary):
+            _raise_if(_L.lc_summary_merge(self._ptr, other._ptr))
+            return self
+        if isinstance(other, dict):
+            other = json.dumps(other)
+        b = _b(other)
+        _raise_if(_L.lc_summary_merge_json(self._ptr, b, len(b)))
+        return self
+
+    @classmethod
+    def from_json(cls, text, **options) -> "Summary":
+        return cls(**options).merge(text)
+
+    def __add__(self, other):
+        return Summary(**self._options).merge(self).merge(other)
+
+    def __iadd__(self, other):
+        return self.merge(other)
+
+    def __reduce__(self):
+        return (_summary_from_json, (self.to_json(), self._options))
+
+    @property
+    def read(self) -> int:
+        return int(_L.lc_summary_read(self._ptr))
+
+    @property
+    def analysed(self) -> int:
+        return int(_L.lc_summary_analysed(self._ptr))
+
+    @property
+    def failed(self) -> int:
+        return int(_L.lc_summary_failed(self._ptr))
+
+    def kind_count(self, kind: str) -> int:
+        """Conversations with at least one finding of this kind."""
+        kv = ctypes.c_int()
+        kb = kind.encode()
+        _raise_if(_L.lc_kind_from_name(kb, len(kb), ctypes.byref(kv)))
+        return int(_L.lc_summary_kind_count(self._ptr, kv.value))
+
+    def family_count(self, family: str) -> int:
+        """Conversations with a refusal of this family."""
+        return int(_L.lc_summary_family_count(self._ptr, family.encode()))
+
+    def to_json(self) -> str:
+        """The summary JSON object (one line), as the CLI prints it."""
+        return _collect(_L.lc_summary_write, self._ptr).rstrip("\n")
+
+    def to_dict(self) -> dict:
+        return json.loads(self.to_json())
+
+    def close(self):
+        if getattr(self, "_ptr", None):
+            _L.lc_summary_free(self._ptr)
+            self._ptr = None
+
+    __del__ = close
+
+    def __repr__(self):
+        return "<Summary read=%d analysed=%d failed=%d>" % (
+            self.read, self.analysed, self.failed)
+
+
+def _summary_from_json(text, options):
+    return Summary.from_json(text, **options)
+
+
+# ---------------------------------------------------------------------------
+# Live monitoring
+# ---------------------------------------------------------------------------
+
+class Monitor:
+    """Live detector state for one conversation (lc_session). push() each
+    turn as it is produced; it returns the findings that became certain
+    (event "new") or grew (event "extended") with that turn, so a
+    generation loop can stop early:
+
+        mon = loopcheck.Monitor()
+        for f in mon.push("assistant", reply):
+            if f.kind == "exact_loop": break
+    """
+
+    def __init__(self, **options):
+        self._ptr = None
+        cfg = _config(options)
+        p = ctypes.c_void_p()
+        _raise_if(_L.lc_session_new(cfg.ptr, ctypes.byref(p)))
+        self._ptr = p
+        self.finished = False
+
+    def _drain(self) -> List[Finding]:
+        out = []
+        fp = ctypes.POINTER(_lib.LcFinding)()
+        while _L.lc_session_next_finding(self._ptr,
+                                         ctypes.byref(fp)) == _lib.OK:
+            out.append(Finding._from_c(fp))
+        return out
+
+    def _live(self):
+        if not self._ptr:
+            raise Error(_lib.ERR_STATE, message="monitor is closed")
+
+    def push(self, role, text, speaker=None) -> List[Finding]:
+        """Add one turn; return new/extended findings."""
+        self._live()
+        tb = _b(text)
+        sb = _b(speaker) if speaker else None
+        st = _L.lc_session_push(self._ptr, _role(role), sb,
+                                len(sb) if sb else 0, tb, len(tb))
+        _raise_if(st, _L.lc_session_error(self._ptr))
+        return self._drain()
+
+    def finish(self) -> List[Finding]:
+        """End of conversation: returns what end-only detectors add."""
+        self._live()
+        st = _L.lc_session_finish(self._ptr)
+        _raise_if(st, _L.lc_session_error(self._ptr))
+        self.finished = True
+        return self._drain()
+
+    @property
+    def findings(self) -> List[Finding]:
+        """All findings so far (final after finish), in report order."""
+        self._live()
+        return [Finding._from_c(_L.lc_session_finding(self._ptr, i))
+                for i in range(_L.lc_session_finding_count(self._ptr))]
+
+    def close(self):
+        if getattr(self, "_ptr", None):
+            _L.lc_session_free(self._ptr)
+            self._ptr = None
+
+    __del__ = close
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# ---------------------------------------------------------------------------
+# Diff
+# ---------------------------------------------------------------------------
+
+_VERDICTS = {0: "no_change", 1: "regression", 2: "improvement"}
+
+
+@dataclasses.dataclass
+class DiffResult:
+    """lc_diff_stats plus the full diff JSON (`details`, the object the
+    CLI prints for `loopcheck diff --format json`)."""
+
+    paired: int
+    unpaired_baseline: int
+    unpaired_candidate: int
+    to_refusal: int
+    to_compliance: int
+    both_refuse: int
+    loops_appeared: int
+    loops_disappeared: int
+    family_changed: int
+    rate_baseline: float
+    rate_candidate: float
+    difference: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    p_value_improvement: float
+    verdict: str
+    details: dict = dataclasses.field(default_factory=dict, repr=False)
+
+
+def _reports_of(side, cfg_options) -> Tuple[list, bool]:
+    """(reports, owned): side is a path, a list of paths, or Reports."""
+    if isinstance(side, (str, bytes, os.PathLike)):
+        return list(scan(side, **cfg_options)), True
+    side = list(side)
+    if side and all(isinstance(r, Report) for r in side):
+        return side, False
+    return list(scan(side, **cfg_options)), True
+
+
+def diff(baseline, candidate, *, alpha: Optional[float] = None,
+         **options) -> DiffResult:
+    """Paired comparison of two runs. Each side is a path (file or
+    directory), a list of paths, or an iterable of Reports (from scan)."""
+    cfg = _config(options)
+    base, own_b = _reports_of(baseline, options)
+    cand, own_c = _reports_of(candidate, options)
+    d = ctypes.c_void_p()
+    _raise_if(_L.lc_diff_new(cfg.ptr, ctypes.byref(d)))
+    try:
+        if alpha is not None:
+            _raise_if(_L.lc_diff_set_alpha(d, float(alpha)))
+        for side, reps in ((0, base), (1, cand)):
+            for r in reps:
+                r._check_open()
+                _raise_if(_L.lc_diff_add(d, side, r._ptr))
+        sp = ctypes.POINTER(_lib.LcDiffStats)()
+        _raise_if(_L.lc_diff_compute(d, ctypes.byref(sp)))
+        s = sp.contents
+        kw = {name: getattr(s, name) for name, _t in s._fields_}
+        kw["verdict"] = _VERDICTS.get(s.verdict, str(s.verdict))
+        text = _collect(_L.lc_diff_write, d)
+        details = {}
+        for line in text.splitlines():
+            if line.strip():
+                details = json.loads(line)
+        return DiffResult(details=details, **kw)
+    finally:
+        _L.lc_diff_free(d)
+        for owned, reps in ((own_b, base), (own_c, cand)):
+            if owned:
+                for r in reps:
+                    r.close()
+
+
+# ---------------------------------------------------------------------------
+# Misc
+# ---------------------------------------------------------------------------
+
+def patterns(**options) -> List[dict]:
+    """Active refusal patterns: [{"family","text","origin","enabled"}]."""
+    cfg = _config(options)
+    out = []
+    for i in range(_L.lc_config_pattern_count(cfg.ptr)):
+        p = _L.lc_config_pattern(cfg.ptr, i)
+        if p:
+            q = p.contents
+            out.append({"family": _s(q.family), "text": _s(q.text),
+                        "origin": _s(q.origin), "enabled": bool(q.enabled)})
+    return out
+
+
+def mcnemar_exact(k: int, n: int) -> float:
+    """Exact binomial tail P(X >= k), X ~ Bin(n, 1/2)."""
+    return float(_L.lc_mcnemar_exact(k, n))

@@ -1,0 +1,139 @@
+"""test_binding.py - loading, version, options, errors, data classes."""
+
+import os
+import pickle
+import subprocess
+import sys
+import unittest
+
+import _util  # noqa: F401  (sets sys.path)
+import loopcheck
+
+
+class TestLoading(unittest.TestCase):
+    def test_version(self):
+        self.assertRegex(loopcheck.version(), r"^0\.\d+\.\d+$")
+        self.assertEqual(loopcheck.__version__, loopcheck.version())
+
+    def test_env_library_missing_is_clear_import_error(self):
+        env = dict(os.environ, LOOPCHECK_LIBRARY="/nonexistent/libx.so")
+        p = subprocess.run(
+            [sys.executable, "-c", "import loopcheck"], env=env,
+            cwd=_util.HERE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            check=False)
+        self.assertNotEqual(p.returncode, 0)
+        err = p.stderr.decode()
+        self.assertIn("ImportError", err)
+        self.assertIn("LOOPCHECK_LIBRARY='/nonexistent/libx.so'", err)
+
+    def test_env_library_is_used(self):
+        self.assertEqual(loopcheck._lib.PATH,
+                         os.environ.get("LOOPCHECK_LIBRARY",
+                                        loopcheck._lib.PATH))
+
+
+class TestOptions(unittest.TestCase):
+    def test_known_option_is_applied(self):
+        cfg = loopcheck._Config({"min_repeats": 5, "max-period": 4})
+        try:
+            self.assertEqual(cfg.get("min_repeats"), 5)
+            self.assertEqual(cfg.get("max_period"), 4)
+        finally:
+            cfg.close()
+
+    def test_default_option(self):
+        cfg = loopcheck._Config({})
+        try:
+            self.assertEqual(cfg.get("min_repeats"), 3)
+        finally:
+            cfg.close()
+
+    def test_unknown_option(self):
+        with self.assertRaises(loopcheck.Error) as cm:
+            loopcheck.check([{"role": "user", "content": "hi"}],
+                            no_such_option=1)
+        self.assertEqual(cm.exception.status, 12)
+        self.assertEqual(cm.exception.code, "LC-E012")
+        self.assertIn("no_such_option", cm.exception.message)
+
+    def test_out_of_bounds(self):
+        with self.assertRaises(loopcheck.Error) as cm:
+            loopcheck.check([{"role": "user", "content": "hi"}],
+                            min_repeats=-7)
+        self.assertEqual(cm.exception.status, 13)
+        self.assertEqual(cm.exception.code, "LC-E013")
+
+    def test_kinds_by_name(self):
+        cfg = loopcheck._Config({"kinds": ["exact_loop", "refusal"]})
+        try:
+            self.assertEqual(cfg.get("kinds"), (1 << 1) | (1 << 20))
+        finally:
+            cfg.close()
+
+    def test_unknown_kind(self):
+        with self.assertRaises(loopcheck.Error) as cm:
+            loopcheck._Config({"kinds": ["loopy"]})
+        self.assertEqual(cm.exception.status, 10)
+
+    def test_format_by_name(self):
+        cfg = loopcheck._Config({"format": "transcript"})
+        try:
+            self.assertEqual(cfg.get("format"), 1)
+        finally:
+            cfg.close()
+
+
+class TestError(unittest.TestCase):
+    def test_fields_and_str(self):
+        e = loopcheck.Error(30, "LC-E030", "unexpected '}'", "run.jsonl",
+                            4, 17, 120)
+        self.assertEqual((e.status, e.code, e.message, e.source, e.line,
+                          e.column, e.offset),
+                         (30, "LC-E030", "unexpected '}'", "run.jsonl", 4,
+                          17, 120))
+        self.assertEqual(str(e),
+                         "run.jsonl:4:17: error: unexpected '}' [LC-E030]")
+
+    def test_defaults_from_library(self):
+        e = loopcheck.Error(20)
+        self.assertEqual(e.code, "LC-E020")
+        self.assertEqual(e.message, "invalid UTF-8")
+
+    def test_pickle(self):
+        e = loopcheck.Error(31, "LC-E031", "no messages", "a.jsonl", 2, 1, 9)
+        f = pickle.loads(pickle.dumps(e))
+        self.assertEqual(str(f), str(e))
+        self.assertEqual(f.offset, 9)
+
+
+class TestFinding(unittest.TestCase):
+    def test_dict_round_trip(self):
+        d = {"kind": "exact_loop", "first_turn": 3, "last_turn": 8,
+             "lines": [3, 8], "turns": [3, 4, 5, 6, 7, 8],
+             "role": "assistant", "score": 1.0, "excerpt": "I see.",
+             "evidence": "00112233445566ff", "period": 2, "repeats": 3}
+        f = loopcheck.Finding.from_dict(dict(d, unknown_key=1))
+        self.assertEqual(f.to_dict(), d)
+        self.assertEqual(loopcheck.Finding.from_dict(f.to_dict()), f)
+
+    def test_field_names_match_cli_json(self):
+        names = [f.name for f in loopcheck.dataclasses.fields(
+            loopcheck.Finding) if f.compare]
+        self.assertEqual(names, [
+            "kind", "first_turn", "last_turn", "lines", "turns", "role",
+            "speaker", "score", "excerpt", "evidence", "period", "repeats",
+            "count", "words", "share", "family", "families", "partial",
+            "span", "pushback", "helpful"])
+
+
+class TestMcNemar(unittest.TestCase):
+    def test_known_tails(self):
+        # P(X >= k), X ~ Bin(n, 1/2), by hand.
+        self.assertAlmostEqual(loopcheck.mcnemar_exact(3, 3), 1 / 8)
+        self.assertAlmostEqual(loopcheck.mcnemar_exact(2, 3), 4 / 8)
+        self.assertAlmostEqual(loopcheck.mcnemar_exact(0, 5), 1.0)
+        self.assertAlmostEqual(loopcheck.mcnemar_exact(9, 10), 11 / 1024)
+
+
+if __name__ == "__main__":
+    unittest.main()

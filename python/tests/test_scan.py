@@ -1,0 +1,99 @@
+"""test_scan.py - scan() over files, report errors, mergeable Summary."""
+
+import json
+import os
+import pickle
+import tempfile
+import unittest
+
+import _util  # noqa: F401
+import loopcheck
+from test_check import BENIGN, LOOP, REFUSAL
+
+
+def conv_line(cid, messages):
+    return json.dumps({"id": cid, "messages": messages}) + "\n"
+
+
+class TestScan(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        d = self.tmp.name
+        self.a = os.path.join(d, "a.jsonl")
+        with open(self.a, "w") as fh:
+            fh.write(conv_line("loop-1", LOOP))
+            fh.write(conv_line("benign-1", BENIGN))
+            # line 3: malformed JSON (missing closing brace), column 31
+            fh.write('{"id": "bad", "messages": [}\n')
+            fh.write(conv_line("refusal-1", REFUSAL))
+        os.makedirs(os.path.join(d, "sub"))
+        self.b = os.path.join(d, "sub", "b.jsonl")
+        with open(self.b, "w") as fh:
+            fh.write(conv_line("refusal-2", REFUSAL))
+            fh.write(conv_line("loop-2", LOOP))
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_reports_in_order_with_errors(self):
+        reps = list(loopcheck.scan([self.a]))
+        self.assertEqual([r.line for r in reps], [1, 2, 3, 4])
+        self.assertEqual([r.source for r in reps], [self.a] * 4)
+        self.assertEqual([r.ok for r in reps], [True, True, False, True])
+        bad = reps[2]
+        self.assertIsInstance(bad.error, loopcheck.Error)
+        self.assertEqual(bad.error.status, 30)
+        self.assertEqual(bad.error.code, "LC-E030")
+        self.assertEqual((bad.error.source, bad.error.line),
+                         (self.a, 3))
+        self.assertGreater(bad.error.column, 0)
+        self.assertEqual(bad.findings, [])
+        self.assertEqual(reps[0].conversation, "loop-1")
+        self.assertEqual(reps[0].findings, loopcheck.check(LOOP))
+        self.assertEqual(reps[1].findings, [])
+        self.assertTrue(reps[3].refuses)
+
+    def test_directory_is_recursive_and_sorted(self):
+        reps = list(loopcheck.scan(self.tmp.name))
+        self.assertEqual([r.conversation for r in reps],
+                         ["loop-1", "benign-1", reps[2].conversation,
+                          "refusal-1", "refusal-2", "loop-2"])
+
+    def test_missing_file_raises_io_error(self):
+        with self.assertRaises(loopcheck.Error) as cm:
+            list(loopcheck.scan([os.path.join(self.tmp.name, "nope")]))
+        self.assertEqual(cm.exception.status, 51)
+
+    def test_summary_counts(self):
+        s = loopcheck.Summary()
+        for _ in loopcheck.scan(self.tmp.name, summary=s):
+            pass
+        self.assertEqual((s.read, s.analysed, s.failed), (6, 5, 1))
+        self.assertEqual(s.kind_count("exact_loop"), 2)
+        self.assertEqual(s.kind_count("refusal"), 2)
+
+    def test_shard_summaries_merge_to_whole(self):
+        whole = loopcheck.Summary()
+        list(loopcheck.scan(self.tmp.name, summary=whole))
+        sa, sb = loopcheck.Summary(), loopcheck.Summary()
+        list(loopcheck.scan(self.a, summary=sa))
+        list(loopcheck.scan(self.b, summary=sb))
+        # via lc_summary_merge
+        self.assertEqual((sa + sb).to_dict(), whole.to_dict())
+        # via JSON (lc_summary_merge_json), as shards ship them
+        m = loopcheck.Summary.from_json(sa.to_json()).merge(sb.to_json())
+        self.assertEqual(m.to_dict(), whole.to_dict())
+        # via pickle (what Dask does)
+        m2 = pickle.loads(pickle.dumps(sa)).merge(pickle.loads(
+            pickle.dumps(sb)))
+        self.assertEqual(m2.to_dict(), whole.to_dict())
+
+    def test_scan_bytes(self):
+        reps = loopcheck.scan_bytes(conv_line("x", LOOP).encode(), "mem")
+        self.assertEqual(len(reps), 1)
+        self.assertEqual(reps[0].source, "mem")
+        self.assertEqual(reps[0].findings, loopcheck.check(LOOP))
+
+
+if __name__ == "__main__":
+    unittest.main()
