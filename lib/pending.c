@@ -147,39 +147,6 @@ bool lci_is_pushback(const lci_turn *t) { return false; }
 
 /* ---- output (emit_*.c, summary.c, diff.c) ---- */
 
-/* PENDING lc_summary_new */
-lc_status lc_summary_new(const lc_config *cfg, lc_summary **sum) { return LC_ERR_INTERNAL; }
-
-/* PENDING lc_summary_free */
-void lc_summary_free(lc_summary *sum) {  }
-
-/* PENDING lc_summary_add */
-lc_status lc_summary_add(lc_summary *sum, const lc_report *report) { return LC_ERR_INTERNAL; }
-
-/* PENDING lc_summary_merge */
-lc_status lc_summary_merge(lc_summary *sum, const lc_summary *other) { return LC_ERR_INTERNAL; }
-
-/* PENDING lc_summary_merge_json */
-lc_status lc_summary_merge_json(lc_summary *sum, const char *json, size_t len) { return LC_ERR_INTERNAL; }
-
-/* PENDING lc_summary_read */
-uint64_t lc_summary_read(const lc_summary *sum) { return 0; }
-
-/* PENDING lc_summary_analysed */
-uint64_t lc_summary_analysed(const lc_summary *sum) { return 0; }
-
-/* PENDING lc_summary_failed */
-uint64_t lc_summary_failed(const lc_summary *sum) { return 0; }
-
-/* PENDING lc_summary_kind_count */
-uint64_t lc_summary_kind_count(const lc_summary *sum, lc_kind kind) { return 0; }
-
-/* PENDING lc_summary_family_count */
-uint64_t lc_summary_family_count(const lc_summary *sum, const char *family) { return 0; }
-
-/* PENDING lc_summary_write */
-lc_status lc_summary_write(const lc_summary *sum, lc_output fmt, unsigned flags, lc_write_fn fn, void *userdata) { return LC_ERR_INTERNAL; }
-
 /* PENDING lc_diff_new */
 lc_status lc_diff_new(const lc_config *cfg, lc_diff **diff) { return LC_ERR_INTERNAL; }
 

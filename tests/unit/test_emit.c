@@ -1,0 +1,235 @@
+/*
+ * test_emit.c - report writers (emit*.c): exact JSON lines, kind-specific
+ * fields only where meaningful, text links, JUnit structure, GitHub
+ * escaping, gating, and the callback abort rule.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "mkreport.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static lc_config *cfg;
+
+static int setup(void **state) {
+    (void)state;
+    cfg = mk_config();
+    return cfg ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    lc_config_free(cfg);
+    return 0;
+}
+
+/* Report with an exact loop (turns 19-32, period 2 x 7) and a refusal. */
+static lc_report *sample(void) {
+    lc_report *r = mk_report(cfg, "conv-1", "logs/run.jsonl", 3, 34);
+    lci_finding *f;
+    assert_non_null(r);
+    f = mk_finding(r, LC_KIND_EXACT_LOOP, 19, 32, 210, 260,
+                   "I hear you.\nTell me more");
+    assert_non_null(f);
+    f->pub.period = 2;
+    f->pub.repeats = 7;
+    f->pub.score = 1;
+    f->pub.evidence = 0x0123456789abcdefULL;
+    f = mk_refusal(r, 4, "no_capability");
+    assert_non_null(f);
+    f->pub.span_start = 0;
+    f->pub.span_end = 12;
+    f->pub.evidence = 0xffULL;
+    return r;
+}
+
+static void test_json_exact(void **state) {
+    lc_report *r = sample();
+    mk_out o = {0};
+    (void)state;
+    assert_int_equal(lc_report_write(r, LC_OUTPUT_JSON, 0, mk_write, &o),
+                     LC_OK);
+    assert_int_equal(o.calls, 1); /* one call per report */
+    assert_string_equal(
+        o.data,
+        "{\"type\":\"conversation\",\"conversation\":\"conv-1\","
+        "\"source\":\"logs/run.jsonl\",\"line\":3,\"turns\":34,"
+        "\"status\":\"ok\",\"findings\":["
+        "{\"kind\":\"exact_loop\",\"first_turn\":19,\"last_turn\":32,"
+        "\"lines\":[210,260],\"turns\":[19,20,21,22,23,24,25,26,27,28,29,"
+        "30,31,32],\"role\":\"assistant\",\"speaker\":\"assistant\","
+        "\"score\":1,\"excerpt\":\"I hear you.\\nTell me more\","
+        "\"evidence\":\"0123456789abcdef\",\"period\":2,\"repeats\":7},"
+        "{\"kind\":\"refusal\",\"first_turn\":4,\"last_turn\":4,"
+        "\"lines\":[8,8],\"turns\":[4],\"role\":\"assistant\","
+        "\"speaker\":\"assistant\",\"score\":0.9,"
+        "\"excerpt\":\"I can't help\",\"evidence\":\"00000000000000ff\","
+        "\"family\":\"no_capability\",\"families\":\"no_capability\","
+        "\"partial\":false,\"span\":[0,12]}]}\n");
+    lc_report_free(r);
+}
+
+static void test_json_failed(void **state) {
+    lc_report *r = mk_report(cfg, "bad.jsonl:2", "bad.jsonl", 2, 0);
+    mk_out o = {0};
+    (void)state;
+    mk_fail(r, LC_ERR_SYNTAX, 2, 17, "unexpected character '}'");
+    assert_int_equal(lc_report_write(r, LC_OUTPUT_JSON, 0, mk_write, &o),
+                     LC_OK);
+    assert_string_equal(
+        o.data,
+        "{\"type\":\"conversation\",\"conversation\":\"bad.jsonl:2\","
+        "\"source\":\"bad.jsonl\",\"line\":2,\"turns\":0,"
+        "\"status\":\"LC-E030\",\"error\":{\"code\":\"LC-E030\","
+        "\"message\":\"unexpected character '}'\",\"line\":2,"
+        "\"column\":17,\"offset\":0},\"findings\":[]}\n");
+    lc_report_free(r);
+}
+
+static void test_text(void **state) {
+    lc_report *r = sample();
+    mk_out o = {0};
+    (void)state;
+    assert_int_equal(lc_report_write(r, LC_OUTPUT_TEXT, 0, mk_write, &o),
+                     LC_OK);
+    assert_string_equal(
+        o.data,
+        "== conv-1 (34 turns, 2 findings)\n"
+        "logs/run.jsonl:210: exact_loop: turns 19-32, period 2 x 7 repeats, "
+        "assistant: \"I hear you. Tell me more\"\n"
+        "logs/run.jsonl:8: refusal: turn 4, family no_capability, "
+        "assistant: \"I can't help\"\n");
+    assert_null(strchr(o.data, '\033'));
+    /* colour only when asked for */
+    memset(&o, 0, sizeof o);
+    assert_int_equal(
+        lc_report_write(r, LC_OUTPUT_TEXT, LC_WRITE_COLOR, mk_write, &o),
+        LC_OK);
+    assert_non_null(strstr(o.data, "\033[1;31mexact_loop\033[0m"));
+    lc_report_free(r);
+}
+
+static void test_text_quiet_when_clean(void **state) {
+    lc_report *r = mk_report(cfg, "c", "a.jsonl", 1, 2);
+    mk_out o = {0};
+    (void)state;
+    assert_int_equal(lc_report_write(r, LC_OUTPUT_TEXT, 0, mk_write, &o),
+                     LC_OK);
+    assert_int_equal(o.len, 0);
+    lc_report_free(r);
+}
+
+static void test_junit_gated(void **state) {
+    lc_report *r = sample();
+    mk_out o = {0};
+    (void)state;
+    /* only exact_loop trips the gate: one <failure>, refusal to stdout */
+    assert_int_equal(lc_report_write_gated(r, LC_OUTPUT_JUNIT, 0,
+                                           LC_KIND_BIT(LC_KIND_EXACT_LOOP),
+                                           mk_write, &o),
+                     LC_OK);
+    assert_string_equal(
+        o.data,
+        "    <testcase name=\"conv-1\" classname=\"logs/run.jsonl\" "
+        "file=\"logs/run.jsonl\" line=\"3\" time=\"0\">\n"
+        "      <failure message=\"exact_loop: turns 19-32, period 2 x 7 "
+        "repeats, assistant: &quot;I hear you. Tell me more&quot;\" "
+        "type=\"exact_loop\">logs/run.jsonl:210: exact_loop: turns 19-32, "
+        "period 2 x 7 repeats, assistant: &quot;I hear you. Tell me "
+        "more&quot;</failure>\n"
+        "      <system-out>logs/run.jsonl:8: refusal: turn 4, family "
+        "no_capability, assistant: &quot;I can&apos;t help&quot;\n"
+        "</system-out>\n"
+        "    </testcase>\n");
+    lc_report_free(r);
+}
+
+static void test_github_escaping(void **state) {
+    lc_report *r = mk_report(cfg, "id,1", "dir:x/a%b.jsonl", 5, 3);
+    lci_finding *f;
+    mk_out o = {0};
+    (void)state;
+    f = mk_finding(r, LC_KIND_RECURRING_TURN, 1, 3, 5, 9, "100% sure\r\nok");
+    f->pub.count = 3;
+    assert_int_equal(lc_report_write_gated(r, LC_OUTPUT_GITHUB, 0, 0,
+                                           mk_write, &o),
+                     LC_OK);
+    /* properties escape % : , ; the message escapes % CR LF only */
+    assert_string_equal(
+        o.data,
+        "::warning file=dir%3Ax/a%25b.jsonl,line=5,endLine=9,"
+        "title=loopcheck recurring_turn::turns 1-3, 3 times, assistant: "
+        "\"100%25 sure ok\" (conversation id,1)\n");
+    memset(&o, 0, sizeof o);
+    mk_fail(r, LC_ERR_SCHEMA, 7, 2, "no messages\nhere");
+    assert_int_equal(lc_report_write(r, LC_OUTPUT_GITHUB, 0, mk_write, &o),
+                     LC_OK);
+    assert_non_null(strstr(o.data,
+                           "::error file=dir%3Ax/a%25b.jsonl,line=7,col=2,"
+                           "title=LC-E031::no messages%0Ahere "
+                           "(conversation id,1)\n"));
+    lc_report_free(r);
+}
+
+static void test_gh_str(void **state) {
+    lci_buf b;
+    (void)state;
+    lci_buf_init(&b, &lci_default_alloc);
+    assert_int_equal(lci_buf_gh_str(&b, "a:b,c%\r\n", 8, 1), LC_OK);
+    assert_int_equal(lci_buf_gh_str(&b, "|a:b,c%\r\n", 9, 0), LC_OK);
+    assert_int_equal(lci_buf_terminate(&b), LC_OK);
+    assert_string_equal(b.data, "a%3Ab%2Cc%25%0D%0A|a:b,c%25%0D%0A");
+    lci_buf_free(&b);
+}
+
+static void test_excerpt_utf8(void **state) {
+    lci_buf b;
+    /* 3 code points of "h\xc3\xa9llo" = "h\xc3\xa9l" + "..." */
+    (void)state;
+    lci_buf_init(&b, &lci_default_alloc);
+    assert_int_equal(lci_buf_excerpt(&b, "h\xc3\xa9llo", 6, 3), LC_OK);
+    assert_int_equal(lci_buf_terminate(&b), LC_OK);
+    assert_string_equal(b.data, "h\xc3\xa9l...");
+    b.len = 0;
+    /* whitespace runs collapse, leading blanks dropped */
+    assert_int_equal(lci_buf_excerpt(&b, "  a\n\n b", 7, 50), LC_OK);
+    assert_int_equal(lci_buf_terminate(&b), LC_OK);
+    assert_string_equal(b.data, "a b");
+    lci_buf_free(&b);
+}
+
+static void test_callback_abort(void **state) {
+    lc_report *r = sample();
+    mk_out o = {0};
+    (void)state;
+    o.fail_after = 1;
+    assert_int_equal(lc_report_write(r, LC_OUTPUT_JSON, 0, mk_write, &o),
+                     LC_ERR_CALLBACK);
+    assert_int_equal(lc_report_write(NULL, LC_OUTPUT_JSON, 0, mk_write, &o),
+                     LC_ERR_INVALID_ARG);
+    assert_int_equal(lc_report_write(r, LC_OUTPUT_JSON, 0, NULL, &o),
+                     LC_ERR_INVALID_ARG);
+    assert_int_equal(lc_report_write(r, (lc_output)9, 0, mk_write, &o),
+                     LC_ERR_INVALID_ARG);
+    lc_report_free(r);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_exact),
+        cmocka_unit_test(test_json_failed),
+        cmocka_unit_test(test_text),
+        cmocka_unit_test(test_text_quiet_when_clean),
+        cmocka_unit_test(test_junit_gated),
+        cmocka_unit_test(test_github_escaping),
+        cmocka_unit_test(test_gh_str),
+        cmocka_unit_test(test_excerpt_utf8),
+        cmocka_unit_test(test_callback_abort),
+    };
+    return cmocka_run_group_tests_name("emit", tests, setup, teardown);
+}
