@@ -119,8 +119,10 @@ _EVENTS = {0: "new", 1: "extended"}
 @dataclasses.dataclass
 class Finding:
     """One finding; fields and names are those of the CLI's JSON finding
-    object (doc/formats.md). Kind-specific fields are None when they do
-    not apply. `id` and `event` ("new"/"extended", live use) are
+    object (doc/formats.md): `lines` is [first_line, last_line],
+    `evidence` 16 hex digits, `families` comma-separated, `span` a byte
+    range in the turn's text; numbers are rounded as the JSON prints them.
+    Kind-specific fields are None when they do not apply to the kind. `id` and `event` ("new"/"extended", live use) are
     binding-only extras and take no part in comparisons or to_dict()."""
 
     kind: str
@@ -139,7 +141,7 @@ class Finding:
     words: Optional[int] = None
     share: Optional[float] = None
     family: Optional[str] = None
-    families: Optional[List[str]] = None
+    families: Optional[str] = None
     partial: Optional[bool] = None
     span: Optional[List[int]] = None
     pushback: Optional[int] = None
@@ -167,19 +169,21 @@ class Finding:
 
     @classmethod
     def _from_c(cls, p) -> "Finding":
+        # Mirrors lci_emit_finding_json (lib/emit_json.c): the same fields
+        # for the same kinds, numbers rounded as the JSON prints them
+        # (%.6g), so check() results compare equal to the CLI's JSON.
         f = p.contents
-        kind = _s(f.kind_name) or _s(_L.lc_kind_name(f.kind))
+        kind = _s(f.kind_name) or _s(_L.lc_kind_name(f.kind)) or "unknown"
         turns = [f.turns[i] for i in range(f.turn_count)] if f.turns else []
         fin = cls(kind=kind, first_turn=f.first_turn,
                   last_turn=f.last_turn,
-                  lines=([f.first_line, f.last_line]
-                         if f.first_line or f.last_line else None),
+                  lines=[f.first_line, f.last_line],
                   turns=turns,
-                  role=_ROLE_NAMES.get(f.role, "other"),
-                  speaker=_s(f.speaker) or None,
-                  score=f.score,
-                  excerpt=_s(f.excerpt),
-                  evidence=("%016x" % f.evidence) if f.evidence else None,
+                  role=_s(_L.lc_role_name(f.role)) or "",
+                  speaker=_s(f.speaker) or "",
+                  score=_num(f.score),
+                  excerpt=_s(f.excerpt) or "",
+                  evidence="%016x" % f.evidence,
                   id=f.id, event=_EVENTS.get(f.event, "new"))
         k = f.kind
         if k in (1, 4):                      # exact / near-duplicate loop
@@ -187,19 +191,26 @@ class Finding:
         if k in (2, 21):                     # recurring_turn, refusal_loop
             fin.count = f.count
         if k == 3:                           # recycled_passage
-            fin.words, fin.share = f.words, f.share
+            fin.words, fin.share = f.words, _num(f.share)
         if k in (20, 21, 22):                # refusal kinds
-            fin.family = _s(f.family)
-            fams = _s(f.families)
-            fin.families = fams.split(",") if fams else []
+            fin.family = _s(f.family) or ""
+            fin.families = _s(f.families) or ""
+        if k == 20:
             fin.partial = bool(f.partial)
-            if f.span_start or f.span_end:
-                fin.span = [f.span_start, f.span_end]
+        if k in (20, 22) and f.span_end > f.span_start:
+            fin.span = [f.span_start, f.span_end]
         if k == 21:
             fin.pushback = f.pushback
         if k == 22:
             fin.helpful = f.helpful
         return fin
+
+
+def _num(v: float):
+    """A double as the library's JSON writes it (%.6g; non-finite -> 0)."""
+    if v != v or v in (float("inf"), float("-inf")):
+        return 0
+    return float("%.6g" % v)
 
 
 # ---------------------------------------------------------------------------

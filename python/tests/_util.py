@@ -24,8 +24,7 @@ def cli_run(args, stdin=None):
 
 def is_summary(obj):
     """The CLI's JSON output ends with one summary object."""
-    return obj.get("type") == "summary" or "summary" in obj and \
-        "conversation" not in obj
+    return obj.get("type") == "summary"
 
 
 def cli_json(paths, *extra):

@@ -1,5 +1,7 @@
 """test_binding.py - loading, version, options, errors, data classes."""
 
+import ctypes
+import json
 import os
 import pickle
 import subprocess
@@ -30,6 +32,27 @@ class TestLoading(unittest.TestCase):
         self.assertEqual(loopcheck._lib.PATH,
                          os.environ.get("LOOPCHECK_LIBRARY",
                                         loopcheck._lib.PATH))
+
+
+class TestLayout(unittest.TestCase):
+    """ctypes structs == the C header (sizeof and every offsetof)."""
+
+    @unittest.skipUnless(os.environ.get("LOOPCHECK_LAYOUT"),
+                         "layout helper not built")
+    def test_struct_layout(self):
+        out = subprocess.run([os.environ["LOOPCHECK_LAYOUT"]],
+                             stdout=subprocess.PIPE, check=True).stdout
+        c = json.loads(out)
+        lib = loopcheck._lib
+        for cname, py in (("lc_error", lib.LcError),
+                          ("lc_finding", lib.LcFinding),
+                          ("lc_pattern_info", lib.LcPatternInfo),
+                          ("lc_diff_stats", lib.LcDiffStats)):
+            with self.subTest(struct=cname):
+                want = c[cname]
+                self.assertEqual(ctypes.sizeof(py), want.pop("sizeof"))
+                got = {n: getattr(py, n).offset for n, _t in py._fields_}
+                self.assertEqual(got, want)
 
 
 class TestOptions(unittest.TestCase):

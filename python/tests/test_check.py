@@ -54,7 +54,7 @@ class TestCheck(unittest.TestCase):
         self.assertEqual((f.first_turn, f.last_turn, f.role), (2, 2,
                                                                "assistant"))
         self.assertTrue(f.family)
-        self.assertIn(f.family, f.families)
+        self.assertIn(f.family, f.families.split(","))
         self.assertFalse(f.partial)
         text = REFUSAL[1]["content"].encode()
         self.assertIsNotNone(f.span)
