@@ -17,7 +17,7 @@ import dataclasses
 import functools
 import json
 import os
-from typing import Iterable, Iterator, List, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 from . import _lib
 from ._lib import LIB as _L
@@ -259,7 +259,6 @@ class _Config:
         p = ctypes.c_void_p()
         _raise_if(_L.lc_config_new(None, ctypes.byref(p)))
         self.ptr = p
-        self.alpha = None
         try:
             for key, value in options.items():
                 self._apply(key, value)
@@ -303,9 +302,6 @@ class _Config:
                                                len(b))
                 if st != _lib.OK:
                     self._err(st)
-            return
-        if name == "alpha":       # diff only; kept on the config wrapper
-            self.alpha = float(value)
             return
         opt = ctypes.c_int()
         nb = name.encode()
@@ -352,7 +348,11 @@ class _Config:
             _L.lc_config_free(self.ptr)
             self.ptr = None
 
-    __del__ = close
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:        # interpreter shutdown: library gone
+            pass
 
 
 @functools.lru_cache(maxsize=32)
@@ -441,7 +441,11 @@ class Report:
             _L.lc_report_free(self._ptr)
             self._ptr = None
 
-    __del__ = close
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:        # interpreter shutdown: library gone
+            pass
 
     def __repr__(self):
         return "<Report %s %s:%d status=%d findings=%d>" % (
@@ -697,7 +701,11 @@ class Summary:
             _L.lc_summary_free(self._ptr)
             self._ptr = None
 
-    __del__ = close
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:        # interpreter shutdown: library gone
+            pass
 
     def __repr__(self):
         return "<Summary read=%d analysed=%d failed=%d>" % (
@@ -773,7 +781,11 @@ class Monitor:
             _L.lc_session_free(self._ptr)
             self._ptr = None
 
-    __del__ = close
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:        # interpreter shutdown: library gone
+            pass
 
     def __enter__(self):
         return self
