@@ -11,15 +11,6 @@
 
 /* ---- text (normalize.c, tokens.c) ---- */
 
-/* PENDING lci_utf8_repair */
-lc_status lci_utf8_repair(const char *in, size_t len, lci_buf *out, size_t *bad_count, size_t *first_bad) { return LC_ERR_INTERNAL; }
-
-/* PENDING lci_normalize */
-lc_status lci_normalize(const char *in, size_t len, int fast, lci_buf *out) { return LC_ERR_INTERNAL; }
-
-/* PENDING lci_tokenize */
-lc_status lci_tokenize(const lci_alloc *a, const char *norm, size_t len, lci_token **toks, uint32_t *n) { return LC_ERR_INTERNAL; }
-
 /* ---- input (conversation.c, reader.c, json.c, format_*.c) ---- */
 
 /* PENDING lci_turn_init */

@@ -1,0 +1,354 @@
+/*
+ * normalize.c - UTF-8 repair and the comparison normalization of turn text.
+ *
+ * lci_utf8_repair: every maximal subpart of an ill-formed sequence (Unicode
+ * ch. 3, "U+FFFD Substitution of Maximal Subparts", the practice of the W3C
+ * and WHATWG decoders) becomes one U+FFFD: lone continuation bytes, C0/C1/
+ * F5..FF leads, overlongs, surrogates, > U+10FFFF, truncated sequences. NUL
+ * is valid UTF-8 and kept. Valid runs are copied in bulk.
+ *
+ * lci_normalize policy, on valid UTF-8:
+ *  1. NFKC with full case folding (utf8proc COMPAT|CASEFOLD|COMPOSE|STABLE);
+ *     "Straße" -> "strasse", ligatures and full-width forms -> ASCII.
+ *  2. Default-ignorable code points (UTF8PROC_IGNORE: U+00AD, U+200B-200F,
+ *     U+2060-2064, U+FEFF, variation selectors, ...) and C0/C1 controls
+ *     including NUL are dropped during decomposition, i.e. BEFORE
+ *     canonical reordering and composition, so that "e" U+200B U+0301
+ *     composes now exactly as it would when the output is normalized
+ *     again (idempotence).
+ *  3. Quotes fold to ASCII: U+2018 2019 201A 201B 2032 2035 02BC -> ',
+ *     U+201C-201F 2033 2036 02EE 301D-301F -> ". Double primes are folded
+ *     before decomposition (NFKC would split U+2033 into two primes);
+ *     the rest after composition (they neither compose nor block
+ *     differently from ASCII quotes).
+ *  4. Every run of White_Space (tab, LF, CR, VT, FF, NEL, NBSP, U+1680,
+ *     U+2000-200A, U+2028/2029, U+202F, U+205F, U+3000) becomes one ASCII
+ *     space; leading and trailing whitespace is trimmed. Characters that
+ *     are dropped do not split a whitespace run.
+ *
+ * Fast path invariant (fast != 0): output is byte-identical to the plain
+ * path. ASCII is handled inline (A-Z lowered, whitespace collapsed, other
+ * C0 controls and DEL dropped - exactly what utf8proc does to them). A
+ * "word" (the bytes between two ASCII whitespace bytes) that contains a
+ * non-ASCII byte goes through the same utf8proc path as a whole: ASCII
+ * whitespace is a starter that composes with nothing and stops canonical
+ * reordering, so utf8proc's result over the whole text is the
+ * concatenation of its results over such words and the whitespace between
+ * them. ASCII bytes already emitted for the word are rolled back first.
+ * Both paths feed the same emitter (steps 3 and 4), so whitespace state
+ * is shared across words.
+ *
+ * Memory: utf8proc_map() is not used (it calls malloc); decomposition goes
+ * into a UTF-32 scratch array taken from the output buffer's allocator,
+ * sized by utf8proc's own "required size" answer (two-call sizing).
+ */
+#include "internal.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <utf8proc.h>
+
+/* ------------------------------------------------------------------ */
+/* UTF-8 repair                                                         */
+/* ------------------------------------------------------------------ */
+
+lc_status lci_utf8_repair(const char *in, size_t len, lci_buf *out,
+                          size_t *bad_count, size_t *first_bad) {
+    static const char fffd[3] = {'\xEF', '\xBF', '\xBD'};
+    const unsigned char *s = (const unsigned char *)in;
+    size_t i = 0, run = 0, bad = 0, first = SIZE_MAX;
+    lc_status st;
+
+    if (!in && len)
+        return LC_ERR_INVALID_ARG;
+    while (i < len) {
+        unsigned char b = s[i], lo = 0x80, hi = 0xBF;
+        size_t need, k = 1;
+        if (b < 0x80) {
+            i++;
+            continue;
+        }
+        if (b >= 0xC2 && b <= 0xDF) {
+            need = 1;
+        } else if (b == 0xE0) {
+            need = 2;
+            lo = 0xA0; /* no overlongs */
+        } else if (b == 0xED) {
+            need = 2;
+            hi = 0x9F; /* no surrogates */
+        } else if (b >= 0xE1 && b <= 0xEF) {
+            need = 2;
+        } else if (b == 0xF0) {
+            need = 3;
+            lo = 0x90; /* no overlongs */
+        } else if (b == 0xF4) {
+            need = 3;
+            hi = 0x8F; /* <= U+10FFFF */
+        } else if (b >= 0xF1 && b <= 0xF3) {
+            need = 3;
+        } else {
+            need = 0; /* 80..C1, F5..FF never start a sequence */
+        }
+        if (need && i + 1 < len && s[i + 1] >= lo && s[i + 1] <= hi) {
+            k = 2;
+            while (k <= need && i + k < len && (s[i + k] & 0xC0) == 0x80)
+                k++;
+            if (k == need + 1) {
+                i += k;
+                continue;
+            }
+        }
+        /* s[i, i+k) is a maximal subpart of an ill-formed sequence */
+        if ((st = lci_buf_append(out, in + run, i - run)) != LC_OK ||
+            (st = lci_buf_append(out, fffd, 3)) != LC_OK)
+            return st;
+        if (first == SIZE_MAX)
+            first = i;
+        bad++;
+        i += k;
+        run = i;
+    }
+    if ((st = lci_buf_append(out, in + run, len - run)) != LC_OK)
+        return st;
+    if (bad_count)
+        *bad_count = bad;
+    if (first_bad)
+        *first_bad = first;
+    return lci_buf_terminate(out);
+}
+
+/* ------------------------------------------------------------------ */
+/* Normalization                                                        */
+/* ------------------------------------------------------------------ */
+
+#define DECOMP_OPTS                                                        \
+    ((utf8proc_option_t)(UTF8PROC_COMPOSE | UTF8PROC_COMPAT |              \
+                         UTF8PROC_CASEFOLD | UTF8PROC_STABLE |             \
+                         UTF8PROC_IGNORE))
+#define COMPOSE_OPTS                                                       \
+    ((utf8proc_option_t)(UTF8PROC_COMPOSE | UTF8PROC_STABLE |              \
+                         UTF8PROC_STRIPCC))
+
+typedef struct norm_ctx {
+    lci_buf *out;
+    size_t start;           /* out->len on entry: our output begins here */
+    int pending;            /* whitespace seen since the last emitted char */
+    utf8proc_int32_t *u32;  /* decomposition scratch */
+    size_t u32cap;          /* in code points */
+} norm_ctx;
+
+static int is_space_cp(utf8proc_int32_t u) {
+    if (u < 0x80)
+        return u == 0x20 || (u >= 0x09 && u <= 0x0D);
+    return u == 0x85 || u == 0xA0 || u == 0x1680 ||
+           (u >= 0x2000 && u <= 0x200A) || u == 0x2028 || u == 0x2029 ||
+           u == 0x202F || u == 0x205F || u == 0x3000;
+}
+
+static utf8proc_int32_t fold_quote(utf8proc_int32_t u) {
+    switch (u) {
+    case 0x02BC: case 0x2018: case 0x2019: case 0x201A: case 0x201B:
+    case 0x2032: case 0x2035:
+        return '\'';
+    case 0x02EE: case 0x201C: case 0x201D: case 0x201E: case 0x201F:
+    case 0x2033: case 0x2036: case 0x301D: case 0x301E: case 0x301F:
+        return '"';
+    default:
+        return u;
+    }
+}
+
+/* Applied by utf8proc to every input code point before decomposition.
+ * Controls other than the whitespace ones become U+200B, which
+ * UTF8PROC_IGNORE then drops: they must vanish before canonical
+ * reordering, or "U+0301 U+0001 U+0F73" would keep U+0301 in front of
+ * the marks of U+0F73 until the output is normalized a second time.
+ * (UTF8PROC_STRIPCC alone removes them only after reordering.) */
+static utf8proc_int32_t prefold(utf8proc_int32_t u, void *data) {
+    (void)data;
+    if (u < 0xA0) {
+        if ((u < 0x20 && (u < 0x09 || u > 0x0D)) ||
+            (u >= 0x7F && u != 0x85))
+            return 0x200B;
+        return u;
+    }
+    return fold_quote(u);
+}
+
+/* Steps 3 and 4 over composed code points. The caller reserved 4*n bytes:
+ * a space is only written in place of a whitespace code point. */
+static void emit_cps(norm_ctx *c, const utf8proc_int32_t *cp, size_t n) {
+    unsigned char *base = (unsigned char *)c->out->data;
+    unsigned char *o = base + c->out->len;
+    unsigned char *first = base + c->start;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        utf8proc_int32_t u = cp[i];
+        if (is_space_cp(u)) {
+            c->pending = 1;
+            continue;
+        }
+        if (c->pending) {
+            if (o != first)
+                *o++ = ' ';
+            c->pending = 0;
+        }
+        if (u < 0x80) {
+            *o++ = (unsigned char)u;
+            continue;
+        }
+        u = fold_quote(u);
+        o += utf8proc_encode_char(u, o);
+    }
+    c->out->len = (size_t)((char *)o - c->out->data);
+}
+
+/* The reference path: utf8proc over s[0..n), then the emitter. */
+static lc_status run_utf8proc(norm_ctx *c, const char *s, size_t n) {
+    const lci_alloc *a = c->out->alloc;
+    utf8proc_ssize_t r;
+    lc_status st;
+
+    if (n > (size_t)PTRDIFF_MAX / 8)
+        return LC_ERR_LIMIT;
+    for (;;) {
+        r = utf8proc_decompose_custom((const utf8proc_uint8_t *)s,
+                                      (utf8proc_ssize_t)n, c->u32,
+                                      (utf8proc_ssize_t)c->u32cap,
+                                      DECOMP_OPTS, prefold, NULL);
+        if (r < 0)
+            return r == UTF8PROC_ERROR_NOMEM ? LC_ERR_NOMEM
+                   : r == UTF8PROC_ERROR_OVERFLOW ? LC_ERR_LIMIT
+                                                  : LC_ERR_UTF8;
+        if ((size_t)r <= c->u32cap)
+            break;
+        /* too small: utf8proc told us the size; grow and decompose again */
+        st = lci_grow(a, (void **)&c->u32, sizeof *c->u32, &c->u32cap,
+                      (size_t)r);
+        if (st != LC_OK)
+            return st;
+    }
+    r = utf8proc_normalize_utf32(c->u32, r, COMPOSE_OPTS);
+    if (r < 0)
+        return LC_ERR_INTERNAL;
+    if ((size_t)r > SIZE_MAX / 4 ||
+        (st = lci_buf_reserve(c->out, 4 * (size_t)r)) != LC_OK)
+        return LC_ERR_NOMEM;
+    emit_cps(c, c->u32, (size_t)r);
+    return LC_OK;
+}
+
+/* ASCII byte classes for the fast path. */
+enum { A_WORD = 0, A_SPACE = 1, A_CTRL = 2, A_HIGH = 3 };
+
+/* Class of every byte, as a constant table (static, thread-safe). */
+#define C4(b) ascii_class_c(b), ascii_class_c(b + 1), ascii_class_c(b + 2), \
+              ascii_class_c(b + 3)
+#define ascii_class_c(b)                                                   \
+    ((b) >= 0x80 ? A_HIGH                                                  \
+     : ((b) == 0x20 || ((b) >= 0x09 && (b) <= 0x0D)) ? A_SPACE             \
+     : ((b) < 0x20 || (b) == 0x7F) ? A_CTRL                                \
+                                   : A_WORD)
+#define C16(b) C4(b), C4(b + 4), C4(b + 8), C4(b + 12)
+#define C64(b) C16(b), C16(b + 16), C16(b + 32), C16(b + 48)
+static const unsigned char fast_cls[256] = {C64(0), C64(64), C64(128),
+                                            C64(192)};
+#undef C4
+#undef C16
+#undef C64
+#undef ascii_class_c
+
+static lc_status run_fast(norm_ctx *c, const char *in, size_t len) {
+    const unsigned char *s = (const unsigned char *)in;
+    size_t i = 0;
+    size_t word = 0;        /* input index where the current word starts */
+    size_t wout = c->start; /* out->len at that point */
+    int wpend = 0;          /* c->pending at that point */
+    int pending = 0;
+    unsigned char *base, *o, *first;
+    lc_status st;
+
+    if ((st = lci_buf_reserve(c->out, len)) != LC_OK)
+        return st;
+    base = (unsigned char *)c->out->data;
+    o = base + c->out->len;
+    first = base + c->start;
+    while (i < len) {
+        unsigned b = s[i];
+        switch (fast_cls[b]) {
+        case A_WORD:
+            if (pending) {
+                if (o != first)
+                    *o++ = ' ';
+                pending = 0;
+            }
+            do {
+                *o++ = (unsigned char)(b - 'A' < 26u ? b + 32 : b);
+                if (++i == len)
+                    break;
+                b = s[i];
+            } while (fast_cls[b] == A_WORD);
+            break;
+        case A_SPACE:
+            pending = 1;
+            i++;
+            word = i;
+            wout = (size_t)(o - base);
+            wpend = 1;
+            break;
+        case A_CTRL:
+            i++;
+            break;
+        default: { /* non-ASCII: redo the whole word through utf8proc */
+            size_t end = i + 1;
+            while (end < len && fast_cls[s[end]] != A_SPACE)
+                end++;
+            c->out->len = wout;
+            c->pending = wpend;
+            if ((st = run_utf8proc(c, in + word, end - word)) != LC_OK)
+                return st;
+            pending = c->pending;
+            /* ASCII output never exceeds its input */
+            if ((st = lci_buf_reserve(c->out, len - end)) != LC_OK)
+                return st;
+            base = (unsigned char *)c->out->data;
+            o = base + c->out->len;
+            first = base + c->start;
+            i = word = end;
+            wout = c->out->len;
+            wpend = pending;
+            break;
+        }
+        }
+    }
+    c->out->len = (size_t)(o - base);
+    c->pending = pending;
+    return LC_OK;
+}
+
+lc_status lci_normalize(const char *in, size_t len, int fast, lci_buf *out) {
+    norm_ctx c;
+    lc_status st;
+
+    if (!out || (!in && len))
+        return LC_ERR_INVALID_ARG;
+    c.out = out;
+    c.start = out->len;
+    c.pending = 0;
+    c.u32 = NULL;
+    c.u32cap = 0;
+    if (len == 0)
+        st = LC_OK;
+    else if (fast)
+        st = run_fast(&c, in, len);
+    else
+        st = run_utf8proc(&c, in, len);
+    lci_free(out->alloc, c.u32);
+    if (st != LC_OK) {
+        out->len = c.start;
+        if (out->data)
+            out->data[out->len] = '\0';
+        return st;
+    }
+    return lci_buf_terminate(out);
+}

@@ -1,0 +1,323 @@
+/*
+ * tokens.c - word tokens over normalized text (output of lci_normalize).
+ *
+ * A token is
+ *  - a maximal run of letters and digits (general categories L*, N*) with
+ *    the marks (M*) that follow them; an apostrophe between two letters
+ *    stays inside ("i'm", "don't", "rock'n'roll"; not "90's", "'tis");
+ *  - or one CJK ideograph, kana or Hangul syllable (plus following marks),
+ *    flagged LCI_TOK_CJK: those scripts are written without spaces.
+ * Everything else (spaces, punctuation, symbols, emoji) separates tokens.
+ *
+ * Flags:
+ *  - LCI_TOK_TURN_START: the first token.
+ *  - LCI_TOK_SENT_START: the first token, and the first token after a
+ *    sentence terminator: '!' '?' and non-ASCII terminators (U+3002,
+ *    U+061F, U+06D4, U+0964/0965, U+1362, U+203C ...) always; '.' only if
+ *    the next character does not continue a word, so "3.14" and
+ *    "example.com" do not break a sentence (but "e.g. x" does).
+ *  - LCI_TOK_NUMBER: every code point is a decimal digit (Nd).
+ *  - LCI_TOK_QUOTED: between an ASCII '"' and the next one (normalization
+ *    folded curly quotes to '"'). Tokens are marked only once the closing
+ *    quote is seen, and a span that grows beyond LCI_QUOTE_MAX_TOKENS
+ *    tokens is abandoned (its opening quote treated as a stray one), so an
+ *    unmatched quote never marks the rest of a long turn; the next '"'
+ *    then opens a new span.
+ *
+ * Cost: one pass; ASCII is classified by table, utf8proc_category() is
+ * only called for non-ASCII code points; one XXH3 per token.
+ */
+#include "internal.h"
+
+#include <utf8proc.h>
+
+/* Longest quoted span, in tokens, that is still marked LCI_TOK_QUOTED.
+ * Quoted refusals and quoted user messages are short; 200 tokens is a
+ * long paragraph. */
+#define LCI_QUOTE_MAX_TOKENS 200u
+
+enum {
+    K_OTHER = 0,
+    K_LETTER, /* L* */
+    K_DIGIT,  /* Nd */
+    K_NUM,    /* Nl, No */
+    K_MARK,   /* M* */
+    K_CJK,
+    K_APOS,  /* ' */
+    K_QUOTE, /* " */
+    K_DOT,   /* . */
+    K_TERM   /* ! ? and non-ASCII sentence terminators */
+};
+
+#define A4(b) acls_c(b), acls_c(b + 1), acls_c(b + 2), acls_c(b + 3)
+#define acls_c(b)                                                          \
+    (((b) >= 'a' && (b) <= 'z') || ((b) >= 'A' && (b) <= 'Z') ? K_LETTER  \
+     : ((b) >= '0' && (b) <= '9')                          ? K_DIGIT       \
+     : (b) == '\''                                         ? K_APOS        \
+     : (b) == '"'                                          ? K_QUOTE       \
+     : (b) == '.'                                          ? K_DOT         \
+     : ((b) == '!' || (b) == '?')                          ? K_TERM        \
+                                                           : K_OTHER)
+#define A16(b) A4(b), A4(b + 4), A4(b + 8), A4(b + 12)
+static const unsigned char acls[128] = {A16(0),  A16(16), A16(32),
+                                        A16(48), A16(64), A16(80),
+                                        A16(96), A16(112)};
+#undef A4
+#undef A16
+#undef acls_c
+
+static int is_cjk(int32_t u) {
+    if (u < 0x3005)
+        return 0;
+    return (u >= 0x4E00 && u <= 0x9FFF) ||   /* CJK unified ideographs */
+           (u >= 0xAC00 && u <= 0xD7A3) ||   /* Hangul syllables */
+           (u >= 0x3041 && u <= 0x3096) ||   /* Hiragana */
+           (u >= 0x309D && u <= 0x309F) ||   /* Hiragana iteration marks */
+           (u >= 0x30A1 && u <= 0x30FA) ||   /* Katakana */
+           (u >= 0x30FC && u <= 0x30FF) ||   /* prolonged sound, iteration */
+           (u >= 0x3400 && u <= 0x4DBF) ||   /* extension A */
+           (u >= 0x3005 && u <= 0x3007) ||   /* iteration mark, ideo. zero */
+           (u >= 0x3021 && u <= 0x3029) ||   /* Hangzhou numerals */
+           (u >= 0x3038 && u <= 0x303B) ||
+           (u >= 0x31F0 && u <= 0x31FF) ||   /* Katakana phonetic ext. */
+           (u >= 0xF900 && u <= 0xFAFF) ||   /* compatibility ideographs */
+           (u >= 0xFF66 && u <= 0xFF9D) ||   /* half-width Katakana */
+           (u >= 0x1B000 && u <= 0x1B16F) || /* Kana supplement/ext. */
+           (u >= 0x20000 && u <= 0x323AF);   /* extensions B-H */
+}
+
+static int classify(int32_t u) {
+    if (u < 0)
+        return K_OTHER; /* not UTF-8: the text was not normalized */
+    if (u < 0x80)
+        return acls[u];
+    if (is_cjk(u))
+        return K_CJK;
+    switch (u) {
+    case 0x037E: case 0x061F: case 0x06D4: case 0x0964: case 0x0965:
+    case 0x1362: case 0x1367: case 0x1368: case 0x203C: case 0x203D:
+    case 0x2047: case 0x2048: case 0x2049: case 0x3002: case 0xFE52:
+    case 0xFE56: case 0xFE57: case 0xFF01: case 0xFF0E: case 0xFF1F:
+    case 0xFF61:
+        return K_TERM;
+    default:
+        break;
+    }
+    switch (utf8proc_category(u)) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+        return K_LETTER;
+    case UTF8PROC_CATEGORY_ND:
+        return K_DIGIT;
+    case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+        return K_NUM;
+    case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_MC:
+    case UTF8PROC_CATEGORY_ME:
+        return K_MARK;
+    default:
+        return K_OTHER;
+    }
+}
+
+/* Class of the code point at s[i] (K_OTHER at the end); *clen its size. */
+static int class_at(const unsigned char *s, size_t len, size_t i,
+                    size_t *clen) {
+    utf8proc_int32_t u;
+    utf8proc_ssize_t r;
+    if (i >= len) {
+        *clen = 0;
+        return K_OTHER;
+    }
+    if (s[i] < 0x80) {
+        *clen = 1;
+        return acls[s[i]];
+    }
+    r = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &u);
+    if (r <= 0) {
+        *clen = 1;
+        return K_OTHER;
+    }
+    *clen = (size_t)r;
+    return classify(u);
+}
+
+typedef struct tok_state {
+    const lci_alloc *a;
+    const char *norm;
+    lci_token *t;
+    size_t cap;
+    uint32_t n;
+    int sent;      /* next token starts a sentence */
+    int qopen;     /* inside a (so far unclosed) quoted span */
+    uint32_t qfirst; /* first token of that span */
+} tok_state;
+
+static lc_status emit(tok_state *st, size_t start, size_t end,
+                      uint32_t flags) {
+    lci_token *t;
+    lc_status rc;
+    if (st->n == UINT32_MAX)
+        return LC_ERR_LIMIT;
+    rc = lci_grow(st->a, (void **)&st->t, sizeof *st->t, &st->cap,
+                  (size_t)st->n + 1);
+    if (rc != LC_OK)
+        return rc;
+    t = &st->t[st->n];
+    t->off = (uint32_t)start;
+    t->len = (uint32_t)(end - start);
+    t->hash = lci_hash(st->norm + start, end - start);
+    if (st->n == 0)
+        flags |= LCI_TOK_TURN_START | LCI_TOK_SENT_START;
+    if (st->sent)
+        flags |= LCI_TOK_SENT_START;
+    st->sent = 0;
+    t->flags = flags;
+    st->n++;
+    if (st->qopen && st->n - st->qfirst > LCI_QUOTE_MAX_TOKENS)
+        st->qopen = 0; /* stray quote: give the span up */
+    return LC_OK;
+}
+
+enum { T_NONE, T_WORD, T_CJK };
+
+lc_status lci_tokenize(const lci_alloc *a, const char *norm, size_t len,
+                       lci_token **toks, uint32_t *n) {
+    const unsigned char *s = (const unsigned char *)norm;
+    tok_state st;
+    size_t i = 0, start = 0, clen;
+    int kind = T_NONE, digits = 0, letter = 0, k;
+    lc_status rc = LC_OK;
+
+    if (!a || !toks || !n || (!norm && len))
+        return LC_ERR_INVALID_ARG;
+    if (len > UINT32_MAX)
+        return LC_ERR_LIMIT;
+    st.a = a;
+    st.norm = norm;
+    st.t = *toks;
+    st.cap = *toks ? *n : 0;
+    st.n = 0;
+    st.sent = 0;
+    st.qopen = 0;
+    st.qfirst = 0;
+
+/* Close the open token, if any, at byte `e`. */
+#define END_TOKEN(e)                                                       \
+    do {                                                                   \
+        if (kind != T_NONE) {                                              \
+            rc = emit(&st, start, (e),                                     \
+                      kind == T_CJK ? (uint32_t)LCI_TOK_CJK                \
+                      : digits      ? (uint32_t)LCI_TOK_NUMBER             \
+                                    : 0u);                                 \
+            if (rc != LC_OK)                                               \
+                goto fail;                                                 \
+            kind = T_NONE;                                                 \
+        }                                                                  \
+    } while (0)
+
+    while (i < len) {
+        k = class_at(s, len, i, &clen);
+        switch (k) {
+        case K_LETTER:
+        case K_DIGIT:
+        case K_NUM:
+            if (kind == T_CJK)
+                END_TOKEN(i);
+            if (kind == T_NONE) {
+                kind = T_WORD;
+                start = i;
+                digits = 1;
+            }
+            digits &= k == K_DIGIT;
+            letter = k == K_LETTER;
+            i += clen;
+            /* ASCII run inside the word */
+            while (i < len && s[i] < 0x80) {
+                int c = acls[s[i]];
+                if (c != K_LETTER && c != K_DIGIT)
+                    break;
+                digits &= c == K_DIGIT;
+                letter = c == K_LETTER;
+                i++;
+            }
+            continue;
+        case K_CJK:
+            END_TOKEN(i);
+            kind = T_CJK;
+            start = i;
+            i += clen;
+            continue;
+        case K_MARK: /* attaches to the open token; else ignored */
+            digits = 0;
+            i += clen;
+            continue;
+        case K_APOS: {
+            size_t nlen;
+            if (kind == T_WORD && letter &&
+                class_at(s, len, i + 1, &nlen) == K_LETTER) {
+                digits = 0;
+                i++;
+                continue;
+            }
+            END_TOKEN(i);
+            break;
+        }
+        case K_DOT: {
+            size_t nlen;
+            int next = class_at(s, len, i + 1, &nlen);
+            END_TOKEN(i);
+            if (next != K_LETTER && next != K_DIGIT && next != K_NUM &&
+                next != K_CJK && next != K_MARK)
+                st.sent = 1;
+            break;
+        }
+        case K_TERM:
+            END_TOKEN(i);
+            st.sent = 1;
+            break;
+        case K_QUOTE:
+            END_TOKEN(i);
+            if (!st.qopen) {
+                st.qopen = 1;
+                st.qfirst = st.n;
+            } else {
+                uint32_t j;
+                for (j = st.qfirst; j < st.n; j++)
+                    st.t[j].flags |= LCI_TOK_QUOTED;
+                st.qopen = 0;
+            }
+            break;
+        default:
+            END_TOKEN(i);
+            break;
+        }
+        i += clen;
+    }
+    END_TOKEN(len);
+#undef END_TOKEN
+
+    /* Leave exactly st.n elements allocated (documented in the header:
+     * a later call may pass the array back with *n as its size). */
+    if (st.n == 0) {
+        lci_free(a, st.t);
+        st.t = NULL;
+    } else if (st.n < st.cap) {
+        lci_token *p = lci_realloc(a, st.t, st.cap * sizeof *st.t,
+                                   (size_t)st.n * sizeof *st.t);
+        if (!p) {
+            rc = LC_ERR_NOMEM;
+            goto fail;
+        }
+        st.t = p;
+    }
+    *toks = st.t;
+    *n = st.n;
+    return LC_OK;
+
+fail:
+    lci_free(a, st.t);
+    *toks = NULL;
+    *n = 0;
+    return rc;
+}

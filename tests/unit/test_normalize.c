@@ -1,0 +1,628 @@
+/*
+ * test_normalize.c - UTF-8 repair (maximal subparts -> U+FFFD, counts and
+ * offsets) and normalization: concrete outputs of the policy, idempotence,
+ * and the ASCII fast path being byte-identical to the plain utf8proc path
+ * on every fixture, on the shared data and seed files, and on random text.
+ *
+ * Data directories come from LC_FIXTURES and LC_SHARED_DATA (set by
+ * meson); a missing directory skips that test rather than failing it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+/* ------------------------------------------------------------------ */
+/* helpers                                                              */
+/* ------------------------------------------------------------------ */
+
+#define S(lit) lit, sizeof(lit) - 1
+
+/* Normalize; the result is appended to a fresh buffer the caller frees. */
+static lc_status norm(const char *s, size_t len, int fast, lci_buf *out) {
+    lci_buf_init(out, &lci_default_alloc);
+    return lci_normalize(s, len, fast, out);
+}
+
+/* Checks everything we promise about one valid input: both paths succeed
+ * and agree byte for byte, the result is NUL-terminated, and normalizing
+ * it again changes nothing. Returns the number of failures (for loops
+ * over many inputs; prints the first few). */
+static int check_one(const char *s, size_t len, const char *what) {
+    static int printed;
+    lci_buf a, b, c;
+    int bad = 0;
+    lc_status s1 = norm(s, len, 0, &a);
+    lc_status s2 = norm(s, len, 1, &b);
+    lc_status s3;
+    if (s1 != LC_OK || s2 != LC_OK) {
+        bad = 1;
+    } else if (a.len != b.len || (a.len && memcmp(a.data, b.data, a.len))) {
+        bad = 2;
+    } else if (a.data && a.data[a.len] != '\0') {
+        bad = 3;
+    } else {
+        s3 = norm(a.data ? a.data : "", a.len, 0, &c);
+        if (s3 != LC_OK || c.len != a.len ||
+            (a.len && memcmp(a.data, c.data, a.len)))
+            bad = 4;
+        lci_buf_free(&c);
+    }
+    if (bad && printed++ < 5) {
+        size_t i;
+        fprintf(stderr, "# %s: failure %d (%d/%d), input (%zu bytes):\n# ",
+                what, bad, (int)s1, (int)s2, len);
+        for (i = 0; i < len && i < 200; i++)
+            fprintf(stderr, "%02x", (unsigned char)s[i]);
+        fprintf(stderr, "\n");
+    }
+    lci_buf_free(&a);
+    lci_buf_free(&b);
+    return bad != 0;
+}
+
+static void expect_norm(const char *in, size_t len, const char *want) {
+    int fast;
+    for (fast = 0; fast <= 1; fast++) {
+        lci_buf out;
+        assert_int_equal(norm(in, len, fast, &out), LC_OK);
+        assert_non_null(out.data);
+        assert_int_equal(out.len, strlen(want));
+        assert_memory_equal(out.data, want, out.len);
+        assert_int_equal(out.data[out.len], '\0');
+        lci_buf_free(&out);
+    }
+    assert_int_equal(check_one(in, len, "expect_norm"), 0);
+}
+
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    char *p = NULL;
+    size_t cap = 0, n = 0, r;
+    if (!f)
+        return NULL;
+    for (;;) {
+        if (n == cap) {
+            char *q;
+            cap = cap ? cap * 2 : 65536;
+            q = realloc(p, cap);
+            if (!q) {
+                free(p);
+                fclose(f);
+                return NULL;
+            }
+            p = q;
+        }
+        r = fread(p + n, 1, cap - n, f);
+        n += r;
+        if (r == 0)
+            break;
+    }
+    fclose(f);
+    *len = n;
+    return p;
+}
+
+/* Repair (the library never normalizes invalid UTF-8), then check. */
+static int check_repaired(const char *s, size_t len, const char *what) {
+    lci_buf r;
+    size_t nbad, first;
+    int bad;
+    lci_buf_init(&r, &lci_default_alloc);
+    assert_int_equal(lci_utf8_repair(s, len, &r, &nbad, &first), LC_OK);
+    bad = check_one(r.data ? r.data : "", r.len, what);
+    lci_buf_free(&r);
+    return bad;
+}
+
+static void put_utf8(lci_buf *b, uint32_t u) {
+    char t[4];
+    size_t n;
+    if (u < 0x80) {
+        t[0] = (char)u;
+        n = 1;
+    } else if (u < 0x800) {
+        t[0] = (char)(0xC0 | (u >> 6));
+        t[1] = (char)(0x80 | (u & 0x3F));
+        n = 2;
+    } else if (u < 0x10000) {
+        t[0] = (char)(0xE0 | (u >> 12));
+        t[1] = (char)(0x80 | ((u >> 6) & 0x3F));
+        t[2] = (char)(0x80 | (u & 0x3F));
+        n = 3;
+    } else {
+        t[0] = (char)(0xF0 | (u >> 18));
+        t[1] = (char)(0x80 | ((u >> 12) & 0x3F));
+        t[2] = (char)(0x80 | ((u >> 6) & 0x3F));
+        t[3] = (char)(0x80 | (u & 0x3F));
+        n = 4;
+    }
+    assert_int_equal(lci_buf_append(b, t, n), LC_OK);
+}
+
+static int hexval(int c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static long hex4(const char *p, const char *end) {
+    long v = 0;
+    int i;
+    if (end - p < 4)
+        return -1;
+    for (i = 0; i < 4; i++) {
+        int h = hexval(p[i]);
+        if (h < 0)
+            return -1;
+        v = v * 16 + h;
+    }
+    return v;
+}
+
+/* Crude JSON string extraction: every "..." literal on a line, with its
+ * escapes decoded (lone surrogates become U+FFFD). Checks each string and
+ * the whole line. */
+static int check_json_line(const char *s, size_t len, const char *what) {
+    const char *p = s, *end = s + len;
+    int bad = check_one(s, len, what);
+    lci_buf str;
+    lci_buf_init(&str, &lci_default_alloc);
+    while (p < end) {
+        if (*p++ != '"')
+            continue;
+        str.len = 0;
+        while (p < end && *p != '"') {
+            if (*p != '\\') {
+                assert_int_equal(lci_buf_putc(&str, *p++), LC_OK);
+                continue;
+            }
+            if (++p >= end)
+                break;
+            switch (*p) {
+            case 'n': put_utf8(&str, '\n'); p++; break;
+            case 't': put_utf8(&str, '\t'); p++; break;
+            case 'r': put_utf8(&str, '\r'); p++; break;
+            case 'b': put_utf8(&str, '\b'); p++; break;
+            case 'f': put_utf8(&str, '\f'); p++; break;
+            case 'u': {
+                long u = hex4(p + 1, end), lo;
+                if (u < 0) {
+                    p++;
+                    break;
+                }
+                p += 5;
+                if (u >= 0xD800 && u < 0xDC00 && end - p >= 6 &&
+                    p[0] == '\\' && p[1] == 'u' &&
+                    (lo = hex4(p + 2, end)) >= 0xDC00 && lo < 0xE000) {
+                    u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+                    p += 6;
+                } else if (u >= 0xD800 && u < 0xE000) {
+                    u = 0xFFFD;
+                }
+                put_utf8(&str, (uint32_t)u);
+                break;
+            }
+            default: put_utf8(&str, (unsigned char)*p++); break;
+            }
+        }
+        p++;
+        bad += check_one(str.data ? str.data : "", str.len, what);
+    }
+    lci_buf_free(&str);
+    return bad;
+}
+
+/* ------------------------------------------------------------------ */
+/* lci_utf8_repair                                                      */
+/* ------------------------------------------------------------------ */
+
+static void expect_repair(const char *in, size_t len, const char *want,
+                          size_t want_len, size_t want_bad,
+                          size_t want_first) {
+    lci_buf out;
+    size_t nbad = 99, first = 99;
+    lci_buf_init(&out, &lci_default_alloc);
+    assert_int_equal(lci_utf8_repair(in, len, &out, &nbad, &first), LC_OK);
+    assert_int_equal(out.len, want_len);
+    assert_memory_equal(out.data, want, want_len);
+    assert_int_equal(nbad, want_bad);
+    assert_int_equal(first, want_first);
+    lci_buf_free(&out);
+}
+
+#define R "\xEF\xBF\xBD" /* U+FFFD */
+
+static void test_repair_valid(void **state) {
+    (void)state;
+    /* NUL, all sequence lengths, and the boundaries of each lead byte */
+    expect_repair(S("abc\0def"), S("abc\0def"), 0, SIZE_MAX);
+    expect_repair(S("\xC2\x80\xDF\xBF\xE0\xA0\x80\xED\x9F\xBF\xEE\x80\x80"
+                    "\xF0\x90\x80\x80\xF4\x8F\xBF\xBF"),
+                  S("\xC2\x80\xDF\xBF\xE0\xA0\x80\xED\x9F\xBF\xEE\x80\x80"
+                    "\xF0\x90\x80\x80\xF4\x8F\xBF\xBF"),
+                  0, SIZE_MAX);
+    expect_repair(S(R), S(R), 0, SIZE_MAX); /* a real U+FFFD is fine */
+    expect_repair(S(""), S(""), 0, SIZE_MAX);
+}
+
+static void test_repair_invalid(void **state) {
+    (void)state;
+    /* lone continuation bytes, one U+FFFD each */
+    expect_repair(S("\x80"), S(R), 1, 0);
+    expect_repair(S("ab\x80\xBF" "c"), S("ab" R R "c"), 2, 2);
+    /* C0/C1 leads are always overlong: each byte is its own subpart */
+    expect_repair(S("ab\xC0\xAF"), S("ab" R R), 2, 2);
+    expect_repair(S("\xC1\xBF"), S(R R), 2, 0);
+    /* E0 80..9F is overlong: E0 alone is the maximal subpart */
+    expect_repair(S("\xE0\x80\x80"), S(R R R), 3, 0);
+    /* surrogates U+D800..DFFF */
+    expect_repair(S("x\xED\xA0\x80y"), S("x" R R R "y"), 3, 1);
+    expect_repair(S("\xED\xBF\xBF"), S(R R R), 3, 0);
+    /* above U+10FFFF, and F5..FF */
+    expect_repair(S("\xF4\x90\x80\x80"), S(R R R R), 4, 0);
+    expect_repair(S("\xF5\xFF\xFE"), S(R R R), 3, 0);
+    /* F0 80..8F is overlong */
+    expect_repair(S("\xF0\x8F\xBF\xBF"), S(R R R R), 4, 0);
+    /* truncated sequences: one U+FFFD for the whole valid prefix */
+    expect_repair(S("x\xF0\x9F\x98"), S("x" R), 1, 1);
+    expect_repair(S("\xE2\x82" "x"), S(R "x"), 1, 0);
+    expect_repair(S("\xC3"), S(R), 1, 0);
+    expect_repair(S("\xE2\x82\xF0\x9F\x98\x80"), S(R "\xF0\x9F\x98\x80"), 1,
+                  0);
+    /* The Unicode Standard, table 3-8 (U+FFFD for maximal subparts) */
+    expect_repair(S("\x61\xF1\x80\x80\xE1\x80\xC2\x62\x80\x63\x80\xBF\x64"),
+                  S("a" R R R "b" R "c" R R "d"), 6, 1);
+}
+
+static void test_repair_appends_and_null_outs(void **state) {
+    lci_buf out;
+    (void)state;
+    lci_buf_init(&out, &lci_default_alloc);
+    assert_int_equal(lci_buf_append(&out, "pre:", 4), LC_OK);
+    assert_int_equal(lci_utf8_repair(S("a\xFF"), &out, NULL, NULL), LC_OK);
+    assert_int_equal(out.len, 8);
+    assert_memory_equal(out.data, "pre:a" R, 8);
+    assert_int_equal(out.data[out.len], '\0');
+    lci_buf_free(&out);
+}
+
+/* ------------------------------------------------------------------ */
+/* lci_normalize: the policy                                            */
+/* ------------------------------------------------------------------ */
+
+static void test_norm_examples(void **state) {
+    (void)state;
+    expect_norm(S("I\u2019M  SORRY\u200B,\tbut"), "i'm sorry, but");
+    expect_norm(S("\uFB01ne"), "fine");          /* ligature */
+    expect_norm(S("Stra\u00DFe"), "strasse");     /* full case folding */
+    expect_norm(S("STRA\u1E9EE"), "strasse");     /* capital sharp s */
+    expect_norm(S("\uFF21\uFF22\uFF23"), "abc");  /* full-width */
+    expect_norm(S("\u2126 \u212A"), "\u03C9 k");  /* ohm, kelvin signs */
+    expect_norm(S("x\u00B2 \u2460"), "x2 1");     /* compatibility digits */
+    expect_norm(S("\uFF76\uFF9E"), "\u30AC");     /* half-width kana */
+}
+
+static void test_norm_composition(void **state) {
+    (void)state;
+    expect_norm(S("e\u0301"), "\u00E9");
+    expect_norm(S("E\u0301"), "\u00E9");
+    /* dropped characters do not block composition */
+    expect_norm(S("e\u200B\u0301"), "\u00E9");
+    expect_norm(S("e\x01\u0301"), "\u00E9");
+    expect_norm(S("e\0\u0301"), "\u00E9");
+    /* canonical reordering: cedilla (220) before acute (230) */
+    expect_norm(S("c\u0301\u0327"), "\u1E09");
+    /* Hangul jamo compose to a syllable */
+    expect_norm(S("\u1100\u1161\u11A8"), "\uAC01");
+    /* a mark after whitespace stays a bare mark */
+    expect_norm(S("a \u0301"), "a \u0301");
+}
+
+static void test_norm_whitespace(void **state) {
+    (void)state;
+    expect_norm(S(" \t\n a\u00A0\u3000\u2028b \r\n"), "a b");
+    expect_norm(S("a\xC2\x85" "b"), "a b");               /* NEL */
+    expect_norm(S("a\v\fb\u2029c\u1680d\u202Fe\u205Ff\u2003g"),
+                "a b c d e f g");
+    expect_norm(S("A \u200B B"), "a b"); /* ZWSP inside a space run */
+    expect_norm(S("   \t\r\n"), "");
+    expect_norm(S("\u200B\uFEFF"), "");
+    expect_norm(S(""), "");
+}
+
+static void test_norm_drops(void **state) {
+    (void)state;
+    expect_norm(S("x\0y\x7f\xC2\x80z\x1b"), "xyz"); /* C0, DEL, C1 */
+    expect_norm(S("co\u00ADop"), "coop");           /* soft hyphen */
+    expect_norm(S("\uFEFFhi"), "hi");               /* BOM */
+    expect_norm(S("a\u2060b\u200Dc\u200Ed\u200Fe\u2064f"), "abcdef");
+}
+
+static void test_norm_quotes(void **state) {
+    (void)state;
+    expect_norm(S("\u201CHi\u201D \u2018yo\u2019 \u201Ex\u201F \u201Ay\u201B"),
+                "\"hi\" 'yo' \"x\" 'y'");
+    expect_norm(S("5\u2032 3\u2033 \uFF02q\uFF07 don\u02BCt"),
+                "5' 3\" \"q' don't");
+    expect_norm(S("\u2034"), "'''"); /* triple prime: NFKC gives 3 primes */
+    expect_norm(S("\u301Dx\u301E"), "\"x\"");
+}
+
+static void test_norm_appends(void **state) {
+    lci_buf out;
+    (void)state;
+    lci_buf_init(&out, &lci_default_alloc);
+    assert_int_equal(lci_buf_append(&out, "X|", 2), LC_OK);
+    /* leading space is trimmed relative to where our output starts */
+    assert_int_equal(lci_normalize(S("  A\u00C9 "), 1, &out), LC_OK);
+    assert_int_equal(out.len, 5);
+    assert_memory_equal(out.data, "X|a\u00E9", 5);
+    assert_int_equal(lci_normalize(S(" Z"), 0, &out), LC_OK);
+    assert_string_equal(out.data, "X|a\u00E9z");
+    lci_buf_free(&out);
+}
+
+static void test_norm_invalid_utf8(void **state) {
+    int fast;
+    (void)state;
+    for (fast = 0; fast <= 1; fast++) {
+        lci_buf out;
+        lci_buf_init(&out, &lci_default_alloc);
+        assert_int_equal(lci_buf_append(&out, "keep", 4), LC_OK);
+        assert_int_equal(lci_normalize(S("ok then \xC3( bad"), fast, &out),
+                         LC_ERR_UTF8);
+        assert_int_equal(out.len, 4); /* output rolled back */
+        assert_memory_equal(out.data, "keep", 4);
+        lci_buf_free(&out);
+    }
+    assert_int_equal(check_repaired(S("ok then \xC3( bad \xED\xA0\x80"),
+                                    "repaired"), 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* allocator discipline                                                 */
+/* ------------------------------------------------------------------ */
+
+typedef struct counting {
+    long live, total, fail_at;
+} counting;
+
+static void *c_malloc(void *ctx, size_t n) {
+    counting *c = ctx;
+    if (c->fail_at && c->total + 1 == c->fail_at)
+        return NULL;
+    c->total++;
+    c->live++;
+    return malloc(n ? n : 1);
+}
+static void *c_realloc(void *ctx, void *p, size_t old, size_t n) {
+    counting *c = ctx;
+    (void)old;
+    if (c->fail_at && c->total + 1 == c->fail_at)
+        return NULL;
+    c->total++;
+    return realloc(p, n ? n : 1);
+}
+static void c_free(void *ctx, void *p) {
+    counting *c = ctx;
+    c->live--;
+    free(p);
+}
+
+static void test_norm_allocator(void **state) {
+    static const char text[] =
+        "Caf\u00E9 \u201Cna\u00EFve\u201D r\u00E9sum\u00E9 \uFB01ne "
+        "\u65E5\u672C\u8A9E plain ASCII words here";
+    long need;
+    int fast;
+    (void)state;
+    for (fast = 0; fast <= 1; fast++) {
+        counting c = {0, 0, 0};
+        lci_alloc a = {c_malloc, c_realloc, c_free, &c};
+        lci_buf out;
+        lci_buf_init(&out, &a);
+        assert_int_equal(lci_normalize(S(text), fast, &out), LC_OK);
+        assert_true(c.total >= 2); /* output + UTF-32 scratch */
+        assert_int_equal(c.live, 1);
+        lci_buf_free(&out);
+        assert_int_equal(c.live, 0);
+        /* every allocation failure is reported and leaks nothing */
+        need = c.total;
+        for (c.fail_at = 1; c.fail_at <= need; c.fail_at++) {
+            c.total = c.live = 0;
+            lci_buf_init(&out, &a);
+            assert_int_equal(lci_normalize(S(text), fast, &out),
+                             LC_ERR_NOMEM);
+            lci_buf_free(&out);
+            assert_int_equal(c.live, 0);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* fast == plain, idempotence                                           */
+/* ------------------------------------------------------------------ */
+
+static int check_lines(const char *buf, size_t len, const char *what,
+                       int json) {
+    size_t i = 0;
+    int bad = 0;
+    while (i < len) {
+        const char *nl = memchr(buf + i, '\n', len - i);
+        size_t e = nl ? (size_t)(nl - buf) : len;
+        bad += json ? check_json_line(buf + i, e - i, what)
+                    : check_one(buf + i, e - i, what);
+        i = e + 1;
+    }
+    return bad;
+}
+
+static int check_dir(const char *dir, const char *suffix, int *nfiles) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int bad = 0;
+    if (!d)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        char path[4096];
+        struct stat sb;
+        size_t n, len;
+        char *buf;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (stat(path, &sb) != 0)
+            continue;
+        if (S_ISDIR(sb.st_mode)) {
+            bad += check_dir(path, suffix, nfiles);
+            continue;
+        }
+        n = strlen(e->d_name);
+        if (suffix && (n < strlen(suffix) ||
+                       strcmp(e->d_name + n - strlen(suffix), suffix)))
+            continue;
+        buf = read_file(path, &len);
+        if (!buf)
+            continue;
+        (*nfiles)++;
+        bad += check_repaired(buf, len, path); /* the whole file */
+        {
+            lci_buf r;
+            size_t nbad, first;
+            lci_buf_init(&r, &lci_default_alloc);
+            assert_int_equal(lci_utf8_repair(buf, len, &r, &nbad, &first),
+                             LC_OK);
+            bad += check_lines(r.data ? r.data : "", r.len, path,
+                               n > 6 && !strcmp(e->d_name + n - 6, ".jsonl"));
+            lci_buf_free(&r);
+        }
+        free(buf);
+    }
+    closedir(d);
+    return bad;
+}
+
+static void test_fast_equals_plain_shared(void **state) {
+    const char *data = getenv("LC_SHARED_DATA");
+    char seed[4096];
+    int nfiles = 0, bad;
+    (void)state;
+    if (!data)
+        skip();
+    bad = check_dir(data, ".jsonl", &nfiles);
+    snprintf(seed, sizeof seed, "%s/../seed", data);
+    bad += check_dir(seed, ".txt", &nfiles);
+    if (nfiles == 0)
+        skip();
+    assert_int_equal(bad, 0);
+}
+
+static void test_fast_equals_plain_fixtures(void **state) {
+    const char *fx = getenv("LC_FIXTURES");
+    int nfiles = 0;
+    (void)state;
+    if (!fx)
+        skip();
+    assert_int_equal(check_dir(fx, NULL, &nfiles), 0);
+    if (nfiles == 0)
+        skip();
+}
+
+/* Pieces chosen to stress NFKC, case folding, composition across piece
+ * boundaries, and each rule of the policy. */
+static const char *const pieces[] = {
+    "a", "Z", "hello", "WORLD", "I'm", "don't", ".", ",", "!", "?", "'",
+    "\"", "-", " ", "  ", "\t", "\n", "\r\n", "\x01", "\x7f", "\v", "\f",
+    "\u00E9", "e\u0301", "\u0301", "\u0327", "\u0301\u0327", "\u0345",
+    "\u1FB3", "\u0130", "\u00DF", "\u1E9E", "\uFB01", "\uFF21", "\uFF76",
+    "\uFF9E", "\u304B\u3099", "\u3099", "\u65E5\u672C", "\uD55C",
+    "\u1100", "\u1161", "\u11A8", "\u3131", "\U0001F600",
+    "\U0001F44D\U0001F3FD", "\U0001F468\u200D\U0001F469", "\uFE0F",
+    "\u200B", "\u200D", "\u00AD", "\uFEFF", "\u2060", "\u00A0", "\u3000",
+    "\u2028", "\xC2\x85", "\xC2\x80", "\u2019", "\u2018", "\u201C", "\u201D",
+    "\u2032", "\u2033", "\u2034", "\u2035", "\u2036", "\u02BC", "\uFF02",
+    "\uFF07", "\u03A9", "\u2126", "\u212A", "\u00C5", "\u212B", "\u0384",
+    "\u1E9B\u0323", "\u01C5", "\u017F", "\u0F73", "\u0B47", "\u0B3E",
+    "\uFDFA", "\u00BD", "\u2460", "\u03A3", "\u03C2", "\uFFFD",
+    "\U0001D400", "\u0627\u0644", "\u0915\u093F", "\u2126\u0301",
+    "\u00C7", "\u0390", "\u1F80", "\u0399\u0308\u0301", "\u2000",
+    "\u0344", "\u0F77", "\u0F81", "\u0958", "\u0915\u093C", "\u2ADC",
+    "\uFB2C", "\u05B8", "\u0340", "\u0343", "\u1E0A\u0323", "\u01D5",
+    "\u00A8", "\u0385", "\u1FED", "\u1FEE", "\u3300", "\u1F88",
+    "\u0587", "\u13F8", "\uAB70", "\u1C80", "\u1D2C", "\u3192",
+};
+#define NPIECES (sizeof pieces / sizeof pieces[0])
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15u;
+static uint64_t rnd(void) {
+    uint64_t x = rng_state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return rng_state = x;
+}
+
+static void test_fast_equals_plain_random(void **state) {
+    lci_buf s;
+    int iter, bad = 0;
+    (void)state;
+    lci_buf_init(&s, &lci_default_alloc);
+    for (iter = 0; iter < 20000; iter++) {
+        int k, n = (int)(rnd() % 24);
+        s.len = 0;
+        for (k = 0; k < n; k++) {
+            const char *p = pieces[rnd() % NPIECES];
+            assert_int_equal(lci_buf_append(&s, p, strlen(p)), LC_OK);
+        }
+        if (rnd() % 8 == 0) /* an embedded NUL now and then */
+            assert_int_equal(lci_buf_putc(&s, '\0'), LC_OK);
+        bad += check_one(s.data ? s.data : "", s.len, "random pieces");
+    }
+    /* random bytes, repaired first */
+    for (iter = 0; iter < 5000; iter++) {
+        int k, n = (int)(rnd() % 40);
+        s.len = 0;
+        for (k = 0; k < n; k++) {
+            uint64_t r = rnd();
+            char c = r % 3 ? (char)(r >> 8)
+                           : "aZ \t.\xCC\x81\xE2\x80"[r % 9];
+            assert_int_equal(lci_buf_putc(&s, c), LC_OK);
+        }
+        bad += check_repaired(s.data ? s.data : "", s.len, "random bytes");
+    }
+    lci_buf_free(&s);
+    assert_int_equal(bad, 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_repair_valid),
+        cmocka_unit_test(test_repair_invalid),
+        cmocka_unit_test(test_repair_appends_and_null_outs),
+        cmocka_unit_test(test_norm_examples),
+        cmocka_unit_test(test_norm_composition),
+        cmocka_unit_test(test_norm_whitespace),
+        cmocka_unit_test(test_norm_drops),
+        cmocka_unit_test(test_norm_quotes),
+        cmocka_unit_test(test_norm_appends),
+        cmocka_unit_test(test_norm_invalid_utf8),
+        cmocka_unit_test(test_norm_allocator),
+        cmocka_unit_test(test_fast_equals_plain_shared),
+        cmocka_unit_test(test_fast_equals_plain_fixtures),
+        cmocka_unit_test(test_fast_equals_plain_random),
+    };
+    return cmocka_run_group_tests_name("normalize", tests, NULL, NULL);
+}

@@ -1,0 +1,277 @@
+/*
+ * test_tokens.c - word tokens over normalized text: boundaries, inner
+ * apostrophes, CJK, marks, flags (turn/sentence start, quoted, number,
+ * CJK), hashes, the quoted-span limit, and array reuse/allocation.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define TS LCI_TOK_TURN_START
+#define SS LCI_TOK_SENT_START
+#define Q LCI_TOK_QUOTED
+#define CJK LCI_TOK_CJK
+#define NUM LCI_TOK_NUMBER
+
+typedef struct want {
+    const char *text;
+    uint32_t flags;
+} want;
+
+/* Normalize `raw` (fast path), tokenize, and compare with want[]. */
+static void expect_tokens(const char *raw, const want *w, size_t nw) {
+    lci_buf norm;
+    lci_token *t = NULL;
+    uint32_t n = 0, i;
+    lci_buf_init(&norm, &lci_default_alloc);
+    assert_int_equal(lci_normalize(raw, strlen(raw), 1, &norm), LC_OK);
+    assert_int_equal(lci_tokenize(&lci_default_alloc, norm.data, norm.len,
+                                  &t, &n),
+                     LC_OK);
+    for (i = 0; i < n && i < nw; i++) {
+        const char *tok = norm.data + t[i].off;
+        if (t[i].len != strlen(w[i].text) ||
+            memcmp(tok, w[i].text, t[i].len) || t[i].flags != w[i].flags)
+            fail_msg("token %u: got \"%.*s\"/%u, want \"%s\"/%u", i,
+                     (int)t[i].len, tok, t[i].flags, w[i].text,
+                     w[i].flags);
+        assert_true(t[i].hash == lci_hash(tok, t[i].len));
+    }
+    assert_int_equal(n, nw);
+    lci_free(&lci_default_alloc, t);
+    lci_buf_free(&norm);
+}
+#define EXPECT(raw, ...)                                                   \
+    do {                                                                   \
+        static const want w_[] = {__VA_ARGS__};                            \
+        expect_tokens(raw, w_, sizeof w_ / sizeof w_[0]);                  \
+    } while (0)
+
+static void test_example_sentence(void **state) {
+    (void)state;
+    EXPECT("I'm sorry. As an AI, I can't \u2014 1-800-273-TALK "
+           "\u65E5\u672C\u8A9E",
+           {"i'm", TS | SS}, {"sorry", 0}, {"as", SS}, {"an", 0},
+           {"ai", 0}, {"i", 0}, {"can't", 0}, {"1", NUM}, {"800", NUM},
+           {"273", NUM}, {"talk", 0}, {"\u65E5", CJK}, {"\u672C", CJK},
+           {"\u8A9E", CJK});
+}
+
+static void test_apostrophes(void **state) {
+    (void)state;
+    /* curly apostrophes were folded by normalization */
+    EXPECT("I\u2019M don\u2019t rock'n'roll 'tis 90's don' o''k",
+           {"i'm", TS | SS}, {"don't", 0}, {"rock'n'roll", 0}, {"tis", 0},
+           {"90", NUM}, {"s", 0}, {"don", 0}, {"o", 0}, {"k", 0});
+}
+
+static void test_sentences(void **state) {
+    (void)state;
+    EXPECT("pi is 3.14! see example.com... ok? e.g. yes",
+           {"pi", TS | SS}, {"is", 0}, {"3", NUM}, {"14", NUM},
+           {"see", SS}, {"example", 0}, {"com", 0}, {"ok", SS},
+           {"e", SS}, {"g", 0}, {"yes", SS});
+    EXPECT("what?no wow!!!x", {"what", TS | SS}, {"no", SS}, {"wow", 0},
+           {"x", SS});
+    /* full-width punctuation and the ideographic full stop */
+    EXPECT("\u3067\u3059\u3002\u6B21\uFF01\u306F\uFF1F\u3044",
+           {"\u3067", TS | SS | CJK}, {"\u3059", CJK}, {"\u6B21", SS | CJK},
+           {"\u306F", SS | CJK}, {"\u3044", SS | CJK});
+    /* a colon is not a sentence end */
+    EXPECT("note: fine", {"note", TS | SS}, {"fine", 0});
+}
+
+static void test_quotes(void **state) {
+    (void)state;
+    EXPECT("He said \u201CNo way.\u201D OK \"x\" \"\" y",
+           {"he", TS | SS}, {"said", 0}, {"no", Q}, {"way", Q},
+           {"ok", SS}, {"x", Q}, {"y", 0});
+    /* an unmatched quote marks nothing */
+    EXPECT("say \"hi and bye", {"say", TS | SS}, {"hi", 0}, {"and", 0},
+           {"bye", 0});
+}
+
+static void test_quote_span_limit(void **state) {
+    lci_buf raw, norm;
+    lci_token *t = NULL;
+    uint32_t n = 0, i;
+    (void)state;
+    lci_buf_init(&raw, &lci_default_alloc);
+    lci_buf_init(&norm, &lci_default_alloc);
+    /* a stray quote, 300 words, then a properly quoted "inner" */
+    assert_int_equal(lci_buf_append(&raw, "\"", 1), LC_OK);
+    for (i = 0; i < 300; i++)
+        assert_int_equal(lci_buf_append(&raw, "w ", 2), LC_OK);
+    assert_int_equal(lci_buf_append(&raw, "\"inner\" tail", 12), LC_OK);
+    assert_int_equal(lci_normalize(raw.data, raw.len, 1, &norm), LC_OK);
+    assert_int_equal(
+        lci_tokenize(&lci_default_alloc, norm.data, norm.len, &t, &n), LC_OK);
+    assert_int_equal(n, 302);
+    for (i = 0; i < 300; i++)
+        assert_int_equal(t[i].flags & Q, 0);
+    assert_int_equal(t[300].len, 5);
+    assert_true(t[300].flags & Q);
+    assert_int_equal(t[301].flags & Q, 0);
+    lci_free(&lci_default_alloc, t);
+
+    /* exactly 200 quoted tokens are still a quotation */
+    raw.len = 0;
+    assert_int_equal(lci_buf_append(&raw, "a \"", 3), LC_OK);
+    for (i = 0; i < 200; i++)
+        assert_int_equal(lci_buf_append(&raw, "w ", 2), LC_OK);
+    assert_int_equal(lci_buf_append(&raw, "\" b", 3), LC_OK);
+    norm.len = 0;
+    assert_int_equal(lci_normalize(raw.data, raw.len, 1, &norm), LC_OK);
+    t = NULL;
+    assert_int_equal(
+        lci_tokenize(&lci_default_alloc, norm.data, norm.len, &t, &n), LC_OK);
+    assert_int_equal(n, 202);
+    assert_int_equal(t[0].flags & Q, 0);
+    for (i = 1; i <= 200; i++)
+        assert_true(t[i].flags & Q);
+    assert_int_equal(t[201].flags & Q, 0);
+    lci_free(&lci_default_alloc, t);
+    lci_buf_free(&raw);
+    lci_buf_free(&norm);
+}
+
+static void test_scripts_and_marks(void **state) {
+    (void)state;
+    /* accented Latin, Greek, Cyrillic, Arabic, Devanagari with a vowel
+     * sign (a mark), Hangul syllables, kana with a voiced mark */
+    EXPECT("Caf\u00E9 \u03BB\u03CC\u03B3\u03BF\u03C2 \u043C\u0438\u0440 "
+           "\u0627\u0644 \u0915\u093F\u0924 \uD55C\uAD6D "
+           "\u30AB\u3099",
+           {"caf\u00E9", TS | SS}, {"\u03BB\u03CC\u03B3\u03BF\u03C3", 0},
+           {"\u043C\u0438\u0440", 0}, {"\u0627\u0644", 0},
+           {"\u0915\u093F\u0924", 0}, {"\uD55C", CJK}, {"\uAD6D", CJK},
+           {"\u30AC", CJK});
+    /* CJK next to Latin, emoji and symbols separate, a bare mark is no
+     * token, Arabic-Indic digits are a number, superscript two is 2 */
+    EXPECT("abc\u65E5def \U0001F600x\u00A9y \u0301 \u0661\u0662 x\u00B2",
+           {"abc", TS | SS}, {"\u65E5", CJK}, {"def", 0}, {"x", 0},
+           {"y", 0}, {"\u0661\u0662", NUM}, {"x2", 0});
+    /* digits with letters are not a number; Roman numeral -> letters */
+    EXPECT("4th 2024 \u2163", {"4th", TS | SS}, {"2024", NUM}, {"iv", 0});
+}
+
+static void test_empty_and_reuse(void **state) {
+    lci_token *t = NULL;
+    uint32_t n = 7;
+    const char *s = "one two three";
+    (void)state;
+    assert_int_equal(lci_tokenize(&lci_default_alloc, "", 0, &t, &n), LC_OK);
+    assert_int_equal(n, 0);
+    assert_null(t);
+    assert_int_equal(lci_tokenize(&lci_default_alloc, "  , . !", 7, &t, &n),
+                     LC_OK);
+    assert_int_equal(n, 0);
+    assert_null(t);
+    assert_int_equal(lci_tokenize(&lci_default_alloc, s, strlen(s), &t, &n),
+                     LC_OK);
+    assert_int_equal(n, 3);
+    /* pass the array back: it is reused/resized, old size = *n */
+    assert_int_equal(lci_tokenize(&lci_default_alloc, "a b c d e f g h i j",
+                                  19, &t, &n),
+                     LC_OK);
+    assert_int_equal(n, 10);
+    assert_int_equal(t[9].off, 18);
+    assert_int_equal(lci_tokenize(&lci_default_alloc, "z", 1, &t, &n), LC_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(t[0].flags, TS | SS);
+    lci_free(&lci_default_alloc, t);
+    t = NULL;
+    assert_int_equal(lci_tokenize(&lci_default_alloc, NULL, 0, &t, &n),
+                     LC_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(lci_tokenize(&lci_default_alloc, NULL, 1, &t, &n),
+                     LC_ERR_INVALID_ARG);
+    assert_int_equal(lci_tokenize(&lci_default_alloc, "x", 1, NULL, &n),
+                     LC_ERR_INVALID_ARG);
+}
+
+typedef struct counting {
+    long live, total, fail_at;
+    size_t bytes; /* live bytes, as told by old_size */
+} counting;
+
+static void *c_malloc(void *ctx, size_t n) {
+    counting *c = ctx;
+    if (c->fail_at && c->total + 1 == c->fail_at)
+        return NULL;
+    c->total++;
+    c->live++;
+    c->bytes += n;
+    return malloc(n ? n : 1);
+}
+static void *c_realloc(void *ctx, void *p, size_t old, size_t n) {
+    counting *c = ctx;
+    if (c->fail_at && c->total + 1 == c->fail_at)
+        return NULL;
+    c->total++;
+    c->bytes = c->bytes - old + n;
+    return realloc(p, n ? n : 1);
+}
+static void c_free(void *ctx, void *p) {
+    counting *c = ctx;
+    c->live--;
+    free(p);
+}
+
+static void test_allocator(void **state) {
+    lci_buf text;
+    long need;
+    uint32_t i;
+    (void)state;
+    lci_buf_init(&text, &lci_default_alloc);
+    for (i = 0; i < 500; i++)
+        assert_int_equal(lci_buf_printf(&text, "w%u. ", i), LC_OK);
+    {
+        counting c = {0, 0, 0, 0};
+        lci_alloc a = {c_malloc, c_realloc, c_free, &c};
+        lci_token *t = NULL;
+        uint32_t n = 0;
+        assert_int_equal(lci_tokenize(&a, text.data, text.len, &t, &n),
+                         LC_OK);
+        assert_int_equal(n, 500);
+        assert_int_equal(t[499].flags, SS);
+        assert_int_equal(c.live, 1);
+        /* exactly n elements stay allocated */
+        assert_int_equal(c.bytes, 500 * sizeof *t);
+        lci_free(&a, t);
+        assert_int_equal(c.live, 0);
+        need = c.total;
+        for (c.fail_at = 1; c.fail_at <= need; c.fail_at++) {
+            c.total = c.live = 0;
+            t = NULL;
+            n = 0;
+            assert_int_equal(lci_tokenize(&a, text.data, text.len, &t, &n),
+                             LC_ERR_NOMEM);
+            assert_null(t);
+            assert_int_equal(n, 0);
+            assert_int_equal(c.live, 0);
+        }
+    }
+    lci_buf_free(&text);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_example_sentence),
+        cmocka_unit_test(test_apostrophes),
+        cmocka_unit_test(test_sentences),
+        cmocka_unit_test(test_quotes),
+        cmocka_unit_test(test_quote_span_limit),
+        cmocka_unit_test(test_scripts_and_marks),
+        cmocka_unit_test(test_empty_and_reuse),
+        cmocka_unit_test(test_allocator),
+    };
+    return cmocka_run_group_tests_name("tokens", tests, NULL, NULL);
+}
