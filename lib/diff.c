@@ -1,0 +1,784 @@
+/*
+ * diff.c - paired comparison of two runs of the same prompts
+ * (baseline = side 0, candidate = side 1).
+ *
+ * Pairing: first by conversation id (exact string match), then, for what
+ * is left, by lc_report_prompt_hash (the normalized first user turn), so
+ * logs without ids (whose ids are "source:line" and differ between the
+ * two files) still pair. Duplicates pair in input order (k-th with k-th).
+ * Reports that could not be read are not added (the caller reports them).
+ *
+ * Per pair, with A = both refuse, B = compliance -> refusal (to_refusal),
+ * C = refusal -> compliance (to_compliance), D = both comply, N = pairs:
+ *
+ *   rate_baseline  = (A + C) / N     rate_candidate = (A + B) / N
+ *   difference     = (B - C) / N
+ *   p_value        = P(X >= B), X ~ Bin(B + C, 1/2)   (exact McNemar,
+ *                    one-sided: "the candidate refuses more")
+ *   p_value_improvement = P(X >= C)                    (the other side)
+ *   95% CI of the difference: Newcombe (1998) method 10 - Wilson score
+ *   intervals for both marginal rates combined with the phi correlation
+ *   of the paired table, no continuity correction anywhere.
+ *
+ *   verdict = regression if p_value < alpha, improvement if
+ *   p_value_improvement < alpha, else no_change (both cannot hold: the
+ *   two tails of one binomial sum to more than 1).
+ *
+ * Costs: O(n log n) pairing (sorting index arrays), O(n) memory.
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DIFF_SCHEMA 1
+/* z for a two-sided 95% interval: the 0.975 quantile of N(0,1) */
+#define Z975 1.959963984540054
+
+#define LIT(b, s) lci_buf_append((b), (s), sizeof(s) - 1)
+#define TRY(x)                                                               \
+    do {                                                                     \
+        lc_status st_ = (x);                                                 \
+        if (st_ != LC_OK)                                                    \
+            return st_;                                                      \
+    } while (0)
+
+typedef struct dentry {
+    char *id;
+    char *source;
+    uint64_t line;
+    uint64_t prompt_hash;
+    char *family; /* first refusal's family, NULL if it does not refuse */
+    int refuses;
+    int loops;
+    size_t partner; /* index on the other side, SIZE_MAX if unpaired */
+    int by_prompt;  /* paired by prompt hash, not by id */
+} dentry;
+
+struct lc_diff {
+    const lc_config *cfg; /* reference held */
+    const lci_alloc *alloc;
+    dentry *e[2];
+    size_t n[2], cap[2];
+    double alpha;
+    int computed;
+    lc_diff_stats stats;
+};
+
+/* ------------------------------------------------------------------ */
+/* Exact binomial tail                                                  */
+/* ------------------------------------------------------------------ */
+
+/* P(X >= k) for k > n/2: the terms decrease from i = k on, so sum the
+ * ratios t_i / t_k = prod (n-j)/(j+1) until they stop mattering, then
+ * scale by t_k = C(n,k) 2^-n. For n <= 1000, C(n,k) is formed by exact-
+ * as-possible products (C(1000,500) ~ 2.7e299 still fits a double) and
+ * 2^-n applied with ldexp, so small cases such as 1/32 come out exact;
+ * above that, t_k comes from lgamma in log space. */
+static double upper_tail(uint64_t k, uint64_t n) {
+    double s = 1.0, t = 1.0, head;
+    uint64_t i;
+    for (i = k; i < n; i++) {
+        t *= (double)(n - i) / (double)(i + 1);
+        s += t;
+        if (t < s * 1e-17)
+            break;
+    }
+    if (n <= 1000) {
+        double c = 1.0;
+        uint64_t m = n - k, j;
+        for (j = 0; j < m; j++)
+            c = c * (double)(n - j) / (double)(j + 1);
+        head = ldexp(c, -(int)n);
+    } else {
+        head = exp(lgamma((double)n + 1.0) - lgamma((double)k + 1.0) -
+                   lgamma((double)(n - k) + 1.0) - (double)n * log(2.0));
+    }
+    return head * s;
+}
+
+double lc_mcnemar_exact(uint64_t k, uint64_t n) {
+    if (k == 0)
+        return 1.0;
+    if (k > n)
+        return 0.0;
+    /* 2k > n: a genuine upper tail; else use the complement, which is an
+     * upper tail by symmetry: P(X >= k) = 1 - P(X >= n - k + 1). */
+    if (2 * k > n)
+        return upper_tail(k, n);
+    return 1.0 - upper_tail(n - k + 1, n);
+}
+
+/* Wilson score interval for x successes out of n (n > 0). */
+static void wilson(double x, double n, double z, double *lo, double *hi) {
+    double p = x / n, z2 = z * z;
+    double centre = 2.0 * n * p + z2;
+    double half = z * sqrt(z2 + 4.0 * n * p * (1.0 - p));
+    double den = 2.0 * (n + z2);
+    *lo = (centre - half) / den;
+    *hi = (centre + half) / den;
+    if (*lo < 0)
+        *lo = 0;
+    if (*hi > 1)
+        *hi = 1;
+}
+
+/* Newcombe (1998) method 10 for the paired difference p1 - p2, with
+ * p1 = (a+b)/n (candidate) and p2 = (a+c)/n (baseline). */
+static void newcombe10(uint64_t a, uint64_t b, uint64_t c, uint64_t d,
+                       double *lo, double *hi) {
+    double n = (double)(a + b + c + d);
+    double p1 = (double)(a + b) / n, p2 = (double)(a + c) / n;
+    double l1, u1, l2, u2, phi = 0.0, den, dl, du;
+    wilson((double)(a + b), n, Z975, &l1, &u1);
+    wilson((double)(a + c), n, Z975, &l2, &u2);
+    den = (double)(a + b) * (double)(c + d) * (double)(a + c) *
+          (double)(b + d);
+    if (den > 0)
+        phi = ((double)a * (double)d - (double)b * (double)c) / sqrt(den);
+    dl = (p1 - l1) * (p1 - l1) - 2.0 * phi * (p1 - l1) * (u2 - p2) +
+         (u2 - p2) * (u2 - p2);
+    du = (u1 - p1) * (u1 - p1) - 2.0 * phi * (u1 - p1) * (p2 - l2) +
+         (p2 - l2) * (p2 - l2);
+    *lo = (p1 - p2) - sqrt(dl > 0 ? dl : 0);
+    *hi = (p1 - p2) + sqrt(du > 0 ? du : 0);
+    if (*lo < -1)
+        *lo = -1;
+    if (*hi > 1)
+        *hi = 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Building                                                             */
+/* ------------------------------------------------------------------ */
+
+lc_status lc_diff_new(const lc_config *cfg, lc_diff **out) {
+    lc_diff *d;
+    if (!cfg || !out)
+        return LC_ERR_INVALID_ARG;
+    *out = NULL;
+    d = lci_calloc(&cfg->alloc, 1, sizeof *d);
+    if (!d)
+        return LC_ERR_NOMEM;
+    d->cfg = lci_config_ref(cfg);
+    d->alloc = &cfg->alloc;
+    d->alpha = 0.05;
+    *out = d;
+    return LC_OK;
+}
+
+void lc_diff_free(lc_diff *d) {
+    size_t s, i;
+    if (!d)
+        return;
+    for (s = 0; s < 2; s++) {
+        for (i = 0; i < d->n[s]; i++) {
+            lci_free(d->alloc, d->e[s][i].id);
+            lci_free(d->alloc, d->e[s][i].source);
+            lci_free(d->alloc, d->e[s][i].family);
+        }
+        lci_free(d->alloc, d->e[s]);
+    }
+    lci_config_unref(d->cfg);
+    lci_free(d->alloc, d);
+}
+
+lc_status lc_diff_set_alpha(lc_diff *d, double alpha) {
+    if (!d || !(alpha > 0.0 && alpha < 1.0))
+        return LC_ERR_INVALID_ARG;
+    d->alpha = alpha;
+    d->computed = 0;
+    return LC_OK;
+}
+
+static char *dup0(const lci_alloc *a, const char *s) {
+    return lci_strndup(a, s ? s : "", s ? strlen(s) : 0);
+}
+
+lc_status lc_diff_add(lc_diff *d, int side, const lc_report *r) {
+    dentry *e;
+    size_t i;
+    lc_status st;
+    if (!d || !r || (side != 0 && side != 1))
+        return LC_ERR_INVALID_ARG;
+    if (r->status != LC_OK)
+        return LC_OK; /* not analysed: cannot be compared */
+    if ((st = lci_grow(d->alloc, (void **)&d->e[side], sizeof(dentry),
+                       &d->cap[side], d->n[side] + 1)) != LC_OK)
+        return st;
+    e = &d->e[side][d->n[side]];
+    memset(e, 0, sizeof *e);
+    e->partner = SIZE_MAX;
+    e->line = r->line;
+    e->prompt_hash = r->prompt_hash;
+    for (i = 0; i < r->nfindings; i++) {
+        const lc_finding *f = &r->findings[i]->pub;
+        if (lci_kind_is_loop(f->kind))
+            e->loops = 1;
+        if (f->kind == LC_KIND_REFUSAL && !e->refuses) {
+            e->refuses = 1;
+            if (f->family && *f->family &&
+                !(e->family = dup0(d->alloc, f->family)))
+                return LC_ERR_NOMEM;
+        }
+    }
+    e->id = dup0(d->alloc, r->conversation);
+    e->source = dup0(d->alloc, r->source);
+    if (!e->id || !e->source) {
+        lci_free(d->alloc, e->id);
+        lci_free(d->alloc, e->source);
+        lci_free(d->alloc, e->family);
+        return LC_ERR_NOMEM;
+    }
+    d->n[side]++;
+    d->computed = 0;
+    return LC_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Pairing                                                              */
+/* ------------------------------------------------------------------ */
+
+typedef struct sortkey {
+    const dentry *e;
+    size_t idx;
+    int by_hash;
+} sortkey;
+
+static int key_cmp(const void *pa, const void *pb) {
+    const sortkey *a = pa, *b = pb;
+    if (a->by_hash) {
+        if (a->e->prompt_hash != b->e->prompt_hash)
+            return a->e->prompt_hash < b->e->prompt_hash ? -1 : 1;
+    } else {
+        int c = strcmp(a->e->id, b->e->id);
+        if (c)
+            return c;
+    }
+    return a->idx < b->idx ? -1 : (a->idx > b->idx ? 1 : 0);
+}
+
+/* One pairing pass over the still unpaired entries: merge join of the
+ * two sides sorted by key, then input order. */
+static lc_status pair_pass(lc_diff *d, int by_hash) {
+    sortkey *k[2] = {NULL, NULL};
+    size_t m[2] = {0, 0}, s, i, j;
+    for (s = 0; s < 2; s++) {
+        if (d->n[s] &&
+            !(k[s] = lci_calloc(d->alloc, d->n[s], sizeof(sortkey)))) {
+            lci_free(d->alloc, k[0]);
+            return LC_ERR_NOMEM;
+        }
+        for (i = 0; i < d->n[s]; i++) {
+            const dentry *e = &d->e[s][i];
+            if (e->partner != SIZE_MAX || (by_hash && !e->prompt_hash))
+                continue;
+            k[s][m[s]].e = e;
+            k[s][m[s]].idx = i;
+            k[s][m[s]].by_hash = by_hash;
+            m[s]++;
+        }
+        if (m[s])
+            qsort(k[s], m[s], sizeof(sortkey), key_cmp);
+    }
+    i = j = 0;
+    while (i < m[0] && j < m[1]) {
+        int c;
+        sortkey a = k[0][i], b = k[1][j];
+        /* compare keys only, not indexes */
+        a.idx = b.idx = 0;
+        c = key_cmp(&a, &b);
+        if (c < 0) {
+            i++;
+        } else if (c > 0) {
+            j++;
+        } else {
+            d->e[0][k[0][i].idx].partner = k[1][j].idx;
+            d->e[1][k[1][j].idx].partner = k[0][i].idx;
+            d->e[0][k[0][i].idx].by_prompt = by_hash;
+            d->e[1][k[1][j].idx].by_prompt = by_hash;
+            i++;
+            j++;
+        }
+    }
+    lci_free(d->alloc, k[0]);
+    lci_free(d->alloc, k[1]);
+    return LC_OK;
+}
+
+static int same_family(const char *a, const char *b) {
+    if (!a || !b)
+        return 1; /* unknown family: no evidence of a change */
+    return strcmp(a, b) == 0;
+}
+
+lc_status lc_diff_compute(lc_diff *d, const lc_diff_stats **out) {
+    lc_diff_stats *st;
+    uint64_t a = 0, b = 0, c = 0, dd = 0;
+    size_t s, i;
+    lc_status rc;
+    if (!d)
+        return LC_ERR_INVALID_ARG;
+    if (d->computed) {
+        if (out)
+            *out = &d->stats;
+        return LC_OK;
+    }
+    for (s = 0; s < 2; s++)
+        for (i = 0; i < d->n[s]; i++) {
+            d->e[s][i].partner = SIZE_MAX;
+            d->e[s][i].by_prompt = 0;
+        }
+    if ((rc = pair_pass(d, 0)) != LC_OK || (rc = pair_pass(d, 1)) != LC_OK)
+        return rc;
+
+    st = &d->stats;
+    memset(st, 0, sizeof *st);
+    for (i = 0; i < d->n[0]; i++) {
+        const dentry *x = &d->e[0][i], *y;
+        if (x->partner == SIZE_MAX) {
+            st->unpaired_baseline++;
+            continue;
+        }
+        y = &d->e[1][x->partner];
+        st->paired++;
+        if (x->refuses && y->refuses) {
+            a++;
+            if (!same_family(x->family, y->family))
+                st->family_changed++;
+        } else if (!x->refuses && y->refuses) {
+            b++;
+        } else if (x->refuses && !y->refuses) {
+            c++;
+        } else {
+            dd++;
+        }
+        if (!x->loops && y->loops)
+            st->loops_appeared++;
+        if (x->loops && !y->loops)
+            st->loops_disappeared++;
+    }
+    for (i = 0; i < d->n[1]; i++)
+        if (d->e[1][i].partner == SIZE_MAX)
+            st->unpaired_candidate++;
+    st->both_refuse = a;
+    st->to_refusal = b;
+    st->to_compliance = c;
+    st->p_value = lc_mcnemar_exact(b, b + c);
+    st->p_value_improvement = lc_mcnemar_exact(c, b + c);
+    if (st->paired) {
+        double n = (double)st->paired;
+        st->rate_baseline = (double)(a + c) / n;
+        st->rate_candidate = (double)(a + b) / n;
+        st->difference = ((double)b - (double)c) / n;
+        newcombe10(a, b, c, dd, &st->ci_low, &st->ci_high);
+    }
+    if (st->p_value < d->alpha)
+        st->verdict = LC_VERDICT_REGRESSION;
+    else if (st->p_value_improvement < d->alpha)
+        st->verdict = LC_VERDICT_IMPROVEMENT;
+    else
+        st->verdict = LC_VERDICT_NO_CHANGE;
+    d->computed = 1;
+    if (out)
+        *out = st;
+    return LC_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Writers                                                              */
+/* ------------------------------------------------------------------ */
+
+static const char *verdict_name(lc_verdict v) {
+    switch (v) {
+    case LC_VERDICT_REGRESSION: return "regression";
+    case LC_VERDICT_IMPROVEMENT: return "improvement";
+    case LC_VERDICT_NO_CHANGE: break;
+    }
+    return "no_change";
+}
+
+/* Kinds of per-pair changes, in the order they are listed. */
+enum { CH_TO_REFUSAL, CH_TO_COMPLIANCE, CH_LOOP_APPEARED,
+       CH_LOOP_DISAPPEARED, CH_FAMILY_CHANGED, CH_COUNT };
+
+static const char *const change_names[CH_COUNT] = {
+    "to_refusal", "to_compliance", "loop_appeared", "loop_disappeared",
+    "family_changed"};
+
+static int has_change(const dentry *x, const dentry *y, int ch) {
+    switch (ch) {
+    case CH_TO_REFUSAL: return !x->refuses && y->refuses;
+    case CH_TO_COMPLIANCE: return x->refuses && !y->refuses;
+    case CH_LOOP_APPEARED: return !x->loops && y->loops;
+    case CH_LOOP_DISAPPEARED: return x->loops && !y->loops;
+    case CH_FAMILY_CHANGED:
+        return x->refuses && y->refuses && !same_family(x->family, y->family);
+    default: break;
+    }
+    return 0;
+}
+
+static lc_status jstr(lci_buf *b, const char *s) {
+    if (!s)
+        return LIT(b, "null");
+    return lci_buf_json_str(b, s, strlen(s));
+}
+
+static lc_status json_change(lci_buf *b, const dentry *x, const dentry *y,
+                             int ch) {
+    TRY(LIT(b, "{\"conversation\":"));
+    TRY(jstr(b, x->id));
+    TRY(LIT(b, ",\"change\":"));
+    TRY(jstr(b, change_names[ch]));
+    TRY(LIT(b, ",\"family_baseline\":"));
+    TRY(jstr(b, x->refuses ? (x->family ? x->family : "") : NULL));
+    TRY(LIT(b, ",\"family_candidate\":"));
+    TRY(jstr(b, y->refuses ? (y->family ? y->family : "") : NULL));
+    TRY(LIT(b, ",\"paired_by\":"));
+    TRY(jstr(b, x->by_prompt ? "prompt" : "id"));
+    TRY(LIT(b, ",\"baseline\":{\"source\":"));
+    TRY(jstr(b, x->source));
+    TRY(lci_buf_printf(b, ",\"line\":%llu},\"candidate\":{\"conversation\":",
+                       (unsigned long long)x->line));
+    TRY(jstr(b, y->id));
+    TRY(LIT(b, ",\"source\":"));
+    TRY(jstr(b, y->source));
+    return lci_buf_printf(b, ",\"line\":%llu}}", (unsigned long long)y->line);
+}
+
+static lc_status write_json(const lc_diff *d, lci_buf *b) {
+    const lc_diff_stats *st = &d->stats;
+    size_t i, s;
+    int ch, first;
+    TRY(lci_buf_printf(
+        b,
+        "{\"type\":\"diff\",\"schema\":%d,\"paired\":%llu,\"unpaired\":%llu,"
+        "\"unpaired_baseline\":%llu,\"unpaired_candidate\":%llu,"
+        "\"both_refuse\":%llu,\"to_refusal\":%llu,\"to_compliance\":%llu,"
+        "\"loops_appeared\":%llu,\"loops_disappeared\":%llu,"
+        "\"family_changed\":%llu",
+        DIFF_SCHEMA, (unsigned long long)st->paired,
+        (unsigned long long)(st->unpaired_baseline + st->unpaired_candidate),
+        (unsigned long long)st->unpaired_baseline,
+        (unsigned long long)st->unpaired_candidate,
+        (unsigned long long)st->both_refuse,
+        (unsigned long long)st->to_refusal,
+        (unsigned long long)st->to_compliance,
+        (unsigned long long)st->loops_appeared,
+        (unsigned long long)st->loops_disappeared,
+        (unsigned long long)st->family_changed));
+    TRY(LIT(b, ",\"rate_baseline\":"));
+    TRY(lci_buf_json_num(b, st->rate_baseline));
+    TRY(LIT(b, ",\"rate_candidate\":"));
+    TRY(lci_buf_json_num(b, st->rate_candidate));
+    TRY(LIT(b, ",\"difference\":"));
+    TRY(lci_buf_json_num(b, st->difference));
+    TRY(LIT(b, ",\"ci_low\":"));
+    TRY(lci_buf_json_num(b, st->ci_low));
+    TRY(LIT(b, ",\"ci_high\":"));
+    TRY(lci_buf_json_num(b, st->ci_high));
+    TRY(LIT(b, ",\"ci_method\":\"newcombe-10\",\"p_value\":"));
+    TRY(lci_buf_json_num(b, st->p_value));
+    TRY(LIT(b, ",\"p_value_improvement\":"));
+    TRY(lci_buf_json_num(b, st->p_value_improvement));
+    TRY(LIT(b, ",\"alpha\":"));
+    TRY(lci_buf_json_num(b, d->alpha));
+    TRY(LIT(b, ",\"verdict\":"));
+    TRY(jstr(b, verdict_name(st->verdict)));
+    /* flips: the refusal changes; changes: loops and family changes */
+    TRY(LIT(b, ",\"flips\":["));
+    first = 1;
+    for (ch = CH_TO_REFUSAL; ch <= CH_TO_COMPLIANCE; ch++)
+        for (i = 0; i < d->n[0]; i++) {
+            const dentry *x = &d->e[0][i];
+            if (x->partner == SIZE_MAX ||
+                !has_change(x, &d->e[1][x->partner], ch))
+                continue;
+            if (!first)
+                TRY(lci_buf_putc(b, ','));
+            first = 0;
+            TRY(json_change(b, x, &d->e[1][x->partner], ch));
+        }
+    TRY(LIT(b, "],\"changes\":["));
+    first = 1;
+    for (ch = CH_LOOP_APPEARED; ch < CH_COUNT; ch++)
+        for (i = 0; i < d->n[0]; i++) {
+            const dentry *x = &d->e[0][i];
+            if (x->partner == SIZE_MAX ||
+                !has_change(x, &d->e[1][x->partner], ch))
+                continue;
+            if (!first)
+                TRY(lci_buf_putc(b, ','));
+            first = 0;
+            TRY(json_change(b, x, &d->e[1][x->partner], ch));
+        }
+    TRY(LIT(b, "],\"unpaired_conversations\":["));
+    first = 1;
+    for (s = 0; s < 2; s++)
+        for (i = 0; i < d->n[s]; i++) {
+            const dentry *x = &d->e[s][i];
+            if (x->partner != SIZE_MAX)
+                continue;
+            if (!first)
+                TRY(lci_buf_putc(b, ','));
+            first = 0;
+            TRY(LIT(b, "{\"side\":"));
+            TRY(jstr(b, s ? "candidate" : "baseline"));
+            TRY(LIT(b, ",\"conversation\":"));
+            TRY(jstr(b, x->id));
+            TRY(LIT(b, ",\"source\":"));
+            TRY(jstr(b, x->source));
+            TRY(lci_buf_printf(b, ",\"line\":%llu}",
+                               (unsigned long long)x->line));
+        }
+    return LIT(b, "]}\n");
+}
+
+static lc_status pct(lci_buf *b, double v, int sign) {
+    return lci_buf_printf(b, sign ? "%+.1f%%" : "%.1f%%", 100.0 * v);
+}
+
+static lc_status text_change(lci_buf *b, const dentry *x, const dentry *y,
+                             int ch) {
+    TRY(lci_buf_printf(b, "  %s:%llu: ", y->source,
+                       (unsigned long long)y->line));
+    TRY(lci_buf_excerpt(b, x->id, strlen(x->id), 60));
+    switch (ch) {
+    case CH_TO_REFUSAL:
+        return lci_buf_printf(b, ": compliance -> refusal (%s)\n",
+                              y->family ? y->family : "-");
+    case CH_TO_COMPLIANCE:
+        return lci_buf_printf(b, ": refusal (%s) -> compliance\n",
+                              x->family ? x->family : "-");
+    case CH_LOOP_APPEARED:
+        return LIT(b, ": loop appeared\n");
+    case CH_LOOP_DISAPPEARED:
+        return LIT(b, ": loop disappeared\n");
+    default:
+        return lci_buf_printf(b, ": refusal family %s -> %s (style)\n",
+                              x->family, y->family);
+    }
+}
+
+static lc_status write_text(const lc_diff *d, unsigned flags, lci_buf *b) {
+    const lc_diff_stats *st = &d->stats;
+    int color = (flags & LC_WRITE_COLOR) != 0;
+    const char *vc = "";
+    size_t i, s;
+    int ch, any;
+    if (color)
+        vc = st->verdict == LC_VERDICT_REGRESSION
+                 ? "\033[1;31m"
+                 : (st->verdict == LC_VERDICT_IMPROVEMENT ? "\033[1;32m"
+                                                          : "\033[1m");
+    TRY(lci_buf_printf(b,
+                       "diff: %llu paired, %llu unpaired (%llu baseline "
+                       "only, %llu candidate only)\n",
+                       (unsigned long long)st->paired,
+                       (unsigned long long)(st->unpaired_baseline +
+                                            st->unpaired_candidate),
+                       (unsigned long long)st->unpaired_baseline,
+                       (unsigned long long)st->unpaired_candidate));
+    TRY(LIT(b, "  refusal rate: baseline "));
+    TRY(pct(b, st->rate_baseline, 0));
+    TRY(LIT(b, ", candidate "));
+    TRY(pct(b, st->rate_candidate, 0));
+    TRY(LIT(b, ", difference "));
+    TRY(pct(b, st->difference, 1));
+    TRY(LIT(b, " (95% CI "));
+    TRY(pct(b, st->ci_low, 1));
+    TRY(LIT(b, " to "));
+    TRY(pct(b, st->ci_high, 1));
+    TRY(LIT(b, ", Newcombe)\n"));
+    TRY(lci_buf_printf(b,
+                       "  flips: %llu compliance -> refusal, %llu refusal -> "
+                       "compliance; exact McNemar p = %.4g (candidate "
+                       "refuses more), %.4g (refuses less)\n",
+                       (unsigned long long)st->to_refusal,
+                       (unsigned long long)st->to_compliance, st->p_value,
+                       st->p_value_improvement));
+    TRY(lci_buf_printf(b,
+                       "  loops: %llu appeared, %llu disappeared; refusal "
+                       "family changed in %llu (style, not behaviour)\n",
+                       (unsigned long long)st->loops_appeared,
+                       (unsigned long long)st->loops_disappeared,
+                       (unsigned long long)st->family_changed));
+    TRY(lci_buf_printf(b, "  verdict: %s%s%s (alpha %g)\n", vc,
+                       verdict_name(st->verdict), color ? "\033[0m" : "",
+                       d->alpha));
+    for (ch = 0; ch < CH_COUNT; ch++) {
+        any = 0;
+        for (i = 0; i < d->n[0]; i++) {
+            const dentry *x = &d->e[0][i];
+            if (x->partner == SIZE_MAX ||
+                !has_change(x, &d->e[1][x->partner], ch))
+                continue;
+            if (!any)
+                TRY(lci_buf_printf(b, "%s:\n", change_names[ch]));
+            any = 1;
+            TRY(text_change(b, x, &d->e[1][x->partner], ch));
+        }
+    }
+    any = 0;
+    for (s = 0; s < 2; s++)
+        for (i = 0; i < d->n[s]; i++) {
+            const dentry *x = &d->e[s][i];
+            if (x->partner != SIZE_MAX)
+                continue;
+            if (!any)
+                TRY(LIT(b, "unpaired:\n"));
+            any = 1;
+            TRY(lci_buf_printf(b, "  %s:%llu: ", x->source,
+                               (unsigned long long)x->line));
+            TRY(lci_buf_excerpt(b, x->id, strlen(x->id), 60));
+            TRY(lci_buf_printf(b, " (%s only)\n",
+                               s ? "candidate" : "baseline"));
+        }
+    return LC_OK;
+}
+
+static lc_status xml(lci_buf *b, const char *s) {
+    return lci_buf_xml_str(b, s ? s : "", s ? strlen(s) : 0);
+}
+
+/* <testsuite name="loopcheck.diff">: a test case "mcnemar" (failure on
+ * a regression verdict) and one per paired prompt (failure when it
+ * flipped to refusal; other changes in <system-out>). */
+static lc_status write_junit(const lc_diff *d, lci_buf *b) {
+    const lc_diff_stats *st = &d->stats;
+    uint64_t fails = st->to_refusal +
+                     (st->verdict == LC_VERDICT_REGRESSION ? 1 : 0);
+    size_t i;
+    int ch;
+    TRY(lci_buf_printf(b,
+                       "  <testsuite name=\"loopcheck.diff\" tests=\"%llu\" "
+                       "failures=\"%llu\" errors=\"0\" skipped=\"0\">\n",
+                       (unsigned long long)(st->paired + 1),
+                       (unsigned long long)fails));
+    TRY(LIT(b, "    <testcase name=\"mcnemar\" classname=\"loopcheck.diff\" "
+               "time=\"0\">\n"));
+    if (st->verdict == LC_VERDICT_REGRESSION)
+        TRY(lci_buf_printf(
+            b,
+            "      <failure message=\"candidate refuses more: %llu "
+            "compliance -&gt; refusal vs %llu refusal -&gt; compliance, "
+            "exact McNemar p = %.4g &lt; alpha %g\" type=\"regression\"/>\n",
+            (unsigned long long)st->to_refusal,
+            (unsigned long long)st->to_compliance, st->p_value, d->alpha));
+    TRY(lci_buf_printf(b,
+                       "      <system-out>paired %llu, refusal rate %.4g -&gt; "
+                       "%.4g, difference %.4g (95%% CI %.4g to %.4g), "
+                       "p = %.4g, verdict %s</system-out>\n    </testcase>\n",
+                       (unsigned long long)st->paired, st->rate_baseline,
+                       st->rate_candidate, st->difference, st->ci_low,
+                       st->ci_high, st->p_value, verdict_name(st->verdict)));
+    for (i = 0; i < d->n[0]; i++) {
+        const dentry *x = &d->e[0][i], *y;
+        int other = 0;
+        if (x->partner == SIZE_MAX)
+            continue;
+        y = &d->e[1][x->partner];
+        TRY(LIT(b, "    <testcase name=\""));
+        TRY(xml(b, x->id));
+        TRY(LIT(b, "\" classname=\"loopcheck.diff\" file=\""));
+        TRY(xml(b, y->source));
+        TRY(lci_buf_printf(b, "\" line=\"%llu\" time=\"0\"",
+                           (unsigned long long)y->line));
+        for (ch = CH_TO_COMPLIANCE; ch < CH_COUNT; ch++)
+            other |= has_change(x, y, ch);
+        if (!has_change(x, y, CH_TO_REFUSAL) && !other) {
+            TRY(LIT(b, "/>\n"));
+            continue;
+        }
+        TRY(LIT(b, ">\n"));
+        if (has_change(x, y, CH_TO_REFUSAL)) {
+            TRY(LIT(b, "      <failure message=\"compliance -&gt; refusal ("));
+            TRY(xml(b, y->family ? y->family : "-"));
+            TRY(LIT(b, ")\" type=\"to_refusal\"/>\n"));
+        }
+        if (other) {
+            TRY(LIT(b, "      <system-out>"));
+            for (ch = CH_TO_COMPLIANCE; ch < CH_COUNT; ch++)
+                if (has_change(x, y, ch)) {
+                    TRY(xml(b, change_names[ch]));
+                    TRY(lci_buf_putc(b, '\n'));
+                }
+            TRY(LIT(b, "</system-out>\n"));
+        }
+        TRY(LIT(b, "    </testcase>\n"));
+    }
+    return LIT(b, "  </testsuite>\n");
+}
+
+static lc_status gh_prop(lci_buf *b, const char *s) {
+    return lci_buf_gh_str(b, s, strlen(s), 1);
+}
+
+/* Flips to refusal as annotations on the candidate's lines (errors when
+ * the verdict is a regression, else warnings), then one line with the
+ * verdict. */
+static lc_status write_github(const lc_diff *d, lci_buf *b, lci_buf *tmp) {
+    const lc_diff_stats *st = &d->stats;
+    int reg = st->verdict == LC_VERDICT_REGRESSION;
+    size_t i;
+    for (i = 0; i < d->n[0]; i++) {
+        const dentry *x = &d->e[0][i], *y;
+        if (x->partner == SIZE_MAX)
+            continue;
+        y = &d->e[1][x->partner];
+        if (!has_change(x, y, CH_TO_REFUSAL))
+            continue;
+        TRY(lci_buf_printf(b, "::%s file=", reg ? "error" : "warning"));
+        TRY(gh_prop(b, y->source));
+        TRY(lci_buf_printf(b, ",line=%llu,title=loopcheck diff to_refusal::",
+                           (unsigned long long)y->line));
+        tmp->len = 0;
+        TRY(lci_buf_printf(tmp, "%s: compliance -> refusal (%s)", x->id,
+                           y->family ? y->family : "-"));
+        TRY(lci_buf_gh_str(b, tmp->data, tmp->len, 0));
+        TRY(lci_buf_putc(b, '\n'));
+    }
+    tmp->len = 0;
+    TRY(lci_buf_printf(tmp,
+                       "verdict %s: %llu paired, %llu compliance -> refusal, "
+                       "%llu refusal -> compliance, refusal rate %.1f%% -> "
+                       "%.1f%% (difference %+.1f%%, 95%% CI %+.1f%% to "
+                       "%+.1f%%), exact McNemar p = %.4g",
+                       verdict_name(st->verdict),
+                       (unsigned long long)st->paired,
+                       (unsigned long long)st->to_refusal,
+                       (unsigned long long)st->to_compliance,
+                       100 * st->rate_baseline, 100 * st->rate_candidate,
+                       100 * st->difference, 100 * st->ci_low,
+                       100 * st->ci_high, st->p_value));
+    TRY(lci_buf_printf(b, "::%s title=loopcheck diff::",
+                       reg ? "error" : "notice"));
+    TRY(lci_buf_gh_str(b, tmp->data, tmp->len, 0));
+    return lci_buf_putc(b, '\n');
+}
+
+lc_status lc_diff_write(const lc_diff *d, lc_output fmt, unsigned flags,
+                        lc_write_fn fn, void *userdata) {
+    lci_buf out, tmp;
+    lc_status st;
+    if (!d || !fn)
+        return LC_ERR_INVALID_ARG;
+    if (!d->computed)
+        return LC_ERR_STATE;
+    lci_buf_init(&out, d->alloc);
+    lci_buf_init(&tmp, d->alloc);
+    switch (fmt) {
+    case LC_OUTPUT_TEXT: st = write_text(d, flags, &out); break;
+    case LC_OUTPUT_JSON: st = write_json(d, &out); break;
+    case LC_OUTPUT_JUNIT: st = write_junit(d, &out); break;
+    case LC_OUTPUT_GITHUB: st = write_github(d, &out, &tmp); break;
+    default: st = LC_ERR_INVALID_ARG; break;
+    }
+    if (st == LC_OK)
+        st = lci_emit_flush(&out, fn, userdata);
+    lci_buf_free(&out);
+    lci_buf_free(&tmp);
+    return st;
+}

@@ -1,0 +1,352 @@
+/*
+ * test_diff.c - lc_diff_* and lc_mcnemar_exact on constructed runs whose
+ * statistics are computed by hand below.
+ *
+ * Exact McNemar, X ~ Bin(n, 1/2), p = P(X >= k) = sum_{i>=k} C(n,i)/2^n:
+ *   k=5, n=5:  C(5,5)/32            = 1/32    = 0.03125
+ *   k=6, n=7:  (C(7,6)+C(7,7))/128  = 8/128   = 0.0625
+ *   k=3, n=10: 1 - (1+10+45)/1024   = 968/1024 = 0.9453125
+ *   k=10,n=10: 1/1024; k=0: 1 (empty condition); k > n: 0.
+ *
+ * Newcombe (1998) method 10, z = 1.959964 (z^2 = 3.841459). Wilson
+ * interval for x of n: (2x + z^2 -+ z sqrt(z^2 + 4x(n-x)/n)) / (2(n+z^2)).
+ *
+ * Run R1: A=2 both refuse, B=5 comply->refuse, C=0, D=13; N=20.
+ *   p_cand = 7/20 = 0.35, p_base = 2/20 = 0.10, d = 0.25.
+ *   Wilson 7/20: (14 + 3.841459 -+ 1.959964*sqrt(3.841459 + 18.2))
+ *                / 47.682918 = (17.841459 -+ 9.201713)/47.682918
+ *                -> [0.181192, 0.567146]
+ *   Wilson 2/20: (4 + 3.841459 -+ 1.959964*sqrt(3.841459 + 7.2))
+ *                / 47.682918 = (7.841459 -+ 6.512687)/47.682918
+ *                -> [0.027866, 0.301034]
+ *   phi = (A*D - B*C)/sqrt((A+B)(C+D)(A+C)(B+D)) = 26/sqrt(7*13*2*18)
+ *       = 26/57.2364 = 0.454257
+ *   delta^2 = (0.35-0.181192)^2 - 2*phi*(0.168808)(0.301034-0.10)
+ *             + 0.201034^2 = 0.028496 - 0.030831 + 0.040415 = 0.038079
+ *   eps^2   = (0.567146-0.35)^2 - 2*phi*(0.217146)(0.10-0.027866)
+ *             + 0.072134^2 = 0.047152 - 0.014231 + 0.005203 = 0.038125
+ *   CI = [0.25 - 0.195139, 0.25 + 0.195256] = [0.054861, 0.445256]
+ *   p = P(X >= 5 | n = 5) = 0.03125 < 0.05 -> regression.
+ *
+ * Run R2: A=2, B=6, C=1, D=11: p = 0.0625 -> no_change at alpha 0.05
+ *   (regression at alpha 0.1). CI (same steps) = [0.005724, 0.463425].
+ *
+ * Run R3: A=3, B=0, C=4, D=13: p_improvement = P(X >= 4 | 4) = 1/16
+ *   = 0.0625; p = 1; CI = [-0.380030, -0.020827]; improvement at
+ *   alpha 0.1.
+ *
+ * Run R0: nobody refuses in either run (A=B=C=0, D=20): p = 1, d = 0,
+ *   phi = 0 (zero margin) and the CI is +-(Wilson upper of 0/20)
+ *   = +-z^2/(20+z^2) = +-3.841459/23.841459 = +-0.161125.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "mkreport.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static lc_config *cfg;
+
+static int setup(void **state) {
+    (void)state;
+    cfg = mk_config();
+    return cfg ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    lc_config_free(cfg);
+    return 0;
+}
+
+#define EPS 1e-6
+
+static void test_mcnemar(void **state) {
+    (void)state;
+    assert_true(lc_mcnemar_exact(5, 5) == 0.03125); /* exact */
+    assert_true(lc_mcnemar_exact(6, 7) == 0.0625);
+    assert_true(fabs(lc_mcnemar_exact(3, 10) - 0.9453125) < 1e-15);
+    assert_true(lc_mcnemar_exact(10, 10) == 1.0 / 1024);
+    assert_true(lc_mcnemar_exact(0, 0) == 1.0);
+    assert_true(lc_mcnemar_exact(0, 9) == 1.0);
+    assert_true(lc_mcnemar_exact(11, 10) == 0.0);
+    assert_true(fabs(lc_mcnemar_exact(1, 1) - 0.5) < 1e-15);
+    /* n = 5000 (log-space path), checked against exact rational sums:
+     * P(X >= 2600) = 0.002441824868758759, P(X >= 2400) =
+     * 0.9977647795188217, P(X >= 2550) = 0.08074261119868845 */
+    assert_true(fabs(lc_mcnemar_exact(2600, 5000) / 0.002441824868758759 -
+                     1) < 1e-9);
+    assert_true(fabs(lc_mcnemar_exact(2400, 5000) - 0.9977647795188217) <
+                1e-12);
+    assert_true(fabs(lc_mcnemar_exact(2550, 5000) / 0.08074261119868845 -
+                     1) < 1e-9);
+    /* symmetry: P(X >= k) + P(X >= n - k + 1) = 1 */
+    assert_true(fabs(lc_mcnemar_exact(1234, 2500) +
+                     lc_mcnemar_exact(1267, 2500) - 1) < 1e-12);
+    /* far tail stays positive and finite */
+    assert_true(lc_mcnemar_exact(900000, 1000000) >= 0.0);
+    assert_true(lc_mcnemar_exact(500500, 1000000) > 0.0);
+}
+
+/* Add one prompt to both sides. brefuse/crefuse: who refuses. Ids are
+ * per side ("b7"/"c7") so pairing must use the prompt hash unless
+ * same_id is set. */
+static void add_pair(lc_diff *d, int i, int brefuse, int crefuse,
+                     int same_id) {
+    char id[32];
+    lc_report *r;
+    snprintf(id, sizeof id, same_id ? "p%d" : "base.jsonl:%d", i);
+    r = mk_report(cfg, id, "base.jsonl", (uint64_t)i, 2);
+    r->prompt_hash = 1000 + (uint64_t)i;
+    if (brefuse)
+        mk_refusal(r, 2, "apology");
+    assert_int_equal(lc_diff_add(d, 0, r), LC_OK);
+    lc_report_free(r);
+    snprintf(id, sizeof id, same_id ? "p%d" : "cand.jsonl:%d", i);
+    r = mk_report(cfg, id, "cand.jsonl", (uint64_t)i, 2);
+    r->prompt_hash = 1000 + (uint64_t)i;
+    if (crefuse)
+        mk_refusal(r, 2, "apology");
+    assert_int_equal(lc_diff_add(d, 1, r), LC_OK);
+    lc_report_free(r);
+}
+
+/* A,B,C,D as in the header comment. */
+static lc_diff *run(int a, int b, int c, int dd, int same_id) {
+    lc_diff *d;
+    int i = 1, k;
+    assert_int_equal(lc_diff_new(cfg, &d), LC_OK);
+    for (k = 0; k < a; k++)
+        add_pair(d, i++, 1, 1, same_id);
+    for (k = 0; k < b; k++)
+        add_pair(d, i++, 0, 1, same_id);
+    for (k = 0; k < c; k++)
+        add_pair(d, i++, 1, 0, same_id);
+    for (k = 0; k < dd; k++)
+        add_pair(d, i++, 0, 0, same_id);
+    return d;
+}
+
+static void test_regression(void **state) {
+    lc_diff *d = run(2, 5, 0, 13, 0);
+    const lc_diff_stats *st;
+    (void)state;
+    assert_int_equal(lc_diff_compute(d, &st), LC_OK);
+    assert_int_equal(st->paired, 20);
+    assert_int_equal(st->unpaired_baseline, 0);
+    assert_int_equal(st->to_refusal, 5);
+    assert_int_equal(st->to_compliance, 0);
+    assert_int_equal(st->both_refuse, 2);
+    assert_true(st->p_value == 0.03125);
+    assert_true(st->p_value_improvement == 1.0);
+    assert_true(fabs(st->rate_baseline - 0.10) < 1e-12);
+    assert_true(fabs(st->rate_candidate - 0.35) < 1e-12);
+    assert_true(fabs(st->difference - 0.25) < 1e-12);
+    assert_true(fabs(st->ci_low - 0.054861) < EPS);
+    assert_true(fabs(st->ci_high - 0.445256) < EPS);
+    assert_int_equal(st->verdict, LC_VERDICT_REGRESSION);
+    lc_diff_free(d);
+}
+
+static void test_no_change_then_alpha(void **state) {
+    lc_diff *d = run(2, 6, 1, 11, 1);
+    const lc_diff_stats *st;
+    (void)state;
+    assert_int_equal(lc_diff_compute(d, &st), LC_OK);
+    assert_true(st->p_value == 0.0625);
+    assert_true(fabs(st->ci_low - 0.005724) < EPS);
+    assert_true(fabs(st->ci_high - 0.463425) < EPS);
+    assert_int_equal(st->verdict, LC_VERDICT_NO_CHANGE);
+    assert_int_equal(lc_diff_set_alpha(d, 0.1), LC_OK);
+    assert_int_equal(lc_diff_compute(d, &st), LC_OK);
+    assert_int_equal(st->verdict, LC_VERDICT_REGRESSION);
+    assert_int_equal(lc_diff_set_alpha(d, 0.0), LC_ERR_INVALID_ARG);
+    assert_int_equal(lc_diff_set_alpha(d, 1.0), LC_ERR_INVALID_ARG);
+    lc_diff_free(d);
+}
+
+static void test_improvement(void **state) {
+    lc_diff *d = run(3, 0, 4, 13, 0);
+    const lc_diff_stats *st;
+    (void)state;
+    assert_int_equal(lc_diff_set_alpha(d, 0.1), LC_OK);
+    assert_int_equal(lc_diff_compute(d, &st), LC_OK);
+    assert_true(st->p_value == 1.0);
+    assert_true(st->p_value_improvement == 0.0625);
+    assert_true(fabs(st->ci_low - -0.380030) < EPS);
+    assert_true(fabs(st->ci_high - -0.020827) < EPS);
+    assert_int_equal(st->verdict, LC_VERDICT_IMPROVEMENT);
+    lc_diff_free(d);
+}
+
+static void test_nobody_refuses(void **state) {
+    lc_diff *d = run(0, 0, 0, 20, 1);
+    const lc_diff_stats *st;
+    (void)state;
+    assert_int_equal(lc_diff_compute(d, &st), LC_OK);
+    assert_true(st->p_value == 1.0);
+    assert_true(st->difference == 0.0);
+    assert_true(fabs(st->ci_low + 0.161125) < EPS);
+    assert_true(fabs(st->ci_high - 0.161125) < EPS);
+    assert_int_equal(st->verdict, LC_VERDICT_NO_CHANGE);
+    lc_diff_free(d);
+}
+
+static void test_empty(void **state) {
+    lc_diff *d;
+    const lc_diff_stats *st;
+    (void)state;
+    assert_int_equal(lc_diff_new(cfg, &d), LC_OK);
+    assert_int_equal(lc_diff_compute(d, &st), LC_OK);
+    assert_int_equal(st->paired, 0);
+    assert_true(st->p_value == 1.0);
+    assert_int_equal(st->verdict, LC_VERDICT_NO_CHANGE);
+    lc_diff_free(d);
+}
+
+/* Pairing: ids first, then prompt hash; duplicates in order; unpaired
+ * listed; loops and family changes counted. */
+static void test_pairing_and_changes(void **state) {
+    lc_diff *d;
+    lc_report *r;
+    const lc_diff_stats *st;
+    mk_out o = {0};
+    (void)state;
+    assert_int_equal(lc_diff_new(cfg, &d), LC_OK);
+    /* baseline: x (id, complies), y (hash 7, refuses apology, loops),
+     * z (only in baseline), w (refuses apology) */
+    r = mk_report(cfg, "x", "b.jsonl", 1, 2);
+    r->prompt_hash = 5;
+    assert_int_equal(lc_diff_add(d, 0, r), LC_OK);
+    lc_report_free(r);
+    r = mk_report(cfg, "b.jsonl:2", "b.jsonl", 2, 2);
+    r->prompt_hash = 7;
+    mk_refusal(r, 2, "apology");
+    mk_finding(r, LC_KIND_EXACT_LOOP, 1, 2, 2, 2, "again");
+    assert_int_equal(lc_diff_add(d, 0, r), LC_OK);
+    lc_report_free(r);
+    r = mk_report(cfg, "z", "b.jsonl", 3, 2);
+    r->prompt_hash = 9;
+    assert_int_equal(lc_diff_add(d, 0, r), LC_OK);
+    lc_report_free(r);
+    r = mk_report(cfg, "w", "b.jsonl", 4, 2);
+    mk_refusal(r, 2, "apology");
+    assert_int_equal(lc_diff_add(d, 0, r), LC_OK);
+    lc_report_free(r);
+    /* a failed report is not added */
+    r = mk_report(cfg, "bad", "b.jsonl", 5, 0);
+    mk_fail(r, LC_ERR_SYNTAX, 5, 1, "bad");
+    assert_int_equal(lc_diff_add(d, 0, r), LC_OK);
+    lc_report_free(r);
+    /* candidate: y by hash (complies, no loop), x by id (refuses,
+     * prompt hash differs: id wins), w (refuses no_capability),
+     * q only in candidate */
+    r = mk_report(cfg, "c.jsonl:1", "c.jsonl", 1, 2);
+    r->prompt_hash = 7;
+    assert_int_equal(lc_diff_add(d, 1, r), LC_OK);
+    lc_report_free(r);
+    r = mk_report(cfg, "x", "c.jsonl", 2, 2);
+    r->prompt_hash = 6;
+    mk_refusal(r, 2, "no_capability");
+    assert_int_equal(lc_diff_add(d, 1, r), LC_OK);
+    lc_report_free(r);
+    r = mk_report(cfg, "w", "c.jsonl", 3, 2);
+    mk_refusal(r, 2, "no_capability");
+    assert_int_equal(lc_diff_add(d, 1, r), LC_OK);
+    lc_report_free(r);
+    r = mk_report(cfg, "q", "c.jsonl", 4, 2);
+    r->prompt_hash = 11;
+    assert_int_equal(lc_diff_add(d, 1, r), LC_OK);
+    lc_report_free(r);
+
+    assert_int_equal(lc_diff_write(d, LC_OUTPUT_JSON, 0, mk_write, &o),
+                     LC_ERR_STATE); /* not computed yet */
+    assert_int_equal(lc_diff_compute(d, &st), LC_OK);
+    assert_int_equal(st->paired, 3);
+    assert_int_equal(st->unpaired_baseline, 1);
+    assert_int_equal(st->unpaired_candidate, 1);
+    assert_int_equal(st->to_refusal, 1);     /* x */
+    assert_int_equal(st->to_compliance, 1);  /* y */
+    assert_int_equal(st->both_refuse, 1);    /* w */
+    assert_int_equal(st->family_changed, 1); /* w: apology -> no_cap. */
+    assert_int_equal(st->loops_disappeared, 1);
+    assert_int_equal(st->loops_appeared, 0);
+    /* b=1, c=1: p = P(X >= 1 | 2) = 3/4 */
+    assert_true(st->p_value == 0.75);
+
+    assert_int_equal(lc_diff_write(d, LC_OUTPUT_JSON, 0, mk_write, &o),
+                     LC_OK);
+    assert_non_null(strstr(o.data, "\"paired\":3,\"unpaired\":2,"));
+    assert_non_null(strstr(o.data, "\"verdict\":\"no_change\""));
+    assert_non_null(strstr(
+        o.data,
+        "\"flips\":[{\"conversation\":\"x\",\"change\":\"to_refusal\","
+        "\"family_baseline\":null,\"family_candidate\":\"no_capability\","
+        "\"paired_by\":\"id\",\"baseline\":{\"source\":\"b.jsonl\","
+        "\"line\":1},\"candidate\":{\"conversation\":\"x\",\"source\":"
+        "\"c.jsonl\",\"line\":2}},{\"conversation\":\"b.jsonl:2\","
+        "\"change\":\"to_compliance\",\"family_baseline\":\"apology\","
+        "\"family_candidate\":null,\"paired_by\":\"prompt\""));
+    assert_non_null(strstr(o.data, "\"change\":\"family_changed\""));
+    assert_non_null(strstr(o.data, "\"change\":\"loop_disappeared\""));
+    assert_non_null(strstr(o.data,
+                           "\"unpaired_conversations\":[{\"side\":"
+                           "\"baseline\",\"conversation\":\"z\",\"source\":"
+                           "\"b.jsonl\",\"line\":3},{\"side\":\"candidate\","
+                           "\"conversation\":\"q\""));
+    memset(&o, 0, sizeof o);
+    assert_int_equal(lc_diff_write(d, LC_OUTPUT_TEXT, 0, mk_write, &o),
+                     LC_OK);
+    assert_non_null(strstr(o.data, "to_refusal:\n  c.jsonl:2: x: "
+                                   "compliance -> refusal (no_capability)\n"));
+    assert_non_null(strstr(o.data, "unpaired:\n  b.jsonl:3: z (baseline "
+                                   "only)\n  c.jsonl:4: q (candidate only)\n"));
+    memset(&o, 0, sizeof o);
+    assert_int_equal(lc_diff_write(d, LC_OUTPUT_JUNIT, 0, mk_write, &o),
+                     LC_OK);
+    assert_non_null(strstr(o.data, "<testsuite name=\"loopcheck.diff\" "
+                                   "tests=\"4\" failures=\"1\""));
+    memset(&o, 0, sizeof o);
+    assert_int_equal(lc_diff_write(d, LC_OUTPUT_GITHUB, 0, mk_write, &o),
+                     LC_OK);
+    assert_non_null(strstr(o.data,
+                           "::warning file=c.jsonl,line=2,title=loopcheck "
+                           "diff to_refusal::x: compliance -> refusal "
+                           "(no_capability)\n::notice title=loopcheck "
+                           "diff::verdict no_change"));
+    lc_diff_free(d);
+}
+
+static void test_args(void **state) {
+    lc_diff *d;
+    lc_report *r = mk_report(cfg, "a", "a", 1, 1);
+    (void)state;
+    assert_int_equal(lc_diff_new(NULL, &d), LC_ERR_INVALID_ARG);
+    assert_int_equal(lc_diff_new(cfg, &d), LC_OK);
+    assert_int_equal(lc_diff_add(d, 2, r), LC_ERR_INVALID_ARG);
+    assert_int_equal(lc_diff_add(d, 0, NULL), LC_ERR_INVALID_ARG);
+    assert_int_equal(lc_diff_compute(NULL, NULL), LC_ERR_INVALID_ARG);
+    lc_diff_free(d);
+    lc_diff_free(NULL);
+    lc_report_free(r);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mcnemar),
+        cmocka_unit_test(test_regression),
+        cmocka_unit_test(test_no_change_then_alpha),
+        cmocka_unit_test(test_improvement),
+        cmocka_unit_test(test_nobody_refuses),
+        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_pairing_and_changes),
+        cmocka_unit_test(test_args),
+    };
+    return cmocka_run_group_tests_name("diff", tests, setup, teardown);
+}
