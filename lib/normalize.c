@@ -258,6 +258,74 @@ static const unsigned char fast_cls[256] = {C64(0), C64(64), C64(128),
 #undef C64
 #undef ascii_class_c
 
+/* SWAR helpers over 8 input bytes loaded little- or big-endian as w (only
+ * whole-word properties and a byte index derived consistently from the
+ * same load are used). */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+#define LOWS UINT64_C(0x7F7F7F7F7F7F7F7F)
+
+/* High bit set in every byte of x that is zero (exact, no borrows). */
+static inline uint64_t swar_zero(uint64_t x) {
+    return ~(((x & LOWS) + LOWS) | x | LOWS);
+}
+
+/* High bit set in every byte of ASCII w that is 'A'..'Z'. */
+static inline uint64_t swar_upper(uint64_t w) {
+    return (w + ONES * (0x80 - 'A')) & ~(w + ONES * (0x80 - 'Z' - 1)) &
+           HIGHS;
+}
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define SWAR_BE 1
+#else
+#define SWAR_BE 0
+#endif
+
+/* The high bit of the byte at the highest address. */
+static inline uint64_t last_byte_high(void) {
+    return SWAR_BE ? UINT64_C(0x80) : UINT64_C(0x80) << 56;
+}
+
+/* Index (0..7, by address) of the last byte whose high bit is set in
+ * m != 0. */
+static inline int swar_last_byte(uint64_t m) {
+#if defined(__GNUC__)
+    if (SWAR_BE)
+        return 7 - __builtin_ctzll(m) / 8;
+    return (63 - __builtin_clzll(m)) / 8;
+#else
+    int k = 7;
+    if (SWAR_BE) {
+        while (!(m & 0x80)) {
+            m >>= 8;
+            k--;
+        }
+    } else {
+        while (!(m & (UINT64_C(0x80) << 56))) {
+            m <<= 8;
+            k--;
+        }
+    }
+    return k;
+#endif
+}
+
+/* True if all 8 bytes are 0x20..0x7E, no two spaces are adjacent and
+ * the last byte is not a space unless `word_next` (the byte after the
+ * block is a word byte); *sp gets the space mask. The caller guarantees
+ * that the byte before the block is a word byte, or a single space
+ * when the block starts with a word byte. */
+static inline int swar_simple(uint64_t w, uint64_t *sp, int word_next) {
+    uint64_t bad = w & HIGHS;                   /* non-ASCII */
+    bad |= ~(w + ONES * 0x60) & HIGHS;          /* < 0x20 (w ASCII) */
+    bad |= (w + ONES) & HIGHS;                  /* 0x7F */
+    if (bad)
+        return 0;
+    *sp = swar_zero(w ^ (ONES * 0x20));
+    return !(*sp & (*sp >> 8)) && (word_next || !(*sp & last_byte_high()));
+}
+
 static lc_status run_fast(norm_ctx *c, const char *in, size_t len) {
     const unsigned char *s = (const unsigned char *)in;
     size_t i = 0;
@@ -282,12 +350,38 @@ static lc_status run_fast(norm_ctx *c, const char *in, size_t len) {
                     *o++ = ' ';
                 pending = 0;
             }
-            do {
+            for (;;) {
                 *o++ = (unsigned char)(b - 'A' < 26u ? b + 32 : b);
-                if (++i == len)
+                i++;
+                /* The previous byte is a word byte: whole 8-byte blocks of
+                 * printable ASCII with only single spaces between word
+                 * bytes are copied lowercased as they are. A block may end
+                 * in a space if a word byte follows it, so the next block
+                 * starts with a word byte. */
+                while (len - i >= 8) {
+                    uint64_t w, sp;
+                    int p;
+                    memcpy(&w, s + i, 8);
+                    if (!swar_simple(w, &sp, len - i > 8 &&
+                                                 fast_cls[s[i + 8]] == A_WORD))
+                        break;
+                    w |= swar_upper(w) >> 2;
+                    memcpy(o, &w, 8);
+                    if (sp) { /* rollback point: before the last space */
+                        p = swar_last_byte(sp);
+                        word = i + (size_t)p + 1;
+                        wout = (size_t)(o - base) + (size_t)p;
+                        wpend = 1;
+                    }
+                    o += 8;
+                    i += 8;
+                }
+                if (i == len)
                     break;
                 b = s[i];
-            } while (fast_cls[b] == A_WORD);
+                if (fast_cls[b] != A_WORD)
+                    break;
+            }
             break;
         case A_SPACE:
             pending = 1;

@@ -153,16 +153,18 @@ typedef struct tok_state {
     uint32_t qfirst; /* first token of that span */
 } tok_state;
 
-static lc_status emit(tok_state *st, size_t start, size_t end,
-                      uint32_t flags) {
+static inline lc_status emit(tok_state *st, size_t start, size_t end,
+                             uint32_t flags) {
     lci_token *t;
-    lc_status rc;
-    if (st->n == UINT32_MAX)
-        return LC_ERR_LIMIT;
-    rc = lci_grow(st->a, (void **)&st->t, sizeof *st->t, &st->cap,
-                  (size_t)st->n + 1);
-    if (rc != LC_OK)
-        return rc;
+    if (st->n >= st->cap) {
+        lc_status rc;
+        if (st->n == UINT32_MAX)
+            return LC_ERR_LIMIT;
+        rc = lci_grow(st->a, (void **)&st->t, sizeof *st->t, &st->cap,
+                      (size_t)st->n + 1);
+        if (rc != LC_OK)
+            return rc;
+    }
     t = &st->t[st->n];
     t->off = (uint32_t)start;
     t->len = (uint32_t)(end - start);
@@ -217,7 +219,12 @@ lc_status lci_tokenize(const lci_alloc *a, const char *norm, size_t len,
     } while (0)
 
     while (i < len) {
-        k = class_at(s, len, i, &clen);
+        if (s[i] < 0x80) {
+            k = acls[s[i]];
+            clen = 1;
+        } else {
+            k = class_at(s, len, i, &clen);
+        }
         switch (k) {
         case K_LETTER:
         case K_DIGIT:

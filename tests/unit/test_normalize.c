@@ -607,6 +607,47 @@ static void test_fast_equals_plain_random(void **state) {
     assert_int_equal(bad, 0);
 }
 
+/* Long, mostly-ASCII text: exercises the 8-byte blocks of the fast path
+ * and the rollback to the start of a word when a non-ASCII byte (or a
+ * character that normalizes to nothing) shows up after them. */
+static const char *const ascii_pieces[] = {
+    "the", "Quick", "b", "I'm", "x.", "(a)", "**B**", "1984", "don't", "-",
+    "ABCDEFGHIJ", "lower", "URL:http://x.y/z?q=1", ",", "\"q\"",
+};
+static const char *const sep_pieces[] = {
+    " ", " ", " ", " ", "  ", "\n", "\n\n", "\t", " \r\n", "\v", "\x01",
+    "\x7f", "",
+};
+static const char *const rare_pieces[] = {
+    "\u200B", "\u0301", "\u00E9", "\u201C", "\u2019", "\u00A0",
+    "\xC2\x85", "\u00AD", "\uFEFF", "\u65E5", "\U0001F600", "\uFB01",
+    "\xC2\x80", " \u200B ", "\u2028", "\u0345",
+};
+#define NA (sizeof ascii_pieces / sizeof ascii_pieces[0])
+#define NS (sizeof sep_pieces / sizeof sep_pieces[0])
+#define NR (sizeof rare_pieces / sizeof rare_pieces[0])
+
+static void test_fast_equals_plain_ascii_heavy(void **state) {
+    lci_buf s;
+    int iter, bad = 0;
+    (void)state;
+    lci_buf_init(&s, &lci_default_alloc);
+    for (iter = 0; iter < 4000; iter++) {
+        int k, n = (int)(rnd() % 120);
+        s.len = 0;
+        for (k = 0; k < n; k++) {
+            uint64_t r = rnd();
+            const char *p = r % 16 == 0 ? rare_pieces[(r >> 8) % NR]
+                            : r % 2    ? ascii_pieces[(r >> 8) % NA]
+                                       : sep_pieces[(r >> 8) % NS];
+            assert_int_equal(lci_buf_append(&s, p, strlen(p)), LC_OK);
+        }
+        bad += check_one(s.data ? s.data : "", s.len, "ascii heavy");
+    }
+    lci_buf_free(&s);
+    assert_int_equal(bad, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_repair_valid),
@@ -623,6 +664,7 @@ int main(void) {
         cmocka_unit_test(test_fast_equals_plain_shared),
         cmocka_unit_test(test_fast_equals_plain_fixtures),
         cmocka_unit_test(test_fast_equals_plain_random),
+        cmocka_unit_test(test_fast_equals_plain_ascii_heavy),
     };
     return cmocka_run_group_tests_name("normalize", tests, NULL, NULL);
 }
