@@ -1,0 +1,488 @@
+/*
+ * conversation.c - turns and conversations.
+ *
+ * A turn (lci_turn) owns copies of its speaker, its original text
+ * (valid UTF-8: invalid sequences are replaced by U+FFFD) and its
+ * normalized text, plus the word tokens of the normalized text and the
+ * XXH3-64 hash of it. A conversation owns its turns and diagnostics
+ * (errors first, then warnings) and holds a reference on its config.
+ *
+ * Invariants: every string in a turn is NUL-terminated; text_len bytes
+ * of text never exceed max_turn_bytes (longer input is cut at a code
+ * point boundary and flagged LC_TURN_TRUNCATED); a conversation has
+ * status != LC_OK iff it has at least one error diagnostic.
+ */
+#include "input.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ */
+/* UTF-8 validation                                                     */
+/* ------------------------------------------------------------------ */
+
+size_t lci_utf8_valid_prefix(const char *str, size_t n) {
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            /* ASCII fast path: 8 bytes at a time. */
+            while (i + 8 <= n) {
+                uint64_t w;
+                memcpy(&w, s + i, 8);
+                if (w & UINT64_C(0x8080808080808080))
+                    break;
+                i += 8;
+            }
+            while (i < n && s[i] < 0x80)
+                i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) {
+            if (i + 1 >= n || (s[i + 1] & 0xC0) != 0x80)
+                return i;
+            i += 2;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            unsigned c1;
+            if (i + 2 >= n)
+                return i;
+            c1 = s[i + 1];
+            if ((c1 & 0xC0) != 0x80 || (s[i + 2] & 0xC0) != 0x80)
+                return i;
+            if (c == 0xE0 && c1 < 0xA0) /* overlong */
+                return i;
+            if (c == 0xED && c1 >= 0xA0) /* surrogate */
+                return i;
+            i += 3;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            unsigned c1;
+            if (i + 3 >= n)
+                return i;
+            c1 = s[i + 1];
+            if ((c1 & 0xC0) != 0x80 || (s[i + 2] & 0xC0) != 0x80 ||
+                (s[i + 3] & 0xC0) != 0x80)
+                return i;
+            if (c == 0xF0 && c1 < 0x90) /* overlong */
+                return i;
+            if (c == 0xF4 && c1 >= 0x90) /* > U+10FFFF */
+                return i;
+            i += 4;
+        } else {
+            return i;
+        }
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Turns                                                                */
+/* ------------------------------------------------------------------ */
+
+void lci_turn_free(lci_turn *t, const lci_alloc *a) {
+    if (!t)
+        return;
+    lci_free(a, (void *)(uintptr_t)t->pub.speaker);
+    lci_free(a, (void *)(uintptr_t)t->pub.text);
+    lci_free(a, (void *)(uintptr_t)t->pub.norm);
+    lci_free(a, t->tokens);
+    memset(t, 0, sizeof *t);
+}
+
+lc_status lci_turn_init(lci_turn *t, const lc_config *cfg, lc_role role,
+                        const char *speaker, size_t speaker_len,
+                        const char *text, size_t len, size_t *bad_off) {
+    const lci_alloc *a = &cfg->alloc;
+    size_t max = (size_t)lci_opt(cfg, LC_OPT_MAX_TURN_BYTES);
+    int fast = lci_opt(cfg, LC_OPT_NORMALIZE_FAST) == 1;
+    size_t valid;
+    lci_buf b;
+    lc_status st;
+    char *s;
+
+    memset(t, 0, sizeof *t);
+    if (bad_off)
+        *bad_off = SIZE_MAX;
+    if (!text)
+        len = 0;
+    if (len > max) {
+        /* Cut on a code point boundary (at most 3 continuation bytes). */
+        size_t cut = max, k = 0;
+        while (cut > 0 && k < 3 && ((unsigned char)text[cut] & 0xC0) == 0x80) {
+            cut--;
+            k++;
+        }
+        len = cut;
+        t->pub.flags |= LC_TURN_TRUNCATED;
+    }
+    t->pub.role = role;
+
+    s = lci_strndup(a, speaker ? speaker : "", speaker ? speaker_len : 0);
+    if (!s)
+        return LC_ERR_NOMEM;
+    t->pub.speaker = s;
+
+    valid = lci_utf8_valid_prefix(text, len);
+    if (valid == len) {
+        s = lci_strndup(a, len ? text : "", len);
+        if (!s)
+            goto nomem;
+        t->pub.text = s;
+        t->pub.text_len = len;
+    } else {
+        size_t nbad = 0, first = SIZE_MAX;
+        lci_buf_init(&b, a);
+        size_t tl;
+        st = lci_utf8_repair(text, len, &b, &nbad, &first);
+        tl = b.len;
+        if (st == LC_OK && !(s = lci_buf_take(&b)))
+            st = LC_ERR_NOMEM;
+        if (st != LC_OK) {
+            lci_buf_free(&b);
+            lci_turn_free(t, a);
+            return st;
+        }
+        t->pub.text = s;
+        t->pub.text_len = tl;
+        t->pub.flags |= LC_TURN_REPAIRED;
+        if (bad_off)
+            *bad_off = first != SIZE_MAX ? first : valid;
+    }
+
+    lci_buf_init(&b, a);
+    st = lci_normalize(t->pub.text, t->pub.text_len, fast, &b);
+    if (st == LC_OK) {
+        size_t nl = b.len;
+        if (!(s = lci_buf_take(&b)))
+            st = LC_ERR_NOMEM;
+        t->pub.norm_len = nl;
+    }
+    if (st != LC_OK) {
+        lci_buf_free(&b);
+        lci_turn_free(t, a);
+        return st;
+    }
+    t->pub.norm = s;
+
+    st = lci_tokenize(a, t->pub.norm, t->pub.norm_len, &t->tokens,
+                      &t->ntokens);
+    if (st != LC_OK) {
+        lci_turn_free(t, a);
+        return st;
+    }
+    t->pub.words = t->ntokens;
+    t->pub.hash = lci_hash(t->pub.norm, t->pub.norm_len);
+    if (t->pub.text_len == 0)
+        t->pub.flags |= LC_TURN_EMPTY;
+    return LC_OK;
+nomem:
+    lci_turn_free(t, a);
+    return LC_ERR_NOMEM;
+}
+
+lc_status lci_turn_copy(lci_turn *dst, const lci_turn *src,
+                        const lci_alloc *a) {
+    char *sp, *tx, *nm;
+    *dst = *src;
+    dst->pub.speaker = dst->pub.text = dst->pub.norm = NULL;
+    dst->tokens = NULL;
+    sp = lci_strndup(a, src->pub.speaker ? src->pub.speaker : "",
+                     src->pub.speaker ? strlen(src->pub.speaker) : 0);
+    tx = lci_strndup(a, src->pub.text ? src->pub.text : "",
+                     src->pub.text ? src->pub.text_len : 0);
+    nm = lci_strndup(a, src->pub.norm ? src->pub.norm : "",
+                     src->pub.norm ? src->pub.norm_len : 0);
+    dst->pub.speaker = sp;
+    dst->pub.text = tx;
+    dst->pub.norm = nm;
+    if (!sp || !tx || !nm)
+        goto nomem;
+    if (src->ntokens) {
+        size_t bytes;
+        if (!lci_mul_ok(src->ntokens, sizeof *src->tokens, &bytes))
+            goto nomem;
+        dst->tokens = lci_malloc(a, bytes);
+        if (!dst->tokens)
+            goto nomem;
+        memcpy(dst->tokens, src->tokens, bytes);
+    }
+    return LC_OK;
+nomem:
+    lci_turn_free(dst, a);
+    return LC_ERR_NOMEM;
+}
+
+/* ------------------------------------------------------------------ */
+/* Roles                                                                */
+/* ------------------------------------------------------------------ */
+
+/* Generic role names only: transcript-specific names ("Therapist",
+ * "Patient") are mapped by option or by the transcript heuristic. */
+static const struct {
+    const char *name;
+    lc_role role;
+} role_names[] = {
+    {"user", LC_ROLE_USER},           {"human", LC_ROLE_USER},
+    {"customer", LC_ROLE_USER},       {"prompter", LC_ROLE_USER},
+    {"assistant", LC_ROLE_ASSISTANT}, {"gpt", LC_ROLE_ASSISTANT},
+    {"bot", LC_ROLE_ASSISTANT},       {"model", LC_ROLE_ASSISTANT},
+    {"ai", LC_ROLE_ASSISTANT},        {"chatbot", LC_ROLE_ASSISTANT},
+    {"system", LC_ROLE_SYSTEM},       {"developer", LC_ROLE_SYSTEM},
+    {"tool", LC_ROLE_TOOL},           {"function", LC_ROLE_TOOL},
+    {"ipython", LC_ROLE_TOOL},        {"observation", LC_ROLE_TOOL},
+};
+
+bool lci_role_from_name(const char *name, size_t len, lc_role *role) {
+    size_t i, j;
+    if (!name)
+        return false;
+    for (i = 0; i < sizeof role_names / sizeof role_names[0]; i++) {
+        const char *n = role_names[i].name;
+        if (strlen(n) != len)
+            continue;
+        for (j = 0; j < len; j++) {
+            char ch = name[j];
+            if (ch >= 'A' && ch <= 'Z')
+                ch = (char)(ch - 'A' + 'a');
+            if (ch != n[j])
+                break;
+        }
+        if (j == len) {
+            if (role)
+                *role = role_names[i].role;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* Conversations (internal)                                             */
+/* ------------------------------------------------------------------ */
+
+lc_status lci_conv_diag(lc_conversation *c, lc_status st, lc_severity sev,
+                        uint64_t line, uint64_t col, uint64_t off,
+                        int64_t turn, const char *fmt, ...) {
+    char msg[256];
+    va_list ap;
+    size_t pos, k;
+    lc_status gs;
+    const lci_err *old = c->diags;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (sev == LC_SEVERITY_ERROR && c->status == LC_OK)
+        c->status = st;
+    gs = lci_grow(c->alloc, (void **)&c->diags, sizeof *c->diags,
+                  &c->capdiags, c->ndiags + 1);
+    if (gs != LC_OK)
+        return gs;
+    if (c->diags != old) /* moved: views point into the entries */
+        for (k = 0; k < c->ndiags; k++)
+            c->diags[k].pub.message = c->diags[k].msg;
+    pos = c->ndiags;
+    if (sev == LC_SEVERITY_ERROR) { /* errors before warnings */
+        pos = 0;
+        while (pos < c->ndiags &&
+               c->diags[pos].pub.severity == LC_SEVERITY_ERROR)
+            pos++;
+        memmove(&c->diags[pos + 1], &c->diags[pos],
+                (c->ndiags - pos) * sizeof *c->diags);
+        for (k = pos + 1; k <= c->ndiags; k++)
+            c->diags[k].pub.message = c->diags[k].msg;
+    }
+    memset(&c->diags[pos], 0, sizeof c->diags[pos]);
+    lci_err_set(&c->diags[pos], c->alloc, st, sev, c->source, line, col, off,
+                turn, "%s", msg);
+    c->ndiags++;
+    return LC_OK;
+}
+
+lc_status lci_conv_set_id(lc_conversation *c, const char *id, size_t len) {
+    char *s = lci_strndup(c->alloc, id ? id : "", id ? len : 0);
+    if (!s)
+        return LC_ERR_NOMEM;
+    lci_free(c->alloc, c->id);
+    c->id = s;
+    return LC_OK;
+}
+
+lc_status lci_conv_set_source(lc_conversation *c, const char *src,
+                              size_t len) {
+    char *s = lci_strndup(c->alloc, src ? src : "", src ? len : 0);
+    if (!s)
+        return LC_ERR_NOMEM;
+    lci_free(c->alloc, c->source);
+    c->source = s;
+    return LC_OK;
+}
+
+lc_status lci_conv_add(lc_conversation *c, lc_role role, const char *speaker,
+                       size_t speaker_len, const char *text, size_t len,
+                       uint64_t line, uint64_t col, uint64_t off,
+                       unsigned flags, lci_turn **out) {
+    lci_turn *t;
+    lc_status st;
+    if (out)
+        *out = NULL;
+    if ((int64_t)c->nturns >= lci_opt(c->cfg, LC_OPT_MAX_TURNS))
+        return LC_ERR_LIMIT;
+    st = lci_grow(c->alloc, (void **)&c->turns, sizeof *c->turns,
+                  &c->capturns, c->nturns + 1);
+    if (st != LC_OK)
+        return st;
+    t = &c->turns[c->nturns];
+    st = lci_turn_init(t, c->cfg, role, speaker, speaker_len, text, len,
+                       NULL);
+    if (st != LC_OK)
+        return st;
+    c->nturns++;
+    t->pub.index = (uint32_t)c->nturns;
+    t->pub.line = line;
+    t->pub.column = col;
+    t->pub.offset = off;
+    t->pub.flags |= flags;
+    if (t->pub.flags & LC_TURN_TRUNCATED) {
+        st = lci_conv_diag(c, LC_ERR_LIMIT, LC_SEVERITY_WARNING, line, col,
+                           off, (int64_t)t->pub.index,
+                           "turn text cut to %zu bytes (max_turn_bytes)",
+                           t->pub.text_len);
+        if (st != LC_OK)
+            return st;
+    }
+    if (out)
+        *out = t;
+    return LC_OK;
+}
+
+lc_status lci_input_utf8_warn(lc_conversation *c, const char *p, size_t len,
+                              uint64_t line, uint64_t off, int64_t turn) {
+    size_t bad = lci_utf8_valid_prefix(p, len);
+    uint64_t l, col;
+    if (bad == len)
+        return LC_OK;
+    lci_locate(p, len, bad, &l, &col);
+    return lci_conv_diag(c, LC_ERR_UTF8, LC_SEVERITY_WARNING, line + l - 1,
+                         col, off + bad, turn,
+                         "invalid UTF-8 (byte 0x%02X) replaced by U+FFFD",
+                         (unsigned)(unsigned char)p[bad]);
+}
+
+/* ------------------------------------------------------------------ */
+/* Public API                                                           */
+/* ------------------------------------------------------------------ */
+
+lc_status lc_conversation_new(const lc_config *cfg, lc_conversation **conv) {
+    lc_conversation *c;
+    if (!conv)
+        return LC_ERR_INVALID_ARG;
+    *conv = NULL;
+    if (!cfg)
+        return LC_ERR_INVALID_ARG;
+    c = lci_calloc(&cfg->alloc, 1, sizeof *c);
+    if (!c)
+        return LC_ERR_NOMEM;
+    c->cfg = lci_config_ref(cfg);
+    c->alloc = &c->cfg->alloc;
+    c->status = LC_OK;
+    c->format = LC_FORMAT_AUTO;
+    *conv = c;
+    return LC_OK;
+}
+
+lc_status lc_conversation_add(lc_conversation *conv, lc_role role,
+                              const char *speaker, size_t speaker_len,
+                              const char *text, size_t len) {
+    lci_turn *t;
+    lc_status st;
+    if (!conv || (!text && len) || (!speaker && speaker_len) ||
+        (unsigned)role > LC_ROLE_TOOL)
+        return LC_ERR_INVALID_ARG;
+    st = lci_conv_add(conv, role, speaker, speaker_len, text, len, 0, 0, 0,
+                      LC_TURN_NONE, &t);
+    if (st != LC_OK)
+        return st;
+    if (t->pub.flags & LC_TURN_REPAIRED) {
+        size_t bad = lci_utf8_valid_prefix(text, len);
+        st = lci_conv_diag(conv, LC_ERR_UTF8, LC_SEVERITY_WARNING, 0, 0, bad,
+                           (int64_t)t->pub.index,
+                           "invalid UTF-8 at byte %zu of turn %u replaced "
+                           "by U+FFFD",
+                           bad, (unsigned)t->pub.index);
+    }
+    return st;
+}
+
+void lc_conversation_free(lc_conversation *c) {
+    const lc_config *cfg;
+    const lci_alloc *a;
+    size_t i;
+    if (!c)
+        return;
+    cfg = c->cfg;
+    a = c->alloc;
+    for (i = 0; i < c->nturns; i++)
+        lci_turn_free(&c->turns[i], a);
+    lci_free(a, c->turns);
+    for (i = 0; i < c->ndiags; i++)
+        lci_err_clear(&c->diags[i], a);
+    lci_free(a, c->diags);
+    lci_free(a, c->id);
+    lci_free(a, c->source);
+    lci_free(a, c->speaker_note);
+    lci_free(a, c);
+    lci_config_unref(cfg);
+}
+
+const char *lc_conversation_id(const lc_conversation *c) {
+    return c && c->id ? c->id : "";
+}
+
+const char *lc_conversation_source(const lc_conversation *c) {
+    return c && c->source ? c->source : "";
+}
+
+uint64_t lc_conversation_line(const lc_conversation *c) {
+    return c ? c->line : 0;
+}
+
+lc_format lc_conversation_format(const lc_conversation *c) {
+    return c ? c->format : LC_FORMAT_AUTO;
+}
+
+size_t lc_conversation_turn_count(const lc_conversation *c) {
+    return c ? c->nturns : 0;
+}
+
+const lc_turn *lc_conversation_turn(const lc_conversation *c, size_t i) {
+    if (!c || i >= c->nturns)
+        return NULL;
+    return &c->turns[i].pub;
+}
+
+lc_status lc_conversation_status(const lc_conversation *c) {
+    return c ? c->status : LC_ERR_INVALID_ARG;
+}
+
+size_t lc_conversation_diag_count(const lc_conversation *c) {
+    return c ? c->ndiags : 0;
+}
+
+const lc_error *lc_conversation_diag(const lc_conversation *c, size_t i) {
+    if (!c || i >= c->ndiags)
+        return NULL;
+    return &c->diags[i].pub;
+}
+
+const char *lc_conversation_speaker_note(const lc_conversation *c) {
+    return c && c->speaker_note ? c->speaker_note : "";
+}
+
+int64_t lci_conv_first_repaired(const lc_conversation *c) {
+    size_t i;
+    for (i = 0; i < c->nturns; i++)
+        if (c->turns[i].pub.flags & LC_TURN_REPAIRED)
+            return (int64_t)i + 1;
+    return -1;
+}

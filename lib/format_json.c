@@ -1,0 +1,341 @@
+/*
+ * format_json.c - one JSON document: an array of conversations (each as
+ * in JSONL), a single conversation object, a sequence of conversation
+ * objects, or a bare array of messages (one conversation, detected when
+ * the first element has "role"/"from" and no "messages").
+ *
+ * The document is never buffered as text: a small scanner walks the
+ * top-level structure ('[' ',' ']') itself and feeds each element to
+ * json-c's incremental tokener line by line, so every element knows the
+ * line and column where it starts (its conversation's line) and a parse
+ * error is pinned to its exact position. After a syntax error the rest
+ * of the document is ignored: its structure can no longer be trusted.
+ * Default ids are "source:line", or "source:line:col" for a further
+ * element starting on the same line (minified arrays).
+ */
+#include "input.h"
+
+#include <json-c/json.h>
+
+#include <stdio.h>
+#include <string.h>
+
+enum {
+    J_TOP,       /* before a top-level value */
+    J_ARR_FIRST, /* after '[' */
+    J_ARR_NEXT,  /* after ',' */
+    J_ARR_SEP,   /* after an element */
+    J_VALUE,     /* inside a value (tokener) */
+    J_DONE,      /* after the closing ']' */
+    J_FAILED     /* syntax error: ignore the rest */
+};
+
+typedef struct json_state {
+    int state;
+    int in_array;
+    int seen_top;
+    size_t index;             /* array elements completed */
+    lci_pos vpos;             /* where the current value starts */
+    lci_pos doc;              /* where the document starts */
+    uint64_t last_elem_line;
+    lc_conversation *bare;    /* bare messages array */
+    int has_bad;
+    lci_pos bad;              /* first invalid UTF-8 in the value */
+    lci_pos end;              /* just past the last byte seen */
+} json_state;
+
+static lc_status js_create(lc_reader *r, void **state) {
+    json_state *s = lci_calloc(&lci_reader_config(r)->alloc, 1, sizeof *s);
+    if (!s)
+        return LC_ERR_NOMEM;
+    s->state = J_TOP;
+    *state = s;
+    return LC_OK;
+}
+
+static lci_pos pos_at(const char *p, size_t len, size_t i, uint64_t line,
+                      uint64_t off) {
+    lci_pos q;
+    uint64_t l;
+    lci_locate(p, len, i, &l, &q.col);
+    q.line = line;
+    q.off = off + i;
+    return q;
+}
+
+/* Report an error for the record starting at rec, pointing at `at`. */
+static lc_status js_error(json_state *s, lc_reader *r, lci_pos rec,
+                          lci_pos at, lc_status status, const char *msg) {
+    s->state = J_FAILED;
+    if (s->bare)
+        return lci_conv_diag(s->bare, status, LC_SEVERITY_ERROR, at.line,
+                             at.col, at.off, -1, "%s", msg);
+    return lci_reader_emit_error(r, rec.line, rec.off, status, at.line,
+                                 at.col, at.off, "%s", msg);
+}
+
+static bool message_like(struct json_object *o) {
+    return json_object_get_type(o) == json_type_object &&
+           !json_object_object_get_ex(o, "messages", NULL) &&
+           !json_object_object_get_ex(o, "conversations", NULL) &&
+           (json_object_object_get_ex(o, "role", NULL) ||
+            json_object_object_get_ex(o, "from", NULL));
+}
+
+/* A value is complete: make its conversation (or turn). Consumes o. */
+static lc_status value_done(json_state *s, lc_reader *r,
+                            struct json_object *o) {
+    lci_json *j = lci_reader_json(r);
+    lc_conversation *c;
+    lc_status st;
+    int64_t bad;
+    s->index++;
+    if (s->in_array && s->index == 1 && message_like(o)) {
+        st = lci_reader_conv_new(r, s->doc.line, s->doc.off, &s->bare);
+        if (st != LC_OK)
+            goto out;
+    }
+    if (s->bare) {
+        char what[32];
+        size_t before = s->bare->nturns;
+        snprintf(what, sizeof what, "message %zu", s->index);
+        st = LC_OK;
+        if (s->bare->status == LC_OK)
+            st = lci_json_message(j, s->bare, o, s->vpos, what);
+        if (st == LC_OK && s->has_bad && s->bare->nturns > before &&
+            (s->bare->turns[before].pub.flags & LC_TURN_REPAIRED))
+            st = lci_conv_diag(s->bare, LC_ERR_UTF8, LC_SEVERITY_WARNING,
+                               s->bad.line, s->bad.col, s->bad.off,
+                               (int64_t)before + 1,
+                               "invalid UTF-8 replaced by U+FFFD");
+        goto out;
+    }
+    st = lci_reader_conv_new(r, s->vpos.line, s->vpos.off, &c);
+    if (st != LC_OK)
+        goto out;
+    if (s->in_array && s->index > 1 && s->vpos.line == s->last_elem_line) {
+        char id[64];
+        lci_buf b;
+        lci_buf_init(&b, c->alloc);
+        snprintf(id, sizeof id, ":%llu", (unsigned long long)s->vpos.col);
+        st = lci_buf_append(&b, c->id, strlen(c->id));
+        if (st == LC_OK)
+            st = lci_buf_append(&b, id, strlen(id));
+        if (st == LC_OK)
+            st = lci_conv_set_id(c, b.data, b.len);
+        lci_buf_free(&b);
+    }
+    s->last_elem_line = s->vpos.line;
+    if (st == LC_OK)
+        st = lci_json_conversation(j, c, o, s->vpos);
+    if (st == LC_OK && s->has_bad && (bad = lci_conv_first_repaired(c)) > 0)
+        st = lci_conv_diag(c, LC_ERR_UTF8, LC_SEVERITY_WARNING, s->bad.line,
+                           s->bad.col, s->bad.off, bad,
+                           "invalid UTF-8 replaced by U+FFFD");
+    if (st != LC_OK)
+        lc_conversation_free(c);
+    else
+        st = lci_reader_emit(r, c);
+out:
+    json_object_put(o);
+    return st;
+}
+
+static void begin_value(json_state *s, lc_reader *r, lci_pos at,
+                        int in_array) {
+    s->vpos = at;
+    s->in_array = in_array;
+    s->has_bad = 0;
+    s->state = J_VALUE;
+    lci_json_stream_reset(lci_reader_json(r));
+}
+
+static lc_status flush_bare(json_state *s, lc_reader *r) {
+    lc_conversation *c = s->bare;
+    s->bare = NULL;
+    if (!c)
+        return LC_OK;
+    if (c->status == LC_OK && c->nturns == 0) {
+        lc_status st = lci_conv_diag(c, LC_ERR_EMPTY, LC_SEVERITY_ERROR,
+                                     c->line, 1, s->doc.off, -1,
+                                     "conversation has no messages");
+        if (st != LC_OK) {
+            lc_conversation_free(c);
+            return st;
+        }
+    }
+    return lci_reader_emit(r, c);
+}
+
+static lc_status js_line(void *state, lc_reader *r, const char *p,
+                         size_t len, uint64_t line, uint64_t off) {
+    json_state *s = state;
+    lci_json *j = lci_reader_json(r);
+    size_t i = 0;
+    lc_status st;
+
+    s->end = pos_at(p, len, len, line, off);
+    for (;;) {
+        char ch;
+        if (s->state == J_FAILED)
+            return LC_OK;
+        if (s->state == J_VALUE) {
+            struct json_object *o;
+            size_t used, b;
+            lci_json_err err;
+            b = lci_utf8_valid_prefix(p + i, len - i);
+            st = lci_json_stream_feed(j, p + i, len - i, &o, &used, &err);
+            if (st == LC_NEED_INPUT) {
+                if (b < len - i && !s->has_bad) {
+                    s->has_bad = 1;
+                    s->bad = pos_at(p, len, i + b, line, off);
+                }
+                /* the line break separates tokens */
+                st = lci_json_stream_feed(j, "\n", 1, &o, &used, &err);
+                if (st == LC_NEED_INPUT)
+                    return LC_OK;
+                if (st == LC_OK) {
+                    s->state = s->in_array ? J_ARR_SEP : J_TOP;
+                    return value_done(s, r, o);
+                }
+                return js_error(s, r, s->vpos, s->end, err.status, err.msg);
+            }
+            if (st == LC_OK) {
+                if (b < used && !s->has_bad) {
+                    s->has_bad = 1;
+                    s->bad = pos_at(p, len, i + b, line, off);
+                }
+                i += used;
+                s->state = s->in_array ? J_ARR_SEP : J_TOP;
+                if ((st = value_done(s, r, o)) != LC_OK)
+                    return st;
+                continue;
+            }
+            if (st == LC_ERR_NOMEM)
+                return st;
+            return js_error(s, r, s->vpos, pos_at(p, len, i + err.off, line, off),
+                            err.status, err.msg);
+        }
+        while (i < len && (p[i] == ' ' || p[i] == '\t'))
+            i++;
+        if (i == len)
+            return LC_OK;
+        ch = p[i];
+        switch (s->state) {
+        case J_TOP:
+            if (!s->seen_top)
+                s->doc = pos_at(p, len, i, line, off);
+            if (ch == '[' && !s->seen_top) {
+                s->seen_top = 1;
+                s->state = J_ARR_FIRST;
+                i++;
+                continue;
+            }
+            if (ch == '{') {
+                s->seen_top = 1;
+                begin_value(s, r, pos_at(p, len, i, line, off), 0);
+                continue;
+            }
+            {
+                lci_pos at = pos_at(p, len, i, line, off);
+                return js_error(s, r, at, at, LC_ERR_SYNTAX,
+                                s->seen_top
+                                    ? "trailing content after the JSON "
+                                      "document"
+                                    : "expected '[' or '{'");
+            }
+        case J_ARR_FIRST:
+        case J_ARR_NEXT:
+            if (ch == ']' && s->state == J_ARR_FIRST) {
+                s->state = J_DONE;
+                i++;
+                continue;
+            }
+            if (ch == ']') {
+                lci_pos at = pos_at(p, len, i, line, off);
+                return js_error(s, r, at, at, LC_ERR_SYNTAX,
+                                "expected a value after ','");
+            }
+            begin_value(s, r, pos_at(p, len, i, line, off), 1);
+            continue;
+        case J_ARR_SEP:
+            if (ch == ',') {
+                s->state = J_ARR_NEXT;
+                i++;
+                continue;
+            }
+            if (ch == ']') {
+                s->state = J_DONE;
+                i++;
+                if ((st = flush_bare(s, r)) != LC_OK)
+                    return st;
+                continue;
+            }
+            {
+                lci_pos at = pos_at(p, len, i, line, off);
+                return js_error(s, r, at, at, LC_ERR_SYNTAX,
+                                "expected ',' or ']' after an array element");
+            }
+        case J_DONE:
+        default: {
+            lci_pos at = pos_at(p, len, i, line, off);
+            return js_error(s, r, at, at, LC_ERR_SYNTAX,
+                            "trailing content after the JSON document");
+        }
+        }
+    }
+}
+
+static lc_status js_overlong(void *state, lc_reader *r, uint64_t line,
+                             uint64_t off, uint64_t len) {
+    json_state *s = state;
+    lci_pos at;
+    char msg[128];
+    if (s->state == J_FAILED)
+        return LC_OK;
+    at.line = line;
+    at.col = 1;
+    at.off = off;
+    snprintf(msg, sizeof msg,
+             "line of %llu bytes exceeds max_line_bytes (%lld)",
+             (unsigned long long)len,
+             (long long)lci_opt(lci_reader_config(r), LC_OPT_MAX_LINE_BYTES));
+    return js_error(s, r, s->state == J_VALUE ? s->vpos : at, at,
+                    LC_ERR_LIMIT, msg);
+}
+
+static lc_status js_finish(void *state, lc_reader *r) {
+    json_state *s = state;
+    lc_status st = LC_OK;
+    if (s->state == J_VALUE) {
+        struct json_object *o;
+        lci_json_err err;
+        st = lci_json_stream_end(lci_reader_json(r), &o, &err);
+        if (st == LC_OK) {
+            s->state = s->in_array ? J_ARR_SEP : J_TOP;
+            if ((st = value_done(s, r, o)) != LC_OK)
+                return st;
+        } else {
+            st = js_error(s, r, s->vpos, s->end, LC_ERR_SYNTAX,
+                          "unexpected end of data inside a JSON value");
+        }
+    }
+    if (st == LC_OK && (s->state == J_ARR_FIRST || s->state == J_ARR_NEXT ||
+                        s->state == J_ARR_SEP))
+        st = js_error(s, r, s->doc, s->end, LC_ERR_SYNTAX,
+                      "unexpected end of data: missing ']'");
+    if (st != LC_OK)
+        return st;
+    return flush_bare(s, r);
+}
+
+static void js_destroy(void *state, const lci_alloc *a) {
+    json_state *s = state;
+    lc_conversation_free(s->bare);
+    lci_free(a, s);
+}
+
+const lci_format_vt lci_format_json = {
+    LC_FORMAT_JSON, "json", js_create, js_line, js_overlong, js_finish,
+    js_destroy,
+};

@@ -1,0 +1,595 @@
+/*
+ * format_transcript.c - plain-text transcripts ("Speaker: text").
+ *
+ * The whole input is one conversation, so the lines are kept until
+ * finish() (bounded by max_line_bytes for the transcript as a whole).
+ *
+ * Rules:
+ *  - A line-start label is 1-4 words, starts with a letter, is at most
+ *    40 bytes, contains no sentence punctuation (, ; ! ? " ( ) ...; '.'
+ *    only inside, as in "Dr. Lee") and is followed by ':' and then a
+ *    space, a tab or the end of the line. The label must start in
+ *    column 1.
+ *  - A label counts as a speaker only if it recurs: at least two lines
+ *    start with it (ASCII case-insensitively). So one-off headings such
+ *    as "Homework assigned:" or "For example:" never start a turn.
+ *  - Each speaker line starts a turn; following lines belong to it. Lines
+ *    of a paragraph are joined with "\n", paragraphs (separated by blank
+ *    lines) with "\n\n"; trailing blanks of every line are trimmed, as
+ *    is the blank after the label.
+ *  - Text before the first turn is a preamble and is skipped.
+ *  - No recurring label at all: one failed conversation, LC_ERR_FORMAT
+ *    at line 1 ("no speaker labels"). This is also what a binary or
+ *    garbage file gives; an all-blank input gives no conversation.
+ *
+ * Roles, per speaker: lc_config_map_speaker() first, then the generic
+ * names of lci_role_from_name() ("User", "Assistant", ...), then a
+ * heuristic for the speakers still unknown: if no speaker is the
+ * assistant yet, the unknown speaker with the longest average turn (in
+ * bytes) is the assistant (a tie goes to the one who spoke first); if
+ * no speaker is the user yet, the first remaining unknown speaker is the
+ * user; any others are "other". The choice is written to
+ * lc_conversation_speaker_note(), e.g.
+ * "Therapist=assistant Patient=user (heuristic: longer average turns)".
+ */
+#include "input.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_LABEL 40
+#define MAX_WORDS 4
+
+typedef struct tline {
+    size_t start;   /* in text */
+    size_t len;
+    uint64_t off;   /* stream offset */
+    uint64_t line;  /* source line */
+} tline;
+
+typedef struct label {
+    uint64_t hash;
+    size_t line;    /* index of the first line with it (spelling) */
+    size_t len;
+    uint32_t count;
+    int speaker;    /* index in speakers, -1 */
+} label;
+
+typedef struct speaker {
+    size_t label;   /* index in labels */
+    uint64_t turns;
+    uint64_t bytes;
+    lc_role role;
+    int src;        /* 0 option, 1 known name, 2 heuristic */
+} speaker;
+
+typedef struct tturn {
+    int speaker;
+    size_t line;    /* index in lines */
+    size_t label_len;
+    size_t start, len; /* in tbuf */
+    int has_bad;
+    lci_pos bad;
+} tturn;
+
+typedef struct tstate {
+    const lci_alloc *a;
+    lci_buf text;
+    tline *lines;
+    size_t nlines, caplines;
+    int failed;
+    lc_status fail_st;
+    lci_pos fail_at;
+    char fail_msg[128];
+} tstate;
+
+static lc_status tr_create(lc_reader *r, void **state) {
+    const lci_alloc *a = &lci_reader_config(r)->alloc;
+    tstate *s = lci_calloc(a, 1, sizeof *s);
+    if (!s)
+        return LC_ERR_NOMEM;
+    s->a = a;
+    lci_buf_init(&s->text, a);
+    *state = s;
+    return LC_OK;
+}
+
+static void tr_destroy(void *state, const lci_alloc *a) {
+    tstate *s = state;
+    lci_buf_free(&s->text);
+    lci_free(a, s->lines);
+    lci_free(a, s);
+}
+
+static void set_fail(tstate *s, lc_status st, uint64_t line, uint64_t off,
+                     const char *msg) {
+    if (s->failed)
+        return;
+    s->failed = 1;
+    s->fail_st = st;
+    s->fail_at.line = line;
+    s->fail_at.col = 1;
+    s->fail_at.off = off;
+    snprintf(s->fail_msg, sizeof s->fail_msg, "%s", msg);
+    lci_buf_free(&s->text); /* nothing more is needed */
+}
+
+static lc_status tr_line(void *state, lc_reader *r, const char *p,
+                         size_t len, uint64_t line, uint64_t off) {
+    tstate *s = state;
+    size_t max = (size_t)lci_opt(lci_reader_config(r), LC_OPT_MAX_LINE_BYTES);
+    lc_status st;
+    if (s->failed)
+        return LC_OK;
+    if (s->text.len + len > max) {
+        set_fail(s, LC_ERR_LIMIT, line, off,
+                 "transcript larger than max_line_bytes");
+        return LC_OK;
+    }
+    st = lci_grow(s->a, (void **)&s->lines, sizeof *s->lines, &s->caplines,
+                  s->nlines + 1);
+    if (st != LC_OK)
+        return st;
+    s->lines[s->nlines].start = s->text.len;
+    s->lines[s->nlines].len = len;
+    s->lines[s->nlines].off = off;
+    s->lines[s->nlines].line = line;
+    if ((st = lci_buf_append(&s->text, p, len)) != LC_OK)
+        return st;
+    s->nlines++;
+    return LC_OK;
+}
+
+static lc_status tr_overlong(void *state, lc_reader *r, uint64_t line,
+                             uint64_t off, uint64_t len) {
+    char msg[128];
+    snprintf(msg, sizeof msg,
+             "line of %" PRIu64 " bytes exceeds max_line_bytes (%" PRId64 ")",
+             len, lci_opt(lci_reader_config(r), LC_OPT_MAX_LINE_BYTES));
+    set_fail(state, LC_ERR_LIMIT, line, off, msg);
+    return LC_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Labels                                                               */
+/* ------------------------------------------------------------------ */
+
+static int is_alpha(unsigned char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+static int is_blank_ch(char c) {
+    return c == ' ' || c == '\t' || c == '\f' || c == '\v';
+}
+
+/* Byte length of a speaker label at the start of p (without ':'), or 0. */
+static size_t label_len(const char *p, size_t n) {
+    size_t i, words = 1;
+    unsigned char c0;
+    if (n < 2)
+        return 0;
+    c0 = (unsigned char)p[0];
+    if (!is_alpha(c0) && c0 < 0xC2) /* a letter or a non-ASCII lead byte */
+        return 0;
+    for (i = 1; i < n && i <= MAX_LABEL; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == ':') {
+            if (p[i - 1] == ' ' || p[i - 1] == '.')
+                return 0;
+            if (i + 1 < n && !is_blank_ch(p[i + 1]))
+                return 0; /* "http://", "10:30" */
+            return i;
+        }
+        if (c == ' ') {
+            if (p[i - 1] == ' ' || ++words > MAX_WORDS)
+                return 0;
+            continue;
+        }
+        if (c == '.') { /* "Dr. Lee", not "Fine. Then:" */
+            if (!is_alpha((unsigned char)p[i - 1]))
+                return 0;
+            continue;
+        }
+        if (is_alpha(c) || (c >= '0' && c <= '9') || c >= 0x80 || c == '-' ||
+            c == '_' || c == '\'' || c == '/' || c == '&' || c == '#')
+            continue;
+        return 0;
+    }
+    return 0;
+}
+
+static char lower(char c) {
+    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+static uint64_t label_hash(const char *p, size_t n) {
+    char tmp[MAX_LABEL];
+    size_t i;
+    for (i = 0; i < n; i++)
+        tmp[i] = lower(p[i]);
+    return lci_hash(tmp, n);
+}
+
+static int label_eq(const char *a, const char *b, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (lower(a[i]) != lower(b[i]))
+            return 0;
+    return 1;
+}
+
+/* Open-addressing table of labels; slot values are label index + 1. */
+typedef struct ltab {
+    label *labels;
+    size_t n, cap;
+    size_t *slots;
+    size_t nslots; /* power of two, > 2n */
+} ltab;
+
+static lc_status ltab_rehash(ltab *t, const lci_alloc *a) {
+    size_t ns = t->nslots ? t->nslots * 2 : 64, i;
+    size_t *slots = lci_calloc(a, ns, sizeof *slots);
+    if (!slots)
+        return LC_ERR_NOMEM;
+    for (i = 0; i < t->n; i++) {
+        size_t k = (size_t)t->labels[i].hash & (ns - 1);
+        while (slots[k])
+            k = (k + 1) & (ns - 1);
+        slots[k] = i + 1;
+    }
+    lci_free(a, t->slots);
+    t->slots = slots;
+    t->nslots = ns;
+    return LC_OK;
+}
+
+/* Find or add the label p[0..n) first seen at line index li. */
+static lc_status ltab_add(ltab *t, const lci_alloc *a, const char *text,
+                          const tline *lines, const char *p, size_t n,
+                          size_t li, size_t *out) {
+    uint64_t h = label_hash(p, n);
+    size_t k;
+    lc_status st;
+    if ((t->n + 1) * 2 >= t->nslots && (st = ltab_rehash(t, a)) != LC_OK)
+        return st;
+    k = (size_t)h & (t->nslots - 1);
+    while (t->slots[k]) {
+        label *l = &t->labels[t->slots[k] - 1];
+        if (l->hash == h && l->len == n &&
+            label_eq(text + lines[l->line].start, p, n)) {
+            l->count++;
+            *out = t->slots[k] - 1;
+            return LC_OK;
+        }
+        k = (k + 1) & (t->nslots - 1);
+    }
+    st = lci_grow(a, (void **)&t->labels, sizeof *t->labels, &t->cap,
+                  t->n + 1);
+    if (st != LC_OK)
+        return st;
+    t->labels[t->n].hash = h;
+    t->labels[t->n].line = li;
+    t->labels[t->n].len = n;
+    t->labels[t->n].count = 1;
+    t->labels[t->n].speaker = -1;
+    t->slots[k] = t->n + 1;
+    *out = t->n++;
+    return LC_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Building the conversation                                            */
+/* ------------------------------------------------------------------ */
+
+typedef struct build {
+    tstate *s;
+    ltab tab;
+    size_t *line_label; /* label index + 1 per line, 0 = none */
+    speaker *spk;
+    size_t nspk, capspk;
+    tturn *turns;
+    size_t nturns, capturns;
+    lci_buf tbuf;
+} build;
+
+static void build_free(build *b, const lci_alloc *a) {
+    lci_free(a, b->tab.labels);
+    lci_free(a, b->tab.slots);
+    lci_free(a, b->line_label);
+    lci_free(a, b->spk);
+    lci_free(a, b->turns);
+    lci_buf_free(&b->tbuf);
+}
+
+static size_t rtrim(const char *p, size_t n) {
+    while (n > 0 && is_blank_ch(p[n - 1]))
+        n--;
+    return n;
+}
+
+/* Append one source line to the turn text being built. */
+static lc_status add_text(build *b, tturn *t, const tline *ln,
+                          const char *p, size_t n, int *para) {
+    lc_status st;
+    size_t bad;
+    n = rtrim(p, n);
+    bad = lci_utf8_valid_prefix(p, n);
+    if (bad < n && !t->has_bad) {
+        uint64_t l;
+        size_t in_line = (size_t)(p - (b->s->text.data + ln->start));
+        t->has_bad = 1;
+        t->bad.line = ln->line;
+        lci_locate(b->s->text.data + ln->start, ln->len, in_line + bad, &l,
+                   &t->bad.col);
+        t->bad.off = ln->off + in_line + bad;
+    }
+    if (n == 0) {
+        *para = 1;
+        return LC_OK;
+    }
+    if (t->len) {
+        if ((st = lci_buf_append(&b->tbuf, *para ? "\n\n" : "\n",
+                                 *para ? 2u : 1u)) != LC_OK)
+            return st;
+    }
+    *para = 0;
+    if ((st = lci_buf_append(&b->tbuf, p, n)) != LC_OK)
+        return st;
+    t->len = b->tbuf.len - t->start;
+    return LC_OK;
+}
+
+static const char *const src_names[] = {"option", "known names", NULL};
+
+static lc_status assign_roles(build *b, const lc_config *cfg, lci_buf *note,
+                              const char *text, const tline *lines) {
+    size_t i;
+    int have_a = 0, have_u = 0, used[3] = {0, 0, 0};
+    const char *heur = NULL;
+    lc_status st;
+    for (i = 0; i < b->nspk; i++) {
+        speaker *sp = &b->spk[i];
+        const label *l = &b->tab.labels[sp->label];
+        const char *name = text + lines[l->line].start;
+        sp->src = -1;
+        if (lci_config_speaker_role(cfg, name, l->len, &sp->role))
+            sp->src = 0;
+        else if (lci_role_from_name(name, l->len, &sp->role))
+            sp->src = 1;
+        if (sp->src >= 0 && sp->role == LC_ROLE_ASSISTANT)
+            have_a = 1;
+        if (sp->src >= 0 && sp->role == LC_ROLE_USER)
+            have_u = 1;
+    }
+    if (!have_a) {
+        int best = -1, tie = 0;
+        for (i = 0; i < b->nspk; i++) {
+            speaker *sp = &b->spk[i];
+            if (sp->src >= 0)
+                continue;
+            if (best < 0) {
+                best = (int)i;
+                tie = 0;
+                continue;
+            }
+            /* compare averages exactly: bytes_i/turns_i vs best */
+            {
+                const speaker *bs = &b->spk[best];
+                uint64_t lhs = sp->bytes * bs->turns;
+                uint64_t rhs = bs->bytes * sp->turns;
+                if (lhs > rhs) {
+                    best = (int)i;
+                    tie = 0;
+                } else if (lhs == rhs) {
+                    tie = 1;
+                }
+            }
+        }
+        if (best >= 0) {
+            b->spk[best].role = LC_ROLE_ASSISTANT;
+            b->spk[best].src = 2;
+            heur = tie ? "heuristic: equal average turns, first speaker is "
+                         "the assistant"
+                       : "heuristic: longer average turns";
+        }
+    }
+    for (i = 0; i < b->nspk; i++) {
+        speaker *sp = &b->spk[i];
+        if (sp->src >= 0)
+            continue;
+        sp->src = 2;
+        if (!have_u) {
+            sp->role = LC_ROLE_USER;
+            have_u = 1;
+            if (!heur)
+                heur = "heuristic: the assistant is known";
+        } else {
+            sp->role = LC_ROLE_OTHER;
+            if (!heur)
+                heur = "heuristic: remaining speakers are other";
+        }
+    }
+    for (i = 0; i < b->nspk; i++) {
+        const speaker *sp = &b->spk[i];
+        const label *l = &b->tab.labels[sp->label];
+        if (i && (st = lci_buf_putc(note, ' ')) != LC_OK)
+            return st;
+        if ((st = lci_buf_append(note, text + lines[l->line].start,
+                                 l->len)) != LC_OK ||
+            (st = lci_buf_printf(note, "=%s", lc_role_name(sp->role))) !=
+                LC_OK)
+            return st;
+        used[sp->src] = 1;
+    }
+    {
+        int first = 1;
+        for (i = 0; i < 3; i++) {
+            const char *why = i < 2 ? src_names[i] : heur;
+            if (!used[i] || !why)
+                continue;
+            st = lci_buf_printf(note, "%s%s", first ? " (" : "; ", why);
+            if (st != LC_OK)
+                return st;
+            first = 0;
+        }
+        if (!first && (st = lci_buf_putc(note, ')')) != LC_OK)
+            return st;
+    }
+    return LC_OK;
+}
+
+static lc_status emit_conv(tstate *s, lc_reader *r, build *b) {
+    const lc_config *cfg = lci_reader_config(r);
+    const char *text = s->text.data;
+    lc_conversation *c = NULL;
+    lci_buf note;
+    size_t i;
+    lc_status st;
+
+    lci_buf_init(&note, s->a);
+    st = lci_reader_conv_new(r, s->lines[b->turns[0].line].line,
+                             s->lines[b->turns[0].line].off, &c);
+    if (st != LC_OK)
+        return st;
+    if ((st = assign_roles(b, cfg, &note, text, s->lines)) != LC_OK)
+        goto out;
+    if ((st = lci_buf_terminate(&note)) != LC_OK)
+        goto out;
+    c->speaker_note = lci_buf_take(&note);
+    if (!c->speaker_note) {
+        st = LC_ERR_NOMEM;
+        goto out;
+    }
+    for (i = 0; i < b->nturns; i++) {
+        const tturn *t = &b->turns[i];
+        const tline *ln = &s->lines[t->line];
+        const speaker *sp = &b->spk[t->speaker];
+        lci_turn *added;
+        st = lci_conv_add(c, sp->role, text + ln->start, t->label_len,
+                          b->tbuf.data ? b->tbuf.data + t->start : "",
+                          t->len, ln->line, 1, ln->off, LC_TURN_NONE, &added);
+        if (st == LC_ERR_LIMIT) {
+            st = lci_conv_diag(c, LC_ERR_LIMIT, LC_SEVERITY_ERROR, ln->line,
+                               1, ln->off, -1,
+                               "more than %" PRId64 " turns (max_turns)",
+                               lci_opt(cfg, LC_OPT_MAX_TURNS));
+            break;
+        }
+        if (st != LC_OK)
+            goto out;
+        if (t->has_bad &&
+            (st = lci_conv_diag(c, LC_ERR_UTF8, LC_SEVERITY_WARNING,
+                                t->bad.line, t->bad.col, t->bad.off,
+                                (int64_t)added->pub.index,
+                                "invalid UTF-8 replaced by U+FFFD")) != LC_OK)
+            goto out;
+    }
+out:
+    lci_buf_free(&note);
+    if (st != LC_OK) {
+        lc_conversation_free(c);
+        return st;
+    }
+    return lci_reader_emit(r, c);
+}
+
+static lc_status tr_finish(void *state, lc_reader *r) {
+    tstate *s = state;
+    build b;
+    size_t i, li;
+    int para = 0;
+    lc_status st = LC_OK;
+    const char *text = s->text.data;
+
+    if (s->failed)
+        return lci_reader_emit_error(r, 1, 0, s->fail_st, s->fail_at.line,
+                                     s->fail_at.col, s->fail_at.off, "%s",
+                                     s->fail_msg);
+    if (s->nlines == 0)
+        return LC_OK;
+    memset(&b, 0, sizeof b);
+    b.s = s;
+    lci_buf_init(&b.tbuf, s->a);
+    b.line_label = lci_calloc(s->a, s->nlines, sizeof *b.line_label);
+    if (!b.line_label) {
+        st = LC_ERR_NOMEM;
+        goto out;
+    }
+    /* pass 1: labels and their counts */
+    for (li = 0; li < s->nlines; li++) {
+        const tline *ln = &s->lines[li];
+        size_t n = label_len(text + ln->start, ln->len), idx;
+        if (!n)
+            continue;
+        st = ltab_add(&b.tab, s->a, text, s->lines, text + ln->start, n, li,
+                      &idx);
+        if (st != LC_OK)
+            goto out;
+        b.line_label[li] = idx + 1;
+    }
+    /* pass 2: turns */
+    for (li = 0; li < s->nlines; li++) {
+        const tline *ln = &s->lines[li];
+        const char *p = text + ln->start;
+        label *l = b.line_label[li] ? &b.tab.labels[b.line_label[li] - 1]
+                                    : NULL;
+        if (l && l->count >= 2) {
+            tturn *t;
+            size_t skip = l->len + 1;
+            if (l->speaker < 0) {
+                st = lci_grow(s->a, (void **)&b.spk, sizeof *b.spk,
+                              &b.capspk, b.nspk + 1);
+                if (st != LC_OK)
+                    goto out;
+                memset(&b.spk[b.nspk], 0, sizeof b.spk[b.nspk]);
+                b.spk[b.nspk].label = b.line_label[li] - 1;
+                l->speaker = (int)b.nspk++;
+            }
+            st = lci_grow(s->a, (void **)&b.turns, sizeof *b.turns,
+                          &b.capturns, b.nturns + 1);
+            if (st != LC_OK)
+                goto out;
+            t = &b.turns[b.nturns++];
+            memset(t, 0, sizeof *t);
+            t->speaker = l->speaker;
+            t->line = li;
+            t->label_len = l->len;
+            t->start = b.tbuf.len;
+            while (skip < ln->len && is_blank_ch(p[skip]))
+                skip++;
+            para = 0;
+            if (skip > ln->len)
+                skip = ln->len;
+            if ((st = add_text(&b, t, ln, p + skip, ln->len - skip, &para)) !=
+                LC_OK)
+                goto out;
+            continue;
+        }
+        if (b.nturns == 0)
+            continue; /* preamble */
+        st = add_text(&b, &b.turns[b.nturns - 1], ln, p, ln->len, &para);
+        if (st != LC_OK)
+            goto out;
+    }
+    if (b.nturns == 0) {
+        st = lci_reader_emit_error(
+            r, 1, 0, LC_ERR_FORMAT, 1, 1, 0,
+            "no speaker labels: no \"Name:\" label starts two or more lines");
+        goto out;
+    }
+    for (i = 0; i < b.nturns; i++) {
+        speaker *sp = &b.spk[b.turns[i].speaker];
+        sp->turns++;
+        sp->bytes += b.turns[i].len;
+    }
+    st = emit_conv(s, r, &b);
+out:
+    build_free(&b, s->a);
+    return st;
+}
+
+const lci_format_vt lci_format_transcript = {
+    LC_FORMAT_TRANSCRIPT, "transcript", tr_create, tr_line, tr_overlong,
+    tr_finish, tr_destroy,
+};

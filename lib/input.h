@@ -1,0 +1,171 @@
+/*
+ * input.h - private interfaces of the input layer (reader.c, formats.c,
+ * json.c, format_*.c, conversation.c). Kept out of internal.h so that
+ * json-c types do not leak into the rest of the library.
+ *
+ * Data flow: reader.c assembles lines (any chunking, CRLF / lone CR,
+ * BOM, max_line_bytes) and hands each complete line to the active
+ * format's vtable; the format builds lc_conversation objects and queues
+ * them on the reader with lci_reader_emit(). Every line or record ends
+ * up in exactly one conversation, good or failed, so counts reconcile.
+ */
+#ifndef LOOPCHECK_INPUT_H
+#define LOOPCHECK_INPUT_H
+
+#include "internal.h"
+
+struct json_object;
+struct json_tokener;
+
+/* ------------------------------------------------------------------ */
+/* UTF-8 helpers (conversation.c)                                       */
+/* ------------------------------------------------------------------ */
+
+/* Length of the longest valid UTF-8 prefix of s[0..n): n if all valid,
+ * else the byte offset of the first invalid sequence. Rejects overlong
+ * forms, surrogates and code points above U+10FFFF. */
+size_t lci_utf8_valid_prefix(const char *s, size_t n);
+
+/* ------------------------------------------------------------------ */
+/* Reader services for formats (reader.c)                               */
+/* ------------------------------------------------------------------ */
+
+/* Config snapshot of the reader. */
+const lc_config *lci_reader_config(const lc_reader *r);
+/* Source name ("" if none). */
+const char *lci_reader_source(const lc_reader *r);
+/* The reader's JSON adapter (one tokener, reused). */
+struct lci_json *lci_reader_json(lc_reader *r);
+/* New conversation for data starting at (line, off): source, format and
+ * the default id "source:line" are set. */
+lc_status lci_reader_conv_new(lc_reader *r, uint64_t line, uint64_t off,
+                              lc_conversation **out);
+/* Queue a finished conversation (ownership moves to the reader; on
+ * failure the conversation is freed). */
+lc_status lci_reader_emit(lc_reader *r, lc_conversation *c);
+/* Queue a failed conversation for the record starting at (line, off)
+ * with one error diagnostic at (line, col, err_off). */
+lc_status lci_reader_emit_error(lc_reader *r, uint64_t line, uint64_t off,
+                                lc_status st, uint64_t eline, uint64_t ecol,
+                                uint64_t err_off, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 8, 9)))
+#endif
+    ;
+
+/* ------------------------------------------------------------------ */
+/* Formats (formats.c, format_*.c)                                      */
+/* ------------------------------------------------------------------ */
+
+/* One format. Lines arrive without their terminator; `off` is the byte
+ * offset of the line's first byte in the stream. Callbacks return only
+ * fatal statuses (LC_ERR_NOMEM, LC_ERR_INTERNAL); bad data becomes a
+ * failed conversation. */
+typedef struct lci_format_vt {
+    lc_format id;
+    const char *name;
+    lc_status (*create)(lc_reader *r, void **state);
+    lc_status (*line)(void *state, lc_reader *r, const char *p, size_t len,
+                      uint64_t line, uint64_t off);
+    /* A line longer than max_line_bytes was skipped; `len` is its full
+     * length. */
+    lc_status (*overlong)(void *state, lc_reader *r, uint64_t line,
+                          uint64_t off, uint64_t len);
+    lc_status (*finish)(void *state, lc_reader *r);
+    void (*destroy)(void *state, const lci_alloc *a);
+} lci_format_vt;
+
+extern const lci_format_vt lci_format_transcript;
+extern const lci_format_vt lci_format_jsonl;
+extern const lci_format_vt lci_format_turns;
+extern const lci_format_vt lci_format_json;
+
+/* Vtable of a format id (NULL for AUTO / unknown). */
+const lci_format_vt *lci_format_get(lc_format id);
+/* Decide the format from the first non-blank line (complete, or the
+ * first `len` bytes of an overlong line when `complete` is 0). */
+lc_format lci_format_sniff(struct lci_json *j, const char *p, size_t len,
+                           int complete);
+
+/* ------------------------------------------------------------------ */
+/* JSON adapter (json.c) - the only file that talks to json-c besides   */
+/* the formats that walk parsed trees through the helpers below.        */
+/* ------------------------------------------------------------------ */
+
+typedef struct lci_json lci_json;
+
+/* Result of a failed parse: status (LC_ERR_SYNTAX or LC_ERR_LIMIT), the
+ * byte offset of the failure within the parsed text, and a message. */
+typedef struct lci_json_err {
+    lc_status status;
+    size_t off;
+    int incomplete; /* the text ended inside the value */
+    char msg[128];
+} lci_json_err;
+
+lc_status lci_json_new(const lci_alloc *a, int depth, lci_json **out);
+void lci_json_free(lci_json *j);
+
+/* Parse exactly one JSON value filling text[0..len) (surrounding
+ * whitespace allowed). Returns the value (caller json_object_put()s it)
+ * or NULL with *err filled. NULL with err->status == LC_ERR_NOMEM is
+ * fatal. */
+struct json_object *lci_json_parse(lci_json *j, const char *text, size_t len,
+                                   lci_json_err *err);
+
+/* Incremental parse of a value that may span chunks (JSON documents).
+ * lci_json_stream_reset() before each value; lci_json_stream_feed()
+ * returns LC_OK with *out set and *used = bytes consumed when the value
+ * is complete, LC_NEED_INPUT when all of p[0..len) was consumed, or an
+ * error with err filled (err->off relative to p). */
+void lci_json_stream_reset(lci_json *j);
+lc_status lci_json_stream_feed(lci_json *j, const char *p, size_t len,
+                               struct json_object **out, size_t *used,
+                               lci_json_err *err);
+/* End of input while a value is open: completes a trailing number or
+ * reports "unexpected end of data". */
+lc_status lci_json_stream_end(lci_json *j, struct json_object **out,
+                              lci_json_err *err);
+
+/* Canonical JSON text of a value: objects with keys sorted bytewise, no
+ * insignificant whitespace, strings escaped per RFC 8259. Appends. */
+lc_status lci_json_canonical(const struct json_object *v, lci_buf *out);
+
+/* Source position of a record (line and column 1-based, off 0-based in
+ * the stream). */
+typedef struct lci_pos {
+    uint64_t line, col, off;
+} lci_pos;
+
+/* Build conversation turns from a parsed conversation object
+ * ({"messages":[...]} or {"conversations":[...]}, optional "id" string
+ * or number). Schema problems become diagnostics on c at pos (an error
+ * makes c failed); returns only fatal statuses. `j` parses tool-call
+ * arguments that are JSON inside a string. */
+lc_status lci_json_conversation(lci_json *j, lc_conversation *c,
+                                struct json_object *obj, lci_pos pos);
+
+/* One message object ({"role","content",...} or {"from","value"}) ->
+ * one turn appended to c. `what` names the message in diagnostics
+ * ("message 3: ..."), may be "". Returns fatal statuses only. */
+lc_status lci_json_message(lci_json *j, lc_conversation *c,
+                           struct json_object *msg, lci_pos pos,
+                           const char *what);
+
+/* Conversation key of a turn-per-line record (conversation_id,
+ * session_id or thread_id; string or number) as text into out (may be
+ * NULL: presence test). Returns false if absent or of another type. */
+bool lci_json_turn_key(struct json_object *obj, lci_buf *out);
+
+/* Index of the first turn of c flagged LC_TURN_REPAIRED (1-based), or
+ * -1. */
+int64_t lci_conv_first_repaired(const lc_conversation *c);
+
+/* Record a warning for invalid UTF-8 in raw source bytes
+ * line_text[0..len) of source line `line` starting at stream offset
+ * `off`, if any; turn is the 1-based turn or -1. */
+lc_status lci_input_utf8_warn(lc_conversation *c, const char *line_text,
+                              size_t len, uint64_t line, uint64_t off,
+                              int64_t turn);
+
+#endif /* LOOPCHECK_INPUT_H */

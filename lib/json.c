@@ -1,0 +1,562 @@
+/*
+ * json.c - the one adapter over json-c.
+ *
+ * One lci_json per reader holds two reusable tokeners with the depth
+ * limit LC_OPT_MAX_DEPTH: a strict one for whole values (a JSONL line,
+ * tool-call arguments) and an incremental one for JSON documents that
+ * span lines. json-c errors become LC_ERR_SYNTAX / LC_ERR_LIMIT with the
+ * byte offset of the failing character; callers turn that into
+ * line/column with lci_locate().
+ *
+ * It also maps parsed trees onto turns: OpenAI chat messages (content
+ * as string, null, list of parts, or - with a warning - any other JSON
+ * value), assistant tool_calls / function_call in a canonical text form
+ * ("tool_call NAME {sorted-key JSON}") so identical calls hash
+ * identically, and ShareGPT {"from","value"} messages.
+ *
+ * json-c notes (0.16): the parse trees use the process malloc (accepted,
+ * they live for one record); duplicate object keys keep the LAST value,
+ * silently (json-c gives no cheap way to detect them); lone surrogates
+ * in \u escapes come back as U+FFFD; NaN/Infinity and single-quoted
+ * strings are accepted even in strict mode.
+ */
+#include "input.h"
+
+#include <json-c/json.h>
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct lci_json {
+    const lci_alloc *a;
+    struct json_tokener *tok;  /* strict, whole values */
+    struct json_tokener *stok; /* strict + trailing chars, incremental */
+    int depth;
+};
+
+lc_status lci_json_new(const lci_alloc *a, int depth, lci_json **out) {
+    lci_json *j;
+    *out = NULL;
+    j = lci_calloc(a, 1, sizeof *j);
+    if (!j)
+        return LC_ERR_NOMEM;
+    j->a = a;
+    j->depth = depth;
+    j->tok = json_tokener_new_ex(depth);
+    j->stok = json_tokener_new_ex(depth);
+    if (!j->tok || !j->stok) {
+        lci_json_free(j);
+        return LC_ERR_NOMEM;
+    }
+    json_tokener_set_flags(j->tok, JSON_TOKENER_STRICT);
+    json_tokener_set_flags(j->stok, JSON_TOKENER_STRICT |
+                                        JSON_TOKENER_ALLOW_TRAILING_CHARS);
+    *out = j;
+    return LC_OK;
+}
+
+void lci_json_free(lci_json *j) {
+    if (!j)
+        return;
+    if (j->tok)
+        json_tokener_free(j->tok);
+    if (j->stok)
+        json_tokener_free(j->stok);
+    lci_free(j->a, j);
+}
+
+/* Fill err from a json-c error. `p`/`len` is the chunk last passed and
+ * `end` json-c's parse end within it. */
+static void set_err(lci_json *j, lci_json_err *err,
+                    enum json_tokener_error e, const char *p, size_t len,
+                    size_t end) {
+    size_t off = end;
+    if (off > len)
+        off = len;
+    if (e == json_tokener_error_depth) {
+        err->status = LC_ERR_LIMIT;
+        snprintf(err->msg, sizeof err->msg,
+                 "JSON nested deeper than %d levels (max_depth)", j->depth);
+    } else if (off > 0 && p[off - 1] == '\0') {
+        /* json-c stops one past a raw NUL byte */
+        off--;
+        err->status = LC_ERR_SYNTAX;
+        snprintf(err->msg, sizeof err->msg, "NUL byte in JSON text");
+    } else {
+        unsigned char ch = off < len ? (unsigned char)p[off] : 0;
+        err->status = LC_ERR_SYNTAX;
+        if (off < len && ch > 0x20 && ch < 0x7F)
+            snprintf(err->msg, sizeof err->msg, "%s at '%c'",
+                     json_tokener_error_desc(e), ch);
+        else
+            snprintf(err->msg, sizeof err->msg, "%s",
+                     json_tokener_error_desc(e));
+    }
+    err->off = off;
+    err->incomplete = 0;
+}
+
+static void set_eof_err(lci_json_err *err, size_t len, const char *what) {
+    err->status = LC_ERR_SYNTAX;
+    err->off = len;
+    err->incomplete = 1;
+    snprintf(err->msg, sizeof err->msg, "unexpected end of %s", what);
+}
+
+struct json_object *lci_json_parse(lci_json *j, const char *text, size_t len,
+                                   lci_json_err *err) {
+    struct json_object *o;
+    enum json_tokener_error e;
+    if (len > INT_MAX) {
+        err->status = LC_ERR_LIMIT;
+        err->off = 0;
+        err->incomplete = 0;
+        snprintf(err->msg, sizeof err->msg, "JSON value larger than 2 GiB");
+        return NULL;
+    }
+    json_tokener_reset(j->tok);
+    o = json_tokener_parse_ex(j->tok, text, (int)len);
+    e = json_tokener_get_error(j->tok);
+    if (e == json_tokener_success) {
+        size_t end = json_tokener_get_parse_end(j->tok);
+        /* strict mode already rejects trailing non-blank bytes */
+        (void)end;
+        return o;
+    }
+    if (e == json_tokener_continue) {
+        /* The terminating NUL completes a bare number. */
+        o = json_tokener_parse_ex(j->tok, "", 1);
+        if (json_tokener_get_error(j->tok) == json_tokener_success)
+            return o;
+        if (json_tokener_get_error(j->tok) == json_tokener_error_depth) {
+            set_err(j, err, json_tokener_error_depth, text, len, len);
+            return NULL;
+        }
+        set_eof_err(err, len, "line");
+        return NULL;
+    }
+    set_err(j, err, e, text, len, json_tokener_get_parse_end(j->tok));
+    return NULL;
+}
+
+void lci_json_stream_reset(lci_json *j) { json_tokener_reset(j->stok); }
+
+lc_status lci_json_stream_feed(lci_json *j, const char *p, size_t len,
+                               struct json_object **out, size_t *used,
+                               lci_json_err *err) {
+    enum json_tokener_error e;
+    size_t done = 0;
+    *out = NULL;
+    *used = 0;
+    /* json-c takes int lengths: feed in slices. */
+    while (done < len) {
+        size_t n = len - done;
+        struct json_object *o;
+        if (n > (size_t)INT_MAX / 2)
+            n = (size_t)INT_MAX / 2;
+        o = json_tokener_parse_ex(j->stok, p + done, (int)n);
+        e = json_tokener_get_error(j->stok);
+        if (e == json_tokener_success) {
+            *out = o;
+            *used = done + json_tokener_get_parse_end(j->stok);
+            return LC_OK;
+        }
+        if (e != json_tokener_continue) {
+            set_err(j, err, e, p + done, n,
+                    json_tokener_get_parse_end(j->stok));
+            err->off += done;
+            return err->status;
+        }
+        done += n;
+    }
+    *used = len;
+    return LC_NEED_INPUT;
+}
+
+lc_status lci_json_stream_end(lci_json *j, struct json_object **out,
+                              lci_json_err *err) {
+    *out = json_tokener_parse_ex(j->stok, "", 1);
+    if (json_tokener_get_error(j->stok) == json_tokener_success)
+        return LC_OK;
+    *out = NULL;
+    set_eof_err(err, 0, "data");
+    return LC_ERR_SYNTAX;
+}
+
+/* ------------------------------------------------------------------ */
+/* Canonical JSON                                                       */
+/* ------------------------------------------------------------------ */
+
+static int cmp_keys(const void *x, const void *y) {
+    const char *const *a = x;
+    const char *const *b = y;
+    return strcmp(*a, *b);
+}
+
+lc_status lci_json_canonical(const struct json_object *cv, lci_buf *out) {
+    struct json_object *v = (struct json_object *)(uintptr_t)cv;
+    lc_status st;
+    switch (json_object_get_type(v)) {
+    case json_type_null:
+        return lci_buf_append(out, "null", 4);
+    case json_type_string:
+        return lci_buf_json_str(out, json_object_get_string(v),
+                                (size_t)json_object_get_string_len(v));
+    case json_type_array: {
+        size_t i, n = json_object_array_length(v);
+        if ((st = lci_buf_putc(out, '[')) != LC_OK)
+            return st;
+        for (i = 0; i < n; i++) {
+            if (i && (st = lci_buf_putc(out, ',')) != LC_OK)
+                return st;
+            st = lci_json_canonical(json_object_array_get_idx(v, i), out);
+            if (st != LC_OK)
+                return st;
+        }
+        return lci_buf_putc(out, ']');
+    }
+    case json_type_object: {
+        size_t n = (size_t)json_object_object_length(v), i = 0, bytes;
+        const char **keys;
+        if ((st = lci_buf_putc(out, '{')) != LC_OK)
+            return st;
+        if (n == 0)
+            return lci_buf_putc(out, '}');
+        if (!lci_mul_ok(n, sizeof *keys, &bytes))
+            return LC_ERR_NOMEM;
+        keys = lci_malloc(out->alloc, bytes);
+        if (!keys)
+            return LC_ERR_NOMEM;
+        {
+            json_object_object_foreach(v, key, val) {
+                (void)val;
+                if (i < n)
+                    keys[i++] = key;
+            }
+        }
+        n = i;
+        qsort(keys, n, sizeof *keys, cmp_keys);
+        st = LC_OK;
+        for (i = 0; i < n && st == LC_OK; i++) {
+            struct json_object *val = NULL;
+            if (i && (st = lci_buf_putc(out, ',')) != LC_OK)
+                break;
+            if ((st = lci_buf_json_str(out, keys[i], strlen(keys[i]))) !=
+                LC_OK)
+                break;
+            if ((st = lci_buf_putc(out, ':')) != LC_OK)
+                break;
+            json_object_object_get_ex(v, keys[i], &val);
+            st = lci_json_canonical(val, out);
+        }
+        lci_free(out->alloc, keys);
+        if (st != LC_OK)
+            return st;
+        return lci_buf_putc(out, '}');
+    }
+    case json_type_boolean:
+    case json_type_int:
+    case json_type_double:
+    default: {
+        /* json-c keeps a double's source spelling ("1.50e0"). */
+        const char *s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+        if (!s)
+            return LC_ERR_NOMEM;
+        return lci_buf_append(out, s, strlen(s));
+    }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Messages                                                             */
+/* ------------------------------------------------------------------ */
+
+static struct json_object *get(struct json_object *o, const char *key) {
+    struct json_object *v = NULL;
+    if (!json_object_object_get_ex(o, key, &v))
+        return NULL;
+    return v;
+}
+
+static const char *type_name(struct json_object *v) {
+    switch (json_object_get_type(v)) {
+    case json_type_null: return "null";
+    case json_type_boolean: return "boolean";
+    case json_type_double:
+    case json_type_int: return "number";
+    case json_type_object: return "object";
+    case json_type_array: return "array";
+    case json_type_string: return "string";
+    }
+    return "value";
+}
+
+static bool is_str(struct json_object *v) {
+    return v && json_object_get_type(v) == json_type_string;
+}
+
+static lc_status put_str(lci_buf *b, struct json_object *s) {
+    return lci_buf_append(b, json_object_get_string(s),
+                          (size_t)json_object_get_string_len(s));
+}
+
+/* Separator between pieces of one turn's text. */
+static lc_status sep(lci_buf *b) {
+    return b->len ? lci_buf_putc(b, '\n') : LC_OK;
+}
+
+/* Content as a list of parts: text parts verbatim, other part types as
+ * a placeholder "[image_url]" (so the turn is not silently empty). */
+static lc_status content_parts(struct json_object *arr, lci_buf *b) {
+    size_t i, n = json_object_array_length(arr);
+    lc_status st = LC_OK;
+    for (i = 0; i < n && st == LC_OK; i++) {
+        struct json_object *p = json_object_array_get_idx(arr, i), *t, *ty;
+        if (is_str(p)) {
+            if ((st = sep(b)) == LC_OK)
+                st = put_str(b, p);
+            continue;
+        }
+        if (!p || json_object_get_type(p) != json_type_object) {
+            if ((st = sep(b)) == LC_OK)
+                st = lci_buf_printf(b, "[%s]", type_name(p));
+            continue;
+        }
+        ty = get(p, "type");
+        t = get(p, "text");
+        if (is_str(t) && (!ty || (is_str(ty) && strstr(json_object_get_string(ty), "text")))) {
+            if ((st = sep(b)) == LC_OK)
+                st = put_str(b, t);
+        } else if ((st = sep(b)) == LC_OK) {
+            st = lci_buf_printf(b, "[%s]",
+                                is_str(ty) ? json_object_get_string(ty)
+                                           : "part");
+        }
+    }
+    return st;
+}
+
+/* Arguments: an object/array -> canonical JSON; a string holding JSON
+ * -> parsed and canonicalized; any other string kept verbatim. */
+static lc_status tool_args(lci_json *j, struct json_object *args,
+                           lci_buf *b) {
+    if (!args)
+        return LC_OK;
+    if (is_str(args)) {
+        lci_json_err err;
+        struct json_object *o =
+            lci_json_parse(j, json_object_get_string(args),
+                           (size_t)json_object_get_string_len(args), &err);
+        lc_status st;
+        st = lci_buf_putc(b, ' ');
+        if (!o) /* not JSON: keep the string as written */
+            return st == LC_OK ? put_str(b, args) : st;
+        if (st == LC_OK)
+            st = lci_json_canonical(o, b);
+        json_object_put(o);
+        return st;
+    }
+    if (lci_buf_putc(b, ' ') != LC_OK)
+        return LC_ERR_NOMEM;
+    return lci_json_canonical(args, b);
+}
+
+/* One call: {"function":{"name","arguments"}} (OpenAI tool_calls),
+ * {"name","arguments"} (legacy function_call) or {"type","input"}. */
+static lc_status tool_call(lci_json *j, struct json_object *call,
+                           lci_buf *b) {
+    struct json_object *fn = call, *name, *args;
+    lc_status st;
+    if (json_object_get_type(call) != json_type_object) {
+        if ((st = lci_buf_append(b, "tool_call ", 10)) != LC_OK)
+            return st;
+        return lci_json_canonical(call, b);
+    }
+    if (get(call, "function") &&
+        json_object_get_type(get(call, "function")) == json_type_object)
+        fn = get(call, "function");
+    name = get(fn, "name");
+    if (!is_str(name))
+        name = get(call, "type");
+    args = get(fn, "arguments");
+    if (!args)
+        args = get(fn, "input");
+    if ((st = lci_buf_append(b, "tool_call ", 10)) != LC_OK)
+        return st;
+    if (is_str(name))
+        st = put_str(b, name);
+    else
+        st = lci_buf_append(b, "?", 1);
+    if (st != LC_OK)
+        return st;
+    return tool_args(j, args, b);
+}
+
+lc_status lci_json_message(lci_json *j, lc_conversation *c,
+                           struct json_object *msg, lci_pos pos,
+                           const char *what) {
+    struct json_object *role, *content, *calls;
+    const char *rname = "";
+    size_t rlen = 0;
+    lc_role r = LC_ROLE_OTHER;
+    unsigned flags = LC_TURN_NONE;
+    const char *colon = *what ? ": " : "";
+    lci_buf b;
+    lc_status st = LC_OK;
+
+    if (!msg || json_object_get_type(msg) != json_type_object)
+        return lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_ERROR, pos.line,
+                             pos.col, pos.off, -1,
+                             "%s%sexpected a message object, got %s", what,
+                             colon, type_name(msg));
+    role = get(msg, "role");
+    if (!role)
+        role = get(msg, "from");
+    content = get(msg, "content");
+    if (!content)
+        content = get(msg, "value");
+
+    if (is_str(role)) {
+        rname = json_object_get_string(role);
+        rlen = (size_t)json_object_get_string_len(role);
+        if (!lci_role_from_name(rname, rlen, &r))
+            st = lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_WARNING,
+                               pos.line, pos.col, pos.off,
+                               (int64_t)c->nturns + 1,
+                               "%s%sunknown role \"%.40s\" (kept as other)",
+                               what, colon, rname);
+    } else {
+        st = lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_WARNING, pos.line,
+                           pos.col, pos.off, (int64_t)c->nturns + 1,
+                           "%s%smissing role (kept as other)", what, colon);
+    }
+    if (st != LC_OK)
+        return st;
+
+    lci_buf_init(&b, c->alloc);
+    if (!content || json_object_get_type(content) == json_type_null) {
+        /* empty turn; tool calls below may fill it */
+    } else if (is_str(content)) {
+        st = put_str(&b, content);
+    } else if (json_object_get_type(content) == json_type_array) {
+        st = content_parts(content, &b);
+    } else {
+        st = lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_WARNING, pos.line,
+                           pos.col, pos.off, (int64_t)c->nturns + 1,
+                           "%s%scontent is a%s %s; its JSON text is used",
+                           what, colon,
+                           json_object_get_type(content) == json_type_object
+                               ? "n"
+                               : "",
+                           type_name(content));
+        if (st == LC_OK)
+            st = lci_json_canonical(content, &b);
+    }
+
+    calls = get(msg, "tool_calls");
+    if (st == LC_OK && calls && json_object_get_type(calls) == json_type_array) {
+        size_t i, n = json_object_array_length(calls);
+        for (i = 0; i < n && st == LC_OK; i++) {
+            if ((st = sep(&b)) == LC_OK)
+                st = tool_call(j, json_object_array_get_idx(calls, i), &b);
+            flags |= LC_TURN_TOOL_CALL;
+        }
+    }
+    calls = get(msg, "function_call");
+    if (st == LC_OK && calls && json_object_get_type(calls) == json_type_object) {
+        if ((st = sep(&b)) == LC_OK)
+            st = tool_call(j, calls, &b);
+        flags |= LC_TURN_TOOL_CALL;
+    }
+    if (st == LC_OK) {
+        st = lci_conv_add(c, r, rname, rlen, b.data ? b.data : "", b.len,
+                          pos.line, pos.col, pos.off, flags, NULL);
+        if (st == LC_ERR_LIMIT) /* max_turns: the conversation fails */
+            st = lci_conv_diag(c, LC_ERR_LIMIT, LC_SEVERITY_ERROR, pos.line,
+                               pos.col, pos.off, -1,
+                               "more than %" PRId64 " turns (max_turns)",
+                               lci_opt(c->cfg, LC_OPT_MAX_TURNS));
+    }
+    lci_buf_free(&b);
+    return st;
+}
+
+lc_status lci_json_conversation(lci_json *j, lc_conversation *c,
+                                struct json_object *obj, lci_pos pos) {
+    struct json_object *id, *msgs;
+    size_t i, n;
+    lc_status st;
+    char what[32];
+
+    if (!obj || json_object_get_type(obj) != json_type_object)
+        return lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_ERROR, pos.line,
+                             pos.col, pos.off, -1,
+                             "expected a conversation object, got %s",
+                             type_name(obj));
+    id = get(obj, "id");
+    if (is_str(id)) {
+        if ((st = lci_conv_set_id(c, json_object_get_string(id),
+                                  (size_t)json_object_get_string_len(id))) !=
+            LC_OK)
+            return st;
+    } else if (id && (json_object_get_type(id) == json_type_int ||
+                      json_object_get_type(id) == json_type_double)) {
+        const char *s =
+            json_object_to_json_string_ext(id, JSON_C_TO_STRING_PLAIN);
+        if (!s || (st = lci_conv_set_id(c, s, strlen(s))) != LC_OK)
+            return LC_ERR_NOMEM;
+    }
+    msgs = get(obj, "messages");
+    if (!msgs)
+        msgs = get(obj, "conversations");
+    if (!msgs)
+        return lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_ERROR, pos.line,
+                             pos.col, pos.off, -1,
+                             "no \"messages\" or \"conversations\" array");
+    if (json_object_get_type(msgs) != json_type_array)
+        return lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_ERROR, pos.line,
+                             pos.col, pos.off, -1,
+                             "\"messages\" is a%s %s, not an array",
+                             json_object_get_type(msgs) == json_type_object
+                                 ? "n"
+                                 : "",
+                             type_name(msgs));
+    n = json_object_array_length(msgs);
+    for (i = 0; i < n && c->status == LC_OK; i++) {
+        snprintf(what, sizeof what, "message %zu", i + 1);
+        st = lci_json_message(j, c, json_object_array_get_idx(msgs, i), pos,
+                              what);
+        if (st != LC_OK)
+            return st;
+    }
+    if (c->status == LC_OK && c->nturns == 0)
+        return lci_conv_diag(c, LC_ERR_EMPTY, LC_SEVERITY_ERROR, pos.line,
+                             pos.col, pos.off, -1,
+                             "conversation has no messages");
+    return LC_OK;
+}
+
+bool lci_json_turn_key(struct json_object *obj, lci_buf *out) {
+    static const char *const keys[] = {"conversation_id", "session_id",
+                                       "thread_id"};
+    size_t i;
+    if (!obj || json_object_get_type(obj) != json_type_object)
+        return false;
+    for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        struct json_object *v = get(obj, keys[i]);
+        if (is_str(v))
+            return !out || put_str(out, v) == LC_OK;
+        if (v && (json_object_get_type(v) == json_type_int ||
+                  json_object_get_type(v) == json_type_double)) {
+            if (!out)
+                return true;
+            const char *s =
+                json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+            return s && lci_buf_append(out, s, strlen(s)) == LC_OK;
+        }
+    }
+    return false;
+}

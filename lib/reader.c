@@ -1,0 +1,428 @@
+/*
+ * reader.c - the streaming reader: chunk feeding, line assembly, line and
+ * byte-offset tracking, format sniffing and dispatch, and the queue of
+ * finished conversations.
+ *
+ * Line rules: LF, CRLF and a lone CR each end a line (a CR at the end of
+ * a chunk is resolved by the next chunk). A UTF-8 BOM at stream offset 0
+ * is skipped (offsets still count it). Lines are found with memchr, not
+ * per byte; a line that lies wholly inside one chunk is passed to the
+ * format without copying, a line split across chunks is assembled in
+ * `pending`. A line longer than max_line_bytes is never buffered beyond
+ * the limit: the rest is skipped up to the next terminator and the
+ * format reports LC_ERR_LIMIT for that line.
+ *
+ * The format is chosen from the first non-blank line (LC_OPT_FORMAT
+ * overrides). Blank lines before it are skipped; an empty or all-blank
+ * input yields no conversations and no error.
+ *
+ * All work happens in feed()/finish(): the caller's buffer is never
+ * retained; finished conversations wait in a FIFO for next().
+ */
+#include "input.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+struct lc_reader {
+    const lc_config *cfg; /* reference held */
+    const lci_alloc *a;
+    char *source;
+    lci_json *json;
+    lc_format forced;
+    lc_format format;
+    const lci_format_vt *vt;
+    void *fstate;
+    size_t max_line;
+
+    /* line assembly */
+    lci_buf pending;     /* bytes of the open line (when split) */
+    int line_open;       /* bytes seen since the last terminator */
+    int skip_lf;         /* last terminator was CR: swallow one LF */
+    int skipping;        /* inside an overlong line */
+    uint64_t skip_len;   /* its full length so far */
+    uint64_t lineno;     /* 1-based number of the open line */
+    uint64_t line_off;   /* stream offset of its first byte */
+    uint64_t offset;     /* bytes consumed so far */
+    int bom_done;
+    unsigned bom_n;      /* BOM bytes matched so far */
+    int fed;
+
+    /* output */
+    lc_conversation **q;
+    size_t qhead, qlen, qcap;
+    int finished;
+    lc_status fatal;
+    lci_err err;
+    int has_err;
+};
+
+/* ------------------------------------------------------------------ */
+/* Services for formats                                                 */
+/* ------------------------------------------------------------------ */
+
+const lc_config *lci_reader_config(const lc_reader *r) { return r->cfg; }
+
+const char *lci_reader_source(const lc_reader *r) {
+    return r->source ? r->source : "";
+}
+
+lci_json *lci_reader_json(lc_reader *r) { return r->json; }
+
+lc_status lci_reader_conv_new(lc_reader *r, uint64_t line, uint64_t off,
+                              lc_conversation **out) {
+    lc_conversation *c;
+    char id[64];
+    lc_status st = lc_conversation_new(r->cfg, &c);
+    const char *src = lci_reader_source(r);
+    (void)off;
+    *out = NULL;
+    if (st != LC_OK)
+        return st;
+    c->line = line;
+    c->format = r->format;
+    st = lci_conv_set_source(c, src, strlen(src));
+    if (st == LC_OK) {
+        lci_buf b;
+        lci_buf_init(&b, r->a);
+        snprintf(id, sizeof id, ":%llu", (unsigned long long)line);
+        st = lci_buf_append(&b, *src ? src : "input", *src ? strlen(src) : 5);
+        if (st == LC_OK)
+            st = lci_buf_append(&b, id, strlen(id));
+        if (st == LC_OK)
+            st = lci_conv_set_id(c, b.data, b.len);
+        lci_buf_free(&b);
+    }
+    if (st != LC_OK) {
+        lc_conversation_free(c);
+        return st;
+    }
+    *out = c;
+    return LC_OK;
+}
+
+lc_status lci_reader_emit(lc_reader *r, lc_conversation *c) {
+    lc_status st;
+    if (r->qhead == r->qlen)
+        r->qhead = r->qlen = 0;
+    st = lci_grow(r->a, (void **)&r->q, sizeof *r->q, &r->qcap, r->qlen + 1);
+    if (st != LC_OK) {
+        lc_conversation_free(c);
+        return st;
+    }
+    r->q[r->qlen++] = c;
+    return LC_OK;
+}
+
+lc_status lci_reader_emit_error(lc_reader *r, uint64_t line, uint64_t off,
+                                lc_status status, uint64_t eline,
+                                uint64_t ecol, uint64_t err_off,
+                                const char *fmt, ...) {
+    lc_conversation *c;
+    char msg[256];
+    va_list ap;
+    lc_status st = lci_reader_conv_new(r, line, off, &c);
+    if (st != LC_OK)
+        return st;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    st = lci_conv_diag(c, status, LC_SEVERITY_ERROR, eline, ecol, err_off,
+                       -1, "%s", msg);
+    if (st != LC_OK) {
+        lc_conversation_free(c);
+        return st;
+    }
+    return lci_reader_emit(r, c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Lifecycle                                                            */
+/* ------------------------------------------------------------------ */
+
+lc_status lc_reader_new(const lc_config *cfg, lc_reader **reader) {
+    lc_reader *r;
+    lc_status st;
+    if (!reader)
+        return LC_ERR_INVALID_ARG;
+    *reader = NULL;
+    if (!cfg)
+        return LC_ERR_INVALID_ARG;
+    r = lci_calloc(&cfg->alloc, 1, sizeof *r);
+    if (!r)
+        return LC_ERR_NOMEM;
+    r->cfg = lci_config_ref(cfg);
+    r->a = &r->cfg->alloc;
+    r->forced = (lc_format)lci_opt(cfg, LC_OPT_FORMAT);
+    r->format = LC_FORMAT_AUTO;
+    r->max_line = (size_t)lci_opt(cfg, LC_OPT_MAX_LINE_BYTES);
+    r->lineno = 1;
+    lci_buf_init(&r->pending, r->a);
+    st = lci_json_new(r->a, (int)lci_opt(cfg, LC_OPT_MAX_DEPTH), &r->json);
+    if (st != LC_OK) {
+        lc_reader_free(r);
+        return st;
+    }
+    *reader = r;
+    return LC_OK;
+}
+
+void lc_reader_free(lc_reader *r) {
+    const lc_config *cfg;
+    const lci_alloc *a;
+    size_t i;
+    if (!r)
+        return;
+    cfg = r->cfg;
+    a = r->a;
+    if (r->vt && r->fstate)
+        r->vt->destroy(r->fstate, a);
+    for (i = r->qhead; i < r->qlen; i++)
+        lc_conversation_free(r->q[i]);
+    lci_free(a, r->q);
+    lci_json_free(r->json);
+    lci_buf_free(&r->pending);
+    lci_err_clear(&r->err, a);
+    lci_free(a, r->source);
+    lci_free(a, r);
+    lci_config_unref(cfg);
+}
+
+lc_status lc_reader_set_source(lc_reader *r, const char *name, size_t len) {
+    char *s;
+    if (!r || (!name && len))
+        return LC_ERR_INVALID_ARG;
+    if (r->fed || r->finished)
+        return LC_ERR_STATE;
+    s = lci_strndup(r->a, name ? name : "", name ? len : 0);
+    if (!s)
+        return LC_ERR_NOMEM;
+    lci_free(r->a, r->source);
+    r->source = s;
+    return LC_OK;
+}
+
+static lc_status fail(lc_reader *r, lc_status st) {
+    if (r->fatal == LC_OK) {
+        r->fatal = st;
+        lci_err_set(&r->err, r->a, st, LC_SEVERITY_ERROR, lci_reader_source(r),
+                    r->lineno, 0, r->offset, -1, "%s", lc_status_str(st));
+        r->has_err = 1;
+    }
+    return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* Dispatch                                                             */
+/* ------------------------------------------------------------------ */
+
+static int is_blank(const char *p, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\f' && p[i] != '\v')
+            return 0;
+    return 1;
+}
+
+static lc_status choose(lc_reader *r, const char *p, size_t n, int complete) {
+    lc_format f = r->forced;
+    lc_status st;
+    if (f == LC_FORMAT_AUTO)
+        f = lci_format_sniff(r->json, p, n, complete);
+    r->vt = lci_format_get(f);
+    if (!r->vt)
+        return LC_ERR_INTERNAL;
+    r->format = f;
+    st = r->vt->create(r, &r->fstate);
+    if (st != LC_OK)
+        r->vt = NULL;
+    return st;
+}
+
+static lc_status dispatch(lc_reader *r, const char *p, size_t n) {
+    lc_status st;
+    if (!r->vt) {
+        if (is_blank(p, n))
+            return LC_OK;
+        if ((st = choose(r, p, n, 1)) != LC_OK)
+            return st;
+    }
+    return r->vt->line(r->fstate, r, p, n, r->lineno, r->line_off);
+}
+
+/* The open line has grown past max_line_bytes: keep its first bytes for
+ * sniffing, then drop everything until its terminator. */
+static lc_status start_skipping(lc_reader *r, const char *p, size_t n) {
+    lc_status st;
+    if (!r->vt) {
+        const char *s = r->pending.len ? r->pending.data : p;
+        size_t sn = r->pending.len ? r->pending.len : n;
+        if ((st = choose(r, s, sn, 0)) != LC_OK)
+            return st;
+    }
+    r->skipping = 1;
+    r->skip_len = r->pending.len;
+    r->pending.len = 0;
+    return LC_OK;
+}
+
+static lc_status end_line(lc_reader *r) {
+    lc_status st = LC_OK;
+    if (r->skipping) {
+        st = r->vt->overlong(r->fstate, r, r->lineno, r->line_off,
+                             r->skip_len);
+        r->skipping = 0;
+    } else if (r->line_open) {
+        st = dispatch(r, r->pending.data ? r->pending.data : "",
+                      r->pending.len);
+    } else {
+        st = dispatch(r, "", 0);
+    }
+    r->pending.len = 0;
+    r->line_open = 0;
+    r->lineno++;
+    return st;
+}
+
+/* Process bytes after BOM handling. */
+static lc_status process(lc_reader *r, const char *p, size_t n) {
+    lc_status st;
+    while (n > 0) {
+        const char *nl, *cr, *t;
+        size_t lim, seg;
+        if (r->skip_lf) {
+            r->skip_lf = 0;
+            if (*p == '\n') {
+                p++;
+                n--;
+                r->offset++;
+                continue;
+            }
+        }
+        if (!r->line_open && !r->skipping) {
+            r->line_off = r->offset;
+        }
+        nl = memchr(p, '\n', n);
+        lim = nl ? (size_t)(nl - p) : n;
+        cr = lim ? memchr(p, '\r', lim) : NULL;
+        t = cr ? cr : nl;
+        seg = t ? (size_t)(t - p) : n;
+
+        if (r->skipping) {
+            r->skip_len += seg;
+        } else if (!r->line_open && t && seg <= r->max_line) {
+            /* whole line inside this chunk: no copy */
+            r->line_open = 0;
+            st = dispatch(r, p, seg);
+            r->lineno++;
+            if (st != LC_OK)
+                return st;
+            r->offset += seg + 1;
+            if (*t == '\r')
+                r->skip_lf = 1;
+            p += seg + 1;
+            n -= seg + 1;
+            continue;
+        } else if (r->pending.len + seg > r->max_line) {
+            if ((st = start_skipping(r, p, seg)) != LC_OK)
+                return st;
+            r->skip_len += seg;
+        } else {
+            if ((st = lci_buf_append(&r->pending, p, seg)) != LC_OK)
+                return st;
+        }
+        r->line_open = 1;
+        r->offset += seg;
+        p += seg;
+        n -= seg;
+        if (t) {
+            if ((st = end_line(r)) != LC_OK)
+                return st;
+            r->offset++;
+            if (*t == '\r')
+                r->skip_lf = 1;
+            p++;
+            n--;
+        }
+    }
+    return LC_OK;
+}
+
+static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
+
+lc_status lc_reader_feed(lc_reader *r, const void *data, size_t len) {
+    const char *p = data;
+    lc_status st;
+    if (!r || (!data && len))
+        return LC_ERR_INVALID_ARG;
+    if (r->fatal != LC_OK)
+        return r->fatal;
+    if (r->finished)
+        return LC_ERR_STATE;
+    r->fed = 1;
+    while (!r->bom_done && len > 0) {
+        if ((unsigned char)*p == bom[r->bom_n]) {
+            p++;
+            len--;
+            if (++r->bom_n == 3) {
+                r->bom_done = 1;
+                r->offset = 3;
+            }
+        } else {
+            /* not a BOM: the bytes matched so far are data */
+            r->bom_done = 1;
+            if (r->bom_n && (st = process(r, (const char *)bom, r->bom_n)) !=
+                                LC_OK)
+                return fail(r, st);
+        }
+    }
+    if (len && (st = process(r, p, len)) != LC_OK)
+        return fail(r, st);
+    return LC_OK;
+}
+
+lc_status lc_reader_finish(lc_reader *r) {
+    lc_status st;
+    if (!r)
+        return LC_ERR_INVALID_ARG;
+    if (r->fatal != LC_OK)
+        return r->fatal;
+    if (r->finished)
+        return LC_ERR_STATE;
+    if (!r->bom_done) {
+        r->bom_done = 1;
+        if (r->bom_n && (st = process(r, (const char *)bom, r->bom_n)) !=
+                            LC_OK)
+            return fail(r, st);
+    }
+    if ((r->line_open || r->skipping) && (st = end_line(r)) != LC_OK)
+        return fail(r, st);
+    r->finished = 1;
+    if (r->vt && (st = r->vt->finish(r->fstate, r)) != LC_OK)
+        return fail(r, st);
+    return LC_OK;
+}
+
+lc_status lc_reader_next(lc_reader *r, lc_conversation **conv) {
+    if (!conv)
+        return LC_ERR_INVALID_ARG;
+    *conv = NULL;
+    if (!r)
+        return LC_ERR_INVALID_ARG;
+    if (r->qhead < r->qlen) {
+        *conv = r->q[r->qhead++];
+        return LC_OK;
+    }
+    if (r->fatal != LC_OK)
+        return r->fatal;
+    return r->finished ? LC_END : LC_NEED_INPUT;
+}
+
+lc_format lc_reader_format(const lc_reader *r) {
+    return r ? r->format : LC_FORMAT_AUTO;
+}
+
+const lc_error *lc_reader_error(const lc_reader *r) {
+    return r && r->has_err ? &r->err.pub : NULL;
+}

@@ -1,0 +1,576 @@
+/*
+ * test_reader.c - the reader over every fixture of every input format.
+ *
+ * For each fixtures/<format>/<case>.<ext> the reader runs with several
+ * chunkings (whole buffer, 1 byte, 7 bytes, 4096 bytes); each run is
+ * dumped to text (one line per conversation, turn and diagnostic; see
+ * dump()) and must equal <case>.expected byte for byte, so chunking can
+ * never change the result. Regenerate the expectations with
+ *     LC_FIXTURES_UPDATE=1 meson test -C build reader
+ * and REVIEW the diff by eye before committing.
+ *
+ * Also: the seed transcript's required shape, CRLF/BOM/LF equivalence,
+ * the line limit, the turn limit, format override and sniffing, deferred
+ * parsing, and reader API misuse.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                              */
+/* ------------------------------------------------------------------ */
+
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf) {
+        buf[n] = '\0';
+        *len = (size_t)n;
+    }
+    return buf;
+}
+
+static const char *fixtures_dir(void) {
+    const char *d = getenv("LC_FIXTURES");
+    return d ? d : "fixtures";
+}
+
+static void put_escaped(lci_buf *o, const char *s, size_t n, size_t max) {
+    size_t i;
+    if (n > max) { /* cut on a code point boundary */
+        n = max;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\n')
+            lci_buf_append(o, "\\n", 2);
+        else if (c == '\t')
+            lci_buf_append(o, "\\t", 2);
+        else if (c == '\\')
+            lci_buf_append(o, "\\\\", 2);
+        else if (c < 0x20 || c == 0x7F)
+            lci_buf_printf(o, "\\x%02X", c);
+        else
+            lci_buf_putc(o, (char)c);
+    }
+    if (n < max || i < n)
+        return;
+}
+
+static void dump_flags(lci_buf *o, unsigned f) {
+    static const char *const names[] = {"tool_call", "repaired", "empty",
+                                        "truncated"};
+    size_t i;
+    int any = 0;
+    for (i = 0; i < 4; i++)
+        if (f & (1u << i)) {
+            lci_buf_printf(o, "%s%s", any ? "," : "", names[i]);
+            any = 1;
+        }
+    if (!any)
+        lci_buf_append(o, "-", 1);
+}
+
+/*
+ * The dump, one line per item:
+ *   conv N id=... format=... line=L status=LC-Ennn turns=T note=...
+ *   turn N.I ROLE speaker=S line=L col=C off=O flags=F words=W hash=H text=...
+ *   diag N.I error|warning LC-Ennn L:C off=O turn=T message
+ * Text excerpts are cut at 72 bytes with \n, \t, \\ and controls escaped.
+ */
+static void dump_conv(lci_buf *o, size_t n, const lc_conversation *c) {
+    size_t i;
+    lci_buf_printf(o, "conv %zu id=%s format=%s line=%llu status=%s turns=%zu",
+                   n, lc_conversation_id(c),
+                   lc_format_name(lc_conversation_format(c)),
+                   (unsigned long long)lc_conversation_line(c),
+                   lc_status_code(lc_conversation_status(c)),
+                   lc_conversation_turn_count(c));
+    if (*lc_conversation_speaker_note(c))
+        lci_buf_printf(o, " note=%s", lc_conversation_speaker_note(c));
+    lci_buf_putc(o, '\n');
+    for (i = 0; i < lc_conversation_turn_count(c); i++) {
+        const lc_turn *t = lc_conversation_turn(c, i);
+        char hex[17];
+        lci_hash_hex(t->hash, hex);
+        lci_buf_printf(o, "turn %zu.%u %s speaker=%s line=%llu col=%llu "
+                          "off=%llu flags=",
+                       n, t->index, lc_role_name(t->role), t->speaker,
+                       (unsigned long long)t->line,
+                       (unsigned long long)t->column,
+                       (unsigned long long)t->offset);
+        dump_flags(o, t->flags);
+        lci_buf_printf(o, " words=%u hash=%s text=", t->words, hex);
+        put_escaped(o, t->text, t->text_len, 72);
+        lci_buf_putc(o, '\n');
+    }
+    for (i = 0; i < lc_conversation_diag_count(c); i++) {
+        const lc_error *e = lc_conversation_diag(c, i);
+        lci_buf_printf(o, "diag %zu.%zu %s %s %llu:%llu off=%llu turn=%lld %s\n",
+                       n, i + 1,
+                       e->severity == LC_SEVERITY_ERROR ? "error" : "warning",
+                       e->code, (unsigned long long)e->line,
+                       (unsigned long long)e->column,
+                       (unsigned long long)e->offset, (long long)e->turn,
+                       e->message);
+    }
+}
+
+/* Run a reader over buf in chunks of `chunk` bytes (0 = whole) and
+ * return the dump (malloc'd). Checks the streaming contract on the way:
+ * NEED_INPUT before finish, END after, counts reconcile. */
+static char *run_reader(const lc_config *cfg, const char *source,
+                        const char *buf, size_t len, size_t chunk) {
+    lc_reader *r;
+    lc_conversation *c;
+    lci_buf out;
+    size_t n = 0, good = 0, failed = 0, pos = 0;
+    lc_status st;
+
+    lci_buf_init(&out, &lci_default_alloc);
+    assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
+    assert_int_equal(lc_reader_set_source(r, source, strlen(source)), LC_OK);
+    if (chunk == 0)
+        chunk = len ? len : 1;
+    while (pos < len) {
+        size_t k = len - pos < chunk ? len - pos : chunk;
+        assert_int_equal(lc_reader_feed(r, buf + pos, k), LC_OK);
+        pos += k;
+        while ((st = lc_reader_next(r, &c)) == LC_OK) {
+            dump_conv(&out, ++n, c);
+            if (lc_conversation_status(c) == LC_OK)
+                good++;
+            else
+                failed++;
+            lc_conversation_free(c);
+        }
+        assert_int_equal(st, LC_NEED_INPUT);
+    }
+    assert_int_equal(lc_reader_finish(r), LC_OK);
+    while ((st = lc_reader_next(r, &c)) == LC_OK) {
+        dump_conv(&out, ++n, c);
+        if (lc_conversation_status(c) == LC_OK)
+            good++;
+        else
+            failed++;
+        lc_conversation_free(c);
+    }
+    assert_int_equal(st, LC_END);
+    assert_int_equal(good + failed, n);
+    assert_null(lc_reader_error(r));
+    lc_reader_free(r);
+    lci_buf_printf(&out, "total %zu good %zu failed %zu\n", n, good, failed);
+    return lci_buf_take(&out);
+}
+
+static int has_suffix(const char *s, const char *suf) {
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Run every case of one fixture directory. */
+static void run_dir(const char *sub, lc_format want) {
+    char dir[1024], path[2048], exp_path[2048];
+    DIR *d;
+    struct dirent *de;
+    char *names[512];
+    size_t nnames = 0, i, k;
+    static const size_t chunks[] = {0, 1, 7, 4096};
+    const char *update = getenv("LC_FIXTURES_UPDATE");
+    lc_config *cfg;
+
+    snprintf(dir, sizeof dir, "%s/%s", fixtures_dir(), sub);
+    d = opendir(dir);
+    assert_non_null(d);
+    while ((de = readdir(d)) && nnames < 512) {
+        if (de->d_name[0] == '.' || has_suffix(de->d_name, ".expected") ||
+            has_suffix(de->d_name, ".md"))
+            continue;
+        names[nnames++] = strdup(de->d_name);
+    }
+    closedir(d);
+    qsort(names, nnames, sizeof names[0], cmp_str);
+    assert_true(nnames > 0);
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    for (i = 0; i < nnames; i++) {
+        size_t len, elen;
+        char *buf, *exp, *first = NULL;
+        char *dot = strrchr(names[i], '.');
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        snprintf(exp_path, sizeof exp_path, "%s/%.*s.expected", dir,
+                 (int)(dot ? dot - names[i] : (long)strlen(names[i])),
+                 names[i]);
+        buf = read_file(path, &len);
+        assert_non_null(buf);
+        for (k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
+            char *got = run_reader(cfg, names[i], buf, len, chunks[k]);
+            if (!first) {
+                first = got;
+                continue;
+            }
+            if (strcmp(first, got) != 0)
+                fail_msg("%s: chunking %zu differs from whole-buffer "
+                         "run:\n--- whole\n%s--- chunked\n%s",
+                         names[i], chunks[k], first, got);
+            free(got);
+        }
+        if (update && *update == '1') {
+            FILE *f = fopen(exp_path, "wb");
+            assert_non_null(f);
+            fputs(first, f);
+            fclose(f);
+        }
+        exp = read_file(exp_path, &elen);
+        if (!exp)
+            fail_msg("%s: missing %s", names[i], exp_path);
+        if (strcmp(first, exp) != 0)
+            fail_msg("%s: dump differs from %s\n--- expected\n%s--- got\n%s",
+                     names[i], exp_path, exp, first);
+        /* the dump names the format of every conversation */
+        {
+            char tag[64];
+            snprintf(tag, sizeof tag, "format=%s ", lc_format_name(want));
+            if (strstr(first, "conv 1 ") && !strstr(first, tag))
+                fail_msg("%s: not read as %s", names[i], lc_format_name(want));
+        }
+        free(exp);
+        free(first);
+        free(buf);
+        free(names[i]);
+    }
+    lc_config_free(cfg);
+}
+
+static void test_fixtures_jsonl(void **state) {
+    (void)state;
+    run_dir("jsonl", LC_FORMAT_JSONL_CONV);
+}
+
+static void test_fixtures_turns(void **state) {
+    (void)state;
+    run_dir("jsonl-turns", LC_FORMAT_JSONL_TURN);
+}
+
+static void test_fixtures_json(void **state) {
+    (void)state;
+    run_dir("json", LC_FORMAT_JSON);
+}
+
+static void test_fixtures_transcript(void **state) {
+    (void)state;
+    run_dir("transcript", LC_FORMAT_TRANSCRIPT);
+}
+
+/* ------------------------------------------------------------------ */
+/* Targeted tests                                                       */
+/* ------------------------------------------------------------------ */
+
+/* Read a whole buffer into conversations (array filled, count returned). */
+static size_t read_all(const lc_config *cfg, const char *buf, size_t len,
+                       lc_conversation **out, size_t max) {
+    lc_reader *r;
+    lc_conversation *c;
+    size_t n = 0;
+    assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
+    assert_int_equal(lc_reader_feed(r, buf, len), LC_OK);
+    assert_int_equal(lc_reader_finish(r), LC_OK);
+    while (lc_reader_next(r, &c) == LC_OK) {
+        if (n < max)
+            out[n++] = c;
+        else
+            lc_conversation_free(c);
+    }
+    lc_reader_free(r);
+    return n;
+}
+
+static void test_seed_transcript(void **state) {
+    char path[1024];
+    size_t len, n, i;
+    char *buf;
+    lc_config *cfg;
+    lc_conversation *c[2];
+    unsigned per[5] = {0};
+    (void)state;
+    snprintf(path, sizeof path, "%s/transcript/seed-therapy.txt",
+             fixtures_dir());
+    buf = read_file(path, &len);
+    assert_non_null(buf);
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    n = read_all(cfg, buf, len, c, 2);
+    assert_int_equal(n, 1);
+    assert_int_equal(lc_conversation_status(c[0]), LC_OK);
+    assert_int_equal(lc_conversation_format(c[0]), LC_FORMAT_TRANSCRIPT);
+    assert_int_equal(lc_conversation_turn_count(c[0]), 34);
+    for (i = 0; i < 34; i++) {
+        const lc_turn *t = lc_conversation_turn(c[0], i);
+        per[t->role]++;
+        /* alternating, therapist first */
+        assert_string_equal(t->speaker, i % 2 == 0 ? "Therapist" : "Patient");
+        assert_int_equal(t->role, i % 2 == 0 ? LC_ROLE_ASSISTANT
+                                             : LC_ROLE_USER);
+        assert_int_equal(t->index, i + 1);
+        assert_null(strstr(t->text, "Therapist:"));
+        assert_null(strstr(t->text, "Homework assigned"));
+    }
+    assert_int_equal(per[LC_ROLE_ASSISTANT], 17);
+    assert_int_equal(per[LC_ROLE_USER], 17);
+    assert_int_equal(lc_conversation_turn(c[0], 0)->line, 34);
+    assert_int_equal(lc_conversation_turn(c[0], 18)->line, 210);
+    assert_int_equal(lc_conversation_line(c[0]), 34);
+    assert_string_equal(lc_conversation_speaker_note(c[0]),
+                        "Therapist=assistant Patient=user "
+                        "(heuristic: longer average turns)");
+    /* paragraphs joined with a blank line */
+    assert_non_null(strstr(lc_conversation_turn(c[0], 0)->text,
+                           "healthy boundaries.\n\nBefore we dive"));
+    lc_conversation_free(c[0]);
+
+    /* the option overrides the heuristic */
+    lc_config_free(cfg);
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_config_map_speaker(cfg, "patient", 7,
+                                           LC_ROLE_ASSISTANT),
+                     LC_OK);
+    n = read_all(cfg, buf, len, c, 2);
+    assert_int_equal(n, 1);
+    assert_int_equal(lc_conversation_turn(c[0], 0)->role, LC_ROLE_USER);
+    assert_int_equal(lc_conversation_turn(c[0], 1)->role,
+                     LC_ROLE_ASSISTANT);
+    assert_string_equal(lc_conversation_speaker_note(c[0]),
+                        "Therapist=user Patient=assistant (option; "
+                        "heuristic: the assistant is known)");
+    lc_conversation_free(c[0]);
+    lc_config_free(cfg);
+    free(buf);
+}
+
+/* The same transcript with LF, CRLF, lone CR and a BOM gives the same
+ * turns (texts and hashes); only byte offsets differ. */
+static void test_line_endings(void **state) {
+    static const char lf[] = "Intro line\n\nA: hello there\nsecond line\n\n"
+                             "para two  \nB:\tanswer\nA: again\nB: bye";
+    char crlf[256], cr[256], bom[256];
+    size_t i, j, k;
+    lc_config *cfg;
+    lc_conversation *c[4];
+    const char *bufs[4];
+    size_t lens[4];
+    (void)state;
+    for (i = j = k = 0; lf[i]; i++) {
+        if (lf[i] == '\n') {
+            crlf[j++] = '\r';
+            crlf[j++] = '\n';
+            cr[k++] = '\r';
+        } else {
+            crlf[j++] = lf[i];
+            cr[k++] = lf[i];
+        }
+    }
+    memcpy(bom, "\xEF\xBB\xBF", 3);
+    memcpy(bom + 3, lf, sizeof lf - 1);
+    bufs[0] = lf; lens[0] = sizeof lf - 1;
+    bufs[1] = crlf; lens[1] = j;
+    bufs[2] = cr; lens[2] = k;
+    bufs[3] = bom; lens[3] = sizeof lf - 1 + 3;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    for (i = 0; i < 4; i++) {
+        assert_int_equal(read_all(cfg, bufs[i], lens[i], &c[i], 1), 1);
+        assert_int_equal(lc_conversation_turn_count(c[i]), 4);
+    }
+    assert_string_equal(lc_conversation_turn(c[0], 0)->text,
+                        "hello there\nsecond line\n\npara two");
+    assert_string_equal(lc_conversation_turn(c[0], 1)->text, "answer");
+    for (i = 1; i < 4; i++)
+        for (j = 0; j < 4; j++) {
+            const lc_turn *a = lc_conversation_turn(c[0], j);
+            const lc_turn *b = lc_conversation_turn(c[i], j);
+            assert_string_equal(a->text, b->text);
+            assert_int_equal(a->hash, b->hash);
+            assert_int_equal(a->line, b->line);
+        }
+    /* offsets: CRLF adds one byte per earlier line, BOM adds three */
+    assert_int_equal(lc_conversation_turn(c[0], 1)->offset, 51);
+    assert_int_equal(lc_conversation_turn(c[1], 1)->offset, 51 + 6);
+    assert_int_equal(lc_conversation_turn(c[3], 1)->offset, 51 + 3);
+    for (i = 0; i < 4; i++)
+        lc_conversation_free(c[i]);
+    lc_config_free(cfg);
+}
+
+/* A line over max_line_bytes is reported at its line and skipped; the
+ * lines around it are read; nothing is buffered beyond the limit. */
+static void test_line_limit(void **state) {
+    lc_config *cfg;
+    lc_conversation *c[4];
+    char buf[1400];
+    size_t n, len = 0, first;
+    (void)state;
+    len += (size_t)sprintf(buf + len, "{\"messages\":[{\"role\":\"user\","
+                                      "\"content\":\"hi\"}]}\n");
+    first = len;
+    len += (size_t)sprintf(buf + len, "{\"messages\":[{\"role\":\"user\","
+                                      "\"content\":\"%01100d\"}]}\n", 7);
+    len += (size_t)sprintf(buf + len, "{\"messages\":[]}");
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_config_set(cfg, LC_OPT_MAX_LINE_BYTES, 1024), LC_OK);
+    n = read_all(cfg, buf, len, c, 4);
+    assert_int_equal(n, 3);
+    assert_int_equal(lc_conversation_status(c[0]), LC_OK);
+    assert_int_equal(lc_conversation_status(c[1]), LC_ERR_LIMIT);
+    assert_int_equal(lc_conversation_diag(c[1], 0)->line, 2);
+    assert_int_equal(lc_conversation_diag(c[1], 0)->offset, first);
+    assert_int_equal(lc_conversation_status(c[2]), LC_ERR_EMPTY);
+    assert_int_equal(lc_conversation_line(c[2]), 3);
+    for (n = 0; n < 3; n++)
+        lc_conversation_free(c[n]);
+    lc_config_free(cfg);
+}
+
+static void test_turn_limits(void **state) {
+    static const char in[] =
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},"
+        "{\"role\":\"assistant\",\"content\":\"b\"},"
+        "{\"role\":\"user\",\"content\":\"c\"}]}\n"
+        "{\"messages\":[{\"role\":\"user\",\"content\":\""
+        "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij"
+        "abcdefghij\"}]}\n";
+    lc_config *cfg;
+    lc_conversation *c[2];
+    const lc_turn *t;
+    (void)state;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_config_set(cfg, LC_OPT_MAX_TURNS, 2), LC_OK);
+    assert_int_equal(lc_config_set(cfg, LC_OPT_MAX_TURN_BYTES, 64), LC_OK);
+    assert_int_equal(read_all(cfg, in, sizeof in - 1, c, 2), 2);
+    assert_int_equal(lc_conversation_status(c[0]), LC_ERR_LIMIT);
+    assert_int_equal(lc_conversation_status(c[1]), LC_OK);
+    t = lc_conversation_turn(c[1], 0);
+    assert_int_equal(t->text_len, 64);
+    assert_memory_equal(t->text, "abcdefghijabcd", 14);
+    assert_true(t->flags & LC_TURN_TRUNCATED);
+    assert_int_equal(lc_conversation_diag(c[1], 0)->severity,
+                     LC_SEVERITY_WARNING);
+    assert_int_equal(lc_conversation_diag(c[1], 0)->status, LC_ERR_LIMIT);
+    lc_conversation_free(c[0]);
+    lc_conversation_free(c[1]);
+    lc_config_free(cfg);
+}
+
+static void test_empty_and_blank(void **state) {
+    static const char *const inputs[] = {"", "\n\n", "  \t\r\n \r\n",
+                                         "\xEF\xBB\xBF", "\xEF\xBB\xBF\n"};
+    lc_config *cfg;
+    lc_conversation *c[1];
+    size_t i;
+    (void)state;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    for (i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
+        assert_int_equal(read_all(cfg, inputs[i], strlen(inputs[i]), c, 1),
+                         0);
+    /* garbage: one failed conversation, no speaker labels */
+    assert_int_equal(read_all(cfg, "\x01\x02 binary\xff\n", 11, c, 1), 1);
+    assert_int_equal(lc_conversation_status(c[0]), LC_ERR_FORMAT);
+    assert_int_equal(lc_conversation_diag(c[0], 0)->line, 1);
+    lc_conversation_free(c[0]);
+    /* a partial BOM is data */
+    assert_int_equal(read_all(cfg, "\xEF\xBB", 2, c, 1), 1);
+    assert_int_equal(lc_conversation_status(c[0]), LC_ERR_FORMAT);
+    lc_conversation_free(c[0]);
+    lc_config_free(cfg);
+}
+
+static void test_format_override(void **state) {
+    static const char in[] = "{\"conversation_id\":\"x\",\"role\":\"user\","
+                             "\"content\":\"hi\"}\n";
+    lc_config *cfg;
+    lc_conversation *c[2];
+    (void)state;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(read_all(cfg, in, sizeof in - 1, c, 2), 1);
+    assert_int_equal(lc_conversation_format(c[0]), LC_FORMAT_JSONL_TURN);
+    assert_int_equal(lc_conversation_status(c[0]), LC_OK);
+    assert_string_equal(lc_conversation_id(c[0]), "x");
+    lc_conversation_free(c[0]);
+    lc_config_free(cfg);
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_config_set(cfg, LC_OPT_FORMAT, LC_FORMAT_JSONL_CONV),
+                     LC_OK);
+    assert_int_equal(read_all(cfg, in, sizeof in - 1, c, 2), 1);
+    assert_int_equal(lc_conversation_format(c[0]), LC_FORMAT_JSONL_CONV);
+    assert_int_equal(lc_conversation_status(c[0]), LC_ERR_SCHEMA);
+    lc_conversation_free(c[0]);
+    lc_config_free(cfg);
+}
+
+static void test_reader_misuse(void **state) {
+    lc_config *cfg;
+    lc_reader *r;
+    lc_conversation *c;
+    (void)state;
+    assert_int_equal(lc_reader_new(NULL, &r), LC_ERR_INVALID_ARG);
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_reader_new(cfg, NULL), LC_ERR_INVALID_ARG);
+    assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
+    assert_int_equal(lc_reader_format(r), LC_FORMAT_AUTO);
+    assert_int_equal(lc_reader_next(r, &c), LC_NEED_INPUT);
+    assert_int_equal(lc_reader_feed(r, NULL, 3), LC_ERR_INVALID_ARG);
+    assert_int_equal(lc_reader_feed(r, "x", 1), LC_OK);
+    assert_int_equal(lc_reader_set_source(r, "late", 4), LC_ERR_STATE);
+    assert_int_equal(lc_reader_finish(r), LC_OK);
+    assert_int_equal(lc_reader_finish(r), LC_ERR_STATE);
+    assert_int_equal(lc_reader_feed(r, "x", 1), LC_ERR_STATE);
+    assert_int_equal(lc_reader_next(r, &c), LC_OK);
+    assert_int_equal(lc_reader_format(r), LC_FORMAT_TRANSCRIPT);
+    lc_conversation_free(c);
+    assert_int_equal(lc_reader_next(r, &c), LC_END);
+    assert_int_equal(lc_reader_next(r, NULL), LC_ERR_INVALID_ARG);
+    lc_reader_free(r);
+    lc_reader_free(NULL);
+    lc_config_free(cfg);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fixtures_jsonl),
+        cmocka_unit_test(test_fixtures_turns),
+        cmocka_unit_test(test_fixtures_json),
+        cmocka_unit_test(test_fixtures_transcript),
+        cmocka_unit_test(test_seed_transcript),
+        cmocka_unit_test(test_line_endings),
+        cmocka_unit_test(test_line_limit),
+        cmocka_unit_test(test_turn_limits),
+        cmocka_unit_test(test_empty_and_blank),
+        cmocka_unit_test(test_format_override),
+        cmocka_unit_test(test_reader_misuse),
+    };
+    return cmocka_run_group_tests_name("reader", tests, NULL, NULL);
+}
