@@ -29,7 +29,15 @@
  */
 #include "internal.h"
 
+#include <string.h>
 #include <utf8proc.h>
+
+/* Token hashes are lci_hash() values (XXH3-64; the unit test checks
+ * equality). The hash of a short token costs about as much as the call
+ * into libxxhash, so tokens use xxHash's documented header-only mode
+ * (static, inlined copy of the same function from the system header). */
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 /* Longest quoted span, in tokens, that is still marked LCI_TOK_QUOTED.
  * Quoted refusals and quoted user messages are short; 200 tokens is a
@@ -65,6 +73,32 @@ static const unsigned char acls[128] = {A16(0),  A16(16), A16(32),
 #undef A4
 #undef A16
 #undef acls_c
+
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+#define LOWS UINT64_C(0x7F7F7F7F7F7F7F7F)
+
+/* High bit set in every byte of w (8 bytes as loaded) that is 'a'..'z'. */
+static inline uint64_t swar_az(uint64_t w) {
+    uint64_t x = w & LOWS; /* no carries between bytes below */
+    return (x + ONES * (0x80 - 'a')) & ~(x + ONES * (0x80 - 'z' - 1)) &
+           ~w & HIGHS;
+}
+
+/* Index (by address) of the first byte whose high bit is set in m != 0. */
+static inline size_t swar_first_byte(uint64_t m) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) &&                        \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return (size_t)__builtin_ctzll(m) / 8;
+#else
+    unsigned char b[8];
+    size_t k = 0;
+    memcpy(b, &m, 8);
+    while (!(b[k] & 0x80))
+        k++;
+    return k;
+#endif
+}
 
 static int is_cjk(int32_t u) {
     if (u < 0x3005)
@@ -168,7 +202,7 @@ static inline lc_status emit(tok_state *st, size_t start, size_t end,
     t = &st->t[st->n];
     t->off = (uint32_t)start;
     t->len = (uint32_t)(end - start);
-    t->hash = lci_hash(st->norm + start, end - start);
+    t->hash = (uint64_t)XXH3_64bits(st->norm + start, end - start);
     if (st->n == 0)
         flags |= LCI_TOK_TURN_START | LCI_TOK_SENT_START;
     if (st->sent)
@@ -182,6 +216,15 @@ static inline lc_status emit(tok_state *st, size_t start, size_t end,
 }
 
 enum { T_NONE, T_WORD, T_CJK };
+
+/*
+ * Array ownership: on entry *toks is NULL or an array from a previous
+ * call holding exactly *n elements (it is reused and resized, and *n is
+ * passed to the allocator as its old size). On success it holds exactly
+ * *n elements, or is NULL when *n == 0. On failure (LC_ERR_NOMEM,
+ * LC_ERR_LIMIT for text over 4 GiB or 2^32-1 tokens) it has been freed
+ * and *toks = NULL, *n = 0. NULL `norm` is allowed when len == 0.
+ */
 
 lc_status lci_tokenize(const lci_alloc *a, const char *norm, size_t len,
                        lci_token **toks, uint32_t *n) {
@@ -239,14 +282,33 @@ lc_status lci_tokenize(const lci_alloc *a, const char *norm, size_t len,
             digits &= k == K_DIGIT;
             letter = k == K_LETTER;
             i += clen;
-            /* ASCII run inside the word */
-            while (i < len && s[i] < 0x80) {
-                int c = acls[s[i]];
-                if (c != K_LETTER && c != K_DIGIT)
-                    break;
-                digits &= c == K_DIGIT;
-                letter = c == K_LETTER;
-                i++;
+            /* ASCII run inside the word: a-z 8 bytes at a time, then one
+             * byte of anything else that continues the word */
+            for (;;) {
+                while (len - i >= 8) {
+                    uint64_t w, nl;
+                    size_t p;
+                    memcpy(&w, s + i, 8);
+                    nl = ~swar_az(w) & HIGHS;
+                    p = nl ? swar_first_byte(nl) : 8;
+                    if (p) {
+                        digits = 0;
+                        letter = 1;
+                        i += p;
+                    }
+                    if (p < 8)
+                        break;
+                }
+                if (i < len && s[i] < 0x80) {
+                    int c = acls[s[i]];
+                    if (c == K_LETTER || c == K_DIGIT) {
+                        digits &= c == K_DIGIT;
+                        letter = c == K_LETTER;
+                        i++;
+                        continue;
+                    }
+                }
+                break;
             }
             continue;
         case K_CJK:
