@@ -5,6 +5,14 @@
  */
 #include "internal.h"
 
+/* refusal detectors (detect_refusal*.c) */
+extern const lci_detector_vt lci_detect_refusal;
+extern const lci_detector_vt lci_detect_refusal_loop;
+extern const lci_detector_vt lci_detect_refusal_onset;
+
 const lci_detector_vt *const lci_detectors[] = {
+    &lci_detect_refusal,
+    &lci_detect_refusal_loop,
+    &lci_detect_refusal_onset,
     NULL,
 };

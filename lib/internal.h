@@ -297,7 +297,8 @@ enum {
     LCI_FAM_DISABLED = 1 << 0, /* `disable` */
     LCI_FAM_SOFT = 1 << 1,     /* `soft`: a caveat unless nothing follows */
     LCI_FAM_USER_ROLE = 1 << 2,/* `role user`: matched on user turns only */
-    LCI_FAM_HELP = 1 << 3      /* `role help`: marks help after a refusal */
+    LCI_FAM_HELP = 1 << 3,     /* `role help`: marks help after a refusal */
+    LCI_FAM_CANCEL = 1 << 4    /* `cancel`: removes overlapping matches */
 };
 #define LCI_MAX_FAMILIES 64
 
@@ -325,6 +326,9 @@ int lci_family_find(const struct lci_patterns *p, const char *name);
 int lci_family_specificity(const struct lci_patterns *p, int family);
 int lci_family_weight(const struct lci_patterns *p, int family);
 unsigned lci_family_flags(const struct lci_patterns *p, int family);
+/* Compile the built-in library alone, reporting a syntax error in it
+ * (a bug) with file:line:col in err. For tests. */
+lc_status lci_patterns_selftest(const lci_alloc *a, lci_err *err);
 /* Pushback test with the config's (possibly user-extended) `pushback`
  * family; lci_is_pushback() uses the built-in one only. */
 bool lci_pushback_match(const lc_config *cfg, const lci_turn *t);

@@ -1,0 +1,1102 @@
+/*
+ * patterns.c - the refusal pattern language: parser, compiler, token-hash
+ * index and matcher, plus the built-in library (lib/patterns/builtin.lcp,
+ * embedded at build time by lib/patterns/embed.py).
+ *
+ * Language (full reference: doc/patterns.md):
+ *   [family NAME]          starts a section; later lines belong to NAME
+ *   specificity N | weight N | soft | cancel | disable | enable |
+ *   role assistant|user|help
+ *                          directives for the current family
+ *   words                  normalized and tokenized exactly like turns
+ *   (a|b c|d)  [opt]       alternatives / optional part (may nest)
+ *   ...  *N                gap of up to 5 / up to N (1..32) tokens
+ *   ^  <                   next token starts the turn / a sentence
+ *   # comment              to end of line (at line start or after a blank)
+ *
+ * Compilation: every pattern becomes a small program for a backtracking
+ * token VM (TOK, SPLIT, JMP, GAP, anchors, MATCH). The set of words a
+ * pattern can start with is computed from the program; each (word hash,
+ * pattern) pair goes into one open-addressing hash table, so a scan is a
+ * single pass over the turn's tokens with one table probe per token,
+ * whatever the number of patterns. Matching from one start position is
+ * bounded by LCI_STEP_BUDGET VM steps, so no pattern can blow up.
+ *
+ * Invariants: program indices are absolute into p->insns; a failed load
+ * leaves the pattern set exactly as it was before the call.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+#include "builtin_lcp.h" /* generated: lci_builtin_lcp[], lci_pushback_lcp[] */
+
+#define LCI_GAP_DEFAULT 5
+#define LCI_GAP_MAX 32
+#define LCI_STEP_BUDGET 4096 /* VM steps per (pattern, start position) */
+#define LCI_MAX_DEPTH 16     /* group nesting in one pattern */
+
+enum { OP_TOK, OP_SPLIT, OP_JMP, OP_GAP, OP_SENT, OP_TURN, OP_MATCH, OP_FAIL };
+
+typedef struct insn {
+    uint8_t op;
+    uint8_t n;      /* OP_GAP: max tokens skipped */
+    uint32_t x, y;  /* OP_SPLIT: x then y; OP_JMP: x */
+    uint64_t hash;  /* OP_TOK */
+} insn;
+
+typedef struct pat {
+    uint32_t prog; /* first instruction */
+    int family;
+    char *text;    /* as written (owned) */
+    lc_pattern_info info;
+} pat;
+
+typedef struct fam_t {
+    char *name;
+    int specificity; /* 0..100, higher wins as "the" family */
+    int weight;      /* -100..100, evidence of refusal */
+    unsigned flags;  /* LCI_FAM_* */
+} fam_t;
+
+typedef struct entry {
+    uint64_t hash;
+    uint32_t pat;
+    uint32_t next; /* index+1 of the next entry with the same slot, 0 end */
+} entry;
+
+struct lci_patterns {
+    fam_t fam[LCI_MAX_FAMILIES];
+    int nfam;
+    pat *pats;
+    size_t npats, cappats;
+    insn *insns;
+    size_t ninsns, capinsns;
+    entry *entries;
+    size_t nentries, capentries;
+    uint32_t *slots; /* index+1 into entries, 0 empty; size nslots */
+    size_t nslots;
+    char **origins; /* owned source names */
+    size_t norigins, caporigins;
+    size_t nuser; /* patterns loaded from user files */
+};
+
+/* ------------------------------------------------------------------ */
+/* Families                                                             */
+/* ------------------------------------------------------------------ */
+
+int lci_family_count(const struct lci_patterns *p) { return p ? p->nfam : 0; }
+
+int lci_family_find(const struct lci_patterns *p, const char *name) {
+    int i;
+    if (!p || !name)
+        return -1;
+    for (i = 0; i < p->nfam; i++)
+        if (strcmp(p->fam[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+static int family_find_n(const struct lci_patterns *p, const char *s,
+                         size_t n) {
+    int i;
+    for (i = 0; i < p->nfam; i++)
+        if (strlen(p->fam[i].name) == n && memcmp(p->fam[i].name, s, n) == 0)
+            return i;
+    return -1;
+}
+
+const char *lci_family_name(const struct lci_patterns *p, int family) {
+    if (!p || family < 0 || family >= p->nfam)
+        return NULL;
+    return p->fam[family].name;
+}
+
+int lci_family_specificity(const struct lci_patterns *p, int family) {
+    return (p && family >= 0 && family < p->nfam) ? p->fam[family].specificity
+                                                   : 0;
+}
+
+int lci_family_weight(const struct lci_patterns *p, int family) {
+    return (p && family >= 0 && family < p->nfam) ? p->fam[family].weight : 0;
+}
+
+unsigned lci_family_flags(const struct lci_patterns *p, int family) {
+    return (p && family >= 0 && family < p->nfam) ? p->fam[family].flags
+                                                   : LCI_FAM_DISABLED;
+}
+
+lc_status lci_family_list(const struct lci_patterns *p, uint64_t set,
+                          lci_buf *buf) {
+    int i, first = 1;
+    lc_status st;
+    if (!p || !buf)
+        return LC_ERR_INVALID_ARG;
+    for (i = 0; i < p->nfam && i < 64; i++) {
+        if (!(set & ((uint64_t)1 << i)))
+            continue;
+        if (!first && (st = lci_buf_putc(buf, ',')) != LC_OK)
+            return st;
+        st = lci_buf_append(buf, p->fam[i].name, strlen(p->fam[i].name));
+        if (st != LC_OK)
+            return st;
+        first = 0;
+    }
+    return lci_buf_terminate(buf);
+}
+
+/* ------------------------------------------------------------------ */
+/* Listing                                                              */
+/* ------------------------------------------------------------------ */
+
+size_t lci_patterns_count(const struct lci_patterns *p) {
+    return p ? p->npats : 0;
+}
+
+const lc_pattern_info *lci_patterns_info(const struct lci_patterns *p,
+                                         size_t i) {
+    if (!p || i >= p->npats)
+        return NULL;
+    return &p->pats[i].info;
+}
+
+static void refresh_info(struct lci_patterns *p) {
+    size_t i;
+    for (i = 0; i < p->npats; i++) {
+        pat *q = &p->pats[i];
+        q->info.family = p->fam[q->family].name;
+        q->info.text = q->text;
+        q->info.enabled = !(p->fam[q->family].flags & LCI_FAM_DISABLED);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Index                                                                */
+/* ------------------------------------------------------------------ */
+
+static size_t slot_of(uint64_t h, size_t nslots) {
+    return (size_t)((h ^ (h >> 29)) & (nslots - 1));
+}
+
+static lc_status add_entry(struct lci_patterns *p, const lci_alloc *a,
+                           uint64_t h, uint32_t pi) {
+    lc_status st;
+    size_t k;
+    /* the same (word, pattern) pair once only */
+    for (k = p->slots[slot_of(h, p->nslots)]; k; k = p->entries[k - 1].next)
+        if (p->entries[k - 1].hash == h && p->entries[k - 1].pat == pi)
+            return LC_OK;
+    st = lci_grow(a, (void **)&p->entries, sizeof(entry), &p->capentries,
+                  p->nentries + 1);
+    if (st != LC_OK)
+        return st;
+    k = slot_of(h, p->nslots);
+    p->entries[p->nentries].hash = h;
+    p->entries[p->nentries].pat = pi;
+    p->entries[p->nentries].next = p->slots[k];
+    p->nentries++;
+    p->slots[k] = (uint32_t)p->nentries;
+    return LC_OK;
+}
+
+/*
+ * Collect the words pattern `pi` can start with: explore the epsilon
+ * closure of its program from the first instruction. Reaching a GAP or
+ * MATCH first means the pattern could match starting anywhere; the
+ * parser rejects such patterns, so here it only guards.
+ */
+static lc_status index_pattern(struct lci_patterns *p, const lci_alloc *a,
+                               uint32_t pi, uint32_t pc, int depth) {
+    lc_status st;
+    for (;;) {
+        const insn *in = &p->insns[pc];
+        if (depth > 64)
+            return LC_ERR_INTERNAL;
+        switch (in->op) {
+        case OP_TOK:
+            return add_entry(p, a, in->hash, pi);
+        case OP_SPLIT:
+            st = index_pattern(p, a, pi, in->x, depth + 1);
+            if (st != LC_OK)
+                return st;
+            pc = in->y;
+            break;
+        case OP_JMP:
+            pc = in->x;
+            break;
+        case OP_SENT:
+        case OP_TURN:
+            pc++;
+            break;
+        case OP_FAIL:
+            return LC_OK;
+        default:
+            return LC_ERR_INTERNAL;
+        }
+    }
+}
+
+static lc_status rebuild_index(struct lci_patterns *p, const lci_alloc *a) {
+    size_t want = 64, i;
+    lc_status st;
+    while (want < p->npats * 4)
+        want *= 2;
+    if (want != p->nslots) {
+        uint32_t *s = lci_calloc(a, want, sizeof *s);
+        if (!s)
+            return LC_ERR_NOMEM;
+        lci_free(a, p->slots);
+        p->slots = s;
+        p->nslots = want;
+    } else {
+        memset(p->slots, 0, p->nslots * sizeof *p->slots);
+    }
+    p->nentries = 0;
+    for (i = 0; i < p->npats; i++) {
+        st = index_pattern(p, a, (uint32_t)i, p->pats[i].prog, 0);
+        if (st != LC_OK)
+            return st;
+    }
+    return LC_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Matching                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Backtracking VM. Returns the end token (exclusive) or -1. */
+static int64_t vm_run(const insn *prog, uint32_t pc, const lci_token *t,
+                      uint32_t n, uint32_t pos, int *budget) {
+    for (;;) {
+        const insn *in = &prog[pc];
+        if (--*budget < 0)
+            return -1;
+        switch (in->op) {
+        case OP_TOK:
+            if (pos >= n || t[pos].hash != in->hash)
+                return -1;
+            pos++;
+            pc++;
+            break;
+        case OP_SPLIT: {
+            int64_t r = vm_run(prog, in->x, t, n, pos, budget);
+            if (r >= 0)
+                return r;
+            pc = in->y;
+            break;
+        }
+        case OP_JMP:
+            pc = in->x;
+            break;
+        case OP_GAP: {
+            /* shortest first; a gap never crosses a sentence start */
+            uint32_t k;
+            for (k = 0; k < in->n && pos + k <= n; k++) {
+                int64_t r;
+                if (k > 0 && ((t[pos + k - 1].flags & LCI_TOK_SENT_START) ||
+                              (pos + k < n &&
+                               (t[pos + k].flags & LCI_TOK_SENT_START))))
+                    break;
+                r = vm_run(prog, pc + 1, t, n, pos + k, budget);
+                if (r >= 0)
+                    return r;
+            }
+            return -1;
+        }
+        case OP_SENT:
+            if (pos >= n ||
+                !(pos == 0 || (t[pos].flags & (LCI_TOK_SENT_START |
+                                               LCI_TOK_TURN_START))))
+                return -1;
+            pc++;
+            break;
+        case OP_TURN:
+            if (pos != 0 && !(pos < n && (t[pos].flags & LCI_TOK_TURN_START)))
+                return -1;
+            pc++;
+            break;
+        case OP_MATCH:
+            return pos;
+        default: /* OP_FAIL */
+            return -1;
+        }
+    }
+}
+
+void lci_patterns_scan(const struct lci_patterns *p, const lci_token *toks,
+                       uint32_t n, uint64_t families, lci_pmatch_fn fn,
+                       void *ud) {
+    uint32_t i;
+    if (!p || !toks || !fn || !p->nslots)
+        return;
+    for (i = 0; i < n; i++) {
+        uint64_t h = toks[i].hash;
+        uint32_t k;
+        for (k = p->slots[slot_of(h, p->nslots)]; k;
+             k = p->entries[k - 1].next) {
+            const entry *e = &p->entries[k - 1];
+            const pat *q;
+            int budget = LCI_STEP_BUDGET;
+            int64_t end;
+            lci_pmatch m;
+            if (e->hash != h)
+                continue;
+            q = &p->pats[e->pat];
+            if (!(families & ((uint64_t)1 << q->family)) ||
+                (p->fam[q->family].flags & LCI_FAM_DISABLED))
+                continue;
+            end = vm_run(p->insns, q->prog, toks, n, i, &budget);
+            if (end < 0)
+                continue;
+            m.pattern = e->pat;
+            m.family = q->family;
+            m.tok_start = i;
+            m.tok_end = (uint32_t)end;
+            if (fn(&m, ud))
+                return;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Parser                                                               */
+/* ------------------------------------------------------------------ */
+
+typedef struct parser {
+    struct lci_patterns *p;
+    const lci_alloc *a;
+    const char *src;  /* whole file, for error positions */
+    size_t srclen;
+    const char *source;
+    lci_err *err;
+    const char *s; /* current line */
+    size_t len, i;
+    size_t line_off; /* offset of the line in src */
+    int depth;
+    int words; /* TOK instructions emitted in this pattern */
+    lci_buf norm;
+    lci_token *toks;
+    uint32_t ntoks; /* elements allocated in toks (lci_tokenize contract) */
+} parser;
+
+static lc_status perr(parser *ps, lc_status st, size_t at, const char *msg,
+                      const char *detail) {
+    uint64_t line, col;
+    size_t off = ps->line_off + at;
+    lci_locate(ps->src, ps->srclen, off, &line, &col);
+    if (ps->err)
+        lci_err_set(ps->err, ps->a, st, LC_SEVERITY_ERROR, ps->source, line,
+                    col, off, -1, "%s:%llu:%llu: %s%s%s", ps->source,
+                    (unsigned long long)line, (unsigned long long)col, msg,
+                    detail ? ": " : "", detail ? detail : "");
+    return st;
+}
+
+static lc_status emit(parser *ps, uint8_t op, uint32_t *at) {
+    lc_status st = lci_grow(ps->a, (void **)&ps->p->insns, sizeof(insn),
+                            &ps->p->capinsns, ps->p->ninsns + 1);
+    if (st != LC_OK)
+        return st;
+    memset(&ps->p->insns[ps->p->ninsns], 0, sizeof(insn));
+    ps->p->insns[ps->p->ninsns].op = op;
+    if (at)
+        *at = (uint32_t)ps->p->ninsns;
+    ps->p->ninsns++;
+    return LC_OK;
+}
+
+static int is_syntax(const parser *ps, size_t i) {
+    char c = ps->s[i];
+    if (c == '(' || c == ')' || c == '|' || c == '[' || c == ']' ||
+        c == '^' || c == '<')
+        return 1;
+    if (c == '.' && i + 2 < ps->len && ps->s[i + 1] == '.' &&
+        ps->s[i + 2] == '.')
+        return 1;
+    if (c == '*' && i + 1 < ps->len && ps->s[i + 1] >= '0' &&
+        ps->s[i + 1] <= '9')
+        return 1;
+    if (c == '#' && (i == 0 || ps->s[i - 1] == ' ' || ps->s[i - 1] == '\t'))
+        return 1;
+    return 0;
+}
+
+/* Words between syntax characters: normalize + tokenize like turns. */
+static lc_status parse_words(parser *ps) {
+    size_t start = ps->i;
+    uint32_t k;
+    lc_status st;
+    while (ps->i < ps->len && !is_syntax(ps, ps->i)) {
+        /* punctuation would be dropped silently by the tokenizer; '?'
+         * is the one people reach for by regex habit, so reject it */
+        if (ps->s[ps->i] == '?')
+            return perr(ps, LC_ERR_PATTERN, ps->i,
+                        "'?' is not pattern syntax",
+                        "write optional words as [words]");
+        ps->i++;
+    }
+    if (ps->i == start)
+        return LC_OK;
+    ps->norm.len = 0;
+    st = lci_normalize(ps->s + start, ps->i - start, 1, &ps->norm);
+    if (st == LC_ERR_UTF8)
+        return perr(ps, LC_ERR_PATTERN, start, "invalid UTF-8 in pattern",
+                    NULL);
+    if (st != LC_OK)
+        return st;
+    if (ps->norm.len == 0)
+        return LC_OK;
+    st = lci_tokenize(ps->a, ps->norm.data, ps->norm.len, &ps->toks,
+                      &ps->ntoks);
+    if (st != LC_OK) {
+        ps->ntoks = 0;
+        return st;
+    }
+    for (k = 0; k < ps->ntoks; k++) {
+        uint32_t at;
+        if ((st = emit(ps, OP_TOK, &at)) != LC_OK)
+            return st;
+        ps->p->insns[at].hash = ps->toks[k].hash;
+        ps->words++;
+    }
+    return LC_OK;
+}
+
+static void skip_blanks(parser *ps) {
+    while (ps->i < ps->len && (ps->s[ps->i] == ' ' || ps->s[ps->i] == '\t'))
+        ps->i++;
+}
+
+static lc_status parse_seq(parser *ps);
+
+/* '(' or '[' already consumed; parses alternatives up to `close`. */
+static lc_status parse_group(parser *ps, char close, size_t open_at) {
+    uint32_t jumps[256];
+    int njumps = 0, i;
+    uint32_t split = 0, first_split = 0;
+    lc_status st;
+    int optional = close == ']';
+    if (++ps->depth > LCI_MAX_DEPTH)
+        return perr(ps, LC_ERR_PATTERN, open_at, "groups nested too deeply",
+                    NULL);
+    if (optional) {
+        if ((st = emit(ps, OP_SPLIT, &first_split)) != LC_OK)
+            return st;
+        ps->p->insns[first_split].x = first_split + 1;
+    }
+    for (;;) {
+        size_t alt_at = ps->i;
+        int words_before = ps->words;
+        uint32_t body;
+        if ((st = emit(ps, OP_SPLIT, &split)) != LC_OK)
+            return st;
+        body = split + 1;
+        ps->p->insns[split].x = body;
+        if ((st = parse_seq(ps)) != LC_OK)
+            return st;
+        if (ps->words == words_before)
+            return perr(ps, LC_ERR_PATTERN, alt_at,
+                        "empty alternative (use [..] for optional words)",
+                        NULL);
+        if (ps->i >= ps->len)
+            return perr(ps, LC_ERR_PATTERN, open_at,
+                        close == ')' ? "unclosed '('" : "unclosed '['", NULL);
+        if (njumps >= 256)
+            return perr(ps, LC_ERR_PATTERN, ps->i, "too many alternatives",
+                        NULL);
+        if ((st = emit(ps, OP_JMP, &jumps[njumps])) != LC_OK)
+            return st;
+        njumps++;
+        /* the alternative's split falls through to the next one */
+        ps->p->insns[split].y = (uint32_t)ps->p->ninsns;
+        if (ps->s[ps->i] == '|') {
+            ps->i++;
+            continue;
+        }
+        if (ps->s[ps->i] == close) {
+            ps->i++;
+            break;
+        }
+        return perr(ps, LC_ERR_PATTERN, ps->i, "mismatched bracket", NULL);
+    }
+    /* the last alternative's "else" is a dead end */
+    {
+        uint32_t fail;
+        if ((st = emit(ps, OP_FAIL, &fail)) != LC_OK)
+            return st;
+        ps->p->insns[split].y = fail;
+    }
+    for (i = 0; i < njumps; i++)
+        ps->p->insns[jumps[i]].x = (uint32_t)ps->p->ninsns;
+    if (optional)
+        ps->p->insns[first_split].y = (uint32_t)ps->p->ninsns;
+    ps->depth--;
+    return LC_OK;
+}
+
+/* Sequence up to ')' ']' '|' or end of line. */
+static lc_status parse_seq(parser *ps) {
+    lc_status st;
+    for (;;) {
+        char c;
+        skip_blanks(ps);
+        if (ps->i >= ps->len)
+            return LC_OK;
+        c = ps->s[ps->i];
+        if (c == ')' || c == ']' || c == '|')
+            return LC_OK;
+        if (c == '#' && is_syntax(ps, ps->i)) {
+            ps->len = ps->i; /* comment to end of line */
+            return LC_OK;
+        }
+        if (c == '(' || c == '[') {
+            size_t at = ps->i++;
+            st = parse_group(ps, c == '(' ? ')' : ']', at);
+        } else if (c == '^' || c == '<') {
+            ps->i++;
+            st = emit(ps, c == '^' ? OP_TURN : OP_SENT, NULL);
+        } else if (c == '.' && is_syntax(ps, ps->i)) {
+            uint32_t at;
+            if (ps->words == 0)
+                return perr(ps, LC_ERR_PATTERN, ps->i,
+                            "a pattern cannot start with a gap", NULL);
+            ps->i += 3;
+            if ((st = emit(ps, OP_GAP, &at)) == LC_OK)
+                ps->p->insns[at].n = LCI_GAP_DEFAULT + 1;
+        } else if (c == '*' && is_syntax(ps, ps->i)) {
+            size_t at0 = ps->i;
+            unsigned v = 0;
+            uint32_t at;
+            ps->i++;
+            while (ps->i < ps->len && ps->s[ps->i] >= '0' &&
+                   ps->s[ps->i] <= '9' && v <= 1000)
+                v = v * 10 + (unsigned)(ps->s[ps->i++] - '0');
+            if (v < 1 || v > LCI_GAP_MAX)
+                return perr(ps, LC_ERR_PATTERN, at0,
+                            "gap *N needs 1 <= N <= 32", NULL);
+            if (ps->words == 0)
+                return perr(ps, LC_ERR_PATTERN, at0,
+                            "a pattern cannot start with a gap", NULL);
+            if ((st = emit(ps, OP_GAP, &at)) == LC_OK)
+                ps->p->insns[at].n = (uint8_t)(v + 1);
+        } else {
+            st = parse_words(ps);
+        }
+        if (st != LC_OK)
+            return st;
+    }
+}
+
+/* A gap must not be the last element either (it would only widen the
+ * span); we allow it but the matcher takes the shortest, so it is a
+ * no-op. Checked: the program must reach a word before any gap/MATCH. */
+static int starts_with_word(const insn *prog, uint32_t pc, int depth) {
+    for (;;) {
+        const insn *in = &prog[pc];
+        if (depth > 64)
+            return 0;
+        switch (in->op) {
+        case OP_TOK:
+            return 1;
+        case OP_SPLIT:
+            if (!starts_with_word(prog, in->x, depth + 1))
+                return 0;
+            pc = in->y;
+            break;
+        case OP_JMP:
+            pc = in->x;
+            break;
+        case OP_SENT:
+        case OP_TURN:
+            pc++;
+            break;
+        case OP_FAIL:
+            return 1; /* dead path: nothing to index */
+        default:
+            return 0;
+        }
+    }
+}
+
+static lc_status add_pattern(parser *ps, int fam, const char *origin) {
+    struct lci_patterns *p = ps->p;
+    size_t start_insn = p->ninsns;
+    uint32_t at;
+    lc_status st;
+    pat *q;
+    size_t raw_len;
+    ps->words = 0;
+    ps->depth = 0;
+    ps->i = 0;
+    st = parse_seq(ps);
+    if (st != LC_OK)
+        return st;
+    if (ps->i < ps->len) {
+        return perr(ps, LC_ERR_PATTERN, ps->i,
+                    ps->s[ps->i] == '|' ? "'|' outside a group"
+                                        : "unbalanced closing bracket",
+                    NULL);
+    }
+    if (ps->words == 0)
+        return perr(ps, LC_ERR_PATTERN, 0, "pattern has no words", NULL);
+    if ((st = emit(ps, OP_MATCH, &at)) != LC_OK)
+        return st;
+    if (!starts_with_word(p->insns, (uint32_t)start_insn, 0))
+        return perr(ps, LC_ERR_PATTERN, 0,
+                    "a pattern must start with a word (not a gap or an "
+                    "optional group alone)",
+                    NULL);
+    st = lci_grow(ps->a, (void **)&p->pats, sizeof(pat), &p->cappats,
+                  p->npats + 1);
+    if (st != LC_OK)
+        return st;
+    raw_len = ps->len;
+    while (raw_len && (ps->s[raw_len - 1] == ' ' || ps->s[raw_len - 1] == '\t'))
+        raw_len--;
+    q = &p->pats[p->npats];
+    memset(q, 0, sizeof *q);
+    q->prog = (uint32_t)start_insn;
+    q->family = fam;
+    q->text = lci_strndup(ps->a, ps->s, raw_len);
+    if (!q->text)
+        return LC_ERR_NOMEM;
+    q->info.origin = origin;
+    p->npats++;
+    return LC_OK;
+}
+
+static int word_eq(const char *s, size_t n, const char *w) {
+    return strlen(w) == n && memcmp(s, w, n) == 0;
+}
+
+static int valid_name(const char *s, size_t n) {
+    size_t i;
+    if (n == 0 || n > 48)
+        return 0;
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+static lc_status new_family(parser *ps, const char *name, size_t n,
+                            int *out) {
+    struct lci_patterns *p = ps->p;
+    fam_t *f;
+    if (p->nfam >= LCI_MAX_FAMILIES)
+        return perr(ps, LC_ERR_PATTERN, 0, "too many families (max 64)",
+                    NULL);
+    f = &p->fam[p->nfam];
+    memset(f, 0, sizeof *f);
+    f->name = lci_strndup(ps->a, name, n);
+    if (!f->name)
+        return LC_ERR_NOMEM;
+    f->specificity = 50;
+    f->weight = 100;
+    *out = p->nfam++;
+    return LC_OK;
+}
+
+/* Parse an integer directive argument in [lo, hi]. */
+static int parse_int(const char *s, size_t n, int lo, int hi, int *out) {
+    size_t i = 0;
+    int neg = 0;
+    long v = 0;
+    if (n && s[0] == '-') {
+        neg = 1;
+        i = 1;
+    }
+    if (i >= n)
+        return 0;
+    for (; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9' || v > 100000)
+            return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (neg)
+        v = -v;
+    if (v < lo || v > hi)
+        return 0;
+    *out = (int)v;
+    return 1;
+}
+
+/* Split line into first word and rest (trimmed). */
+static void first_word(const char *s, size_t n, size_t *wlen,
+                       const char **rest, size_t *rlen) {
+    size_t i = 0, j;
+    while (i < n && s[i] != ' ' && s[i] != '\t')
+        i++;
+    *wlen = i;
+    j = i;
+    while (j < n && (s[j] == ' ' || s[j] == '\t'))
+        j++;
+    *rest = s + j;
+    *rlen = n - j;
+    while (*rlen && ((*rest)[*rlen - 1] == ' ' || (*rest)[*rlen - 1] == '\t'))
+        (*rlen)--;
+}
+
+/* Returns 1 if the line was a directive (handled or error in *st). */
+static int directive(parser *ps, int fam, lc_status *st) {
+    size_t wl, rl;
+    const char *rest;
+    fam_t *f;
+    first_word(ps->s, ps->len, &wl, &rest, &rl);
+    *st = LC_OK;
+    if (!(word_eq(ps->s, wl, "specificity") || word_eq(ps->s, wl, "weight") ||
+          word_eq(ps->s, wl, "soft") || word_eq(ps->s, wl, "disable") ||
+          word_eq(ps->s, wl, "enable") || word_eq(ps->s, wl, "role") ||
+          word_eq(ps->s, wl, "cancel")))
+        return 0;
+    /* a directive keyword followed by more words that are not a valid
+     * argument is an error, not a pattern: write such a pattern as
+     * "(disable) ..." */
+    if (fam < 0) {
+        *st = perr(ps, LC_ERR_PATTERN, 0, "directive outside a section",
+                   "start one with [family NAME]");
+        return 1;
+    }
+    f = &ps->p->fam[fam];
+    if (word_eq(ps->s, wl, "specificity") || word_eq(ps->s, wl, "weight")) {
+        int v;
+        int is_spec = ps->s[0] == 's';
+        if (!parse_int(rest, rl, is_spec ? 0 : -100, 100, &v)) {
+            *st = perr(ps, LC_ERR_PATTERN, (size_t)(rest - ps->s),
+                       is_spec ? "specificity needs an integer 0..100"
+                               : "weight needs an integer -100..100",
+                       NULL);
+            return 1;
+        }
+        if (is_spec)
+            f->specificity = v;
+        else
+            f->weight = v;
+        return 1;
+    }
+    if (word_eq(ps->s, wl, "role")) {
+        if (word_eq(rest, rl, "user")) {
+            f->flags |= LCI_FAM_USER_ROLE;
+        } else if (word_eq(rest, rl, "help")) {
+            f->flags |= LCI_FAM_HELP;
+        } else if (word_eq(rest, rl, "assistant")) {
+            f->flags &= ~(unsigned)(LCI_FAM_USER_ROLE | LCI_FAM_HELP);
+        } else {
+            *st = perr(ps, LC_ERR_PATTERN, (size_t)(rest - ps->s),
+                       "role must be assistant, user or help", NULL);
+        }
+        return 1;
+    }
+    if (rl != 0) {
+        *st = perr(ps, LC_ERR_PATTERN, (size_t)(rest - ps->s),
+                   "directive takes no argument",
+                   "write a pattern starting with this word as (word) ...");
+        return 1;
+    }
+    if (word_eq(ps->s, wl, "soft"))
+        f->flags |= LCI_FAM_SOFT;
+    else if (word_eq(ps->s, wl, "cancel"))
+        f->flags |= LCI_FAM_CANCEL;
+    else if (word_eq(ps->s, wl, "disable"))
+        f->flags |= LCI_FAM_DISABLED;
+    else
+        f->flags &= ~(unsigned)LCI_FAM_DISABLED;
+    return 1;
+}
+
+static lc_status parse_file(struct lci_patterns *p, const lci_alloc *a,
+                            const char *source, const char *origin,
+                            const char *text, size_t len, int64_t max_user,
+                            int user, lci_err *err) {
+    parser ps;
+    size_t off = 0;
+    int fam = -1;
+    lc_status st = LC_OK;
+    memset(&ps, 0, sizeof ps);
+    ps.p = p;
+    ps.a = a;
+    ps.src = text;
+    ps.srclen = len;
+    ps.source = source;
+    ps.err = err;
+    lci_buf_init(&ps.norm, a);
+    while (off < len && st == LC_OK) {
+        size_t e = off, n, lead = 0;
+        while (e < len && text[e] != '\n')
+            e++;
+        n = e - off;
+        if (n && text[off + n - 1] == '\r')
+            n--;
+        while (lead < n && (text[off + lead] == ' ' || text[off + lead] == '\t'))
+            lead++;
+        ps.s = text + off + lead;
+        ps.len = n - lead;
+        ps.line_off = off + lead;
+        while (ps.len && (ps.s[ps.len - 1] == ' ' || ps.s[ps.len - 1] == '\t'))
+            ps.len--;
+        if (ps.len == 0 || ps.s[0] == '#') {
+            /* blank or comment */
+        } else if (ps.len >= 8 && memcmp(ps.s, "[family ", 8) == 0) {
+            size_t k = 8, nm0, nl;
+            while (k < ps.len && ps.s[k] == ' ')
+                k++;
+            nm0 = k;
+            while (k < ps.len && ps.s[k] != ']' && ps.s[k] != ' ')
+                k++;
+            nl = k - nm0;
+            while (k < ps.len && ps.s[k] == ' ')
+                k++;
+            if (k >= ps.len || ps.s[k] != ']')
+                st = perr(&ps, LC_ERR_PATTERN, k,
+                          "section header must be [family NAME]", NULL);
+            else if (k + 1 < ps.len && ps.s[k + 1] != ' ' &&
+                     ps.s[k + 1] != '#')
+                st = perr(&ps, LC_ERR_PATTERN, k + 1,
+                          "unexpected text after section header", NULL);
+            else if (!valid_name(ps.s + nm0, nl))
+                st = perr(&ps, LC_ERR_PATTERN, nm0,
+                          "family name must be 1-48 of [a-z0-9_-]", NULL);
+            {
+            const char *nm = ps.s + nm0;
+            if (st == LC_OK) {
+                fam = family_find_n(p, nm, nl);
+                if (fam < 0)
+                    st = new_family(&ps, nm, nl, &fam);
+            }
+            }
+        } else if (directive(&ps, fam, &st)) {
+            /* handled */
+        } else if (fam < 0) {
+            st = perr(&ps, LC_ERR_PATTERN, 0, "pattern outside a section",
+                      "start one with [family NAME]");
+        } else {
+            if (user && (int64_t)p->nuser >= max_user)
+                st = perr(&ps, LC_ERR_LIMIT, 0, "too many patterns",
+                          "raise max_patterns");
+            else
+                st = add_pattern(&ps, fam, origin);
+            if (st == LC_OK && user)
+                p->nuser++;
+        }
+        off = e + 1;
+    }
+    lci_buf_free(&ps.norm);
+    lci_free(a, ps.toks);
+    return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* Life cycle                                                           */
+/* ------------------------------------------------------------------ */
+
+void lci_patterns_free(struct lci_patterns *p, const lci_alloc *a) {
+    size_t i;
+    int f;
+    if (!p)
+        return;
+    for (i = 0; i < p->npats; i++)
+        lci_free(a, p->pats[i].text);
+    for (f = 0; f < p->nfam; f++)
+        lci_free(a, p->fam[f].name);
+    for (i = 0; i < p->norigins; i++)
+        lci_free(a, p->origins[i]);
+    lci_free(a, p->origins);
+    lci_free(a, p->pats);
+    lci_free(a, p->insns);
+    lci_free(a, p->entries);
+    lci_free(a, p->slots);
+    lci_free(a, p);
+}
+
+static lc_status compile_text(const lci_alloc *a, const char *text,
+                              size_t len, const char *text2, size_t len2,
+                              lci_err *err, struct lci_patterns **out) {
+    struct lci_patterns *p;
+    lc_status st;
+    *out = NULL;
+    p = lci_calloc(a, 1, sizeof *p);
+    if (!p)
+        return LC_ERR_NOMEM;
+    st = parse_file(p, a, "builtin", "builtin", text, len, 0, 0, err);
+    if (st == LC_OK && text2)
+        st = parse_file(p, a, "builtin-pushback", "builtin", text2, len2, 0,
+                        0, err);
+    if (st == LC_OK)
+        st = rebuild_index(p, a);
+    if (st != LC_OK) {
+        /* a syntax error in the built-in library is a bug */
+        lci_patterns_free(p, a);
+        return st == LC_ERR_PATTERN ? LC_ERR_INTERNAL : st;
+    }
+    refresh_info(p);
+    *out = p;
+    return LC_OK;
+}
+
+lc_status lci_patterns_new(const lci_alloc *a, struct lci_patterns **out) {
+    if (!a || !out)
+        return LC_ERR_INVALID_ARG;
+    return compile_text(a, lci_builtin_lcp, sizeof lci_builtin_lcp,
+                        lci_pushback_lcp, sizeof lci_pushback_lcp, NULL, out);
+}
+
+lc_status lci_patterns_selftest(const lci_alloc *a, lci_err *err) {
+    struct lci_patterns *p = NULL;
+    lc_status st = compile_text(a, lci_builtin_lcp, sizeof lci_builtin_lcp,
+                                lci_pushback_lcp, sizeof lci_pushback_lcp,
+                                err, &p);
+    lci_patterns_free(p, a);
+    return st;
+}
+
+lc_status lci_patterns_load(struct lci_patterns *p, const lci_alloc *a,
+                            const char *source, const char *text, size_t len,
+                            int64_t max_patterns, lci_err *err) {
+    fam_t saved[LCI_MAX_FAMILIES];
+    int nfam0;
+    size_t npats0, ninsns0, nuser0, i;
+    char *origin;
+    lc_status st;
+    if (!p || !a || (!text && len))
+        return LC_ERR_INVALID_ARG;
+    if (!source)
+        source = "";
+    memcpy(saved, p->fam, sizeof saved);
+    nfam0 = p->nfam;
+    npats0 = p->npats;
+    ninsns0 = p->ninsns;
+    nuser0 = p->nuser;
+    st = lci_grow(a, (void **)&p->origins, sizeof(char *), &p->caporigins,
+                  p->norigins + 1);
+    if (st != LC_OK)
+        return st;
+    origin = lci_strndup(a, source, strlen(source));
+    if (!origin)
+        return LC_ERR_NOMEM;
+    p->origins[p->norigins++] = origin;
+    st = parse_file(p, a, source, origin, text ? text : "", len,
+                    max_patterns, 1, err);
+    if (st == LC_OK)
+        st = rebuild_index(p, a);
+    if (st != LC_OK) {
+        /* roll back to the state before the call */
+        for (i = npats0; i < p->npats; i++)
+            lci_free(a, p->pats[i].text);
+        for (i = (size_t)nfam0; i < (size_t)p->nfam; i++)
+            lci_free(a, p->fam[i].name);
+        memcpy(p->fam, saved, sizeof saved);
+        p->nfam = nfam0;
+        p->npats = npats0;
+        p->ninsns = ninsns0;
+        p->nuser = nuser0;
+        lci_free(a, origin);
+        p->norigins--;
+        if (rebuild_index(p, a) != LC_OK)
+            p->nslots = 0; /* scan becomes a no-op rather than unsafe */
+        refresh_info(p);
+        return st;
+    }
+    refresh_info(p);
+    return LC_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Built-in pushback family without a config                            */
+/* ------------------------------------------------------------------ */
+
+/* Bump allocator over a caller buffer: lets lci_is_pushback compile the
+ * small built-in pushback file without touching the heap or any global
+ * state. Frees are no-ops; the whole arena dies with the call. */
+typedef struct arena {
+    unsigned char *mem;
+    size_t cap, used;
+} arena;
+
+static void *arena_malloc(void *ctx, size_t size) {
+    arena *ar = ctx;
+    size_t at = (ar->used + 15) & ~(size_t)15;
+    if (size > ar->cap || at > ar->cap - size)
+        return NULL;
+    ar->used = at + size;
+    return ar->mem + at;
+}
+
+static void *arena_realloc(void *ctx, void *ptr, size_t old, size_t size) {
+    void *q = arena_malloc(ctx, size);
+    if (q && ptr)
+        memcpy(q, ptr, old < size ? old : size);
+    return q;
+}
+
+static void arena_free(void *ctx, void *ptr) {
+    (void)ctx;
+    (void)ptr;
+}
+
+typedef struct pb_ud {
+    int hit;
+    const lci_token *toks;
+} pb_ud;
+
+static int pb_cb(const lci_pmatch *m, void *ud) {
+    pb_ud *u = ud;
+    if (u->toks[m->tok_start].flags & LCI_TOK_QUOTED)
+        return 0;
+    u->hit = 1;
+    return 1;
+}
+
+static bool pushback_scan(const struct lci_patterns *p, const lci_turn *t) {
+    uint64_t mask = 0;
+    int f;
+    pb_ud u;
+    for (f = 0; f < p->nfam; f++)
+        if (p->fam[f].flags & LCI_FAM_USER_ROLE)
+            mask |= (uint64_t)1 << f;
+    if (!mask)
+        return false;
+    u.hit = 0;
+    u.toks = t->tokens;
+    lci_patterns_scan(p, t->tokens, t->ntokens, mask, pb_cb, &u);
+    return u.hit != 0;
+}
+
+bool lci_pushback_match(const lc_config *cfg, const lci_turn *t) {
+    if (!cfg || !t || !cfg->patterns)
+        return lci_is_pushback(t);
+    return pushback_scan(cfg->patterns, t);
+}
+
+bool lci_is_pushback(const lci_turn *t) {
+    /* 96 KiB covers the built-in pushback file with room to spare; the
+     * arena lives in automatic storage of this call only. */
+    static const size_t cap = 96 * 1024;
+    unsigned char *mem;
+    arena ar;
+    lci_alloc a;
+    struct lci_patterns *p = NULL;
+    bool hit;
+    if (!t || !t->tokens)
+        return false;
+    mem = lci_malloc(&lci_default_alloc, cap);
+    if (!mem)
+        return false;
+    ar.mem = mem;
+    ar.cap = cap;
+    ar.used = 0;
+    a.malloc = arena_malloc;
+    a.realloc = arena_realloc;
+    a.free = arena_free;
+    a.ctx = &ar;
+    if (compile_text(&a, lci_pushback_lcp, sizeof lci_pushback_lcp, NULL, 0,
+                     NULL, &p) != LC_OK) {
+        lci_free(&lci_default_alloc, mem);
+        return false;
+    }
+    hit = pushback_scan(p, t);
+    lci_free(&lci_default_alloc, mem);
+    return hit;
+}

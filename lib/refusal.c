@@ -1,0 +1,459 @@
+/*
+ * refusal.c - classify one assistant turn as refusal / partial refusal /
+ * compliance, name its refusal family and locate the evidence.
+ *
+ * Pipeline (one pass of the pattern scanner, then O(matches) work):
+ *  1. Scan the turn's tokens with every assistant-side family (patterns.c).
+ *     Matches whose first token is quoted ("..." via LCI_TOK_QUOTED, or
+ *     '...' detected here) are dropped: a refusal inside a story or a
+ *     template is not the assistant refusing.
+ *  2. `cancel` families (idioms such as "I cannot stress enough", "sorry
+ *     to hear") remove the matches they overlap.
+ *  3. Each match gets its family weight times a position factor: the
+ *     opening sentence counts fully, later sentences progressively less
+ *     (a refusal is said up front; deep in an answer it is a caveat).
+ *     `soft` families (AI disclaimers, "consult a professional") are
+ *     discounted further when the same sentence goes on with "but ..."
+ *     and content, or when a long answer follows them.
+ *  4. Score = best family + 0.35 * second + 0.15 * third, plus negative
+ *     families (premise corrections); refusal if score >= 50 (of 100).
+ *  5. Partial: a refusal followed, after its sentence, by a help marker
+ *     ("here are", "instead, you could") with at least min_words/2 words
+ *     after it, or by at least 2 * min_words words in sentences with no
+ *     refusal evidence (LC_OPT_PARTIAL_MIN_WORDS, default 40).
+ *  6. The span is mapped from normalized-text offsets back to the original
+ *     text by re-walking the original code points (exact for ASCII and
+ *     whitespace folding; approximate, within the matched word, when NFKC
+ *     merges characters across code points).
+ *
+ * An empty assistant turn (no word tokens) is family "filtered".
+ * Everything here is allocation-free: matches go to a fixed array.
+ */
+#include "internal.h"
+
+#include <string.h>
+#include <utf8proc.h>
+
+#define MAX_MATCHES 96
+#define REFUSAL_THRESHOLD 50.0f
+
+typedef struct mrec {
+    lci_pmatch m;
+    uint32_t sent;     /* sentence index of tok_start */
+    uint32_t sent_end; /* first token of the next sentence */
+    float eff;         /* weight after position/soft factors */
+    int dead;          /* cancelled or quoted */
+} mrec;
+
+typedef struct scan_ctx {
+    const struct lci_patterns *p;
+    const lci_turn *t;
+    mrec recs[MAX_MATCHES];
+    int n;
+    /* running cursors (matches arrive by ascending tok_start) */
+    uint32_t cur_tok, cur_sent;
+    size_t qpos;  /* byte cursor in norm for single-quote tracking */
+    int qopen;    /* inside a '...' span at qpos */
+} scan_ctx;
+
+static int is_alnum_byte(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80;
+}
+
+/*
+ * Single-quote spans in normalized text. An apostrophe opens a span when
+ * it follows the start, a blank or an opening bracket/colon/dash and is
+ * followed by a word character; it closes one when it follows a word or
+ * punctuation character and is followed by the end, a blank or
+ * punctuation. Apostrophes inside words ("don't") do neither.
+ */
+static void quote_advance(scan_ctx *c, size_t to) {
+    const unsigned char *s = (const unsigned char *)c->t->pub.norm;
+    size_t len = c->t->pub.norm_len, i;
+    if (to > len)
+        to = len;
+    for (i = c->qpos; i < to; i++) {
+        unsigned char prev, next;
+        if (s[i] != '\'')
+            continue;
+        prev = i ? s[i - 1] : ' ';
+        next = i + 1 < len ? s[i + 1] : ' ';
+        if (!c->qopen) {
+            if ((prev == ' ' || prev == '(' || prev == ':' || prev == '[' ||
+                 prev == '-' || prev == '"') &&
+                is_alnum_byte(next))
+                c->qopen = 1;
+        } else if (!is_alnum_byte(next) &&
+                   (is_alnum_byte(prev) || prev == '.' || prev == '!' ||
+                    prev == '?' || prev == ',')) {
+            c->qopen = 0;
+        }
+    }
+    c->qpos = to;
+}
+
+/* Is there a closing single quote within `window` bytes after off? */
+static int quote_closes(const lci_turn *t, size_t off, size_t window) {
+    const unsigned char *s = (const unsigned char *)t->pub.norm;
+    size_t len = t->pub.norm_len, i, end = off + window;
+    if (end > len)
+        end = len;
+    for (i = off; i < end; i++) {
+        if (s[i] == '\'') {
+            unsigned char prev = i ? s[i - 1] : ' ';
+            unsigned char next = i + 1 < len ? s[i + 1] : ' ';
+            if (!is_alnum_byte(next) &&
+                (is_alnum_byte(prev) || prev == '.' || prev == '!' ||
+                 prev == '?' || prev == ','))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static int on_match(const lci_pmatch *m, void *ud) {
+    scan_ctx *c = ud;
+    const lci_token *tk = c->t->tokens;
+    mrec *r;
+    uint32_t j;
+    if (c->n >= MAX_MATCHES)
+        return 1;
+    while (c->cur_tok < m->tok_start) {
+        c->cur_tok++;
+        if (tk[c->cur_tok].flags & LCI_TOK_SENT_START)
+            c->cur_sent++;
+    }
+    r = &c->recs[c->n++];
+    memset(r, 0, sizeof *r);
+    r->m = *m;
+    r->sent = c->cur_sent;
+    for (j = m->tok_start + 1; j < c->t->ntokens; j++)
+        if (tk[j].flags & LCI_TOK_SENT_START)
+            break;
+    r->sent_end = j;
+    if (tk[m->tok_start].flags & LCI_TOK_QUOTED) {
+        r->dead = 1;
+    } else {
+        quote_advance(c, tk[m->tok_start].off);
+        if (c->qopen && quote_closes(c->t, tk[m->tok_start].off, 800))
+            r->dead = 1;
+    }
+    return 0;
+}
+
+/* Map a byte offset in norm to one in the original text (see banner). */
+static size_t norm_to_orig(const lci_alloc *a, const lci_turn *t,
+                           size_t target, int is_end) {
+    const unsigned char *s = (const unsigned char *)t->pub.text;
+    size_t len = t->pub.text_len, i = 0, npos = 0;
+    int pending_space = 0;
+    lci_buf tmp;
+    lci_buf_init(&tmp, a);
+    while (i < len) {
+        utf8proc_int32_t u;
+        utf8proc_ssize_t cl;
+        size_t nl;
+        if (s[i] < 0x80) {
+            cl = 1;
+            u = s[i];
+        } else {
+            cl = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &u);
+            if (cl <= 0) {
+                cl = 1;
+                u = -1;
+            }
+        }
+        if (u == ' ' || u == '\t' || u == '\n' || u == '\r' || u == '\f' ||
+            u == '\v' ||
+            (u >= 0x80 &&
+             (utf8proc_category(u) == UTF8PROC_CATEGORY_ZS ||
+              utf8proc_category(u) == UTF8PROC_CATEGORY_ZL ||
+              utf8proc_category(u) == UTF8PROC_CATEGORY_ZP ||
+              u == 0x85))) {
+            if (npos > 0)
+                pending_space = 1;
+            i += (size_t)cl;
+            continue;
+        }
+        if (u >= 0 && u < 0x80) {
+            nl = (u < 0x20 || u == 0x7f) ? 0 : 1;
+        } else {
+            tmp.len = 0;
+            if (lci_normalize((const char *)s + i, (size_t)cl, 1, &tmp) !=
+                LC_OK)
+                nl = 0;
+            else
+                nl = tmp.len;
+        }
+        if (nl == 0) {
+            i += (size_t)cl;
+            continue;
+        }
+        if (pending_space) {
+            npos++;
+            pending_space = 0;
+        }
+        if (!is_end && npos + nl > target) {
+            lci_buf_free(&tmp);
+            return i;
+        }
+        npos += nl;
+        i += (size_t)cl;
+        if (is_end && npos >= target) {
+            lci_buf_free(&tmp);
+            return i;
+        }
+    }
+    lci_buf_free(&tmp);
+    return len;
+}
+
+static float pos_factor(const mrec *r, const lci_token *tk) {
+    float f;
+    switch (r->sent) {
+    case 0:
+        f = 1.0f;
+        break;
+    case 1:
+        f = 0.9f;
+        break;
+    case 2:
+        f = 0.75f;
+        break;
+    case 3:
+        f = 0.6f;
+        break;
+    default:
+        f = 0.35f;
+        break;
+    }
+    /* deep in a long answer, a refusal phrase is a caveat */
+    if (r->sent >= 4 || tk[r->m.tok_start].off > 600)
+        f = 0.35f;
+    return f;
+}
+
+void lci_refusal_classify(const lc_config *cfg, const lci_turn *t,
+                          lci_refusal *out) {
+    static const char but_w[] = "but", however_w[] = "however",
+                      though_w[] = "though";
+    scan_ctx c;
+    const struct lci_patterns *p;
+    const lci_token *tk;
+    uint64_t mask = 0, h_but, h_however, h_though;
+    float fam_best[LCI_MAX_FAMILIES];
+    int fam_rec[LCI_MAX_FAMILIES];
+    float neg = 0, s1 = 0, s2 = 0, s3 = 0, score;
+    int nfam, f, i, j, primary = -1, first_ref = -1;
+    uint32_t n, min_words;
+
+    if (!out)
+        return;
+    memset(out, 0, sizeof *out);
+    out->family = -1;
+    if (!cfg || !t || !cfg->patterns)
+        return;
+    p = cfg->patterns;
+    tk = t->tokens;
+    n = t->ntokens;
+    if (n == 0 || !tk) {
+        f = lci_family_find(p, "filtered");
+        if (f >= 0 && !(lci_family_flags(p, f) & LCI_FAM_DISABLED)) {
+            out->is_refusal = 1;
+            out->family = (int16_t)f;
+            out->families = (uint64_t)1 << f;
+            out->span_start = 0;
+            out->span_end = (uint32_t)t->pub.text_len;
+            out->score = 1.0f;
+        }
+        return;
+    }
+    nfam = lci_family_count(p);
+    for (f = 0; f < nfam; f++) {
+        unsigned fl = lci_family_flags(p, f);
+        if (!(fl & (LCI_FAM_DISABLED | LCI_FAM_USER_ROLE)))
+            mask |= (uint64_t)1 << f;
+    }
+    memset(&c, 0, sizeof c);
+    c.p = p;
+    c.t = t;
+    lci_patterns_scan(p, tk, n, mask, on_match, &c);
+    if (c.n == 0)
+        return;
+
+    /* 2. cancellations */
+    for (i = 0; i < c.n; i++) {
+        if (c.recs[i].dead ||
+            !(lci_family_flags(p, c.recs[i].m.family) & LCI_FAM_CANCEL))
+            continue;
+        for (j = 0; j < c.n; j++) {
+            mrec *o = &c.recs[j];
+            if (j == i || (lci_family_flags(p, o->m.family) & LCI_FAM_CANCEL))
+                continue;
+            if (o->m.tok_start < c.recs[i].m.tok_end &&
+                c.recs[i].m.tok_start < o->m.tok_end)
+                o->dead = 1;
+        }
+    }
+
+    /* 3. effective weights */
+    h_but = lci_hash(but_w, sizeof but_w - 1);
+    h_however = lci_hash(however_w, sizeof however_w - 1);
+    h_though = lci_hash(though_w, sizeof though_w - 1);
+    for (f = 0; f < LCI_MAX_FAMILIES; f++) {
+        fam_best[f] = 0;
+        fam_rec[f] = -1;
+    }
+    for (i = 0; i < c.n; i++) {
+        mrec *r = &c.recs[i];
+        unsigned fl = lci_family_flags(p, r->m.family);
+        int w = lci_family_weight(p, r->m.family);
+        float eff;
+        if (r->dead || (fl & (LCI_FAM_CANCEL | LCI_FAM_HELP)))
+            continue;
+        eff = (float)w * pos_factor(r, tk);
+        if ((fl & LCI_FAM_SOFT) && w > 0) {
+            int but_clause = 0;
+            uint32_t k;
+            for (k = r->m.tok_end; k < r->sent_end; k++)
+                if ((tk[k].hash == h_but || tk[k].hash == h_however ||
+                     tk[k].hash == h_though) &&
+                    r->sent_end - k > 6) {
+                    but_clause = 1;
+                    break;
+                }
+            if (but_clause)
+                eff *= 0.2f;
+            else if (n - r->sent_end >= 25)
+                eff *= 0.5f;
+        }
+        r->eff = eff;
+        if (w < 0) {
+            if (eff < fam_best[r->m.family]) {
+                fam_best[r->m.family] = eff;
+                fam_rec[r->m.family] = i;
+            }
+        } else if (eff > fam_best[r->m.family] || fam_rec[r->m.family] < 0) {
+            fam_best[r->m.family] = eff;
+            fam_rec[r->m.family] = i;
+        }
+    }
+
+    /* 4. score */
+    for (f = 0; f < nfam; f++) {
+        float v = fam_best[f];
+        if (fam_rec[f] < 0)
+            continue;
+        if (v < 0) {
+            neg += v;
+            continue;
+        }
+        if (v > s1) {
+            s3 = s2;
+            s2 = s1;
+            s1 = v;
+        } else if (v > s2) {
+            s3 = s2;
+            s2 = v;
+        } else if (v > s3) {
+            s3 = v;
+        }
+        if (v > 0)
+            out->families |= (uint64_t)1 << f;
+    }
+    score = s1 + 0.35f * s2 + 0.15f * s3;
+    if (score > 100.0f)
+        score = 100.0f;
+    score += neg;
+    if (score < 0)
+        score = 0;
+    out->score = score / 100.0f;
+    if (score < REFUSAL_THRESHOLD) {
+        out->families = 0;
+        return;
+    }
+    out->is_refusal = 1;
+
+    /* primary family: most specific among those with real evidence */
+    for (f = 0; f < nfam; f++) {
+        if (fam_rec[f] < 0 || fam_best[f] < 20.0f)
+            continue;
+        if (primary < 0 ||
+            lci_family_specificity(p, f) > lci_family_specificity(p, primary) ||
+            (lci_family_specificity(p, f) ==
+                 lci_family_specificity(p, primary) &&
+             fam_best[f] > fam_best[primary]))
+            primary = f;
+    }
+    if (primary < 0) {
+        for (f = 0; f < nfam; f++)
+            if (fam_rec[f] >= 0 && fam_best[f] > 0 &&
+                (primary < 0 || fam_best[f] > fam_best[primary]))
+                primary = f;
+    }
+    out->family = (int16_t)primary;
+
+    /* span: the primary family's best match */
+    if (primary >= 0) {
+        const mrec *r = &c.recs[fam_rec[primary]];
+        size_t ns = tk[r->m.tok_start].off;
+        size_t ne = tk[r->m.tok_end - 1].off + tk[r->m.tok_end - 1].len;
+        size_t os = norm_to_orig(&cfg->alloc, t, ns, 0);
+        size_t oe = norm_to_orig(&cfg->alloc, t, ne, 1);
+        if (oe < os)
+            oe = os;
+        out->span_start = (uint32_t)os;
+        out->span_end = (uint32_t)oe;
+    }
+
+    /* 5. partial: help after the first contributing refusal sentence */
+    for (i = 0; i < c.n; i++) {
+        const mrec *r = &c.recs[i];
+        if (!r->dead && r->eff >= 20.0f &&
+            (first_ref < 0 || r->m.tok_start < c.recs[first_ref].m.tok_start))
+            first_ref = i;
+    }
+    min_words = (uint32_t)lci_opt(cfg, LC_OPT_PARTIAL_MIN_WORDS);
+    if (first_ref >= 0) {
+        const mrec *r0 = &c.recs[first_ref];
+        uint32_t help_at = UINT32_MAX, clean;
+        for (i = 0; i < c.n; i++) {
+            const mrec *r = &c.recs[i];
+            if (r->dead ||
+                !(lci_family_flags(p, r->m.family) & LCI_FAM_HELP))
+                continue;
+            if (r->m.tok_start >= r0->m.tok_end &&
+                r->m.tok_start < help_at)
+                help_at = r->m.tok_start;
+        }
+        if (help_at != UINT32_MAX && n - help_at >= min_words / 2)
+            out->partial = 1;
+        /* words in evidence-free sentences after the refusal sentence:
+         * all words after it minus the sentences holding evidence */
+        clean = n - r0->sent_end;
+        for (i = 0; i < c.n && !out->partial; i++) {
+            const mrec *r = &c.recs[i];
+            uint32_t st0;
+            if (r->dead || r->eff <= 0 || r->m.tok_start < r0->sent_end ||
+                (lci_family_flags(p, r->m.family) & LCI_FAM_HELP))
+                continue;
+            for (j = 0; j < i; j++) /* sentence already subtracted? */
+                if (!c.recs[j].dead && c.recs[j].eff > 0 &&
+                    c.recs[j].sent == r->sent &&
+                    c.recs[j].m.tok_start >= r0->sent_end &&
+                    !(lci_family_flags(p, c.recs[j].m.family) &
+                      LCI_FAM_HELP))
+                    break;
+            if (j < i)
+                continue;
+            for (st0 = r->m.tok_start;
+                 st0 > r0->sent_end && !(tk[st0].flags & LCI_TOK_SENT_START);
+                 st0--)
+                ;
+            if (r->sent_end - st0 <= clean)
+                clean -= r->sent_end - st0;
+        }
+        if (clean >= 2 * min_words)
+            out->partial = 1;
+    }
+}
