@@ -296,6 +296,8 @@ lc_status lci_conv_diag(lc_conversation *c, lc_status st, lc_severity sev,
     lci_err_set(&c->diags[pos], c->alloc, st, sev, c->source, line, col, off,
                 turn, "%s", msg);
     c->ndiags++;
+    if (c->source && !c->diags[pos].source) /* its copy failed */
+        return LC_ERR_NOMEM;
     return LC_OK;
 }
 
@@ -431,16 +433,22 @@ void lc_conversation_free(lc_conversation *c) {
     lci_free(a, c->id);
     lci_free(a, c->source);
     lci_free(a, c->speaker_note);
+    lci_free(a, c->raw);
     lci_free(a, c);
     lci_config_unref(cfg);
 }
 
+/* String getters: NULL for a NULL handle, "" when the value is unset. */
 const char *lc_conversation_id(const lc_conversation *c) {
-    return c && c->id ? c->id : "";
+    if (!c)
+        return NULL;
+    return c->id ? c->id : "";
 }
 
 const char *lc_conversation_source(const lc_conversation *c) {
-    return c && c->source ? c->source : "";
+    if (!c)
+        return NULL;
+    return c->source ? c->source : "";
 }
 
 uint64_t lc_conversation_line(const lc_conversation *c) {
@@ -476,7 +484,9 @@ const lc_error *lc_conversation_diag(const lc_conversation *c, size_t i) {
 }
 
 const char *lc_conversation_speaker_note(const lc_conversation *c) {
-    return c && c->speaker_note ? c->speaker_note : "";
+    if (!c)
+        return NULL;
+    return c->speaker_note ? c->speaker_note : "";
 }
 
 int64_t lci_conv_first_repaired(const lc_conversation *c) {

@@ -644,12 +644,13 @@ static lc_status xml(lci_buf *b, const char *s) {
 }
 
 /* <testsuite name="loopcheck.diff">: a test case "mcnemar" (failure on
- * a regression verdict) and one per paired prompt (failure when it
- * flipped to refusal; other changes in <system-out>). */
+ * a regression verdict) and one per paired prompt: a flip to refusal is a
+ * <failure> when the verdict is a regression (the flips are then what
+ * failed), else a <system-out> line like the other changes. */
 static lc_status write_junit(const lc_diff *d, lci_buf *b) {
     const lc_diff_stats *st = &d->stats;
-    uint64_t fails = st->to_refusal +
-                     (st->verdict == LC_VERDICT_REGRESSION ? 1 : 0);
+    int reg = st->verdict == LC_VERDICT_REGRESSION;
+    uint64_t fails = reg ? st->to_refusal + 1 : 0;
     size_t i;
     int ch;
     TRY(lci_buf_printf(b,
@@ -686,21 +687,22 @@ static lc_status write_junit(const lc_diff *d, lci_buf *b) {
         TRY(xml(b, y->source));
         TRY(lci_buf_printf(b, "\" line=\"%llu\" time=\"0\"",
                            (unsigned long long)y->line));
-        for (ch = CH_TO_COMPLIANCE; ch < CH_COUNT; ch++)
+        for (ch = reg ? CH_TO_COMPLIANCE : CH_TO_REFUSAL; ch < CH_COUNT; ch++)
             other |= has_change(x, y, ch);
-        if (!has_change(x, y, CH_TO_REFUSAL) && !other) {
+        if (!(reg && has_change(x, y, CH_TO_REFUSAL)) && !other) {
             TRY(LIT(b, "/>\n"));
             continue;
         }
         TRY(LIT(b, ">\n"));
-        if (has_change(x, y, CH_TO_REFUSAL)) {
+        if (reg && has_change(x, y, CH_TO_REFUSAL)) {
             TRY(LIT(b, "      <failure message=\"compliance -&gt; refusal ("));
             TRY(xml(b, y->family ? y->family : "-"));
             TRY(LIT(b, ")\" type=\"to_refusal\"/>\n"));
         }
         if (other) {
             TRY(LIT(b, "      <system-out>"));
-            for (ch = CH_TO_COMPLIANCE; ch < CH_COUNT; ch++)
+            for (ch = reg ? CH_TO_COMPLIANCE : CH_TO_REFUSAL; ch < CH_COUNT;
+                 ch++)
                 if (has_change(x, y, ch)) {
                     TRY(xml(b, change_names[ch]));
                     TRY(lci_buf_putc(b, '\n'));

@@ -7,6 +7,11 @@
  * a failed one whose first diagnostic pins the status and the exact
  * line/column (code points)/byte offset of the problem. Blank lines are
  * skipped.
+ *
+ * With LC_OPT_DEFER_PARSE = 2 a line is only framed: the conversation
+ * keeps a copy of the raw record and lc_conversation_parse() (defined
+ * here) parses it later, on any thread, with its own tokener. Only this
+ * format defers; the others always parse in the reader.
  */
 #include "input.h"
 
@@ -14,23 +19,39 @@
 
 #include <inttypes.h>
 
-/* Shared with format_turns.c through this small helper: one failed
- * conversation for a line whose JSON does not parse. */
-static lc_status parse_error(lc_reader *r, const char *p, size_t len,
-                             uint64_t line, uint64_t off,
-                             const lci_json_err *err) {
-    uint64_t l, col;
-    lci_locate(p, len, err->off, &l, &col);
-    return lci_reader_emit_error(r, line, off, err->status, line, col,
-                                 off + err->off, "%s", err->msg);
-}
-
 static int blank(const char *p, size_t n) {
     size_t i;
     for (i = 0; i < n; i++)
         if (p[i] != ' ' && p[i] != '\t' && p[i] != '\f' && p[i] != '\v')
             return 0;
     return 1;
+}
+
+/* Parse one record into c (which has id, source and line set). A JSON
+ * error becomes c's error diagnostic at its exact line/column/offset.
+ * Returns only fatal statuses. */
+static lc_status build(lci_json *j, lc_conversation *c, const char *p,
+                       size_t len, uint64_t line, uint64_t off) {
+    struct json_object *o;
+    lci_json_err err;
+    lci_pos pos;
+    lc_status st;
+    int64_t bad;
+    o = lci_json_parse(j, p, len, &err);
+    if (!o) {
+        uint64_t l, col;
+        lci_locate(p, len, err.off, &l, &col);
+        return lci_conv_diag(c, err.status, LC_SEVERITY_ERROR, line, col,
+                             off + err.off, -1, "%s", err.msg);
+    }
+    pos.line = line;
+    pos.col = 1;
+    pos.off = off;
+    st = lci_json_conversation(j, c, o, pos);
+    json_object_put(o);
+    if (st == LC_OK && (bad = lci_conv_first_repaired(c)) > 0)
+        st = lci_input_utf8_warn(c, p, len, line, off, bad);
+    return st;
 }
 
 static lc_status jl_create(lc_reader *r, void **state) {
@@ -41,36 +62,51 @@ static lc_status jl_create(lc_reader *r, void **state) {
 
 static lc_status jl_line(void *state, lc_reader *r, const char *p,
                          size_t len, uint64_t line, uint64_t off) {
-    lci_json *j = lci_reader_json(r);
-    struct json_object *o;
-    lci_json_err err;
     lc_conversation *c;
-    lci_pos pos;
     lc_status st;
-    int64_t bad;
     (void)state;
     if (blank(p, len))
         return LC_OK;
-    o = lci_json_parse(j, p, len, &err);
-    if (!o)
-        return parse_error(r, p, len, line, off, &err);
     st = lci_reader_conv_new(r, line, off, &c);
-    if (st != LC_OK) {
-        json_object_put(o);
+    if (st != LC_OK)
         return st;
-    }
-    pos.line = line;
-    pos.col = 1;
-    pos.off = off;
-    st = lci_json_conversation(j, c, o, pos);
-    json_object_put(o);
-    if (st == LC_OK && (bad = lci_conv_first_repaired(c)) > 0)
-        st = lci_input_utf8_warn(c, p, len, line, off, bad);
-    if (st != LC_OK) {
+    if (lci_opt(lci_reader_config(r), LC_OPT_DEFER_PARSE) == 2) {
+        /* frame only: lc_conversation_parse() does the rest */
+        c->raw = lci_strndup(c->alloc, len ? p : "", len);
+        if (!c->raw) {
+            lc_conversation_free(c);
+            return LC_ERR_NOMEM;
+        }
+        c->raw_len = len;
+        c->raw_offset = off;
+        c->unparsed = 1;
+    } else if ((st = build(lci_reader_json(r), c, p, len, line, off)) !=
+               LC_OK) {
         lc_conversation_free(c);
         return st;
     }
     return lci_reader_emit(r, c);
+}
+
+lc_status lc_conversation_parse(lc_conversation *c) {
+    lci_json *j;
+    lc_status st;
+    if (!c)
+        return LC_ERR_INVALID_ARG;
+    if (!c->unparsed)
+        return LC_OK;
+    st = lci_json_new(c->alloc, (int)lci_opt(c->cfg, LC_OPT_MAX_DEPTH), &j);
+    if (st != LC_OK)
+        return st;
+    st = build(j, c, c->raw, c->raw_len, c->line, c->raw_offset);
+    lci_json_free(j);
+    if (st != LC_OK)
+        return st;
+    lci_free(c->alloc, c->raw);
+    c->raw = NULL;
+    c->raw_len = 0;
+    c->unparsed = 0;
+    return LC_OK;
 }
 
 static lc_status jl_overlong(void *state, lc_reader *r, uint64_t line,

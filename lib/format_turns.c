@@ -68,12 +68,15 @@ static lc_status tu_line(void *state, lc_reader *r, const char *p,
                                      off + err.off, "%s", err.msg);
     }
     s->tmp.len = 0;
-    if (json_object_get_type(o) != json_type_object ||
-        !lci_json_turn_key(o, &s->tmp)) {
+    if (!lci_json_turn_key(o, NULL)) {
         json_object_put(o);
         return lci_reader_emit_error(
             r, line, off, LC_ERR_SCHEMA, line, 1, off,
             "no \"conversation_id\", \"session_id\" or \"thread_id\"");
+    }
+    if (!lci_json_turn_key(o, &s->tmp)) { /* present: only NOMEM fails */
+        json_object_put(o);
+        return LC_ERR_NOMEM;
     }
     if (s->cur && (s->key.len != s->tmp.len ||
                    (s->tmp.len &&

@@ -161,6 +161,7 @@ static char *run_reader(const lc_config *cfg, const char *source,
         assert_int_equal(lc_reader_feed(r, buf + pos, k), LC_OK);
         pos += k;
         while ((st = lc_reader_next(r, &c)) == LC_OK) {
+            assert_int_equal(lc_conversation_parse(c), LC_OK);
             dump_conv(&out, ++n, c);
             if (lc_conversation_status(c) == LC_OK)
                 good++;
@@ -172,6 +173,8 @@ static char *run_reader(const lc_config *cfg, const char *source,
     }
     assert_int_equal(lc_reader_finish(r), LC_OK);
     while ((st = lc_reader_next(r, &c)) == LC_OK) {
+        assert_int_equal(lc_conversation_parse(c), LC_OK);
+        assert_int_equal(lc_conversation_parse(c), LC_OK); /* idempotent */
         dump_conv(&out, ++n, c);
         if (lc_conversation_status(c) == LC_OK)
             good++;
@@ -205,7 +208,7 @@ static void run_dir(const char *sub, lc_format want) {
     size_t nnames = 0, i, k;
     static const size_t chunks[] = {0, 1, 7, 4096};
     const char *update = getenv("LC_FIXTURES_UPDATE");
-    lc_config *cfg;
+    lc_config *cfg, *defer;
 
     snprintf(dir, sizeof dir, "%s/%s", fixtures_dir(), sub);
     d = opendir(dir);
@@ -220,6 +223,8 @@ static void run_dir(const char *sub, lc_format want) {
     qsort(names, nnames, sizeof names[0], cmp_str);
     assert_true(nnames > 0);
     assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_config_new(NULL, &defer), LC_OK);
+    assert_int_equal(lc_config_set(defer, LC_OPT_DEFER_PARSE, 2), LC_OK);
     for (i = 0; i < nnames; i++) {
         size_t len, elen;
         char *buf, *exp, *first = NULL;
@@ -240,6 +245,13 @@ static void run_dir(const char *sub, lc_format want) {
                 fail_msg("%s: chunking %zu differs from whole-buffer "
                          "run:\n--- whole\n%s--- chunked\n%s",
                          names[i], chunks[k], first, got);
+            free(got);
+        }
+        { /* deferred parsing gives the same result */
+            char *got = run_reader(defer, names[i], buf, len, 0);
+            if (strcmp(first, got) != 0)
+                fail_msg("%s: deferred parse differs:\n--- direct\n%s"
+                         "--- deferred\n%s", names[i], first, got);
             free(got);
         }
         if (update && *update == '1') {
@@ -267,6 +279,7 @@ static void run_dir(const char *sub, lc_format want) {
         free(names[i]);
     }
     lc_config_free(cfg);
+    lc_config_free(defer);
 }
 
 static void test_fixtures_jsonl(void **state) {

@@ -1,0 +1,171 @@
+/*
+ * cli.h - declarations shared by the loopcheck command's source files.
+ *
+ * The CLI is a plain user of the public library API (<loopcheck.h>
+ * only): it owns arguments, file walking, chunked reading, threads,
+ * exit codes and message formatting; all detection, parsing and report
+ * rendering happen in libloopcheck.
+ */
+#ifndef LOOPCHECK_CLI_H
+#define LOOPCHECK_CLI_H
+
+#include <loopcheck.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit codes (documented in --help and loopcheck(1)). */
+enum {
+    EXIT_PASS = 0,
+    EXIT_GATE = 1,
+    EXIT_USAGE = 2,
+    EXIT_INPUT = 3,
+    EXIT_INTERNAL = 4
+};
+
+/* ---- growable string (sbuf.c) ---- */
+typedef struct sbuf {
+    char *data;
+    size_t len, cap;
+} sbuf;
+
+void sb_free(sbuf *b);
+void sb_add(sbuf *b, const char *s, size_t n);
+void sb_puts(sbuf *b, const char *s);
+void sb_printf(sbuf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* JSON string literal with quotes (RFC 8259 escapes). */
+void sb_json(sbuf *b, const char *s, size_t n);
+/* lc_write_fn adapter appending to an sbuf (userdata = sbuf *). */
+int sb_write_fn(const char *data, size_t len, void *userdata);
+/* "path:line:col: error: message [LC-Ennn]" (col/line omitted when 0). */
+void sb_diag(sbuf *b, const char *fallback_source, const lc_error *e);
+/* Abort on allocation failure: the CLI has nothing sensible to do. */
+void *xmalloc(size_t n);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+
+/* ---- messages (main.c) ---- */
+extern const char *prog;
+void msg_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+/* ---- gate and config file (gate.c) ---- */
+#define MAX_RATE_RULES 64
+
+typedef struct rate_rule {
+    char *name;     /* kind or refusal family */
+    double max;
+    int is_kind;
+    lc_kind kind;
+} rate_rule;
+
+typedef struct settings {
+    /* gate */
+    int fail_on_set;      /* fail_on given (else: every kind fails) */
+    uint32_t fail_kinds;  /* LC_KIND_BIT set */
+    rate_rule rates[MAX_RATE_RULES];
+    size_t nrates;
+    /* diff */
+    double alpha;                /* 0 = default 0.05 */
+    int64_t max_new_refusals;    /* -1 = no limit */
+    double max_rate_increase;    /* < 0 = no limit */
+    /* input */
+    char *input_format;          /* NULL = auto */
+    char **assistants, **users;  /* speaker names */
+    size_t nassistants, nusers;
+    char **pattern_files;
+    size_t npattern_files;
+} settings;
+
+void settings_init(settings *s);
+void settings_free(settings *s);
+/* Parse "exact_loop,refusal" or "none" into s (replaces the set).
+ * Returns 0, or -1 after printing a usage error. */
+int gate_parse_fail_on(settings *s, const char *arg, const char *where);
+/* Parse "refusal=0.05,apology=0" (adds/replaces rules). */
+int gate_parse_max_rate(settings *s, const char *arg, const char *where);
+/* Resolve rule names against kinds and the config's families. */
+int gate_resolve(settings *s, const lc_config *cfg);
+/* Read a loopcheck.toml-style file into s. Errors are printed as
+ * FILE:LINE: error: ... [LC-E035]; returns 0 or -1. */
+int config_file_load(settings *s, const char *path);
+
+/* Result of evaluating the gate on a finished run. */
+typedef struct gate_result {
+    int failed;
+    sbuf lines;   /* one human line per rule: "fail_on exact_loop: ..." */
+    size_t nrules, nfailed;
+    char **rule_names;
+    char **rule_msgs;
+    int *rule_failed;
+} gate_result;
+
+void gate_eval(const settings *s, const lc_summary *sum,
+               uint64_t conversations_tripping, gate_result *out);
+void gate_result_free(gate_result *g);
+/* 1 if report r has a finding of a kind in the fail set. */
+int gate_report_trips(const settings *s, const lc_report *r);
+uint32_t gate_fail_kinds(const settings *s);
+
+/* ---- input: file lists and the reading pipeline (input.c) ---- */
+typedef struct input_file {
+    char *path;       /* as given / as walked; "-" is stdin */
+    uint64_t size;    /* 0 if unknown */
+} input_file;
+
+typedef struct input_list {
+    input_file *files;
+    size_t n, cap;
+    char **include, **exclude;
+    size_t ninclude, nexclude;
+    int had_error; /* some path could not be read or walked */
+} input_list;
+
+/* Add a command-line path (file, directory walked recursively, "-").
+ * Errors are printed as "path: error: ... [LC-E051]". */
+void input_add_path(input_list *l, const char *path);
+void input_list_free(input_list *l);
+
+/* One conversation travelling through the pipeline. */
+typedef struct job {
+    size_t seq;
+    int side;             /* diff: 0 baseline, 1 candidate */
+    lc_conversation *conv;
+    lc_report *report;    /* check/diff */
+    lc_status status;     /* fatal library status (NOMEM...) or LC_OK */
+    int reader_error;     /* a reader-level failure, counted as failed */
+    sbuf out;             /* rendered stdout */
+    sbuf err;             /* rendered stderr diagnostics */
+    int done;
+} job;
+
+typedef struct pipeline pipeline;
+/* work(): runs on a worker thread (or inline with 1 job): parse, check,
+ * render into job->out / job->err. consume(): runs on the main thread,
+ * strictly in input order. */
+typedef void (*job_fn)(job *j, void *ctx);
+
+typedef struct run_opts {
+    int jobs;        /* worker threads; 1 = inline */
+    int progress;    /* draw a progress bar on stderr */
+    job_fn work;
+    job_fn consume;
+    void *ctx;
+} run_opts;
+
+/* Read every file of l through a reader made from cfg, feeding jobs to
+ * workers; `side` is stored in each job. Returns 0, or -1 on a fatal
+ * library error (already reported). Counts go through consume(). */
+int run_inputs(const lc_config *cfg, const input_list *l, int side,
+               const run_opts *o);
+
+#endif /* LOOPCHECK_CLI_H */

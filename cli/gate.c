@@ -1,0 +1,586 @@
+/*
+ * gate.c - what makes a run fail (exit 1), and the config file.
+ *
+ * Gate rules:
+ *   fail_on KINDS   a conversation with a finding of one of KINDS fails
+ *                   the run. Default when no rule at all is given: every
+ *                   kind (any finding fails), like a linter. "none" = no
+ *                   kind.
+ *   max_rate NAME=X the share of analysed conversations with a finding of
+ *                   kind NAME (or a refusal of family NAME) must not be
+ *                   above X (0..1).
+ *
+ * Config file (loopcheck.toml; a tiny TOML subset, one setting a line):
+ *
+ *   # comment
+ *   [gate]
+ *   fail_on = ["exact_loop", "refusal_loop"]
+ *   max_rate.refusal = 0.05
+ *   [diff]
+ *   alpha = 0.05
+ *   max_new_refusals = 2
+ *   max_rate_increase = 0.05
+ *   [input]
+ *   format = "jsonl"
+ *   assistant = ["Therapist"]
+ *   user = ["Patient"]
+ *   patterns = ["refusals.txt"]    # relative to the config file
+ *
+ * Values: "strings" (\" and \\ escapes), numbers, and one-line arrays of
+ * strings. Errors print as FILE:LINE: error: MESSAGE [LC-E035].
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void settings_init(settings *s) {
+    memset(s, 0, sizeof *s);
+    s->max_new_refusals = -1;
+    s->max_rate_increase = -1;
+}
+
+static void free_list(char **v, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+void settings_free(settings *s) {
+    size_t i;
+    for (i = 0; i < s->nrates; i++)
+        free(s->rates[i].name);
+    free(s->input_format);
+    free_list(s->assistants, s->nassistants);
+    free_list(s->users, s->nusers);
+    free_list(s->pattern_files, s->npattern_files);
+    memset(s, 0, sizeof *s);
+}
+
+static void push(char ***v, size_t *n, const char *s, size_t len) {
+    char *d = xmalloc(len + 1);
+    memcpy(d, s, len);
+    d[len] = '\0';
+    *v = xrealloc(*v, (*n + 1) * sizeof **v);
+    (*v)[(*n)++] = d;
+}
+
+/* Add one kind name to the fail set. */
+static int add_fail_kind(settings *s, const char *name, size_t len,
+                         const char *where) {
+    lc_kind k;
+    if (len == 4 && memcmp(name, "none", 4) == 0)
+        return 0;
+    if (len == 3 && memcmp(name, "all", 3) == 0) {
+        s->fail_kinds = 0xFFFFFFFFu;
+        return 0;
+    }
+    if (lc_kind_from_name(name, len, &k) != LC_OK) {
+        fprintf(stderr, "%s: error: unknown finding kind '%.*s' [%s]\n",
+                where, (int)len, name, lc_status_code(LC_ERR_INVALID_ARG));
+        return -1;
+    }
+    s->fail_kinds |= LC_KIND_BIT(k);
+    return 0;
+}
+
+int gate_parse_fail_on(settings *s, const char *arg, const char *where) {
+    const char *p = arg;
+    s->fail_on_set = 1;
+    s->fail_kinds = 0;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n && add_fail_kind(s, p, n, where) != 0)
+            return -1;
+        p += n + (e ? 1 : 0);
+    }
+    return 0;
+}
+
+static int parse_rate(const char *v, size_t n, double *out) {
+    char tmp[64], *end;
+    double x;
+    if (n == 0 || n >= sizeof tmp)
+        return -1;
+    memcpy(tmp, v, n);
+    tmp[n] = '\0';
+    errno = 0;
+    x = strtod(tmp, &end);
+    if (errno || *end || !(x >= 0.0 && x <= 1.0))
+        return -1;
+    *out = x;
+    return 0;
+}
+
+static int set_rate(settings *s, const char *name, size_t nlen, double x,
+                    const char *where) {
+    size_t i;
+    for (i = 0; i < s->nrates; i++)
+        if (strlen(s->rates[i].name) == nlen &&
+            memcmp(s->rates[i].name, name, nlen) == 0) {
+            s->rates[i].max = x;
+            return 0;
+        }
+    if (s->nrates == MAX_RATE_RULES) {
+        fprintf(stderr, "%s: error: too many rate rules (at most %d) [%s]\n",
+                where, MAX_RATE_RULES, lc_status_code(LC_ERR_LIMIT));
+        return -1;
+    }
+    s->rates[s->nrates].name = xmalloc(nlen + 1);
+    memcpy(s->rates[s->nrates].name, name, nlen);
+    s->rates[s->nrates].name[nlen] = '\0';
+    s->rates[s->nrates].max = x;
+    s->nrates++;
+    return 0;
+}
+
+int gate_parse_max_rate(settings *s, const char *arg, const char *where) {
+    const char *p = arg;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        const char *eq = memchr(p, '=', n);
+        double x;
+        if (n) {
+            if (!eq || eq == p ||
+                parse_rate(eq + 1, n - (size_t)(eq + 1 - p), &x) != 0) {
+                fprintf(stderr,
+                        "%s: error: bad rate rule '%.*s' (expected "
+                        "NAME=RATE with RATE between 0 and 1) [%s]\n",
+                        where, (int)n, p, lc_status_code(LC_ERR_INVALID_ARG));
+                return -1;
+            }
+            if (set_rate(s, p, (size_t)(eq - p), x, where) != 0)
+                return -1;
+        }
+        p += n + (e ? 1 : 0);
+    }
+    return 0;
+}
+
+int gate_resolve(settings *s, const lc_config *cfg) {
+    size_t i, j, np = lc_config_pattern_count(cfg);
+    for (i = 0; i < s->nrates; i++) {
+        rate_rule *r = &s->rates[i];
+        int found = 0;
+        if (lc_kind_from_name(r->name, strlen(r->name), &r->kind) == LC_OK) {
+            r->is_kind = 1;
+            continue;
+        }
+        for (j = 0; j < np && !found; j++) {
+            const lc_pattern_info *pi = lc_config_pattern(cfg, j);
+            if (pi && pi->family && strcmp(pi->family, r->name) == 0)
+                found = 1;
+        }
+        if (!found) {
+            fprintf(stderr,
+                    "%s: error: --max-rate: '%s' is neither a finding kind "
+                    "nor a refusal family (see 'loopcheck patterns') [%s]\n",
+                    prog, r->name, lc_status_code(LC_ERR_INVALID_ARG));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+uint32_t gate_fail_kinds(const settings *s) {
+    if (!s->fail_on_set && s->nrates == 0)
+        return 0xFFFFFFFFu; /* default: any finding fails */
+    return s->fail_on_set ? s->fail_kinds : 0;
+}
+
+int gate_report_trips(const settings *s, const lc_report *r) {
+    uint32_t set = gate_fail_kinds(s);
+    size_t i, n = lc_report_finding_count(r);
+    for (i = 0; i < n; i++) {
+        const lc_finding *f = lc_report_finding(r, i);
+        if ((unsigned)f->kind < 32 && (set & LC_KIND_BIT(f->kind)))
+            return 1;
+    }
+    return 0;
+}
+
+static void add_rule(gate_result *g, const char *name, int failed,
+                     const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+static void add_rule(gate_result *g, const char *name, int failed,
+                     const char *fmt, ...) {
+    va_list ap;
+    sbuf m = {0};
+    char tmp[512];
+    va_start(ap, fmt);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    sb_puts(&m, tmp);
+    g->rule_names = xrealloc(g->rule_names, (g->nrules + 1) * sizeof(char *));
+    g->rule_msgs = xrealloc(g->rule_msgs, (g->nrules + 1) * sizeof(char *));
+    g->rule_failed = xrealloc(g->rule_failed, (g->nrules + 1) * sizeof(int));
+    g->rule_names[g->nrules] = xstrdup(name);
+    g->rule_msgs[g->nrules] = m.data;
+    g->rule_failed[g->nrules] = failed;
+    g->nrules++;
+    if (failed) {
+        g->nfailed++;
+        g->failed = 1;
+    }
+}
+
+void gate_eval(const settings *s, const lc_summary *sum,
+               uint64_t tripping, gate_result *g) {
+    uint64_t analysed = lc_summary_analysed(sum);
+    uint32_t set = gate_fail_kinds(s);
+    size_t i;
+    memset(g, 0, sizeof *g);
+    if (set) {
+        sbuf names = {0};
+        if (set == 0xFFFFFFFFu) {
+            sb_puts(&names, "any");
+        } else {
+            unsigned k;
+            for (k = 0; k < 32; k++)
+                if ((set & LC_KIND_BIT(k)) && lc_kind_name((lc_kind)k)) {
+                    if (names.len)
+                        sb_puts(&names, ",");
+                    sb_puts(&names, lc_kind_name((lc_kind)k));
+                }
+        }
+        {
+            sbuf rn = {0};
+            sb_printf(&rn, "fail_on %s", names.data ? names.data : "");
+            add_rule(g, rn.data, tripping > 0,
+                     "%llu conversation%s with findings of kind %s",
+                     (unsigned long long)tripping, tripping == 1 ? "" : "s",
+                     names.data ? names.data : "");
+            sb_free(&rn);
+        }
+        sb_free(&names);
+    }
+    for (i = 0; i < s->nrates; i++) {
+        const rate_rule *r = &s->rates[i];
+        uint64_t n = r->is_kind ? lc_summary_kind_count(sum, r->kind)
+                                : lc_summary_family_count(sum, r->name);
+        double rate = analysed ? (double)n / (double)analysed : 0.0;
+        sbuf rn = {0};
+        sb_printf(&rn, "max_rate %s", r->name);
+        add_rule(g, rn.data, rate > r->max,
+                 "%s rate %.4g (%llu of %llu conversations) %s max %g",
+                 r->name, rate, (unsigned long long)n,
+                 (unsigned long long)analysed, rate > r->max ? ">" : "<=",
+                 r->max);
+        sb_free(&rn);
+    }
+}
+
+void gate_result_free(gate_result *g) {
+    size_t i;
+    for (i = 0; i < g->nrules; i++) {
+        free(g->rule_names[i]);
+        free(g->rule_msgs[i]);
+    }
+    free(g->rule_names);
+    free(g->rule_msgs);
+    free(g->rule_failed);
+    sb_free(&g->lines);
+    memset(g, 0, sizeof *g);
+}
+
+/* ------------------------------------------------------------------ */
+/* Config file                                                          */
+/* ------------------------------------------------------------------ */
+
+typedef struct cfile {
+    const char *path;
+    unsigned line;
+} cfile;
+
+static int cf_error(const cfile *f, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static int cf_error(const cfile *f, const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "%s:%u: error: ", f->path, f->line);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " [%s]\n", lc_status_code(LC_ERR_CONFIG_FILE));
+    return -1;
+}
+
+static const char *skip_ws(const char *p) {
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return p;
+}
+
+/* A value: string, number or array of strings. */
+typedef struct cvalue {
+    int kind; /* 's' string, 'n' number, 'a' array */
+    sbuf str;
+    double num;
+    char **items;
+    size_t nitems;
+} cvalue;
+
+static void cvalue_free(cvalue *v) {
+    sb_free(&v->str);
+    free_list(v->items, v->nitems);
+}
+
+/* Parse a "string" at *pp; sets *pp past it. */
+static int parse_string(const cfile *f, const char **pp, sbuf *out) {
+    const char *p = *pp + 1;
+    sb_add(out, "", 0);
+    while (*p && *p != '"') {
+        if (*p == '\\') {
+            p++;
+            if (*p != '"' && *p != '\\')
+                return cf_error(f, "unsupported escape '\\%c' in string",
+                                *p ? *p : ' ');
+        }
+        sb_add(out, p, 1);
+        p++;
+    }
+    if (*p != '"')
+        return cf_error(f, "unterminated string");
+    *pp = p + 1;
+    return 0;
+}
+
+static int parse_value(const cfile *f, const char *p, cvalue *v) {
+    memset(v, 0, sizeof *v);
+    p = skip_ws(p);
+    if (*p == '"') {
+        v->kind = 's';
+        if (parse_string(f, &p, &v->str) != 0)
+            return -1;
+    } else if (*p == '[') {
+        v->kind = 'a';
+        p = skip_ws(p + 1);
+        while (*p != ']') {
+            sbuf item = {0};
+            if (*p != '"') {
+                sb_free(&item);
+                return cf_error(f, "expected a \"string\" in the array");
+            }
+            if (parse_string(f, &p, &item) != 0) {
+                sb_free(&item);
+                return -1;
+            }
+            push(&v->items, &v->nitems, item.data, item.len);
+            sb_free(&item);
+            p = skip_ws(p);
+            if (*p == ',')
+                p = skip_ws(p + 1);
+            else if (*p != ']')
+                return cf_error(f, "expected ',' or ']' in the array");
+        }
+        p++;
+    } else {
+        char *end;
+        errno = 0;
+        v->kind = 'n';
+        v->num = strtod(p, &end);
+        if (end == p || errno || !isfinite(v->num))
+            return cf_error(f, "expected a value: \"string\", number or "
+                               "[\"array\"]");
+        p = end;
+    }
+    p = skip_ws(p);
+    if (*p && *p != '#')
+        return cf_error(f, "unexpected text after the value: '%s'", p);
+    return 0;
+}
+
+/* Directory part of path, with a trailing '/', or "" */
+static void dir_of(const char *path, sbuf *out) {
+    const char *sl = strrchr(path, '/');
+    if (sl)
+        sb_add(out, path, (size_t)(sl - path) + 1);
+    else
+        sb_add(out, "", 0);
+}
+
+static int apply(settings *s, const cfile *f, const char *section,
+                 const char *key, cvalue *v) {
+    char where[600];
+    snprintf(where, sizeof where, "%s:%u", f->path, f->line);
+    if (strcmp(section, "gate") == 0) {
+        if (strcmp(key, "fail_on") == 0) {
+            size_t i;
+            if (v->kind != 'a' && v->kind != 's')
+                return cf_error(f, "fail_on: expected an array of kinds");
+            s->fail_on_set = 1;
+            s->fail_kinds = 0;
+            if (v->kind == 's')
+                return add_fail_kind(s, v->str.data, v->str.len, where);
+            for (i = 0; i < v->nitems; i++)
+                if (add_fail_kind(s, v->items[i], strlen(v->items[i]),
+                                  where) != 0)
+                    return -1;
+            return 0;
+        }
+        if (strncmp(key, "max_rate.", 9) == 0 && key[9]) {
+            if (v->kind != 'n' || !(v->num >= 0 && v->num <= 1))
+                return cf_error(f, "%s: expected a number between 0 and 1",
+                                key);
+            return set_rate(s, key + 9, strlen(key + 9), v->num, where);
+        }
+    } else if (strcmp(section, "diff") == 0) {
+        if (strcmp(key, "alpha") == 0) {
+            if (v->kind != 'n' || !(v->num > 0 && v->num < 1))
+                return cf_error(f, "alpha: expected a number in (0, 1)");
+            s->alpha = v->num;
+            return 0;
+        }
+        if (strcmp(key, "max_new_refusals") == 0) {
+            if (v->kind != 'n' || v->num < 0 || v->num != floor(v->num) ||
+                v->num > 1e15)
+                return cf_error(f, "max_new_refusals: expected a whole "
+                                   "number >= 0");
+            s->max_new_refusals = (int64_t)v->num;
+            return 0;
+        }
+        if (strcmp(key, "max_rate_increase") == 0) {
+            if (v->kind != 'n' || !(v->num >= -1 && v->num <= 1))
+                return cf_error(f, "max_rate_increase: expected a number "
+                                   "between -1 and 1");
+            s->max_rate_increase = v->num;
+            return 0;
+        }
+    } else if (strcmp(section, "input") == 0) {
+        char ***list = NULL;
+        size_t *nlist = NULL;
+        if (strcmp(key, "format") == 0) {
+            lc_format fm;
+            if (v->kind != 's' ||
+                lc_format_from_name(v->str.data, v->str.len, &fm) != LC_OK)
+                return cf_error(f, "format: expected one of \"auto\", "
+                                   "\"transcript\", \"jsonl\", "
+                                   "\"jsonl-turns\", \"json\"");
+            free(s->input_format);
+            s->input_format = xstrdup(v->str.data);
+            return 0;
+        }
+        if (strcmp(key, "assistant") == 0) {
+            list = &s->assistants;
+            nlist = &s->nassistants;
+        } else if (strcmp(key, "user") == 0) {
+            list = &s->users;
+            nlist = &s->nusers;
+        } else if (strcmp(key, "patterns") == 0) {
+            list = &s->pattern_files;
+            nlist = &s->npattern_files;
+        }
+        if (list) {
+            size_t i, n = v->kind == 'a' ? v->nitems : 1;
+            if (v->kind != 'a' && v->kind != 's')
+                return cf_error(f, "%s: expected a string or an array of "
+                                   "strings", key);
+            for (i = 0; i < n; i++) {
+                const char *item = v->kind == 'a' ? v->items[i] : v->str.data;
+                sbuf full = {0};
+                if (list == &s->pattern_files && item[0] != '/')
+                    dir_of(f->path, &full);
+                sb_puts(&full, item);
+                push(list, nlist, full.data, full.len);
+                sb_free(&full);
+            }
+            return 0;
+        }
+    } else {
+        return cf_error(f, "unknown section [%s] (expected [gate], [diff] or "
+                           "[input])", section);
+    }
+    return cf_error(f, "unknown setting '%s' in [%s]", key, section);
+}
+
+int config_file_load(settings *s, const char *path) {
+    FILE *fp = fopen(path, "r");
+    char line[4096];
+    char section[64] = "";
+    cfile f;
+    int rc = 0;
+    f.path = path;
+    f.line = 0;
+    if (!fp) {
+        fprintf(stderr, "%s: error: %s [%s]\n", path, strerror(errno),
+                lc_status_code(LC_ERR_IO));
+        return -1;
+    }
+    while (rc == 0 && fgets(line, sizeof line, fp)) {
+        size_t n = strlen(line);
+        const char *p;
+        char key[128];
+        size_t kl = 0;
+        cvalue v;
+        f.line++;
+        if (n && line[n - 1] != '\n' && !feof(fp)) {
+            rc = cf_error(&f, "line too long (at most %d bytes)",
+                          (int)sizeof line - 2);
+            break;
+        }
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' ||
+                     line[n - 1] == ' ' || line[n - 1] == '\t'))
+            line[--n] = '\0';
+        p = skip_ws(line);
+        if (*p == '\0' || *p == '#')
+            continue;
+        if (*p == '[') {
+            const char *e = strchr(p, ']');
+            size_t sl;
+            if (!e || *skip_ws(e + 1) != '\0' || e == p + 1) {
+                rc = cf_error(&f, "bad section header (expected [name])");
+                break;
+            }
+            sl = (size_t)(e - p - 1);
+            if (sl >= sizeof section) {
+                rc = cf_error(&f, "section name too long");
+                break;
+            }
+            memcpy(section, p + 1, sl);
+            section[sl] = '\0';
+            if (strcmp(section, "gate") && strcmp(section, "diff") &&
+                strcmp(section, "input")) {
+                rc = cf_error(&f, "unknown section [%s] (expected [gate], "
+                                  "[diff] or [input])", section);
+                break;
+            }
+            continue;
+        }
+        while (*p && *p != '=' && *p != ' ' && *p != '\t' &&
+               kl + 1 < sizeof key)
+            key[kl++] = *p++;
+        key[kl] = '\0';
+        p = skip_ws(p);
+        if (kl == 0 || *p != '=') {
+            rc = cf_error(&f, "expected 'key = value'");
+            break;
+        }
+        if (!section[0]) {
+            rc = cf_error(&f, "setting '%s' outside a section (start with "
+                              "[gate], [diff] or [input])", key);
+            break;
+        }
+        if (parse_value(&f, p + 1, &v) != 0) {
+            cvalue_free(&v);
+            rc = -1;
+            break;
+        }
+        rc = apply(s, &f, section, key, &v);
+        cvalue_free(&v);
+    }
+    fclose(fp);
+    return rc;
+}

@@ -1,0 +1,507 @@
+/*
+ * input.c - which files to read, and reading them.
+ *
+ * Walking: a directory argument is walked recursively in byte order of
+ * the names (so output order does not depend on the file system), hidden
+ * entries (".name") skipped, symlinks followed, and a directory reached
+ * twice (a symlink loop, or two links to one place) read only once, with
+ * a warning. --include/--exclude globs (fnmatch) apply to what the walk
+ * finds, matched against the base name and against the whole path;
+ * --exclude also prunes directories. Paths named on the command line are
+ * always read. A path that cannot be read prints
+ * "path: error: <reason> [LC-E051]" and the run goes on (exit 3 at the
+ * end).
+ *
+ * Reading: each file gets its own lc_reader and is fed in fixed 64 KiB
+ * chunks; whole conversations come out and travel as jobs. With one job
+ * everything runs inline on the main thread. With N > 1 the main thread
+ * is the reader thread: it frames records (LC_OPT_DEFER_PARSE = 2 is set
+ * by the caller), N worker threads parse and check them, and the main
+ * thread consumes finished jobs strictly in input order through a
+ * bounded window (so memory stays bounded and output is deterministic).
+ */
+#include "cli.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK (64 * 1024)
+
+/* ------------------------------------------------------------------ */
+/* Walking                                                              */
+/* ------------------------------------------------------------------ */
+
+typedef struct dir_id {
+    dev_t dev;
+    ino_t ino;
+} dir_id;
+
+typedef struct walk {
+    input_list *l;
+    dir_id *seen;
+    size_t nseen, capseen;
+} walk;
+
+static void io_error(input_list *l, const char *path, const char *why) {
+    fprintf(stderr, "%s: error: %s [%s]\n", path, why,
+            lc_status_code(LC_ERR_IO));
+    l->had_error = 1;
+}
+
+static void add_file(input_list *l, const char *path, uint64_t size) {
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        l->files = xrealloc(l->files, l->cap * sizeof *l->files);
+    }
+    l->files[l->n].path = xstrdup(path);
+    l->files[l->n].size = size;
+    l->n++;
+}
+
+static int glob_match(char **pats, size_t n, const char *path) {
+    const char *base = strrchr(path, '/');
+    size_t i;
+    base = base ? base + 1 : path;
+    for (i = 0; i < n; i++)
+        if (fnmatch(pats[i], base, 0) == 0 || fnmatch(pats[i], path, 0) == 0)
+            return 1;
+    return 0;
+}
+
+static int cmp_names(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int seen_dir(walk *w, const struct stat *st) {
+    size_t i;
+    for (i = 0; i < w->nseen; i++)
+        if (w->seen[i].dev == st->st_dev && w->seen[i].ino == st->st_ino)
+            return 1;
+    if (w->nseen == w->capseen) {
+        w->capseen = w->capseen ? w->capseen * 2 : 16;
+        w->seen = xrealloc(w->seen, w->capseen * sizeof *w->seen);
+    }
+    w->seen[w->nseen].dev = st->st_dev;
+    w->seen[w->nseen].ino = st->st_ino;
+    w->nseen++;
+    return 0;
+}
+
+static void walk_dir(walk *w, const char *dir, const struct stat *dst) {
+    DIR *d;
+    struct dirent *de;
+    char **names = NULL;
+    size_t n = 0, cap = 0, i;
+
+    if (seen_dir(w, dst)) {
+        fprintf(stderr,
+                "%s: warning: directory already visited (symlink loop?), "
+                "skipped [%s]\n",
+                dir, lc_status_code(LC_ERR_IO));
+        return;
+    }
+    if (!(d = opendir(dir))) {
+        io_error(w->l, dir, strerror(errno));
+        return;
+    }
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue; /* ".", "..", hidden files */
+        if (n == cap) {
+            cap = cap ? cap * 2 : 32;
+            names = xrealloc(names, cap * sizeof *names);
+        }
+        names[n++] = xstrdup(de->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, cmp_names);
+    for (i = 0; i < n; i++) {
+        sbuf p = {0};
+        struct stat st;
+        size_t dl = strlen(dir);
+        sb_add(&p, dir, dl);
+        if (dl && dir[dl - 1] != '/')
+            sb_add(&p, "/", 1);
+        sb_puts(&p, names[i]);
+        if (stat(p.data, &st) != 0) {
+            io_error(w->l, p.data, strerror(errno));
+        } else if (S_ISDIR(st.st_mode)) {
+            if (!glob_match(w->l->exclude, w->l->nexclude, p.data))
+                walk_dir(w, p.data, &st);
+        } else if (S_ISREG(st.st_mode)) {
+            if (!glob_match(w->l->exclude, w->l->nexclude, p.data) &&
+                (w->l->ninclude == 0 ||
+                 glob_match(w->l->include, w->l->ninclude, p.data)))
+                add_file(w->l, p.data, (uint64_t)st.st_size);
+        }
+        sb_free(&p);
+        free(names[i]);
+    }
+    free(names);
+}
+
+void input_add_path(input_list *l, const char *path) {
+    struct stat st;
+    if (strcmp(path, "-") == 0) {
+        add_file(l, "-", 0);
+        return;
+    }
+    if (stat(path, &st) != 0) {
+        io_error(l, path, strerror(errno));
+        return;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        walk w = {l, NULL, 0, 0};
+        walk_dir(&w, path, &st);
+        free(w.seen);
+        return;
+    }
+    add_file(l, path, S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0);
+}
+
+void input_list_free(input_list *l) {
+    size_t i;
+    for (i = 0; i < l->n; i++)
+        free(l->files[i].path);
+    free(l->files);
+    l->files = NULL;
+    l->n = l->cap = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Progress                                                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct progress {
+    int on;
+    uint64_t total;  /* bytes, 0 if unknown */
+    uint64_t done;   /* bytes fed */
+    uint64_t convs;
+    double start, last;
+} progress;
+
+static double now_sec(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void progress_draw(progress *p, int force) {
+    double t, el, rate;
+    if (!p->on)
+        return;
+    t = now_sec();
+    if (!force && t - p->last < 0.1)
+        return;
+    p->last = t;
+    el = t - p->start;
+    rate = el > 0 ? (double)p->done / el : 0;
+    fprintf(stderr, "\r\033[K%s: %llu conversations, %.1f MB", prog,
+            (unsigned long long)p->convs, (double)p->done / 1e6);
+    if (p->total)
+        fprintf(stderr, " of %.1f MB", (double)p->total / 1e6);
+    fprintf(stderr, ", %.1f MB/s", rate / 1e6);
+    if (p->total && rate > 0 && p->done <= p->total) {
+        double eta = (double)(p->total - p->done) / rate;
+        fprintf(stderr, ", ETA %d:%02d", (int)(eta / 60), (int)eta % 60);
+    }
+    fflush(stderr);
+}
+
+static void progress_clear(progress *p) {
+    if (p->on) {
+        fprintf(stderr, "\r\033[K");
+        fflush(stderr);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Worker pool with in-order delivery                                   */
+/* ------------------------------------------------------------------ */
+
+struct pipeline {
+    const run_opts *o;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work; /* a job was submitted, or stop */
+    pthread_cond_t cv_done; /* a job finished */
+    job **ring;             /* window of in-flight jobs, by seq % window */
+    size_t window;
+    size_t next_submit, next_take, next_out;
+    int stop;
+    pthread_t *threads;
+    int nthreads;
+    progress *prog;
+};
+
+static void *worker_main(void *arg) {
+    pipeline *p = arg;
+    for (;;) {
+        job *j;
+        pthread_mutex_lock(&p->mu);
+        while (p->next_take == p->next_submit && !p->stop)
+            pthread_cond_wait(&p->cv_work, &p->mu);
+        if (p->next_take == p->next_submit) {
+            pthread_mutex_unlock(&p->mu);
+            return NULL;
+        }
+        j = p->ring[p->next_take % p->window];
+        p->next_take++;
+        pthread_mutex_unlock(&p->mu);
+        if (!j->done)
+            p->o->work(j, p->o->ctx);
+        pthread_mutex_lock(&p->mu);
+        j->done = 1;
+        pthread_cond_broadcast(&p->cv_done);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+static void consume_one(pipeline *p, job *j) {
+    p->o->consume(j, p->o->ctx);
+    if (p->prog)
+        p->prog->convs++;
+    sb_free(&j->out);
+    sb_free(&j->err);
+    free(j);
+}
+
+/* Consume finished jobs in order; with `block`, wait for at least the
+ * next one when it is not finished yet. */
+static void drain(pipeline *p, int block) {
+    for (;;) {
+        job *j;
+        pthread_mutex_lock(&p->mu);
+        if (p->next_out == p->next_submit) {
+            pthread_mutex_unlock(&p->mu);
+            return;
+        }
+        j = p->ring[p->next_out % p->window];
+        while (!j->done && block)
+            pthread_cond_wait(&p->cv_done, &p->mu);
+        if (!j->done) {
+            pthread_mutex_unlock(&p->mu);
+            return;
+        }
+        p->ring[p->next_out % p->window] = NULL;
+        p->next_out++;
+        pthread_mutex_unlock(&p->mu);
+        consume_one(p, j);
+        block = 0;
+    }
+}
+
+static void submit(pipeline *p, job *j) {
+    if (p->nthreads == 0) {
+        if (!j->done)
+            p->o->work(j, p->o->ctx);
+        consume_one(p, j);
+        return;
+    }
+    /* make room in the window */
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        if (p->next_submit - p->next_out < p->window)
+            break;
+        pthread_mutex_unlock(&p->mu);
+        drain(p, 1);
+    }
+    j->seq = p->next_submit;
+    p->ring[p->next_submit % p->window] = j;
+    p->next_submit++;
+    pthread_cond_signal(&p->cv_work);
+    pthread_mutex_unlock(&p->mu);
+    drain(p, 0);
+}
+
+static int pipeline_start(pipeline *p, const run_opts *o, progress *pr) {
+    int i;
+    memset(p, 0, sizeof *p);
+    p->o = o;
+    p->prog = pr;
+    if (o->jobs <= 1)
+        return 0;
+    p->window = (size_t)o->jobs * 16;
+    p->ring = xmalloc(p->window * sizeof *p->ring);
+    memset(p->ring, 0, p->window * sizeof *p->ring);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv_work, NULL);
+    pthread_cond_init(&p->cv_done, NULL);
+    p->threads = xmalloc((size_t)o->jobs * sizeof *p->threads);
+    for (i = 0; i < o->jobs; i++) {
+        if (pthread_create(&p->threads[i], NULL, worker_main, p) != 0)
+            break;
+        p->nthreads++;
+    }
+    if (p->nthreads == 0) { /* no threads available: run inline */
+        free(p->threads);
+        free(p->ring);
+        p->threads = NULL;
+        p->ring = NULL;
+    }
+    return 0;
+}
+
+static void pipeline_finish(pipeline *p) {
+    int i;
+    if (p->nthreads == 0)
+        return;
+    drain(p, 1);
+    while (p->next_out != p->next_submit)
+        drain(p, 1);
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    pthread_cond_broadcast(&p->cv_work);
+    pthread_mutex_unlock(&p->mu);
+    for (i = 0; i < p->nthreads; i++)
+        pthread_join(p->threads[i], NULL);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv_work);
+    pthread_cond_destroy(&p->cv_done);
+    free(p->threads);
+    free(p->ring);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading                                                              */
+/* ------------------------------------------------------------------ */
+
+static job *new_job(int side) {
+    job *j = xmalloc(sizeof *j);
+    memset(j, 0, sizeof *j);
+    j->side = side;
+    j->status = LC_OK;
+    return j;
+}
+
+/* A reader-level failure becomes a finished job counted as one failed
+ * conversation, so that read = analysed + failed still holds. */
+static void reader_failure(pipeline *p, int side, const char *path,
+                           const lc_error *e, lc_status st) {
+    job *j = new_job(side);
+    j->reader_error = 1;
+    j->done = 1;
+    if (e) {
+        sb_diag(&j->err, path, e);
+    } else {
+        sb_printf(&j->err, "%s: error: %s [%s]\n", path, lc_status_str(st),
+                  lc_status_code(st));
+    }
+    submit(p, j);
+}
+
+/* Pull every ready conversation. Returns LC_NEED_INPUT, LC_END, or a
+ * fatal status (after reporting it as a failed job). */
+static lc_status pull(pipeline *p, lc_reader *r, int side, const char *path) {
+    for (;;) {
+        lc_conversation *c = NULL;
+        lc_status st = lc_reader_next(r, &c);
+        if (st == LC_OK) {
+            job *j = new_job(side);
+            j->conv = c;
+            submit(p, j);
+            continue;
+        }
+        if (st == LC_NEED_INPUT || st == LC_END)
+            return st;
+        reader_failure(p, side, path, lc_reader_error(r), st);
+        return st;
+    }
+}
+
+static int read_one(pipeline *p, const lc_config *cfg, const input_file *f,
+                    int side, progress *pr) {
+    int fd, is_stdin = strcmp(f->path, "-") == 0;
+    const char *name = is_stdin ? "<stdin>" : f->path;
+    lc_reader *r = NULL;
+    lc_status st;
+    char *buf;
+    int rc = 0;
+
+    if (is_stdin) {
+        fd = STDIN_FILENO;
+    } else if ((fd = open(f->path, O_RDONLY)) < 0) {
+        fprintf(stderr, "%s: error: %s [%s]\n", f->path, strerror(errno),
+                lc_status_code(LC_ERR_IO));
+        return 1;
+    }
+    if ((st = lc_reader_new(cfg, &r)) != LC_OK ||
+        (st = lc_reader_set_source(r, name, strlen(name))) != LC_OK) {
+        fprintf(stderr, "%s: error: %s [%s]\n", name, lc_status_str(st),
+                lc_status_code(st));
+        lc_reader_free(r);
+        if (!is_stdin)
+            close(fd);
+        return -1;
+    }
+    buf = xmalloc(CHUNK);
+    for (;;) {
+        ssize_t n = read(fd, buf, CHUNK);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            fprintf(stderr, "%s: error: %s [%s]\n", name, strerror(errno),
+                    lc_status_code(LC_ERR_IO));
+            rc = 1;
+            break;
+        }
+        if (n == 0)
+            break;
+        if (pr) {
+            pr->done += (uint64_t)n;
+            progress_draw(pr, 0);
+        }
+        if ((st = lc_reader_feed(r, buf, (size_t)n)) != LC_OK) {
+            reader_failure(p, side, name, lc_reader_error(r), st);
+            goto out;
+        }
+        st = pull(p, r, side, name);
+        if (st != LC_NEED_INPUT && st != LC_END)
+            goto out;
+    }
+    if ((st = lc_reader_finish(r)) != LC_OK) {
+        reader_failure(p, side, name, lc_reader_error(r), st);
+        goto out;
+    }
+    pull(p, r, side, name);
+out:
+    free(buf);
+    lc_reader_free(r);
+    if (!is_stdin)
+        close(fd);
+    return rc;
+}
+
+int run_inputs(const lc_config *cfg, const input_list *l, int side,
+               const run_opts *o) {
+    pipeline p;
+    progress pr;
+    size_t i;
+    int rc = 0;
+    memset(&pr, 0, sizeof pr);
+    pr.on = o->progress;
+    pr.start = pr.last = now_sec();
+    for (i = 0; i < l->n; i++)
+        pr.total += l->files[i].size;
+    pipeline_start(&p, o, &pr);
+    for (i = 0; i < l->n; i++) {
+        int r = read_one(&p, cfg, &l->files[i], side, pr.on ? &pr : NULL);
+        if (r < 0) {
+            rc = -1;
+            break;
+        }
+        if (r > 0)
+            rc = rc ? rc : 1;
+    }
+    pipeline_finish(&p);
+    progress_draw(&pr, 1);
+    progress_clear(&pr);
+    return rc;
+}

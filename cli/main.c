@@ -1,0 +1,1228 @@
+/*
+ * main.c - the loopcheck command: verbs, options, output assembly and
+ * exit codes. See loopcheck(1).
+ *
+ *   loopcheck [check] [OPTIONS] PATH...     findings per conversation
+ *   loopcheck turns [OPTIONS] PATH...       the parsed turns
+ *   loopcheck patterns [OPTIONS]            the active refusal patterns
+ *   loopcheck diff [OPTIONS] BASELINE CANDIDATE
+ *
+ * Exit codes: 0 pass, 1 gate failed, 2 usage error, 3 some input could
+ * not be read (takes precedence over 1), 4 internal error.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef LC_CLI_VERSION
+#define LC_CLI_VERSION "0.1.0"
+#endif
+
+const char *prog = "loopcheck";
+
+void msg_error(const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "%s: error: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+enum verb { V_CHECK = 1, V_TURNS = 2, V_PATTERNS = 4, V_DIFF = 8 };
+#define V_READ (V_CHECK | V_TURNS | V_DIFF)
+#define V_ALL (V_READ | V_PATTERNS)
+
+static const char *verb_name(int v) {
+    switch (v) {
+    case V_TURNS: return "turns";
+    case V_PATTERNS: return "patterns";
+    case V_DIFF: return "diff";
+    default: return "check";
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Help                                                                 */
+/* ------------------------------------------------------------------ */
+
+static const char exit_help[] =
+    "Exit status:\n"
+    "  0  pass (no gate tripped)\n"
+    "  1  the gate failed (findings / rates / diff regression)\n"
+    "  2  usage error (bad option, bad config or pattern file)\n"
+    "  3  some input could not be read (the rest was processed)\n"
+    "  4  internal error (out of memory)\n";
+
+static const char input_help[] =
+    "Input options:\n"
+    "      --input-format F   auto|transcript|jsonl|jsonl-turns|json "
+    "(default auto)\n"
+    "      --assistant NAME   transcript speaker NAME is the assistant "
+    "(repeatable)\n"
+    "      --user NAME        transcript speaker NAME is the user "
+    "(repeatable)\n"
+    "      --include GLOB     in directories, read only matching files "
+    "(repeatable)\n"
+    "      --exclude GLOB     in directories, skip matching files and "
+    "directories\n"
+    "  -j, --jobs N           worker threads (default: online CPUs)\n"
+    "  -q, --quiet            no progress bar and no final count line\n"
+    "PATH may be a file, a directory (read recursively) or - for stdin.\n";
+
+static void usage(int verb, FILE *out) {
+    if (verb == 0) {
+        fprintf(out,
+                "Usage: loopcheck [check] [OPTIONS] PATH...\n"
+                "       loopcheck turns [OPTIONS] PATH...\n"
+                "       loopcheck patterns [OPTIONS]\n"
+                "       loopcheck diff [OPTIONS] BASELINE CANDIDATE\n"
+                "       loopcheck --version | --help\n\n"
+                "Find conversational loops and canned refusals in chat "
+                "logs.\n\n"
+                "Verbs:\n"
+                "  check     report findings per conversation and gate on "
+                "them (default)\n"
+                "  turns     print the parsed turns\n"
+                "  patterns  list the active refusal patterns\n"
+                "  diff      compare two runs of the same prompts (exact "
+                "McNemar)\n\n"
+                "Run 'loopcheck VERB --help' for the options of a verb.\n\n"
+                "%s",
+                exit_help);
+        return;
+    }
+    switch (verb) {
+    case V_CHECK:
+        fprintf(out,
+                "Usage: loopcheck [check] [OPTIONS] PATH...\n\n"
+                "Analyse every conversation and report loops and refusals.\n"
+                "Without any gate option, any finding fails the run.\n\n"
+                "Options:\n"
+                "  -f, --format F         text|json|junit|github (default "
+                "text)\n"
+                "      --fail-on KINDS    fail if a conversation has one of "
+                "KINDS (comma-\n"
+                "                         separated kind names, 'all' or "
+                "'none')\n"
+                "      --max-rate R       NAME=RATE[,...]: fail if the share "
+                "of conversations\n"
+                "                         with kind/family NAME exceeds RATE "
+                "(0..1)\n"
+                "  -c, --config FILE      read [gate] and [input] from FILE "
+                "(loopcheck.toml)\n"
+                "  -p, --patterns FILE    add refusal patterns from FILE "
+                "(repeatable)\n"
+                "      --color WHEN       auto|always|never (default auto; "
+                "NO_COLOR is honoured)\n"
+                "  -h, --help             this help\n"
+                "%s\n%s",
+                input_help, exit_help);
+        break;
+    case V_TURNS:
+        fprintf(out,
+                "Usage: loopcheck turns [OPTIONS] PATH...\n\n"
+                "Print the turns the reader found: text, or JSON lines with\n"
+                "conversation, turn, role, speaker, line, hash and text.\n\n"
+                "Options:\n"
+                "  -f, --format F         text|json (default text)\n"
+                "  -c, --config FILE      read [input] from FILE\n"
+                "  -h, --help             this help\n"
+                "%s\n%s",
+                input_help, exit_help);
+        break;
+    case V_PATTERNS:
+        fprintf(out,
+                "Usage: loopcheck patterns [OPTIONS]\n\n"
+                "List the active refusal patterns (family, origin, text).\n\n"
+                "Options:\n"
+                "  -f, --format F         text|json (default text)\n"
+                "  -p, --patterns FILE    add refusal patterns from FILE\n"
+                "  -c, --config FILE      read [input] patterns from FILE\n"
+                "  -h, --help             this help\n\n%s",
+                exit_help);
+        break;
+    case V_DIFF:
+        fprintf(out,
+                "Usage: loopcheck diff [OPTIONS] BASELINE CANDIDATE\n\n"
+                "Pair the conversations of two runs (by id, else by the "
+                "first user turn),\n"
+                "count refusal flips and test 'the candidate refuses more' "
+                "with the exact\n"
+                "McNemar test; the 95%% CI of the paired difference uses "
+                "Newcombe's method 10.\n"
+                "Exit 1 when the verdict is 'regression' or a limit below "
+                "is exceeded.\n\n"
+                "Options:\n"
+                "  -f, --format F           text|json|junit|github (default "
+                "text)\n"
+                "      --alpha A            significance level (default "
+                "0.05)\n"
+                "      --max-new-refusals N fail if more than N prompts flip "
+                "to refusal\n"
+                "      --max-rate-increase X fail if the refusal rate grows "
+                "by more than X\n"
+                "  -c, --config FILE        read [diff] and [input] from "
+                "FILE\n"
+                "  -p, --patterns FILE      add refusal patterns from FILE\n"
+                "      --color WHEN         auto|always|never\n"
+                "  -h, --help               this help\n"
+                "%s\n%s",
+                input_help, exit_help);
+        break;
+    }
+}
+
+static int usage_error(int verb, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static int usage_error(int verb, const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "%s: error: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'loopcheck %s--help'.\n",
+            verb == V_CHECK ? "" : (verb == V_TURNS      ? "turns "
+                                    : verb == V_PATTERNS ? "patterns "
+                                                         : "diff "));
+    return EXIT_USAGE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Options                                                              */
+/* ------------------------------------------------------------------ */
+
+enum {
+    O_FAIL_ON = 256, O_MAX_RATE, O_ASSISTANT, O_USER, O_INPUT_FORMAT,
+    O_INCLUDE, O_EXCLUDE, O_ALPHA, O_MAX_NEW, O_MAX_INC, O_COLOR, O_VERSION
+};
+
+static const struct option long_opts[] = {
+    {"format", required_argument, NULL, 'f'},
+    {"fail-on", required_argument, NULL, O_FAIL_ON},
+    {"max-rate", required_argument, NULL, O_MAX_RATE},
+    {"config", required_argument, NULL, 'c'},
+    {"patterns", required_argument, NULL, 'p'},
+    {"assistant", required_argument, NULL, O_ASSISTANT},
+    {"user", required_argument, NULL, O_USER},
+    {"input-format", required_argument, NULL, O_INPUT_FORMAT},
+    {"include", required_argument, NULL, O_INCLUDE},
+    {"exclude", required_argument, NULL, O_EXCLUDE},
+    {"jobs", required_argument, NULL, 'j'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"alpha", required_argument, NULL, O_ALPHA},
+    {"max-new-refusals", required_argument, NULL, O_MAX_NEW},
+    {"max-rate-increase", required_argument, NULL, O_MAX_INC},
+    {"color", required_argument, NULL, O_COLOR},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, O_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+/* Which verbs accept which option. */
+static int opt_verbs(int c) {
+    switch (c) {
+    case O_FAIL_ON:
+    case O_MAX_RATE:
+        return V_CHECK;
+    case O_ALPHA:
+    case O_MAX_NEW:
+    case O_MAX_INC:
+        return V_DIFF;
+    case 'p':
+        return V_CHECK | V_PATTERNS | V_DIFF;
+    case O_COLOR:
+        return V_CHECK | V_DIFF;
+    case O_ASSISTANT:
+    case O_USER:
+    case O_INPUT_FORMAT:
+    case O_INCLUDE:
+    case O_EXCLUDE:
+    case 'j':
+    case 'q':
+        return V_READ;
+    default:
+        return V_ALL;
+    }
+}
+
+typedef struct cli {
+    int verb;
+    lc_output format;
+    int color; /* -1 auto, 0 never, 1 always */
+    int jobs;
+    int quiet;
+    settings set;
+    char *config_path;
+    input_list in;
+    char **paths;
+    size_t npaths;
+} cli;
+
+static int parse_double(const char *s, double *out) {
+    char *end;
+    errno = 0;
+    *out = strtod(s, &end);
+    return (end == s || *end || errno || !isfinite(*out)) ? -1 : 0;
+}
+
+static void add_glob(char ***v, size_t *n, const char *arg) {
+    const char *p = arg;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len) {
+            char *d = xmalloc(len + 1);
+            memcpy(d, p, len);
+            d[len] = '\0';
+            *v = xrealloc(*v, (*n + 1) * sizeof **v);
+            (*v)[(*n)++] = d;
+        }
+        p += len + (e ? 1 : 0);
+    }
+}
+
+static void push_str(char ***v, size_t *n, const char *s) {
+    *v = xrealloc(*v, (*n + 1) * sizeof **v);
+    (*v)[(*n)++] = xstrdup(s);
+}
+
+/* Returns -1 to go on, else an exit code. Command-line gate options are
+ * applied after the config file (they win), so they are collected in
+ * `late` first. */
+static int parse_args(cli *c, int argc, char **argv) {
+    settings late;
+    int opt, fail_on_given = 0, rc = -1;
+    char *fail_on_arg = NULL;
+    char **rate_args = NULL;
+    size_t nrate_args = 0, i;
+    double alpha = 0, max_inc = -1;
+    int64_t max_new = -1;
+    int have_alpha = 0, have_new = 0, have_inc = 0;
+    char *format_arg = NULL;
+
+    settings_init(&late);
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":f:c:p:j:qh", long_opts, NULL)) !=
+           -1) {
+        if (opt == '?') {
+            rc = usage_error(c->verb, "unknown option '%s'",
+                             argv[optind - 1]);
+            goto done;
+        }
+        if (opt == ':') {
+            rc = usage_error(c->verb, "option '%s' needs a value",
+                             argv[optind - 1]);
+            goto done;
+        }
+        if (!(opt_verbs(opt) & c->verb)) {
+            rc = usage_error(c->verb, "option '%s' is not valid for '%s'",
+                             argv[optind - 1], verb_name(c->verb));
+            goto done;
+        }
+        switch (opt) {
+        case 'h':
+            usage(c->verb, stdout);
+            rc = EXIT_PASS;
+            goto done;
+        case O_VERSION:
+            printf("loopcheck %s (libloopcheck %s)\n", LC_CLI_VERSION,
+                   lc_version_string());
+            rc = EXIT_PASS;
+            goto done;
+        case 'f':
+            format_arg = optarg;
+            break;
+        case O_FAIL_ON:
+            fail_on_given = 1;
+            fail_on_arg = optarg;
+            break;
+        case O_MAX_RATE:
+            push_str(&rate_args, &nrate_args, optarg);
+            break;
+        case 'c':
+            free(c->config_path);
+            c->config_path = xstrdup(optarg);
+            break;
+        case 'p':
+            push_str(&late.pattern_files, &late.npattern_files, optarg);
+            break;
+        case O_ASSISTANT:
+            push_str(&late.assistants, &late.nassistants, optarg);
+            break;
+        case O_USER:
+            push_str(&late.users, &late.nusers, optarg);
+            break;
+        case O_INPUT_FORMAT: {
+            lc_format fm;
+            if (lc_format_from_name(optarg, strlen(optarg), &fm) != LC_OK) {
+                rc = usage_error(c->verb,
+                                 "unknown input format '%s' (expected auto, "
+                                 "transcript, jsonl, jsonl-turns or json)",
+                                 optarg);
+                goto done;
+            }
+            free(late.input_format);
+            late.input_format = xstrdup(optarg);
+            break;
+        }
+        case O_INCLUDE:
+            add_glob(&c->in.include, &c->in.ninclude, optarg);
+            break;
+        case O_EXCLUDE:
+            add_glob(&c->in.exclude, &c->in.nexclude, optarg);
+            break;
+        case 'j': {
+            char *end;
+            long n;
+            errno = 0;
+            n = strtol(optarg, &end, 10);
+            if (*end || end == optarg || errno || n < 1 || n > 1024) {
+                rc = usage_error(c->verb, "--jobs: expected a number from 1 "
+                                          "to 1024, got '%s'", optarg);
+                goto done;
+            }
+            c->jobs = (int)n;
+            break;
+        }
+        case 'q':
+            c->quiet = 1;
+            break;
+        case O_ALPHA:
+            if (parse_double(optarg, &alpha) || !(alpha > 0 && alpha < 1)) {
+                rc = usage_error(c->verb, "--alpha: expected a number "
+                                          "between 0 and 1, got '%s'",
+                                 optarg);
+                goto done;
+            }
+            have_alpha = 1;
+            break;
+        case O_MAX_NEW: {
+            char *end;
+            long long n;
+            errno = 0;
+            n = strtoll(optarg, &end, 10);
+            if (*end || end == optarg || errno || n < 0) {
+                rc = usage_error(c->verb, "--max-new-refusals: expected a "
+                                          "whole number >= 0, got '%s'",
+                                 optarg);
+                goto done;
+            }
+            max_new = n;
+            have_new = 1;
+            break;
+        }
+        case O_MAX_INC:
+            if (parse_double(optarg, &max_inc) ||
+                !(max_inc >= -1 && max_inc <= 1)) {
+                rc = usage_error(c->verb, "--max-rate-increase: expected a "
+                                          "number between -1 and 1, got "
+                                          "'%s'",
+                                 optarg);
+                goto done;
+            }
+            have_inc = 1;
+            break;
+        case O_COLOR:
+            if (strcmp(optarg, "auto") == 0)
+                c->color = -1;
+            else if (strcmp(optarg, "always") == 0)
+                c->color = 1;
+            else if (strcmp(optarg, "never") == 0)
+                c->color = 0;
+            else {
+                rc = usage_error(c->verb, "--color: expected auto, always or "
+                                          "never, got '%s'",
+                                 optarg);
+                goto done;
+            }
+            break;
+        default:
+            rc = usage_error(c->verb, "unexpected option");
+            goto done;
+        }
+    }
+
+    if (format_arg) {
+        if (lc_output_from_name(format_arg, strlen(format_arg), &c->format) !=
+                LC_OK ||
+            ((c->verb & (V_TURNS | V_PATTERNS)) &&
+             c->format != LC_OUTPUT_TEXT && c->format != LC_OUTPUT_JSON)) {
+            rc = usage_error(c->verb, "unknown output format '%s' (expected "
+                                      "%s)",
+                             format_arg,
+                             (c->verb & (V_TURNS | V_PATTERNS))
+                                 ? "text or json"
+                                 : "text, json, junit or github");
+            goto done;
+        }
+    }
+
+    /* config file first, command line on top */
+    if (c->config_path && config_file_load(&c->set, c->config_path) != 0) {
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    if (fail_on_given &&
+        gate_parse_fail_on(&c->set, fail_on_arg, "--fail-on") != 0) {
+        rc = usage_error(c->verb, "bad --fail-on");
+        goto done;
+    }
+    for (i = 0; i < nrate_args; i++)
+        if (gate_parse_max_rate(&c->set, rate_args[i], "--max-rate") != 0) {
+            rc = usage_error(c->verb, "bad --max-rate");
+            goto done;
+        }
+    if (have_alpha)
+        c->set.alpha = alpha;
+    if (have_new)
+        c->set.max_new_refusals = max_new;
+    if (have_inc)
+        c->set.max_rate_increase = max_inc;
+    if (late.input_format) {
+        free(c->set.input_format);
+        c->set.input_format = late.input_format;
+        late.input_format = NULL;
+    }
+    for (i = 0; i < late.nassistants; i++)
+        push_str(&c->set.assistants, &c->set.nassistants, late.assistants[i]);
+    for (i = 0; i < late.nusers; i++)
+        push_str(&c->set.users, &c->set.nusers, late.users[i]);
+    for (i = 0; i < late.npattern_files; i++)
+        push_str(&c->set.pattern_files, &c->set.npattern_files,
+                 late.pattern_files[i]);
+
+    c->paths = argv + optind;
+    c->npaths = (size_t)(argc - optind);
+    if (c->verb == V_PATTERNS && c->npaths) {
+        rc = usage_error(c->verb, "'patterns' takes no PATH");
+        goto done;
+    }
+    if (c->verb == V_DIFF && c->npaths != 2) {
+        rc = usage_error(c->verb, "diff needs exactly two paths: BASELINE "
+                                  "CANDIDATE");
+        goto done;
+    }
+    if ((c->verb & (V_CHECK | V_TURNS)) && c->npaths == 0) {
+        rc = usage_error(c->verb, "no input: give one or more PATHs (- for "
+                                  "stdin)");
+        goto done;
+    }
+done:
+    for (i = 0; i < nrate_args; i++)
+        free(rate_args[i]);
+    free(rate_args);
+    settings_free(&late);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Library config from the settings                                     */
+/* ------------------------------------------------------------------ */
+
+static int read_file(const char *path, sbuf *out) {
+    FILE *fp = fopen(path, "rb");
+    char buf[65536];
+    size_t n;
+    if (!fp) {
+        fprintf(stderr, "%s: error: %s [%s]\n", path, strerror(errno),
+                lc_status_code(LC_ERR_IO));
+        return -1;
+    }
+    sb_add(out, "", 0);
+    while ((n = fread(buf, 1, sizeof buf, fp)) > 0)
+        sb_add(out, buf, n);
+    if (ferror(fp)) {
+        fprintf(stderr, "%s: error: %s [%s]\n", path, strerror(errno),
+                lc_status_code(LC_ERR_IO));
+        fclose(fp);
+        return -1;
+    }
+    fclose(fp);
+    return 0;
+}
+
+/* Returns -1 to go on, else an exit code. */
+static int make_config(cli *c, lc_config **out) {
+    lc_config *cfg = NULL;
+    lc_status st;
+    size_t i;
+    *out = NULL;
+    if ((st = lc_config_new(NULL, &cfg)) != LC_OK) {
+        msg_error("cannot create a configuration: %s [%s]",
+                  lc_status_str(st), lc_status_code(st));
+        return EXIT_INTERNAL;
+    }
+    if (c->set.input_format) {
+        lc_format fm = LC_FORMAT_AUTO;
+        lc_format_from_name(c->set.input_format, strlen(c->set.input_format),
+                            &fm);
+        if (fm != LC_FORMAT_AUTO)
+            lc_config_set(cfg, LC_OPT_FORMAT, (int64_t)fm);
+    }
+    if (c->jobs > 1)
+        lc_config_set(cfg, LC_OPT_DEFER_PARSE, 2);
+    for (i = 0; i < c->set.nassistants; i++)
+        lc_config_map_speaker(cfg, c->set.assistants[i],
+                              strlen(c->set.assistants[i]),
+                              LC_ROLE_ASSISTANT);
+    for (i = 0; i < c->set.nusers; i++)
+        lc_config_map_speaker(cfg, c->set.users[i], strlen(c->set.users[i]),
+                              LC_ROLE_USER);
+    for (i = 0; i < c->set.npattern_files; i++) {
+        sbuf text = {0};
+        const char *pf = c->set.pattern_files[i];
+        if (read_file(pf, &text) != 0) {
+            sb_free(&text);
+            lc_config_free(cfg);
+            return EXIT_USAGE;
+        }
+        st = lc_config_add_patterns(cfg, pf, text.data, text.len);
+        sb_free(&text);
+        if (st != LC_OK) {
+            const lc_error *e = lc_config_error(cfg);
+            sbuf m = {0};
+            if (e)
+                sb_diag(&m, pf, e);
+            else
+                sb_printf(&m, "%s: error: %s [%s]\n", pf, lc_status_str(st),
+                          lc_status_code(st));
+            fputs(m.data, stderr);
+            sb_free(&m);
+            lc_config_free(cfg);
+            return st == LC_ERR_NOMEM ? EXIT_INTERNAL : EXIT_USAGE;
+        }
+    }
+    if (c->verb == V_CHECK && gate_resolve(&c->set, cfg) != 0) {
+        lc_config_free(cfg);
+        return EXIT_USAGE;
+    }
+    *out = cfg;
+    return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Run state and the per-verb work/consume functions                    */
+/* ------------------------------------------------------------------ */
+
+typedef struct run {
+    cli *c;
+    const lc_config *cfg;
+    unsigned wflags;
+    uint32_t fail_kinds;
+    lc_summary *sum;
+    lc_diff *diff;
+    uint64_t read, analysed, failed;
+    uint64_t tripping;     /* conversations that trip fail_on */
+    uint64_t junit_tests, junit_failures, junit_errors;
+    sbuf junit;            /* buffered <testcase> elements */
+    int fatal;             /* a library call failed (NOMEM...) */
+} run;
+
+static void put_out(const char *d, size_t n) {
+    if (n)
+        fwrite(d, 1, n, stdout);
+}
+
+/* Shared by all verbs: parse (deferred parsing on worker threads) and
+ * render the conversation's diagnostics. */
+static void work_parse(job *j) {
+    size_t i, n;
+    if (!j->conv)
+        return;
+    if ((j->status = lc_conversation_parse(j->conv)) != LC_OK)
+        return;
+    n = lc_conversation_diag_count(j->conv);
+    for (i = 0; i < n; i++) {
+        const lc_error *e = lc_conversation_diag(j->conv, i);
+        if (e)
+            sb_diag(&j->err, lc_conversation_source(j->conv), e);
+    }
+}
+
+static void work_check(job *j, void *ctx) {
+    run *r = ctx;
+    lc_status st;
+    work_parse(j);
+    if (!j->conv || j->status != LC_OK)
+        return;
+    if ((st = lc_conversation_check(r->cfg, j->conv, &j->report)) != LC_OK) {
+        j->status = st;
+        return;
+    }
+    lc_conversation_free(j->conv);
+    j->conv = NULL;
+    if (r->c->verb == V_CHECK &&
+        (st = lc_report_write_gated(j->report, r->c->format, r->wflags,
+                                    r->fail_kinds, sb_write_fn, &j->out)) !=
+            LC_OK)
+        j->status = st;
+}
+
+/* Count a job; returns 1 if it is an analysed report to use. */
+static int count_job(run *r, job *j) {
+    if (j->err.len)
+        fwrite(j->err.data, 1, j->err.len, stderr);
+    if (j->status != LC_OK) {
+        fprintf(stderr, "%s: error: %s [%s]\n", prog,
+                lc_status_str(j->status), lc_status_code(j->status));
+        r->fatal = 1;
+    }
+    r->read++;
+    if (j->reader_error || !j->report ||
+        lc_report_status(j->report) != LC_OK) {
+        r->failed++;
+        return 0;
+    }
+    r->analysed++;
+    return 1;
+}
+
+static void consume_check(job *j, void *ctx) {
+    run *r = ctx;
+    int ok = count_job(r, j);
+    if (j->report) {
+        if (lc_summary_add(r->sum, j->report) != LC_OK)
+            r->fatal = 1;
+        if (r->c->format == LC_OUTPUT_JUNIT) {
+            sb_add(&r->junit, j->out.data, j->out.len);
+            r->junit_tests++;
+            if (lc_report_status(j->report) != LC_OK)
+                r->junit_errors++;
+            else if (gate_report_trips(&r->c->set, j->report))
+                r->junit_failures++;
+        } else {
+            put_out(j->out.data, j->out.len);
+        }
+    }
+    if (ok && gate_report_trips(&r->c->set, j->report))
+        r->tripping++;
+    if (!j->report && j->reader_error) {
+        r->junit_tests += r->c->format == LC_OUTPUT_JUNIT;
+        r->junit_errors += r->c->format == LC_OUTPUT_JUNIT;
+    }
+    lc_report_free(j->report);
+    lc_conversation_free(j->conv);
+}
+
+static void consume_diff(job *j, void *ctx) {
+    run *r = ctx;
+    if (count_job(r, j) && lc_diff_add(r->diff, j->side, j->report) != LC_OK)
+        r->fatal = 1;
+    lc_report_free(j->report);
+    lc_conversation_free(j->conv);
+}
+
+/* turns: render every turn on the worker */
+static void cut_text(sbuf *b, const char *s, size_t len, size_t max) {
+    size_t i = 0, cps = 0, start = 0;
+    int sp = 1;
+    while (i < len && cps < max) {
+        unsigned char ch = (unsigned char)s[i];
+        size_t n = ch >= 0xF0 ? 4 : ch >= 0xE0 ? 3 : ch >= 0xC0 ? 2 : 1;
+        if (i + n > len)
+            break;
+        if (ch == '\n' || ch == '\r' || ch == '\t' || ch == ' ') {
+            sb_add(b, s + start, i - start);
+            if (!sp)
+                sb_add(b, " ", 1);
+            sp = 1;
+            start = ++i;
+            cps++;
+            continue;
+        }
+        sp = 0;
+        i += n;
+        cps++;
+    }
+    sb_add(b, s + start, i - start);
+    if (i < len)
+        sb_add(b, "...", 3);
+}
+
+static void work_turns(job *j, void *ctx) {
+    run *r = ctx;
+    size_t i, n;
+    const char *id, *src;
+    work_parse(j);
+    if (!j->conv || j->status != LC_OK ||
+        lc_conversation_status(j->conv) != LC_OK)
+        return;
+    id = lc_conversation_id(j->conv);
+    src = lc_conversation_source(j->conv);
+    n = lc_conversation_turn_count(j->conv);
+    if (r->c->format == LC_OUTPUT_TEXT) {
+        const char *note = lc_conversation_speaker_note(j->conv);
+        sb_printf(&j->out, "== %s (%s:%llu, %s, %zu turns)\n", id, src,
+                  (unsigned long long)lc_conversation_line(j->conv),
+                  lc_format_name(lc_conversation_format(j->conv)), n);
+        if (note && *note)
+            sb_printf(&j->out, "   speakers: %s\n", note);
+    }
+    for (i = 0; i < n; i++) {
+        const lc_turn *t = lc_conversation_turn(j->conv, i);
+        if (!t)
+            continue;
+        if (r->c->format == LC_OUTPUT_JSON) {
+            sb_puts(&j->out, "{\"conversation\":");
+            sb_json(&j->out, id, strlen(id));
+            sb_puts(&j->out, ",\"source\":");
+            sb_json(&j->out, src, strlen(src));
+            sb_printf(&j->out, ",\"turn\":%u,\"role\":\"%s\",\"speaker\":",
+                      (unsigned)t->index, lc_role_name(t->role));
+            sb_json(&j->out, t->speaker ? t->speaker : "",
+                    t->speaker ? strlen(t->speaker) : 0);
+            sb_printf(&j->out, ",\"line\":%llu,\"hash\":\"%016llx\",\"text\":",
+                      (unsigned long long)t->line,
+                      (unsigned long long)t->hash);
+            sb_json(&j->out, t->text ? t->text : "", t->text_len);
+            sb_puts(&j->out, "}\n");
+        } else {
+            sb_printf(&j->out, "%s:%llu: %u %s", src,
+                      (unsigned long long)t->line, (unsigned)t->index,
+                      lc_role_name(t->role));
+            if (t->speaker && *t->speaker &&
+                strcmp(t->speaker, lc_role_name(t->role)) != 0)
+                sb_printf(&j->out, " (%s)", t->speaker);
+            sb_puts(&j->out, ": ");
+            cut_text(&j->out, t->text ? t->text : "", t->text_len, 100);
+            sb_puts(&j->out, "\n");
+        }
+    }
+}
+
+static void consume_turns(job *j, void *ctx) {
+    run *r = ctx;
+    if (j->err.len)
+        fwrite(j->err.data, 1, j->err.len, stderr);
+    if (j->status != LC_OK) {
+        fprintf(stderr, "%s: error: %s [%s]\n", prog,
+                lc_status_str(j->status), lc_status_code(j->status));
+        r->fatal = 1;
+    }
+    r->read++;
+    if (j->reader_error || !j->conv ||
+        lc_conversation_status(j->conv) != LC_OK)
+        r->failed++;
+    else
+        r->analysed++;
+    put_out(j->out.data, j->out.len);
+    lc_conversation_free(j->conv);
+}
+
+/* ------------------------------------------------------------------ */
+/* Verbs                                                                */
+/* ------------------------------------------------------------------ */
+
+static int default_jobs(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : (n > 64 ? 64 : (int)n);
+}
+
+static unsigned color_flags(const cli *c) {
+    const char *nc = getenv("NO_COLOR");
+    if (c->color == 1)
+        return LC_WRITE_COLOR;
+    if (c->color == 0)
+        return 0;
+    if (nc && *nc)
+        return 0;
+    return isatty(STDOUT_FILENO) ? LC_WRITE_COLOR : 0;
+}
+
+static void final_line(const cli *c, const run *r) {
+    if (!c->quiet)
+        fprintf(stderr,
+                "%s: %llu conversation%s read, %llu analysed, %llu failed\n",
+                prog, (unsigned long long)r->read, r->read == 1 ? "" : "s",
+                (unsigned long long)r->analysed,
+                (unsigned long long)r->failed);
+}
+
+static int read_all(cli *c, run *r, const lc_config *cfg, char **paths,
+                    size_t npaths, int side, job_fn work, job_fn consume) {
+    run_opts o;
+    input_list l;
+    size_t i;
+    int rc;
+    memset(&l, 0, sizeof l);
+    l.include = c->in.include;
+    l.ninclude = c->in.ninclude;
+    l.exclude = c->in.exclude;
+    l.nexclude = c->in.nexclude;
+    for (i = 0; i < npaths; i++)
+        input_add_path(&l, paths[i]);
+    o.jobs = c->jobs;
+    o.progress = !c->quiet && isatty(STDERR_FILENO);
+    o.work = work;
+    o.consume = consume;
+    o.ctx = r;
+    rc = run_inputs(cfg, &l, side, &o);
+    if (l.had_error && rc == 0)
+        rc = 1;
+    input_list_free(&l);
+    return rc;
+}
+
+/* XML attribute text: the gate's rule names and messages are ASCII built
+ * from kind/family names and numbers, but escape the specials anyway. */
+static void sb_xml(sbuf *b, const char *s) {
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': sb_puts(b, "&lt;"); break;
+        case '>': sb_puts(b, "&gt;"); break;
+        case '&': sb_puts(b, "&amp;"); break;
+        case '"': sb_puts(b, "&quot;"); break;
+        default: sb_add(b, s, 1); break;
+        }
+    }
+}
+
+/* The <testsuite> with one test case per gate rule. */
+static void junit_gate_suite(const gate_result *g, sbuf *b) {
+    size_t i;
+    sb_printf(b,
+              "  <testsuite name=\"loopcheck.gate\" tests=\"%zu\" "
+              "failures=\"%zu\" errors=\"0\" skipped=\"0\">\n",
+              g->nrules, g->nfailed);
+    for (i = 0; i < g->nrules; i++) {
+        sb_puts(b, "    <testcase name=\"");
+        sb_xml(b, g->rule_names[i]);
+        sb_puts(b, "\" classname=\"loopcheck.gate\" time=\"0\"");
+        if (!g->rule_failed[i]) {
+            sb_puts(b, "/>\n");
+            continue;
+        }
+        sb_puts(b, ">\n      <failure message=\"");
+        sb_xml(b, g->rule_msgs[i]);
+        sb_puts(b, "\" type=\"gate\"/>\n    </testcase>\n");
+    }
+    sb_puts(b, "  </testsuite>\n");
+}
+
+static void write_gate(const cli *c, const gate_result *g) {
+    size_t i;
+    switch (c->format) {
+    case LC_OUTPUT_TEXT:
+        for (i = 0; i < g->nrules; i++)
+            printf("gate: %s: %s: %s\n", g->rule_failed[i] ? "FAIL" : "pass",
+                   g->rule_names[i], g->rule_msgs[i]);
+        break;
+    case LC_OUTPUT_JSON: {
+        sbuf b = {0};
+        sb_printf(&b, "{\"type\":\"gate\",\"passed\":%s,\"rules\":[",
+                  g->failed ? "false" : "true");
+        for (i = 0; i < g->nrules; i++) {
+            sb_puts(&b, i ? ",{\"rule\":" : "{\"rule\":");
+            sb_json(&b, g->rule_names[i], strlen(g->rule_names[i]));
+            sb_printf(&b, ",\"passed\":%s,\"message\":",
+                      g->rule_failed[i] ? "false" : "true");
+            sb_json(&b, g->rule_msgs[i], strlen(g->rule_msgs[i]));
+            sb_puts(&b, "}");
+        }
+        sb_puts(&b, "]}\n");
+        put_out(b.data, b.len);
+        sb_free(&b);
+        break;
+    }
+    case LC_OUTPUT_GITHUB:
+        for (i = 0; i < g->nrules; i++)
+            if (g->rule_failed[i])
+                printf("::error title=loopcheck gate::%s: %s\n",
+                       g->rule_names[i], g->rule_msgs[i]);
+        break;
+    case LC_OUTPUT_JUNIT:
+        break;
+    }
+    for (i = 0; i < g->nrules; i++)
+        if (g->rule_failed[i])
+            fprintf(stderr, "%s: gate failed: %s: %s\n", prog,
+                    g->rule_names[i], g->rule_msgs[i]);
+}
+
+static int cmd_check(cli *c, const lc_config *cfg) {
+    run r;
+    gate_result g;
+    int rc, code;
+    memset(&r, 0, sizeof r);
+    r.c = c;
+    r.cfg = cfg;
+    r.wflags = color_flags(c);
+    r.fail_kinds = gate_fail_kinds(&c->set);
+    if (lc_summary_new(cfg, &r.sum) != LC_OK) {
+        msg_error("out of memory [LC-E090]");
+        return EXIT_INTERNAL;
+    }
+    rc = read_all(c, &r, cfg, c->paths, c->npaths, 0, work_check,
+                  consume_check);
+    gate_eval(&c->set, r.sum, r.tripping, &g);
+
+    if (c->format == LC_OUTPUT_JUNIT) {
+        sbuf doc = {0}, sumx = {0}, gatex = {0};
+        uint64_t tests = r.junit_tests + g.nrules;
+        uint64_t fails = r.junit_failures + g.nfailed;
+        lc_summary_write(r.sum, LC_OUTPUT_JUNIT, 0, sb_write_fn, &sumx);
+        junit_gate_suite(&g, &gatex);
+        sb_printf(&doc,
+                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                  "<testsuites name=\"loopcheck\" tests=\"%llu\" "
+                  "failures=\"%llu\" errors=\"%llu\">\n"
+                  "  <testsuite name=\"loopcheck\" tests=\"%llu\" "
+                  "failures=\"%llu\" errors=\"%llu\" skipped=\"0\">\n",
+                  (unsigned long long)tests, (unsigned long long)fails,
+                  (unsigned long long)r.junit_errors,
+                  (unsigned long long)r.junit_tests,
+                  (unsigned long long)r.junit_failures,
+                  (unsigned long long)r.junit_errors);
+        put_out(doc.data, doc.len);
+        put_out(r.junit.data, r.junit.len);
+        fputs("  </testsuite>\n", stdout);
+        put_out(gatex.data, gatex.len);
+        put_out(sumx.data, sumx.len);
+        fputs("</testsuites>\n", stdout);
+        sb_free(&doc);
+        sb_free(&sumx);
+        sb_free(&gatex);
+        write_gate(c, &g);
+    } else {
+        if (lc_summary_write(r.sum, c->format, r.wflags, sb_write_fn,
+                             &r.junit) != LC_OK)
+            r.fatal = 1;
+        put_out(r.junit.data, r.junit.len);
+        write_gate(c, &g);
+    }
+    fflush(stdout);
+    final_line(c, &r);
+    code = r.fatal ? EXIT_INTERNAL
+           : (rc != 0 || r.failed) ? EXIT_INPUT
+           : g.failed ? EXIT_GATE
+                      : EXIT_PASS;
+    if (rc < 0)
+        code = EXIT_INTERNAL;
+    gate_result_free(&g);
+    sb_free(&r.junit);
+    lc_summary_free(r.sum);
+    return code;
+}
+
+static int cmd_turns(cli *c, const lc_config *cfg) {
+    run r;
+    int rc;
+    memset(&r, 0, sizeof r);
+    r.c = c;
+    r.cfg = cfg;
+    rc = read_all(c, &r, cfg, c->paths, c->npaths, 0, work_turns,
+                  consume_turns);
+    fflush(stdout);
+    final_line(c, &r);
+    if (r.fatal || rc < 0)
+        return EXIT_INTERNAL;
+    return (rc != 0 || r.failed) ? EXIT_INPUT : EXIT_PASS;
+}
+
+static int cmd_patterns(cli *c, const lc_config *cfg) {
+    size_t i, n = lc_config_pattern_count(cfg);
+    sbuf b = {0};
+    for (i = 0; i < n; i++) {
+        const lc_pattern_info *p = lc_config_pattern(cfg, i);
+        if (!p)
+            continue;
+        if (c->format == LC_OUTPUT_JSON) {
+            sb_puts(&b, "{\"family\":");
+            sb_json(&b, p->family, strlen(p->family));
+            sb_puts(&b, ",\"origin\":");
+            sb_json(&b, p->origin, strlen(p->origin));
+            sb_puts(&b, ",\"text\":");
+            sb_json(&b, p->text, strlen(p->text));
+            sb_printf(&b, ",\"enabled\":%s}\n", p->enabled ? "true" : "false");
+        } else {
+            sb_printf(&b, "%-20s %-12s %s%s\n", p->family, p->origin, p->text,
+                      p->enabled ? "" : "  (disabled)");
+        }
+    }
+    put_out(b.data, b.len);
+    sb_free(&b);
+    return EXIT_PASS;
+}
+
+static int cmd_diff(cli *c, const lc_config *cfg) {
+    run r;
+    const lc_diff_stats *st = NULL;
+    int rc0, rc1, code, failed_gate = 0;
+    unsigned wflags = color_flags(c);
+    sbuf out = {0}, why = {0};
+    memset(&r, 0, sizeof r);
+    r.c = c;
+    r.cfg = cfg;
+    if (lc_diff_new(cfg, &r.diff) != LC_OK ||
+        (c->set.alpha > 0 &&
+         lc_diff_set_alpha(r.diff, c->set.alpha) != LC_OK)) {
+        msg_error("cannot create the diff [LC-E090]");
+        lc_diff_free(r.diff);
+        return EXIT_INTERNAL;
+    }
+    rc0 = read_all(c, &r, cfg, &c->paths[0], 1, 0, work_check, consume_diff);
+    rc1 = read_all(c, &r, cfg, &c->paths[1], 1, 1, work_check, consume_diff);
+    if (lc_diff_compute(r.diff, &st) != LC_OK) {
+        msg_error("out of memory [LC-E090]");
+        lc_diff_free(r.diff);
+        return EXIT_INTERNAL;
+    }
+    if (st->verdict == LC_VERDICT_REGRESSION) {
+        failed_gate = 1;
+        sb_printf(&why, "verdict regression: exact McNemar p = %.4g < alpha "
+                        "%g",
+                  st->p_value, c->set.alpha > 0 ? c->set.alpha : 0.05);
+    }
+    if (c->set.max_new_refusals >= 0 &&
+        st->to_refusal > (uint64_t)c->set.max_new_refusals) {
+        failed_gate = 1;
+        sb_printf(&why, "%s%llu prompts flipped to refusal > "
+                        "--max-new-refusals %lld",
+                  why.len ? "; " : "", (unsigned long long)st->to_refusal,
+                  (long long)c->set.max_new_refusals);
+    }
+    if (c->set.max_rate_increase >= 0 &&
+        st->difference > c->set.max_rate_increase) {
+        failed_gate = 1;
+        sb_printf(&why, "%srefusal rate increase %.4g > --max-rate-increase "
+                        "%g",
+                  why.len ? "; " : "", st->difference,
+                  c->set.max_rate_increase);
+    }
+    if (lc_diff_write(r.diff, c->format, wflags, sb_write_fn, &out) != LC_OK)
+        r.fatal = 1;
+    if (c->format == LC_OUTPUT_JUNIT) {
+        /* the diff suite: "mcnemar" + one case per pair; flips are
+         * failures only with a regression verdict (see lc_diff_write) */
+        uint64_t dt = st->paired + 1,
+                 df = st->verdict == LC_VERDICT_REGRESSION
+                          ? st->to_refusal + 1
+                          : 0;
+        int limit_fail = failed_gate && st->verdict != LC_VERDICT_REGRESSION;
+        printf("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+               "<testsuites name=\"loopcheck\" tests=\"%llu\" "
+               "failures=\"%llu\" errors=\"0\">\n",
+               (unsigned long long)(dt + 1),
+               (unsigned long long)(df + (limit_fail ? 1 : 0)));
+        put_out(out.data, out.len);
+        printf("  <testsuite name=\"loopcheck.gate\" tests=\"1\" "
+               "failures=\"%d\" errors=\"0\" skipped=\"0\">\n"
+               "    <testcase name=\"diff limits\" classname=\"loopcheck."
+               "gate\" time=\"0\"",
+               limit_fail);
+        if (limit_fail) {
+            sbuf m = {0};
+            sb_xml(&m, why.data);
+            printf(">\n      <failure message=\"%s\" type=\"gate\"/>\n"
+                   "    </testcase>\n",
+                   m.data);
+            sb_free(&m);
+        } else {
+            printf("/>\n");
+        }
+        printf("  </testsuite>\n</testsuites>\n");
+    } else {
+        put_out(out.data, out.len);
+        if (c->format == LC_OUTPUT_TEXT)
+            printf("gate: %s%s%s\n", failed_gate ? "FAIL: " : "pass",
+                   failed_gate ? why.data : "", "");
+        else if (c->format == LC_OUTPUT_JSON) {
+            sbuf g = {0};
+            sb_printf(&g, "{\"type\":\"gate\",\"passed\":%s,\"message\":",
+                      failed_gate ? "false" : "true");
+            sb_json(&g, why.data ? why.data : "", why.len);
+            sb_puts(&g, "}\n");
+            put_out(g.data, g.len);
+            sb_free(&g);
+        } else if (c->format == LC_OUTPUT_GITHUB && failed_gate &&
+                   st->verdict != LC_VERDICT_REGRESSION)
+            printf("::error title=loopcheck gate::%s\n", why.data);
+    }
+    if (failed_gate)
+        fprintf(stderr, "%s: gate failed: %s\n", prog, why.data);
+    fflush(stdout);
+    final_line(c, &r);
+    code = r.fatal ? EXIT_INTERNAL
+           : (rc0 || rc1 || r.failed) ? EXIT_INPUT
+           : failed_gate ? EXIT_GATE
+                         : EXIT_PASS;
+    if (rc0 < 0 || rc1 < 0)
+        code = EXIT_INTERNAL;
+    sb_free(&out);
+    sb_free(&why);
+    lc_diff_free(r.diff);
+    return code;
+}
+
+/* ------------------------------------------------------------------ */
+
+static void free_globs(char **v, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+int main(int argc, char **argv) {
+    cli c;
+    lc_config *cfg = NULL;
+    int rc, shift = 0;
+
+    memset(&c, 0, sizeof c);
+    settings_init(&c.set);
+    c.verb = V_CHECK;
+    c.format = LC_OUTPUT_TEXT;
+    c.color = -1;
+    c.jobs = default_jobs();
+
+    if (argc >= 2) {
+        if (strcmp(argv[1], "check") == 0)
+            c.verb = V_CHECK, shift = 1;
+        else if (strcmp(argv[1], "turns") == 0)
+            c.verb = V_TURNS, shift = 1;
+        else if (strcmp(argv[1], "patterns") == 0)
+            c.verb = V_PATTERNS, shift = 1;
+        else if (strcmp(argv[1], "diff") == 0)
+            c.verb = V_DIFF, shift = 1;
+        else if (strcmp(argv[1], "--help") == 0 ||
+                 strcmp(argv[1], "-h") == 0 ||
+                 strcmp(argv[1], "help") == 0) {
+            usage(0, stdout);
+            return EXIT_PASS;
+        }
+    } else {
+        usage(0, stderr);
+        return EXIT_USAGE;
+    }
+    rc = parse_args(&c, argc - shift, argv + shift);
+    if (rc < 0)
+        rc = make_config(&c, &cfg);
+    if (rc < 0) {
+        switch (c.verb) {
+        case V_TURNS: rc = cmd_turns(&c, cfg); break;
+        case V_PATTERNS: rc = cmd_patterns(&c, cfg); break;
+        case V_DIFF: rc = cmd_diff(&c, cfg); break;
+        default: rc = cmd_check(&c, cfg); break;
+        }
+    }
+    if (fflush(stdout) != 0 && rc == EXIT_PASS)
+        rc = EXIT_INTERNAL;
+    lc_config_free(cfg);
+    settings_free(&c.set);
+    free(c.config_path);
+    free_globs(c.in.include, c.in.ninclude);
+    free_globs(c.in.exclude, c.in.nexclude);
+    return rc;
+}

@@ -1,0 +1,122 @@
+/*
+ * sbuf.c - the CLI's growable strings, allocation wrappers that exit on
+ * failure, and the compiler-style diagnostic line.
+ */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void *xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fprintf(stderr, "%s: error: out of memory [LC-E090]\n", prog);
+        exit(EXIT_INTERNAL);
+    }
+    return p;
+}
+
+void *xrealloc(void *p, size_t n) {
+    void *q = realloc(p, n ? n : 1);
+    if (!q) {
+        fprintf(stderr, "%s: error: out of memory [LC-E090]\n", prog);
+        exit(EXIT_INTERNAL);
+    }
+    return q;
+}
+
+char *xstrdup(const char *s) {
+    size_t n = strlen(s);
+    char *d = xmalloc(n + 1);
+    memcpy(d, s, n + 1);
+    return d;
+}
+
+void sb_free(sbuf *b) {
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+static void reserve(sbuf *b, size_t extra) {
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return;
+    if (b->cap == 0)
+        b->cap = 256;
+    while (b->cap < need)
+        b->cap *= 2;
+    b->data = xrealloc(b->data, b->cap);
+}
+
+void sb_add(sbuf *b, const char *s, size_t n) {
+    reserve(b, n);
+    if (n)
+        memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void sb_puts(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+
+void sb_printf(sbuf *b, const char *fmt, ...) {
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    reserve(b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void sb_json(sbuf *b, const char *s, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    size_t i, run = 0;
+    sb_add(b, "\"", 1);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char u[6];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        sb_add(b, s + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"': sb_add(b, "\\\"", 2); break;
+        case '\\': sb_add(b, "\\\\", 2); break;
+        case '\n': sb_add(b, "\\n", 2); break;
+        case '\r': sb_add(b, "\\r", 2); break;
+        case '\t': sb_add(b, "\\t", 2); break;
+        default:
+            u[0] = '\\'; u[1] = 'u'; u[2] = '0'; u[3] = '0';
+            u[4] = hex[c >> 4]; u[5] = hex[c & 15];
+            sb_add(b, u, 6);
+        }
+    }
+    sb_add(b, s + run, n - run);
+    sb_add(b, "\"", 1);
+}
+
+int sb_write_fn(const char *data, size_t len, void *userdata) {
+    sb_add(userdata, data, len);
+    return 0;
+}
+
+void sb_diag(sbuf *b, const char *fallback_source, const lc_error *e) {
+    const char *src = e->source && *e->source ? e->source : fallback_source;
+    sb_puts(b, src ? src : "<input>");
+    if (e->line) {
+        sb_printf(b, ":%llu", (unsigned long long)e->line);
+        if (e->column)
+            sb_printf(b, ":%llu", (unsigned long long)e->column);
+    }
+    sb_printf(b, ": %s: %s [%s]\n",
+              e->severity == LC_SEVERITY_WARNING ? "warning" : "error",
+              e->message ? e->message : lc_status_str(e->status),
+              e->code ? e->code : lc_status_code(e->status));
+}
