@@ -169,6 +169,7 @@ lc_status lc_diff_new(const lc_config *cfg, lc_diff **out) {
 }
 
 void lc_diff_free(lc_diff *d) {
+    const lc_config *cfg;
     size_t s, i;
     if (!d)
         return;
@@ -180,8 +181,9 @@ void lc_diff_free(lc_diff *d) {
         }
         lci_free(d->alloc, d->e[s]);
     }
-    lci_config_unref(d->cfg);
-    lci_free(d->alloc, d);
+    cfg = d->cfg;
+    lci_free(d->alloc, d); /* d->alloc points into cfg: free before unref */
+    lci_config_unref(cfg);
 }
 
 lc_status lc_diff_set_alpha(lc_diff *d, double alpha) {

@@ -161,6 +161,7 @@ fail:
 
 void lc_report_free(lc_report *r) {
     const lci_alloc *a;
+    const lc_config *cfg;
     size_t i;
     if (!r)
         return;
@@ -176,8 +177,9 @@ void lc_report_free(lc_report *r) {
     lci_free(a, r->source);
     lci_free(a, r->speaker_note);
     lci_free(a, r->prompt_excerpt);
-    lci_config_unref(r->cfg);
-    lci_free(a, r);
+    cfg = r->cfg;
+    lci_free(a, r); /* a points into cfg: free before the unref */
+    lci_config_unref(cfg);
 }
 
 const char *lc_report_conversation(const lc_report *r) {

@@ -108,6 +108,7 @@ void lci_finding_free(lci_finding *f, const lci_alloc *a) {
 
 void lc_session_free(lc_session *s) {
     const lci_alloc *a;
+    const lc_config *cfg;
     size_t i;
     if (!s)
         return;
@@ -127,8 +128,9 @@ void lc_session_free(lc_session *s) {
     lci_free(a, s->queue);
     lci_free(a, s->reported);
     lci_err_clear(&s->err, a);
-    lci_config_unref(s->cfg);
-    lci_free(a, s);
+    cfg = s->cfg;
+    lci_free(a, s); /* a points into cfg: free before the unref */
+    lci_config_unref(cfg);
 }
 
 /* Append the turn already placed in its ring slot: classify, run detectors. */

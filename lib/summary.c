@@ -80,6 +80,7 @@ static void worst_clear(const lci_alloc *a, worst *w) {
 
 void lc_summary_free(lc_summary *s) {
     const lci_alloc *a;
+    const lc_config *cfg;
     size_t i;
     if (!s)
         return;
@@ -89,8 +90,9 @@ void lc_summary_free(lc_summary *s) {
     lci_free(a, s->fam);
     for (i = 0; i < s->nworst; i++)
         worst_clear(a, &s->worst[i]);
-    lci_config_unref(s->cfg);
-    lci_free(a, s);
+    cfg = s->cfg;
+    lci_free(a, s); /* a points into cfg: free before the unref */
+    lci_config_unref(cfg);
 }
 
 /* Find or insert a family by name; keeps the array sorted. */
