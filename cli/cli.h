@@ -125,7 +125,7 @@ typedef struct input_file {
 typedef struct input_list {
     input_file *files;
     size_t n, cap;
-    char **include, **exclude;
+    char *const *include, *const *exclude;
     size_t ninclude, nexclude;
     int had_error; /* some path could not be read or walked */
 } input_list;

@@ -257,9 +257,10 @@ void gate_eval(const settings *s, const lc_summary *sum,
             sbuf rn = {0};
             sb_printf(&rn, "fail_on %s", names.data ? names.data : "");
             add_rule(g, rn.data, tripping > 0,
-                     "%llu conversation%s with findings of kind %s",
+                     "%llu conversation%s with findings%s%s",
                      (unsigned long long)tripping, tripping == 1 ? "" : "s",
-                     names.data ? names.data : "");
+                     set == 0xFFFFFFFFu ? "" : " of kind ",
+                     set == 0xFFFFFFFFu ? "" : names.data);
             sb_free(&rn);
         }
         sb_free(&names);

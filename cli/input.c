@@ -66,7 +66,7 @@ static void add_file(input_list *l, const char *path, uint64_t size) {
     l->n++;
 }
 
-static int glob_match(char **pats, size_t n, const char *path) {
+static int glob_match(char *const *pats, size_t n, const char *path) {
     const char *base = strrchr(path, '/');
     size_t i;
     base = base ? base + 1 : path;

@@ -69,7 +69,8 @@ static const char input_help[] =
     "      --user NAME        transcript speaker NAME is the user "
     "(repeatable)\n"
     "      --include GLOB     in directories, read only matching files "
-    "(repeatable)\n"
+    "(repeatable;\n"
+    "                         default *.jsonl,*.ndjson,*.json,*.txt,*.log)\n"
     "      --exclude GLOB     in directories, skip matching files and "
     "directories\n"
     "  -j, --jobs N           worker threads (default: online CPUs)\n"
@@ -264,7 +265,8 @@ typedef struct cli {
     int quiet;
     settings set;
     char *config_path;
-    input_list in;
+    char **include, **exclude; /* --include / --exclude globs */
+    size_t ninclude, nexclude;
     char **paths;
     size_t npaths;
 } cli;
@@ -378,10 +380,10 @@ static int parse_args(cli *c, int argc, char **argv) {
             break;
         }
         case O_INCLUDE:
-            add_glob(&c->in.include, &c->in.ninclude, optarg);
+            add_glob(&c->include, &c->ninclude, optarg);
             break;
         case O_EXCLUDE:
-            add_glob(&c->in.exclude, &c->in.nexclude, optarg);
+            add_glob(&c->exclude, &c->nexclude, optarg);
             break;
         case 'j': {
             char *end;
@@ -856,11 +858,16 @@ static int read_all(cli *c, run *r, const lc_config *cfg, char **paths,
     input_list l;
     size_t i;
     int rc;
+    /* without --include, directory walks read the usual log names */
+    static char g1[] = "*.jsonl", g2[] = "*.ndjson", g3[] = "*.json",
+                g4[] = "*.txt", g5[] = "*.log";
+    static char *const default_include[] = {g1, g2, g3, g4, g5};
     memset(&l, 0, sizeof l);
-    l.include = c->in.include;
-    l.ninclude = c->in.ninclude;
-    l.exclude = c->in.exclude;
-    l.nexclude = c->in.nexclude;
+    l.include = c->ninclude ? c->include : default_include;
+    l.ninclude = c->ninclude ? c->ninclude
+                             : sizeof default_include / sizeof default_include[0];
+    l.exclude = c->exclude;
+    l.nexclude = c->nexclude;
     for (i = 0; i < npaths; i++)
         input_add_path(&l, paths[i]);
     o.jobs = c->jobs;
@@ -1222,7 +1229,7 @@ int main(int argc, char **argv) {
     lc_config_free(cfg);
     settings_free(&c.set);
     free(c.config_path);
-    free_globs(c.in.include, c.in.ninclude);
-    free_globs(c.in.exclude, c.in.nexclude);
+    free_globs(c.include, c.ninclude);
+    free_globs(c.exclude, c.nexclude);
     return rc;
 }
