@@ -5,11 +5,12 @@
  * ch. 3, "U+FFFD Substitution of Maximal Subparts", the practice of the W3C
  * and WHATWG decoders) becomes one U+FFFD: lone continuation bytes, C0/C1/
  * F5..FF leads, overlongs, surrogates, > U+10FFFF, truncated sequences. NUL
- * is valid UTF-8 and kept. Valid runs are copied in bulk.
+ * is valid UTF-8 and kept. Valid runs are copied in bulk. *first_bad is
+ * SIZE_MAX when nothing was replaced; both counters may be NULL.
  *
  * lci_normalize policy, on valid UTF-8:
  *  1. NFKC with full case folding (utf8proc COMPAT|CASEFOLD|COMPOSE|STABLE);
- *     "Straße" -> "strasse", ligatures and full-width forms -> ASCII.
+ *     "Stra\u00DFe" -> "strasse", ligatures and full-width forms -> ASCII.
  *  2. Default-ignorable code points (UTF8PROC_IGNORE: U+00AD, U+200B-200F,
  *     U+2060-2064, U+FEFF, variation selectors, ...) and C0/C1 controls
  *     including NUL are dropped during decomposition, i.e. BEFORE
@@ -17,10 +18,11 @@
  *     composes now exactly as it would when the output is normalized
  *     again (idempotence).
  *  3. Quotes fold to ASCII: U+2018 2019 201A 201B 2032 2035 02BC -> ',
- *     U+201C-201F 2033 2036 02EE 301D-301F -> ". Double primes are folded
- *     before decomposition (NFKC would split U+2033 into two primes);
- *     the rest after composition (they neither compose nor block
- *     differently from ASCII quotes).
+ *     U+201C-201F 2033 2036 02EE 301D-301F -> ". They are folded before
+ *     decomposition (NFKC would split U+2033 into two primes) and again
+ *     after composition (primes that NFKC makes of U+2034, U+2057...);
+ *     quotes neither compose nor block composition differently from ASCII
+ *     quotes, so this keeps idempotence.
  *  4. Every run of White_Space (tab, LF, CR, VT, FF, NEL, NBSP, U+1680,
  *     U+2000-200A, U+2028/2029, U+202F, U+205F, U+3000) becomes one ASCII
  *     space; leading and trailing whitespace is trimmed. Characters that
@@ -28,7 +30,9 @@
  *
  * Fast path invariant (fast != 0): output is byte-identical to the plain
  * path. ASCII is handled inline (A-Z lowered, whitespace collapsed, other
- * C0 controls and DEL dropped - exactly what utf8proc does to them). A
+ * C0 controls and DEL dropped - exactly what the utf8proc path does to
+ * them), 8 bytes at a time where a block is printable ASCII with single
+ * spaces between word bytes (then output == lowercased input). A
  * "word" (the bytes between two ASCII whitespace bytes) that contains a
  * non-ASCII byte goes through the same utf8proc path as a whole: ASCII
  * whitespace is a starter that composes with nothing and stops canonical
@@ -37,6 +41,9 @@
  * them. ASCII bytes already emitted for the word are rolled back first.
  * Both paths feed the same emitter (steps 3 and 4), so whitespace state
  * is shared across words.
+ *
+ * Errors: invalid UTF-8 (callers repair first) gives LC_ERR_UTF8, an
+ * allocation failure LC_ERR_NOMEM; either way out->len is restored.
  *
  * Memory: utf8proc_map() is not used (it calls malloc); decomposition goes
  * into a UTF-32 scratch array taken from the output buffer's allocator,
