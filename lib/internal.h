@@ -397,6 +397,91 @@ void lci_finding_set_span(lc_session *s, lci_finding *f, uint32_t first,
                           uint32_t last);
 
 /* ------------------------------------------------------------------ */
+/* Loop detectors: shared helpers (detect_util.c)                       */
+/* Added by the loop-detector module (issue 3); used by detect_*.c.     */
+/* ------------------------------------------------------------------ */
+
+/* 64-bit finalizer (splitmix64): spreads token/shingle hashes. */
+static inline uint64_t lci_mix64(uint64_t x) {
+    x ^= x >> 30;
+    x *= UINT64_C(0xbf58476d1ce4e5b9);
+    x ^= x >> 27;
+    x *= UINT64_C(0x94d049bb133111eb);
+    x ^= x >> 31;
+    return x;
+}
+
+/* Open-addressing map uint64 -> uint64, zero-initialize to start. */
+typedef struct lci_u64map {
+    uint64_t *keys; /* 0 = empty slot */
+    uint64_t *vals;
+    size_t cap, n;
+} lci_u64map;
+
+void lci_u64map_free(lci_u64map *m, const lci_alloc *a);
+/* Pointer to the value of key, NULL if absent. Valid until the next
+ * slot/retain call. */
+uint64_t *lci_u64map_get(const lci_u64map *m, uint64_t key);
+/* Find or insert key; *val points to its value (0 when *created). */
+lc_status lci_u64map_slot(lci_u64map *m, const lci_alloc *a, uint64_t key,
+                          uint64_t **val, bool *created);
+/* Keep only entries for which keep() is true (called once per entry;
+ * it may release what the value refers to), then shrink. */
+lc_status lci_u64map_retain(lci_u64map *m, const lci_alloc *a,
+                            bool (*keep)(uint64_t key, uint64_t val,
+                                         void *ctx),
+                            void *ctx);
+
+/* Hash of (role, speaker label): "the same speaker". */
+uint64_t lci_speaker_key(const lci_turn *t);
+/* Assistant turn carrying a canonical tool call (LC_TURN_TOOL_CALL). */
+bool lci_turn_is_call(const lci_turn *t);
+/* Agent rule: signature of the first error-looking line of a turn
+ * (ASCII-lowercased, digits dropped, blanks collapsed), 0 if no line in
+ * the first 64 looks like an error. */
+uint64_t lci_error_signature(const lci_turn *t);
+/* Agent rule: two observations repeat if both are absent, or they are
+ * the same text, or both are errors with the same signature. */
+bool lci_observation_repeats(const lci_turn *a, const lci_turn *b);
+/* Excerpt from the original text of t starting at its word `word`
+ * (0 = start of the turn); falls back to the normalized text. */
+lc_status lci_detect_excerpt(lc_session *s, lci_finding *f,
+                             const lci_turn *t, uint32_t word);
+/* Set the finding's role and speaker from turn t. */
+lc_status lci_detect_set_speaker(lc_session *s, lci_finding *f,
+                                 const lci_turn *t);
+
+/* Bottom-K sketch of a turn's word 2-shingles (a lone word is its own
+ * shingle): the LCI_SKETCH_K smallest mixed shingle hashes, ascending. */
+#define LCI_SKETCH_K 64
+typedef struct lci_sketch {
+    uint32_t index; /* turn it describes */
+    uint32_t n;
+    uint64_t h[LCI_SKETCH_K];
+} lci_sketch;
+/* Sketch t; (*scratch, *cap) is a reusable buffer grown with a. */
+lc_status lci_sketch_turn(const lci_alloc *a, const lci_turn *t,
+                          uint64_t **scratch, size_t *cap, lci_sketch *out);
+/* Jaccard estimate (exact when both sets have < LCI_SKETCH_K shingles). */
+double lci_sketch_jaccard(const lci_sketch *x, const lci_sketch *y);
+/* Near-duplicate rule shared by near_duplicate_loop and recurring_turn:
+ * -1 if a is not similar to b, else the similarity in [0,1]. Same role
+ * required; identical hash: 1; tool observations: same error signature;
+ * tool calls: identical only; free text: Jaccard >= pct percent (needs
+ * both sketches, else not similar). */
+double lci_turn_similarity(const lci_turn *a, const lci_sketch *sa,
+                           const lci_turn *b, const lci_sketch *sb,
+                           uint32_t pct);
+
+/* The loop detectors (detect_*.c), registered in detectors.c. */
+extern const lci_detector_vt lci_detect_exact;
+extern const lci_detector_vt lci_detect_recurring;
+extern const lci_detector_vt lci_detect_recycled;
+extern const lci_detector_vt lci_detect_neardup;
+extern const lci_detector_vt lci_detect_degenerate;
+extern const lci_detector_vt lci_detect_stalled;
+
+/* ------------------------------------------------------------------ */
 /* Reports and writers (report.c, emit_*.c)                             */
 /* ------------------------------------------------------------------ */
 

@@ -1,0 +1,217 @@
+/*
+ * detect_neardup.c - near_duplicate_loop: a block of p consecutive turns
+ * (p = 1..LC_OPT_MAX_PERIOD) repeated r >= LC_OPT_MIN_REPEATS times in a
+ * row where the turns are near-duplicates of the turn p before them
+ * rather than identical: the reworded "let me think" step between the
+ * same failing tool call, the bot that varies one word of its answer.
+ *
+ * Similarity of turn x to turn y (same role required):
+ *  - identical (same hash): similar;
+ *  - tool observations: similar only if both look like errors of the same
+ *    kind (lci_error_signature: first error-looking line, digits dropped).
+ *    A changing observation - polling progress, a file re-read after an
+ *    edit, test output after a fix - is never "similar": the agent rule
+ *    (a repeated action counts toward a loop only when its observation
+ *    repeats too) holds because every position of the block must match;
+ *  - tool calls: similar only if identical (a call with other arguments is
+ *    another action);
+ *  - free text: Jaccard similarity of the sets of word 2-shingles (a lone
+ *    word is its own shingle) >= LC_OPT_NEAR_DUP_PERCENT. Sets are
+ *    summarised by bottom-K sketches (the K = 64 smallest mixed shingle
+ *    hashes): exact for turns of up to K distinct shingles, an unbiased
+ *    estimate beyond (Broder 1997).
+ *
+ * Runs are tracked per period like exact_loop (smallest period first,
+ * EXTENDED per completed block, no overlap with our previous finding).
+ * Exact loops are not re-reported: a run is opened only when its latest
+ * block differs (somewhere) from the block before it, it is extended
+ * only by such blocks, it may not overlap an exact_loop finding
+ * (exact_loop runs first; the run is clipped after the exact loop's last
+ * turn and must still hold r blocks), and it is closed as soon as an
+ * exact_loop finding reaches the current turn.
+ *
+ * Finding: period, repeats, turns, score = mean similarity of the run's
+ * pairs, role/speaker/excerpt of the block's first assistant turn; all
+ * turns marked looped. Cost per turn O(words log words) for the sketch
+ * plus O(max_period * K); memory O(max_period * K).
+ */
+#include "internal.h"
+
+
+#define RING 33 /* max_period (<= 32) + 1 */
+
+typedef struct nd_state {
+    const lci_alloc *a;
+    uint32_t maxp, minr, pct;
+    uint32_t m[RING];        /* run length per period (pairs) */
+    uint32_t lastdiff[RING]; /* latest turn whose pair was not identical */
+    double simsum[RING];     /* similarity sum over the run's pairs */
+    lci_sketch ring[RING];
+    uint64_t *scratch;
+    size_t capscratch;
+    lci_finding *cur;
+    uint32_t cur_p;
+    lc_role cur_role;
+    uint32_t last_end;
+} nd_state;
+
+static lc_status nd_create(lc_session *s, void **out) {
+    const lc_config *cfg = lci_session_config(s);
+    nd_state *d = lci_calloc(lci_session_alloc(s), 1, sizeof *d);
+    if (!d)
+        return LC_ERR_NOMEM;
+    d->a = lci_session_alloc(s);
+    d->maxp = (uint32_t)lci_opt(cfg, LC_OPT_MAX_PERIOD);
+    if (d->maxp > RING - 1)
+        d->maxp = RING - 1;
+    d->minr = (uint32_t)lci_opt(cfg, LC_OPT_MIN_REPEATS);
+    d->pct = (uint32_t)lci_opt(cfg, LC_OPT_NEAR_DUP_PERCENT);
+    *out = d;
+    return LC_OK;
+}
+
+static void nd_destroy(void *st, const lci_alloc *a) {
+    nd_state *d = st;
+    if (!d)
+        return;
+    lci_free(a, d->scratch);
+    lci_free(a, d);
+}
+
+/* Last turn of the latest exact_loop finding (0 if none). */
+static uint32_t exact_end(lc_session *s) {
+    size_t i = lci_session_nfindings(s);
+    while (i-- > 0) {
+        const lci_finding *f = lci_session_finding_at(s, i);
+        if (f->pub.kind == LC_KIND_EXACT_LOOP)
+            return f->pub.last_turn;
+    }
+    return 0;
+}
+
+static lc_status cover(lc_session *s, lci_finding *f, uint32_t first,
+                       uint32_t last) {
+    uint32_t i;
+    lc_status st;
+    for (i = first; i <= last; i++) {
+        if ((st = lci_finding_add_turn(s, f, i)) != LC_OK)
+            return st;
+        lci_session_mark_looped(s, i);
+    }
+    return LC_OK;
+}
+
+static lc_status open_finding(nd_state *d, lc_session *s, uint32_t p,
+                              uint32_t first, uint32_t n) {
+    lci_finding *f;
+    const lci_turn *rep = NULL;
+    uint32_t i;
+    lc_status st = lci_session_new_finding(s, LC_KIND_NEAR_DUPLICATE_LOOP, &f);
+    if (st != LC_OK)
+        return st;
+    for (i = first; i < first + p; i++) {
+        const lci_turn *t = lci_session_turn(s, i);
+        if (t && (!rep || (rep->pub.role != LC_ROLE_ASSISTANT &&
+                           t->pub.role == LC_ROLE_ASSISTANT)))
+            rep = t;
+    }
+    f->pub.period = p;
+    f->pub.repeats = (n - first + 1) / p;
+    f->pub.score = d->m[p] ? d->simsum[p] / d->m[p] : 0.0;
+    if (rep)
+        f->pub.evidence = rep->pub.hash;
+    if ((st = cover(s, f, first, n)) != LC_OK)
+        return st;
+    if (rep && ((st = lci_detect_set_speaker(s, f, rep)) != LC_OK ||
+                (st = lci_detect_excerpt(s, f, rep, 0)) != LC_OK))
+        return st;
+    lci_finding_set_span(s, f, first, n);
+    if (rep)
+        f->pub.role = rep->pub.role;
+    d->cur = f;
+    d->cur_p = p;
+    d->cur_role = f->pub.role;
+    d->last_end = n;
+    lci_session_touch(s, f);
+    return LC_OK;
+}
+
+static lc_status nd_on_turn(void *st, lc_session *s, const lci_turn *t) {
+    nd_state *d = st;
+    uint32_t n = t->pub.index, p;
+    lci_sketch *cur = &d->ring[n % RING];
+    lc_status rc;
+    rc = lci_sketch_turn(d->a, t, &d->scratch, &d->capscratch, cur);
+    if (rc != LC_OK)
+        return rc;
+    for (p = 1; p <= d->maxp; p++) {
+        const lci_turn *prev = p < n ? lci_session_turn(s, n - p) : NULL;
+        const lci_sketch *ps = &d->ring[(n - p) % RING];
+        double sim = lci_turn_similarity(t, cur, prev,
+                                         prev && ps->index == prev->pub.index
+                                             ? ps
+                                             : NULL,
+                                         d->pct);
+        if (sim < 0) {
+            d->m[p] = 0;
+            d->simsum[p] = 0;
+            continue;
+        }
+        d->m[p]++;
+        d->simsum[p] += sim;
+        if (prev->pub.hash != t->pub.hash)
+            d->lastdiff[p] = n;
+    }
+    if (d->cur) {
+        lci_finding *f = d->cur;
+        p = d->cur_p;
+        if (d->m[p] > 0 && exact_end(s) < n) {
+            /* extend per completed block, unless that block merely
+             * copies the previous one (exact repetition is exact_loop's) */
+            if ((n - f->pub.first_turn + 1) % p == 0 &&
+                d->lastdiff[p] > n - p) {
+                if ((rc = cover(s, f, f->pub.last_turn + 1, n)) != LC_OK)
+                    return rc;
+                f->pub.repeats = (n - f->pub.first_turn + 1) / p;
+                f->pub.score = d->simsum[p] / d->m[p];
+                lci_finding_set_span(s, f, f->pub.first_turn, n);
+                f->pub.role = d->cur_role;
+                d->last_end = n;
+                lci_session_touch(s, f);
+            }
+            return LC_OK;
+        }
+        d->cur = NULL;
+    }
+    for (p = 1; p <= d->maxp; p++) {
+        uint32_t len = d->m[p] + p, start, reps, floor_end;
+        if (d->m[p] == 0 || len < d->minr * p)
+            continue;
+        start = n - len + 1;
+        floor_end = exact_end(s);
+        if (floor_end < d->last_end)
+            floor_end = d->last_end;
+        if (start <= floor_end) {
+            if (floor_end >= n)
+                continue;
+            start = floor_end + 1;
+            len = n - start + 1;
+        }
+        reps = len / p;
+        if (reps < d->minr)
+            continue;
+        /* the latest block must differ from the one before somewhere:
+         * identical repetitions are exact_loop's (which may report them
+         * one turn later), and a run whose latest block is an exact copy
+         * would only duplicate that finding */
+        if (d->lastdiff[p] <= n - p)
+            continue;
+        return open_finding(d, s, p, n - reps * p + 1, n);
+    }
+    return LC_OK;
+}
+
+const lci_detector_vt lci_detect_neardup = {
+    "near_duplicate_loop", LC_KIND_NEAR_DUPLICATE_LOOP, nd_create, nd_on_turn,
+    NULL,                  nd_destroy,
+};

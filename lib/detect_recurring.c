@@ -1,0 +1,301 @@
+/*
+ * detect_recurring.c - recurring_turn: the same normalized turn from the
+ * same speaker (role + speaker label) coming back non-consecutively, as
+ * chat bots do when they re-ask "what do you do for a living?".
+ *
+ * Rule (see also LC_OPT_RECUR_* in loopcheck.h):
+ *  - An occurrence is counted unless it merely continues a cycle: with d
+ *    the distance to the previous occurrence of the same turn, if d <=
+ *    LC_OPT_MAX_PERIOD and each of the d turns ending here is identical
+ *    or a near-duplicate (the near_duplicate_loop rule,
+ *    lci_turn_similarity) of the turn d before it, the conversation since
+ *    the last occurrence repeated itself - that is exact_loop's or
+ *    near_duplicate_loop's business (they report it from
+ *    LC_OPT_MIN_REPEATS repetitions on) and is not counted here. So in the seed's refusal loop R U R U R U ... only the
+ *    first two refusals count, and recurring_turn stays quiet there.
+ *    Occurrences back to back (d = 1) are therefore never counted twice.
+ *  - The finding is made when LC_OPT_RECUR_MIN occurrences are counted
+ *    within the history window; a turn with fewer than
+ *    LC_OPT_RECUR_SHORT_WORDS words ("ok", "why?", "what?") is generic and
+ *    needs LC_OPT_RECUR_SHORT_MIN occurrences instead. Turns without any
+ *    word are ignored. Later occurrences EXTEND the finding (count grows).
+ *  - Agents: tool observations (role tool) are not speaker turns and are
+ *    ignored. An assistant tool call is keyed on the call AND its
+ *    observation (the next turn if it is a tool turn: its hash, or its
+ *    error signature if it looks like an error; "none" if there is no
+ *    observation), so re-reading a file or re-running tests whose output
+ *    changed are different occurrences, and the same call failing the same
+ *    way is the same one. Calls are therefore decided one turn late (when
+ *    the observation arrives, or at finish).
+ *
+ * Finding: first_turn/last_turn = first/latest counted occurrence, turns =
+ * the counted occurrences, count = their number, evidence = turn hash,
+ * excerpt from the turn, score = count / (2 * needed) capped at 1. The
+ * occurrences after the first are marked looped.
+ *
+ * Memory: a map key -> entry holding the counted occurrences inside the
+ * history window; entries whose last occurrence left the window are
+ * dropped every LC_OPT_HISTORY_TURNS turns. Cost per turn O(1) amortized
+ * plus O(max_period) for the cycle check.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+typedef struct recur_entry {
+    uint32_t *occ;      /* counted occurrences in the window, ascending */
+    uint32_t head, n, cap;
+    uint32_t last;      /* latest counted (or seen) occurrence */
+    uint32_t seen_last; /* latest occurrence, counted or not */
+    lci_finding *f;     /* finding once reported */
+} recur_entry;
+
+typedef struct recur_state {
+    const lci_alloc *a;
+    lci_u64map map; /* key -> (recur_entry *) */
+    uint32_t window, maxp, need, need_short, short_words, pct;
+    uint64_t *scratch; /* sketch buffers for the cycle check */
+    size_t capscratch;
+    lci_sketch ska, skb;
+    uint32_t pending; /* tool call waiting for its observation, 0 if none */
+    uint32_t next_sweep;
+} recur_state;
+
+static lc_status recur_create(lc_session *s, void **out) {
+    const lc_config *cfg = lci_session_config(s);
+    recur_state *r = lci_calloc(lci_session_alloc(s), 1, sizeof *r);
+    if (!r)
+        return LC_ERR_NOMEM;
+    r->a = lci_session_alloc(s);
+    r->window = (uint32_t)lci_opt(cfg, LC_OPT_HISTORY_TURNS);
+    r->maxp = (uint32_t)lci_opt(cfg, LC_OPT_MAX_PERIOD);
+    r->need = (uint32_t)lci_opt(cfg, LC_OPT_RECUR_MIN);
+    r->need_short = (uint32_t)lci_opt(cfg, LC_OPT_RECUR_SHORT_MIN);
+    r->short_words = (uint32_t)lci_opt(cfg, LC_OPT_RECUR_SHORT_WORDS);
+    r->pct = (uint32_t)lci_opt(cfg, LC_OPT_NEAR_DUP_PERCENT);
+    r->next_sweep = r->window;
+    *out = r;
+    return LC_OK;
+}
+
+static void entry_free(recur_entry *e, const lci_alloc *a) {
+    if (e) {
+        lci_free(a, e->occ);
+        lci_free(a, e);
+    }
+}
+
+static bool free_all(uint64_t key, uint64_t val, void *ctx) {
+    (void)key;
+    entry_free((recur_entry *)(uintptr_t)val, ctx);
+    return false;
+}
+
+static void recur_destroy(void *st, const lci_alloc *a) {
+    recur_state *r = st;
+    if (!r)
+        return;
+    if (r->map.cap)
+        lci_u64map_retain(&r->map, a, free_all, (void *)(uintptr_t)a);
+    lci_u64map_free(&r->map, a);
+    lci_free(a, r->scratch);
+    lci_free(a, r);
+}
+
+typedef struct sweep_ctx {
+    const lci_alloc *a;
+    uint32_t lo; /* first turn inside the window */
+} sweep_ctx;
+
+static bool keep_recent(uint64_t key, uint64_t val, void *ctx) {
+    sweep_ctx *c = ctx;
+    recur_entry *e = (recur_entry *)(uintptr_t)val;
+    (void)key;
+    if (e->seen_last >= c->lo)
+        return true;
+    entry_free(e, c->a);
+    return false;
+}
+
+/* Does turn n only continue a cycle of period d (see banner)? The d
+ * turns ending at n must each be identical or near-identical
+ * (lci_turn_similarity, the near_duplicate_loop rule) to the turn d
+ * before them. O(d) turns, each sketched once: only when d <= maxp. */
+static lc_status continues_cycle(recur_state *r, lc_session *s, uint32_t n,
+                                 uint32_t d, bool *out) {
+    uint32_t i;
+    lc_status st;
+    *out = false;
+    if (d > r->maxp || d >= n)
+        return LC_OK;
+    for (i = 0; i < d; i++) {
+        const lci_turn *a = lci_session_turn(s, n - i);
+        const lci_turn *b = lci_session_turn(s, n - d - i);
+        if (!a || !b || a->pub.role != b->pub.role)
+            return LC_OK;
+        if (a->pub.hash == b->pub.hash)
+            continue;
+        if ((st = lci_sketch_turn(r->a, a, &r->scratch, &r->capscratch,
+                                  &r->ska)) != LC_OK ||
+            (st = lci_sketch_turn(r->a, b, &r->scratch, &r->capscratch,
+                                  &r->skb)) != LC_OK)
+            return st;
+        if (lci_turn_similarity(a, &r->ska, b, &r->skb, r->pct) < 0)
+            return LC_OK;
+    }
+    *out = true;
+    return LC_OK;
+}
+
+/* Count turn `idx` (a candidate occurrence) under `key`. */
+static lc_status occurrence(recur_state *r, lc_session *s, uint32_t idx,
+                            uint64_t key) {
+    const lci_turn *t = lci_session_turn(s, idx);
+    uint32_t lo = idx >= r->window ? idx - r->window + 1 : 1, need, i;
+    uint64_t *slot;
+    bool created;
+    recur_entry *e;
+    lc_status st;
+    if (!t)
+        return LC_OK;
+    st = lci_u64map_slot(&r->map, r->a, key, &slot, &created);
+    if (st != LC_OK)
+        return st;
+    if (created) {
+        e = lci_calloc(r->a, 1, sizeof *e);
+        if (!e) {
+            *slot = 0; /* the entry stays with a NULL value: skipped */
+            return LC_ERR_NOMEM;
+        }
+        *slot = (uint64_t)(uintptr_t)e;
+    }
+    e = (recur_entry *)(uintptr_t)*slot;
+    if (!e)
+        return LC_ERR_NOMEM;
+    if (e->seen_last) {
+        bool cyc;
+        st = continues_cycle(r, s, idx, idx - e->seen_last, &cyc);
+        if (st != LC_OK)
+            return st;
+        if (cyc) {
+            e->seen_last = idx;
+            return LC_OK;
+        }
+    }
+    e->seen_last = idx;
+    /* drop occurrences that left the window */
+    while (e->n && e->occ[e->head] < lo) {
+        e->head++;
+        e->n--;
+    }
+    if (e->head && e->head + e->n == e->cap) {
+        memmove(e->occ, e->occ + e->head, e->n * sizeof *e->occ);
+        e->head = 0;
+    }
+    if (e->head + e->n == e->cap) {
+        size_t cap = e->cap;
+        st = lci_grow(r->a, (void **)&e->occ, sizeof *e->occ, &cap,
+                      e->head + e->n + 1);
+        if (st != LC_OK)
+            return st;
+        e->cap = (uint32_t)cap;
+    }
+    e->occ[e->head + e->n++] = idx;
+    e->last = idx;
+    if (e->f) {
+        lci_finding *f = e->f;
+        if ((st = lci_finding_add_turn(s, f, idx)) != LC_OK)
+            return st;
+        f->pub.count++;
+        lci_finding_set_span(s, f, f->pub.first_turn, idx);
+        need = t->ntokens < r->short_words ? r->need_short : r->need;
+        f->pub.score = f->pub.count >= 2 * need
+                           ? 1.0
+                           : (double)f->pub.count / (2.0 * need);
+        lci_session_mark_looped(s, idx);
+        lci_session_touch(s, f);
+        return LC_OK;
+    }
+    need = t->ntokens < r->short_words ? r->need_short : r->need;
+    if (e->n < need)
+        return LC_OK;
+    st = lci_session_new_finding(s, LC_KIND_RECURRING_TURN, &e->f);
+    if (st != LC_OK)
+        return st;
+    for (i = 0; i < e->n; i++) {
+        uint32_t o = e->occ[e->head + i];
+        if ((st = lci_finding_add_turn(s, e->f, o)) != LC_OK)
+            return st;
+        if (i)
+            lci_session_mark_looped(s, o);
+    }
+    e->f->pub.count = e->n;
+    e->f->pub.evidence = t->pub.hash;
+    e->f->pub.score =
+        e->n >= 2 * need ? 1.0 : (double)e->n / (2.0 * need);
+    if ((st = lci_detect_set_speaker(s, e->f, t)) != LC_OK ||
+        (st = lci_detect_excerpt(s, e->f, t, 0)) != LC_OK)
+        return st;
+    lci_finding_set_span(s, e->f, e->occ[e->head], idx);
+    lci_session_touch(s, e->f);
+    return LC_OK;
+}
+
+/* Key of a tool call decided with its observation `obs` (may be NULL). */
+static uint64_t call_key(const lci_turn *call, const lci_turn *obs) {
+    uint64_t o = 0x6f6273; /* "no observation" */
+    if (obs) {
+        uint64_t sig = lci_error_signature(obs);
+        o = sig ? sig ^ UINT64_C(0x6572726f72) : obs->pub.hash;
+    }
+    return lci_mix64(call->pub.hash ^ lci_speaker_key(call)) ^
+           lci_mix64(o + 1);
+}
+
+static lc_status flush_pending(recur_state *r, lc_session *s,
+                               const lci_turn *obs) {
+    const lci_turn *call;
+    uint32_t idx = r->pending;
+    r->pending = 0;
+    if (!idx || !(call = lci_session_turn(s, idx)))
+        return LC_OK;
+    return occurrence(r, s, idx, call_key(call, obs));
+}
+
+static lc_status sweep(recur_state *r, uint32_t n) {
+    sweep_ctx c;
+    r->next_sweep = n + r->window;
+    c.a = r->a;
+    c.lo = n >= r->window ? n - r->window + 1 : 1;
+    return lci_u64map_retain(&r->map, r->a, keep_recent, &c);
+}
+
+static lc_status recur_on_turn(void *st, lc_session *s, const lci_turn *t) {
+    recur_state *r = st;
+    uint32_t n = t->pub.index;
+    lc_status rc;
+    if (r->pending) {
+        rc = flush_pending(r, s, t->pub.role == LC_ROLE_TOOL ? t : NULL);
+        if (rc != LC_OK)
+            return rc;
+    }
+    if (n >= r->next_sweep && (rc = sweep(r, n)) != LC_OK)
+        return rc;
+    if (t->pub.role == LC_ROLE_TOOL || t->ntokens == 0)
+        return LC_OK;
+    if (lci_turn_is_call(t)) {
+        r->pending = n;
+        return LC_OK;
+    }
+    return occurrence(r, s, n,
+                      lci_mix64(t->pub.hash ^ lci_speaker_key(t)));
+}
+
+static lc_status recur_finish(void *st, lc_session *s) {
+    return flush_pending(st, s, NULL);
+}
+
+const lci_detector_vt lci_detect_recurring = {
+    "recurring_turn", LC_KIND_RECURRING_TURN, recur_create, recur_on_turn,
+    recur_finish,     recur_destroy,
+};

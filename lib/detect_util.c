@@ -1,0 +1,376 @@
+/*
+ * detect_util.c - small helpers shared by the loop detectors
+ * (detect_exact.c, detect_recurring.c, detect_recycled.c,
+ * detect_neardup.c, detect_degenerate.c, detect_stalled.c).
+ *
+ *  - lci_u64map: open-addressing hash map uint64 -> uint64 with linear
+ *    probing, power-of-two capacity, load factor <= 1/2. Detectors keep
+ *    it bounded by the history window with lci_u64map_retain(), which
+ *    they call every LC_OPT_HISTORY_TURNS turns (amortized O(1) per
+ *    entry inserted).
+ *  - the agent rule helpers: what a tool call is, and when two tool
+ *    observations "repeat" (same text, or errors of the same kind).
+ *  - speaker keys and excerpts mapped back to the original text.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+/* Key 0 marks an empty slot; a real key 0 is stored as this constant
+ * (a collision with a real hash of that value is negligible). */
+#define U64MAP_ZERO UINT64_C(0x9e3779b97f4a7c15)
+
+static uint64_t map_key(uint64_t k) { return k ? k : U64MAP_ZERO; }
+
+void lci_u64map_free(lci_u64map *m, const lci_alloc *a) {
+    lci_free(a, m->keys);
+    lci_free(a, m->vals);
+    memset(m, 0, sizeof *m);
+}
+
+uint64_t *lci_u64map_get(const lci_u64map *m, uint64_t key) {
+    size_t i, mask;
+    if (!m->cap)
+        return NULL;
+    key = map_key(key);
+    mask = m->cap - 1;
+    for (i = (size_t)lci_mix64(key) & mask; m->keys[i]; i = (i + 1) & mask)
+        if (m->keys[i] == key)
+            return &m->vals[i];
+    return NULL;
+}
+
+/* Insert without growing (caller guarantees room). */
+static uint64_t *map_insert(lci_u64map *m, uint64_t key, bool *created) {
+    size_t mask = m->cap - 1, i;
+    for (i = (size_t)lci_mix64(key) & mask; m->keys[i]; i = (i + 1) & mask)
+        if (m->keys[i] == key) {
+            *created = false;
+            return &m->vals[i];
+        }
+    m->keys[i] = key;
+    m->vals[i] = 0;
+    m->n++;
+    *created = true;
+    return &m->vals[i];
+}
+
+static lc_status map_rehash(lci_u64map *m, const lci_alloc *a, size_t cap) {
+    lci_u64map nm;
+    size_t i;
+    bool created;
+    memset(&nm, 0, sizeof nm);
+    nm.cap = cap;
+    nm.keys = lci_calloc(a, cap, sizeof *nm.keys);
+    nm.vals = lci_calloc(a, cap, sizeof *nm.vals);
+    if (!nm.keys || !nm.vals) {
+        lci_free(a, nm.keys);
+        lci_free(a, nm.vals);
+        return LC_ERR_NOMEM;
+    }
+    for (i = 0; i < m->cap; i++) {
+        uint64_t k = m->keys[i];
+        if (!k)
+            continue;
+        *map_insert(&nm, k, &created) = m->vals[i];
+    }
+    lci_free(a, m->keys);
+    lci_free(a, m->vals);
+    *m = nm;
+    return LC_OK;
+}
+
+lc_status lci_u64map_slot(lci_u64map *m, const lci_alloc *a, uint64_t key,
+                          uint64_t **val, bool *created) {
+    lc_status st;
+    if (2 * (m->n + 1) > m->cap) {
+        st = map_rehash(m, a, m->cap ? 2 * m->cap : 64);
+        if (st != LC_OK)
+            return st;
+    }
+    *val = map_insert(m, map_key(key), created);
+    return LC_OK;
+}
+
+lc_status lci_u64map_retain(lci_u64map *m, const lci_alloc *a,
+                            bool (*keep)(uint64_t key, uint64_t val,
+                                         void *ctx),
+                            void *ctx) {
+    size_t i, cap = 64;
+    if (!m->cap)
+        return LC_OK;
+    /* one call of `keep` per entry (it may release what the value points
+     * to); dropped slots are cleared, then everything left is rehashed
+     * into a table sized for it, so memory follows the live entries */
+    for (i = 0; i < m->cap; i++)
+        if (m->keys[i] &&
+            !keep(m->keys[i] == U64MAP_ZERO ? 0 : m->keys[i], m->vals[i],
+                  ctx)) {
+            m->keys[i] = 0;
+            m->n--;
+        }
+    while (cap < 2 * m->n + 2)
+        cap *= 2;
+    return map_rehash(m, a, cap);
+}
+
+/* ---- speakers and the agent rule ---- */
+
+uint64_t lci_speaker_key(const lci_turn *t) {
+    const char *sp = t->pub.speaker ? t->pub.speaker : "";
+    return lci_mix64(lci_hash(sp, strlen(sp)) +
+                     (uint64_t)t->pub.role * UINT64_C(0x100000001b3));
+}
+
+bool lci_turn_is_call(const lci_turn *t) {
+    return t->pub.role == LC_ROLE_ASSISTANT &&
+           (t->pub.flags & LC_TURN_TOOL_CALL) != 0;
+}
+
+static unsigned char ascii_lower(unsigned char c) {
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+/* Case-insensitive ASCII search of needle (lower case) in s[0..n). */
+static bool has_word(const char *s, size_t n, const char *needle) {
+    size_t m = strlen(needle), i, j;
+    if (m > n)
+        return false;
+    for (i = 0; i + m <= n; i++) {
+        for (j = 0; j < m; j++)
+            if (ascii_lower((unsigned char)s[i + j]) !=
+                (unsigned char)needle[j])
+                break;
+        if (j == m)
+            return true;
+    }
+    return false;
+}
+
+/* Lines scanned for an error line, and bytes per line: an error message
+ * that matters is near the top of an observation. */
+#define ERRSIG_MAX_LINES 64
+#define ERRSIG_MAX_LINE 512
+
+uint64_t lci_error_signature(const lci_turn *t) {
+    static const char *const words[] = {
+        "error",    "exception", "traceback", "fatal",     "failed",
+        "failure",  "panic",     "denied",    "not found", "no such",
+        "timed out", "timeout",  "errno",     "refused",   "invalid"};
+    const char *p = t->pub.text, *end = p + t->pub.text_len;
+    int lines = 0;
+    while (p < end && lines < ERRSIG_MAX_LINES) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        size_t n = (size_t)(le - p), i, k;
+        if (n > ERRSIG_MAX_LINE)
+            n = ERRSIG_MAX_LINE;
+        for (k = 0; k < sizeof words / sizeof words[0]; k++)
+            if (has_word(p, n, words[k]))
+                break;
+        if (k < sizeof words / sizeof words[0]) {
+            /* signature: the line, ASCII-lowercased, digits dropped,
+             * blanks collapsed, so "line 12" and "line 14" agree */
+            char buf[ERRSIG_MAX_LINE];
+            size_t j = 0;
+            for (i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)p[i];
+                if (c >= '0' && c <= '9')
+                    continue;
+                if (c == ' ' || c == '\t' || c == '\r') {
+                    if (j && buf[j - 1] == ' ')
+                        continue;
+                    c = ' ';
+                }
+                buf[j++] = (char)ascii_lower(c);
+            }
+            return map_key(lci_hash(buf, j));
+        }
+        lines++;
+        p = le + 1;
+    }
+    return 0;
+}
+
+bool lci_observation_repeats(const lci_turn *a, const lci_turn *b) {
+    uint64_t sa;
+    if (!a || !b)
+        return a == b; /* no observation on either side */
+    if (a->pub.role != b->pub.role)
+        return false;
+    if (a->pub.hash == b->pub.hash)
+        return true;
+    sa = lci_error_signature(a);
+    return sa != 0 && sa == lci_error_signature(b);
+}
+
+/* ---- excerpts ---- */
+
+/* Is code point u part of a word (letters, digits, marks)? */
+static bool word_cp(int32_t u) {
+    if (u < 0x80)
+        return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') ||
+               (u >= '0' && u <= '9');
+    switch (utf8proc_category(u)) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
+    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_NO:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/*
+ * Byte offset in the original text of word number `word` (0-based),
+ * counting words the way tokens.c does closely enough (runs of letters,
+ * digits and marks; an apostrophe inside a word). Returns false if the
+ * text has fewer words or the word found does not start like the token
+ * (then the caller falls back to the normalized text).
+ */
+static bool original_offset(const lci_turn *t, uint32_t word, size_t *out) {
+    const uint8_t *p = (const uint8_t *)t->pub.text;
+    size_t len = t->pub.text_len, i = 0;
+    uint32_t count = 0;
+    bool in = false;
+    const lci_token *tk = &t->tokens[word];
+    while (i < len) {
+        int32_t u;
+        utf8proc_ssize_t k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i),
+                                              &u);
+        if (k <= 0) {
+            k = 1;
+            u = -1;
+        }
+        if (u >= 0 && word_cp(u)) {
+            if (!in) {
+                if (count == word) {
+                    /* check the first byte against the token (ASCII) */
+                    unsigned char c0 = ascii_lower(p[i]);
+                    unsigned char n0 = (unsigned char)t->pub.norm[tk->off];
+                    if (c0 < 0x80 && c0 != n0)
+                        return false;
+                    *out = i;
+                    return true;
+                }
+                count++;
+                in = true;
+            }
+        } else if (!(in && (u == '\'' || u == 0x2019) && i + (size_t)k < len &&
+                     p[i + (size_t)k] < 0x80 &&
+                     word_cp((int32_t)p[i + (size_t)k]))) {
+            in = false;
+        }
+        i += (size_t)k;
+    }
+    return false;
+}
+
+lc_status lci_detect_excerpt(lc_session *s, lci_finding *f,
+                             const lci_turn *t, uint32_t word) {
+    size_t off;
+    if (!t)
+        return LC_OK;
+    if (word == 0 || word >= t->ntokens)
+        return lci_finding_set_excerpt(s, f, t->pub.text, t->pub.text_len);
+    if (original_offset(t, word, &off))
+        return lci_finding_set_excerpt(s, f, t->pub.text + off,
+                                       t->pub.text_len - off);
+    off = t->tokens[word].off;
+    return lci_finding_set_excerpt(s, f, t->pub.norm + off,
+                                   t->pub.norm_len - off);
+}
+
+lc_status lci_detect_set_speaker(lc_session *s, lci_finding *f,
+                                 const lci_turn *t) {
+    const char *sp = t->pub.speaker ? t->pub.speaker : "";
+    char *copy;
+    if (f->speaker && strcmp(f->speaker, sp) == 0)
+        return LC_OK;
+    copy = lci_strndup(lci_session_alloc(s), sp, strlen(sp));
+    if (!copy)
+        return LC_ERR_NOMEM;
+    lci_free(lci_session_alloc(s), f->speaker);
+    f->speaker = copy;
+    f->pub.speaker = copy;
+    f->pub.role = t->pub.role;
+    return LC_OK;
+}
+
+/* ---- near-duplicate similarity ---- */
+
+static int u64_cmp(const void *pa, const void *pb) {
+    uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+    return a < b ? -1 : a > b;
+}
+
+lc_status lci_sketch_turn(const lci_alloc *a, const lci_turn *t,
+                          uint64_t **scratch, size_t *cap, lci_sketch *out) {
+    uint32_t n = t->ntokens, ns, i, k = 0;
+    lc_status st;
+    out->index = t->pub.index;
+    out->n = 0;
+    if (n == 0)
+        return LC_OK;
+    ns = n == 1 ? 1 : n - 1;
+    st = lci_grow(a, (void **)scratch, sizeof **scratch, cap, ns);
+    if (st != LC_OK)
+        return st;
+    if (n == 1)
+        (*scratch)[0] = lci_mix64(t->tokens[0].hash);
+    else
+        for (i = 0; i + 1 < n; i++)
+            (*scratch)[i] = lci_mix64(t->tokens[i].hash * 31 +
+                                      lci_mix64(t->tokens[i + 1].hash));
+    qsort(*scratch, ns, sizeof **scratch, u64_cmp);
+    for (i = 0; i < ns && k < LCI_SKETCH_K; i++)
+        if (k == 0 || out->h[k - 1] != (*scratch)[i])
+            out->h[k++] = (*scratch)[i];
+    out->n = k;
+    return LC_OK;
+}
+
+double lci_sketch_jaccard(const lci_sketch *x, const lci_sketch *y) {
+    uint32_t i = 0, j = 0, seen = 0, both = 0;
+    /* the LCI_SKETCH_K smallest hashes of the union, and how many of
+     * them are in both sets (Broder's bottom-k estimator) */
+    while (seen < LCI_SKETCH_K && (i < x->n || j < y->n)) {
+        if (j >= y->n || (i < x->n && x->h[i] < y->h[j])) {
+            i++;
+        } else if (i >= x->n || y->h[j] < x->h[i]) {
+            j++;
+        } else {
+            both++;
+            i++;
+            j++;
+        }
+        seen++;
+    }
+    return seen ? (double)both / seen : 0.0;
+}
+
+double lci_turn_similarity(const lci_turn *a, const lci_sketch *sa,
+                           const lci_turn *b, const lci_sketch *sb,
+                           uint32_t pct) {
+    uint64_t sig;
+    double j;
+    if (!a || !b || a->pub.role != b->pub.role)
+        return -1.0;
+    if (a->pub.hash == b->pub.hash)
+        return 1.0;
+    if (a->pub.role == LC_ROLE_TOOL) {
+        sig = lci_error_signature(a);
+        return sig && sig == lci_error_signature(b) ? 1.0 : -1.0;
+    }
+    if (lci_turn_is_call(a) || lci_turn_is_call(b))
+        return -1.0;
+    if (!sa || !sb || !sa->n || !sb->n)
+        return -1.0;
+    j = lci_sketch_jaccard(sa, sb);
+    return j * 100.0 >= pct ? j : -1.0;
+}
