@@ -58,7 +58,7 @@ static const char exit_help[] =
     "  1  the gate failed (findings / rates / diff regression)\n"
     "  2  usage error (bad option, bad config or pattern file)\n"
     "  3  some input could not be read (the rest was processed)\n"
-    "  4  internal error (out of memory)\n";
+    "  4  internal error (out of memory, output could not be written)\n";
 
 static const char input_help[] =
     "Input options:\n"
@@ -192,10 +192,7 @@ static int usage_error(int verb, const char *fmt, ...) {
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry 'loopcheck %s--help'.\n",
-            verb == V_CHECK ? "" : (verb == V_TURNS      ? "turns "
-                                    : verb == V_PATTERNS ? "patterns "
-                                                         : "diff "));
+    fprintf(stderr, "\nTry 'loopcheck %s --help'.\n", verb_name(verb));
     return EXIT_USAGE;
 }
 
@@ -316,21 +313,32 @@ static int parse_args(cli *c, int argc, char **argv) {
     settings_init(&late);
     optind = 1;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":f:c:p:j:qh", long_opts, NULL)) !=
-           -1) {
+    for (;;) {
+        int li = -1;
+        char oname[64];
+        opt = getopt_long(argc, argv, ":f:c:p:j:qh", long_opts, &li);
+        if (opt == -1)
+            break;
+        if (li >= 0)
+            snprintf(oname, sizeof oname, "--%s", long_opts[li].name);
+        else if ((opt == '?' || opt == ':') &&
+                 (!optopt || strncmp(argv[optind - 1], "--", 2) == 0))
+            snprintf(oname, sizeof oname, "%.60s", argv[optind - 1]);
+        else if (opt == '?' || opt == ':')
+            snprintf(oname, sizeof oname, "-%c", optopt);
+        else
+            snprintf(oname, sizeof oname, "-%c", opt);
         if (opt == '?') {
-            rc = usage_error(c->verb, "unknown option '%s'",
-                             argv[optind - 1]);
+            rc = usage_error(c->verb, "unknown option '%s'", oname);
             goto done;
         }
         if (opt == ':') {
-            rc = usage_error(c->verb, "option '%s' needs a value",
-                             argv[optind - 1]);
+            rc = usage_error(c->verb, "option '%s' needs a value", oname);
             goto done;
         }
         if (!(opt_verbs(opt) & c->verb)) {
             rc = usage_error(c->verb, "option '%s' is not valid for '%s'",
-                             argv[optind - 1], verb_name(c->verb));
+                             oname, verb_name(c->verb));
             goto done;
         }
         switch (opt) {
@@ -766,8 +774,7 @@ static void work_turns(job *j, void *ctx) {
     n = lc_conversation_turn_count(j->conv);
     if (r->c->format == LC_OUTPUT_TEXT) {
         const char *note = lc_conversation_speaker_note(j->conv);
-        sb_printf(&j->out, "== %s (%s:%llu, %s, %zu turns)\n", id, src,
-                  (unsigned long long)lc_conversation_line(j->conv),
+        sb_printf(&j->out, "== %s (%s, %zu turns)\n", id,
                   lc_format_name(lc_conversation_format(j->conv)), n);
         if (note && *note)
             sb_printf(&j->out, "   speakers: %s\n", note);
@@ -1096,14 +1103,14 @@ static int cmd_diff(cli *c, const lc_config *cfg) {
         st->to_refusal > (uint64_t)c->set.max_new_refusals) {
         failed_gate = 1;
         sb_printf(&why, "%s%llu prompts flipped to refusal > "
-                        "--max-new-refusals %lld",
+                        "max_new_refusals %lld",
                   why.len ? "; " : "", (unsigned long long)st->to_refusal,
                   (long long)c->set.max_new_refusals);
     }
     if (c->set.max_rate_increase >= 0 &&
         st->difference > c->set.max_rate_increase) {
         failed_gate = 1;
-        sb_printf(&why, "%srefusal rate increase %.4g > --max-rate-increase "
+        sb_printf(&why, "%srefusal rate increase %.4g > max_rate_increase "
                         "%g",
                   why.len ? "; " : "", st->difference,
                   c->set.max_rate_increase);
@@ -1224,8 +1231,12 @@ int main(int argc, char **argv) {
         default: rc = cmd_check(&c, cfg); break;
         }
     }
-    if (fflush(stdout) != 0 && rc == EXIT_PASS)
+    if ((fflush(stdout) != 0 || ferror(stdout)) && rc != EXIT_USAGE) {
+        fprintf(stderr, "%s: error: cannot write the output: %s [%s]\n",
+                prog, strerror(errno ? errno : EIO),
+                lc_status_code(LC_ERR_IO));
         rc = EXIT_INTERNAL;
+    }
     lc_config_free(cfg);
     settings_free(&c.set);
     free(c.config_path);

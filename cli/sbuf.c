@@ -107,8 +107,29 @@ int sb_write_fn(const char *data, size_t len, void *userdata) {
     return 0;
 }
 
+/* Some messages already start with "source:line:col: " (the pattern
+ * parser's do); skip that so the location is not printed twice. */
+static const char *strip_location(const char *msg, const char *src) {
+    size_t n = src ? strlen(src) : 0;
+    const char *p;
+    if (!msg || !n || strncmp(msg, src, n) != 0 || msg[n] != ':')
+        return msg;
+    p = msg + n + 1;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    if (*p == ':' && p[1] >= '0' && p[1] <= '9') {
+        p++;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    if (p[0] == ':' && p[1] == ' ')
+        return p + 2;
+    return msg;
+}
+
 void sb_diag(sbuf *b, const char *fallback_source, const lc_error *e) {
     const char *src = e->source && *e->source ? e->source : fallback_source;
+    const char *msg = strip_location(e->message, src);
     sb_puts(b, src ? src : "<input>");
     if (e->line) {
         sb_printf(b, ":%llu", (unsigned long long)e->line);
@@ -117,6 +138,6 @@ void sb_diag(sbuf *b, const char *fallback_source, const lc_error *e) {
     }
     sb_printf(b, ": %s: %s [%s]\n",
               e->severity == LC_SEVERITY_WARNING ? "warning" : "error",
-              e->message ? e->message : lc_status_str(e->status),
+              msg ? msg : lc_status_str(e->status),
               e->code ? e->code : lc_status_code(e->status));
 }

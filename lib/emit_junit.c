@@ -46,8 +46,11 @@ static lc_status junit(const lc_report *r, uint32_t fail_kinds, lci_buf *b,
     TRY(xml(b, r->source && *r->source ? r->source : "loopcheck"));
     TRY(lci_buf_append(b, "\" file=\"", 8));
     TRY(xml(b, r->source));
-    TRY(lci_buf_printf(b, "\" line=\"%llu\" time=\"0\">\n",
+    TRY(lci_buf_printf(b, "\" line=\"%llu\" time=\"0\"",
                        (unsigned long long)r->line));
+    if (r->status == LC_OK && r->nfindings == 0)
+        return lci_buf_append(b, "/>\n", 3);
+    TRY(lci_buf_append(b, ">\n", 2));
 
     if (r->status != LC_OK) {
         const lc_error *e = &r->err.pub;

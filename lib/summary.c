@@ -507,9 +507,10 @@ static lc_status write_text(const lc_summary *s, unsigned flags,
     const char *reset = (flags & LC_WRITE_COLOR) ? "\033[0m" : "";
     size_t i;
     TRY(lci_buf_printf(b,
-                       "%ssummary: %llu conversations read, %llu analysed, "
+                       "%ssummary: %llu conversation%s read, %llu analysed, "
                        "%llu failed; %llu with findings%s\n",
                        bold, (unsigned long long)s->read,
+                       s->read == 1 ? "" : "s",
                        (unsigned long long)s->analysed,
                        (unsigned long long)s->failed,
                        (unsigned long long)s->with_findings, reset));
@@ -592,9 +593,9 @@ static lc_status write_github(const lc_summary *s, lci_buf *b) {
     size_t i;
     lci_buf_init(&msg, s->alloc);
     st = lci_buf_printf(&msg,
-                        "%llu conversations read, %llu analysed, %llu failed; "
-                        "%llu with findings",
-                        (unsigned long long)s->read,
+                        "%llu conversation%s read, %llu analysed, %llu "
+                        "failed; %llu with findings",
+                        (unsigned long long)s->read, s->read == 1 ? "" : "s",
                         (unsigned long long)s->analysed,
                         (unsigned long long)s->failed,
                         (unsigned long long)s->with_findings);

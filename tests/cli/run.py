@@ -195,7 +195,7 @@ def run_case(args, case_dir):
                          for p in validate_junit(out.decode("utf-8"))]
         for n in (1, 3):
             jargv = with_jobs(argv, n)
-            if jargv is None or stdout_to:
+            if jargv is None or stdout_to or code == 2 or not argv:
                 continue
             o2, e2, c2 = run(args.loopcheck, jargv, cwd, stdin_data, None)
             if (o2, e2, c2) != (out, err, code):
