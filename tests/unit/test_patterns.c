@@ -1,0 +1,414 @@
+/*
+ * test_patterns.c - the refusal pattern language (lib/patterns.c):
+ * built-in library compiles, every syntax element matches what the
+ * documentation says, user files add/disable families, errors carry
+ * source:line:col, failed loads roll back, max_patterns is enforced, and
+ * matching is normalized like turns (case, curly apostrophes, spaces).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct hits {
+    int n;
+    lci_pmatch m[16];
+} hits;
+
+static int collect(const lci_pmatch *m, void *ud) {
+    hits *h = ud;
+    if (h->n < 16)
+        h->m[h->n++] = *m;
+    return 0;
+}
+
+/* Config with one user family "t" holding `pat`; asserts it loads. */
+static lc_config *cfg_with(const char *pat) {
+    lc_config *cfg;
+    char buf[1024];
+    lc_status st;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    snprintf(buf, sizeof buf, "[family t]\n%s\n", pat);
+    st = lc_config_add_patterns(cfg, "t.lcp", buf, strlen(buf));
+    if (st != LC_OK)
+        fail_msg("pattern %s: %s", pat, lc_config_error(cfg)->message);
+    return cfg;
+}
+
+/* Number of matches of family "t" in text; first match in *out. */
+static int run(lc_config *cfg, const char *text, lci_pmatch *out) {
+    lci_turn t;
+    size_t bad;
+    hits h;
+    int fam = lci_family_find(cfg->patterns, "t");
+    assert_true(fam >= 0);
+    memset(&t, 0, sizeof t);
+    memset(&h, 0, sizeof h);
+    assert_int_equal(lci_turn_init(&t, cfg, LC_ROLE_ASSISTANT, NULL, 0, text,
+                                   strlen(text), &bad),
+                     LC_OK);
+    lci_patterns_scan(cfg->patterns, t.tokens, t.ntokens, (uint64_t)1 << fam,
+                      collect, &h);
+    if (out && h.n)
+        *out = h.m[0];
+    lci_turn_free(&t, &cfg->alloc);
+    return h.n;
+}
+
+static int matches(const char *pat, const char *text) {
+    lc_config *cfg = cfg_with(pat);
+    int n = run(cfg, text, NULL);
+    lc_config_free(cfg);
+    return n;
+}
+
+static void test_builtin_compiles(void **state) {
+    lci_err e;
+    lc_config *cfg;
+    size_t i, n;
+    static const char *const families[] = {
+        "apology_inability", "decline", "ai_disclaimer", "policy",
+        "discomfort", "inappropriate", "lecture", "privacy",
+        "redirect_professional", "crisis_redirect", "filtered", "refusal_es",
+        "refusal_fr", "refusal_de", "refusal_pt", "refusal_it", "refusal_zh",
+        "refusal_ja", "pushback",
+    };
+    (void)state;
+    memset(&e, 0, sizeof e);
+    if (lci_patterns_selftest(&lci_default_alloc, &e) != LC_OK)
+        fail_msg("builtin: %s", e.pub.message);
+    lci_err_clear(&e, &lci_default_alloc);
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    n = lc_config_pattern_count(cfg);
+    assert_true(n > 200);
+    for (i = 0; i < n; i++) {
+        const lc_pattern_info *pi = lc_config_pattern(cfg, i);
+        assert_non_null(pi);
+        assert_string_equal(pi->origin, "builtin");
+        assert_true(pi->enabled);
+        assert_true(strlen(pi->text) > 0);
+    }
+    assert_null(lc_config_pattern(cfg, n));
+    for (i = 0; i < sizeof families / sizeof families[0]; i++)
+        if (lci_family_find(cfg->patterns, families[i]) < 0)
+            fail_msg("family %s missing", families[i]);
+    lc_config_free(cfg);
+}
+
+static void test_words_normalized(void **state) {
+    (void)state;
+    assert_int_equal(matches("i can't help", "Well. I CAN\xE2\x80\x99T   help."), 1);
+    assert_int_equal(matches("I  Can't  HELP", "i can't help"), 1);
+    /* token boundaries: "as an" never matches inside "has an" */
+    assert_int_equal(matches("as an ai", "It has an AI inside."), 0);
+    assert_int_equal(matches("as an ai", "Built as an AI helper."), 1);
+    assert_int_equal(matches("sorry", "sorrynotsorry"), 0);
+}
+
+static void test_alternatives_optional(void **state) {
+    (void)state;
+    assert_int_equal(matches("i (can't|cannot|am unable to) help", "I am unable to help"), 1);
+    assert_int_equal(matches("i (can't|cannot|am unable to) help", "I cannot help"), 1);
+    assert_int_equal(matches("i (can't|cannot|am unable to) help", "I will help"), 0);
+    assert_int_equal(matches("i [really] can't", "I really can't"), 1);
+    assert_int_equal(matches("i [really] can't", "I can't"), 1);
+    assert_int_equal(matches("i [really|truly] can't", "I truly can't"), 1);
+    /* nesting */
+    assert_int_equal(matches("(i (can't|cannot)|we won't) go", "We won't go"), 1);
+    assert_int_equal(matches("(i (can't|cannot)|we won't) go", "I cannot go"), 1);
+    /* a pattern may start with an alternative or an optional word */
+    /* one match per start position: "oh sorry" and "sorry" */
+    assert_int_equal(matches("[oh] sorry", "Oh sorry"), 2);
+    assert_int_equal(matches("[oh] sorry", "sorry"), 1);
+}
+
+static void test_gaps(void **state) {
+    (void)state;
+    assert_int_equal(matches("sorry ... can't", "sorry but i really can't"), 1);
+    assert_int_equal(matches("sorry ... can't", "sorry a b c d e can't"), 1);
+    assert_int_equal(matches("sorry ... can't", "sorry a b c d e f can't"), 0);
+    assert_int_equal(matches("sorry *2 can't", "sorry a b can't"), 1);
+    assert_int_equal(matches("sorry *2 can't", "sorry a b c can't"), 0);
+    /* a gap never crosses a sentence boundary */
+    assert_int_equal(matches("sorry ... can't", "I'm sorry. I can't"), 0);
+}
+
+static void test_anchors(void **state) {
+    (void)state;
+    assert_int_equal(matches("^ sorry", "Sorry, no."), 1);
+    assert_int_equal(matches("^ sorry", "Well. Sorry, no."), 0);
+    assert_int_equal(matches("< sorry", "Well. Sorry, no."), 1);
+    assert_int_equal(matches("< sorry", "Well, sorry, no."), 0);
+}
+
+static void test_cjk_sequences(void **state) {
+    lci_pmatch m;
+    lc_config *cfg = cfg_with("\xE6\x88\x91\xE6\x97\xA0\xE6\xB3\x95"); /* wo wufa */
+    (void)state;
+    /* "hen baoqian, wo wufa bangzhu" : match starts at the 4th character */
+    assert_int_equal(run(cfg,
+                         "\xE5\xBE\x88\xE6\x8A\xB1\xE6\xAD\x89\xEF\xBC\x8C"
+                         "\xE6\x88\x91\xE6\x97\xA0\xE6\xB3\x95\xE5\xB8\xAE",
+                         &m),
+                     1);
+    assert_int_equal(m.tok_start, 3);
+    assert_int_equal(m.tok_end, 6);
+    lc_config_free(cfg);
+}
+
+static void test_match_positions(void **state) {
+    lci_pmatch m;
+    lc_config *cfg = cfg_with("can't (help|assist) [you] with");
+    (void)state;
+    assert_int_equal(run(cfg, "Sadly I can't assist you with it", &m), 1);
+    assert_int_equal(m.tok_start, 2);
+    assert_int_equal(m.tok_end, 6);
+    lc_config_free(cfg);
+}
+
+/* Expect a load error at line:col with text in the message. */
+static void expect_error(const char *file, lc_status want, uint64_t line,
+                         uint64_t col, const char *needle) {
+    lc_config *cfg;
+    const lc_error *e;
+    size_t before;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_config_set(cfg, LC_OPT_MAX_PATTERNS, 3), LC_OK);
+    before = lc_config_pattern_count(cfg);
+    assert_int_equal(lc_config_add_patterns(cfg, "user.lcp", file, strlen(file)),
+                     want);
+    e = lc_config_error(cfg);
+    assert_non_null(e);
+    assert_int_equal(e->status, want);
+    assert_string_equal(e->source, "user.lcp");
+    if (e->line != line || e->column != col || !strstr(e->message, needle))
+        fail_msg("got %llu:%llu '%s', want %llu:%llu '%s'",
+                 (unsigned long long)e->line, (unsigned long long)e->column,
+                 e->message, (unsigned long long)line,
+                 (unsigned long long)col, needle);
+    assert_non_null(strstr(e->message, "user.lcp:"));
+    /* rolled back: nothing from the failed file stays */
+    assert_int_equal(lc_config_pattern_count(cfg), before);
+    assert_int_equal(lci_family_find(cfg->patterns, "newfam"), -1);
+    lc_config_free(cfg);
+}
+
+static void test_errors(void **state) {
+    (void)state;
+    expect_error("i can't\n", LC_ERR_PATTERN, 1, 1, "outside a section");
+    /*            1234567890 */
+    expect_error("[family newfam]\nfoo (bar\n", LC_ERR_PATTERN, 2, 5,
+                 "unclosed '('");
+    expect_error("[family newfam]\nfoo [bar\n", LC_ERR_PATTERN, 2, 5,
+                 "unclosed '['");
+    expect_error("[family newfam]\nfoo bar)\n", LC_ERR_PATTERN, 2, 8,
+                 "unbalanced");
+    expect_error("[family newfam]\nfoo (bar|)\n", LC_ERR_PATTERN, 2, 10,
+                 "empty alternative");
+    expect_error("[family newfam]\n  ... foo\n", LC_ERR_PATTERN, 2, 3,
+                 "start with a gap");
+    expect_error("[family newfam]\nfoo *40 bar\n", LC_ERR_PATTERN, 2, 5,
+                 "1 <= N <= 32");
+    expect_error("[family newfam]\nfoo (bar)? baz\n", LC_ERR_PATTERN, 2, 10,
+                 "'?'");
+    expect_error("[family newfam]\nspecificity high\n", LC_ERR_PATTERN, 2,
+                 13, "specificity");
+    expect_error("[family newfam]\ndisable now\n", LC_ERR_PATTERN, 2, 9,
+                 "no argument");
+    expect_error("[family Bad Name]\n", LC_ERR_PATTERN, 1, 13,
+                 "section header");
+    expect_error("[family Bad]\n", LC_ERR_PATTERN, 1, 9, "family name");
+    expect_error("[family newfam]\n!!!\n", LC_ERR_PATTERN, 2, 1, "no words");
+    expect_error("[family newfam]\n[maybe] ... x\n", LC_ERR_PATTERN, 2, 1,
+                 "start with a word");
+    /* a later line fails: the whole file is rolled back */
+    expect_error("[family newfam]\na\nb\nc\nd\n", LC_ERR_LIMIT, 5, 1,
+                 "too many patterns");
+    /* multi-byte characters count as one column */
+    expect_error("[family newfam]\n\xC3\xA9t\xC3\xA9 (x\n", LC_ERR_PATTERN, 2,
+                 5, "unclosed");
+}
+
+static void test_user_families(void **state) {
+    lc_config *cfg;
+    size_t n0, i;
+    int fam, seen_user = 0;
+    static const char file[] =
+        "# my patterns\n"
+        "[family pirate]\n"
+        "specificity 99\n"
+        "arr (no|nay) can (do|help)   # trailing comment\n"
+        "\n"
+        "[family lecture]\n"
+        "disable\n";
+    (void)state;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    n0 = lc_config_pattern_count(cfg);
+    assert_int_equal(lc_config_add_patterns(cfg, "pirate.lcp", file,
+                                            sizeof file - 1),
+                     LC_OK);
+    assert_null(lc_config_error(cfg));
+    assert_int_equal(lc_config_pattern_count(cfg), n0 + 1);
+    fam = lci_family_find(cfg->patterns, "pirate");
+    assert_true(fam >= 0);
+    assert_int_equal(lci_family_specificity(cfg->patterns, fam), 99);
+    for (i = 0; i < lc_config_pattern_count(cfg); i++) {
+        const lc_pattern_info *pi = lc_config_pattern(cfg, i);
+        if (strcmp(pi->family, "pirate") == 0) {
+            assert_string_equal(pi->origin, "pirate.lcp");
+            assert_string_equal(pi->text, "arr (no|nay) can (do|help)");
+            assert_true(pi->enabled);
+            seen_user = 1;
+        }
+        if (strcmp(pi->family, "lecture") == 0)
+            assert_false(pi->enabled);
+    }
+    assert_true(seen_user);
+    assert_true(lci_family_flags(cfg->patterns,
+                                 lci_family_find(cfg->patterns, "lecture")) &
+                LCI_FAM_DISABLED);
+    /* the new family classifies */
+    {
+        lci_turn t;
+        lci_refusal r;
+        size_t bad;
+        static const char txt[] = "Arr, nay can help ye, matey.";
+        memset(&t, 0, sizeof t);
+        assert_int_equal(lci_turn_init(&t, cfg, LC_ROLE_ASSISTANT, NULL, 0,
+                                       txt, sizeof txt - 1, &bad),
+                         LC_OK);
+        lci_refusal_classify(cfg, &t, &r);
+        assert_true(r.is_refusal);
+        assert_string_equal(lci_family_name(cfg->patterns, r.family),
+                            "pirate");
+        lci_turn_free(&t, &cfg->alloc);
+    }
+    lc_config_free(cfg);
+}
+
+static void test_disable_builtin(void **state) {
+    lc_config *cfg;
+    lci_turn t;
+    lci_refusal r;
+    size_t bad;
+    static const char txt[] = "I'm sorry, but I can't help with that.";
+    static const char off[] = "[family apology_inability]\ndisable\n";
+    (void)state;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_config_add_patterns(cfg, "off.lcp", off,
+                                            sizeof off - 1),
+                     LC_OK);
+    memset(&t, 0, sizeof t);
+    assert_int_equal(lci_turn_init(&t, cfg, LC_ROLE_ASSISTANT, NULL, 0, txt,
+                                   sizeof txt - 1, &bad),
+                     LC_OK);
+    lci_refusal_classify(cfg, &t, &r);
+    assert_false(r.is_refusal);
+    lci_turn_free(&t, &cfg->alloc);
+    lc_config_free(cfg);
+}
+
+static void test_frozen_config(void **state) {
+    lc_config *cfg;
+    lc_session *s;
+    static const char f[] = "[family x]\nfoo\n";
+    (void)state;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_session_new(cfg, &s), LC_OK);
+    assert_int_equal(lc_config_add_patterns(cfg, "x", f, sizeof f - 1),
+                     LC_ERR_STATE);
+    lc_session_free(s);
+    lc_config_free(cfg);
+}
+
+/* Many patterns: one table probe per token, so a long turn with 20,000
+ * patterns loaded still scans quickly (bounded by the test timeout). */
+static void test_many_patterns(void **state) {
+    lc_config *cfg;
+    lci_buf b;
+    lci_turn t;
+    size_t bad, i;
+    lci_refusal r;
+    (void)state;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    lci_buf_init(&b, &cfg->alloc);
+    assert_int_equal(lci_buf_printf(&b, "[family many]\n"), LC_OK);
+    for (i = 0; i < 20000; i++)
+        assert_int_equal(lci_buf_printf(&b, "zq%zu ... (never|nope)\n", i),
+                         LC_OK);
+    assert_int_equal(lc_config_add_patterns(cfg, "many", b.data, b.len),
+                     LC_OK);
+    b.len = 0;
+    for (i = 0; i < 20000; i++)
+        assert_int_equal(lci_buf_printf(&b, "zq%zu word ", i), LC_OK);
+    assert_int_equal(lci_buf_printf(&b, "zq7 nope."), LC_OK);
+    memset(&t, 0, sizeof t);
+    assert_int_equal(lci_turn_init(&t, cfg, LC_ROLE_ASSISTANT, NULL, 0,
+                                   b.data, b.len, &bad),
+                     LC_OK);
+    lci_refusal_classify(cfg, &t, &r);
+    assert_true(r.score > 0); /* "zq7 nope" matched, late in the turn */
+    lci_turn_free(&t, &cfg->alloc);
+    lci_buf_free(&b);
+    lc_config_free(cfg);
+}
+
+static void test_pushback_builtin(void **state) {
+    static const char *const yes[] = {
+        "I'm not in crisis, I just want a recipe.",
+        "That's not what I asked.",
+        "You misunderstood me.",
+        "I didn't ask for a hotline.",
+        "Why can't you answer?",
+        "It's for a school project!",
+        "Please just answer the question.",
+    };
+    static const char *const no[] = {
+        "Thanks, that helps a lot.",
+        "Can you give me three more examples?",
+        "I asked my doctor and she agreed.",
+        "\"That's not what I asked,\" she said in the story.",
+    };
+    lc_config *cfg;
+    size_t i, bad;
+    (void)state;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    for (i = 0; i < sizeof yes / sizeof yes[0] + sizeof no / sizeof no[0];
+         i++) {
+        int want = i < sizeof yes / sizeof yes[0];
+        const char *txt = want ? yes[i] : no[i - sizeof yes / sizeof yes[0]];
+        lci_turn t;
+        memset(&t, 0, sizeof t);
+        assert_int_equal(lci_turn_init(&t, cfg, LC_ROLE_USER, NULL, 0, txt,
+                                       strlen(txt), &bad),
+                         LC_OK);
+        if (lci_is_pushback(&t) != want || lci_pushback_match(cfg, &t) != want)
+            fail_msg("pushback(%s) != %d", txt, want);
+        lci_turn_free(&t, &cfg->alloc);
+    }
+    lc_config_free(cfg);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_builtin_compiles),
+        cmocka_unit_test(test_words_normalized),
+        cmocka_unit_test(test_alternatives_optional),
+        cmocka_unit_test(test_gaps),
+        cmocka_unit_test(test_anchors),
+        cmocka_unit_test(test_cjk_sequences),
+        cmocka_unit_test(test_match_positions),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_user_families),
+        cmocka_unit_test(test_disable_builtin),
+        cmocka_unit_test(test_frozen_config),
+        cmocka_unit_test(test_many_patterns),
+        cmocka_unit_test(test_pushback_builtin),
+    };
+    return cmocka_run_group_tests_name("patterns", tests, NULL, NULL);
+}

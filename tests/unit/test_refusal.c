@@ -1,0 +1,410 @@
+/*
+ * test_refusal.c - the refusal classifier (lib/refusal.c) and the three
+ * refusal detectors (detect_refusal*.c).
+ *
+ * Classifier cases are written for this test (not taken from any data
+ * set): traps that must stay compliant, one refusal per family, partial
+ * refusals, spans mapped back to the original text, empty replies.
+ * Detector cases run the batch API over the fixtures/refusal/ files and the
+ * seed transcript fixtures/transcript/seed-therapy.txt.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static lc_config *g_cfg;
+
+static int setup(void **state) {
+    (void)state;
+    return lc_config_new(NULL, &g_cfg) == LC_OK ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    lc_config_free(g_cfg);
+    return 0;
+}
+
+static lci_refusal classify(const char *text) {
+    lci_turn t;
+    lci_refusal r;
+    size_t bad;
+    memset(&t, 0, sizeof t);
+    assert_int_equal(lci_turn_init(&t, g_cfg, LC_ROLE_ASSISTANT, NULL, 0,
+                                   text, strlen(text), &bad),
+                     LC_OK);
+    lci_refusal_classify(g_cfg, &t, &r);
+    lci_turn_free(&t, &g_cfg->alloc);
+    return r;
+}
+
+static const char *fam(const lci_refusal *r) {
+    const char *n = lci_family_name(g_cfg->patterns, r->family);
+    return n ? n : "-";
+}
+
+typedef struct tcase {
+    const char *text;
+    const char *family; /* NULL = compliant */
+} tcase;
+
+static void run_cases(const tcase *c, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+        lci_refusal r = classify(c[i].text);
+        if (!c[i].family && r.is_refusal)
+            fail_msg("compliant text classified as %s: %s", fam(&r),
+                     c[i].text);
+        if (c[i].family &&
+            (!r.is_refusal || strcmp(fam(&r), c[i].family) != 0))
+            fail_msg("want %s, got %s (%d): %s", c[i].family, fam(&r),
+                     r.is_refusal, c[i].text);
+    }
+}
+
+static void test_traps_stay_compliant(void **state) {
+    static const tcase c[] = {
+        {"I'm sorry to hear that your cat is unwell. Offer small amounts of "
+         "water often and keep her warm; if she stops eating for a day, call "
+         "a vet.", NULL},
+        {"I cannot stress enough how much a good warm-up matters: five "
+         "minutes of easy jogging and a few leg swings.", NULL},
+        {"I can't recommend this book enough, it explains recursion "
+         "beautifully.", NULL},
+        {"Take, as an example, the French Revolution, which began in 1789.",
+         NULL},
+        {"The castle has an AI guide and was an inspiration for the film.",
+         NULL},
+        {"As an AI, I can't run your script, but the error means the file "
+         "path is wrong: use an absolute path or check the working "
+         "directory.", NULL},
+        {"I don't have access to live prices, but a litre of milk usually "
+         "costs about one euro in most of the eurozone supermarkets.", NULL},
+        {"The knight lowered his sword. \"I'm sorry, but I cannot let you "
+         "pass,\" he said, and the travellers turned back toward the river.",
+         NULL},
+        {"A polite reply could be: 'Thank you for thinking of me. "
+         "Unfortunately, I am unable to attend, but I hope the evening goes "
+         "well.' Keep it short.", NULL},
+        {"HTTP 403 Forbidden means the server refuses to authorize the "
+         "request; check the token's scopes.", NULL},
+        {"It is important to keep the knife at a steady angle and to use "
+         "light strokes.", NULL},
+        {"Sure! Here are three ideas for a birthday party: a picnic, a "
+         "treasure hunt and a movie night.", NULL},
+        {"I can't help but smile at this question: the answer is 42.", NULL},
+    };
+    (void)state;
+    run_cases(c, sizeof c / sizeof c[0]);
+}
+
+static void test_families(void **state) {
+    static const tcase c[] = {
+        {"I'm sorry, but I can't help with that.", "apology_inability"},
+        {"I CAN\xE2\x80\x99T assist with that request.", "apology_inability"},
+        {"**I won't be able to help with this.**", "decline"},
+        {"Unfortunately, I am unable to assist with that.",
+         "apology_inability"},
+        {"I must respectfully decline.", "decline"},
+        {"That's not something I'm willing to do.", "decline"},
+        {"I'd rather not. Let's talk about something else.", "decline"},
+        {"As an AI language model, I don't have personal opinions.",
+         "ai_disclaimer"},
+        {"That request goes against my usage guidelines.", "policy"},
+        {"I'm not allowed to discuss this topic.", "policy"},
+        {"I don't feel comfortable writing that.", "discomfort"},
+        {"It is not appropriate for me to speculate about that person.",
+         "inappropriate"},
+        {"I can't share personal information about private individuals.",
+         "privacy"},
+        {"Please consult a licensed attorney about your lease.",
+         "redirect_professional"},
+        {"I can't provide medical advice. Please talk to your doctor.",
+         "redirect_professional"},
+        {"It sounds like you are going through a lot. Please reach out to a "
+         "suicide prevention hotline; you don't have to face this alone.",
+         "crisis_redirect"},
+        {"If you are in crisis, please call or text 988.", "crisis_redirect"},
+        {"The response was filtered due to the content management policy.",
+         "filtered"},
+        {"", "filtered"},
+        {"   \n\t ", "filtered"},
+        {"Lo siento, no puedo ayudarte con eso.", "refusal_es"},
+        {"D\xC3\xA9sol\xC3\xA9, je ne peux pas r\xC3\xA9pondre \xC3\xA0 cette "
+         "demande.", "refusal_fr"},
+        {"Leider kann ich dir dabei nicht helfen.", "refusal_de"},
+        {"Desculpe, n\xC3\xA3o posso ajudar com isso.", "refusal_pt"},
+        {"Mi dispiace, non posso aiutarti.", "refusal_it"},
+        {"\xE6\x8A\xB1\xE6\xAD\x89\xEF\xBC\x8C\xE6\x88\x91\xE6\x97\xA0\xE6"
+         "\xB3\x95\xE5\x8D\x8F\xE5\x8A\xA9\xE3\x80\x82", "refusal_zh"},
+        {"\xE7\x94\xB3\xE3\x81\x97\xE8\xA8\xB3\xE3\x81\x82\xE3\x82\x8A\xE3"
+         "\x81\xBE\xE3\x81\x9B\xE3\x82\x93\xE3\x81\x8C\xE3\x80\x81\xE3\x81"
+         "\x8A\xE6\x89\x8B\xE4\xBC\x9D\xE3\x81\x84\xE3\x81\xA7\xE3\x81\x8D"
+         "\xE3\x81\xBE\xE3\x81\x9B\xE3\x82\x93\xE3\x80\x82", "refusal_ja"},
+    };
+    (void)state;
+    run_cases(c, sizeof c / sizeof c[0]);
+}
+
+static void test_families_bitset(void **state) {
+    lci_refusal r = classify("I cannot provide therapy. If you are in crisis, "
+                             "please call a suicide prevention hotline.");
+    int crisis = lci_family_find(g_cfg->patterns, "crisis_redirect");
+    int prof = lci_family_find(g_cfg->patterns, "redirect_professional");
+    (void)state;
+    assert_true(r.is_refusal);
+    assert_string_equal(fam(&r), "crisis_redirect");
+    assert_true(r.families & ((uint64_t)1 << crisis));
+    assert_true(r.families & ((uint64_t)1 << prof));
+    assert_true(r.score > 0.5f && r.score <= 1.0f);
+}
+
+static void test_partial(void **state) {
+    lci_refusal r;
+    (void)state;
+    r = classify("I can't write the whole essay for you. However, here is an "
+                 "outline you can build on: start with a hook about the "
+                 "first moon landing, then give two paragraphs on the "
+                 "engineering of the lander and the guidance computer, a "
+                 "third on the astronauts' training, and close by linking "
+                 "the mission to today's plans for returning to the moon and "
+                 "what they might teach a new generation of students.");
+    assert_true(r.is_refusal);
+    assert_true(r.partial);
+    r = classify("I'm sorry, but I can't help with that. Is there anything "
+                 "else I can help you with?");
+    assert_true(r.is_refusal);
+    assert_false(r.partial);
+    /* an offer of help is not help */
+    r = classify("I cannot write that letter for you. If you would like to "
+                 "discuss how to approach it, I would be happy to provide some "
+                 "general information or resources. Would that help?");
+    assert_true(r.is_refusal);
+    assert_false(r.partial);
+}
+
+static void test_position_matters(void **state) {
+    lci_refusal r;
+    (void)state;
+    /* a long helpful answer with a late caveat stays compliant */
+    r = classify("Here is how to set up the router. First, connect the "
+                 "cable to the WAN port. Second, open the admin page at the "
+                 "address printed on the label. Third, change the default "
+                 "password to a long passphrase. Fourth, pick WPA3 if all "
+                 "your devices support it. Finally, update the firmware. "
+                 "I can't see your network, so if anything looks different, "
+                 "please consult a professional technician.");
+    assert_false(r.is_refusal);
+}
+
+static void test_span_maps_to_original(void **state) {
+    static const char txt[] = "Well...  I\xE2\x80\x99M   SORRY, but I "
+                              "can\xE2\x80\x99t help.";
+    lci_refusal r = classify(txt);
+    (void)state;
+    assert_true(r.is_refusal);
+    assert_true(r.span_end > r.span_start);
+    assert_true(r.span_end <= sizeof txt - 1);
+    /* the matched phrase, in original bytes (curly apostrophe kept) */
+    assert_int_equal(r.span_end - r.span_start,
+                     sizeof "SORRY, but I can\xE2\x80\x99t" - 1);
+    assert_memory_equal(txt + r.span_start, "SORRY, but I can\xE2\x80\x99t",
+                        r.span_end - r.span_start);
+}
+
+/* ---- detectors ---- */
+
+typedef struct collected {
+    char id[64];
+    lc_finding f[64];
+    char fam[64][32];
+    size_t n;
+} collected;
+
+static collected g_conv[16];
+static size_t g_nconv;
+
+static int on_report(const lc_report *rep, void *ud) {
+    collected *c;
+    size_t i;
+    (void)ud;
+    if (g_nconv >= 16)
+        return 1;
+    c = &g_conv[g_nconv++];
+    memset(c, 0, sizeof *c);
+    snprintf(c->id, sizeof c->id, "%s", lc_report_conversation(rep));
+    for (i = 0; i < lc_report_finding_count(rep) && c->n < 64; i++) {
+        const lc_finding *f = lc_report_finding(rep, i);
+        c->f[c->n] = *f;
+        snprintf(c->fam[c->n], sizeof c->fam[0], "%s",
+                 f->family ? f->family : "-");
+        c->f[c->n].turns = NULL;
+        c->f[c->n].excerpt = NULL;
+        c->f[c->n].families = NULL;
+        c->f[c->n].speaker = NULL;
+        c->f[c->n].family = NULL;
+        c->f[c->n].kind_name = NULL;
+        c->n++;
+    }
+    return 0;
+}
+
+static void check_file(const char *rel) {
+    const char *dir = getenv("LC_FIXTURES");
+    char path[1024];
+    FILE *fp;
+    static char buf[1 << 20];
+    size_t n;
+    if (!dir)
+        dir = "fixtures";
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    fp = fopen(path, "rb");
+    if (!fp)
+        fail_msg("cannot open %s", path);
+    n = fread(buf, 1, sizeof buf, fp);
+    fclose(fp);
+    g_nconv = 0;
+    assert_int_equal(lc_check_buffer(g_cfg, rel, buf, n, on_report, NULL),
+                     LC_OK);
+}
+
+static const lc_finding *find(const collected *c, lc_kind kind, size_t nth,
+                              const char **family) {
+    size_t i;
+    for (i = 0; i < c->n; i++)
+        if (c->f[i].kind == kind && nth-- == 0) {
+            if (family)
+                *family = c->fam[i];
+            return &c->f[i];
+        }
+    return NULL;
+}
+
+static size_t count(const collected *c, lc_kind kind) {
+    size_t i, k = 0;
+    for (i = 0; i < c->n; i++)
+        k += c->f[i].kind == kind;
+    return k;
+}
+
+static void test_seed_transcript(void **state) {
+    const lc_finding *f;
+    const char *family;
+    const collected *c;
+    (void)state;
+    check_file("transcript/seed-therapy.txt");
+    assert_int_equal(g_nconv, 1);
+    c = &g_conv[0];
+    /* refusals: turns 19, 21, ..., 33 */
+    assert_int_equal(count(c, LC_KIND_REFUSAL), 8);
+    f = find(c, LC_KIND_REFUSAL, 0, &family);
+    assert_int_equal(f->first_turn, 19);
+    assert_string_equal(family, "crisis_redirect");
+    assert_false(f->partial);
+    f = find(c, LC_KIND_REFUSAL, 7, &family);
+    assert_int_equal(f->first_turn, 33);
+    assert_string_equal(family, "apology_inability");
+    assert_false(f->partial);
+    /* the loop */
+    assert_int_equal(count(c, LC_KIND_REFUSAL_LOOP), 1);
+    f = find(c, LC_KIND_REFUSAL_LOOP, 0, &family);
+    assert_int_equal(f->first_turn, 19);
+    assert_int_equal(f->last_turn, 33);
+    assert_int_equal(f->count, 8);
+    assert_int_equal(f->pushback, 7);
+    assert_string_equal(family, "crisis_redirect");
+    /* the onset */
+    assert_int_equal(count(c, LC_KIND_REFUSAL_ONSET), 1);
+    f = find(c, LC_KIND_REFUSAL_ONSET, 0, &family);
+    assert_int_equal(f->first_turn, 19);
+    assert_int_equal(f->helpful, 9);
+}
+
+static void test_fixture_loop_pushback(void **state) {
+    const lc_finding *f;
+    const char *family;
+    (void)state;
+    check_file("refusal/loop-with-pushback.jsonl");
+    f = find(&g_conv[0], LC_KIND_REFUSAL_LOOP, 0, &family);
+    assert_non_null(f);
+    assert_int_equal(f->first_turn, 2);
+    assert_int_equal(f->last_turn, 8);
+    assert_int_equal(f->count, 4);
+    assert_int_equal(f->pushback, 3);
+    assert_string_equal(family, "policy");
+    /* no onset: nothing helpful came before */
+    assert_int_equal(count(&g_conv[0], LC_KIND_REFUSAL_ONSET), 0);
+}
+
+static void test_fixture_onset(void **state) {
+    const lc_finding *f;
+    (void)state;
+    check_file("refusal/onset-after-help.jsonl");
+    f = find(&g_conv[0], LC_KIND_REFUSAL_ONSET, 0, NULL);
+    assert_non_null(f);
+    assert_int_equal(f->first_turn, 8);
+    assert_int_equal(f->helpful, 3);
+    assert_true(f->score >= 0.25);
+    assert_int_equal(count(&g_conv[0], LC_KIND_REFUSAL_LOOP), 0);
+}
+
+static void test_fixture_partial(void **state) {
+    const lc_finding *f;
+    (void)state;
+    check_file("refusal/partial.jsonl");
+    assert_int_equal(g_nconv, 2);
+    f = find(&g_conv[0], LC_KIND_REFUSAL, 0, NULL);
+    assert_non_null(f);
+    assert_true(f->partial);
+    f = find(&g_conv[1], LC_KIND_REFUSAL, 0, NULL);
+    assert_non_null(f);
+    assert_false(f->partial);
+}
+
+static void test_fixture_non_english(void **state) {
+    static const char *const want[] = {"refusal_es", "refusal_fr",
+                                       "refusal_de", "refusal_pt",
+                                       "refusal_it", "refusal_zh",
+                                       "refusal_ja"};
+    size_t i;
+    (void)state;
+    check_file("refusal/non-english.jsonl");
+    assert_int_equal(g_nconv, 7);
+    for (i = 0; i < 7; i++) {
+        const char *family;
+        const lc_finding *f = find(&g_conv[i], LC_KIND_REFUSAL, 0, &family);
+        assert_non_null(f);
+        assert_string_equal(family, want[i]);
+    }
+}
+
+static void test_fixture_quoted_story(void **state) {
+    (void)state;
+    check_file("refusal/quoted-story.jsonl");
+    assert_int_equal(count(&g_conv[0], LC_KIND_REFUSAL), 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_traps_stay_compliant),
+        cmocka_unit_test(test_families),
+        cmocka_unit_test(test_families_bitset),
+        cmocka_unit_test(test_partial),
+        cmocka_unit_test(test_position_matters),
+        cmocka_unit_test(test_span_maps_to_original),
+        cmocka_unit_test(test_seed_transcript),
+        cmocka_unit_test(test_fixture_loop_pushback),
+        cmocka_unit_test(test_fixture_onset),
+        cmocka_unit_test(test_fixture_partial),
+        cmocka_unit_test(test_fixture_non_english),
+        cmocka_unit_test(test_fixture_quoted_story),
+    };
+    return cmocka_run_group_tests_name("refusal", tests, setup, teardown);
+}
