@@ -933,23 +933,11 @@ static void write_gate(const cli *c, const gate_result *g) {
             printf("gate: %s: %s: %s\n", g->rule_failed[i] ? "FAIL" : "pass",
                    g->rule_names[i], g->rule_msgs[i]);
         break;
-    case LC_OUTPUT_JSON: {
-        sbuf b = {0};
-        sb_printf(&b, "{\"type\":\"gate\",\"passed\":%s,\"rules\":[",
-                  g->failed ? "false" : "true");
-        for (i = 0; i < g->nrules; i++) {
-            sb_puts(&b, i ? ",{\"rule\":" : "{\"rule\":");
-            sb_json(&b, g->rule_names[i], strlen(g->rule_names[i]));
-            sb_printf(&b, ",\"passed\":%s,\"message\":",
-                      g->rule_failed[i] ? "false" : "true");
-            sb_json(&b, g->rule_msgs[i], strlen(g->rule_msgs[i]));
-            sb_puts(&b, "}");
-        }
-        sb_puts(&b, "]}\n");
-        put_out(b.data, b.len);
-        sb_free(&b);
+    case LC_OUTPUT_JSON:
+        /* JSON output holds only the library's objects (conversations,
+         * then one summary last); the gate is in the exit status and on
+         * stderr */
         break;
-    }
     case LC_OUTPUT_GITHUB:
         for (i = 0; i < g->nrules; i++)
             if (g->rule_failed[i])
@@ -1152,15 +1140,7 @@ static int cmd_diff(cli *c, const lc_config *cfg) {
         if (c->format == LC_OUTPUT_TEXT)
             printf("gate: %s%s%s\n", failed_gate ? "FAIL: " : "pass",
                    failed_gate ? why.data : "", "");
-        else if (c->format == LC_OUTPUT_JSON) {
-            sbuf g = {0};
-            sb_printf(&g, "{\"type\":\"gate\",\"passed\":%s,\"message\":",
-                      failed_gate ? "false" : "true");
-            sb_json(&g, why.data ? why.data : "", why.len);
-            sb_puts(&g, "}\n");
-            put_out(g.data, g.len);
-            sb_free(&g);
-        } else if (c->format == LC_OUTPUT_GITHUB && failed_gate &&
+        else if (c->format == LC_OUTPUT_GITHUB && failed_gate &&
                    st->verdict != LC_VERDICT_REGRESSION)
             printf("::error title=loopcheck gate::%s\n", why.data);
     }
