@@ -151,7 +151,10 @@ lc_status lci_turn_init(lci_turn *t, const lc_config *cfg, lc_role role,
     }
 
     lci_buf_init(&b, a);
-    st = lci_normalize(t->pub.text, t->pub.text_len, fast, &b);
+    /* one allocation in the usual case: output ~ input length */
+    st = lci_buf_reserve(&b, t->pub.text_len + 16);
+    if (st == LC_OK)
+        st = lci_normalize(t->pub.text, t->pub.text_len, fast, &b);
     if (st == LC_OK) {
         size_t nl = b.len;
         if (!(s = lci_buf_take(&b)))

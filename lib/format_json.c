@@ -96,12 +96,10 @@ static lc_status value_done(json_state *s, lc_reader *r,
             goto out;
     }
     if (s->bare) {
-        char what[32];
         size_t before = s->bare->nturns;
-        snprintf(what, sizeof what, "message %zu", s->index);
         st = LC_OK;
         if (s->bare->status == LC_OK)
-            st = lci_json_message(j, s->bare, o, s->vpos, what);
+            st = lci_json_message(j, s->bare, o, s->vpos, s->index);
         if (st == LC_OK && s->has_bad && s->bare->nturns > before &&
             (s->bare->turns[before].pub.flags & LC_TURN_REPAIRED))
             st = lci_conv_diag(s->bare, LC_ERR_UTF8, LC_SEVERITY_WARNING,

@@ -100,7 +100,7 @@ static lc_status tu_line(void *state, lc_reader *r, const char *p,
     pos.col = 1;
     pos.off = off;
     before = s->cur->nturns;
-    st = lci_json_message(j, s->cur, o, pos, "");
+    st = lci_json_message(j, s->cur, o, pos, 0);
     if (st == LC_OK && s->cur->nturns > before &&
         (s->cur->turns[before].pub.flags & LC_TURN_REPAIRED))
         st = lci_input_utf8_warn(s->cur, p, len, line, off,

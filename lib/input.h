@@ -146,11 +146,10 @@ lc_status lci_json_conversation(lci_json *j, lc_conversation *c,
                                 struct json_object *obj, lci_pos pos);
 
 /* One message object ({"role","content",...} or {"from","value"}) ->
- * one turn appended to c. `what` names the message in diagnostics
- * ("message 3: ..."), may be "". Returns fatal statuses only. */
+ * one turn appended to c. `idx` (1-based, 0 = none) names the message
+ * in diagnostics ("message 3: ..."). Returns fatal statuses only. */
 lc_status lci_json_message(lci_json *j, lc_conversation *c,
-                           struct json_object *msg, lci_pos pos,
-                           const char *what);
+                           struct json_object *msg, lci_pos pos, size_t idx);
 
 /* Conversation key of a turn-per-line record (conversation_id,
  * session_id or thread_id; string or number) as text into out (may be

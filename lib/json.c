@@ -395,23 +395,31 @@ static lc_status tool_call(lci_json *j, struct json_object *call,
     return tool_args(j, args, b);
 }
 
+/* "message N: " for diagnostics (built only when one is written). */
+static const char *what_of(size_t idx, char buf[40]) {
+    if (!idx)
+        return "";
+    snprintf(buf, 40, "message %zu: ", idx);
+    return buf;
+}
+
 lc_status lci_json_message(lci_json *j, lc_conversation *c,
                            struct json_object *msg, lci_pos pos,
-                           const char *what) {
+                           size_t idx) {
     struct json_object *role, *content, *calls;
     const char *rname = "";
     size_t rlen = 0;
     lc_role r = LC_ROLE_OTHER;
     unsigned flags = LC_TURN_NONE;
-    const char *colon = *what ? ": " : "";
+    char wb[40];
     lci_buf b;
     lc_status st = LC_OK;
 
     if (!msg || json_object_get_type(msg) != json_type_object)
         return lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_ERROR, pos.line,
                              pos.col, pos.off, -1,
-                             "%s%sexpected a message object, got %s", what,
-                             colon, type_name(msg));
+                             "%sexpected a message object, got %s",
+                             what_of(idx, wb), type_name(msg));
     role = get(msg, "role");
     if (!role)
         role = get(msg, "from");
@@ -426,17 +434,26 @@ lc_status lci_json_message(lci_json *j, lc_conversation *c,
             st = lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_WARNING,
                                pos.line, pos.col, pos.off,
                                (int64_t)c->nturns + 1,
-                               "%s%sunknown role \"%.40s\" (kept as other)",
-                               what, colon, rname);
+                               "%sunknown role \"%.40s\" (kept as other)",
+                               what_of(idx, wb), rname);
     } else {
         st = lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_WARNING, pos.line,
                            pos.col, pos.off, (int64_t)c->nturns + 1,
-                           "%s%smissing role (kept as other)", what, colon);
+                           "%smissing role (kept as other)",
+                           what_of(idx, wb));
     }
     if (st != LC_OK)
         return st;
 
     lci_buf_init(&b, c->alloc);
+    if (is_str(content) && !get(msg, "tool_calls") &&
+        !get(msg, "function_call")) {
+        /* common case: the text goes straight to the turn, no copy */
+        st = lci_conv_add(c, r, rname, rlen, json_object_get_string(content),
+                          (size_t)json_object_get_string_len(content),
+                          pos.line, pos.col, pos.off, flags, NULL);
+        goto added;
+    }
     if (!content || json_object_get_type(content) == json_type_null) {
         /* empty turn; tool calls below may fill it */
     } else if (is_str(content)) {
@@ -446,8 +463,8 @@ lc_status lci_json_message(lci_json *j, lc_conversation *c,
     } else {
         st = lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_WARNING, pos.line,
                            pos.col, pos.off, (int64_t)c->nturns + 1,
-                           "%s%scontent is a%s %s; its JSON text is used",
-                           what, colon,
+                           "%scontent is a%s %s; its JSON text is used",
+                           what_of(idx, wb),
                            json_object_get_type(content) == json_type_object
                                ? "n"
                                : "",
@@ -471,15 +488,15 @@ lc_status lci_json_message(lci_json *j, lc_conversation *c,
             st = tool_call(j, calls, &b);
         flags |= LC_TURN_TOOL_CALL;
     }
-    if (st == LC_OK) {
+    if (st == LC_OK)
         st = lci_conv_add(c, r, rname, rlen, b.data ? b.data : "", b.len,
                           pos.line, pos.col, pos.off, flags, NULL);
-        if (st == LC_ERR_LIMIT) /* max_turns: the conversation fails */
+added:
+    if (st == LC_ERR_LIMIT) /* max_turns: the conversation fails */
             st = lci_conv_diag(c, LC_ERR_LIMIT, LC_SEVERITY_ERROR, pos.line,
                                pos.col, pos.off, -1,
                                "more than %" PRId64 " turns (max_turns)",
                                lci_opt(c->cfg, LC_OPT_MAX_TURNS));
-    }
     lci_buf_free(&b);
     return st;
 }
@@ -489,7 +506,6 @@ lc_status lci_json_conversation(lci_json *j, lc_conversation *c,
     struct json_object *id, *msgs;
     size_t i, n;
     lc_status st;
-    char what[32];
 
     if (!obj || json_object_get_type(obj) != json_type_object)
         return lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_ERROR, pos.line,
@@ -525,10 +541,14 @@ lc_status lci_json_conversation(lci_json *j, lc_conversation *c,
                                  : "",
                              type_name(msgs));
     n = json_object_array_length(msgs);
+    /* one allocation for the turn array (bounded by max_turns) */
+    if (n && (int64_t)n <= lci_opt(c->cfg, LC_OPT_MAX_TURNS) &&
+        (st = lci_grow(c->alloc, (void **)&c->turns, sizeof *c->turns,
+                       &c->capturns, c->nturns + n)) != LC_OK)
+        return st;
     for (i = 0; i < n && c->status == LC_OK; i++) {
-        snprintf(what, sizeof what, "message %zu", i + 1);
         st = lci_json_message(j, c, json_object_array_get_idx(msgs, i), pos,
-                              what);
+                              i + 1);
         if (st != LC_OK)
             return st;
     }
