@@ -84,6 +84,9 @@ typedef struct settings {
     size_t nassistants, nusers;
     char **pattern_files;
     size_t npattern_files;
+    /* library options, "name=value" (--set, [options]) */
+    char **opts;
+    size_t nopts;
 } settings;
 
 void settings_init(settings *s);

@@ -25,6 +25,8 @@
  *   assistant = ["Therapist"]
  *   user = ["Patient"]
  *   patterns = ["refusals.txt"]    # relative to the config file
+ *   [options]
+ *   min_repeats = 4                # any lc_opt name (loopcheck(1))
  *
  * Values: "strings" (\" and \\ escapes), numbers, and one-line arrays of
  * strings. Errors print as FILE:LINE: error: MESSAGE [LC-E035].
@@ -58,6 +60,7 @@ void settings_free(settings *s) {
     free_list(s->assistants, s->nassistants);
     free_list(s->users, s->nusers);
     free_list(s->pattern_files, s->npattern_files);
+    free_list(s->opts, s->nopts);
     memset(s, 0, sizeof *s);
 }
 
@@ -500,9 +503,20 @@ static int apply(settings *s, const cfile *f, const char *section,
             }
             return 0;
         }
+    } else if (strcmp(section, "options") == 0) {
+        lc_opt o;
+        char buf[192];
+        if (lc_opt_from_name(key, strlen(key), &o) != LC_OK)
+            return cf_error(f, "unknown option '%s' (see loopcheck(1), "
+                               "LIBRARY OPTIONS)", key);
+        if (v->kind != 'n' || v->num != floor(v->num) || fabs(v->num) > 9e15)
+            return cf_error(f, "%s: expected a whole number", key);
+        snprintf(buf, sizeof buf, "%s=%lld", key, (long long)v->num);
+        push(&s->opts, &s->nopts, buf, strlen(buf));
+        return 0;
     } else {
-        return cf_error(f, "unknown section [%s] (expected [gate], [diff] or "
-                           "[input])", section);
+        return cf_error(f, "unknown section [%s] (expected [gate], [diff], "
+                           "[input] or [options])", section);
     }
     return cf_error(f, "unknown setting '%s' in [%s]", key, section);
 }
@@ -553,9 +567,9 @@ int config_file_load(settings *s, const char *path) {
             memcpy(section, p + 1, sl);
             section[sl] = '\0';
             if (strcmp(section, "gate") && strcmp(section, "diff") &&
-                strcmp(section, "input")) {
+                strcmp(section, "input") && strcmp(section, "options")) {
                 rc = cf_error(&f, "unknown section [%s] (expected [gate], "
-                                  "[diff] or [input])", section);
+                                  "[diff], [input] or [options])", section);
                 break;
             }
             continue;
@@ -571,7 +585,7 @@ int config_file_load(settings *s, const char *path) {
         }
         if (!section[0]) {
             rc = cf_error(&f, "setting '%s' outside a section (start with "
-                              "[gate], [diff] or [input])", key);
+                              "[gate], [diff], [input] or [options])", key);
             break;
         }
         if (parse_value(&f, p + 1, &v) != 0) {

@@ -73,6 +73,8 @@ static const char input_help[] =
     "                         default *.jsonl,*.ndjson,*.json,*.txt,*.log)\n"
     "      --exclude GLOB     in directories, skip matching files and "
     "directories\n"
+    "      --set NAME=VALUE   set a library option (loopcheck(1), LIBRARY "
+    "OPTIONS)\n"
     "  -j, --jobs N           worker threads (default: online CPUs)\n"
     "  -q, --quiet            no progress bar and no final count line\n"
     "PATH may be a file, a directory (read recursively) or - for stdin.\n";
@@ -202,7 +204,8 @@ static int usage_error(int verb, const char *fmt, ...) {
 
 enum {
     O_FAIL_ON = 256, O_MAX_RATE, O_ASSISTANT, O_USER, O_INPUT_FORMAT,
-    O_INCLUDE, O_EXCLUDE, O_ALPHA, O_MAX_NEW, O_MAX_INC, O_COLOR, O_VERSION
+    O_INCLUDE, O_EXCLUDE, O_ALPHA, O_MAX_NEW, O_MAX_INC, O_COLOR, O_VERSION,
+    O_SET
 };
 
 static const struct option long_opts[] = {
@@ -222,6 +225,7 @@ static const struct option long_opts[] = {
     {"max-new-refusals", required_argument, NULL, O_MAX_NEW},
     {"max-rate-increase", required_argument, NULL, O_MAX_INC},
     {"color", required_argument, NULL, O_COLOR},
+    {"set", required_argument, NULL, O_SET},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, O_VERSION},
     {NULL, 0, NULL, 0},
@@ -246,6 +250,7 @@ static int opt_verbs(int c) {
     case O_INPUT_FORMAT:
     case O_INCLUDE:
     case O_EXCLUDE:
+    case O_SET:
     case 'j':
     case 'q':
         return V_READ;
@@ -390,6 +395,9 @@ static int parse_args(cli *c, int argc, char **argv) {
         case O_INCLUDE:
             add_glob(&c->include, &c->ninclude, optarg);
             break;
+        case O_SET:
+            push_str(&late.opts, &late.nopts, optarg);
+            break;
         case O_EXCLUDE:
             add_glob(&c->exclude, &c->nexclude, optarg);
             break;
@@ -512,6 +520,8 @@ static int parse_args(cli *c, int argc, char **argv) {
     for (i = 0; i < late.npattern_files; i++)
         push_str(&c->set.pattern_files, &c->set.npattern_files,
                  late.pattern_files[i]);
+    for (i = 0; i < late.nopts; i++)
+        push_str(&c->set.opts, &c->set.nopts, late.opts[i]);
 
     c->paths = argv + optind;
     c->npaths = (size_t)(argc - optind);
@@ -583,6 +593,32 @@ static int make_config(cli *c, lc_config **out) {
     }
     if (c->jobs > 1)
         lc_config_set(cfg, LC_OPT_DEFER_PARSE, 2);
+    for (i = 0; i < c->set.nopts; i++) {
+        const char *kv = c->set.opts[i], *eq = strchr(kv, '=');
+        lc_opt o;
+        long long v = 0;
+        char *end = NULL;
+        int64_t lo = 0, hi = 0, def = 0;
+        if (eq) {
+            errno = 0;
+            v = strtoll(eq + 1, &end, 0);
+        }
+        if (!eq || lc_opt_from_name(kv, (size_t)(eq - kv), &o) != LC_OK) {
+            lc_config_free(cfg);
+            return usage_error(c->verb, "--set %s: unknown option (see "
+                                        "loopcheck(1), LIBRARY OPTIONS)",
+                               kv);
+        }
+        lc_opt_bounds(o, &lo, &hi, &def);
+        if (!end || *end || end == eq + 1 || errno ||
+            (st = lc_config_set(cfg, o, (int64_t)v)) != LC_OK) {
+            lc_config_free(cfg);
+            return usage_error(c->verb, "--set %s: expected a whole number "
+                                        "from %lld to %lld (default %lld)",
+                               kv, (long long)lo, (long long)hi,
+                               (long long)def);
+        }
+    }
     for (i = 0; i < c->set.nassistants; i++)
         lc_config_map_speaker(cfg, c->set.assistants[i],
                               strlen(c->set.assistants[i]),
