@@ -15,8 +15,10 @@
  * ~~~ up to the closing fence), indented code (4 spaces or a tab), list
  * items ("- ", "* ", "+ ", "1. ", "1) "), table rows (starting with '|'
  * or holding two or more '|'), and divider lines (only - = * _ ~ # and
- * blanks). Words are runs of ASCII letters/digits and non-ASCII bytes
- * (inner apostrophes kept), ASCII-lowercased and hashed.
+ * blanks). Tokens are words - runs of ASCII letters/digits and
+ * non-ASCII bytes (inner apostrophes kept), ASCII-lowercased - and runs
+ * of other non-blank characters (punctuation, symbols), so a reply of
+ * fifty ". " repeats like "jobs jobs jobs"; "words" below counts both.
  *
  * Tool observations and tool calls are not checked (logs and file dumps
  * repeat lines without any model degenerating).
@@ -61,6 +63,11 @@ static void degen_destroy(void *st, const lci_alloc *a) {
     lci_free(a, d->words);
     lci_free(a, d->set);
     lci_free(a, d);
+}
+
+static bool is_blank(unsigned char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' ||
+           c == '\v';
 }
 
 static bool is_word_byte(unsigned char c) {
@@ -114,20 +121,31 @@ static lc_status line_words(degen_state *d, const char *p, size_t n,
     while (i < n) {
         size_t st, cap;
         uint64_t h = UINT64_C(0xcbf29ce484222325);
-        while (i < n && !is_word_byte((unsigned char)p[i]))
+        while (i < n && is_blank((unsigned char)p[i]))
             i++;
         if (i >= n)
             break;
         st = i;
-        while (i < n && (is_word_byte((unsigned char)p[i]) ||
-                         (p[i] == '\'' && i > st && i + 1 < n &&
-                          is_word_byte((unsigned char)p[i + 1])))) {
-            unsigned char c = (unsigned char)p[i];
-            if (c >= 'A' && c <= 'Z')
-                c = (unsigned char)(c + 32);
-            /* FNV-1a over the lowercased word */
-            h = (h ^ c) * UINT64_C(0x100000001b3);
-            i++;
+        if (is_word_byte((unsigned char)p[i])) {
+            while (i < n && (is_word_byte((unsigned char)p[i]) ||
+                             (p[i] == '\'' && i > st && i + 1 < n &&
+                              is_word_byte((unsigned char)p[i + 1])))) {
+                unsigned char c = (unsigned char)p[i];
+                if (c >= 'A' && c <= 'Z')
+                    c = (unsigned char)(c + 32);
+                /* FNV-1a over the lowercased word */
+                h = (h ^ c) * UINT64_C(0x100000001b3);
+                i++;
+            }
+        } else {
+            /* a run of punctuation/symbols is one token: ". . . ." spam
+             * repeats as much as "jobs jobs jobs" */
+            h ^= 0x70756e63; /* "punc" */
+            while (i < n && !is_blank((unsigned char)p[i]) &&
+                   !is_word_byte((unsigned char)p[i])) {
+                h = (h ^ (unsigned char)p[i]) * UINT64_C(0x100000001b3);
+                i++;
+            }
         }
         cap = d->capwords;
         if (*nw + 1 > cap) {
@@ -151,7 +169,7 @@ static lc_status degen_on_turn(void *st, lc_session *s, const lci_turn *t) {
     lci_finding *f;
     lc_status rc;
     if (t->pub.role == LC_ROLE_TOOL || lci_turn_is_call(t) ||
-        t->ntokens < d->min_words)
+        t->pub.text_len < d->min_words) /* a token takes >= 1 byte */
         return LC_OK;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));

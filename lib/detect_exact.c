@@ -17,7 +17,11 @@
  *    from turn n-p, it also differs from n-2p, which equals n-p);
  *  - while a finding is open no other run is considered;
  *  - a new finding never starts before the end of the previous one (the
- *    run is clipped and must still hold r whole blocks).
+ *    run is clipped and must still hold r whole blocks);
+ *  - likewise it never starts before the end of the latest
+ *    near_duplicate_loop finding: that loop was certain first, and the
+ *    near-dup finding is extended over verbatim repetitions
+ *    (detect_neardup.c).
  * So a period-1 run inside a period-2 alternation, or the period-4 view
  * of a period-2 loop, never yields a second finding.
  *
@@ -56,6 +60,20 @@ static lc_status exact_create(lc_session *s, void **out) {
 }
 
 static void exact_destroy(void *st, const lci_alloc *a) { lci_free(a, st); }
+
+/* Last turn of the latest near_duplicate_loop finding (0 if none). A
+ * near-duplicate loop that went on verbatim is extended by
+ * detect_neardup.c; an exact loop overlapping it would report the same
+ * loop twice. */
+static uint32_t near_dup_until(lc_session *s) {
+    size_t i = lci_session_nfindings(s);
+    while (i-- > 0) {
+        const lci_finding *f = lci_session_finding_at(s, i);
+        if (f->pub.kind == LC_KIND_NEAR_DUPLICATE_LOOP)
+            return f->pub.last_turn;
+    }
+    return 0;
+}
 
 static bool same_turn(const lci_turn *a, const lci_turn *b) {
     return a && b && a->pub.hash == b->pub.hash &&
@@ -142,12 +160,17 @@ static lc_status exact_on_turn(void *st, lc_session *s, const lci_turn *t) {
         e->cur = NULL;
     }
     for (p = 1; p <= e->maxp; p++) {
-        uint32_t len = e->m[p] + p, start, reps;
+        uint32_t len = e->m[p] + p, start, reps, lo;
         if (e->m[p] == 0 || len < e->minr * p)
             continue;
         start = n - len + 1;
-        if (start <= e->last_end) {
-            start = e->last_end + 1;
+        lo = near_dup_until(s);
+        if (lo < e->last_end)
+            lo = e->last_end;
+        if (start <= lo) {
+            if (lo >= n)
+                continue;
+            start = lo + 1;
             len = n - start + 1;
         }
         reps = len / p;

@@ -23,12 +23,17 @@
  *
  * Runs are tracked per period like exact_loop (smallest period first,
  * EXTENDED per completed block, no overlap with our previous finding).
- * Exact loops are not re-reported: a run is opened only when its latest
- * block differs (somewhere) from the block before it, it is extended
- * only by such blocks, it may not overlap an exact_loop finding
- * (exact_loop runs first; the run is clipped after the exact loop's last
- * turn and must still hold r blocks), and it is closed as soon as an
- * exact_loop finding reaches the current turn.
+ * One loop, one finding - whichever kind is certain first:
+ *  - a run opens only if it holds a pair that is similar but not
+ *    identical (an all-identical run is exact_loop's), and it may not
+ *    overlap an exact_loop finding (exact_loop runs first; the run is
+ *    clipped after the exact loop's last turn and must still hold r
+ *    blocks);
+ *  - once open, the finding is extended by every completed similar block,
+ *    identical ones included, and exact_loop does not open a finding that
+ *    overlaps it (detect_exact.c). So "really" / "really?" answered three
+ *    times by the same line is one near_duplicate_loop, also when the
+ *    conversation goes on repeating itself verbatim afterwards.
  *
  * Finding: period, repeats, turns, score = mean similarity of the run's
  * pairs, role/speaker/excerpt of the block's first assistant turn; all
@@ -165,11 +170,10 @@ static lc_status nd_on_turn(void *st, lc_session *s, const lci_turn *t) {
     if (d->cur) {
         lci_finding *f = d->cur;
         p = d->cur_p;
-        if (d->m[p] > 0 && exact_end(s) < n) {
-            /* extend per completed block, unless that block merely
-             * copies the previous one (exact repetition is exact_loop's) */
-            if ((n - f->pub.first_turn + 1) % p == 0 &&
-                d->lastdiff[p] > n - p) {
+        if (d->m[p] > 0) {
+            /* extend per completed block, identical blocks included:
+             * exact_loop does not open over an open near-dup finding */
+            if ((n - f->pub.first_turn + 1) % p == 0) {
                 if ((rc = cover(s, f, f->pub.last_turn + 1, n)) != LC_OK)
                     return rc;
                 f->pub.repeats = (n - f->pub.first_turn + 1) / p;
@@ -200,11 +204,9 @@ static lc_status nd_on_turn(void *st, lc_session *s, const lci_turn *t) {
         reps = len / p;
         if (reps < d->minr)
             continue;
-        /* the latest block must differ from the one before somewhere:
-         * identical repetitions are exact_loop's (which may report them
-         * one turn later), and a run whose latest block is an exact copy
-         * would only duplicate that finding */
-        if (d->lastdiff[p] <= n - p)
+        /* at least one near (not identical) pair inside the run: an
+         * all-identical run is exact_loop's */
+        if (d->lastdiff[p] < n - reps * p + 1 + p)
             continue;
         return open_finding(d, s, p, n - reps * p + 1, n);
     }

@@ -3,6 +3,12 @@
  * same speaker (role + speaker label) coming back non-consecutively, as
  * chat bots do when they re-ask "what do you do for a living?".
  *
+ * "The same turn" means the same sequence of word tokens of the
+ * normalized text (lci_turn_words_hash): punctuation, emoji and spacing
+ * are ignored, because chat bots decorate a repeated line with a random
+ * emoji ("I like to shop" / "I like to shop :)"). Tool calls are compared
+ * on their whole canonical text.
+ *
  * Rule (see also LC_OPT_RECUR_* in loopcheck.h):
  *  - An occurrence is counted unless it merely continues a cycle: with d
  *    the distance to the previous occurrence of the same turn, if d <=
@@ -29,7 +35,7 @@
  *    the observation arrives, or at finish).
  *
  * Finding: first_turn/last_turn = first/latest counted occurrence, turns =
- * the counted occurrences, count = their number, evidence = turn hash,
+ * the counted occurrences, count = their number, evidence = words hash,
  * excerpt from the turn, score = count / (2 * needed) capped at 1. The
  * occurrences after the first are marked looped.
  *
@@ -230,7 +236,7 @@ static lc_status occurrence(recur_state *r, lc_session *s, uint32_t idx,
             lci_session_mark_looped(s, o);
     }
     e->f->pub.count = e->n;
-    e->f->pub.evidence = t->pub.hash;
+    e->f->pub.evidence = lci_turn_words_hash(t);
     e->f->pub.score =
         e->n >= 2 * need ? 1.0 : (double)e->n / (2.0 * need);
     if ((st = lci_detect_set_speaker(s, e->f, t)) != LC_OK ||
@@ -288,7 +294,7 @@ static lc_status recur_on_turn(void *st, lc_session *s, const lci_turn *t) {
         return LC_OK;
     }
     return occurrence(r, s, n,
-                      lci_mix64(t->pub.hash ^ lci_speaker_key(t)));
+                      lci_mix64(lci_turn_words_hash(t) ^ lci_speaker_key(t)));
 }
 
 static lc_status recur_finish(void *st, lc_session *s) {

@@ -118,6 +118,14 @@ lc_status lci_u64map_retain(lci_u64map *m, const lci_alloc *a,
 
 /* ---- speakers and the agent rule ---- */
 
+uint64_t lci_turn_words_hash(const lci_turn *t) {
+    uint64_t h = UINT64_C(0x776f726473); /* "words" */
+    uint32_t i;
+    for (i = 0; i < t->ntokens; i++)
+        h = lci_mix64(h ^ t->tokens[i].hash) + i;
+    return h;
+}
+
 uint64_t lci_speaker_key(const lci_turn *t) {
     const char *sp = t->pub.speaker ? t->pub.speaker : "";
     return lci_mix64(lci_hash(sp, strlen(sp)) +

@@ -432,6 +432,9 @@ lc_status lci_u64map_retain(lci_u64map *m, const lci_alloc *a,
                                          void *ctx),
                             void *ctx);
 
+/* Hash of the turn's word tokens only (punctuation, emoji and spacing
+ * ignored): "I like to shop" == "I like to shop :)". */
+uint64_t lci_turn_words_hash(const lci_turn *t);
 /* Hash of (role, speaker label): "the same speaker". */
 uint64_t lci_speaker_key(const lci_turn *t);
 /* Assistant turn carrying a canonical tool call (LC_TURN_TOOL_CALL). */
