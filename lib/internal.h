@@ -326,6 +326,13 @@ int lci_family_find(const struct lci_patterns *p, const char *name);
 int lci_family_specificity(const struct lci_patterns *p, int family);
 int lci_family_weight(const struct lci_patterns *p, int family);
 unsigned lci_family_flags(const struct lci_patterns *p, int family);
+/* Hashed features of an assistant turn for the linear refusal model
+ * (refusal.c; trained by tools/train_refusal.py): fn(bucket, value) per
+ * feature occurrence, bucket < LCI_FEAT_BUCKETS. */
+#define LCI_FEAT_BUCKETS 65536u
+typedef void (*lci_feat_fn)(uint32_t bucket, float value, void *ud);
+void lci_refusal_features(const lc_config *cfg, const lci_turn *t,
+                          lci_feat_fn fn, void *ud);
 /* Compile the built-in library alone, reporting a syntax error in it
  * (a bug) with file:line:col in err. For tests. */
 lc_status lci_patterns_selftest(const lci_alloc *a, lci_err *err);

@@ -233,8 +233,10 @@ static float pos_factor(const mrec *r, const lci_token *tk) {
     return f;
 }
 
-void lci_refusal_classify(const lc_config *cfg, const lci_turn *t,
-                          lci_refusal *out) {
+/* The rule classifier; fam_out (may be NULL) receives every family's
+ * effective score (0 if it did not match). */
+static void classify_rules(const lc_config *cfg, const lci_turn *t,
+                           lci_refusal *out, float *fam_out) {
     static const char but_w[] = "but", however_w[] = "however",
                       though_w[] = "though";
     scan_ctx c;
@@ -278,6 +280,8 @@ void lci_refusal_classify(const lc_config *cfg, const lci_turn *t,
     c.p = p;
     c.t = t;
     lci_patterns_scan(p, tk, n, mask, on_match, &c);
+    if (fam_out)
+        memset(fam_out, 0, LCI_MAX_FAMILIES * sizeof *fam_out);
     if (c.n == 0)
         return;
 
@@ -338,6 +342,9 @@ void lci_refusal_classify(const lc_config *cfg, const lci_turn *t,
             fam_rec[r->m.family] = i;
         }
     }
+
+    if (fam_out)
+        memcpy(fam_out, fam_best, sizeof fam_best);
 
     /* 4. score */
     for (f = 0; f < nfam; f++) {
@@ -455,5 +462,76 @@ void lci_refusal_classify(const lc_config *cfg, const lci_turn *t,
         }
         if (clean >= 2 * min_words)
             out->partial = 1;
+    }
+}
+
+void lci_refusal_classify(const lc_config *cfg, const lci_turn *t,
+                          lci_refusal *out) {
+    classify_rules(cfg, t, out, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Features for the linear model (tools/train_refusal.py)              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Hashed features of an assistant turn, LCI_FEAT_BUCKETS buckets:
+ *   bucket 0      bias (1)
+ *   bucket 1      rule score (0..1)
+ *   family f      effective family score / 100, keyed by family name
+ *   early n-grams unigrams and bigrams of the first LCI_FEAT_EARLY tokens
+ *   any unigram   every token (so lecturing later in a turn is seen)
+ * Keys are XXH3 token hashes mixed with a per-kind salt (lci_mix-style
+ * finalizer below), bucket = key & (LCI_FEAT_BUCKETS - 1). Quoted tokens
+ * are skipped, like quoted pattern matches.
+ */
+#define FEAT_EARLY 48
+
+static uint64_t feat_mix(uint64_t x) {
+    x ^= x >> 30;
+    x *= UINT64_C(0xbf58476d1ce4e5b9);
+    x ^= x >> 27;
+    x *= UINT64_C(0x94d049bb133111eb);
+    x ^= x >> 31;
+    return x;
+}
+
+static uint32_t feat_bucket(uint64_t key) {
+    uint32_t b = (uint32_t)(feat_mix(key) & (LCI_FEAT_BUCKETS - 1));
+    return b < 2 ? b + 2 : b; /* 0 and 1 are reserved */
+}
+
+void lci_refusal_features(const lc_config *cfg, const lci_turn *t,
+                          lci_feat_fn fn, void *ud) {
+    lci_refusal r;
+    float fam[LCI_MAX_FAMILIES];
+    int f;
+    uint32_t k, n;
+    if (!cfg || !t || !fn)
+        return;
+    memset(fam, 0, sizeof fam);
+    classify_rules(cfg, t, &r, fam);
+    fn(0, 1.0f, ud);
+    fn(1, r.score, ud);
+    for (f = 0; f < lci_family_count(cfg->patterns) && f < LCI_MAX_FAMILIES;
+         f++) {
+        const char *name = lci_family_name(cfg->patterns, f);
+        if (fam[f] != 0 && name)
+            fn(feat_bucket(lci_hash(name, strlen(name)) ^ 0x66616d),
+               fam[f] / 100.0f, ud);
+    }
+    n = t->ntokens;
+    for (k = 0; k < n; k++) {
+        const lci_token *tk = &t->tokens[k];
+        if (tk->flags & LCI_TOK_QUOTED)
+            continue;
+        fn(feat_bucket(tk->hash ^ 0x616e79), 1.0f, ud);
+        if (k < FEAT_EARLY) {
+            fn(feat_bucket(tk->hash ^ 0x6561726c79), 1.0f, ud);
+            if (k + 1 < n && !(t->tokens[k + 1].flags & LCI_TOK_QUOTED))
+                fn(feat_bucket(tk->hash * UINT64_C(31) ^
+                               t->tokens[k + 1].hash ^ 0x626967),
+                   1.0f, ud);
+        }
     }
 }
