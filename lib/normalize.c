@@ -333,6 +333,61 @@ static inline int swar_simple(uint64_t w, uint64_t *sp, int word_next) {
     return !(*sp & (*sp >> 8)) && (word_next || !(*sp & last_byte_high()));
 }
 
+/* True if NFKC + case folding map u to itself whatever surrounds it
+ * (within a word): no decomposition, no case folding, combining class 0,
+ * takes no part in canonical composition, not ignorable, not whitespace,
+ * not a control. Hangul jamo and syllables (de)compose algorithmically,
+ * outside utf8proc's property tables, and are excluded too. */
+static int cp_invariant(utf8proc_int32_t u) {
+    const utf8proc_property_t *p;
+    if (u < 0xA0 || (u >= 0x1100 && u <= 0x11FF) ||
+        (u >= 0xA960 && u <= 0xA97F) || (u >= 0xAC00 && u <= 0xD7FF) ||
+        is_space_cp(u))
+        return 0;
+    p = utf8proc_get_property(u);
+    return p->decomp_seqindex == UINT16_MAX &&
+           p->casefold_seqindex == UINT16_MAX && p->combining_class == 0 &&
+           p->comb_index == UINT16_MAX && !p->ignorable;
+}
+
+/* Emit the word s[k..end) (no ASCII whitespace in it) at *op without
+ * utf8proc when every code point is ASCII printable, a quote to fold or
+ * cp_invariant(): then the utf8proc path would produce exactly this, as
+ * nothing can compose, reorder or vanish. Returns 0 (and writes garbage
+ * that the caller overwrites) when the word needs the utf8proc path.
+ * Output never exceeds the input. */
+static int quick_word(const unsigned char *s, size_t k, size_t end,
+                      unsigned char **op) {
+    unsigned char *o = *op;
+    while (k < end) {
+        unsigned b = s[k];
+        utf8proc_int32_t u, f;
+        utf8proc_ssize_t r;
+        if (b < 0x80) {
+            if (fast_cls[b] != A_WORD)
+                return 0;
+            *o++ = (unsigned char)(b - 'A' < 26u ? b + 32 : b);
+            k++;
+            continue;
+        }
+        r = utf8proc_iterate(s + k, (utf8proc_ssize_t)(end - k), &u);
+        if (r < 0)
+            return 0;
+        f = fold_quote(u);
+        if (f != u) {
+            *o++ = (unsigned char)f;
+        } else if (cp_invariant(u)) {
+            memcpy(o, s + k, (size_t)r);
+            o += r;
+        } else {
+            return 0;
+        }
+        k += (size_t)r;
+    }
+    *op = o;
+    return 1;
+}
+
 static lc_status run_fast(norm_ctx *c, const char *in, size_t len) {
     const unsigned char *s = (const unsigned char *)in;
     size_t i = 0;
@@ -400,10 +455,22 @@ static lc_status run_fast(norm_ctx *c, const char *in, size_t len) {
         case A_CTRL:
             i++;
             break;
-        default: { /* non-ASCII: redo the whole word through utf8proc */
+        default: { /* non-ASCII: redo the whole word */
             size_t end = i + 1;
+            unsigned char *q = base + wout;
             while (end < len && fast_cls[s[end]] != A_SPACE)
                 end++;
+            /* the word emits something: ensure its leading space */
+            if (wpend && q != first)
+                *q++ = ' ';
+            if (quick_word(s, word, end, &q)) {
+                o = q;
+                pending = 0;
+                i = word = end;
+                wout = (size_t)(o - base);
+                wpend = 0;
+                break;
+            }
             c->out->len = wout;
             c->pending = wpend;
             if ((st = run_utf8proc(c, in + word, end - word)) != LC_OK)

@@ -176,26 +176,46 @@ static int class_at(const unsigned char *s, size_t len, size_t i,
     return classify(u);
 }
 
+/* Tokens are collected in a local array first: most turns have fewer,
+ * and then the result costs one allocation of exactly the right size. */
+#define LOCAL_TOKENS 64
+
 typedef struct tok_state {
     const lci_alloc *a;
     const char *norm;
-    lci_token *t;
+    lci_token *t;   /* local, or heap once more tokens are needed */
     size_t cap;
     uint32_t n;
     int sent;      /* next token starts a sentence */
     int qopen;     /* inside a (so far unclosed) quoted span */
     uint32_t qfirst; /* first token of that span */
+    lci_token local[LOCAL_TOKENS];
 } tok_state;
+
+static lc_status grow(tok_state *st) {
+    lc_status rc;
+    if (st->n == UINT32_MAX)
+        return LC_ERR_LIMIT;
+    if (st->t == st->local) {
+        lci_token *p = NULL;
+        size_t cap = 0;
+        rc = lci_grow(st->a, (void **)&p, sizeof *p, &cap, 2 * st->cap);
+        if (rc != LC_OK)
+            return rc;
+        memcpy(p, st->local, st->n * sizeof *p);
+        st->t = p;
+        st->cap = cap;
+        return LC_OK;
+    }
+    return lci_grow(st->a, (void **)&st->t, sizeof *st->t, &st->cap,
+                    (size_t)st->n + 1);
+}
 
 static inline lc_status emit(tok_state *st, size_t start, size_t end,
                              uint32_t flags) {
     lci_token *t;
     if (st->n >= st->cap) {
-        lc_status rc;
-        if (st->n == UINT32_MAX)
-            return LC_ERR_LIMIT;
-        rc = lci_grow(st->a, (void **)&st->t, sizeof *st->t, &st->cap,
-                      (size_t)st->n + 1);
+        lc_status rc = grow(st);
         if (rc != LC_OK)
             return rc;
     }
@@ -223,7 +243,8 @@ enum { T_NONE, T_WORD, T_CJK };
  * passed to the allocator as its old size). On success it holds exactly
  * *n elements, or is NULL when *n == 0. On failure (LC_ERR_NOMEM,
  * LC_ERR_LIMIT for text over 4 GiB or 2^32-1 tokens) it has been freed
- * and *toks = NULL, *n = 0. NULL `norm` is allowed when len == 0.
+ * and *toks = NULL, *n = 0. LC_ERR_INVALID_ARG (NULL a, toks or n, or
+ * NULL norm with len > 0) touches nothing.
  */
 
 lc_status lci_tokenize(const lci_alloc *a, const char *norm, size_t len,
@@ -236,12 +257,16 @@ lc_status lci_tokenize(const lci_alloc *a, const char *norm, size_t len,
 
     if (!a || !toks || !n || (!norm && len))
         return LC_ERR_INVALID_ARG;
-    if (len > UINT32_MAX)
+    if (len > UINT32_MAX) {
+        lci_free(a, *toks);
+        *toks = NULL;
+        *n = 0;
         return LC_ERR_LIMIT;
+    }
     st.a = a;
     st.norm = norm;
-    st.t = *toks;
-    st.cap = *toks ? *n : 0;
+    st.t = st.local;
+    st.cap = LOCAL_TOKENS;
     st.n = 0;
     st.sent = 0;
     st.qopen = 0;
@@ -366,26 +391,45 @@ lc_status lci_tokenize(const lci_alloc *a, const char *norm, size_t len,
     END_TOKEN(len);
 #undef END_TOKEN
 
-    /* Leave exactly st.n elements allocated (documented in the header:
-     * a later call may pass the array back with *n as its size). */
-    if (st.n == 0) {
-        lci_free(a, st.t);
-        st.t = NULL;
-    } else if (st.n < st.cap) {
-        lci_token *p = lci_realloc(a, st.t, st.cap * sizeof *st.t,
-                                   (size_t)st.n * sizeof *st.t);
-        if (!p) {
-            rc = LC_ERR_NOMEM;
-            goto fail;
+    /* Hand over exactly st.n elements (a later call may pass the array
+     * back with *n as its size). */
+    if (st.t == st.local) {
+        lci_token *p = *toks;
+        size_t want = (size_t)st.n * sizeof *p;
+        if (st.n == 0) {
+            lci_free(a, p);
+            p = NULL;
+        } else if (!p || *n != st.n) {
+            p = p ? lci_realloc(a, p, (size_t)*n * sizeof *p, want)
+                  : lci_malloc(a, want);
+            if (!p) {
+                rc = LC_ERR_NOMEM;
+                goto fail;
+            }
         }
-        st.t = p;
+        if (st.n)
+            memcpy(p, st.local, want);
+        *toks = p;
+    } else {
+        if (st.n < st.cap) {
+            lci_token *p = lci_realloc(a, st.t, st.cap * sizeof *st.t,
+                                       (size_t)st.n * sizeof *st.t);
+            if (!p) {
+                rc = LC_ERR_NOMEM;
+                goto fail;
+            }
+            st.t = p;
+        }
+        lci_free(a, *toks);
+        *toks = st.t;
     }
-    *toks = st.t;
     *n = st.n;
     return LC_OK;
 
 fail:
-    lci_free(a, st.t);
+    if (st.t != st.local)
+        lci_free(a, st.t);
+    lci_free(a, *toks);
     *toks = NULL;
     *n = 0;
     return rc;

@@ -325,6 +325,9 @@ static void test_norm_composition(void **state) {
     expect_norm(S("e\0\u0301"), "\u00E9");
     /* canonical reordering: cedilla (220) before acute (230) */
     expect_norm(S("c\u0301\u0327"), "\u1E09");
+    /* marks that take no part in composition are still reordered:
+     * overlay (1) before grave below (220) before left angle above (232) */
+    expect_norm(S("x\u031A\u0316\u0334"), "x\u0334\u0316\u031A");
     /* Hangul jamo compose to a syllable */
     expect_norm(S("\u1100\u1161\u11A8"), "\uAC01");
     /* a mark after whitespace stays a bare mark */
@@ -563,6 +566,7 @@ static const char *const pieces[] = {
     "\uFB2C", "\u05B8", "\u0340", "\u0343", "\u1E0A\u0323", "\u01D5",
     "\u00A8", "\u0385", "\u1FED", "\u1FEE", "\u3300", "\u1F88",
     "\u0587", "\u13F8", "\uAB70", "\u1C80", "\u1D2C", "\u3192",
+    "\u0316", "\u0334", "\u031A", "\u302A", "\u05B0", "\u20D0",
 };
 #define NPIECES (sizeof pieces / sizeof pieces[0])
 
