@@ -1,0 +1,232 @@
+/*
+ * test_conversation.c - turns, conversations and the JSON helpers they
+ * are built with: role names, turn init (UTF-8 repair, truncation on a
+ * code point boundary, normalized text, words, hash), deep copies,
+ * diagnostics order and view stability, canonical JSON and tool calls
+ * that hash identically whatever their key order.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <json-c/json.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "input.h"
+
+static void test_role_names(void **state) {
+    static const struct {
+        const char *name;
+        lc_role role;
+    } known[] = {
+        {"user", LC_ROLE_USER},         {"Human", LC_ROLE_USER},
+        {"CUSTOMER", LC_ROLE_USER},     {"assistant", LC_ROLE_ASSISTANT},
+        {"gpt", LC_ROLE_ASSISTANT},     {"Bot", LC_ROLE_ASSISTANT},
+        {"model", LC_ROLE_ASSISTANT},   {"AI", LC_ROLE_ASSISTANT},
+        {"chatbot", LC_ROLE_ASSISTANT}, {"system", LC_ROLE_SYSTEM},
+        {"developer", LC_ROLE_SYSTEM},  {"tool", LC_ROLE_TOOL},
+        {"function", LC_ROLE_TOOL},     {"ipython", LC_ROLE_TOOL},
+        {"Observation", LC_ROLE_TOOL},
+    };
+    static const char *const unknown[] = {"Therapist", "Patient", "users",
+                                          "", "assist", "narrator"};
+    size_t i;
+    lc_role r;
+    (void)state;
+    for (i = 0; i < sizeof known / sizeof known[0]; i++) {
+        r = LC_ROLE_OTHER;
+        assert_true(lci_role_from_name(known[i].name, strlen(known[i].name),
+                                       &r));
+        assert_int_equal(r, known[i].role);
+    }
+    for (i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
+        assert_false(lci_role_from_name(unknown[i], strlen(unknown[i]), &r));
+    /* not NUL-terminated: only len bytes count */
+    assert_true(lci_role_from_name("userXYZ", 4, &r));
+    assert_int_equal(r, LC_ROLE_USER);
+}
+
+static void test_utf8_valid_prefix(void **state) {
+    (void)state;
+    assert_int_equal(lci_utf8_valid_prefix("plain ascii text here", 21), 21);
+    assert_int_equal(lci_utf8_valid_prefix("caf\xc3\xa9", 5), 5);
+    assert_int_equal(lci_utf8_valid_prefix("ab\xff", 3), 2);
+    assert_int_equal(lci_utf8_valid_prefix("\xc0\xaf", 2), 0);      /* overlong */
+    assert_int_equal(lci_utf8_valid_prefix("x\xed\xa0\x80", 4), 1); /* surrogate */
+    assert_int_equal(lci_utf8_valid_prefix("\xf4\x90\x80\x80", 4), 0);
+    assert_int_equal(lci_utf8_valid_prefix("\xe2\x82", 2), 0); /* truncated */
+    assert_int_equal(lci_utf8_valid_prefix("\xf0\x9f\x98\x80!", 5), 5);
+    assert_int_equal(lci_utf8_valid_prefix("0123456789abcdef\x80", 17), 16);
+}
+
+static void test_turn_init_and_copy(void **state) {
+    lc_config *cfg;
+    lci_turn t, u;
+    size_t bad;
+    char big[100];
+    (void)state;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lci_turn_init(&t, cfg, LC_ROLE_USER, "Ann", 3,
+                                   "Hello,   WORLD\xff!", 16, &bad),
+                     LC_OK);
+    assert_int_equal(bad, 14);
+    assert_true(t.pub.flags & LC_TURN_REPAIRED);
+    assert_string_equal(t.pub.speaker, "Ann");
+    assert_string_equal(t.pub.text, "Hello,   WORLD\xef\xbf\xbd!");
+    assert_int_equal(t.pub.text_len, strlen(t.pub.text));
+    assert_int_equal(t.pub.words, t.ntokens);
+    assert_true(t.pub.words >= 2);
+    assert_int_equal(t.pub.hash, lci_hash(t.pub.norm, t.pub.norm_len));
+
+    assert_int_equal(lci_turn_copy(&u, &t, &cfg->alloc), LC_OK);
+    assert_ptr_not_equal(u.pub.text, t.pub.text);
+    assert_string_equal(u.pub.text, t.pub.text);
+    assert_string_equal(u.pub.norm, t.pub.norm);
+    assert_string_equal(u.pub.speaker, t.pub.speaker);
+    assert_int_equal(u.pub.hash, t.pub.hash);
+    assert_int_equal(u.ntokens, t.ntokens);
+    assert_memory_equal(u.tokens, t.tokens, t.ntokens * sizeof *t.tokens);
+    lci_turn_free(&t, &cfg->alloc);
+    lci_turn_free(&u, &cfg->alloc);
+    lc_config_free(cfg);
+
+    /* truncation never splits a code point: 63 'a' + e-acute (2 bytes) */
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_config_set(cfg, LC_OPT_MAX_TURN_BYTES, 64), LC_OK);
+    memset(big, 'a', 63);
+    memcpy(big + 63, "\xc3\xa9zzz", 5);
+    assert_int_equal(lci_turn_init(&t, cfg, LC_ROLE_USER, NULL, 0, big, 68,
+                                   NULL),
+                     LC_OK);
+    assert_true(t.pub.flags & LC_TURN_TRUNCATED);
+    assert_false(t.pub.flags & LC_TURN_REPAIRED);
+    assert_int_equal(t.pub.text_len, 63);
+    assert_string_equal(t.pub.speaker, "");
+    lci_turn_free(&t, &cfg->alloc);
+
+    /* empty text */
+    assert_int_equal(lci_turn_init(&t, cfg, LC_ROLE_ASSISTANT, NULL, 0, NULL,
+                                   0, NULL),
+                     LC_OK);
+    assert_true(t.pub.flags & LC_TURN_EMPTY);
+    assert_int_equal(t.pub.text_len, 0);
+    assert_int_equal(t.pub.words, 0);
+    lci_turn_free(&t, &cfg->alloc);
+    lc_config_free(cfg);
+}
+
+/* Errors come before warnings, and views stay valid as the array grows. */
+static void test_diag_order(void **state) {
+    lc_config *cfg;
+    lc_conversation *c;
+    size_t i;
+    char want[32];
+    (void)state;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_conversation_new(cfg, &c), LC_OK);
+    assert_int_equal(lci_conv_set_source(c, "src", 3), LC_OK);
+    for (i = 0; i < 40; i++)
+        assert_int_equal(lci_conv_diag(c, LC_ERR_UTF8, LC_SEVERITY_WARNING,
+                                       i + 1, 1, i, -1, "warning %zu", i),
+                         LC_OK);
+    assert_int_equal(lc_conversation_status(c), LC_OK);
+    assert_int_equal(lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_ERROR, 99,
+                                   2, 500, -1, "the error"),
+                     LC_OK);
+    assert_int_equal(lci_conv_diag(c, LC_ERR_LIMIT, LC_SEVERITY_ERROR, 100,
+                                   1, 600, -1, "second error"),
+                     LC_OK);
+    assert_int_equal(lc_conversation_status(c), LC_ERR_SCHEMA);
+    assert_int_equal(lc_conversation_diag_count(c), 42);
+    assert_string_equal(lc_conversation_diag(c, 0)->message, "the error");
+    assert_string_equal(lc_conversation_diag(c, 1)->message, "second error");
+    assert_string_equal(lc_conversation_diag(c, 0)->source, "src");
+    for (i = 0; i < 40; i++) {
+        const lc_error *e = lc_conversation_diag(c, i + 2);
+        snprintf(want, sizeof want, "warning %zu", i);
+        assert_string_equal(e->message, want);
+        assert_int_equal(e->line, i + 1);
+        assert_int_equal(e->severity, LC_SEVERITY_WARNING);
+        assert_string_equal(e->code, "LC-E020");
+    }
+    lc_conversation_free(c);
+    lc_config_free(cfg);
+}
+
+static char *canon(const char *json) {
+    struct json_object *o = json_tokener_parse(json);
+    lci_buf b;
+    assert_non_null(o);
+    lci_buf_init(&b, &lci_default_alloc);
+    assert_int_equal(lci_json_canonical(o, &b), LC_OK);
+    json_object_put(o);
+    return lci_buf_take(&b);
+}
+
+static void test_canonical_json(void **state) {
+    char *s;
+    (void)state;
+    s = canon("{ \"b\" : 1, \"a\" : { \"d\": [3, {\"z\":null,\"y\":true}], "
+              "\"c\": \"x\\\"\\n\\u00e9\" } }");
+    assert_string_equal(s, "{\"a\":{\"c\":\"x\\\"\\n\xc3\xa9\","
+                           "\"d\":[3,{\"y\":true,\"z\":null}]},\"b\":1}");
+    lci_free(&lci_default_alloc, s);
+    s = canon("[1.50e0, -0, 12345678901234]");
+    assert_string_equal(s, "[1.50e0,0,12345678901234]"); /* ints re-printed */
+    lci_free(&lci_default_alloc, s);
+    s = canon("{}");
+    assert_string_equal(s, "{}");
+    lci_free(&lci_default_alloc, s);
+}
+
+/* The same call written three ways hashes identically. */
+static void test_tool_calls_hash(void **state) {
+    static const char in[] =
+        "{\"messages\":["
+        "{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"a\",\"type\":"
+        "\"function\",\"function\":{\"name\":\"f\",\"arguments\":"
+        "\"{\\\"x\\\":1,\\\"y\\\":[1,2]}\"}}]},"
+        "{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"b\",\"type\":"
+        "\"function\",\"function\":{\"name\":\"f\",\"arguments\":"
+        "\"{ \\\"y\\\": [1, 2], \\\"x\\\": 1 }\"}}]},"
+        "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":"
+        "\"c\",\"type\":\"function\",\"function\":{\"name\":\"f\","
+        "\"arguments\":{\"y\":[1,2],\"x\":1}}}]}]}\n";
+    lc_config *cfg;
+    lc_reader *r;
+    lc_conversation *c;
+    size_t i;
+    (void)state;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
+    assert_int_equal(lc_reader_feed(r, in, sizeof in - 1), LC_OK);
+    assert_int_equal(lc_reader_finish(r), LC_OK);
+    assert_int_equal(lc_reader_next(r, &c), LC_OK);
+    assert_int_equal(lc_conversation_status(c), LC_OK);
+    assert_int_equal(lc_conversation_turn_count(c), 3);
+    for (i = 0; i < 3; i++) {
+        const lc_turn *t = lc_conversation_turn(c, i);
+        assert_string_equal(t->text, "tool_call f {\"x\":1,\"y\":[1,2]}");
+        assert_true(t->flags & LC_TURN_TOOL_CALL);
+        assert_int_equal(t->hash, lc_conversation_turn(c, 0)->hash);
+    }
+    lc_conversation_free(c);
+    lc_reader_free(r);
+    lc_config_free(cfg);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_role_names),
+        cmocka_unit_test(test_utf8_valid_prefix),
+        cmocka_unit_test(test_turn_init_and_copy),
+        cmocka_unit_test(test_diag_order),
+        cmocka_unit_test(test_canonical_json),
+        cmocka_unit_test(test_tool_calls_hash),
+    };
+    return cmocka_run_group_tests_name("conversation", tests, NULL, NULL);
+}
