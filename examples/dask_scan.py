@@ -50,12 +50,12 @@ def make_shards(paths, n):
 
 
 def scan_shard(paths, options):
-    """Runs on a worker: summary JSON of one shard."""
+    """Runs on a worker: (worker pid, summary JSON of one shard)."""
     import loopcheck
     summary = loopcheck.Summary(**options)
     for report in loopcheck.scan(paths, summary=summary, **options):
         report.close()
-    return summary.to_json()
+    return os.getpid(), summary.to_json()
 
 
 def merge_summaries(jsons, options):
@@ -112,20 +112,21 @@ def main(argv=None):
         try:
             futures = client.map(scan_shard, shards,
                                  [options] * len(shards), pure=False)
-            shard_jsons = client.gather(futures)
+            results = client.gather(futures)
         finally:
             client.close()
             if cluster is not None:
                 cluster.close()
 
-    total = merge_summaries(shard_jsons, options)
+    total = merge_summaries([js for _pid, js in results], options)
+    pids = {pid for pid, _js in results}
     if args.json:
         print(total.to_json())
     else:
-        print("%d files in %d shards on %d workers: %d conversations read, "
-              "%d analysed, %d failed" % (len(paths), len(shards),
-                                          args.workers, total.read,
-                                          total.analysed, total.failed))
+        print("%d files in %d shards on %d worker processes: %d "
+              "conversations read, %d analysed, %d failed"
+              % (len(paths), len(shards), len(pids), total.read,
+                 total.analysed, total.failed))
         print(json.dumps(total.to_dict(), indent=2))
     return 0
 

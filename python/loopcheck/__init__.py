@@ -112,6 +112,9 @@ def _raise_if(status, err_ptr=None, **pos):
 # Findings
 # ---------------------------------------------------------------------------
 
+_NATIVE = ("first_line", "last_line", "score", "period", "repeats", "count",
+           "words", "share", "partial", "span_start", "span_end",
+           "pushback", "helpful")
 _ROLE_NAMES = {0: "other", 1: "user", 2: "assistant", 3: "system", 4: "tool"}
 _EVENTS = {0: "new", 1: "extended"}
 
@@ -148,6 +151,8 @@ class Finding:
     helpful: Optional[int] = None
     id: int = dataclasses.field(default=0, compare=False)
     event: str = dataclasses.field(default="new", compare=False)
+    native: dict = dataclasses.field(default_factory=dict, compare=False,
+                                     repr=False)
 
     def to_dict(self) -> dict:
         """The JSON object (None fields omitted), as the CLI writes it."""
@@ -185,6 +190,7 @@ class Finding:
                   excerpt=_s(f.excerpt) or "",
                   evidence="%016x" % f.evidence,
                   id=f.id, event=_EVENTS.get(f.event, "new"))
+        fin.native = {n: getattr(f, n) for n in _NATIVE}
         k = f.kind
         if k in (1, 4):                      # exact / near-duplicate loop
             fin.period, fin.repeats = f.period, f.repeats
@@ -217,13 +223,13 @@ def _num(v: float):
 # Configuration (options -> lc_config)
 # ---------------------------------------------------------------------------
 
+# The reader's role names (lib/conversation.c), case-insensitive; any
+# other name is kept as "other".
 _ROLES = {
-    "user": 1, "human": 1, "customer": 1, "patient": 1, "client": 1,
-    "assistant": 2, "gpt": 2, "bot": 2, "model": 2, "ai": 2,
-    "chatbot": 2, "agent": 2,
+    "user": 1, "human": 1, "customer": 1, "prompter": 1,
+    "assistant": 2, "gpt": 2, "bot": 2, "model": 2, "ai": 2, "chatbot": 2,
     "system": 3, "developer": 3,
-    "tool": 4, "function": 4, "ipython": 4,
-    "other": 0,
+    "tool": 4, "function": 4, "ipython": 4, "observation": 4,
 }
 
 
@@ -233,7 +239,7 @@ def _role(r) -> int:
             raise Error(_lib.ERR_INVALID_ARG,
                         message="unknown role number %d" % r)
         return r
-    return _ROLES.get(str(r).strip().lower(), 0)
+    return _ROLES.get(str(r).lower(), 0)
 
 
 def _freeze(v):
@@ -465,33 +471,97 @@ def _check_conversation(cfg: _Config, conv) -> Report:
     return Report(rep, _conv_diags(conv))
 
 
-def _message_text(content):
-    if isinstance(content, list):       # multi-part content: text parts
-        parts = []
-        for p in content:
-            if isinstance(p, str):
-                parts.append(p)
-            elif isinstance(p, dict) and isinstance(p.get("text"), str):
-                parts.append(p["text"])
-        return "\n".join(parts)
-    return content
+def _json_type(v) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, (int, float)):
+        return "number"
+    if isinstance(v, dict):
+        return "object"
+    if isinstance(v, (list, tuple)):
+        return "array"
+    return "string"
+
+
+def _content_parts(parts) -> str:
+    """A list of content parts as the reader joins them (lib/json.c):
+    text parts verbatim, other parts as "[type]", one per line."""
+    out = []
+    for p in parts:
+        if isinstance(p, str):
+            piece = p
+        elif not isinstance(p, dict):
+            piece = "[%s]" % _json_type(p)
+        else:
+            ty, t = p.get("type"), p.get("text")
+            if isinstance(t, str) and (ty is None or (isinstance(ty, str)
+                                                      and "text" in ty)):
+                piece = t
+            else:
+                piece = "[%s]" % (ty if isinstance(ty, str) else "part")
+        out.append(piece)
+    text = ""
+    for piece in out:            # a separator only after something
+        if text:
+            text += "\n"
+        text += piece
+    return text
+
+
+def _first(m, *keys):
+    for k in keys:
+        v = m.get(k)
+        if v is not None:
+            return v
+    return None
+
+
+def _needs_reader(messages) -> bool:
+    """Tool calls and non-text content are canonicalized by the reader;
+    such conversations go through it (see _reader_conversation)."""
+    for m in messages:
+        if isinstance(m, dict):
+            if m.get("tool_calls") is not None or \
+                    m.get("function_call") is not None:
+                return True
+            c = _first(m, "content", "value")
+            if not (c is None or isinstance(c, (str, bytes, list))):
+                return True
+    return False
 
 
 def _build_conversation(cfg: _Config, messages):
+    """lc_conversation_new + lc_conversation_add, with roles, speakers
+    and multi-part content handled exactly as the JSONL reader does, so
+    check(messages) == the findings of the same messages read from a
+    file (but for source lines)."""
     conv = ctypes.c_void_p()
     _raise_if(_L.lc_conversation_new(cfg.ptr, ctypes.byref(conv)))
     try:
         for i, m in enumerate(messages):
             if isinstance(m, dict):
-                role = m.get("role", "other")
-                text = _message_text(m.get("content"))
-                speaker = m.get("name") or m.get("speaker")
-            else:                                     # (role, text) pair
+                role = _first(m, "role", "from")
+                text = _first(m, "content", "value")
+                if isinstance(text, list):
+                    text = _content_parts(text)
+                speaker = None
+            else:                                  # (role, text[, speaker])
                 role, text = m[0], m[1]
                 speaker = m[2] if len(m) > 2 else None
+            if isinstance(role, str):
+                code, rname = _role(role), role
+            elif isinstance(role, int) and not isinstance(role, bool):
+                code = _role(role)
+                rname = _ROLE_NAMES[code]
+            else:                                  # missing: "other"
+                code, rname = 0, ""
+            if speaker is None:
+                speaker = rname
             tb = _b(text)
             sb = _b(speaker) if speaker else None
-            st = _L.lc_conversation_add(conv, _role(role), sb,
+            st = _L.lc_conversation_add(conv, code, sb,
                                         len(sb) if sb else 0, tb, len(tb))
             if st != _lib.OK:
                 raise Error(st, turn=i + 1)
@@ -501,8 +571,22 @@ def _build_conversation(cfg: _Config, messages):
     return conv
 
 
+def _reader_conversation(options, messages) -> Report:
+    """Check messages by handing them to the JSONL reader as one line."""
+    line = json.dumps({"messages": list(messages)}, ensure_ascii=False)
+    reps = scan_bytes(line.encode("utf-8", "surrogatepass"), "<messages>",
+                      **dict(options, format="jsonl"))
+    if len(reps) != 1:
+        raise Error(91, message="reader returned %d conversations"
+                    % len(reps))
+    return reps[0]
+
+
 def check_report(messages, **options) -> Report:
     """Like check() but return the whole Report (id, error, findings)."""
+    messages = list(messages)
+    if _needs_reader(messages):
+        return _reader_conversation(options, messages)
     cfg = _config(options)
     conv = _build_conversation(cfg, messages)
     try:
@@ -513,7 +597,10 @@ def check_report(messages, **options) -> Report:
 
 def check(messages, **options) -> List[Finding]:
     """Findings of one conversation given as [{"role","content"}, ...]
-    (or (role, text) pairs). Options are lc_opt names (min_repeats=4,
+    (or (role, text) pairs), read as the JSONL reader reads a messages
+    array: same role names, speaker = the role as written, multi-part
+    content joined by lines; messages with tool calls or non-text content
+    go through the reader itself. Options are lc_opt names (min_repeats=4,
     kinds=["exact_loop"], format=..., speakers={...}, patterns="...",
     pattern_files=[...]). Raises Error if it cannot be analysed (e.g.
     no turns: LC-E034)."""
@@ -752,11 +839,16 @@ class Monitor:
             raise Error(_lib.ERR_STATE, message="monitor is closed")
 
     def push(self, role, text, speaker=None) -> List[Finding]:
-        """Add one turn; return new/extended findings."""
+        """Add one turn (role: "user", "assistant", ... or an lc_role
+        number; speaker defaults to the role as written, as the reader
+        does); return the findings that are new or grew with it."""
         self._live()
+        code = _role(role)
+        if speaker is None:         # as the reader: the role as written
+            speaker = role if isinstance(role, str) else _ROLE_NAMES[code]
         tb = _b(text)
         sb = _b(speaker) if speaker else None
-        st = _L.lc_session_push(self._ptr, _role(role), sb,
+        st = _L.lc_session_push(self._ptr, code, sb,
                                 len(sb) if sb else 0, tb, len(tb))
         _raise_if(st, _L.lc_session_error(self._ptr))
         return self._drain()

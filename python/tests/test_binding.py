@@ -18,7 +18,8 @@ class TestLoading(unittest.TestCase):
         self.assertEqual(loopcheck.__version__, loopcheck.version())
 
     def test_env_library_missing_is_clear_import_error(self):
-        env = dict(os.environ, LOOPCHECK_LIBRARY="/nonexistent/libx.so")
+        env = dict(os.environ, LOOPCHECK_LIBRARY="/nonexistent/libx.so",
+                   PYTHONPATH=os.path.join(_util.ROOT, "python"))
         p = subprocess.run(
             [sys.executable, "-c", "import loopcheck"], env=env,
             cwd=_util.HERE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -42,7 +42,7 @@ class TestReadme(unittest.TestCase):
         ns = {"first_prompt": "Tell me about bees.", "generate": say,
               "simulated_user": say}
         exec(compile(snippet(), "doc/python.md", "exec"), ns)  # noqa: S102
-        self.assertEqual(len(ns["history"]), 40)
+        self.assertEqual(len(ns["history"]), 41)   # ran to the end
 
 
 if __name__ == "__main__":
