@@ -14,8 +14,8 @@
  * Finding: turns = the refusing turns, first/last_turn, count = refusals,
  * pushback, family = the most frequent primary family of the run (ties:
  * the more specific), families = union, score = share of refusals whose
- * primary family is that family, excerpt/evidence from the first
- * refusal. NEW when the run reaches the minimum, EXTENDED per further
+ * primary family is that family, excerpt/evidence/span (in its text)
+ * from the first refusal. NEW when the run reaches the minimum, EXTENDED per further
  * refusal. Turns are not marked looped: identical repeats are already
  * exact_loop's (and so stalled_conversation's) business, and a reworded
  * refusal is not a loop of text.
@@ -102,6 +102,8 @@ static lc_status update_finding(rloop_state *r, lc_session *s,
         if (first) {
             uint32_t at = first->refusal.span_start;
             f->pub.evidence = first->pub.hash;
+            f->pub.span_start = first->refusal.span_start;
+            f->pub.span_end = first->refusal.span_end;
             if (at > first->pub.text_len)
                 at = 0;
             st = lci_finding_set_excerpt(s, f, first->pub.text + at,

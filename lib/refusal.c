@@ -18,8 +18,8 @@
  *  4. Score = best family + 0.35 * second + 0.15 * third, plus negative
  *     families (premise corrections); refusal if score >= 50 (of 100).
  *  5. Partial: a refusal followed, after its sentence, by a help marker
- *     ("here are", "instead, you could") with at least min_words/2 words
- *     after it, or by at least 2 * min_words words in sentences with no
+ *     ("however, here are", "here is") with at least min_words/2 words
+ *     after it, or by at least 2.5 * min_words words in sentences with no
  *     refusal evidence (LC_OPT_PARTIAL_MIN_WORDS, default 40).
  *  6. The span is mapped from normalized-text offsets back to the original
  *     text by re-walking the original code points (exact for ASCII and
@@ -230,6 +230,9 @@ static float pos_factor(const mrec *r, const lci_token *tk) {
     /* deep in a long answer, a refusal phrase is a caveat */
     if (r->sent >= 4 || tk[r->m.tok_start].off > 600)
         f = 0.35f;
+    /* after two sentences and 30 words of answer, it is a caveat too */
+    if (r->sent >= 2 && r->m.tok_start >= 30 && f > 0.45f)
+        f = 0.45f;
     return f;
 }
 
@@ -460,7 +463,7 @@ static void classify_rules(const lc_config *cfg, const lci_turn *t,
             if (r->sent_end - st0 <= clean)
                 clean -= r->sent_end - st0;
         }
-        if (clean >= 2 * min_words)
+        if (clean >= min_words * 5 / 2)
             out->partial = 1;
     }
 }
