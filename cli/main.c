@@ -146,6 +146,8 @@ static void usage(int verb, FILE *out) {
                 "List the active refusal patterns (family, origin, text).\n\n"
                 "Options:\n"
                 "  -f, --format F         text|json (default text)\n"
+                "      --family NAMES     only these families "
+                "(comma-separated)\n"
                 "  -p, --patterns FILE    add refusal patterns from FILE\n"
                 "  -c, --config FILE      read [input] patterns from FILE\n"
                 "  -h, --help             this help\n\n%s",
@@ -205,7 +207,7 @@ static int usage_error(int verb, const char *fmt, ...) {
 enum {
     O_FAIL_ON = 256, O_MAX_RATE, O_ASSISTANT, O_USER, O_INPUT_FORMAT,
     O_INCLUDE, O_EXCLUDE, O_ALPHA, O_MAX_NEW, O_MAX_INC, O_COLOR, O_VERSION,
-    O_SET
+    O_SET, O_FAMILY
 };
 
 static const struct option long_opts[] = {
@@ -226,6 +228,7 @@ static const struct option long_opts[] = {
     {"max-rate-increase", required_argument, NULL, O_MAX_INC},
     {"color", required_argument, NULL, O_COLOR},
     {"set", required_argument, NULL, O_SET},
+    {"family", required_argument, NULL, O_FAMILY},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, O_VERSION},
     {NULL, 0, NULL, 0},
@@ -241,6 +244,8 @@ static int opt_verbs(int c) {
     case O_MAX_NEW:
     case O_MAX_INC:
         return V_DIFF;
+    case O_FAMILY:
+        return V_PATTERNS;
     case 'p':
         return V_CHECK | V_PATTERNS | V_DIFF;
     case O_COLOR:
@@ -269,6 +274,8 @@ typedef struct cli {
     char *config_path;
     char **include, **exclude; /* --include / --exclude globs */
     size_t ninclude, nexclude;
+    char **families; /* patterns --family */
+    size_t nfamilies;
     char **paths;
     size_t npaths;
 } cli;
@@ -397,6 +404,9 @@ static int parse_args(cli *c, int argc, char **argv) {
             break;
         case O_SET:
             push_str(&late.opts, &late.nopts, optarg);
+            break;
+        case O_FAMILY:
+            add_glob(&c->families, &c->nfamilies, optarg);
             break;
         case O_EXCLUDE:
             add_glob(&c->exclude, &c->nexclude, optarg);
@@ -1074,7 +1084,13 @@ static int cmd_patterns(cli *c, const lc_config *cfg) {
     sbuf b = {0};
     for (i = 0; i < n; i++) {
         const lc_pattern_info *p = lc_config_pattern(cfg, i);
+        size_t k;
+        int keep = c->nfamilies == 0;
         if (!p)
+            continue;
+        for (k = 0; k < c->nfamilies && !keep; k++)
+            keep = strcmp(c->families[k], p->family) == 0;
+        if (!keep)
             continue;
         if (c->format == LC_OUTPUT_JSON) {
             sb_puts(&b, "{\"family\":");
@@ -1258,5 +1274,6 @@ int main(int argc, char **argv) {
     free(c.config_path);
     free_globs(c.include, c.ninclude);
     free_globs(c.exclude, c.nexclude);
+    free_globs(c.families, c.nfamilies);
     return rc;
 }
