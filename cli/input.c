@@ -264,7 +264,12 @@ static void *worker_main(void *arg) {
     }
 }
 
+static void progress_clear(progress *p);
+
 static void consume_one(pipeline *p, job *j) {
+    /* keep diagnostics and output off the progress line */
+    if (p->prog && p->prog->on && (j->err.len || j->out.len))
+        progress_clear(p->prog);
     p->o->consume(j, p->o->ctx);
     if (p->prog)
         p->prog->convs++;
