@@ -4,37 +4,26 @@ cluster and merge the per-shard summaries into the totals of one run.
 
     python3 examples/dask_scan.py LOGDIR [--workers 2] [--shards 8] [--json]
 
-The files under LOGDIR (recursively, *.jsonl by default, sorted) are split
+The files under LOGDIR (those `loopcheck check LOGDIR` reads: recursively,
+*.jsonl *.ndjson *.json *.txt *.log unless --include is given) are split
 into shards; each shard is scanned by a worker process through the Python
 binding, which returns its summary as JSON (lc_summary_write). The driver
 merges the shard summaries with lc_summary_merge_json. Because a summary
 holds counts (not only rates), the merge is exact: the merged object equals
-the summary printed by `loopcheck check --format json LOGDIR-files`
-(the test python/tests/test_dask.py checks this). See doc/python.md for
-how the counts merge.
+the summary printed by `loopcheck check --format json LOGDIR` (the test
+python/tests/test_dask.py checks this; doc/python.md says how counts merge).
 
 With a real cluster, replace LocalCluster by your scheduler's address:
 every worker needs libloopcheck.so and the `loopcheck` package.
 """
 
 import argparse
-import fnmatch
 import json
 import os
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def find_logs(root, pattern):
-    """Files under root whose name matches pattern, sorted by path."""
-    out = []
-    for dirpath, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        out.extend(os.path.join(dirpath, f) for f in files
-                   if fnmatch.fnmatch(f, pattern))
-    return sorted(out)
 
 
 def make_shards(paths, n):
@@ -73,11 +62,15 @@ def main(argv=None):
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--shards", type=int, default=0,
                     help="number of shards (default: 4 per worker)")
-    ap.add_argument("--pattern", default="*.jsonl")
+    ap.add_argument("--include", action="append",
+                    help="glob of files to read (repeatable; default: "
+                    "the CLI's *.jsonl *.ndjson *.json *.txt *.log)")
     ap.add_argument("--json", action="store_true",
                     help="print the merged summary JSON object only")
     ap.add_argument("--scheduler", help="address of an existing cluster")
     args = ap.parse_args(argv)
+    if not args.include:
+        args.include = ["*.jsonl", "*.ndjson", "*.json", "*.txt", "*.log"]
 
     # Running from a source checkout: let the driver and the worker
     # processes (which inherit the environment) import the binding.
@@ -90,10 +83,12 @@ def main(argv=None):
 
     from distributed import Client, LocalCluster
 
-    paths = find_logs(args.logdir, args.pattern)
+    import loopcheck
+    # the files `loopcheck check LOGDIR` would read, in its order
+    paths = loopcheck.list_files([args.logdir], include=args.include)
     if not paths:
-        print("no %s files under %s" % (args.pattern, args.logdir),
-              file=sys.stderr)
+        print("no %s files under %s" % (",".join(args.include),
+                                        args.logdir), file=sys.stderr)
         return 2
     shards = make_shards(paths, args.shards or 4 * args.workers)
     options = {}

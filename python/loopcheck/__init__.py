@@ -14,15 +14,19 @@ Finding, Error, patterns, version.
 
 import ctypes
 import dataclasses
+import fnmatch
 import functools
 import json
 import os
+import stat
+import sys
 from typing import Iterator, List, Optional, Tuple
 
 from . import _lib
 from ._lib import LIB as _L
 
-__all__ = ["check", "Monitor", "scan", "Report", "Summary", "diff",
+__all__ = ["check", "check_report", "Monitor", "scan", "scan_bytes",
+           "list_files", "Report", "Summary", "diff",
            "DiffResult", "Finding", "Error", "patterns", "version",
            "__version__"]
 
@@ -620,19 +624,50 @@ def check(messages, **options) -> List[Finding]:
 _CHUNK = 1 << 20
 
 
-def _expand(paths) -> List[str]:
+# The CLI's default --include globs (cli/main.c).
+DEFAULT_INCLUDE = ("*.jsonl", "*.ndjson", "*.json", "*.txt", "*.log")
+
+
+def _glob_match(patterns, path) -> bool:
+    base = path.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(base, p) or fnmatch.fnmatchcase(path, p)
+               for p in patterns)
+
+
+def _walk(d, include, exclude, seen, out):
+    st = os.stat(d)
+    if (st.st_dev, st.st_ino) in seen:
+        return                      # symlink loop / second link: once
+    seen.add((st.st_dev, st.st_ino))
+    names = sorted((n for n in os.listdir(d) if not n.startswith(".")),
+                   key=os.fsencode)
+    for name in names:
+        p = d + name if d.endswith("/") else d + "/" + name
+        try:
+            st = os.stat(p)
+        except OSError as e:
+            raise Error(_lib.ERR_IO, message=e.strerror or str(e),
+                        source=p) from e
+        if stat.S_ISDIR(st.st_mode):
+            if not _glob_match(exclude, p):
+                _walk(p, include, exclude, seen, out)
+        elif stat.S_ISREG(st.st_mode):
+            if not _glob_match(exclude, p) and _glob_match(include, p):
+                out.append(p)
+
+
+def list_files(paths, include=DEFAULT_INCLUDE, exclude=()) -> List[str]:
+    """Files to read, in the order the CLI reads them: named paths as
+    given; directories walked recursively in byte order of the names,
+    hidden entries skipped, symlinks followed (each directory once), and
+    include/exclude globs matched against base name and whole path."""
     if isinstance(paths, (str, bytes, os.PathLike)):
         paths = [paths]
     out = []
     for p in paths:
         p = os.fsdecode(os.fspath(p))
-        if os.path.isdir(p):
-            found = []
-            for root, dirs, files in os.walk(p):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                found.extend(os.path.join(root, f) for f in files
-                             if not f.startswith("."))
-            out.extend(sorted(found))
+        if p != "-" and os.path.isdir(p):
+            _walk(p, tuple(include), tuple(exclude), set(), out)
         else:
             out.append(p)
     return out
@@ -677,14 +712,23 @@ def _read_stream(cfg: _Config, source: str, fh) -> Iterator[Report]:
 
 
 def scan(paths, *, summary: "Optional[Summary]" = None,
-         **options) -> Iterator[Report]:
-    """Read files (directories recursively, sorted; hidden entries
-    skipped) in every format the reader knows and yield one Report per
-    conversation, failed ones included (report.error says why). If
-    `summary` is given every report is also counted into it. A file that
-    cannot be opened raises Error (status 51, LC_ERR_IO)."""
+         include=DEFAULT_INCLUDE, exclude=(), **options) -> Iterator[Report]:
+    """Read files in every format the reader knows and yield one Report
+    per conversation, failed ones included (report.error says why).
+    Paths are chosen and named as by the CLI: a directory is walked
+    recursively in byte order of the names, hidden entries skipped, only
+    files matching `include` (default: the CLI's *.jsonl, *.ndjson,
+    *.json, *.txt, *.log) and not `exclude`; "-" is stdin ("<stdin>").
+    If `summary` is given every report is also counted into it. A file
+    that cannot be opened raises Error (status 51, LC_ERR_IO)."""
     cfg = _config(options)
-    for path in _expand(paths):
+    for path in list_files(paths, include, exclude):
+        if path == "-":
+            for rep in _read_stream(cfg, "<stdin>", sys.stdin.buffer):
+                if summary is not None:
+                    summary.add(rep)
+                yield rep
+            continue
         try:
             fh = open(path, "rb")
         except OSError as e:

@@ -1,6 +1,7 @@
 """test_dask.py - examples/dask_scan.py on a 2-process LocalCluster merges
 per-shard summaries into exactly the CLI's summary of the same files."""
 
+import importlib.util
 import json
 import os
 import random
@@ -13,12 +14,8 @@ import unittest
 import _util
 import loopcheck
 
-try:
-    import dask  # noqa: F401
-    import distributed  # noqa: F401
-    HAVE_DASK = True
-except ImportError:
-    HAVE_DASK = False
+HAVE_DASK = all(importlib.util.find_spec(m) is not None
+                for m in ("dask", "distributed"))
 
 QUESTIONS = [
     "What is the capital of Australia?", "How do I reverse a string?",
@@ -103,14 +100,18 @@ class TestDaskScan(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             logs = os.path.join(tmp, "logs")
             make_logs(logs)
-            # the C fixtures too, when there are JSONL ones
-            for i, p in enumerate(f for f in _util.fixture_files((".jsonl",))
-                                  if "pathological" not in f):
-                dst = os.path.join(logs, "fixtures")
+            # the C fixtures too (every input format), and files the walk
+            # must skip (hidden, not matching the default globs)
+            for i, p in enumerate(_util.fixture_files()):
+                dst = os.path.join(logs, "fixtures",
+                                   os.path.basename(os.path.dirname(p)))
                 os.makedirs(dst, exist_ok=True)
-                shutil.copy(p, os.path.join(dst, "%03d.jsonl" % i))
-            files = sorted(os.path.join(d, f) for d, _s, fs in os.walk(logs)
-                           for f in fs if f.endswith(".jsonl"))
+                shutil.copy(p, os.path.join(
+                    dst, "%03d-%s" % (i, os.path.basename(p))))
+            for skipped in (".hidden.jsonl", "notes.csv"):
+                with open(os.path.join(logs, skipped), "w") as fh:
+                    fh.write('{"messages": [}\n')
+            files = loopcheck.list_files([logs])
 
             p = subprocess.run(
                 [sys.executable, os.path.join(_util.EXAMPLES,
@@ -121,8 +122,14 @@ class TestDaskScan(unittest.TestCase):
             self.assertEqual(p.returncode, 0, p.stderr.decode()[-3000:])
             merged = json.loads(p.stdout.decode().strip().splitlines()[-1])
 
-            _reports, cli_summary, _code = _util.cli_json(files)
+            # one CLI run over the directory itself
+            _reports, cli_summary, _code = _util.cli_json([logs])
             self.assertEqual(merged, cli_summary)
+            # the CLI read the files the example sharded (some, such as
+            # blank ones, hold no conversation)
+            self.assertLessEqual({r["source"] for r in _reports},
+                                 set(files))
+            self.assertNotIn(os.path.join(logs, "notes.csv"), files)
 
             single = loopcheck.Summary()
             for r in loopcheck.scan(files, summary=single):

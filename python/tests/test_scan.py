@@ -62,6 +62,29 @@ class TestScan(unittest.TestCase):
                          ["loop-1", "benign-1", reps[2].conversation,
                           "refusal-1", "refusal-2", "loop-2"])
 
+    @unittest.skipUnless(_util.CLI, "CLI not built")
+    def test_walk_order_and_globs_as_cli(self):
+        d = self.tmp.name
+        for rel in ("b.jsonl", "b/x.jsonl", "a.txt", "c.ndjson",
+                    ".hidden.jsonl", "skip.csv", "b/.hid/y.jsonl",
+                    "B.json", "z/deep/w.log"):
+            path = os.path.join(d, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as fh:
+                fh.write(conv_line(rel, BENIGN))
+        reps, _summary, _code = _util.cli_json([d])
+        want = [r["source"] for r in reps]
+        self.assertEqual([r.source for r in loopcheck.scan(d)], want)
+        self.assertEqual(loopcheck.list_files(d), sorted(set(want),
+                                                         key=want.index))
+        self.assertNotIn(os.path.join(d, "skip.csv"), want)
+        # include / exclude, as --include / --exclude
+        reps, _s, _c = _util.cli_json([d], "--include", "*.jsonl",
+                                      "--exclude", "b")
+        self.assertEqual([r.source for r in loopcheck.scan(
+            d, include=["*.jsonl"], exclude=["b"])],
+            [r["source"] for r in reps])
+
     def test_missing_file_raises_io_error(self):
         with self.assertRaises(loopcheck.Error) as cm:
             list(loopcheck.scan([os.path.join(self.tmp.name, "nope")]))
