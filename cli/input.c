@@ -255,7 +255,7 @@ static void *worker_main(void *arg) {
         j = p->ring[p->next_take % p->window];
         p->next_take++;
         pthread_mutex_unlock(&p->mu);
-        if (!j->done)
+        if (!j->reader_error)
             p->o->work(j, p->o->ctx);
         pthread_mutex_lock(&p->mu);
         j->done = 1;
@@ -305,7 +305,7 @@ static void drain(pipeline *p, int block) {
 
 static void submit(pipeline *p, job *j) {
     if (p->nthreads == 0) {
-        if (!j->done)
+        if (!j->reader_error)
             p->o->work(j, p->o->ctx);
         consume_one(p, j);
         return;
@@ -391,8 +391,9 @@ static job *new_job(int side) {
 static void reader_failure(pipeline *p, int side, const char *path,
                            const lc_error *e, lc_status st) {
     job *j = new_job(side);
+    /* no work to do; it still goes through a worker so that the window
+     * bookkeeping stays simple (a job is consumed only once taken) */
     j->reader_error = 1;
-    j->done = 1;
     if (e) {
         sb_diag(&j->err, path, e);
     } else {
