@@ -9,7 +9,11 @@
  *       (conversation_id, session_id, thread_id)    -> jsonl-turns
  *       anything else                               -> jsonl (each line
  *                                                      then reports why)
- *   '{' and the object continues on later lines      -> json
+ *   '{' and the object continues on later lines:
+ *       decided by the next non-blank line: if it is itself a complete
+ *       conversation record (as above) the first line was a broken
+ *       JSONL record -> jsonl / jsonl-turns; otherwise   -> json
+ *       (a lone incomplete line at end of input         -> jsonl)
  *   '{' and a syntax error inside the line           -> jsonl (the error
  *                                                      is reported for
  *                                                      that line, the
@@ -59,13 +63,31 @@ lc_format lci_format_sniff(lci_json *j, const char *p, size_t len,
     if (!complete)
         return LC_FORMAT_JSONL_CONV;
     o = lci_json_parse(j, p, len, &err);
-    if (!o)
-        return err.incomplete ? LC_FORMAT_JSON : LC_FORMAT_JSONL_CONV;
+    if (!o) /* AUTO: undecided, ask lci_format_sniff_next() */
+        return err.incomplete ? LC_FORMAT_AUTO : LC_FORMAT_JSONL_CONV;
     f = LC_FORMAT_JSONL_CONV;
     if (json_object_get_type(o) == json_type_object &&
         !has(o, "messages") && !has(o, "conversations") &&
         (has(o, "role") || has(o, "from")) && lci_json_turn_key(o, NULL))
         f = LC_FORMAT_JSONL_TURN;
+    json_object_put(o);
+    return f;
+}
+
+lc_format lci_format_sniff_next(lci_json *j, const char *p, size_t len) {
+    struct json_object *o;
+    lci_json_err err;
+    lc_format f = LC_FORMAT_JSON;
+    o = lci_json_parse(j, p, len, &err);
+    if (!o)
+        return f;
+    if (json_object_get_type(o) == json_type_object) {
+        if (has(o, "messages") || has(o, "conversations"))
+            f = LC_FORMAT_JSONL_CONV;
+        else if ((has(o, "role") || has(o, "from")) &&
+                 lci_json_turn_key(o, NULL))
+            f = LC_FORMAT_JSONL_TURN;
+    }
     json_object_put(o);
     return f;
 }

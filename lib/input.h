@@ -83,9 +83,15 @@ extern const lci_format_vt lci_format_json;
 /* Vtable of a format id (NULL for AUTO / unknown). */
 const lci_format_vt *lci_format_get(lc_format id);
 /* Decide the format from the first non-blank line (complete, or the
- * first `len` bytes of an overlong line when `complete` is 0). */
+ * first `len` bytes of an overlong line when `complete` is 0). Returns
+ * LC_FORMAT_AUTO when the line is an unfinished JSON object: then the
+ * next non-blank line decides, via lci_format_sniff_next(). */
 lc_format lci_format_sniff(struct lci_json *j, const char *p, size_t len,
                            int complete);
+/* Second line after an unfinished first object: jsonl / jsonl-turns if
+ * it is a complete conversation record by itself, else json. */
+lc_format lci_format_sniff_next(struct lci_json *j, const char *p,
+                                size_t len);
 
 /* ------------------------------------------------------------------ */
 /* JSON adapter (json.c) - the only file that talks to json-c besides   */

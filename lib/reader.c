@@ -13,8 +13,11 @@
  * format reports LC_ERR_LIMIT for that line.
  *
  * The format is chosen from the first non-blank line (LC_OPT_FORMAT
- * overrides). Blank lines before it are skipped; an empty or all-blank
- * input yields no conversations and no error.
+ * overrides); when that line is an unfinished JSON object it is held
+ * back (copied) until the next non-blank line decides between a JSON
+ * document and a JSONL file whose first record is broken (formats.c).
+ * Blank lines before it are skipped; an empty or all-blank input yields
+ * no conversations and no error.
  *
  * All work happens in feed()/finish(): the caller's buffer is never
  * retained; finished conversations wait in a FIFO for next().
@@ -48,6 +51,11 @@ struct lc_reader {
     int bom_done;
     unsigned bom_n;      /* BOM bytes matched so far */
     int fed;
+
+    /* first line held back while sniffing (unfinished JSON object) */
+    lci_buf held;
+    int holding;
+    uint64_t held_line, held_off;
 
     /* output */
     lc_conversation **q;
@@ -159,6 +167,7 @@ lc_status lc_reader_new(const lc_config *cfg, lc_reader **reader) {
     r->max_line = (size_t)lci_opt(cfg, LC_OPT_MAX_LINE_BYTES);
     r->lineno = 1;
     lci_buf_init(&r->pending, r->a);
+    lci_buf_init(&r->held, r->a);
     st = lci_json_new(r->a, (int)lci_opt(cfg, LC_OPT_MAX_DEPTH), &r->json);
     if (st != LC_OK) {
         lc_reader_free(r);
@@ -183,6 +192,7 @@ void lc_reader_free(lc_reader *r) {
     lci_free(a, r->q);
     lci_json_free(r->json);
     lci_buf_free(&r->pending);
+    lci_buf_free(&r->held);
     lci_err_clear(&r->err, a);
     lci_free(a, r->source);
     lci_free(a, r);
@@ -225,11 +235,9 @@ static int is_blank(const char *p, size_t n) {
     return 1;
 }
 
-static lc_status choose(lc_reader *r, const char *p, size_t n, int complete) {
-    lc_format f = r->forced;
+/* Create the format's state. */
+static lc_status start_format(lc_reader *r, lc_format f) {
     lc_status st;
-    if (f == LC_FORMAT_AUTO)
-        f = lci_format_sniff(r->json, p, n, complete);
     r->vt = lci_format_get(f);
     if (!r->vt)
         return LC_ERR_INTERNAL;
@@ -240,13 +248,47 @@ static lc_status choose(lc_reader *r, const char *p, size_t n, int complete) {
     return st;
 }
 
+static lc_status choose(lc_reader *r, const char *p, size_t n, int complete) {
+    lc_format f = r->forced;
+    if (f == LC_FORMAT_AUTO)
+        f = lci_format_sniff(r->json, p, n, complete);
+    if (f == LC_FORMAT_AUTO)
+        return LC_NEED_INPUT; /* only from complete lines */
+    return start_format(r, f);
+}
+
+/* Replay the held first line into the chosen format. */
+static lc_status release_held(lc_reader *r) {
+    lc_status st;
+    r->holding = 0;
+    st = r->vt->line(r->fstate, r, r->held.data ? r->held.data : "",
+                     r->held.len, r->held_line, r->held_off);
+    lci_buf_free(&r->held);
+    return st;
+}
+
 static lc_status dispatch(lc_reader *r, const char *p, size_t n) {
     lc_status st;
     if (!r->vt) {
         if (is_blank(p, n))
             return LC_OK;
-        if ((st = choose(r, p, n, 1)) != LC_OK)
-            return st;
+        if (r->holding) {
+            st = start_format(r, lci_format_sniff_next(r->json, p, n));
+            if (st == LC_OK)
+                st = release_held(r);
+            if (st != LC_OK)
+                return st;
+        } else {
+            st = choose(r, p, n, 1);
+            if (st == LC_NEED_INPUT) { /* hold it: the next line decides */
+                r->holding = 1;
+                r->held_line = r->lineno;
+                r->held_off = r->line_off;
+                return lci_buf_append(&r->held, p, n);
+            }
+            if (st != LC_OK)
+                return st;
+        }
     }
     return r->vt->line(r->fstate, r, p, n, r->lineno, r->line_off);
 }
@@ -255,6 +297,11 @@ static lc_status dispatch(lc_reader *r, const char *p, size_t n) {
  * sniffing, then drop everything until its terminator. */
 static lc_status start_skipping(lc_reader *r, const char *p, size_t n) {
     lc_status st;
+    if (!r->vt && r->holding) { /* an overlong line after the held one */
+        if ((st = start_format(r, LC_FORMAT_JSON)) != LC_OK ||
+            (st = release_held(r)) != LC_OK)
+            return st;
+    }
     if (!r->vt) {
         const char *s = r->pending.len ? r->pending.data : p;
         size_t sn = r->pending.len ? r->pending.len : n;
@@ -398,6 +445,11 @@ lc_status lc_reader_finish(lc_reader *r) {
     }
     if ((r->line_open || r->skipping) && (st = end_line(r)) != LC_OK)
         return fail(r, st);
+    if (r->holding) { /* a lone unfinished object: a broken JSONL line */
+        if ((st = start_format(r, LC_FORMAT_JSONL_CONV)) != LC_OK ||
+            (st = release_held(r)) != LC_OK)
+            return fail(r, st);
+    }
     r->finished = 1;
     if (r->vt && (st = r->vt->finish(r->fstate, r)) != LC_OK)
         return fail(r, st);
