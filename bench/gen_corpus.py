@@ -84,16 +84,10 @@ class Vocab:
         cw = []
         acc = 0.0
         for r in range(len(out)):
-            acc += 1.0 / (r + 40) ** 1.07
+            acc += 1.0 / (r + 8) ** 1.07
             cw.append(acc)
         self.content_cw = cw
         self.func = FUNCTION_WORDS
-        # function words are Zipfian too ("the" far more common than "keep")
-        acc = 0.0
-        self.func_cw = []
-        for r in range(len(FUNCTION_WORDS)):
-            acc += 1.0 / (r + 1.5)
-            self.func_cw.append(acc)
         # Phrase pool: short fragments reused across the corpus (as real
         # text reuses common phrases); sentences join 2..6 of them.
         frags = []
@@ -101,9 +95,8 @@ class Vocab:
             k = rng.choice((2, 3, 3, 4))
             ws = []
             for j in range(k):
-                if rng.random() < 0.45:
-                    ws.append(rng.choices(self.func,
-                                          cum_weights=self.func_cw)[0])
+                if rng.random() < 0.42:
+                    ws.append(rng.choice(self.func))
                 else:
                     ws.append(self.word(rng))
             frags.append(" ".join(ws))
