@@ -84,10 +84,16 @@ class Vocab:
         cw = []
         acc = 0.0
         for r in range(len(out)):
-            acc += 1.0 / (r + 8) ** 1.07
+            acc += 1.0 / (r + 40) ** 1.07
             cw.append(acc)
         self.content_cw = cw
         self.func = FUNCTION_WORDS
+        # function words are Zipfian too ("the" far more common than "keep")
+        acc = 0.0
+        self.func_cw = []
+        for r in range(len(FUNCTION_WORDS)):
+            acc += 1.0 / (r + 1.5)
+            self.func_cw.append(acc)
         # Phrase pool: short fragments reused across the corpus (as real
         # text reuses common phrases); sentences join 2..6 of them.
         frags = []
@@ -95,8 +101,9 @@ class Vocab:
             k = rng.choice((2, 3, 3, 4))
             ws = []
             for j in range(k):
-                if rng.random() < 0.42:
-                    ws.append(rng.choice(self.func))
+                if rng.random() < 0.45:
+                    ws.append(rng.choices(self.func,
+                                          cum_weights=self.func_cw)[0])
                 else:
                     ws.append(self.word(rng))
             frags.append(" ".join(ws))
@@ -406,15 +413,15 @@ class Gen:
                     msgs.append({"role": "assistant", "content": a})
         elif kind == "recycled":
             para = self.t.paragraph(rng.randint(200, 500))
-            first = None
-            for i, m in enumerate(msgs):
-                if m["role"] == "assistant":
-                    if first is None:
-                        first = i
-                        m["content"] = m["content"] + "\n\n" + para
-                    elif rng.random() < 0.7:
-                        m["content"] = (self.t.paragraph(100) + "\n\n" + para +
-                                        "\n\n" + self.t.paragraph(100))
+            idx = [i for i, m in enumerate(msgs) if m["role"] == "assistant"]
+            msgs[idx[0]]["content"] += "\n\n" + para
+            # every later assistant turn recycles it with probability 0.7,
+            # the last one always
+            for i in idx[1:]:
+                if i == idx[-1] or rng.random() < 0.7:
+                    msgs[i]["content"] = (self.t.paragraph(100) + "\n\n" +
+                                          para + "\n\n" +
+                                          self.t.paragraph(100))
         elif kind == "spam_word":
             w = self.v.word(rng)
             msgs.append({"role": "user", "content": self.turn("user")})

@@ -182,8 +182,8 @@ static utf8proc_int32_t prefold(utf8proc_int32_t u, void *data) {
     return fold_quote(u);
 }
 
-/* Steps 3 and 4 over composed code points. The caller reserved 4*n bytes:
- * a space is only written in place of a whitespace code point. */
+/* Steps 3 and 4 over composed code points. The caller reserved 4*n + 1
+ * bytes (a pending space from before may be written first). */
 static void emit_cps(norm_ctx *c, const utf8proc_int32_t *cp, size_t n) {
     unsigned char *base = (unsigned char *)c->out->data;
     unsigned char *o = base + c->out->len;
@@ -238,8 +238,9 @@ static lc_status run_utf8proc(norm_ctx *c, const char *s, size_t n) {
     r = utf8proc_normalize_utf32(c->u32, r, COMPOSE_OPTS);
     if (r < 0)
         return LC_ERR_INTERNAL;
-    if ((size_t)r > SIZE_MAX / 4 ||
-        (st = lci_buf_reserve(c->out, 4 * (size_t)r)) != LC_OK)
+    /* <= 4 bytes per code point, plus a pending space in front */
+    if ((size_t)r > SIZE_MAX / 4 - 1 ||
+        (st = lci_buf_reserve(c->out, 4 * (size_t)r + 1)) != LC_OK)
         return LC_ERR_NOMEM;
     emit_cps(c, c->u32, (size_t)r);
     return LC_OK;

@@ -964,6 +964,27 @@ lc_status lci_patterns_load(struct lci_patterns *p, const lci_alloc *a,
         return LC_ERR_INVALID_ARG;
     if (!source)
         source = "";
+    {
+        /* reject invalid UTF-8 up front, pointing at the first bad byte */
+        lci_buf tmp;
+        size_t nbad = 0, first = 0;
+        lci_buf_init(&tmp, a);
+        st = lci_utf8_repair(text ? text : "", len, &tmp, &nbad, &first);
+        lci_buf_free(&tmp);
+        if (st != LC_OK)
+            return st;
+        if (nbad) {
+            uint64_t line, col;
+            lci_locate(text, len, first, &line, &col);
+            if (err)
+                lci_err_set(err, a, LC_ERR_PATTERN, LC_SEVERITY_ERROR, source,
+                            line, col, first, -1,
+                            "%s:%llu:%llu: invalid UTF-8 in pattern file",
+                            source, (unsigned long long)line,
+                            (unsigned long long)col);
+            return LC_ERR_PATTERN;
+        }
+    }
     memcpy(saved, p->fam, sizeof saved);
     nfam0 = p->nfam;
     npats0 = p->npats;

@@ -551,9 +551,13 @@ def _build_conversation(cfg: _Config, messages):
                 if isinstance(text, list):
                     text = _content_parts(text)
                 speaker = None
-            else:                                  # (role, text[, speaker])
-                role, text = m[0], m[1]
+            elif isinstance(m, (list, tuple)) and len(m) in (2, 3):
+                role, text = m[0], m[1]            # (role, text[, speaker])
                 speaker = m[2] if len(m) > 2 else None
+            else:
+                raise Error(31, message="message %d: expected a message "
+                            "object, got %s" % (i + 1, _json_type(m)),
+                            turn=i + 1)
             if isinstance(role, str):
                 code, rname = _role(role), role
             elif isinstance(role, int) and not isinstance(role, bool):

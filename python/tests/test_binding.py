@@ -4,8 +4,10 @@ import ctypes
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import sys
+import tempfile
 import unittest
 
 import _util  # noqa: F401  (sets sys.path)
@@ -28,6 +30,29 @@ class TestLoading(unittest.TestCase):
         err = p.stderr.decode()
         self.assertIn("ImportError", err)
         self.assertIn("LOOPCHECK_LIBRARY='/nonexistent/libx.so'", err)
+
+    def test_installed_config_path_is_used(self):
+        # What meson install does: a copy of the package whose _config.py
+        # names the library; no LOOPCHECK_LIBRARY, no loader path.
+        lib = loopcheck._lib.PATH
+        with tempfile.TemporaryDirectory() as d:
+            pkg = os.path.join(d, "loopcheck")
+            shutil.copytree(os.path.dirname(loopcheck.__file__), pkg,
+                            ignore=shutil.ignore_patterns("__pycache__",
+                                                          "*.in"))
+            with open(os.path.join(pkg, "_config.py"), "w") as fh:
+                fh.write("LIBRARY = %r\n" % os.path.abspath(lib))
+            env = {k: v for k, v in os.environ.items()
+                   if k not in ("LOOPCHECK_LIBRARY", "LD_LIBRARY_PATH")}
+            env["PYTHONPATH"] = d
+            p = subprocess.run(
+                [sys.executable, "-c",
+                 "import loopcheck; print(loopcheck._lib.PATH)"],
+                env=env, cwd=d, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, check=False)
+            self.assertEqual(p.returncode, 0, p.stderr.decode())
+            self.assertEqual(p.stdout.decode().strip(),
+                             os.path.abspath(lib))
 
     def test_env_library_is_used(self):
         self.assertEqual(loopcheck._lib.PATH,

@@ -5,7 +5,7 @@ import os
 import tempfile
 import unittest
 
-import _util  # noqa: F401
+import _util
 import loopcheck
 from test_check import REFUSAL
 
@@ -77,6 +77,32 @@ class TestDiff(unittest.TestCase):
         r = loopcheck.diff(a, b)
         self.assertEqual(r.to_refusal, 4)
         self.assertAlmostEqual(r.p_value, 1 / 16)
+
+
+@unittest.skipUnless(_util.CLI, "CLI not built")
+class TestDiffAsCli(unittest.TestCase):
+    """diff() on the release-gate runs == `loopcheck diff --format json`."""
+
+    def test_runs_fixture(self):
+        base = os.path.join(_util.FIXTURES, "runs", "baseline.jsonl")
+        cand = os.path.join(_util.FIXTURES, "runs", "candidate.jsonl")
+        if not os.path.exists(base):
+            self.skipTest("no fixtures/runs")
+        for alpha in (None, 0.01):
+            extra = [] if alpha is None else ["--alpha", str(alpha)]
+            _code, out, _err = _util.cli_run(
+                ["diff", "--format", "json"] + extra + [base, cand])
+            objs = [json.loads(l) for l in out.splitlines() if l.strip()]
+            want = [o for o in objs if o.get("type") == "diff"][-1]
+            r = loopcheck.diff(base, cand, alpha=alpha)
+            self.assertEqual(r.details, want)
+            for key in ("paired", "to_refusal", "to_compliance",
+                        "both_refuse", "loops_appeared", "family_changed",
+                        "verdict"):
+                self.assertEqual(getattr(r, key), want[key], key)
+            for key in ("p_value", "rate_baseline", "rate_candidate",
+                        "ci_low", "ci_high"):
+                self.assertAlmostEqual(getattr(r, key), want[key], 5)
 
 
 if __name__ == "__main__":

@@ -197,6 +197,47 @@ class TestLoopFixtures(unittest.TestCase):
                     self.assertEqual(final, loopcheck.check(msgs))
 
 
+class TestCheckEqualsReader(unittest.TestCase):
+    """check(messages) on every JSONL fixture line == the reader's
+    findings for that line (but for source lines): roles, speakers,
+    content parts, tool calls, ShareGPT keys are read the same way."""
+
+    def test_every_jsonl_line(self):
+        n = 0
+        for path in _util.fixture_files((".jsonl",)):
+            reps = {r.line: r for r in loopcheck.scan(path)}
+            with open(path, "rb") as fh:
+                lines = fh.read().split(b"\n")
+            for no, raw in enumerate(lines, 1):
+                try:
+                    obj = json.loads(raw)
+                except ValueError:
+                    continue
+                rep = reps.get(no)
+                if not isinstance(obj, dict) or rep is None or not rep.ok:
+                    continue
+                msgs = obj.get("messages", obj.get("conversations"))
+                if not isinstance(msgs, list):
+                    continue        # e.g. one turn per line
+                with self.subTest(fixture=os.path.relpath(
+                        path, _util.FIXTURES), line=no):
+                    got = loopcheck.check_report(msgs)
+                    self.assertEqual(got.turn_count, rep.turn_count)
+                    self.assertEqual(
+                        [dict(f.to_dict(), lines=None)
+                         for f in got.findings],
+                        [dict(f.to_dict(), lines=None)
+                         for f in rep.findings])
+                n += 1
+        self.assertGreater(n, 50)
+
+    def test_non_message_raises_schema_error(self):
+        with self.assertRaises(loopcheck.Error) as cm:
+            loopcheck.check([{"role": "user", "content": "hi"}, "oops"])
+        self.assertEqual((cm.exception.code, cm.exception.turn),
+                         ("LC-E031", 2))
+
+
 def seed_turns():
     """The seed transcript split as test_loops.c's load_seed() does."""
     with open(fx("transcript", "seed-therapy.txt"), encoding="utf-8") as fh:

@@ -523,13 +523,17 @@ static void test_fast_equals_plain_shared(void **state) {
     char seed[4096];
     int nfiles = 0, bad;
     (void)state;
-    if (!data)
-        skip();
+    if (!data) {
+        /* meson sets it only when ../shared/data exists; cmocka 1.1.5
+         * reports skip() as "not ok # SKIP", which meson counts as a
+         * failure, so say so and return. */
+        printf("# LC_SHARED_DATA not set: shared data not checked\n");
+        return;
+    }
     bad = check_dir(data, ".jsonl", &nfiles);
     snprintf(seed, sizeof seed, "%s/../seed", data);
     bad += check_dir(seed, ".txt", &nfiles);
-    if (nfiles == 0)
-        skip();
+    assert_true(nfiles > 0); /* a configured data dir must not be empty */
     assert_int_equal(bad, 0);
 }
 

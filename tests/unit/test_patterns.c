@@ -229,6 +229,9 @@ static void test_errors(void **state) {
     /* a later line fails: the whole file is rolled back */
     expect_error("[family newfam]\na\nb\nc\nd\n", LC_ERR_LIMIT, 5, 1,
                  "too many patterns");
+    /* invalid UTF-8 is reported at its first bad byte */
+    expect_error("[family newfam]\nab \xFF cd\n", LC_ERR_PATTERN, 2, 4,
+                 "invalid UTF-8");
     /* multi-byte characters count as one column */
     expect_error("[family newfam]\n\xC3\xA9t\xC3\xA9 (x\n", LC_ERR_PATTERN, 2,
                  5, "unclosed");
