@@ -285,6 +285,11 @@ class _Config:
         name = key.replace("-", "_")
         if name in ("speakers", "speaker_map"):
             for spk, role in dict(value).items():
+                if isinstance(role, str) and role.lower() not in _ROLES \
+                        and role.lower() != "other":
+                    raise Error(_lib.ERR_INVALID_ARG,
+                                message="speaker %r: unknown role %r"
+                                % (spk, role))
                 b = _b(spk)
                 st = _L.lc_config_map_speaker(self.ptr, b, len(b),
                                               _role(role))
