@@ -138,6 +138,15 @@ class TestMonitor(unittest.TestCase):
                 mon.push("assistant", "hi")
             self.assertEqual(cm.exception.status, 11)
 
+    def test_limit_is_an_error_with_status(self):
+        with loopcheck.Monitor(max_turns=3) as mon:
+            for _ in range(3):
+                mon.push("user", "hello")
+            with self.assertRaises(loopcheck.Error) as cm:
+                mon.push("user", "hello")
+            self.assertEqual((cm.exception.status, cm.exception.code),
+                             (40, "LC-E040"))
+
     def test_closed_monitor(self):
         mon = loopcheck.Monitor()
         mon.close()

@@ -114,6 +114,27 @@ class TestScan(unittest.TestCase):
             pickle.dumps(sb)))
         self.assertEqual(m2.to_dict(), whole.to_dict())
 
+    def test_threads_share_a_config(self):
+        # ctypes drops the GIL in library calls; handles are per thread,
+        # the cached config is shared read-only.
+        from concurrent.futures import ThreadPoolExecutor
+        whole = loopcheck.Summary()
+        list(loopcheck.scan([self.a, self.b] * 10, summary=whole))
+
+        def shard(paths):
+            s = loopcheck.Summary()
+            for r in loopcheck.scan(paths, summary=s):
+                r.close()
+            return s
+
+        with ThreadPoolExecutor(4) as ex:
+            parts = list(ex.map(shard, [[self.a, self.b]] * 10))
+        total = loopcheck.Summary()
+        for p in parts:
+            total.merge(p)
+        self.assertEqual(total.to_dict(), whole.to_dict())
+        self.assertEqual(total.read, 60)
+
     def test_scan_bytes(self):
         reps = loopcheck.scan_bytes(conv_line("x", LOOP).encode(), "mem")
         self.assertEqual(len(reps), 1)
