@@ -8,8 +8,9 @@ the path meson installed it to, or the system loader (see _lib.py).
     for f in loopcheck.check([{"role": "user", "content": "hi"}, ...]):
         print(f.kind, f.first_turn, f.last_turn, f.excerpt)
 
-Public API: check, Monitor, scan, Report, Summary, diff, DiffResult,
-Finding, Error, patterns, version.
+Public API: check, check_report, Monitor, scan, scan_bytes, list_files,
+Report, Summary, diff, DiffResult, Finding, Error, patterns,
+mcnemar_exact, version.
 """
 
 import ctypes
@@ -27,8 +28,8 @@ from ._lib import LIB as _L
 
 __all__ = ["check", "check_report", "Monitor", "scan", "scan_bytes",
            "list_files", "Report", "Summary", "diff",
-           "DiffResult", "Finding", "Error", "patterns", "version",
-           "__version__"]
+           "DiffResult", "Finding", "Error", "patterns", "mcnemar_exact",
+           "version", "__version__"]
 
 __version__ = _lib.VERSION
 
@@ -95,8 +96,10 @@ class Error(Exception):
 
     @classmethod
     def _from_c(cls, ptr, status=None):
-        """From a `const lc_error *` (may be NULL: then from status)."""
-        if ptr:
+        """From a `const lc_error *` (may be NULL: then from status; a
+        detail left over from an earlier call, whose status differs from
+        the one returned now, is not used)."""
+        if ptr and (status is None or ptr.contents.status == status):
             e = ptr.contents
             return cls(e.status, _s(e.code), _s(e.message), _s(e.source),
                        e.line, e.column, e.offset, e.turn,
@@ -129,8 +132,12 @@ class Finding:
     object (doc/formats.md): `lines` is [first_line, last_line],
     `evidence` 16 hex digits, `families` comma-separated, `span` a byte
     range in the turn's text; numbers are rounded as the JSON prints them.
-    Kind-specific fields are None when they do not apply to the kind. `id` and `event` ("new"/"extended", live use) are
-    binding-only extras and take no part in comparisons or to_dict()."""
+    Kind-specific fields are None when they do not apply to the kind.
+
+    Binding-only extras, outside comparisons and to_dict(): `id`,
+    `event` ("new"/"extended", live use) and `native` (every numeric
+    lc_finding field, unrounded, including those the JSON omits for the
+    kind, e.g. the turn count of a stalled_conversation)."""
 
     kind: str
     first_turn: int
