@@ -2,7 +2,11 @@
  * format_transcript.c - plain-text transcripts ("Speaker: text").
  *
  * The whole input is one conversation, so the lines are kept until
- * finish() (bounded by max_line_bytes for the transcript as a whole).
+ * finish() (bounded by max_line_bytes for the transcript as a whole) in
+ * one buffer, each followed by '\n' (a line never contains one), plus
+ * one bit per line for a two-byte (CRLF) terminator: memory stays about
+ * the size of the input even for floods of tiny lines, and line numbers
+ * and offsets are recomputed by walking the buffer (two passes).
  *
  * Rules:
  *  - A line-start label is 1-4 words, starts with a letter, is at most
@@ -41,6 +45,7 @@
 #define MAX_LABEL 40
 #define MAX_WORDS 4
 
+/* A line being walked: its text and source position. */
 typedef struct tline {
     size_t start;   /* in text */
     size_t len;
@@ -50,7 +55,7 @@ typedef struct tline {
 
 typedef struct label {
     uint64_t hash;
-    size_t line;    /* index of the first line with it (spelling) */
+    size_t pos;     /* text position of its first occurrence (spelling) */
     size_t len;
     uint32_t count;
     int speaker;    /* index in speakers, -1 */
@@ -66,7 +71,7 @@ typedef struct speaker {
 
 typedef struct tturn {
     int speaker;
-    size_t line;    /* index in lines */
+    tline line;     /* the speaker line */
     size_t label_len;
     size_t start, len; /* in tbuf */
     int has_bad;
@@ -75,9 +80,12 @@ typedef struct tturn {
 
 typedef struct tstate {
     const lci_alloc *a;
-    lci_buf text;
-    tline *lines;
-    size_t nlines, caplines;
+    lci_buf text;       /* lines, each followed by '\n' */
+    uint8_t *crlf;      /* bit per line: terminator was 2 bytes */
+    size_t ncrlf;       /* bytes allocated in crlf */
+    size_t nlines;
+    uint64_t first_line, first_off;
+    uint64_t prev_end;  /* stream offset just past the previous line */
     int failed;
     lc_status fail_st;
     lci_pos fail_at;
@@ -98,7 +106,7 @@ static lc_status tr_create(lc_reader *r, void **state) {
 static void tr_destroy(void *state, const lci_alloc *a) {
     tstate *s = state;
     lci_buf_free(&s->text);
-    lci_free(a, s->lines);
+    lci_free(a, s->crlf);
     lci_free(a, s);
 }
 
@@ -127,16 +135,27 @@ static lc_status tr_line(void *state, lc_reader *r, const char *p,
                  "transcript larger than max_line_bytes");
         return LC_OK;
     }
-    st = lci_grow(s->a, (void **)&s->lines, sizeof *s->lines, &s->caplines,
-                  s->nlines + 1);
-    if (st != LC_OK)
+    if (s->nlines == 0) {
+        s->first_line = line;
+        s->first_off = off;
+    } else if (off - s->prev_end == 2) { /* previous line ended in CRLF */
+        size_t k = s->nlines - 1;
+        s->crlf[k / 8] = (uint8_t)(s->crlf[k / 8] | (1u << (k % 8)));
+    }
+    if (s->nlines / 8 >= s->ncrlf) {
+        size_t old = s->ncrlf;
+        st = lci_grow(s->a, (void **)&s->crlf, 1, &s->ncrlf, s->nlines / 8 + 1);
+        if (st != LC_OK)
+            return st;
+        memset(s->crlf + old, 0, s->ncrlf - old);
+    }
+    if ((st = lci_buf_reserve(&s->text, len + 1)) != LC_OK)
         return st;
-    s->lines[s->nlines].start = s->text.len;
-    s->lines[s->nlines].len = len;
-    s->lines[s->nlines].off = off;
-    s->lines[s->nlines].line = line;
-    if ((st = lci_buf_append(&s->text, p, len)) != LC_OK)
-        return st;
+    if (len)
+        memcpy(s->text.data + s->text.len, p, len);
+    s->text.data[s->text.len + len] = '\n';
+    s->text.len += len + 1;
+    s->prev_end = off + len;
     s->nlines++;
     return LC_OK;
 }
@@ -149,6 +168,28 @@ static lc_status tr_overlong(void *state, lc_reader *r, uint64_t line,
              len, lci_opt(lci_reader_config(r), LC_OPT_MAX_LINE_BYTES));
     set_fail(state, LC_ERR_LIMIT, line, off, msg);
     return LC_OK;
+}
+
+/* Walk to the next stored line: *ln gets it; returns 0 at the end.
+ * `idx` counts lines walked so far (for the CRLF bits). */
+static int next_line(const tstate *s, size_t *pos, size_t *idx, tline *ln) {
+    const char *t = s->text.data, *nl;
+    if (*idx >= s->nlines)
+        return 0;
+    if (*idx == 0) {
+        ln->line = s->first_line;
+        ln->off = s->first_off;
+    } else {
+        size_t k = *idx - 1;
+        ln->off += ln->len + ((s->crlf[k / 8] >> (k % 8)) & 1 ? 2 : 1);
+        ln->line++;
+    }
+    nl = memchr(t + *pos, '\n', s->text.len - *pos);
+    ln->start = *pos;
+    ln->len = (size_t)(nl - (t + *pos));
+    *pos += ln->len + 1;
+    (*idx)++;
+    return 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -246,8 +287,8 @@ static lc_status ltab_rehash(ltab *t, const lci_alloc *a) {
 
 /* Find or add the label p[0..n) first seen at line index li. */
 static lc_status ltab_add(ltab *t, const lci_alloc *a, const char *text,
-                          const tline *lines, const char *p, size_t n,
-                          size_t li, size_t *out) {
+                          size_t pos, size_t n, size_t *out) {
+    const char *p = text + pos;
     uint64_t h = label_hash(p, n);
     size_t k;
     lc_status st;
@@ -257,7 +298,7 @@ static lc_status ltab_add(ltab *t, const lci_alloc *a, const char *text,
     while (t->slots[k]) {
         label *l = &t->labels[t->slots[k] - 1];
         if (l->hash == h && l->len == n &&
-            label_eq(text + lines[l->line].start, p, n)) {
+            label_eq(text + l->pos, p, n)) {
             l->count++;
             *out = t->slots[k] - 1;
             return LC_OK;
@@ -269,13 +310,27 @@ static lc_status ltab_add(ltab *t, const lci_alloc *a, const char *text,
     if (st != LC_OK)
         return st;
     t->labels[t->n].hash = h;
-    t->labels[t->n].line = li;
+    t->labels[t->n].pos = pos;
     t->labels[t->n].len = n;
     t->labels[t->n].count = 1;
     t->labels[t->n].speaker = -1;
     t->slots[k] = t->n + 1;
     *out = t->n++;
     return LC_OK;
+}
+
+/* Index of the label p[0..n) (text position pos), which must exist. */
+static size_t ltab_find(const ltab *t, const char *text, size_t pos,
+                        size_t n) {
+    uint64_t h = label_hash(text + pos, n);
+    size_t k = (size_t)h & (t->nslots - 1);
+    for (;;) {
+        const label *l = &t->labels[t->slots[k] - 1];
+        if (l->hash == h && l->len == n &&
+            label_eq(text + l->pos, text + pos, n))
+            return t->slots[k] - 1;
+        k = (k + 1) & (t->nslots - 1);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -285,7 +340,6 @@ static lc_status ltab_add(ltab *t, const lci_alloc *a, const char *text,
 typedef struct build {
     tstate *s;
     ltab tab;
-    size_t *line_label; /* label index + 1 per line, 0 = none */
     speaker *spk;
     size_t nspk, capspk;
     tturn *turns;
@@ -296,7 +350,6 @@ typedef struct build {
 static void build_free(build *b, const lci_alloc *a) {
     lci_free(a, b->tab.labels);
     lci_free(a, b->tab.slots);
-    lci_free(a, b->line_label);
     lci_free(a, b->spk);
     lci_free(a, b->turns);
     lci_buf_free(&b->tbuf);
@@ -311,6 +364,7 @@ static size_t rtrim(const char *p, size_t n) {
 /* Append one source line to the turn text being built. */
 static lc_status add_text(build *b, tturn *t, const tline *ln,
                           const char *p, size_t n, int *para) {
+    /* ln: the source line p[0..n) lies in (for positions) */
     lc_status st;
     size_t bad;
     n = rtrim(p, n);
@@ -343,7 +397,7 @@ static lc_status add_text(build *b, tturn *t, const tline *ln,
 static const char *const src_names[] = {"option", "known names", NULL};
 
 static lc_status assign_roles(build *b, const lc_config *cfg, lci_buf *note,
-                              const char *text, const tline *lines) {
+                              const char *text) {
     size_t i;
     int have_a = 0, have_u = 0, used[3] = {0, 0, 0};
     const char *heur = NULL;
@@ -351,7 +405,7 @@ static lc_status assign_roles(build *b, const lc_config *cfg, lci_buf *note,
     for (i = 0; i < b->nspk; i++) {
         speaker *sp = &b->spk[i];
         const label *l = &b->tab.labels[sp->label];
-        const char *name = text + lines[l->line].start;
+        const char *name = text + l->pos;
         sp->src = -1;
         if (lci_config_speaker_role(cfg, name, l->len, &sp->role))
             sp->src = 0;
@@ -415,8 +469,7 @@ static lc_status assign_roles(build *b, const lc_config *cfg, lci_buf *note,
         const label *l = &b->tab.labels[sp->label];
         if (i && (st = lci_buf_putc(note, ' ')) != LC_OK)
             return st;
-        if ((st = lci_buf_append(note, text + lines[l->line].start,
-                                 l->len)) != LC_OK ||
+        if ((st = lci_buf_append(note, text + l->pos, l->len)) != LC_OK ||
             (st = lci_buf_printf(note, "=%s", lc_role_name(sp->role))) !=
                 LC_OK)
             return st;
@@ -448,11 +501,11 @@ static lc_status emit_conv(tstate *s, lc_reader *r, build *b) {
     lc_status st;
 
     lci_buf_init(&note, s->a);
-    st = lci_reader_conv_new(r, s->lines[b->turns[0].line].line,
-                             s->lines[b->turns[0].line].off, &c);
+    st = lci_reader_conv_new(r, b->turns[0].line.line, b->turns[0].line.off,
+                             &c);
     if (st != LC_OK)
         return st;
-    if ((st = assign_roles(b, cfg, &note, text, s->lines)) != LC_OK)
+    if ((st = assign_roles(b, cfg, &note, text)) != LC_OK)
         goto out;
     if ((st = lci_buf_terminate(&note)) != LC_OK)
         goto out;
@@ -463,7 +516,7 @@ static lc_status emit_conv(tstate *s, lc_reader *r, build *b) {
     }
     for (i = 0; i < b->nturns; i++) {
         const tturn *t = &b->turns[i];
-        const tline *ln = &s->lines[t->line];
+        const tline *ln = &t->line;
         const speaker *sp = &b->spk[t->speaker];
         lci_turn *added;
         st = lci_conv_add(c, sp->role, text + ln->start, t->label_len,
@@ -497,10 +550,13 @@ out:
 static lc_status tr_finish(void *state, lc_reader *r) {
     tstate *s = state;
     build b;
-    size_t i, li;
+    size_t i, pos, idx;
     int para = 0;
     lc_status st = LC_OK;
     const char *text = s->text.data;
+    uint64_t max_turns = (uint64_t)lci_opt(lci_reader_config(r),
+                                           LC_OPT_MAX_TURNS);
+    tline ln;
 
     if (s->failed)
         return lci_reader_emit_error(r, 1, 0, s->fail_st, s->fail_at.line,
@@ -509,31 +565,23 @@ static lc_status tr_finish(void *state, lc_reader *r) {
     if (s->nlines == 0)
         return LC_OK;
     memset(&b, 0, sizeof b);
+    memset(&ln, 0, sizeof ln);
     b.s = s;
     lci_buf_init(&b.tbuf, s->a);
-    b.line_label = lci_calloc(s->a, s->nlines, sizeof *b.line_label);
-    if (!b.line_label) {
-        st = LC_ERR_NOMEM;
-        goto out;
-    }
     /* pass 1: labels and their counts */
-    for (li = 0; li < s->nlines; li++) {
-        const tline *ln = &s->lines[li];
-        size_t n = label_len(text + ln->start, ln->len), idx;
-        if (!n)
-            continue;
-        st = ltab_add(&b.tab, s->a, text, s->lines, text + ln->start, n, li,
-                      &idx);
-        if (st != LC_OK)
+    for (pos = idx = 0; next_line(s, &pos, &idx, &ln);) {
+        size_t n = label_len(text + ln.start, ln.len), li;
+        if (n && (st = ltab_add(&b.tab, s->a, text, ln.start, n, &li)) !=
+                     LC_OK)
             goto out;
-        b.line_label[li] = idx + 1;
     }
-    /* pass 2: turns */
-    for (li = 0; li < s->nlines; li++) {
-        const tline *ln = &s->lines[li];
-        const char *p = text + ln->start;
-        label *l = b.line_label[li] ? &b.tab.labels[b.line_label[li] - 1]
-                                    : NULL;
+    /* pass 2: turns (one past max_turns is enough to fail) */
+    for (pos = idx = 0; next_line(s, &pos, &idx, &ln) &&
+                        b.nturns <= max_turns;) {
+        const char *p = text + ln.start;
+        size_t n = label_len(p, ln.len);
+        label *l = n ? &b.tab.labels[ltab_find(&b.tab, text, ln.start, n)]
+                     : NULL;
         if (l && l->count >= 2) {
             tturn *t;
             size_t skip = l->len + 1;
@@ -543,7 +591,7 @@ static lc_status tr_finish(void *state, lc_reader *r) {
                 if (st != LC_OK)
                     goto out;
                 memset(&b.spk[b.nspk], 0, sizeof b.spk[b.nspk]);
-                b.spk[b.nspk].label = b.line_label[li] - 1;
+                b.spk[b.nspk].label = (size_t)(l - b.tab.labels);
                 l->speaker = (int)b.nspk++;
             }
             st = lci_grow(s->a, (void **)&b.turns, sizeof *b.turns,
@@ -553,22 +601,22 @@ static lc_status tr_finish(void *state, lc_reader *r) {
             t = &b.turns[b.nturns++];
             memset(t, 0, sizeof *t);
             t->speaker = l->speaker;
-            t->line = li;
+            t->line = ln;
             t->label_len = l->len;
             t->start = b.tbuf.len;
-            while (skip < ln->len && is_blank_ch(p[skip]))
+            while (skip < ln.len && is_blank_ch(p[skip]))
                 skip++;
             para = 0;
-            if (skip > ln->len)
-                skip = ln->len;
-            if ((st = add_text(&b, t, ln, p + skip, ln->len - skip, &para)) !=
+            if (skip > ln.len)
+                skip = ln.len;
+            if ((st = add_text(&b, t, &ln, p + skip, ln.len - skip, &para)) !=
                 LC_OK)
                 goto out;
             continue;
         }
         if (b.nturns == 0)
             continue; /* preamble */
-        st = add_text(&b, &b.turns[b.nturns - 1], ln, p, ln->len, &para);
+        st = add_text(&b, &b.turns[b.nturns - 1], &ln, p, ln.len, &para);
         if (st != LC_OK)
             goto out;
     }

@@ -496,6 +496,24 @@ static void test_turn_limits(void **state) {
     lc_conversation_free(c[0]);
     lc_conversation_free(c[1]);
     lc_config_free(cfg);
+
+    /* transcript: the turn after max_turns fails the conversation */
+    {
+        char tr[400];
+        size_t n = 0, i;
+        for (i = 0; i < 20; i++)
+            n += (size_t)sprintf(tr + n, "%s: turn %zu\r\n",
+                                 i % 2 ? "B" : "A", i);
+        assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+        assert_int_equal(lc_config_set(cfg, LC_OPT_MAX_TURNS, 5), LC_OK);
+        assert_int_equal(read_all(cfg, tr, n, c, 2), 1);
+        assert_int_equal(lc_conversation_status(c[0]), LC_ERR_LIMIT);
+        assert_int_equal(lc_conversation_turn_count(c[0]), 5);
+        assert_int_equal(lc_conversation_diag(c[0], 0)->line, 6);
+        assert_int_equal(lc_conversation_diag(c[0], 0)->offset, 5 * 11);
+        lc_conversation_free(c[0]);
+        lc_config_free(cfg);
+    }
 }
 
 static void test_empty_and_blank(void **state) {
