@@ -56,6 +56,40 @@ def merge_summaries(jsons, options):
     return total
 
 
+def merge_documented(objs, worst_max=5):
+    """The same merge in plain Python, by the rule doc/python.md states
+    for the summary JSON (schema 1): counts add, rates are recomputed
+    from the summed counts (printed with 6 significant digits), worst
+    lists are concatenated, ordered and cut. Equal to the library's."""
+    def rate(n, d):
+        return float("%.6g" % (n / d)) if d else 0
+
+    total = {"type": "summary", "schema": 1, "read": 0, "analysed": 0,
+             "failed": 0, "with_findings": 0, "findings": 0,
+             "kinds": {}, "families": {}, "worst": []}
+    for o in objs:
+        if o.get("type") != "summary" or o.get("schema") != 1:
+            raise ValueError("not a schema-1 summary object")
+        for k in ("read", "analysed", "failed", "with_findings",
+                  "findings"):
+            total[k] += o[k]
+        for group in ("kinds", "families"):
+            for name, v in o[group].items():
+                t = total[group].setdefault(name, {"conversations": 0})
+                t["conversations"] += v["conversations"]
+        total["worst"] += o["worst"]
+    n = total["analysed"]
+    total["rate"] = rate(total["with_findings"], n)
+    for group in ("kinds", "families"):
+        for v in total[group].values():
+            v["rate"] = rate(v["conversations"], n)
+    total["worst"].sort(key=lambda w: (-w["findings"],
+                                       w["source"].encode(), w["line"],
+                                       w["conversation"].encode()))
+    del total["worst"][worst_max:]
+    return total
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("logdir")
@@ -68,6 +102,10 @@ def main(argv=None):
     ap.add_argument("--json", action="store_true",
                     help="print the merged summary JSON object only")
     ap.add_argument("--scheduler", help="address of an existing cluster")
+    ap.add_argument("--merge", choices=("library", "python"),
+                    default="library",
+                    help="merge with lc_summary_merge_json (default) or "
+                    "with the documented rule in plain Python")
     args = ap.parse_args(argv)
     if not args.include:
         args.include = ["*.jsonl", "*.ndjson", "*.json", "*.txt", "*.log"]
@@ -113,8 +151,13 @@ def main(argv=None):
             if cluster is not None:
                 cluster.close()
 
-    total = merge_summaries([js for _pid, js in results], options)
     pids = {pid for pid, _js in results}
+    if args.merge == "python":
+        merged = merge_documented([json.loads(js) for _pid, js in results])
+        print(json.dumps(merged, sort_keys=True) if args.json
+              else json.dumps(merged, indent=2, sort_keys=True))
+        return 0
+    total = merge_summaries([js for _pid, js in results], options)
     if args.json:
         print(total.to_json())
     else:

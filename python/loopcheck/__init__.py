@@ -254,9 +254,8 @@ def _role(r) -> int:
 
 
 def _freeze(v):
-    if isinstance(v, dict):
-        return ("dict",) + tuple(sorted((str(k), _freeze(x))
-                                        for k, x in v.items()))
+    if isinstance(v, dict):          # order kept: pattern files load in it
+        return ("dict",) + tuple((str(k), _freeze(x)) for k, x in v.items())
     if isinstance(v, (list, tuple, set, frozenset)):
         items = [_freeze(x) for x in v]
         if isinstance(v, (set, frozenset)):
@@ -304,12 +303,19 @@ class _Config:
                     self._err(st)
             return
         if name == "patterns":
-            texts = [value] if isinstance(value, (str, bytes)) else value
-            for i, t in enumerate(texts):
-                b = _b(t)
-                src = b"<patterns>" if len(texts) == 1 else \
-                    ("<patterns %d>" % (i + 1)).encode()
-                st = _L.lc_config_add_patterns(self.ptr, src, b, len(b))
+            # text, [text, ...] or {source name: text} (names appear in
+            # error positions)
+            if isinstance(value, dict):
+                items = list(value.items())
+            else:
+                texts = [value] if isinstance(value, (str, bytes)) \
+                    else list(value)
+                items = [("<patterns>" if len(texts) == 1 else
+                          "<patterns %d>" % (i + 1), t)
+                         for i, t in enumerate(texts)]
+            for src, t in items:
+                b, sb = _b(t), _b(src)
+                st = _L.lc_config_add_patterns(self.ptr, sb, b, len(b))
                 if st != _lib.OK:
                     self._err(st)
             return
@@ -423,10 +429,12 @@ class Report:
     """The result for one conversation: its id (`conversation`), source,
     line, turn count, status (0 = analysed), `error` (an Error, not
     raised, when it could not be read or analysed), `diagnostics` (all
-    errors and warnings the reader attached), findings, refuses."""
+    errors and warnings the reader attached), `format` (the input format
+    it was read as, "" when built from messages), findings, refuses."""
 
-    def __init__(self, ptr, diagnostics=()):
+    def __init__(self, ptr, diagnostics=(), fmt=""):
         self._ptr = ptr
+        self.format = fmt
         self.conversation = _s(_L.lc_report_conversation(ptr)) or ""
         self.source = _s(_L.lc_report_source(ptr)) or ""
         self.line = int(_L.lc_report_line(ptr))
@@ -484,7 +492,9 @@ def _check_conversation(cfg: _Config, conv) -> Report:
     rep = ctypes.c_void_p()
     st = _L.lc_conversation_check(cfg.ptr, conv, ctypes.byref(rep))
     _raise_if(st)
-    return Report(rep, _conv_diags(conv))
+    fmt = _L.lc_conversation_format(conv)
+    return Report(rep, _conv_diags(conv),
+                  _s(_L.lc_format_name(fmt)) if fmt else "")
 
 
 def _json_type(v) -> str:

@@ -150,6 +150,8 @@ _PROTOS = {
     "lc_conversation_add": (_ST, [_P, ctypes.c_int, _CS, _SZ, _CS, _SZ]),
     "lc_conversation_free": (None, [_P]),
     "lc_conversation_status": (_ST, [_P]),
+    "lc_conversation_format": (ctypes.c_int, [_P]),
+    "lc_format_name": (_CS, [ctypes.c_int]),
     "lc_conversation_diag_count": (_SZ, [_P]),
     "lc_conversation_diag": (_PERR, [_P, _SZ]),
     "lc_conversation_check": (_ST, [_P, _P, _PP]),

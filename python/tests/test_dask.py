@@ -93,6 +93,39 @@ def make_logs(root, n_files=12, per_file=25, seed=8):
     return n
 
 
+def load_example():
+    spec = importlib.util.spec_from_file_location(
+        "dask_scan", os.path.join(_util.EXAMPLES, "dask_scan.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@unittest.skipUnless(_util.CLI, "CLI not built")
+class TestDocumentedMerge(unittest.TestCase):
+    """The merge rule doc/python.md states, done in plain Python on the
+    shards' summary objects, gives the CLI's summary (no cluster)."""
+
+    def test_python_merge_equals_cli(self):
+        ex = load_example()
+        with tempfile.TemporaryDirectory() as tmp:
+            make_logs(tmp, n_files=10, per_file=30, seed=5)
+            files = loopcheck.list_files(tmp)
+            _reports, cli_summary, _code = _util.cli_json([tmp])
+            for n in (1, 3, 7):
+                objs = []
+                for shard in ex.make_shards(files, n):
+                    s = loopcheck.Summary()
+                    for r in loopcheck.scan(shard, summary=s):
+                        r.close()
+                    objs.append(s.to_dict())
+                with self.subTest(shards=n):
+                    self.assertEqual(ex.merge_documented(objs), cli_summary)
+                    self.assertEqual(ex.merge_documented(objs[::-1]),
+                                     cli_summary)
+                    self.assertGreater(len(cli_summary["worst"]), 0)
+
+
 @unittest.skipUnless(HAVE_DASK, "python3-dask / python3-distributed missing")
 @unittest.skipUnless(_util.CLI, "CLI not built")
 class TestDaskScan(unittest.TestCase):

@@ -133,6 +133,63 @@ class TestReaderFixtures(unittest.TestCase):
         self.run_dir("jsonl", defer_parse=2)
 
 
+class TestPathologicalFixtures(unittest.TestCase):
+    """scan() renders fixtures/pathological/ cases exactly as
+    tests/unit/test_pathological.c's outcome() does."""
+
+    @staticmethod
+    def render(name, data, options):
+        out = []
+        if name.endswith(".lcp"):
+            try:
+                loopcheck.patterns(patterns={name: data}, **options)
+                return "patterns LC-E000\n"
+            except loopcheck.Error as e:
+                return "patterns %s %s:%d:%d: %s\n" % (
+                    e.code, e.source, e.line, e.column, e.message)
+        s = loopcheck.Summary(**options)
+        reps = loopcheck.scan_bytes(data, name, **options)
+        for n, r in enumerate(reps, 1):
+            s.add(r)
+            out.append("conv %d %s line %d %s %s turns %d" % (
+                n, r.conversation, r.line, r.format,
+                r.error.code if r.error else "LC-E000", r.turn_count))
+            for d in r.diagnostics:
+                out.append("  %s:%d:%d: %s: %s [%s] @%d turn %d" % (
+                    d.source, d.line, d.column, d.severity, d.message,
+                    d.code, d.offset, d.turn))
+        out.append("summary read %d analysed %d failed %d"
+                   % (s.read, s.analysed, s.failed))
+        return "\n".join(out) + "\n"
+
+    def test_cases(self):
+        d = fx("pathological")
+        if not os.path.isdir(d):
+            self.skipTest("no fixtures/pathological")
+        n = 0
+        for name in sorted(os.listdir(d)):
+            if name.startswith(".") or name.endswith((".expected", ".md")):
+                continue
+            exp = os.path.join(d, os.path.splitext(name)[0] + ".expected")
+            if not os.path.exists(exp):
+                continue
+            with open(exp, "rb") as fh:
+                want = fh.read().decode("utf-8", "replace")
+            options, head = {}, ""
+            if want.startswith("options "):
+                head, want_body = want.split("\n", 1)
+                for kv in head.split()[1:]:
+                    k, v = kv.split("=", 1)
+                    options[k] = v if k == "format" else int(v)
+                want = want_body
+            with open(os.path.join(d, name), "rb") as fh:
+                data = fh.read()
+            with self.subTest(fixture=name):
+                self.assertEqual(self.render(name, data, options), want)
+            n += 1
+        self.assertGreater(n, 10)
+
+
 class TestLoopFixtures(unittest.TestCase):
     """Loop findings == fixtures/loops/*.expected.json (test_loops.c)."""
 
