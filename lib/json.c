@@ -308,9 +308,19 @@ static lc_status sep(lci_buf *b) {
     return b->len ? lci_buf_putc(b, '\n') : LC_OK;
 }
 
-/* Content as a list of parts: text parts verbatim, other part types as
- * a placeholder "[image_url]" (so the turn is not silently empty). */
-static lc_status content_parts(struct json_object *arr, lci_buf *b) {
+static lc_status tool_call(lci_json *j, struct json_object *call,
+                           lci_buf *b);
+
+static bool type_is(struct json_object *ty, const char *name) {
+    return is_str(ty) && strcmp(json_object_get_string(ty), name) == 0;
+}
+
+/* Content as a list of parts: text parts verbatim; Anthropic-style
+ * "tool_use" parts as canonical tool calls (flag LC_TURN_TOOL_CALL) and
+ * "tool_result" parts as their content; other part types as a
+ * placeholder "[image_url]" (so the turn is not silently empty). */
+static lc_status content_parts(lci_json *j, struct json_object *arr,
+                               lci_buf *b, unsigned *flags, int depth) {
     size_t i, n = json_object_array_length(arr);
     lc_status st = LC_OK;
     for (i = 0; i < n && st == LC_OK; i++) {
@@ -327,10 +337,23 @@ static lc_status content_parts(struct json_object *arr, lci_buf *b) {
         }
         ty = get(p, "type");
         t = get(p, "text");
-        if (is_str(t) && (!ty || (is_str(ty) && strstr(json_object_get_string(ty), "text")))) {
-            if ((st = sep(b)) == LC_OK)
-                st = put_str(b, t);
-        } else if ((st = sep(b)) == LC_OK) {
+        if ((st = sep(b)) != LC_OK)
+            break;
+        if (is_str(t) &&
+            (!ty || (is_str(ty) && strstr(json_object_get_string(ty), "text")))) {
+            st = put_str(b, t);
+        } else if (type_is(ty, "tool_use")) {
+            st = tool_call(j, p, b);
+            *flags |= LC_TURN_TOOL_CALL;
+        } else if (type_is(ty, "tool_result") && get(p, "content")) {
+            struct json_object *rc = get(p, "content");
+            if (is_str(rc))
+                st = put_str(b, rc);
+            else if (json_object_get_type(rc) == json_type_array && depth == 0)
+                st = content_parts(j, rc, b, flags, 1);
+            else
+                st = lci_json_canonical(rc, b);
+        } else {
             st = lci_buf_printf(b, "[%s]",
                                 is_str(ty) ? json_object_get_string(ty)
                                            : "part");
@@ -459,7 +482,7 @@ lc_status lci_json_message(lci_json *j, lc_conversation *c,
     } else if (is_str(content)) {
         st = put_str(&b, content);
     } else if (json_object_get_type(content) == json_type_array) {
-        st = content_parts(content, &b);
+        st = content_parts(j, content, &b, &flags, 0);
     } else {
         st = lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_WARNING, pos.line,
                            pos.col, pos.off, (int64_t)c->nturns + 1,
