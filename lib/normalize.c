@@ -32,16 +32,21 @@
  * path. ASCII is handled inline (A-Z lowered, whitespace collapsed, other
  * C0 controls and DEL dropped - exactly what the utf8proc path does to
  * them), 8 bytes at a time where a block is printable ASCII with single
- * spaces between word bytes (then output == lowercased input). A
- * "word" (the bytes between two ASCII whitespace bytes) that contains a
- * non-ASCII byte goes through the same utf8proc path as a whole: ASCII
- * whitespace is a starter that composes with nothing and stops canonical
- * reordering, so utf8proc's result over the whole text is the
- * concatenation of its results over such words and the whitespace between
- * them. ASCII bytes already emitted for the word are rolled back first.
- * Both paths feed the same emitter (steps 3 and 4), so whitespace state
- * is shared across words.
- *
+ * spaces between word bytes (then output == lowercased input). A word
+ * (bytes between ASCII whitespace) with a non-ASCII byte is redone by
+ * run_word(): its ASCII emitted so far is rolled back, then "boundary"
+ * code points (printable ASCII, quotes, and code points that NFKC and
+ * case folding leave alone and that take no part in composition or
+ * reordering, e.g. most emoji and CJK ideographs) are emitted directly,
+ * and each stretch between them goes through the same utf8proc path as
+ * the plain one, starting at the boundary before it (a base its marks may
+ * compose with). Nothing composes, reorders or is dropped across a
+ * boundary or ASCII whitespace, so utf8proc's result over the whole text
+ * is the concatenation of its results over these pieces. Both paths feed
+ * the same emitter (steps 3 and 4), whose whitespace state carries over.
+ * Each input byte is handled at most three times (ASCII emit, rollback,
+ * utf8proc).
+
  * Errors: invalid UTF-8 (callers repair first) gives LC_ERR_UTF8, an
  * allocation failure LC_ERR_NOMEM; either way out->len is restored.
  *
@@ -334,11 +339,12 @@ static inline int swar_simple(uint64_t w, uint64_t *sp, int word_next) {
     return !(*sp & (*sp >> 8)) && (word_next || !(*sp & last_byte_high()));
 }
 
-/* True if NFKC + case folding map u to itself whatever surrounds it
- * (within a word): no decomposition, no case folding, combining class 0,
- * takes no part in canonical composition, not ignorable, not whitespace,
- * not a control. Hangul jamo and syllables (de)compose algorithmically,
- * outside utf8proc's property tables, and are excluded too. */
+/* True if u is a "boundary" code point: NFKC + case folding map it to
+ * itself, nothing before it can compose or reorder with it or anything
+ * after it, and it does not vanish: no decomposition, no case folding,
+ * combining class 0, no part in canonical composition, not ignorable,
+ * not whitespace, not a control. Hangul jamo and syllables (de)compose
+ * algorithmically, outside utf8proc's property tables: excluded too. */
 static int cp_invariant(utf8proc_int32_t u) {
     const utf8proc_property_t *p;
     if (u < 0xA0 || (u >= 0x1100 && u <= 0x11FF) ||
@@ -351,42 +357,90 @@ static int cp_invariant(utf8proc_int32_t u) {
            p->comb_index == UINT16_MAX && !p->ignorable;
 }
 
-/* Emit the word s[k..end) (no ASCII whitespace in it) at *op without
- * utf8proc when every code point is ASCII printable, a quote to fold or
- * cp_invariant(): then the utf8proc path would produce exactly this, as
- * nothing can compose, reorder or vanish. Returns 0 (and writes garbage
- * that the caller overwrites) when the word needs the utf8proc path.
- * Output never exceeds the input. */
-static int quick_word(const unsigned char *s, size_t k, size_t end,
-                      unsigned char **op) {
-    unsigned char *o = *op;
+/* The code point at s[k..end): its size in *n; returns 1 if it is a
+ * boundary whose output is *u (ASCII printable lowered, quotes folded,
+ * cp_invariant() code points as they are), 0 if it needs utf8proc
+ * (ASCII controls, everything else, and bytes that are not UTF-8). */
+static int boundary_at(const unsigned char *s, size_t k, size_t end,
+                       utf8proc_int32_t *u, size_t *n) {
+    utf8proc_ssize_t r;
+    utf8proc_int32_t f;
+    unsigned b = s[k];
+    if (b < 0x80) {
+        *n = 1;
+        *u = (utf8proc_int32_t)(b - 'A' < 26u ? b + 32 : b);
+        return fast_cls[b] == A_WORD;
+    }
+    r = utf8proc_iterate(s + k, (utf8proc_ssize_t)(end - k), u);
+    if (r < 0) {
+        *n = 1;
+        return 0;
+    }
+    *n = (size_t)r;
+    f = fold_quote(*u);
+    if (f != *u) {
+        *u = f;
+        return 1;
+    }
+    return cp_invariant(*u);
+}
+
+/*
+ * One word s[k..end) (no ASCII whitespace in it, at least one non-ASCII
+ * byte) of the fast path; output and whitespace state in c. Boundary code
+ * points are emitted directly; a stretch that needs utf8proc runs from
+ * the last boundary before it (the base its marks may compose with) to
+ * the next boundary, whose output is rolled back and redone by
+ * run_utf8proc. Composition and reordering never cross a boundary, so
+ * this equals utf8proc over the whole word. Each byte is handled at most
+ * twice.
+ */
+static lc_status run_word(norm_ctx *c, const unsigned char *s, size_t k,
+                          size_t end) {
+    size_t rs = k, rout = c->out->len; /* restart point */
+    int rpend = c->pending;
+    utf8proc_int32_t u;
+    size_t n;
+    lc_status st;
+
+    /* direct output never exceeds its input, plus one leading space */
+    if ((st = lci_buf_reserve(c->out, end - k + 1)) != LC_OK)
+        return st;
     while (k < end) {
-        unsigned b = s[k];
-        utf8proc_int32_t u, f;
-        utf8proc_ssize_t r;
-        if (b < 0x80) {
-            if (fast_cls[b] != A_WORD)
-                return 0;
-            *o++ = (unsigned char)(b - 'A' < 26u ? b + 32 : b);
-            k++;
+        if (boundary_at(s, k, end, &u, &n)) {
+            unsigned char *o = (unsigned char *)c->out->data + c->out->len;
+            rs = k;
+            rout = c->out->len;
+            rpend = c->pending;
+            if (c->pending) {
+                if (c->out->len != c->start)
+                    *o++ = ' ';
+                c->pending = 0;
+            }
+            if (u < 0x80) {
+                *o++ = (unsigned char)u;
+            } else {
+                memcpy(o, s + k, n);
+                o += n;
+            }
+            c->out->len = (size_t)((char *)o - c->out->data);
+            k += n;
             continue;
         }
-        r = utf8proc_iterate(s + k, (utf8proc_ssize_t)(end - k), &u);
-        if (r < 0)
-            return 0;
-        f = fold_quote(u);
-        if (f != u) {
-            *o++ = (unsigned char)f;
-        } else if (cp_invariant(u)) {
-            memcpy(o, s + k, (size_t)r);
-            o += r;
-        } else {
-            return 0;
-        }
-        k += (size_t)r;
+        for (k += n; k < end && !boundary_at(s, k, end, &u, &n); k += n)
+            ;
+        c->out->len = rout;
+        c->pending = rpend;
+        st = run_utf8proc(c, (const char *)s + rs, k - rs);
+        if (st != LC_OK)
+            return st;
+        rs = k;
+        rout = c->out->len;
+        rpend = c->pending;
+        if ((st = lci_buf_reserve(c->out, end - k + 1)) != LC_OK)
+            return st;
     }
-    *op = o;
-    return 1;
+    return LC_OK;
 }
 
 static lc_status run_fast(norm_ctx *c, const char *in, size_t len) {
@@ -458,23 +512,11 @@ static lc_status run_fast(norm_ctx *c, const char *in, size_t len) {
             break;
         default: { /* non-ASCII: redo the whole word */
             size_t end = i + 1;
-            unsigned char *q = base + wout;
             while (end < len && fast_cls[s[end]] != A_SPACE)
                 end++;
-            /* the word emits something: ensure its leading space */
-            if (wpend && q != first)
-                *q++ = ' ';
-            if (quick_word(s, word, end, &q)) {
-                o = q;
-                pending = 0;
-                i = word = end;
-                wout = (size_t)(o - base);
-                wpend = 0;
-                break;
-            }
             c->out->len = wout;
             c->pending = wpend;
-            if ((st = run_utf8proc(c, in + word, end - word)) != LC_OK)
+            if ((st = run_word(c, s, word, end)) != LC_OK)
                 return st;
             pending = c->pending;
             /* ASCII output never exceeds its input */

@@ -15,18 +15,23 @@
  *   # comment              to end of line (at line start or after a blank)
  *
  * Compilation: every pattern becomes a small program for a backtracking
- * token VM (TOK, SPLIT, JMP, GAP, anchors, MATCH). The set of words a
- * pattern can start with is computed from the program; each (word hash,
- * pattern) pair goes into one open-addressing hash table, so a scan is a
- * single pass over the turn's tokens with one table probe per token,
- * whatever the number of patterns. Matching from one start position is
- * bounded by LCI_STEP_BUDGET VM steps, so no pattern can blow up.
+ * token VM (TOK, SPLIT, JMP, GAP, SET guard, anchors, MATCH). The words a
+ * pattern can start with, and for each the words that can follow it, are
+ * computed from the program; every (first word, 6 bits of the second
+ * word's hash, pattern) triple goes into one chained hash table ("any
+ * second word" when a gap or the end follows). A scan is a single pass
+ * over the turn's tokens with two table probes per token, whatever the
+ * number of patterns, and a pattern is only run where its first two
+ * words can match. Groups of LCI_SET_MIN or more alternatives start with
+ * a SET guard (binary search over their first words). Matching from one
+ * start position is bounded by LCI_STEP_BUDGET VM steps.
  *
  * Invariants: program indices are absolute into p->insns; a failed load
  * leaves the pattern set exactly as it was before the call.
  */
 #include "internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "builtin_lcp.h" /* generated: lci_builtin_lcp[], lci_pushback_lcp[] */
@@ -36,7 +41,15 @@
 #define LCI_STEP_BUDGET 4096 /* VM steps per (pattern, start position) */
 #define LCI_MAX_DEPTH 16     /* group nesting in one pattern */
 
-enum { OP_TOK, OP_SPLIT, OP_JMP, OP_GAP, OP_SENT, OP_TURN, OP_MATCH, OP_FAIL };
+enum {
+    OP_TOK, OP_SPLIT, OP_JMP, OP_GAP, OP_SENT, OP_TURN, OP_MATCH, OP_FAIL,
+    OP_SET /* guard: next token's hash in sets[x .. x+y), not consumed */
+};
+
+/* Groups with at least this many alternatives get an OP_SET guard: the
+ * alternatives' possible first words as a sorted array, so a group of
+ * 100 verbs costs one binary search when none of them is there. */
+#define LCI_SET_MIN 4
 
 typedef struct insn {
     uint8_t op;
@@ -59,11 +72,24 @@ typedef struct fam_t {
     unsigned flags;  /* LCI_FAM_* */
 } fam_t;
 
+/*
+ * Index entry: pattern `pat` may start with the word `hash` followed by a
+ * word whose hash has low 6 bits `bit` (bit 64: followed by anything, or
+ * by nothing). Keyed by (hash, bit), so a token is looked up twice, with
+ * the next token's bit and with 64, and a pattern is only tried when its
+ * first two words can match.
+ */
 typedef struct entry {
     uint64_t hash;
     uint32_t pat;
     uint32_t next; /* index+1 of the next entry with the same slot, 0 end */
+    uint32_t bit;
 } entry;
+
+typedef struct first_word_t {
+    uint64_t hash;
+    uint64_t mask; /* bit (h & 63) per possible second word; ~0 any */
+} first_word_t;
 
 struct lci_patterns {
     fam_t fam[LCI_MAX_FAMILIES];
@@ -72,8 +98,12 @@ struct lci_patterns {
     size_t npats, cappats;
     insn *insns;
     size_t ninsns, capinsns;
+    uint64_t *sets; /* OP_SET hash arrays, each sorted */
+    size_t nsets, capsets;
     entry *entries;
     size_t nentries, capentries;
+    first_word_t *fw; /* scratch for index_pattern */
+    size_t nfw, capfw;
     uint32_t *slots; /* index+1 into entries, 0 empty; size nslots */
     size_t nslots;
     char **origins; /* owned source names */
@@ -174,28 +204,82 @@ static void refresh_info(struct lci_patterns *p) {
 /* Index                                                                */
 /* ------------------------------------------------------------------ */
 
-static size_t slot_of(uint64_t h, size_t nslots) {
-    return (size_t)((h ^ (h >> 29)) & (nslots - 1));
+static size_t slot_of(uint64_t h, uint32_t bit, size_t nslots) {
+    h ^= UINT64_C(0x9E3779B97F4A7C15) * (bit + 1);
+    h ^= h >> 29;
+    h *= UINT64_C(0xbf58476d1ce4e5b9);
+    return (size_t)((h ^ (h >> 32)) & (nslots - 1));
 }
 
-static lc_status add_entry(struct lci_patterns *p, const lci_alloc *a,
-                           uint64_t h, uint32_t pi) {
+/*
+ * Mask of the words that can follow the instruction before pc: one bit
+ * (hash & 63) per word reachable without consuming a token. A gap, a
+ * match or anything unexpected gives ~0 (no filter).
+ */
+static uint64_t next_mask(const struct lci_patterns *p, uint32_t pc,
+                          int depth) {
+    uint64_t m = 0;
+    for (;;) {
+        const insn *in = &p->insns[pc];
+        if (depth > 64)
+            return ~(uint64_t)0;
+        switch (in->op) {
+        case OP_TOK:
+            return m | (uint64_t)1 << (in->hash & 63);
+        case OP_SPLIT:
+            m |= next_mask(p, in->x, depth + 1);
+            pc = in->y;
+            break;
+        case OP_JMP:
+            pc = in->x;
+            break;
+        case OP_SENT:
+        case OP_TURN:
+        case OP_SET:
+            pc++;
+            break;
+        case OP_FAIL:
+            return m;
+        default: /* OP_GAP, OP_MATCH */
+            return ~(uint64_t)0;
+        }
+    }
+}
+
+static lc_status insert_entry(struct lci_patterns *p, const lci_alloc *a,
+                              uint64_t h, uint32_t bit, uint32_t pi) {
     lc_status st;
     size_t k;
-    /* the same (word, pattern) pair once only */
-    for (k = p->slots[slot_of(h, p->nslots)]; k; k = p->entries[k - 1].next)
-        if (p->entries[k - 1].hash == h && p->entries[k - 1].pat == pi)
-            return LC_OK;
     st = lci_grow(a, (void **)&p->entries, sizeof(entry), &p->capentries,
                   p->nentries + 1);
     if (st != LC_OK)
         return st;
-    k = slot_of(h, p->nslots);
+    k = slot_of(h, bit, p->nslots);
     p->entries[p->nentries].hash = h;
     p->entries[p->nentries].pat = pi;
+    p->entries[p->nentries].bit = bit;
     p->entries[p->nentries].next = p->slots[k];
     p->nentries++;
     p->slots[k] = (uint32_t)p->nentries;
+    return LC_OK;
+}
+
+/* Record a possible first word (merging masks per word). */
+static lc_status add_first(struct lci_patterns *p, const lci_alloc *a,
+                           uint64_t h, uint64_t mask) {
+    size_t i;
+    lc_status st;
+    for (i = 0; i < p->nfw; i++)
+        if (p->fw[i].hash == h) {
+            p->fw[i].mask |= mask;
+            return LC_OK;
+        }
+    st = lci_grow(a, (void **)&p->fw, sizeof *p->fw, &p->capfw, p->nfw + 1);
+    if (st != LC_OK)
+        return st;
+    p->fw[p->nfw].hash = h;
+    p->fw[p->nfw].mask = mask;
+    p->nfw++;
     return LC_OK;
 }
 
@@ -214,7 +298,8 @@ static lc_status index_pattern(struct lci_patterns *p, const lci_alloc *a,
             return LC_ERR_INTERNAL;
         switch (in->op) {
         case OP_TOK:
-            return add_entry(p, a, in->hash, pi);
+            (void)pi;
+            return add_first(p, a, in->hash, next_mask(p, pc + 1, 0));
         case OP_SPLIT:
             st = index_pattern(p, a, pi, in->x, depth + 1);
             if (st != LC_OK)
@@ -230,6 +315,9 @@ static lc_status index_pattern(struct lci_patterns *p, const lci_alloc *a,
             break;
         case OP_FAIL:
             return LC_OK;
+        case OP_SET:
+            pc++;
+            break;
         default:
             return LC_ERR_INTERNAL;
         }
@@ -239,7 +327,9 @@ static lc_status index_pattern(struct lci_patterns *p, const lci_alloc *a,
 static lc_status rebuild_index(struct lci_patterns *p, const lci_alloc *a) {
     size_t want = 64, i;
     lc_status st;
-    while (want < p->npats * 4)
+    /* load factor <= 1/2 over entries (a pattern has one entry per
+     * possible first word, so entries outnumber patterns) */
+    while (want < p->npats * 4 || want < p->nentries * 2)
         want *= 2;
     if (want != p->nslots) {
         uint32_t *s = lci_calloc(a, want, sizeof *s);
@@ -253,10 +343,25 @@ static lc_status rebuild_index(struct lci_patterns *p, const lci_alloc *a) {
     }
     p->nentries = 0;
     for (i = 0; i < p->npats; i++) {
+        size_t j;
+        p->nfw = 0;
         st = index_pattern(p, a, (uint32_t)i, p->pats[i].prog, 0);
+        for (j = 0; j < p->nfw && st == LC_OK; j++) {
+            uint64_t m = p->fw[j].mask;
+            uint32_t b;
+            if (m == ~(uint64_t)0) {
+                st = insert_entry(p, a, p->fw[j].hash, 64, (uint32_t)i);
+                continue;
+            }
+            for (b = 0; b < 64 && st == LC_OK; b++)
+                if (m & (uint64_t)1 << b)
+                    st = insert_entry(p, a, p->fw[j].hash, b, (uint32_t)i);
+        }
         if (st != LC_OK)
             return st;
     }
+    if (p->nentries * 2 > p->nslots)
+        return rebuild_index(p, a); /* now that the count is known */
     return LC_OK;
 }
 
@@ -265,8 +370,9 @@ static lc_status rebuild_index(struct lci_patterns *p, const lci_alloc *a) {
 /* ------------------------------------------------------------------ */
 
 /* Backtracking VM. Returns the end token (exclusive) or -1. */
-static int64_t vm_run(const insn *prog, uint32_t pc, const lci_token *t,
-                      uint32_t n, uint32_t pos, int *budget) {
+static int64_t vm_run(const insn *prog, const uint64_t *sets, uint32_t pc,
+                      const lci_token *t, uint32_t n, uint32_t pos,
+                      int *budget) {
     for (;;) {
         const insn *in = &prog[pc];
         if (--*budget < 0)
@@ -279,7 +385,7 @@ static int64_t vm_run(const insn *prog, uint32_t pc, const lci_token *t,
             pc++;
             break;
         case OP_SPLIT: {
-            int64_t r = vm_run(prog, in->x, t, n, pos, budget);
+            int64_t r = vm_run(prog, sets, in->x, t, n, pos, budget);
             if (r >= 0)
                 return r;
             pc = in->y;
@@ -297,7 +403,7 @@ static int64_t vm_run(const insn *prog, uint32_t pc, const lci_token *t,
                               (pos + k < n &&
                                (t[pos + k].flags & LCI_TOK_SENT_START))))
                     break;
-                r = vm_run(prog, pc + 1, t, n, pos + k, budget);
+                r = vm_run(prog, sets, pc + 1, t, n, pos + k, budget);
                 if (r >= 0)
                     return r;
             }
@@ -317,6 +423,24 @@ static int64_t vm_run(const insn *prog, uint32_t pc, const lci_token *t,
             break;
         case OP_MATCH:
             return pos;
+        case OP_SET: {
+            size_t lo = in->x, hi = (size_t)in->x + in->y;
+            uint64_t h;
+            if (pos >= n)
+                return -1;
+            h = t[pos].hash;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (sets[mid] < h)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (lo >= (size_t)in->x + in->y || sets[lo] != h)
+                return -1;
+            pc++;
+            break;
+        }
         default: /* OP_FAIL */
             return -1;
         }
@@ -331,21 +455,27 @@ void lci_patterns_scan(const struct lci_patterns *p, const lci_token *toks,
         return;
     for (i = 0; i < n; i++) {
         uint64_t h = toks[i].hash;
-        uint32_t k;
-        for (k = p->slots[slot_of(h, p->nslots)]; k;
+        uint32_t k, probe;
+        for (probe = 0; probe < 2; probe++) {
+        /* probe 0: patterns whose second word can be the next token;
+         * probe 1: patterns that need no particular second word */
+        uint32_t bit = probe ? 64 : (uint32_t)(toks[i + 1 < n ? i + 1 : i].hash & 63);
+        if (!probe && i + 1 >= n)
+            continue;
+        for (k = p->slots[slot_of(h, bit, p->nslots)]; k;
              k = p->entries[k - 1].next) {
             const entry *e = &p->entries[k - 1];
             const pat *q;
             int budget = LCI_STEP_BUDGET;
             int64_t end;
             lci_pmatch m;
-            if (e->hash != h)
+            if (e->hash != h || e->bit != bit)
                 continue;
             q = &p->pats[e->pat];
             if (!(families & ((uint64_t)1 << q->family)) ||
                 (p->fam[q->family].flags & LCI_FAM_DISABLED))
                 continue;
-            end = vm_run(p->insns, q->prog, toks, n, i, &budget);
+            end = vm_run(p->insns, p->sets, q->prog, toks, n, i, &budget);
             if (end < 0)
                 continue;
             m.pattern = e->pat;
@@ -354,6 +484,7 @@ void lci_patterns_scan(const struct lci_patterns *p, const lci_token *toks,
             m.tok_end = (uint32_t)end;
             if (fn(&m, ud))
                 return;
+        }
         }
     }
 }
@@ -469,11 +600,78 @@ static void skip_blanks(parser *ps) {
 
 static lc_status parse_seq(parser *ps);
 
+static int cmp_hash(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Collect the first words reachable from pc inside a group ending at
+ * `end`; returns 0 if a path reaches a gap or the end without a word
+ * (then no guard is possible). */
+static int first_words(parser *ps, uint32_t pc, uint32_t end, int depth) {
+    struct lci_patterns *p = ps->p;
+    for (;;) {
+        const insn *in = &p->insns[pc];
+        if (depth > 64 || pc >= end)
+            return 0;
+        switch (in->op) {
+        case OP_TOK:
+            if (lci_grow(ps->a, (void **)&p->sets, sizeof *p->sets,
+                         &p->capsets, p->nsets + 1) != LC_OK)
+                return 0;
+            p->sets[p->nsets++] = in->hash;
+            return 1;
+        case OP_SPLIT:
+            if (!first_words(ps, in->x, end, depth + 1))
+                return 0;
+            pc = in->y;
+            break;
+        case OP_JMP:
+            if (in->x == pc + 1 || in->x < end) {
+                pc = in->x;
+                break;
+            }
+            return 0;
+        case OP_SENT:
+        case OP_TURN:
+        case OP_SET:
+            pc++;
+            break;
+        case OP_FAIL:
+            return 1;
+        default:
+            return 0;
+        }
+    }
+}
+
+/* Turn the placeholder at `guard` into an OP_SET over the group's first
+ * words, if every path through the group starts with a word. */
+static lc_status make_guard(parser *ps, uint32_t guard, uint32_t end) {
+    struct lci_patterns *p = ps->p;
+    size_t start = p->nsets, i, j;
+    if (!first_words(ps, guard + 1, end, 0)) {
+        p->nsets = start;
+        return LC_OK;
+    }
+    qsort(p->sets + start, p->nsets - start, sizeof *p->sets, cmp_hash);
+    for (i = j = start; i < p->nsets; i++)
+        if (j == start || p->sets[j - 1] != p->sets[i])
+            p->sets[j++] = p->sets[i];
+    p->nsets = j;
+    if (p->nsets - start > UINT32_MAX)
+        return LC_ERR_LIMIT;
+    p->insns[guard].op = OP_SET;
+    p->insns[guard].x = (uint32_t)start;
+    p->insns[guard].y = (uint32_t)(p->nsets - start);
+    return LC_OK;
+}
+
 /* '(' or '[' already consumed; parses alternatives up to `close`. */
 static lc_status parse_group(parser *ps, char close, size_t open_at) {
     uint32_t jumps[256];
     int njumps = 0, i;
-    uint32_t split = 0, first_split = 0;
+    uint32_t split = 0, first_split = 0, guard = 0;
     lc_status st;
     int optional = close == ']';
     if (++ps->depth > LCI_MAX_DEPTH)
@@ -484,6 +682,10 @@ static lc_status parse_group(parser *ps, char close, size_t open_at) {
             return st;
         ps->p->insns[first_split].x = first_split + 1;
     }
+    /* placeholder for the OP_SET guard: a no-op jump unless filled */
+    if ((st = emit(ps, OP_JMP, &guard)) != LC_OK)
+        return st;
+    ps->p->insns[guard].x = guard + 1;
     for (;;) {
         size_t alt_at = ps->i;
         int words_before = ps->words;
@@ -531,6 +733,8 @@ static lc_status parse_group(parser *ps, char close, size_t open_at) {
     if (optional)
         ps->p->insns[first_split].y = (uint32_t)ps->p->ninsns;
     ps->depth--;
+    if (njumps >= LCI_SET_MIN)
+        return make_guard(ps, guard, (uint32_t)ps->p->ninsns);
     return LC_OK;
 }
 
@@ -612,6 +816,9 @@ static int starts_with_word(const insn *prog, uint32_t pc, int depth) {
             break;
         case OP_FAIL:
             return 1; /* dead path: nothing to index */
+        case OP_SET:
+            pc++;
+            break;
         default:
             return 0;
         }
@@ -906,7 +1113,9 @@ void lci_patterns_free(struct lci_patterns *p, const lci_alloc *a) {
     lci_free(a, p->origins);
     lci_free(a, p->pats);
     lci_free(a, p->insns);
+    lci_free(a, p->sets);
     lci_free(a, p->entries);
+    lci_free(a, p->fw);
     lci_free(a, p->slots);
     lci_free(a, p);
 }
@@ -957,7 +1166,7 @@ lc_status lci_patterns_load(struct lci_patterns *p, const lci_alloc *a,
                             int64_t max_patterns, lci_err *err) {
     fam_t saved[LCI_MAX_FAMILIES];
     int nfam0;
-    size_t npats0, ninsns0, nuser0, i;
+    size_t npats0, ninsns0, nuser0, nsets0, i;
     char *origin;
     lc_status st;
     if (!p || !a || (!text && len))
@@ -989,6 +1198,7 @@ lc_status lci_patterns_load(struct lci_patterns *p, const lci_alloc *a,
     nfam0 = p->nfam;
     npats0 = p->npats;
     ninsns0 = p->ninsns;
+    nsets0 = p->nsets;
     nuser0 = p->nuser;
     st = lci_grow(a, (void **)&p->origins, sizeof(char *), &p->caporigins,
                   p->norigins + 1);
@@ -1012,6 +1222,7 @@ lc_status lci_patterns_load(struct lci_patterns *p, const lci_alloc *a,
         p->nfam = nfam0;
         p->npats = npats0;
         p->ninsns = ninsns0;
+        p->nsets = nsets0;
         p->nuser = nuser0;
         lci_free(a, origin);
         p->norigins--;

@@ -91,6 +91,35 @@ static void test_json_failed(void **state) {
     lc_report_free(r);
 }
 
+/* Kind-specific fields appear only for their kinds. */
+static void test_json_kind_fields(void **state) {
+    lc_report *r = mk_report(cfg, "k", "k.jsonl", 1, 9);
+    lci_finding *f;
+    mk_out o = {0};
+    (void)state;
+    f = mk_finding(r, LC_KIND_RECYCLED_PASSAGE, 2, 6, 1, 1, "passage");
+    f->pub.words = 14;
+    f->pub.share = 0.5;
+    f->pub.period = 9; /* set but not meaningful: must not appear */
+    f = mk_finding(r, LC_KIND_REFUSAL_LOOP, 3, 9, 1, 1, "no");
+    f->pub.count = 4;
+    f->pub.pushback = 2;
+    f->pub.family = "decline";
+    f = mk_finding(r, LC_KIND_DEGENERATE_REPETITION, 5, 5, 1, 1, "x x");
+    f->pub.words = 99;
+    assert_int_equal(lc_report_write(r, LC_OUTPUT_JSON, 0, mk_write, &o),
+                     LC_OK);
+    assert_non_null(strstr(o.data, "\"evidence\":\"0000000000000000\","
+                                   "\"words\":14,\"share\":0.5}"));
+    assert_non_null(strstr(o.data, "\"count\":4,\"family\":\"decline\","
+                                   "\"families\":\"\",\"pushback\":2}"));
+    assert_non_null(strstr(o.data, "\"excerpt\":\"x x\",\"evidence\":"
+                                   "\"0000000000000000\"}"));
+    assert_null(strstr(o.data, "\"period\""));
+    assert_null(strstr(o.data, "\"partial\""));
+    lc_report_free(r);
+}
+
 static void test_text(void **state) {
     lc_report *r = sample();
     mk_out o = {0};
@@ -223,6 +252,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_exact),
         cmocka_unit_test(test_json_failed),
+        cmocka_unit_test(test_json_kind_fields),
         cmocka_unit_test(test_text),
         cmocka_unit_test(test_text_quiet_when_clean),
         cmocka_unit_test(test_junit_gated),
