@@ -46,7 +46,7 @@
  * the same emitter (steps 3 and 4), whose whitespace state carries over.
  * Each input byte is handled at most three times (ASCII emit, rollback,
  * utf8proc).
-
+ *
  * Errors: invalid UTF-8 (callers repair first) gives LC_ERR_UTF8, an
  * allocation failure LC_ERR_NOMEM; either way out->len is restored.
  *
