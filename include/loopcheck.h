@@ -265,7 +265,35 @@ typedef enum lc_opt {
      *  threads; 1 = parse in lc_reader_next (default). */
     LC_OPT_DEFER_PARSE = 8,
 
-    /* loop detectors */
+    /* loop detectors. Rules in brief (details in lib/detect_*.c):
+     * - exact_loop: a block of p <= max_period turns (same normalized
+     *   hash and role) repeated >= min_repeats times in a row; reported
+     *   at the min_repeats-th repetition, extended per whole block;
+     *   smallest period, one finding per run.
+     * - near_duplicate_loop: the same with near-duplicates: free text
+     *   with word-2-shingle Jaccard >= near_dup_percent; tool calls must
+     *   be identical and tool observations identical or errors of the
+     *   same kind (first error line, digits dropped), so polling or
+     *   re-running tests with changing output is no loop. One loop, one
+     *   finding: whichever of exact/near is certain first.
+     * - recurring_turn: the same words from the same speaker coming back
+     *   non-consecutively recur_min times (recur_short_min times for
+     *   turns under recur_short_words words, e.g. "ok", "why?");
+     *   occurrences that only continue a cycle (the turns since the last
+     *   occurrence repeat, identically or near-identically) are the loop
+     *   detectors' and not counted; tool calls count with their
+     *   observation; tool observations are ignored.
+     * - recycled_passage: a passage of >= passage_words words that the
+     *   same speaker said in an earlier turn (winnowed k-word shingle
+     *   fingerprints, k = passage_words - winnow_window + 1), counted if
+     *   it holds a whole sentence of the later turn or is twice as long;
+     *   linked to the most recent earlier turn; identical turns excluded.
+     * - degenerate_repetition: one turn whose word 3-grams repeat
+     *   >= degenerate_percent, with >= degenerate_min_words words, code,
+     *   lists, tables and dividers skipped.
+     * - stalled_conversation: >= stall_percent of the last stall_window
+     *   turns belong to loops or recycled passages.
+     * Memory per conversation is bounded by history_turns. */
     LC_OPT_MIN_REPEATS = 20,         /**< exact/near loops: repeats, default 3 */
     LC_OPT_MAX_PERIOD = 21,          /**< exact/near loops: period, default 8 */
     LC_OPT_RECUR_MIN = 22,           /**< recurring_turn count, default 3 */

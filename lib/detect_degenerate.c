@@ -15,19 +15,25 @@
  * ~~~ up to the closing fence), indented code (4 spaces or a tab), list
  * items ("- ", "* ", "+ ", "1. ", "1) "), table rows (starting with '|'
  * or holding two or more '|'), and divider lines (only - = * _ ~ # and
- * blanks). Tokens are words - runs of ASCII letters/digits and
- * non-ASCII bytes (inner apostrophes kept), ASCII-lowercased - and runs
- * of other non-blank characters (punctuation, symbols), so a reply of
- * fifty ". " repeats like "jobs jobs jobs"; "words" below counts both.
+ * blanks). The words are the turn's own tokens (tokens.c) when no line is
+ * skipped - the common case, no extra pass over the bytes - and otherwise
+ * the words of the kept lines, re-tokenized here the same way closely
+ * enough (runs of ASCII letters/digits and non-ASCII bytes, inner
+ * apostrophes kept, ASCII-lowercased).
+ *
+ * Symbol spam: a turn with fewer than LC_OPT_DEGENERATE_MIN_WORDS words
+ * is measured over words AND runs of punctuation/symbols, so a reply of
+ * fifty ". " repeats like "jobs jobs jobs" ("words" below counts both).
  *
  * Tool observations and tool calls are not checked (logs and file dumps
  * repeat lines without any model degenerating).
  *
  * Finding: first_turn = last_turn = the turn, score = share = the repeat
  * ratio, words = prose words considered, excerpt = start of the turn. The
- * turn is marked looped. Linear time: one pass over the bytes and one
- * hash-set insert per 3-gram; scratch memory proportional to the turn
- * (released when it grows beyond 1 MiB).
+ * turn is marked looped. Linear time: a memchr pass over the lines (a
+ * second, tokenizing pass only when lines are skipped or for symbol
+ * spam) and one hash-set insert per 3-gram; scratch memory proportional
+ * to the turn (released when it grows beyond 1 MiB).
  */
 #include "internal.h"
 
@@ -65,19 +71,35 @@ static void degen_destroy(void *st, const lci_alloc *a) {
     lci_free(a, d);
 }
 
-static bool is_blank(unsigned char c) {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' ||
-           c == '\v';
+/* Byte classes: blank, word (ASCII letters/digits, any non-ASCII byte),
+ * apostrophe, other (punctuation/symbols). */
+enum { C_BLANK = 0, C_WORD = 1, C_APOS = 2, C_OTHER = 3 };
+#define CL(c)                                                               \
+    (((c) == ' ' || ((c) >= 9 && (c) <= 13))                   ? C_BLANK    \
+     : (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z') ||        \
+        ((c) >= '0' && (c) <= '9') || (c) >= 128)               ? C_WORD     \
+     : (c) == '\''                                              ? C_APOS     \
+                                                                : C_OTHER)
+#define CL4(b) CL(b), CL(b + 1), CL(b + 2), CL(b + 3)
+#define CL16(b) CL4(b), CL4(b + 4), CL4(b + 8), CL4(b + 12)
+#define CL64(b) CL16(b), CL16(b + 16), CL16(b + 32), CL16(b + 48)
+static const unsigned char byte_class[256] = {CL64(0), CL64(64), CL64(128),
+                                              CL64(192)};
+#undef CL
+#undef CL4
+#undef CL16
+#undef CL64
+
+static bool is_mark(char c) {
+    return c == '-' || c == '=' || c == '*' || c == '_' || c == '~' ||
+           c == '#';
 }
 
-static bool is_word_byte(unsigned char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || c >= 0x80;
-}
-
-/* Classify one line (without its newline). */
+/* Classify one line (without its newline). O(1) for prose lines apart
+ * from two memchr() calls. */
 static bool skip_line(const char *p, size_t n, bool *in_fence) {
-    size_t i = 0, bars = 0, marks = 0, other = 0, j;
+    size_t i = 0, j, marks = 0;
+    const char *bar;
     while (i < n && p[i] == ' ')
         i++;
     if (i + 3 <= n && (memcmp(p + i, "```", 3) == 0 ||
@@ -89,6 +111,8 @@ static bool skip_line(const char *p, size_t n, bool *in_fence) {
         return true;
     if (i >= 4 || (n && p[0] == '\t'))
         return true; /* indented code */
+    if (i >= n)
+        return false;
     if (i + 1 < n && (p[i] == '-' || p[i] == '*' || p[i] == '+') &&
         p[i + 1] == ' ')
         return true; /* bullet */
@@ -97,65 +121,74 @@ static bool skip_line(const char *p, size_t n, bool *in_fence) {
     if (j > i && j + 1 < n && (p[j] == '.' || p[j] == ')') &&
         p[j + 1] == ' ')
         return true; /* numbered item */
-    for (j = i; j < n; j++) {
-        char c = p[j];
-        if (c == '|')
-            bars++;
-        else if (c == '-' || c == '=' || c == '*' || c == '_' || c == '~' ||
-                 c == '#')
-            marks++;
-        else if (c != ' ' && c != '\t' && c != '\r')
-            other++;
-    }
-    if ((i < n && p[i] == '|') || bars >= 2)
+    if (p[i] == '|')
         return true; /* table row */
-    if (!other && !bars && marks >= 3)
-        return true; /* divider */
-    return false;
+    bar = memchr(p + i, '|', n - i);
+    if (bar && memchr(bar + 1, '|', (size_t)(p + n - bar - 1)))
+        return true; /* table row without a leading bar */
+    if (!is_mark(p[i]))
+        return false;
+    for (j = i; j < n; j++) { /* divider: marks and blanks only */
+        if (is_mark(p[j]))
+            marks++;
+        else if (p[j] != ' ' && p[j] != '\t' && p[j] != '\r')
+            return false;
+    }
+    return marks >= 3;
 }
 
-/* Append the words of p[0..n) to d->words. */
+/* Append the tokens of p[0..n) to d->words: words, and runs of
+ * punctuation/symbols too if `punct` (see the banner). */
 static lc_status line_words(degen_state *d, const char *p, size_t n,
-                            size_t *nw) {
+                            bool punct, size_t *nw) {
+    const unsigned char *u = (const unsigned char *)p;
     size_t i = 0;
     while (i < n) {
-        size_t st, cap;
-        uint64_t h = UINT64_C(0xcbf29ce484222325);
-        while (i < n && is_blank((unsigned char)p[i]))
+        uint64_t h;
+        unsigned k;
+        while (i < n && byte_class[u[i]] == C_BLANK)
             i++;
         if (i >= n)
             break;
-        st = i;
-        if (is_word_byte((unsigned char)p[i])) {
-            while (i < n && (is_word_byte((unsigned char)p[i]) ||
-                             (p[i] == '\'' && i > st && i + 1 < n &&
-                              is_word_byte((unsigned char)p[i + 1])))) {
-                unsigned char c = (unsigned char)p[i];
-                if (c >= 'A' && c <= 'Z')
-                    c = (unsigned char)(c + 32);
-                /* FNV-1a over the lowercased word */
-                h = (h ^ c) * UINT64_C(0x100000001b3);
+        k = byte_class[u[i]];
+        if (k == C_WORD) {
+            h = UINT64_C(0xcbf29ce484222325);
+            for (;;) {
+                unsigned char c = u[i];
+                c = (unsigned char)(c | (((unsigned)(c - 'A') < 26u) << 5));
+                h = (h ^ c) * UINT64_C(0x100000001b3); /* FNV-1a, lower */
                 i++;
+                if (i >= n)
+                    break;
+                if (byte_class[u[i]] == C_WORD)
+                    continue;
+                /* an apostrophe between word bytes stays inside */
+                if (byte_class[u[i]] == C_APOS && i + 1 < n &&
+                    byte_class[u[i + 1]] == C_WORD)
+                    continue;
+                break;
             }
         } else {
             /* a run of punctuation/symbols is one token: ". . . ." spam
              * repeats as much as "jobs jobs jobs" */
-            h ^= 0x70756e63; /* "punc" */
-            while (i < n && !is_blank((unsigned char)p[i]) &&
-                   !is_word_byte((unsigned char)p[i])) {
-                h = (h ^ (unsigned char)p[i]) * UINT64_C(0x100000001b3);
+            h = UINT64_C(0x70756e6374); /* "punct" */
+            while (i < n && (byte_class[u[i]] == C_OTHER ||
+                             byte_class[u[i]] == C_APOS)) {
+                h = (h ^ u[i]) * UINT64_C(0x100000001b3);
                 i++;
             }
+            if (!punct)
+                continue;
         }
-        cap = d->capwords;
-        if (*nw + 1 > cap) {
+        if (*nw == d->capwords) {
+            size_t cap = d->capwords;
             lc_status rc = lci_grow(d->a, (void **)&d->words,
                                     sizeof *d->words, &cap, *nw + 1);
             if (rc != LC_OK)
                 return rc;
             d->capwords = cap;
         }
-        d->words[(*nw)++] = lci_mix64(h);
+        d->words[(*nw)++] = h;
     }
     return LC_OK;
 }
@@ -168,17 +201,50 @@ static lc_status degen_on_turn(void *st, lc_session *s, const lci_turn *t) {
     double ratio;
     lci_finding *f;
     lc_status rc;
+    bool symbols = t->ntokens < d->min_words, skipped = false;
+    const uint64_t *grams;
     if (t->pub.role == LC_ROLE_TOOL || lci_turn_is_call(t) ||
         t->pub.text_len < d->min_words) /* a token takes >= 1 byte */
         return LC_OK;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl : end;
-        if (!skip_line(p, (size_t)(le - p), &fence) &&
-            (rc = line_words(d, p, (size_t)(le - p), &nw)) != LC_OK)
-            return rc;
-        p = nl ? nl + 1 : end;
+    if (!symbols) {
+        /* fast path: no line to skip -> the turn's own word tokens */
+        for (; p < end; p++) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            const char *le = nl ? nl : end;
+            if (skip_line(p, (size_t)(le - p), &fence)) {
+                skipped = true;
+                break;
+            }
+            if (!nl)
+                break;
+            p = nl;
+        }
+        p = t->pub.text;
+        fence = false;
     }
+    if (!symbols && !skipped) {
+        nw = t->ntokens;
+        if (nw > d->capwords) {
+            size_t c = d->capwords;
+            if ((rc = lci_grow(d->a, (void **)&d->words, sizeof *d->words,
+                               &c, nw)) != LC_OK)
+                return rc;
+            d->capwords = c;
+        }
+        for (i = 0; i < nw; i++)
+            d->words[i] = t->tokens[i].hash;
+    } else {
+        while (p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            const char *le = nl ? nl : end;
+            if (!skip_line(p, (size_t)(le - p), &fence) &&
+                (rc = line_words(d, p, (size_t)(le - p), symbols, &nw)) !=
+                    LC_OK)
+                return rc;
+            p = nl ? nl + 1 : end;
+        }
+    }
+    grams = d->words;
     if (nw < d->min_words || nw < 3)
         return LC_OK;
     ngr = nw - 2;
@@ -196,8 +262,10 @@ static lc_status degen_on_turn(void *st, lc_session *s, const lci_turn *t) {
     memset(d->set, 0, cap * sizeof *d->set);
     mask = cap - 1;
     for (i = 0; i < ngr; i++) {
-        uint64_t g = lci_mix64(d->words[i] * 3 + lci_mix64(d->words[i + 1]) * 5 +
-                               lci_mix64(d->words[i + 2] ^ 0x7a));
+        uint64_t g = lci_mix64(grams[i] +
+                               grams[i + 1] * UINT64_C(0x9e3779b97f4a7c15) +
+                               (grams[i + 2] ^ (grams[i + 2] >> 29)) *
+                                   UINT64_C(0xbf58476d1ce4e5b9));
         size_t j;
         if (!g)
             g = 1;

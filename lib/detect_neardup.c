@@ -17,9 +17,9 @@
  *    another action);
  *  - free text: Jaccard similarity of the sets of word 2-shingles (a lone
  *    word is its own shingle) >= LC_OPT_NEAR_DUP_PERCENT. Sets are
- *    summarised by bottom-K sketches (the K = 64 smallest mixed shingle
- *    hashes): exact for turns of up to K distinct shingles, an unbiased
- *    estimate beyond (Broder 1997).
+ *    summarised by one-permutation-hashing sketches of 64 bins
+ *    (lci_sketch_turn): exact while no two shingles share a bin (short
+ *    turns), an estimate beyond.
  *
  * Runs are tracked per period like exact_loop (smallest period first,
  * EXTENDED per completed block, no overlap with our previous finding).
@@ -37,8 +37,8 @@
  *
  * Finding: period, repeats, turns, score = mean similarity of the run's
  * pairs, role/speaker/excerpt of the block's first assistant turn; all
- * turns marked looped. Cost per turn O(words log words) for the sketch
- * plus O(max_period * K); memory O(max_period * K).
+ * turns marked looped. Cost per turn O(words) for the sketch plus
+ * O(max_period * K); memory O(max_period * K).
  */
 #include "internal.h"
 
@@ -52,8 +52,6 @@ typedef struct nd_state {
     uint32_t lastdiff[RING]; /* latest turn whose pair was not identical */
     double simsum[RING];     /* similarity sum over the run's pairs */
     lci_sketch ring[RING];
-    uint64_t *scratch;
-    size_t capscratch;
     lci_finding *cur;
     uint32_t cur_p;
     lc_role cur_role;
@@ -79,7 +77,6 @@ static void nd_destroy(void *st, const lci_alloc *a) {
     nd_state *d = st;
     if (!d)
         return;
-    lci_free(a, d->scratch);
     lci_free(a, d);
 }
 
@@ -146,9 +143,7 @@ static lc_status nd_on_turn(void *st, lc_session *s, const lci_turn *t) {
     uint32_t n = t->pub.index, p;
     lci_sketch *cur = &d->ring[n % RING];
     lc_status rc;
-    rc = lci_sketch_turn(d->a, t, &d->scratch, &d->capscratch, cur);
-    if (rc != LC_OK)
-        return rc;
+    lci_sketch_turn(t, cur);
     for (p = 1; p <= d->maxp; p++) {
         const lci_turn *prev = p < n ? lci_session_turn(s, n - p) : NULL;
         const lci_sketch *ps = &d->ring[(n - p) % RING];

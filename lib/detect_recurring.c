@@ -60,9 +60,7 @@ typedef struct recur_state {
     const lci_alloc *a;
     lci_u64map map; /* key -> (recur_entry *) */
     uint32_t window, maxp, need, need_short, short_words, pct;
-    uint64_t *scratch; /* sketch buffers for the cycle check */
-    size_t capscratch;
-    lci_sketch ska, skb;
+    lci_sketch ska, skb; /* for the cycle check */
     uint32_t pending; /* tool call waiting for its observation, 0 if none */
     uint32_t next_sweep;
 } recur_state;
@@ -104,7 +102,6 @@ static void recur_destroy(void *st, const lci_alloc *a) {
     if (r->map.cap)
         lci_u64map_retain(&r->map, a, free_all, (void *)(uintptr_t)a);
     lci_u64map_free(&r->map, a);
-    lci_free(a, r->scratch);
     lci_free(a, r);
 }
 
@@ -127,30 +124,24 @@ static bool keep_recent(uint64_t key, uint64_t val, void *ctx) {
  * turns ending at n must each be identical or near-identical
  * (lci_turn_similarity, the near_duplicate_loop rule) to the turn d
  * before them. O(d) turns, each sketched once: only when d <= maxp. */
-static lc_status continues_cycle(recur_state *r, lc_session *s, uint32_t n,
-                                 uint32_t d, bool *out) {
+static bool continues_cycle(recur_state *r, lc_session *s, uint32_t n,
+                            uint32_t d) {
     uint32_t i;
-    lc_status st;
-    *out = false;
     if (d > r->maxp || d >= n)
-        return LC_OK;
+        return false;
     for (i = 0; i < d; i++) {
         const lci_turn *a = lci_session_turn(s, n - i);
         const lci_turn *b = lci_session_turn(s, n - d - i);
         if (!a || !b || a->pub.role != b->pub.role)
-            return LC_OK;
+            return false;
         if (a->pub.hash == b->pub.hash)
             continue;
-        if ((st = lci_sketch_turn(r->a, a, &r->scratch, &r->capscratch,
-                                  &r->ska)) != LC_OK ||
-            (st = lci_sketch_turn(r->a, b, &r->scratch, &r->capscratch,
-                                  &r->skb)) != LC_OK)
-            return st;
+        lci_sketch_turn(a, &r->ska);
+        lci_sketch_turn(b, &r->skb);
         if (lci_turn_similarity(a, &r->ska, b, &r->skb, r->pct) < 0)
-            return LC_OK;
+            return false;
     }
-    *out = true;
-    return LC_OK;
+    return true;
 }
 
 /* Count turn `idx` (a candidate occurrence) under `key`. */
@@ -178,15 +169,9 @@ static lc_status occurrence(recur_state *r, lc_session *s, uint32_t idx,
     e = (recur_entry *)(uintptr_t)*slot;
     if (!e)
         return LC_ERR_NOMEM;
-    if (e->seen_last) {
-        bool cyc;
-        st = continues_cycle(r, s, idx, idx - e->seen_last, &cyc);
-        if (st != LC_OK)
-            return st;
-        if (cyc) {
-            e->seen_last = idx;
-            return LC_OK;
-        }
+    if (e->seen_last && continues_cycle(r, s, idx, idx - e->seen_last)) {
+        e->seen_last = idx;
+        return LC_OK;
     }
     e->seen_last = idx;
     /* drop occurrences that left the window */

@@ -252,15 +252,28 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
                                   : r->nextss[i + 1])
                            : ntok;
 
+    /* one probe per fingerprint: read the previous occurrence, then
+     * record this turn's (the first position within a turn is kept) */
+    if ((rc = lci_u64map_reserve(&r->idx, r->a, r->idx.n + nfp)) != LC_OK)
+        return rc;
     for (f = 0; f < nfp; f++) {
-        uint64_t *v = lci_u64map_get(&r->idx, lci_mix64(r->fps[f].h ^ spk));
+        uint64_t *v, old;
+        bool created;
         const lci_turn *src;
         src_rec *rec;
         uint32_t ti, pi, a, b, back, fwd, j;
-        if (!v)
+        rc = lci_u64map_slot(&r->idx, r->a, lci_mix64(r->fps[f].h ^ spk), &v,
+                             &created);
+        if (rc != LC_OK)
+            return rc;
+        old = *v;
+        if (!created && (uint32_t)(old >> 32) == n)
+            continue; /* seen earlier in this turn */
+        *v = ((uint64_t)n << 32) | r->fps[f].pos;
+        if (created)
             continue;
-        ti = (uint32_t)(*v >> 32);
-        pi = (uint32_t)*v;
+        ti = (uint32_t)(old >> 32);
+        pi = (uint32_t)old;
         if (ti < lo || ti >= n || !(src = lci_session_turn(s, ti)))
             continue;
         if (src->pub.hash == t->pub.hash || pi + r->k > src->ntokens)
@@ -295,18 +308,6 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
                 rec->evidence = r->fps[f].h;
             }
         }
-    }
-
-    for (f = 0; f < nfp; f++) {
-        uint64_t *v;
-        bool created;
-        rc = lci_u64map_slot(&r->idx, r->a, lci_mix64(r->fps[f].h ^ spk), &v,
-                             &created);
-        if (rc != LC_OK)
-            return rc;
-        if (!created && (uint32_t)(*v >> 32) == n)
-            continue; /* keep the first position within this turn */
-        *v = ((uint64_t)n << 32) | r->fps[f].pos;
     }
 
     if (nsrc > 1)

@@ -21,13 +21,17 @@
  * window, marked by recycled_passage) and runs to the last turn, 34.
  *
  * Finding: count = looped turns in the finding, score = looped share of
- * the latest stalled window. Cost per turn O(K); memory O(1).
+ * the latest stalled window, role/speaker/excerpt from its first looped
+ * assistant turn (else its first looped turn). Cost per turn O(K);
+ * memory O(1).
  */
 #include "internal.h"
 
 typedef struct stall_state {
     uint32_t k, pct;
     lci_finding *cur;
+    uint32_t rep; /* turn giving the open finding's speaker, 0 if none */
+    lc_role role;
 } stall_state;
 
 static lc_status stall_create(lc_session *s, void **out) {
@@ -66,6 +70,7 @@ static lc_status evaluate(stall_state *z, lc_session *s, uint32_t n) {
                                           &f)) != LC_OK)
             return rc;
         z->cur = f;
+        z->rep = 0;
         f->pub.first_turn = first;
         grew = true;
     }
@@ -83,18 +88,27 @@ static lc_status evaluate(stall_state *z, lc_session *s, uint32_t n) {
         return LC_OK;
     f->pub.count = (uint32_t)f->pub.turn_count;
     f->pub.score = (double)count / z->k;
-    if (!f->speaker) {
-        const lci_turn *t = lci_session_turn(s, f->turns[0]);
+    if (!z->rep) {
+        /* speaker/excerpt: the first looped assistant turn, else the
+         * first looped turn */
+        size_t j;
+        const lci_turn *t = NULL;
+        for (j = 0; j < f->pub.turn_count && !t; j++) {
+            const lci_turn *c = lci_session_turn(s, f->turns[j]);
+            if (c && c->pub.role == LC_ROLE_ASSISTANT)
+                t = c;
+        }
+        if (!t)
+            t = lci_session_turn(s, f->turns[0]);
         if (t && ((rc = lci_detect_set_speaker(s, f, t)) != LC_OK ||
                   (rc = lci_detect_excerpt(s, f, t, 0)) != LC_OK))
             return rc;
+        if (t)
+            z->rep = t->pub.index;
+        z->role = f->pub.role;
     }
     lci_finding_set_span(s, f, f->turns[0], n);
-    {
-        const lci_turn *t = lci_session_turn(s, f->turns[0]);
-        if (t)
-            f->pub.role = t->pub.role;
-    }
+    f->pub.role = z->role;
     lci_session_touch(s, f);
     return LC_OK;
 }

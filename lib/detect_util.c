@@ -14,7 +14,6 @@
  */
 #include "internal.h"
 
-#include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
 
@@ -80,6 +79,16 @@ static lc_status map_rehash(lci_u64map *m, const lci_alloc *a, size_t cap) {
     lci_free(a, m->vals);
     *m = nm;
     return LC_OK;
+}
+
+lc_status lci_u64map_reserve(lci_u64map *m, const lci_alloc *a,
+                             size_t need) {
+    size_t cap = m->cap ? m->cap : 64;
+    if (2 * need <= m->cap)
+        return LC_OK;
+    while (cap < 2 * need)
+        cap *= 4; /* few, large steps: each rehash reinserts everything */
+    return map_rehash(m, a, cap);
 }
 
 lc_status lci_u64map_slot(lci_u64map *m, const lci_alloc *a, uint64_t key,
@@ -312,54 +321,37 @@ lc_status lci_detect_set_speaker(lc_session *s, lci_finding *f,
 
 /* ---- near-duplicate similarity ---- */
 
-static int u64_cmp(const void *pa, const void *pb) {
-    uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
-    return a < b ? -1 : a > b;
-}
-
-lc_status lci_sketch_turn(const lci_alloc *a, const lci_turn *t,
-                          uint64_t **scratch, size_t *cap, lci_sketch *out) {
-    uint32_t n = t->ntokens, ns, i, k = 0;
-    lc_status st;
+void lci_sketch_turn(const lci_turn *t, lci_sketch *out) {
+    uint32_t n = t->ntokens, i;
     out->index = t->pub.index;
     out->n = 0;
+    out->errsig = t->pub.role == LC_ROLE_TOOL ? lci_error_signature(t) : 0;
+    for (i = 0; i < LCI_SKETCH_K; i++)
+        out->h[i] = UINT64_MAX;
     if (n == 0)
-        return LC_OK;
-    ns = n == 1 ? 1 : n - 1;
-    st = lci_grow(a, (void **)scratch, sizeof **scratch, cap, ns);
-    if (st != LC_OK)
-        return st;
-    if (n == 1)
-        (*scratch)[0] = lci_mix64(t->tokens[0].hash);
-    else
-        for (i = 0; i + 1 < n; i++)
-            (*scratch)[i] = lci_mix64(t->tokens[i].hash * 31 +
-                                      lci_mix64(t->tokens[i + 1].hash));
-    qsort(*scratch, ns, sizeof **scratch, u64_cmp);
-    for (i = 0; i < ns && k < LCI_SKETCH_K; i++)
-        if (k == 0 || out->h[k - 1] != (*scratch)[i])
-            out->h[k++] = (*scratch)[i];
-    out->n = k;
-    return LC_OK;
+        return;
+    for (i = 0; i < (n == 1 ? 1 : n - 1); i++) {
+        /* token hashes are XXH3 already: one mix per shingle */
+        uint64_t x = n == 1 ? lci_mix64(t->tokens[0].hash)
+                            : lci_mix64(t->tokens[i].hash ^
+                                        (t->tokens[i + 1].hash *
+                                         UINT64_C(0x9e3779b97f4a7c15)));
+        uint64_t *b = &out->h[x >> 58]; /* 64 bins: top 6 bits */
+        if (x < *b)
+            *b = x;
+    }
+    out->n = n == 1 ? 1 : n - 1;
 }
 
 double lci_sketch_jaccard(const lci_sketch *x, const lci_sketch *y) {
-    uint32_t i = 0, j = 0, seen = 0, both = 0;
-    /* the LCI_SKETCH_K smallest hashes of the union, and how many of
-     * them are in both sets (Broder's bottom-k estimator) */
-    while (seen < LCI_SKETCH_K && (i < x->n || j < y->n)) {
-        if (j >= y->n || (i < x->n && x->h[i] < y->h[j])) {
-            i++;
-        } else if (i >= x->n || y->h[j] < x->h[i]) {
-            j++;
-        } else {
-            both++;
-            i++;
-            j++;
-        }
-        seen++;
+    uint32_t i, either = 0, both = 0;
+    for (i = 0; i < LCI_SKETCH_K; i++) {
+        if (x->h[i] == UINT64_MAX && y->h[i] == UINT64_MAX)
+            continue;
+        either++;
+        both += x->h[i] == y->h[i];
     }
-    return seen ? (double)both / seen : 0.0;
+    return either ? (double)both / either : 0.0;
 }
 
 double lci_turn_similarity(const lci_turn *a, const lci_sketch *sa,
@@ -372,8 +364,10 @@ double lci_turn_similarity(const lci_turn *a, const lci_sketch *sa,
     if (a->pub.hash == b->pub.hash)
         return 1.0;
     if (a->pub.role == LC_ROLE_TOOL) {
-        sig = lci_error_signature(a);
-        return sig && sig == lci_error_signature(b) ? 1.0 : -1.0;
+        sig = sa ? sa->errsig : lci_error_signature(a);
+        return sig && sig == (sb ? sb->errsig : lci_error_signature(b))
+                   ? 1.0
+                   : -1.0;
     }
     if (lci_turn_is_call(a) || lci_turn_is_call(b))
         return -1.0;

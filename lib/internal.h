@@ -429,6 +429,9 @@ void lci_u64map_free(lci_u64map *m, const lci_alloc *a);
 /* Pointer to the value of key, NULL if absent. Valid until the next
  * slot/retain call. */
 uint64_t *lci_u64map_get(const lci_u64map *m, uint64_t key);
+/* Make room for `need` entries in total (one rehash at most). */
+lc_status lci_u64map_reserve(lci_u64map *m, const lci_alloc *a,
+                             size_t need);
 /* Find or insert key; *val points to its value (0 when *created). */
 lc_status lci_u64map_slot(lci_u64map *m, const lci_alloc *a, uint64_t key,
                           uint64_t **val, bool *created);
@@ -461,18 +464,21 @@ lc_status lci_detect_excerpt(lc_session *s, lci_finding *f,
 lc_status lci_detect_set_speaker(lc_session *s, lci_finding *f,
                                  const lci_turn *t);
 
-/* Bottom-K sketch of a turn's word 2-shingles (a lone word is its own
- * shingle): the LCI_SKETCH_K smallest mixed shingle hashes, ascending. */
+/* Sketch of a turn's set of word 2-shingles (a lone word is its own
+ * shingle) by one-permutation hashing (Li, Owen & Zhang 2012): the
+ * shingle hashes are split into LCI_SKETCH_K bins by their top bits and
+ * each bin keeps its minimum. O(words) to build, O(K) to compare; the
+ * Jaccard estimate is exact unless two shingles of the union share a bin.
+ * Tool observations also carry their error signature. */
 #define LCI_SKETCH_K 64
 typedef struct lci_sketch {
-    uint32_t index; /* turn it describes */
-    uint32_t n;
+    uint32_t index;  /* turn it describes */
+    uint32_t n;      /* shingles seen (0: no words) */
+    uint64_t errsig; /* lci_error_signature for tool turns, else 0 */
     uint64_t h[LCI_SKETCH_K];
 } lci_sketch;
-/* Sketch t; (*scratch, *cap) is a reusable buffer grown with a. */
-lc_status lci_sketch_turn(const lci_alloc *a, const lci_turn *t,
-                          uint64_t **scratch, size_t *cap, lci_sketch *out);
-/* Jaccard estimate (exact when both sets have < LCI_SKETCH_K shingles). */
+void lci_sketch_turn(const lci_turn *t, lci_sketch *out);
+/* Jaccard estimate: bins equal / bins non-empty in either sketch. */
 double lci_sketch_jaccard(const lci_sketch *x, const lci_sketch *y);
 /* Near-duplicate rule shared by near_duplicate_loop and recurring_turn:
  * -1 if a is not similar to b, else the similarity in [0,1]. Same role

@@ -308,9 +308,10 @@ static json_object *finding_json(const lc_finding *f) {
     if (f->kind == LC_KIND_RECYCLED_PASSAGE ||
         f->kind == LC_KIND_DEGENERATE_REPETITION) {
         json_object_object_add(o, "words", json_object_new_int64(f->words));
-        json_object_object_add(
-            o, "share",
-            json_object_new_double(floor(f->share * 100.0 + 0.5) / 100.0));
+        char num[32];
+        snprintf(num, sizeof num, "%.2f", f->share);
+        json_object_object_add(o, "share",
+                               json_object_new_double_s(f->share, num));
     }
     turns = json_object_new_array();
     for (i = 0; i < f->turn_count; i++)
