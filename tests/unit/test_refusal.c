@@ -394,6 +394,81 @@ static void test_fixture_quoted_story(void **state) {
     assert_int_equal(count(&g_conv[0], LC_KIND_REFUSAL), 0);
 }
 
+static void test_fixture_unrelated_and_broken(void **state) {
+    (void)state;
+    check_file("refusal/unrelated-and-broken.jsonl");
+    assert_int_equal(g_nconv, 2);
+    /* a refusal on a new topic after two helpful answers: no onset */
+    assert_int_equal(count(&g_conv[0], LC_KIND_REFUSAL), 1);
+    assert_int_equal(count(&g_conv[0], LC_KIND_REFUSAL_ONSET), 0);
+    /* two refusals, a helpful answer, a refusal: no loop, no onset
+     * (one helpful turn is below onset_min_helpful = 2) */
+    assert_int_equal(count(&g_conv[1], LC_KIND_REFUSAL), 3);
+    assert_int_equal(count(&g_conv[1], LC_KIND_REFUSAL_LOOP), 0);
+    assert_int_equal(count(&g_conv[1], LC_KIND_REFUSAL_ONSET), 0);
+}
+
+/* Live use: the loop is NEW at its third refusal, EXTENDED afterwards;
+ * options change the thresholds. */
+static void test_live_events(void **state) {
+    static const char *const turns[] = {
+        "Write my essay.", "I'm sorry, but I can't help with that.",
+        "Why can't you?", "I'm sorry, but I can't help with that.",
+        "Please just answer.", "I'm sorry, but I can't help with that.",
+        "That's not what I asked.", "I'm sorry, but I can't help with that.",
+    };
+    lc_config *cfg;
+    lc_session *s;
+    const lc_finding *f;
+    size_t i;
+    int saw_new = 0, saw_ext = 0;
+    (void)state;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_session_new(cfg, &s), LC_OK);
+    for (i = 0; i < 8; i++) {
+        assert_int_equal(lc_session_push(s, i % 2 ? LC_ROLE_ASSISTANT
+                                                  : LC_ROLE_USER,
+                                         NULL, 0, turns[i], strlen(turns[i])),
+                         LC_OK);
+        while (lc_session_next_finding(s, &f) == LC_OK) {
+            if (f->kind != LC_KIND_REFUSAL_LOOP)
+                continue;
+            if (f->event == LC_EVENT_NEW) {
+                assert_int_equal(i + 1, 6); /* the third refusal */
+                assert_int_equal(f->count, 3);
+                assert_int_equal(f->pushback, 2);
+                saw_new = 1;
+            } else {
+                assert_int_equal(i + 1, 8);
+                assert_int_equal(f->count, 4);
+                assert_int_equal(f->pushback, 3);
+                assert_int_equal(f->last_turn, 8);
+                saw_ext = 1;
+            }
+        }
+    }
+    assert_true(saw_new && saw_ext);
+    assert_int_equal(lc_session_finish(s), LC_OK);
+    lc_session_free(s);
+    lc_config_free(cfg);
+
+    /* refusal_loop_min 5: four refusals are no loop */
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_config_set(cfg, LC_OPT_REFUSAL_LOOP_MIN, 5), LC_OK);
+    assert_int_equal(lc_session_new(cfg, &s), LC_OK);
+    for (i = 0; i < 8; i++)
+        assert_int_equal(lc_session_push(s, i % 2 ? LC_ROLE_ASSISTANT
+                                                  : LC_ROLE_USER,
+                                         NULL, 0, turns[i], strlen(turns[i])),
+                         LC_OK);
+    assert_int_equal(lc_session_finish(s), LC_OK);
+    for (i = 0; i < lc_session_finding_count(s); i++)
+        assert_int_not_equal(lc_session_finding(s, i)->kind,
+                             LC_KIND_REFUSAL_LOOP);
+    lc_session_free(s);
+    lc_config_free(cfg);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_traps_stay_compliant),
@@ -408,6 +483,8 @@ int main(void) {
         cmocka_unit_test(test_fixture_partial),
         cmocka_unit_test(test_fixture_non_english),
         cmocka_unit_test(test_fixture_quoted_story),
+        cmocka_unit_test(test_fixture_unrelated_and_broken),
+        cmocka_unit_test(test_live_events),
     };
     return cmocka_run_group_tests_name("refusal", tests, setup, teardown);
 }
