@@ -131,6 +131,12 @@ static void out_add(out_buf *o, const char *d, size_t n) {
     o->data[o->len] = '\0';
 }
 
+static void out_printf(out_buf *o, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
 static void out_printf(out_buf *o, const char *fmt, ...) {
     char tmp[512];
     int n;

@@ -65,6 +65,12 @@ static void sb_add(sbuf *b, const char *d, size_t n) {
     b->data[b->len] = '\0';
 }
 
+static void sb_printf(sbuf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
 static void sb_printf(sbuf *b, const char *fmt, ...) {
     char tmp[1024];
     int n;
