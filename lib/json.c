@@ -120,23 +120,29 @@ struct json_object *lci_json_parse(lci_json *j, const char *text, size_t len,
     json_tokener_reset(j->tok);
     o = json_tokener_parse_ex(j->tok, text, (int)len);
     e = json_tokener_get_error(j->tok);
-    if (e == json_tokener_success) {
-        size_t end = json_tokener_get_parse_end(j->tok);
-        /* strict mode already rejects trailing non-blank bytes */
-        (void)end;
-        return o;
-    }
     if (e == json_tokener_continue) {
         /* The terminating NUL completes a bare number. */
         o = json_tokener_parse_ex(j->tok, "", 1);
-        if (json_tokener_get_error(j->tok) == json_tokener_success)
-            return o;
-        if (json_tokener_get_error(j->tok) == json_tokener_error_depth) {
-            set_err(j, err, json_tokener_error_depth, text, len, len);
+        e = json_tokener_get_error(j->tok);
+        if (e == json_tokener_error_depth) {
+            set_err(j, err, e, text, len, len);
             return NULL;
         }
-        set_eof_err(err, len, "line");
-        return NULL;
+        if (e != json_tokener_success) {
+            set_eof_err(err, len, "line");
+            return NULL;
+        }
+    }
+    if (e == json_tokener_success) {
+        /* strict mode already rejects trailing non-blank bytes */
+        if (!o) { /* json-c represents JSON null as NULL */
+            err->status = LC_ERR_SCHEMA;
+            err->off = 0;
+            err->incomplete = 0;
+            snprintf(err->msg, sizeof err->msg,
+                     "expected a JSON object, got null");
+        }
+        return o;
     }
     set_err(j, err, e, text, len, json_tokener_get_parse_end(j->tok));
     return NULL;

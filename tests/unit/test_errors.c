@@ -177,6 +177,13 @@ static void test_schema(void **state) {
     (void)state;
     CHECK(GOOD "[1,2]\n", LC_FORMAT_JSONL_CONV, 2, 1, LC_ERR_SCHEMA,
           LC_SEVERITY_ERROR, 2, 1, GOOD_LEN, "got array");
+    /* JSON null (json-c gives no object at all) */
+    CHECK(GOOD "null\n", LC_FORMAT_JSONL_CONV, 2, 1, LC_ERR_SCHEMA,
+          LC_SEVERITY_ERROR, 2, 1, GOOD_LEN, "got null");
+    CHECK("{\"conversation_id\":1,\"role\":\"user\",\"content\":\"x\"}\n"
+          "null\n",
+          LC_FORMAT_JSONL_TURN, 1, 1, LC_ERR_SCHEMA, LC_SEVERITY_ERROR, 2, 1,
+          50, "got null");
     CHECK(GOOD "{\"text\":\"hi\"}\n", LC_FORMAT_JSONL_CONV, 2, 1,
           LC_ERR_SCHEMA, LC_SEVERITY_ERROR, 2, 1, GOOD_LEN,
           "no \"messages\"");
