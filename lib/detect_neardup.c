@@ -13,8 +13,10 @@
  *    edit, test output after a fix - is never "similar": the agent rule
  *    (a repeated action counts toward a loop only when its observation
  *    repeats too) holds because every position of the block must match;
- *  - tool calls: similar only if identical (a call with other arguments is
- *    another action);
+ *  - tool calls: similar only if the action is identical - the canonical
+ *    calls, whatever thought is written around them (a call with other
+ *    arguments is another action; a reworded "let me retry" next to the
+ *    same call is the same action);
  *  - free text: Jaccard similarity of the sets of word 2-shingles (a lone
  *    word is its own shingle) >= LC_OPT_NEAR_DUP_PERCENT. Sets are
  *    summarised by one-permutation-hashing sketches of 64 bins

@@ -7,7 +7,7 @@
  * normalized text (lci_turn_words_hash): punctuation, emoji and spacing
  * are ignored, because chat bots decorate a repeated line with a random
  * emoji ("I like to shop" / "I like to shop :)"). Tool calls are compared
- * on their whole canonical text.
+ * on their canonical calls (see Agents).
  *
  * Rule (see also LC_OPT_RECUR_* in loopcheck.h):
  *  - An occurrence is counted unless it merely continues a cycle: with d
@@ -26,8 +26,9 @@
  *    needs LC_OPT_RECUR_SHORT_MIN occurrences instead. Turns without any
  *    word are ignored. Later occurrences EXTEND the finding (count grows).
  *  - Agents: tool observations (role tool) are not speaker turns and are
- *    ignored. An assistant tool call is keyed on the call AND its
- *    observation (the next turn if it is a tool turn: its hash, or its
+ *    ignored. An assistant tool call is keyed on its action (the
+ *    canonical calls, without the thought written around them:
+ *    lci_turn_action_hash) AND its observation (the next turn if it is a tool turn: its hash, or its
  *    error signature if it looks like an error; "none" if there is no
  *    observation), so re-reading a file or re-running tests whose output
  *    changed are different occurrences, and the same call failing the same
@@ -239,7 +240,7 @@ static uint64_t call_key(const lci_turn *call, const lci_turn *obs) {
         uint64_t sig = lci_error_signature(obs);
         o = sig ? sig ^ UINT64_C(0x6572726f72) : obs->pub.hash;
     }
-    return lci_mix64(call->pub.hash ^ lci_speaker_key(call)) ^
+    return lci_mix64(lci_turn_action_hash(call) ^ lci_speaker_key(call)) ^
            lci_mix64(o + 1);
 }
 

@@ -36,7 +36,8 @@
  * recycled words of the later turn taken from that source (sum of its
  * disjoint passages), share = words / words of the later turn, score =
  * longest passage / 2N capped at 1, excerpt = the longest passage in the
- * later turn's original text. The later turn is marked looped.
+ * later turn's original text (from its first sentence start, if any).
+ * The later turn is marked looped.
  *
  * Identical turns (same hash) never form a pair: verbatim repetition of a
  * whole turn is exact_loop's (consecutive) or recurring_turn's
@@ -199,14 +200,20 @@ static int src_cmp(const void *pa, const void *pb) {
 static lc_status report(recyc_state *r, lc_session *s, const lci_turn *t,
                         const src_rec *src) {
     lci_finding *f;
-    uint32_t n = t->pub.index;
+    uint32_t n = t->pub.index, at = src->longest_at, i;
     lc_status st = lci_session_new_finding(s, LC_KIND_RECYCLED_PASSAGE, &f);
     if (st != LC_OK)
         return st;
+    /* excerpt from the first sentence start inside the longest passage */
+    for (i = at; i < src->longest_at + src->longest; i++)
+        if (t->tokens[i].flags & LCI_TOK_SENT_START) {
+            at = i;
+            break;
+        }
     if ((st = lci_finding_add_turn(s, f, src->turn)) != LC_OK ||
         (st = lci_finding_add_turn(s, f, n)) != LC_OK ||
         (st = lci_detect_set_speaker(s, f, t)) != LC_OK ||
-        (st = lci_detect_excerpt(s, f, t, src->longest_at)) != LC_OK)
+        (st = lci_detect_excerpt(s, f, t, at)) != LC_OK)
         return st;
     f->pub.words = src->words;
     f->pub.share = t->ntokens ? (double)src->words / t->ntokens : 0.0;

@@ -171,44 +171,75 @@ static bool has_word(const char *s, size_t n, const char *needle) {
 #define ERRSIG_MAX_LINES 64
 #define ERRSIG_MAX_LINE 512
 
+/* Signature of one line: ASCII-lowercased, digits dropped, blanks
+ * collapsed, so "line 12" and "line 14" agree. */
+static uint64_t line_signature(const char *p, size_t n) {
+    char buf[ERRSIG_MAX_LINE];
+    size_t i, j = 0;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c >= '0' && c <= '9')
+            continue;
+        if (c == ' ' || c == '\t' || c == '\r') {
+            if (j && buf[j - 1] == ' ')
+                continue;
+            c = ' ';
+        }
+        buf[j++] = (char)ascii_lower(c);
+    }
+    return map_key(lci_hash(buf, j));
+}
+
 uint64_t lci_error_signature(const lci_turn *t) {
-    static const char *const words[] = {
-        "error",    "exception", "traceback", "fatal",     "failed",
-        "failure",  "panic",     "denied",    "not found", "no such",
-        "timed out", "timeout",  "errno",     "refused",   "invalid"};
+    /* strong words name an error; "failed"/"failure" alone often sit in
+     * a summary line ("57 passed, 3 failed") and only count when no line
+     * has a strong word */
+    static const char *const strong[] = {
+        "error",   "exception", "traceback", "fatal",     "panic",
+        "denied",  "not found", "no such",   "timed out", "timeout",
+        "errno",   "refused",   "invalid"};
+    static const char *const weak[] = {"failed", "failure"};
     const char *p = t->pub.text, *end = p + t->pub.text_len;
+    uint64_t weak_sig = 0;
     int lines = 0;
     while (p < end && lines < ERRSIG_MAX_LINES) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *le = nl ? nl : end;
-        size_t n = (size_t)(le - p), i, k;
+        size_t n = (size_t)(le - p), k;
         if (n > ERRSIG_MAX_LINE)
             n = ERRSIG_MAX_LINE;
-        for (k = 0; k < sizeof words / sizeof words[0]; k++)
-            if (has_word(p, n, words[k]))
-                break;
-        if (k < sizeof words / sizeof words[0]) {
-            /* signature: the line, ASCII-lowercased, digits dropped,
-             * blanks collapsed, so "line 12" and "line 14" agree */
-            char buf[ERRSIG_MAX_LINE];
-            size_t j = 0;
-            for (i = 0; i < n; i++) {
-                unsigned char c = (unsigned char)p[i];
-                if (c >= '0' && c <= '9')
-                    continue;
-                if (c == ' ' || c == '\t' || c == '\r') {
-                    if (j && buf[j - 1] == ' ')
-                        continue;
-                    c = ' ';
+        for (k = 0; k < sizeof strong / sizeof strong[0]; k++)
+            if (has_word(p, n, strong[k]))
+                return line_signature(p, n);
+        if (!weak_sig)
+            for (k = 0; k < sizeof weak / sizeof weak[0]; k++)
+                if (has_word(p, n, weak[k])) {
+                    weak_sig = line_signature(p, n);
+                    break;
                 }
-                buf[j++] = (char)ascii_lower(c);
-            }
-            return map_key(lci_hash(buf, j));
-        }
         lines++;
         p = le + 1;
     }
-    return 0;
+    return weak_sig;
+}
+
+uint64_t lci_turn_action_hash(const lci_turn *t) {
+    const char *p = t->pub.text, *end = p + t->pub.text_len;
+    static const char tag[] = "tool_call ";
+    const size_t tl = sizeof tag - 1;
+    if (!lci_turn_is_call(t))
+        return t->pub.hash;
+    /* the canonical calls follow the free text, each on its own line
+     * starting with "tool_call " (json.c) */
+    while (p + tl <= end) {
+        if (memcmp(p, tag, tl) == 0)
+            return map_key(lci_hash(p, (size_t)(end - p)));
+        p = memchr(p, '\n', (size_t)(end - p));
+        if (!p)
+            break;
+        p++;
+    }
+    return t->pub.hash;
 }
 
 bool lci_observation_repeats(const lci_turn *a, const lci_turn *b) {
@@ -326,6 +357,7 @@ void lci_sketch_turn(const lci_turn *t, lci_sketch *out) {
     out->index = t->pub.index;
     out->n = 0;
     out->errsig = t->pub.role == LC_ROLE_TOOL ? lci_error_signature(t) : 0;
+    out->action = lci_turn_is_call(t) ? lci_turn_action_hash(t) : 0;
     for (i = 0; i < LCI_SKETCH_K; i++)
         out->h[i] = UINT64_MAX;
     if (n == 0)
@@ -369,8 +401,15 @@ double lci_turn_similarity(const lci_turn *a, const lci_sketch *sa,
                    ? 1.0
                    : -1.0;
     }
-    if (lci_turn_is_call(a) || lci_turn_is_call(b))
-        return -1.0;
+    if (lci_turn_is_call(a) || lci_turn_is_call(b)) {
+        /* the same action, whatever the thought written around it */
+        if (!lci_turn_is_call(a) || !lci_turn_is_call(b))
+            return -1.0;
+        return (sa ? sa->action : lci_turn_action_hash(a)) ==
+                       (sb ? sb->action : lci_turn_action_hash(b))
+                   ? 1.0
+                   : -1.0;
+    }
     if (!sa || !sb || !sa->n || !sb->n)
         return -1.0;
     j = lci_sketch_jaccard(sa, sb);

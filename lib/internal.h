@@ -450,9 +450,14 @@ uint64_t lci_speaker_key(const lci_turn *t);
 /* Assistant turn carrying a canonical tool call (LC_TURN_TOOL_CALL). */
 bool lci_turn_is_call(const lci_turn *t);
 /* Agent rule: signature of the first error-looking line of a turn
- * (ASCII-lowercased, digits dropped, blanks collapsed), 0 if no line in
+ * (ASCII-lowercased, digits dropped, blanks collapsed; a line naming an
+ * error/exception/... wins over a "failed" summary line), 0 if no line in
  * the first 64 looks like an error. */
 uint64_t lci_error_signature(const lci_turn *t);
+/* Agent rule: hash of a tool call turn's canonical calls only (the lines
+ * from the first "tool_call " on), so the same action with a reworded
+ * thought around it is the same action; other turns: their hash. */
+uint64_t lci_turn_action_hash(const lci_turn *t);
 /* Agent rule: two observations repeat if both are absent, or they are
  * the same text, or both are errors with the same signature. */
 bool lci_observation_repeats(const lci_turn *a, const lci_turn *b);
@@ -475,6 +480,7 @@ typedef struct lci_sketch {
     uint32_t index;  /* turn it describes */
     uint32_t n;      /* shingles seen (0: no words) */
     uint64_t errsig; /* lci_error_signature for tool turns, else 0 */
+    uint64_t action; /* lci_turn_action_hash for tool calls, else 0 */
     uint64_t h[LCI_SKETCH_K];
 } lci_sketch;
 void lci_sketch_turn(const lci_turn *t, lci_sketch *out);

@@ -11,7 +11,8 @@
  * tests). Fields starting with '_' are for the reviewer and not compared.
  * The fixture JSON is parsed here with json-c, independently of the
  * reader: content strings (or the text parts of a content array), and
- * tool calls appended as "<name> <arguments>" with LC_TURN_TOOL_CALL.
+ * tool calls appended as "tool_call <name> <arguments>" lines (the
+ * reader's canonical form) with LC_TURN_TOOL_CALL.
  *
  * LC_UPDATE_EXPECTED=1 rewrites the expected files from the current
  * output (then review the diff; never accept it blindly).
@@ -130,8 +131,11 @@ static lc_conversation *conv_from_json(const lc_config *cfg,
                 json_object *fn, *name, *args;
                 if (!json_object_object_get_ex(call, "function", &fn))
                     continue;
+                /* the reader's canonical form: "tool_call NAME ARGS" on
+                 * its own line after the text (json.c) */
                 if (text.len)
                     lci_buf_putc(&text, '\n');
+                lci_buf_printf(&text, "tool_call ");
                 if (json_object_object_get_ex(fn, "name", &name))
                     lci_buf_printf(&text, "%s ",
                                    json_object_get_string(name));
