@@ -286,9 +286,6 @@ lc_status lci_family_list(const struct lci_patterns *p, uint64_t set,
 /* Classify one assistant turn. */
 void lci_refusal_classify(const lc_config *cfg, const lci_turn *t,
                           lci_refusal *out);
-/* Does a user turn contest a refusal ("I'm not in crisis", "that's not
- * what I asked")? */
-bool lci_is_pushback(const lci_turn *t);
 
 /* ---- Refusal module additions (patterns.c, refusal.c; refusal owner) ---- */
 
@@ -336,8 +333,9 @@ void lci_refusal_features(const lc_config *cfg, const lci_turn *t,
 /* Compile the built-in library alone, reporting a syntax error in it
  * (a bug) with file:line:col in err. For tests. */
 lc_status lci_patterns_selftest(const lci_alloc *a, lci_err *err);
-/* Pushback test with the config's (possibly user-extended) `pushback`
- * family; lci_is_pushback() uses the built-in one only. */
+/* Does a user turn contest a refusal ("I'm not in crisis", "that's not
+ * what I asked")? Uses the config's (possibly user-extended) `pushback`
+ * family; false when cfg is NULL. Allocation-free. */
 bool lci_pushback_match(const lc_config *cfg, const lci_turn *t);
 
 /* ------------------------------------------------------------------ */

@@ -1236,37 +1236,8 @@ lc_status lci_patterns_load(struct lci_patterns *p, const lci_alloc *a,
 }
 
 /* ------------------------------------------------------------------ */
-/* Built-in pushback family without a config                            */
+/* Pushback (user turns)                                                */
 /* ------------------------------------------------------------------ */
-
-/* Bump allocator over a caller buffer: lets lci_is_pushback compile the
- * small built-in pushback file without touching the heap or any global
- * state. Frees are no-ops; the whole arena dies with the call. */
-typedef struct arena {
-    unsigned char *mem;
-    size_t cap, used;
-} arena;
-
-static void *arena_malloc(void *ctx, size_t size) {
-    arena *ar = ctx;
-    size_t at = (ar->used + 15) & ~(size_t)15;
-    if (size > ar->cap || at > ar->cap - size)
-        return NULL;
-    ar->used = at + size;
-    return ar->mem + at;
-}
-
-static void *arena_realloc(void *ctx, void *ptr, size_t old, size_t size) {
-    void *q = arena_malloc(ctx, size);
-    if (q && ptr)
-        memcpy(q, ptr, old < size ? old : size);
-    return q;
-}
-
-static void arena_free(void *ctx, void *ptr) {
-    (void)ctx;
-    (void)ptr;
-}
 
 typedef struct pb_ud {
     int hit;
@@ -1297,38 +1268,9 @@ static bool pushback_scan(const struct lci_patterns *p, const lci_turn *t) {
 }
 
 bool lci_pushback_match(const lc_config *cfg, const lci_turn *t) {
-    if (!cfg || !t || !cfg->patterns)
-        return lci_is_pushback(t);
+    /* The config's compiled patterns only: nothing here allocates, so
+     * there is no path around the config's allocator. */
+    if (!cfg || !t || !t->tokens || !cfg->patterns)
+        return false;
     return pushback_scan(cfg->patterns, t);
-}
-
-bool lci_is_pushback(const lci_turn *t) {
-    /* 96 KiB covers the built-in pushback file with room to spare; the
-     * arena lives in automatic storage of this call only. */
-    static const size_t cap = 96 * 1024;
-    unsigned char *mem;
-    arena ar;
-    lci_alloc a;
-    struct lci_patterns *p = NULL;
-    bool hit;
-    if (!t || !t->tokens)
-        return false;
-    mem = lci_malloc(&lci_default_alloc, cap);
-    if (!mem)
-        return false;
-    ar.mem = mem;
-    ar.cap = cap;
-    ar.used = 0;
-    a.malloc = arena_malloc;
-    a.realloc = arena_realloc;
-    a.free = arena_free;
-    a.ctx = &ar;
-    if (compile_text(&a, lci_pushback_lcp, sizeof lci_pushback_lcp, NULL, 0,
-                     NULL, &p) != LC_OK) {
-        lci_free(&lci_default_alloc, mem);
-        return false;
-    }
-    hit = pushback_scan(p, t);
-    lci_free(&lci_default_alloc, mem);
-    return hit;
 }
