@@ -39,8 +39,9 @@
  * later turn's original text (from its first sentence start, if any).
  * The later turn is marked looped.
  *
- * Identical turns (same hash) never form a pair: verbatim repetition of a
- * whole turn is exact_loop's (consecutive) or recurring_turn's
+ * Identical turns (same hash, or the same words up to punctuation and
+ * emoji: lci_turn_words_hash) never form a pair: repetition of a whole
+ * turn is exact_loop's (consecutive) or recurring_turn's
  * (non-consecutive) finding, so the seed's refusal loop gives none here.
  *
  * Cost per turn O(words * w) plus the extensions (each later-turn token is
@@ -67,6 +68,7 @@ typedef struct src_rec {
     uint32_t longest;
     uint32_t longest_at;
     uint64_t evidence;
+    int words_checked; /* 0 not yet, 1 different words, 2 the same */
 } src_rec;
 
 typedef struct recyc_state {
@@ -231,7 +233,7 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
     recyc_state *r = st;
     uint32_t n = t->pub.index, ntok = t->ntokens, i;
     uint32_t lo = n >= r->window ? n - r->window + 1 : 1;
-    uint64_t spk;
+    uint64_t spk, words = 0;
     size_t nfp = 0, nsrc = 0, f, cap;
     lc_status rc;
     if (n >= r->next_sweep) {
@@ -287,6 +289,13 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
             continue;
         if (!(rec = src_for(r, &nsrc, ti)))
             return LC_ERR_NOMEM;
+        if (rec->words_checked == 0) { /* once per (source, turn) */
+            if (!words)
+                words = lci_turn_words_hash(t);
+            rec->words_checked = lci_turn_words_hash(src) == words ? 2 : 1;
+        }
+        if (rec->words_checked == 2)
+            continue; /* the same words: recurring_turn's */
         a = r->fps[f].pos;
         b = pi;
         if (a < rec->cover_end)
