@@ -44,6 +44,7 @@ typedef struct exact_state {
     uint32_t cur_p;
     lc_role cur_role;     /* role of the representative turn */
     uint32_t last_end;    /* last turn of the latest finding, 0 if none */
+    lci_kind_watch near;  /* near_duplicate_loop's latest finding */
 } exact_state;
 
 static lc_status exact_create(lc_session *s, void **out) {
@@ -61,19 +62,9 @@ static lc_status exact_create(lc_session *s, void **out) {
 
 static void exact_destroy(void *st, const lci_alloc *a) { lci_free(a, st); }
 
-/* Last turn of the latest near_duplicate_loop finding (0 if none). A
- * near-duplicate loop that went on verbatim is extended by
+/* A near-duplicate loop that went on verbatim is extended by
  * detect_neardup.c; an exact loop overlapping it would report the same
- * loop twice. */
-static uint32_t near_dup_until(lc_session *s) {
-    size_t i = lci_session_nfindings(s);
-    while (i-- > 0) {
-        const lci_finding *f = lci_session_finding_at(s, i);
-        if (f->pub.kind == LC_KIND_NEAR_DUPLICATE_LOOP)
-            return f->pub.last_turn;
-    }
-    return 0;
-}
+ * loop twice, so its last turn is a floor for new runs. */
 
 static bool same_turn(const lci_turn *a, const lci_turn *b) {
     return a && b && a->pub.hash == b->pub.hash &&
@@ -164,7 +155,7 @@ static lc_status exact_on_turn(void *st, lc_session *s, const lci_turn *t) {
         if (e->m[p] == 0 || len < e->minr * p)
             continue;
         start = n - len + 1;
-        lo = near_dup_until(s);
+        lo = lci_latest_end(s, &e->near, LC_KIND_NEAR_DUPLICATE_LOOP);
         if (lo < e->last_end)
             lo = e->last_end;
         if (start <= lo) {

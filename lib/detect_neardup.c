@@ -58,6 +58,7 @@ typedef struct nd_state {
     uint32_t cur_p;
     lc_role cur_role;
     uint32_t last_end;
+    lci_kind_watch exact; /* exact_loop's latest finding */
 } nd_state;
 
 static lc_status nd_create(lc_session *s, void **out) {
@@ -80,17 +81,6 @@ static void nd_destroy(void *st, const lci_alloc *a) {
     if (!d)
         return;
     lci_free(a, d);
-}
-
-/* Last turn of the latest exact_loop finding (0 if none). */
-static uint32_t exact_end(lc_session *s) {
-    size_t i = lci_session_nfindings(s);
-    while (i-- > 0) {
-        const lci_finding *f = lci_session_finding_at(s, i);
-        if (f->pub.kind == LC_KIND_EXACT_LOOP)
-            return f->pub.last_turn;
-    }
-    return 0;
 }
 
 static lc_status cover(lc_session *s, lci_finding *f, uint32_t first,
@@ -189,7 +179,7 @@ static lc_status nd_on_turn(void *st, lc_session *s, const lci_turn *t) {
         if (d->m[p] == 0 || len < d->minr * p)
             continue;
         start = n - len + 1;
-        floor_end = exact_end(s);
+        floor_end = lci_latest_end(s, &d->exact, LC_KIND_EXACT_LOOP);
         if (floor_end < d->last_end)
             floor_end = d->last_end;
         if (start <= floor_end) {

@@ -27,7 +27,9 @@
  * words. Whole recycled sentences and paragraphs are recycling; a clause
  * of 12-20 words that only recurs inside different sentences ("you'll be
  * more likely to approach challenges with a sense of purpose and
- * direction") is a stock phrase, not a recycled passage.
+ * direction") is a stock phrase, not a recycled passage. The price: a
+ * sentence of fewer than 2N words re-used inside a longer sentence ("As I
+ * said before: <sentence>") is not counted either.
  *
  * Canonical pairs: a later turn is linked to the MOST RECENT earlier turn
  * holding each passage, so a sentence repeated in turns 8, 10, 12, 14 gives

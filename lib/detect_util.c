@@ -254,6 +254,18 @@ bool lci_observation_repeats(const lci_turn *a, const lci_turn *b) {
     return sa != 0 && sa == lci_error_signature(b);
 }
 
+/* ---- other detectors' findings ---- */
+
+uint32_t lci_latest_end(lc_session *s, lci_kind_watch *w, lc_kind kind) {
+    size_t n = lci_session_nfindings(s);
+    for (; w->seen < n; w->seen++) {
+        const lci_finding *f = lci_session_finding_at(s, w->seen);
+        if (f && f->pub.kind == kind)
+            w->latest = f;
+    }
+    return w->latest ? w->latest->pub.last_turn : 0;
+}
+
 /* ---- excerpts ---- */
 
 /* Is code point u part of a word (letters, digits, marks)? */

@@ -459,6 +459,15 @@ uint64_t lci_turn_action_hash(const lci_turn *t);
 /* Agent rule: two observations repeat if both are absent, or they are
  * the same text, or both are errors with the same signature. */
 bool lci_observation_repeats(const lci_turn *a, const lci_turn *b);
+/* The latest finding of one kind made by another detector, followed
+ * incrementally (findings are never removed while turns are pushed). */
+typedef struct lci_kind_watch {
+    size_t seen;               /* findings looked at so far */
+    const lci_finding *latest; /* latest of the kind, NULL if none */
+} lci_kind_watch;
+/* Current last turn of the latest finding of `kind` (0 if none).
+ * Amortized O(1): only findings made since the previous call are read. */
+uint32_t lci_latest_end(lc_session *s, lci_kind_watch *w, lc_kind kind);
 /* Excerpt from the original text of t starting at its word `word`
  * (0 = start of the turn); falls back to the normalized text. */
 lc_status lci_detect_excerpt(lc_session *s, lci_finding *f,

@@ -712,6 +712,101 @@ static void t_long_loop(void **state) {
     lc_config_free(cfg);
 }
 
+/* A long refusal loop: every assistant turn is also a refusal finding of
+ * another detector, so anything that scanned all findings per turn would
+ * be quadratic here. One exact loop, extended to the end. */
+static void t_long_refusal_loop(void **state) {
+    lc_config *cfg = NULL;
+    lc_session *s = NULL;
+    uint32_t i;
+    size_t nexact = 0;
+    (void)state;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_session_new(cfg, &s), LC_OK);
+    for (i = 0; i < 20000; i++) {
+        const char *t = i & 1 ? "Please, I really need help with my essay."
+                              : "I'm sorry, but I can't help with that.";
+        assert_int_equal(lc_session_push(s, i & 1 ? LC_ROLE_USER
+                                                  : LC_ROLE_ASSISTANT,
+                                         NULL, 0, t, strlen(t)),
+                         LC_OK);
+    }
+    assert_int_equal(lc_session_finish(s), LC_OK);
+    for (i = 0; i < lc_session_finding_count(s); i++) {
+        const lc_finding *f = lc_session_finding(s, (size_t)i);
+        if (f->kind == LC_KIND_EXACT_LOOP) {
+            nexact++;
+            assert_int_equal(f->first_turn, 1);
+            assert_int_equal(f->last_turn, 20000);
+            assert_int_equal(f->repeats, 10000);
+        }
+        assert_int_not_equal(f->kind, LC_KIND_NEAR_DUPLICATE_LOOP);
+        assert_int_not_equal(f->kind, LC_KIND_RECURRING_TURN);
+    }
+    assert_int_equal(nexact, 1);
+    lc_session_free(s);
+    lc_config_free(cfg);
+}
+
+/* The history window bounds what can be matched: a passage recycled 30
+ * turns later is found with the default window and not with a window
+ * of 16 turns. */
+static size_t recycled_after_gap(int64_t window) {
+    static const char *const para =
+        "The quarterly numbers show that the new onboarding flow reduced "
+        "support tickets by a third while keeping conversion steady.";
+    lc_config *cfg = NULL;
+    lc_session *s = NULL;
+    char filler[96];
+    size_t i, n = 0;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    if (window)
+        assert_int_equal(lc_config_set(cfg, LC_OPT_HISTORY_TURNS, window),
+                         LC_OK);
+    assert_int_equal(lc_session_new(cfg, &s), LC_OK);
+    assert_int_equal(lc_session_push(s, LC_ROLE_ASSISTANT, NULL, 0, para,
+                                     strlen(para)),
+                     LC_OK);
+    for (i = 0; i < 29; i++) {
+        int len = snprintf(filler, sizeof filler,
+                           "Filler message %zu with its own words %zu.", i,
+                           i * 31);
+        assert_int_equal(lc_session_push(s, i & 1 ? LC_ROLE_ASSISTANT
+                                                  : LC_ROLE_USER,
+                                         NULL, 0, filler, (size_t)len),
+                         LC_OK);
+    }
+    assert_int_equal(lc_session_push(s, LC_ROLE_ASSISTANT, NULL, 0,
+                                     "As I said before. The quarterly numbers "
+                                     "show that the new onboarding flow "
+                                     "reduced support tickets by a third "
+                                     "while keeping conversion steady.",
+                                     strlen("As I said before. The quarterly "
+                                            "numbers show that the new "
+                                            "onboarding flow reduced support "
+                                            "tickets by a third while keeping "
+                                            "conversion steady.")),
+                     LC_OK);
+    assert_int_equal(lc_session_finish(s), LC_OK);
+    for (i = 0; i < lc_session_finding_count(s); i++) {
+        const lc_finding *f = lc_session_finding(s, i);
+        if (f->kind == LC_KIND_RECYCLED_PASSAGE) {
+            assert_int_equal(f->first_turn, 1);
+            assert_int_equal(f->last_turn, 31);
+            n++;
+        }
+    }
+    lc_session_free(s);
+    lc_config_free(cfg);
+    return n;
+}
+
+static void t_history_window(void **state) {
+    (void)state;
+    assert_int_equal(recycled_after_gap(0), 1);
+    assert_int_equal(recycled_after_gap(16), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_seed),
@@ -734,6 +829,8 @@ int main(void) {
         cmocka_unit_test(t_recycled_quiet),
         cmocka_unit_test(t_markdown),
         cmocka_unit_test(t_long_loop),
+        cmocka_unit_test(t_long_refusal_loop),
+        cmocka_unit_test(t_history_window),
     };
     return cmocka_run_group_tests_name("loops", tests, NULL, NULL);
 }
