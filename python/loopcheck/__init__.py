@@ -455,8 +455,23 @@ class Report:
 
     def to_json(self) -> str:
         """The report as one JSON line, exactly as the CLI writes it."""
+        if not self._ptr and getattr(self, "_json", None) is not None:
+            return self._json          # an unpickled copy
         self._check_open()
         return _collect(_L.lc_report_write, self._ptr).rstrip("\n")
+
+    def __getstate__(self):
+        # Pickles (e.g. back from a Dask worker) as a detached copy: all
+        # fields and to_json() work; it can no longer be added to a
+        # Summary or a diff (send summaries for that).
+        state = {k: v for k, v in self.__dict__.items() if k != "_ptr"}
+        state["_json"] = self.to_json() if self._ptr else \
+            getattr(self, "_json", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._ptr = None
 
     def to_dict(self) -> dict:
         return json.loads(self.to_json())

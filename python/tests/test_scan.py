@@ -135,6 +135,16 @@ class TestScan(unittest.TestCase):
         self.assertEqual(total.to_dict(), whole.to_dict())
         self.assertEqual(total.read, 60)
 
+    def test_report_pickles_detached(self):
+        rep = list(loopcheck.scan(self.a))[0]
+        copy = pickle.loads(pickle.dumps(rep))
+        self.assertEqual(copy.findings, rep.findings)
+        self.assertEqual(copy.to_dict(), rep.to_dict())
+        self.assertEqual((copy.conversation, copy.line), ("loop-1", 1))
+        with self.assertRaises(loopcheck.Error) as cm:
+            loopcheck.Summary().add(copy)
+        self.assertEqual(cm.exception.status, 11)
+
     def test_scan_bytes(self):
         reps = loopcheck.scan_bytes(conv_line("x", LOOP).encode(), "mem")
         self.assertEqual(len(reps), 1)
