@@ -313,7 +313,8 @@ typedef int (*lci_pmatch_fn)(const lci_pmatch *m, void *ud);
 /* One pass over toks[0..n): every enabled pattern whose family bit is in
  * `families` is tried at every position where its first word occurs
  * (hash-table lookup per token). At most one match per pattern and start
- * position (the first the backtracking matcher finds). */
+ * position (the first the backtracking matcher finds). The work is
+ * bounded linearly in n; past the budget the rest is not scanned. */
 void lci_patterns_scan(const struct lci_patterns *p, const lci_token *toks,
                        uint32_t n, uint64_t families, lci_pmatch_fn fn,
                        void *ud);
@@ -337,6 +338,17 @@ lc_status lci_patterns_selftest(const lci_alloc *a, lci_err *err);
  * what I asked")? Uses the config's (possibly user-extended) `pushback`
  * family; false when cfg is NULL. Allocation-free. */
 bool lci_pushback_match(const lc_config *cfg, const lci_turn *t);
+/* Work accounting (refusal owner): as lci_patterns_scan and
+ * lci_refusal_classify, adding the work spent to *work (index probes,
+ * entries visited and matcher steps; for classify also the tokens and
+ * bytes its own passes walk). A scan spends at most a small constant per
+ * token plus a base allowance (patterns.c); tests bound the total. */
+void lci_patterns_scan_work(const struct lci_patterns *p,
+                            const lci_token *toks, uint32_t n,
+                            uint64_t families, lci_pmatch_fn fn, void *ud,
+                            uint64_t *work);
+void lci_refusal_classify_work(const lc_config *cfg, const lci_turn *t,
+                               lci_refusal *out, uint64_t *work);
 
 /* ------------------------------------------------------------------ */
 /* Session and detectors (session.c, detectors.c, detect_*.c)           */

@@ -24,7 +24,10 @@
  * number of patterns, and a pattern is only run where its first two
  * words can match. Groups of LCI_SET_MIN or more alternatives start with
  * a SET guard (binary search over their first words). Matching from one
- * start position is bounded by LCI_STEP_BUDGET VM steps.
+ * start position is bounded by LCI_STEP_BUDGET VM steps; a 64-bit filter
+ * of possible third words skips most near misses before the VM runs, and
+ * a whole scan by LCI_SCAN_WORK_PER_TOKEN per token (+ a base), so even a
+ * flood of pattern prefixes is classified in linear time.
  *
  * Invariants: program indices are absolute into p->insns; a failed load
  * leaves the pattern set exactly as it was before the call.
@@ -39,6 +42,14 @@
 #define LCI_GAP_DEFAULT 5
 #define LCI_GAP_MAX 32
 #define LCI_STEP_BUDGET 4096 /* VM steps per (pattern, start position) */
+/* Work budget of one scan: index probes + entries visited + VM steps,
+ * at most this many per token plus a base allowance (so short turns are
+ * never cut). Ordinary text needs a few per token (measured: 2-4 on
+ * the XSTest answers, at most ~30 in a short refusal-dense turn); only
+ * adversarial repetition of pattern prefixes exhausts it, and then the
+ * rest of the turn is not scanned: classification stays linear-time. */
+#define LCI_SCAN_WORK_PER_TOKEN 24
+#define LCI_SCAN_WORK_BASE (1u << 18)
 #define LCI_MAX_DEPTH 16     /* group nesting in one pattern */
 
 enum {
@@ -81,6 +92,7 @@ typedef struct fam_t {
  */
 typedef struct entry {
     uint64_t hash;
+    uint64_t mask3; /* bit (h & 63) per possible third word; ~0 any */
     uint32_t pat;
     uint32_t next; /* index+1 of the next entry with the same slot, 0 end */
     uint32_t bit;
@@ -88,7 +100,8 @@ typedef struct entry {
 
 typedef struct first_word_t {
     uint64_t hash;
-    uint64_t mask; /* bit (h & 63) per possible second word; ~0 any */
+    uint64_t mask;  /* bit (h & 63) per possible second word; ~0 any */
+    uint64_t mask3; /* bit (h & 63) per possible third word; ~0 any */
 } first_word_t;
 
 struct lci_patterns {
@@ -246,8 +259,45 @@ static uint64_t next_mask(const struct lci_patterns *p, uint32_t pc,
     }
 }
 
+/*
+ * Mask of the words that can come two tokens after the instruction
+ * before pc: for every word reachable from pc (the second word of a
+ * pattern when pc follows its first word), the words that can follow
+ * it. Gaps, matches and anything unexpected give ~0.
+ */
+static uint64_t next2_mask(const struct lci_patterns *p, uint32_t pc,
+                           int depth) {
+    uint64_t m = 0;
+    for (;;) {
+        const insn *in = &p->insns[pc];
+        if (depth > 64)
+            return ~(uint64_t)0;
+        switch (in->op) {
+        case OP_TOK:
+            return m | next_mask(p, pc + 1, 0);
+        case OP_SPLIT:
+            m |= next2_mask(p, in->x, depth + 1);
+            pc = in->y;
+            break;
+        case OP_JMP:
+            pc = in->x;
+            break;
+        case OP_SENT:
+        case OP_TURN:
+        case OP_SET:
+            pc++;
+            break;
+        case OP_FAIL:
+            return m;
+        default: /* OP_GAP, OP_MATCH */
+            return ~(uint64_t)0;
+        }
+    }
+}
+
 static lc_status insert_entry(struct lci_patterns *p, const lci_alloc *a,
-                              uint64_t h, uint32_t bit, uint32_t pi) {
+                              uint64_t h, uint32_t bit, uint64_t mask3,
+                              uint32_t pi) {
     lc_status st;
     size_t k;
     st = lci_grow(a, (void **)&p->entries, sizeof(entry), &p->capentries,
@@ -258,6 +308,7 @@ static lc_status insert_entry(struct lci_patterns *p, const lci_alloc *a,
     p->entries[p->nentries].hash = h;
     p->entries[p->nentries].pat = pi;
     p->entries[p->nentries].bit = bit;
+    p->entries[p->nentries].mask3 = mask3;
     p->entries[p->nentries].next = p->slots[k];
     p->nentries++;
     p->slots[k] = (uint32_t)p->nentries;
@@ -266,12 +317,13 @@ static lc_status insert_entry(struct lci_patterns *p, const lci_alloc *a,
 
 /* Record a possible first word (merging masks per word). */
 static lc_status add_first(struct lci_patterns *p, const lci_alloc *a,
-                           uint64_t h, uint64_t mask) {
+                           uint64_t h, uint64_t mask, uint64_t mask3) {
     size_t i;
     lc_status st;
     for (i = 0; i < p->nfw; i++)
         if (p->fw[i].hash == h) {
             p->fw[i].mask |= mask;
+            p->fw[i].mask3 |= mask3;
             return LC_OK;
         }
     st = lci_grow(a, (void **)&p->fw, sizeof *p->fw, &p->capfw, p->nfw + 1);
@@ -279,6 +331,7 @@ static lc_status add_first(struct lci_patterns *p, const lci_alloc *a,
         return st;
     p->fw[p->nfw].hash = h;
     p->fw[p->nfw].mask = mask;
+    p->fw[p->nfw].mask3 = mask3;
     p->nfw++;
     return LC_OK;
 }
@@ -299,7 +352,8 @@ static lc_status index_pattern(struct lci_patterns *p, const lci_alloc *a,
         switch (in->op) {
         case OP_TOK:
             (void)pi;
-            return add_first(p, a, in->hash, next_mask(p, pc + 1, 0));
+            return add_first(p, a, in->hash, next_mask(p, pc + 1, 0),
+                             next2_mask(p, pc + 1, 0));
         case OP_SPLIT:
             st = index_pattern(p, a, pi, in->x, depth + 1);
             if (st != LC_OK)
@@ -350,12 +404,14 @@ static lc_status rebuild_index(struct lci_patterns *p, const lci_alloc *a) {
             uint64_t m = p->fw[j].mask;
             uint32_t b;
             if (m == ~(uint64_t)0) {
-                st = insert_entry(p, a, p->fw[j].hash, 64, (uint32_t)i);
+                st = insert_entry(p, a, p->fw[j].hash, 64, ~(uint64_t)0,
+                                  (uint32_t)i);
                 continue;
             }
             for (b = 0; b < 64 && st == LC_OK; b++)
                 if (m & (uint64_t)1 << b)
-                    st = insert_entry(p, a, p->fw[j].hash, b, (uint32_t)i);
+                    st = insert_entry(p, a, p->fw[j].hash, b,
+                                      p->fw[j].mask3, (uint32_t)i);
         }
         if (st != LC_OK)
             return st;
@@ -450,43 +506,70 @@ static int64_t vm_run(const insn *prog, const uint64_t *sets, uint32_t pc,
 void lci_patterns_scan(const struct lci_patterns *p, const lci_token *toks,
                        uint32_t n, uint64_t families, lci_pmatch_fn fn,
                        void *ud) {
+    lci_patterns_scan_work(p, toks, n, families, fn, ud, NULL);
+}
+
+void lci_patterns_scan_work(const struct lci_patterns *p,
+                            const lci_token *toks, uint32_t n,
+                            uint64_t families, lci_pmatch_fn fn, void *ud,
+                            uint64_t *work) {
+    uint64_t left = LCI_SCAN_WORK_BASE, used = 0;
     uint32_t i;
     if (!p || !toks || !fn || !p->nslots)
         return;
+    left += (uint64_t)LCI_SCAN_WORK_PER_TOKEN * n;
     for (i = 0; i < n; i++) {
         uint64_t h = toks[i].hash;
         uint32_t k, probe;
         for (probe = 0; probe < 2; probe++) {
-        /* probe 0: patterns whose second word can be the next token;
-         * probe 1: patterns that need no particular second word */
-        uint32_t bit = probe ? 64 : (uint32_t)(toks[i + 1 < n ? i + 1 : i].hash & 63);
-        if (!probe && i + 1 >= n)
-            continue;
-        for (k = p->slots[slot_of(h, bit, p->nslots)]; k;
-             k = p->entries[k - 1].next) {
-            const entry *e = &p->entries[k - 1];
-            const pat *q;
-            int budget = LCI_STEP_BUDGET;
-            int64_t end;
-            lci_pmatch m;
-            if (e->hash != h || e->bit != bit)
+            /* probe 0: patterns whose second word can be the next token;
+             * probe 1: patterns that need no particular second word */
+            uint32_t bit = probe ? 64 : (uint32_t)(toks[i + 1 < n ? i + 1 : i].hash & 63);
+            if (!probe && i + 1 >= n)
                 continue;
-            q = &p->pats[e->pat];
-            if (!(families & ((uint64_t)1 << q->family)) ||
-                (p->fam[q->family].flags & LCI_FAM_DISABLED))
-                continue;
-            end = vm_run(p->insns, p->sets, q->prog, toks, n, i, &budget);
-            if (end < 0)
-                continue;
-            m.pattern = e->pat;
-            m.family = q->family;
-            m.tok_start = i;
-            m.tok_end = (uint32_t)end;
-            if (fn(&m, ud))
-                return;
-        }
+            used++;
+            for (k = p->slots[slot_of(h, bit, p->nslots)]; k;
+                 k = p->entries[k - 1].next) {
+                const entry *e = &p->entries[k - 1];
+                const pat *q;
+                int budget;
+                int64_t end;
+                lci_pmatch m;
+                used++;
+                if (e->hash != h || e->bit != bit)
+                    continue;
+                /* third-word filter (cheap; the VM would fail anyway) */
+                if (i + 2 < n &&
+                    !((e->mask3 >> (toks[i + 2].hash & 63)) & 1u))
+                    continue;
+                q = &p->pats[e->pat];
+                if (!(families & ((uint64_t)1 << q->family)) ||
+                    (p->fam[q->family].flags & LCI_FAM_DISABLED))
+                    continue;
+                if (used >= left)
+                    goto out;
+                budget = left - used < LCI_STEP_BUDGET ? (int)(left - used)
+                                                       : LCI_STEP_BUDGET;
+                {
+                    int b0 = budget;
+                    end = vm_run(p->insns, p->sets, q->prog, toks, n, i,
+                                 &budget);
+                    used += (uint64_t)(b0 - (budget < 0 ? 0 : budget));
+                }
+                if (end < 0)
+                    continue;
+                m.pattern = e->pat;
+                m.family = q->family;
+                m.tok_start = i;
+                m.tok_end = (uint32_t)end;
+                if (fn(&m, ud))
+                    goto out;
+            }
         }
     }
+out:
+    if (work)
+        *work += used;
 }
 
 /* ------------------------------------------------------------------ */

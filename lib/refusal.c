@@ -34,13 +34,22 @@
 #include <string.h>
 #include <utf8proc.h>
 
-#define MAX_MATCHES 96
+#define MAX_MATCHES 128
+/* Only the family, its best match, the span and partial matter, so a
+ * family keeps its first few live matches (later ones sit lower in the
+ * turn and weigh less): a flood of one phrase cannot crowd out the other
+ * families or the help markers after it. */
+#define MAX_PER_FAMILY 8
+/* "but/however/though" counts for a soft family within this many tokens
+ * after its match (bounds the walk on a sentence without end). */
+#define BUT_WINDOW 48
 #define REFUSAL_THRESHOLD 50.0f
 
 typedef struct mrec {
     lci_pmatch m;
-    uint32_t sent;     /* sentence index of tok_start */
-    uint32_t sent_end; /* first token of the next sentence */
+    uint32_t sent;       /* sentence index of tok_start */
+    uint32_t sent_start; /* first token of that sentence */
+    uint32_t sent_end;   /* first token of the next sentence */
     float eff;         /* weight after position/soft factors */
     int dead;          /* cancelled or quoted */
 } mrec;
@@ -50,8 +59,11 @@ typedef struct scan_ctx {
     const lci_turn *t;
     mrec recs[MAX_MATCHES];
     int n;
+    uint8_t per_fam[LCI_MAX_FAMILIES]; /* live matches kept per family */
     /* running cursors (matches arrive by ascending tok_start) */
-    uint32_t cur_tok, cur_sent;
+    uint32_t cur_tok, cur_sent, cur_sent_start;
+    uint32_t end_of_sent; /* first token after sentence cur_sent, or 0 */
+    uint64_t work;        /* tokens and bytes walked (for tests) */
     size_t qpos;  /* byte cursor in norm for single-quote tracking */
     int qopen;    /* inside a '...' span at qpos */
 } scan_ctx;
@@ -116,28 +128,47 @@ static int on_match(const lci_pmatch *m, void *ud) {
     const lci_token *tk = c->t->tokens;
     mrec *r;
     uint32_t j;
+    int dead = 0;
     if (c->n >= MAX_MATCHES)
         return 1;
+    if (m->family < 0 || m->family >= LCI_MAX_FAMILIES ||
+        c->per_fam[m->family] >= MAX_PER_FAMILY)
+        return 0;
+    c->work += m->tok_start - c->cur_tok;
     while (c->cur_tok < m->tok_start) {
         c->cur_tok++;
-        if (tk[c->cur_tok].flags & LCI_TOK_SENT_START)
+        if (tk[c->cur_tok].flags & LCI_TOK_SENT_START) {
             c->cur_sent++;
+            c->cur_sent_start = c->cur_tok;
+            c->end_of_sent = 0;
+        }
+    }
+    if (tk[m->tok_start].flags & LCI_TOK_QUOTED) {
+        dead = 1;
+    } else {
+        c->work += (tk[m->tok_start].off > c->qpos
+                        ? tk[m->tok_start].off - c->qpos : 0) + 800;
+        quote_advance(c, tk[m->tok_start].off);
+        if (c->qopen && quote_closes(c->t, tk[m->tok_start].off, 800))
+            dead = 1;
+    }
+    if (!dead)
+        c->per_fam[m->family]++;
+    /* end of the current sentence: found once per sentence */
+    if (!c->end_of_sent) {
+        for (j = m->tok_start + 1; j < c->t->ntokens; j++)
+            if (tk[j].flags & LCI_TOK_SENT_START)
+                break;
+        c->work += j - m->tok_start;
+        c->end_of_sent = j;
     }
     r = &c->recs[c->n++];
     memset(r, 0, sizeof *r);
     r->m = *m;
     r->sent = c->cur_sent;
-    for (j = m->tok_start + 1; j < c->t->ntokens; j++)
-        if (tk[j].flags & LCI_TOK_SENT_START)
-            break;
-    r->sent_end = j;
-    if (tk[m->tok_start].flags & LCI_TOK_QUOTED) {
-        r->dead = 1;
-    } else {
-        quote_advance(c, tk[m->tok_start].off);
-        if (c->qopen && quote_closes(c->t, tk[m->tok_start].off, 800))
-            r->dead = 1;
-    }
+    r->sent_start = c->cur_sent_start;
+    r->sent_end = c->end_of_sent;
+    r->dead = dead;
     return 0;
 }
 
@@ -239,7 +270,8 @@ static float pos_factor(const mrec *r, const lci_token *tk) {
 /* The rule classifier; fam_out (may be NULL) receives every family's
  * effective score (0 if it did not match). */
 static void classify_rules(const lc_config *cfg, const lci_turn *t,
-                           lci_refusal *out, float *fam_out) {
+                           lci_refusal *out, float *fam_out,
+                           uint64_t *work) {
     static const char but_w[] = "but", however_w[] = "however",
                       though_w[] = "though";
     scan_ctx c;
@@ -282,7 +314,9 @@ static void classify_rules(const lc_config *cfg, const lci_turn *t,
     memset(&c, 0, sizeof c);
     c.p = p;
     c.t = t;
-    lci_patterns_scan(p, tk, n, mask, on_match, &c);
+    lci_patterns_scan_work(p, tk, n, mask, on_match, &c, work);
+    if (work)
+        *work += c.work;
     if (fam_out)
         memset(fam_out, 0, LCI_MAX_FAMILIES * sizeof *fam_out);
     if (c.n == 0)
@@ -321,8 +355,12 @@ static void classify_rules(const lc_config *cfg, const lci_turn *t,
         eff = (float)w * pos_factor(r, tk);
         if ((fl & LCI_FAM_SOFT) && w > 0) {
             int but_clause = 0;
-            uint32_t k;
-            for (k = r->m.tok_end; k < r->sent_end; k++)
+            uint32_t k, kend = r->sent_end;
+            if (kend - r->m.tok_end > BUT_WINDOW)
+                kend = r->m.tok_end + BUT_WINDOW;
+            if (work)
+                *work += kend - r->m.tok_end;
+            for (k = r->m.tok_end; k < kend; k++)
                 if ((tk[k].hash == h_but || tk[k].hash == h_however ||
                      tk[k].hash == h_though) &&
                     r->sent_end - k > 6) {
@@ -410,6 +448,8 @@ static void classify_rules(const lc_config *cfg, const lci_turn *t,
         size_t ne = tk[r->m.tok_end - 1].off + tk[r->m.tok_end - 1].len;
         size_t os = norm_to_orig(&cfg->alloc, t, ns, 0);
         size_t oe = norm_to_orig(&cfg->alloc, t, ne, 1);
+        if (work)
+            *work += os + oe;
         if (oe < os)
             oe = os;
         out->span_start = (uint32_t)os;
@@ -443,7 +483,7 @@ static void classify_rules(const lc_config *cfg, const lci_turn *t,
         clean = n - r0->sent_end;
         for (i = 0; i < c.n && !out->partial; i++) {
             const mrec *r = &c.recs[i];
-            uint32_t st0;
+            uint32_t st0 = r->sent_start;
             if (r->dead || r->eff <= 0 || r->m.tok_start < r0->sent_end ||
                 (lci_family_flags(p, r->m.family) & LCI_FAM_HELP))
                 continue;
@@ -456,10 +496,8 @@ static void classify_rules(const lc_config *cfg, const lci_turn *t,
                     break;
             if (j < i)
                 continue;
-            for (st0 = r->m.tok_start;
-                 st0 > r0->sent_end && !(tk[st0].flags & LCI_TOK_SENT_START);
-                 st0--)
-                ;
+            if (st0 < r0->sent_end)
+                st0 = r0->sent_end;
             if (r->sent_end - st0 <= clean)
                 clean -= r->sent_end - st0;
         }
@@ -470,7 +508,12 @@ static void classify_rules(const lc_config *cfg, const lci_turn *t,
 
 void lci_refusal_classify(const lc_config *cfg, const lci_turn *t,
                           lci_refusal *out) {
-    classify_rules(cfg, t, out, NULL);
+    classify_rules(cfg, t, out, NULL, NULL);
+}
+
+void lci_refusal_classify_work(const lc_config *cfg, const lci_turn *t,
+                               lci_refusal *out, uint64_t *work) {
+    classify_rules(cfg, t, out, NULL, work);
 }
 
 /* ------------------------------------------------------------------ */
@@ -513,7 +556,7 @@ void lci_refusal_features(const lc_config *cfg, const lci_turn *t,
     if (!cfg || !t || !fn)
         return;
     memset(fam, 0, sizeof fam);
-    classify_rules(cfg, t, &r, fam);
+    classify_rules(cfg, t, &r, fam, NULL);
     fn(0, 1.0f, ud);
     fn(1, r.score, ud);
     for (f = 0; f < lci_family_count(cfg->patterns) && f < LCI_MAX_FAMILIES;

@@ -469,6 +469,80 @@ static void test_live_events(void **state) {
     lc_config_free(cfg);
 }
 
+/*
+ * Pathological turns: floods of refusal-phrase prefixes ("i can't i
+ * can't ...", near misses of long patterns, one phrase repeated without a
+ * sentence end) must classify in linear time with a small constant. Work
+ * is counted, not timed: index probes, entries visited and matcher steps
+ * of the scan plus the tokens and bytes the classifier walks
+ * (lci_refusal_classify_work). Before the bound, "i can't " x 1M took 90
+ * matcher steps per token (about 2 s for 8 MB).
+ */
+static uint64_t flood_work(const char *unit, size_t bytes, lci_refusal *r,
+                           uint32_t *ntok) {
+    size_t ul = strlen(unit), n = bytes / ul, i, bad;
+    char *s = malloc(n * ul + 1);
+    lci_turn t;
+    uint64_t work = 0;
+    assert_non_null(s);
+    for (i = 0; i < n; i++)
+        memcpy(s + i * ul, unit, ul);
+    s[n * ul] = 0;
+    memset(&t, 0, sizeof t);
+    assert_int_equal(lci_turn_init(&t, g_cfg, LC_ROLE_ASSISTANT, NULL, 0, s,
+                                   n * ul, &bad),
+                     LC_OK);
+    lci_refusal_classify_work(g_cfg, &t, r, &work);
+    *ntok = t.ntokens;
+    lci_turn_free(&t, &g_cfg->alloc);
+    free(s);
+    return work;
+}
+
+static void test_pathological_linear_work(void **state) {
+    static const struct {
+        const char *unit;
+        size_t bytes;
+        int refusal; /* expected classification, -1 any */
+    } cases[] = {
+        {"i can't ", 8u << 20, -1},
+        {"i cannot provide ", 1u << 20, 1},
+        {"i can't help you with ", 1u << 20, 1},
+        {"i'm not able to provide you with the ", 1u << 20, -1},
+        {"sorry, ", 1u << 20, 0},
+        {"it is not appropriate or ethical or ", 1u << 20, -1},
+        {"I cannot help with that. However, here is ", 1u << 20, 1},
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        lci_refusal r;
+        uint32_t ntok;
+        uint64_t w = flood_work(cases[i].unit, cases[i].bytes, &r, &ntok);
+        /* 32 units per token + 4 per byte + a fixed allowance */
+        uint64_t bound = 32u * (uint64_t)ntok + 4u * cases[i].bytes +
+                         (1u << 20);
+        printf("# flood \"%s\" x %zu bytes: %u tokens, work %llu (%.1f per "
+               "token)\n",
+               cases[i].unit, cases[i].bytes, ntok, (unsigned long long)w,
+               ntok ? (double)w / ntok : 0.0);
+        assert_true(ntok > 0);
+        assert_true(w <= bound);
+        if (cases[i].refusal >= 0)
+            assert_int_equal(r.is_refusal, cases[i].refusal);
+    }
+    /* linear: 8x the input costs at most ~8x the work */
+    {
+        lci_refusal r;
+        uint32_t n1, n8;
+        uint64_t w1 = flood_work("i can't help you with ", 1u << 20, &r, &n1);
+        uint64_t w8 = flood_work("i can't help you with ", 8u << 20, &r, &n8);
+        assert_true(w8 <= 9 * w1);
+        assert_true(r.is_refusal);
+        assert_string_equal(fam(&r), "apology_inability");
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_traps_stay_compliant),
@@ -485,6 +559,7 @@ int main(void) {
         cmocka_unit_test(test_fixture_quoted_story),
         cmocka_unit_test(test_fixture_unrelated_and_broken),
         cmocka_unit_test(test_live_events),
+        cmocka_unit_test(test_pathological_linear_work),
     };
     return cmocka_run_group_tests_name("refusal", tests, setup, teardown);
 }
