@@ -80,12 +80,16 @@ size_t lci_utf8_valid_prefix(const char *str, size_t n) {
 /* Turns                                                                */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Storage: speaker, text and norm live in ONE allocation owned through
+ * pub.speaker (the block starts with the speaker):
+ *     [speaker NUL][text NUL][norm NUL]
+ * so a turn costs two allocations (block + tokens), not four.
+ */
 void lci_turn_free(lci_turn *t, const lci_alloc *a) {
     if (!t)
         return;
     lci_free(a, (void *)(uintptr_t)t->pub.speaker);
-    lci_free(a, (void *)(uintptr_t)t->pub.text);
-    lci_free(a, (void *)(uintptr_t)t->pub.norm);
     lci_free(a, t->tokens);
     memset(t, 0, sizeof *t);
 }
@@ -96,16 +100,19 @@ lc_status lci_turn_init(lci_turn *t, const lc_config *cfg, lc_role role,
     const lci_alloc *a = &cfg->alloc;
     size_t max = (size_t)lci_opt(cfg, LC_OPT_MAX_TURN_BYTES);
     int fast = lci_opt(cfg, LC_OPT_NORMALIZE_FAST) == 1;
-    size_t valid;
-    lci_buf b;
+    size_t valid, text_off, norm_off;
+    const char *src; /* valid UTF-8 to normalize (never inside blk) */
+    lci_buf blk, tmp;
     lc_status st;
-    char *s;
+    char *block;
 
     memset(t, 0, sizeof *t);
     if (bad_off)
         *bad_off = SIZE_MAX;
     if (!text)
         len = 0;
+    if (!speaker)
+        speaker_len = 0;
     if (len > max) {
         /* Cut on a code point boundary (at most 3 continuation bytes). */
         size_t cut = max, k = 0;
@@ -117,56 +124,48 @@ lc_status lci_turn_init(lci_turn *t, const lc_config *cfg, lc_role role,
         t->pub.flags |= LC_TURN_TRUNCATED;
     }
     t->pub.role = role;
-
-    s = lci_strndup(a, speaker ? speaker : "", speaker ? speaker_len : 0);
-    if (!s)
-        return LC_ERR_NOMEM;
-    t->pub.speaker = s;
+    lci_buf_init(&blk, a);
+    lci_buf_init(&tmp, a);
 
     valid = lci_utf8_valid_prefix(text, len);
-    if (valid == len) {
-        s = lci_strndup(a, len ? text : "", len);
-        if (!s)
-            goto nomem;
-        t->pub.text = s;
-        t->pub.text_len = len;
-    } else {
+    src = len ? text : "";
+    if (valid != len) {
         size_t nbad = 0, first = SIZE_MAX;
-        lci_buf_init(&b, a);
-        size_t tl;
-        st = lci_utf8_repair(text, len, &b, &nbad, &first);
-        tl = b.len;
-        if (st == LC_OK && !(s = lci_buf_take(&b)))
-            st = LC_ERR_NOMEM;
-        if (st != LC_OK) {
-            lci_buf_free(&b);
-            lci_turn_free(t, a);
-            return st;
-        }
-        t->pub.text = s;
-        t->pub.text_len = tl;
+        if ((st = lci_utf8_repair(text, len, &tmp, &nbad, &first)) != LC_OK)
+            goto fail;
+        src = tmp.data ? tmp.data : "";
+        len = tmp.len;
         t->pub.flags |= LC_TURN_REPAIRED;
         if (bad_off)
             *bad_off = first != SIZE_MAX ? first : valid;
     }
 
-    lci_buf_init(&b, a);
-    /* one allocation in the usual case: output ~ input length */
-    st = lci_buf_reserve(&b, t->pub.text_len + 16);
+    /* usual case: one allocation (normalized ~ text length) */
+    st = lci_buf_reserve(&blk, speaker_len + 2 * len + 24);
+    if (st == LC_OK && speaker_len)
+        st = lci_buf_append(&blk, speaker, speaker_len);
     if (st == LC_OK)
-        st = lci_normalize(t->pub.text, t->pub.text_len, fast, &b);
-    if (st == LC_OK) {
-        size_t nl = b.len;
-        if (!(s = lci_buf_take(&b)))
-            st = LC_ERR_NOMEM;
-        t->pub.norm_len = nl;
+        st = lci_buf_putc(&blk, '\0');
+    text_off = blk.len;
+    if (st == LC_OK)
+        st = lci_buf_append(&blk, src, len);
+    if (st == LC_OK)
+        st = lci_buf_putc(&blk, '\0');
+    norm_off = blk.len;
+    if (st == LC_OK)
+        st = lci_normalize(src, len, fast, &blk);
+    if (st != LC_OK)
+        goto fail;
+    t->pub.text_len = len;
+    t->pub.norm_len = blk.len - norm_off;
+    if (!(block = lci_buf_take(&blk))) { /* NUL-terminates norm */
+        st = LC_ERR_NOMEM;
+        goto fail;
     }
-    if (st != LC_OK) {
-        lci_buf_free(&b);
-        lci_turn_free(t, a);
-        return st;
-    }
-    t->pub.norm = s;
+    lci_buf_free(&tmp);
+    t->pub.speaker = block;
+    t->pub.text = block + text_off;
+    t->pub.norm = block + norm_off;
 
     st = lci_tokenize(a, t->pub.norm, t->pub.norm_len, &t->tokens,
                       &t->ntokens);
@@ -179,28 +178,37 @@ lc_status lci_turn_init(lci_turn *t, const lc_config *cfg, lc_role role,
     if (t->pub.text_len == 0)
         t->pub.flags |= LC_TURN_EMPTY;
     return LC_OK;
-nomem:
-    lci_turn_free(t, a);
-    return LC_ERR_NOMEM;
+fail:
+    lci_buf_free(&blk);
+    lci_buf_free(&tmp);
+    memset(t, 0, sizeof *t);
+    return st;
 }
 
 lc_status lci_turn_copy(lci_turn *dst, const lci_turn *src,
                         const lci_alloc *a) {
-    char *sp, *tx, *nm;
+    size_t sl = src->pub.speaker ? strlen(src->pub.speaker) : 0;
+    size_t tl = src->pub.text ? src->pub.text_len : 0;
+    size_t nl = src->pub.norm ? src->pub.norm_len : 0;
+    size_t total = sl + tl + nl + 3;
+    char *block;
     *dst = *src;
     dst->pub.speaker = dst->pub.text = dst->pub.norm = NULL;
     dst->tokens = NULL;
-    sp = lci_strndup(a, src->pub.speaker ? src->pub.speaker : "",
-                     src->pub.speaker ? strlen(src->pub.speaker) : 0);
-    tx = lci_strndup(a, src->pub.text ? src->pub.text : "",
-                     src->pub.text ? src->pub.text_len : 0);
-    nm = lci_strndup(a, src->pub.norm ? src->pub.norm : "",
-                     src->pub.norm ? src->pub.norm_len : 0);
-    dst->pub.speaker = sp;
-    dst->pub.text = tx;
-    dst->pub.norm = nm;
-    if (!sp || !tx || !nm)
-        goto nomem;
+    if (total < sl || (block = lci_malloc(a, total)) == NULL)
+        return LC_ERR_NOMEM;
+    if (sl)
+        memcpy(block, src->pub.speaker, sl);
+    block[sl] = '\0';
+    if (tl)
+        memcpy(block + sl + 1, src->pub.text, tl);
+    block[sl + 1 + tl] = '\0';
+    if (nl)
+        memcpy(block + sl + tl + 2, src->pub.norm, nl);
+    block[sl + tl + 2 + nl] = '\0';
+    dst->pub.speaker = block;
+    dst->pub.text = block + sl + 1;
+    dst->pub.norm = block + sl + tl + 2;
     if (src->ntokens) {
         size_t bytes;
         if (!lci_mul_ok(src->ntokens, sizeof *src->tokens, &bytes))
