@@ -25,7 +25,7 @@ vocabulary plus English function words; nothing is copied from a data set):
     agents (same call, same error, alternating with a reworded thought).
 
 Usage:
-  gen_corpus.py --mb 10 --seed 1 -o corpus.jsonl [--stats]
+  gen_corpus.py --mb 10 --seed 1 -o corpus.jsonl [--stats] [--labels F]
   gen_corpus.py --mb 2 --seed 1 --transcript DIR   (one "Speaker: text"
                                                     transcript file per
                                                     conversation)
@@ -369,6 +369,8 @@ class Gen:
 
     def count(self, key):
         self.stats[key] = self.stats.get(key, 0) + 1
+        if key.startswith(("loop_", "refusal_", "agent_")):
+            self.kind = key
 
     def nturns(self):
         # 2..40, skewed toward shorter conversations (median ~8)
@@ -555,6 +557,7 @@ class Gen:
 
     def conversation(self):
         self.n += 1
+        self.kind = "normal"
         r = self.rng.random()
         if r < 0.03:
             self.count("conv_loop")
@@ -578,11 +581,14 @@ class Gen:
 # Writers
 # --------------------------------------------------------------------------
 
-def write_jsonl(gen, limit, out):
+def write_jsonl(gen, limit, out, labels=None):
     total = 0
     rng = gen.rng
     while total < limit:
         conv = gen.conversation()
+        if labels:
+            labels.write(json.dumps({"id": conv["id"], "planted": gen.kind}) +
+                         "\n")
         ascii_only = rng.random() < 0.25
         line = json.dumps(conv, ensure_ascii=ascii_only,
                           separators=(", ", ": ") if rng.random() < 0.5
@@ -631,19 +637,25 @@ def main():
                     help="write plain-text transcripts into DIR instead")
     ap.add_argument("--stats", action="store_true",
                     help="print what was generated to stderr")
+    ap.add_argument("--labels", metavar="FILE",
+                    help="also write {id, planted} per conversation (JSONL): "
+                    "normal, loop_*, refusal_*, agent_*")
     args = ap.parse_args()
     limit = int(args.mb * 1e6)
     gen = Gen(args.seed)
     gen.stats["turns"] = 0
+    labels = open(args.labels, "w") if args.labels else None
     if args.transcript:
         total = write_transcripts(gen, limit, args.transcript)
     elif args.output == "-":
-        total = write_jsonl(gen, limit, sys.stdout.buffer)
+        total = write_jsonl(gen, limit, sys.stdout.buffer, labels)
     else:
         tmp = args.output + ".tmp"
         with open(tmp, "wb", buffering=1 << 20) as f:
-            total = write_jsonl(gen, limit, f)
+            total = write_jsonl(gen, limit, f, labels)
         os.replace(tmp, args.output)
+    if labels:
+        labels.close()
     if args.stats:
         st = dict(gen.stats)
         st["conversations"] = gen.n

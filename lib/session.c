@@ -366,20 +366,29 @@ bool lci_session_is_looped(const lc_session *s, uint32_t idx) {
 /* ---- finding storage helpers ---- */
 
 lc_status lci_finding_add_turn(lc_session *s, lci_finding *f, uint32_t t) {
-    size_t n = f->pub.turn_count, i;
+    size_t n = f->pub.turn_count, i, lo = 0, hi = n;
     lc_status st;
-    /* keep ascending and unique; findings append in order almost always */
+    /* keep ascending and unique; findings append in order almost always.
+     * Detectors re-add recent turns on every turn (stalled_conversation
+     * re-adds its whole window), so the duplicate test must not scan the
+     * list: binary search (a linear scan made long stalls quadratic). */
     if (n && f->turns[n - 1] >= t) {
-        for (i = 0; i < n; i++)
-            if (f->turns[i] == t)
-                return LC_OK;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (f->turns[mid] < t)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (f->turns[lo] == t)
+            return LC_OK;
     }
     st = lci_grow(s->alloc, (void **)&f->turns, sizeof *f->turns,
                   &f->capturns, n + 1);
     if (st != LC_OK)
         return st;
     i = n;
-    while (i > 0 && f->turns[i - 1] > t) {
+    while (i > lo && f->turns[i - 1] > t) {
         f->turns[i] = f->turns[i - 1];
         i--;
     }

@@ -22,7 +22,8 @@
  * deep (JSONL, JSON document, and tool-call arguments under
  * max_depth=10000), a session pushed past a million turns with bounded
  * memory, and with `--slow` (meson suite 'slow'): a 100 MB single line
- * and a million-turn conversation through the reader.
+ * and a million-turn conversation through the reader, and a 100,000-turn
+ * stalled conversation that must be checked in linear time.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -709,6 +710,46 @@ static void test_100mb_line(void **state) {
     free(b.data);
 }
 
+/* A long stall: every other turn recurs ("ok"), so recurring_turn marks
+ * half the turns and stalled_conversation keeps one finding open for the
+ * whole conversation, re-adding its window on every turn. This took
+ * minutes at 100,000 turns while adding a turn to a finding scanned the
+ * finding's whole turn list (quadratic); it must stay linear. */
+static void test_long_stall_linear(void **state) {
+    sbuf b = {NULL, 0, 0};
+    lc_config *cfg = NULL;
+    lc_reader *r = NULL;
+    lc_conversation *c = NULL;
+    lc_report *rep = NULL;
+    size_t i, k, stalled = 0;
+    double t0 = now_s(), dt;
+    (void)state;
+    for (i = 0; i < 50000; i++)
+        sb_printf(&b, "User: question %zu\nAssistant: ok\n", i % 50);
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
+    assert_int_equal(lc_reader_feed(r, b.data, b.len), LC_OK);
+    assert_int_equal(lc_reader_finish(r), LC_OK);
+    assert_int_equal(lc_reader_next(r, &c), LC_OK);
+    assert_int_equal(lc_conversation_turn_count(c), 100000);
+    assert_int_equal(lc_conversation_check(cfg, c, &rep), LC_OK);
+    for (k = 0; k < lc_report_finding_count(rep); k++)
+        if (lc_report_finding(rep, k)->kind == LC_KIND_STALLED_CONVERSATION)
+            stalled++;
+    dt = now_s() - t0;
+    print_message("100,000-turn stall checked in %.1f s (%zu stalled "
+                  "findings)\n",
+                  dt, stalled);
+    assert_true(stalled >= 1);
+    /* ~1 s natively; generous for slow CI machines */
+    assert_true(dt < 60.0);
+    lc_report_free(rep);
+    lc_conversation_free(c);
+    lc_reader_free(r);
+    lc_config_free(cfg);
+    free(b.data);
+}
+
 int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixtures),
@@ -720,6 +761,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_million_turns_session),
         cmocka_unit_test(test_million_turns_reader),
         cmocka_unit_test(test_100mb_line),
+        cmocka_unit_test(test_long_stall_linear),
     };
     if (argc > 1 && strcmp(argv[1], "--slow") == 0)
         return cmocka_run_group_tests_name("pathological-slow", slow, NULL,
