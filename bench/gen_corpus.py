@@ -637,6 +637,10 @@ def main():
                     help="write plain-text transcripts into DIR instead")
     ap.add_argument("--stats", action="store_true",
                     help="print what was generated to stderr")
+    ap.add_argument("--huge", action="store_true",
+                    help="write ONE conversation of --mb MB (many ordinary "
+                    "turns) to measure how memory grows with the largest "
+                    "conversation")
     ap.add_argument("--labels", metavar="FILE",
                     help="also write {id, planted} per conversation (JSONL): "
                     "normal, loop_*, refusal_*, agent_*")
@@ -645,7 +649,22 @@ def main():
     gen = Gen(args.seed)
     gen.stats["turns"] = 0
     labels = open(args.labels, "w") if args.labels else None
-    if args.transcript:
+    if args.huge:
+        msgs = []
+        size = 0
+        while size < limit:
+            role = "user" if len(msgs) % 2 == 0 else "assistant"
+            msgs.append({"role": role, "content": gen.turn(role)})
+            size += len(msgs[-1]["content"]) + 40
+        data = (json.dumps({"id": "huge", "messages": msgs}) + "\n").encode()
+        out = (sys.stdout.buffer if args.output == "-"
+               else open(args.output, "wb"))
+        out.write(data)
+        out.flush()
+        total = len(data)
+        gen.n = 1
+        gen.stats["turns"] = len(msgs)
+    elif args.transcript:
         total = write_transcripts(gen, limit, args.transcript)
     elif args.output == "-":
         total = write_jsonl(gen, limit, sys.stdout.buffer, labels)
