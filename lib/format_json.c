@@ -53,13 +53,47 @@ static lc_status js_create(lc_reader *r, void **state) {
     return LC_OK;
 }
 
-static lci_pos pos_at(const char *p, size_t len, size_t i, uint64_t line,
-                      uint64_t off) {
+/* Number of UTF-8 continuation bytes in p[0..n), 8 bytes at a time. */
+static uint64_t count_cont(const char *p, size_t n) {
+    const uint64_t hi = UINT64_C(0x8080808080808080);
+    uint64_t c = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w, x;
+        memcpy(&w, p + i, 8);
+        x = w & ~(w << 1) & hi; /* bit 7 set, bit 6 clear */
+        while (x) {
+            x &= x - 1;
+            c++;
+        }
+    }
+    for (; i < n; i++)
+        c += ((unsigned char)p[i] & 0xC0) == 0x80;
+    return c;
+}
+
+/* Column cursor over the current line: positions are asked for in
+ * increasing order, so a minified one-line document costs O(n) in
+ * total, not O(n) per element. */
+typedef struct colcur {
+    const char *p;
+    size_t len, i;
+    uint64_t col, line, off;
+} colcur;
+
+static lci_pos pos_at(colcur *c, size_t k) {
     lci_pos q;
-    uint64_t l;
-    lci_locate(p, len, i, &l, &q.col);
-    q.line = line;
-    q.off = off + i;
+    if (k > c->len)
+        k = c->len;
+    if (k < c->i) {
+        c->i = 0;
+        c->col = 1;
+    }
+    c->col += (k - c->i) - count_cont(c->p + c->i, k - c->i);
+    c->i = k;
+    q.line = c->line;
+    q.col = c->col;
+    q.off = c->off + k;
     return q;
 }
 
@@ -169,10 +203,20 @@ static lc_status js_line(void *state, lc_reader *r, const char *p,
                          size_t len, uint64_t line, uint64_t off) {
     json_state *s = state;
     lci_json *j = lci_reader_json(r);
-    size_t i = 0;
+    size_t i = 0, bad_at = SIZE_MAX; /* next invalid UTF-8 byte >= i */
     lc_status st;
+    colcur cc;
 
-    s->end = pos_at(p, len, len, line, off);
+    cc.p = p;
+    cc.len = len;
+    cc.i = 0;
+    cc.col = 1;
+    cc.line = line;
+    cc.off = off;
+    /* end of this line (for errors at end of data) */
+    s->end.line = line;
+    s->end.col = len + 1 - count_cont(p, len);
+    s->end.off = off + len;
     for (;;) {
         char ch;
         if (s->state == J_FAILED)
@@ -181,12 +225,14 @@ static lc_status js_line(void *state, lc_reader *r, const char *p,
             struct json_object *o;
             size_t used, b;
             lci_json_err err;
-            b = lci_utf8_valid_prefix(p + i, len - i);
+            if (bad_at == SIZE_MAX || bad_at < i) /* amortized O(len) */
+                bad_at = i + lci_utf8_valid_prefix(p + i, len - i);
+            b = bad_at - i;
             st = lci_json_stream_feed(j, p + i, len - i, &o, &used, &err);
             if (st == LC_NEED_INPUT) {
                 if (b < len - i && !s->has_bad) {
                     s->has_bad = 1;
-                    s->bad = pos_at(p, len, i + b, line, off);
+                    s->bad = pos_at(&cc, i + b);
                 }
                 /* the line break separates tokens */
                 st = lci_json_stream_feed(j, "\n", 1, &o, &used, &err);
@@ -201,7 +247,7 @@ static lc_status js_line(void *state, lc_reader *r, const char *p,
             if (st == LC_OK) {
                 if (b < used && !s->has_bad) {
                     s->has_bad = 1;
-                    s->bad = pos_at(p, len, i + b, line, off);
+                    s->bad = pos_at(&cc, i + b);
                 }
                 i += used;
                 s->state = s->in_array ? J_ARR_SEP : J_TOP;
@@ -211,7 +257,7 @@ static lc_status js_line(void *state, lc_reader *r, const char *p,
             }
             if (st == LC_ERR_NOMEM)
                 return st;
-            return js_error(s, r, s->vpos, pos_at(p, len, i + err.off, line, off),
+            return js_error(s, r, s->vpos, pos_at(&cc, i + err.off),
                             err.status, err.msg);
         }
         while (i < len && (p[i] == ' ' || p[i] == '\t'))
@@ -222,7 +268,7 @@ static lc_status js_line(void *state, lc_reader *r, const char *p,
         switch (s->state) {
         case J_TOP:
             if (!s->seen_top)
-                s->doc = pos_at(p, len, i, line, off);
+                s->doc = pos_at(&cc, i);
             if (ch == '[' && !s->seen_top) {
                 s->seen_top = 1;
                 s->state = J_ARR_FIRST;
@@ -231,11 +277,11 @@ static lc_status js_line(void *state, lc_reader *r, const char *p,
             }
             if (ch == '{') {
                 s->seen_top = 1;
-                begin_value(s, r, pos_at(p, len, i, line, off), 0);
+                begin_value(s, r, pos_at(&cc, i), 0);
                 continue;
             }
             {
-                lci_pos at = pos_at(p, len, i, line, off);
+                lci_pos at = pos_at(&cc, i);
                 return js_error(s, r, at, at, LC_ERR_SYNTAX,
                                 s->seen_top
                                     ? "trailing content after the JSON "
@@ -250,11 +296,11 @@ static lc_status js_line(void *state, lc_reader *r, const char *p,
                 continue;
             }
             if (ch == ']') {
-                lci_pos at = pos_at(p, len, i, line, off);
+                lci_pos at = pos_at(&cc, i);
                 return js_error(s, r, at, at, LC_ERR_SYNTAX,
                                 "expected a value after ','");
             }
-            begin_value(s, r, pos_at(p, len, i, line, off), 1);
+            begin_value(s, r, pos_at(&cc, i), 1);
             continue;
         case J_ARR_SEP:
             if (ch == ',') {
@@ -270,13 +316,13 @@ static lc_status js_line(void *state, lc_reader *r, const char *p,
                 continue;
             }
             {
-                lci_pos at = pos_at(p, len, i, line, off);
+                lci_pos at = pos_at(&cc, i);
                 return js_error(s, r, at, at, LC_ERR_SYNTAX,
                                 "expected ',' or ']' after an array element");
             }
         case J_DONE:
         default: {
-            lci_pos at = pos_at(p, len, i, line, off);
+            lci_pos at = pos_at(&cc, i);
             return js_error(s, r, at, at, LC_ERR_SYNTAX,
                             "trailing content after the JSON document");
         }
