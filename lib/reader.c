@@ -112,8 +112,14 @@ lc_status lci_reader_conv_new(lc_reader *r, uint64_t line, uint64_t off,
 
 lc_status lci_reader_emit(lc_reader *r, lc_conversation *c) {
     lc_status st;
-    if (r->qhead == r->qlen)
+    if (r->qhead == r->qlen) {
         r->qhead = r->qlen = 0;
+    } else if (r->qlen == r->qcap && r->qhead > 0) {
+        /* consumer lags by a few: reuse the drained front */
+        memmove(r->q, r->q + r->qhead, (r->qlen - r->qhead) * sizeof *r->q);
+        r->qlen -= r->qhead;
+        r->qhead = 0;
+    }
     st = lci_grow(r->a, (void **)&r->q, sizeof *r->q, &r->qcap, r->qlen + 1);
     if (st != LC_OK) {
         lc_conversation_free(c);

@@ -700,8 +700,44 @@ static void test_mutations(void **state) {
     lc_config_free(cfg);
 }
 
+/* A consumer that lags behind (one next() per feed) still gets every
+ * conversation, in order. */
+static void test_lagging_consumer(void **state) {
+    lc_config *cfg;
+    lc_reader *r;
+    lc_conversation *c;
+    char line[128], want[32];
+    size_t i, got = 0;
+    (void)state;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
+    for (i = 0; i < 100; i++) {
+        int n = snprintf(line, sizeof line,
+                         "{\"id\":\"c%zu\",\"messages\":[{\"role\":\"user\","
+                         "\"content\":\"x\"}]}\n{\"id\":\"d%zu\",\"messages\":[]}\n",
+                         i, i);
+        assert_int_equal(lc_reader_feed(r, line, (size_t)n), LC_OK);
+        assert_int_equal(lc_reader_next(r, &c), LC_OK);
+        snprintf(want, sizeof want, "%c%zu", got % 2 ? 'd' : 'c', got / 2);
+        assert_string_equal(lc_conversation_id(c), want);
+        got++;
+        lc_conversation_free(c);
+    }
+    assert_int_equal(lc_reader_finish(r), LC_OK);
+    while (lc_reader_next(r, &c) == LC_OK) {
+        snprintf(want, sizeof want, "%c%zu", got % 2 ? 'd' : 'c', got / 2);
+        assert_string_equal(lc_conversation_id(c), want);
+        got++;
+        lc_conversation_free(c);
+    }
+    assert_int_equal(got, 200);
+    lc_reader_free(r);
+    lc_config_free(cfg);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lagging_consumer),
         cmocka_unit_test(test_fixtures_jsonl),
         cmocka_unit_test(test_fixtures_turns),
         cmocka_unit_test(test_fixtures_json),
