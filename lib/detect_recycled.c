@@ -46,7 +46,7 @@
  * turn is exact_loop's (consecutive) or recurring_turn's
  * (non-consecutive) finding, so the seed's refusal loop gives none here.
  *
- * Cost per turn O(words * w) plus the extensions (each later-turn token is
+ * Cost per turn O(words) plus the extensions (each later-turn token is
  * extended over at most once per source turn); memory: the index holds
  * about 2 / (w + 1) entries per word of the turns in the history window,
  * swept every LC_OPT_HISTORY_TURNS turns.
@@ -70,7 +70,6 @@ typedef struct src_rec {
     uint32_t longest;
     uint32_t longest_at;
     uint64_t evidence;
-    int words_checked; /* 0 not yet, 1 different words, 2 the same */
 } src_rec;
 
 typedef struct recyc_state {
@@ -131,7 +130,7 @@ static bool keep_window(uint64_t key, uint64_t val, void *ctx) {
 /* Winnowed fingerprints of t into r->fps; returns their number. */
 static lc_status fingerprints(recyc_state *r, const lci_turn *t,
                               size_t *nfp) {
-    uint32_t ntok = t->ntokens, nsh = ntok - r->k + 1, i, j;
+    uint32_t ntok = t->ntokens, nsh = ntok - r->k + 1, i, j, best;
     uint64_t h = 0;
     size_t cap = r->capsh, nf = 0;
     uint32_t last = UINT32_MAX;
@@ -154,19 +153,27 @@ static lc_status fingerprints(recyc_state *r, const lci_turn *t,
     if (st != LC_OK)
         return st;
     r->capfps = cap;
-    for (i = 0; i + r->w <= nsh || i == 0; i++) {
-        uint32_t end = i + r->w <= nsh ? i + r->w : nsh, best = i;
-        for (j = i + 1; j < end; j++)
-            if (r->sh[j] <= r->sh[best])
-                best = j;
-        if (best != last) {
+    /* Winnowing: for every window of w shingles ending at i select the
+     * rightmost minimum; the minimum is only searched again when it has
+     * left the window, so this is O(1) amortized per shingle. A turn with
+     * fewer than w shingles is one window. */
+    best = UINT32_MAX;
+    for (i = 0; i < nsh; i++) {
+        uint32_t lo = i + 1 >= r->w ? i + 1 - r->w : 0;
+        if (best == UINT32_MAX || best < lo) {
+            best = lo;
+            for (j = lo + 1; j <= i; j++)
+                if (r->sh[j] <= r->sh[best])
+                    best = j;
+        } else if (r->sh[i] <= r->sh[best]) {
+            best = i;
+        }
+        if ((i + 1 >= r->w || i + 1 == nsh) && best != last) {
             r->fps[nf].h = r->sh[best];
             r->fps[nf].pos = best;
             nf++;
             last = best;
         }
-        if (end == nsh)
-            break;
     }
     *nfp = nf;
     return LC_OK;
@@ -237,6 +244,7 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
     uint32_t lo = n >= r->window ? n - r->window + 1 : 1;
     uint64_t spk, words = 0;
     size_t nfp = 0, nsrc = 0, f, cap;
+    const lci_turn *from;
     lc_status rc;
     if (n >= r->next_sweep) {
         r->next_sweep = n + r->window;
@@ -291,13 +299,6 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
             continue;
         if (!(rec = src_for(r, &nsrc, ti)))
             return LC_ERR_NOMEM;
-        if (rec->words_checked == 0) { /* once per (source, turn) */
-            if (!words)
-                words = lci_turn_words_hash(t);
-            rec->words_checked = lci_turn_words_hash(src) == words ? 2 : 1;
-        }
-        if (rec->words_checked == 2)
-            continue; /* the same words: recurring_turn's */
         a = r->fps[f].pos;
         b = pi;
         if (a < rec->cover_end)
@@ -330,10 +331,18 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
 
     if (nsrc > 1)
         qsort(r->srcs, nsrc, sizeof *r->srcs, src_cmp);
-    for (f = 0; f < nsrc; f++)
-        if (r->srcs[f].words &&
-            (rc = report(r, s, t, &r->srcs[f])) != LC_OK)
+    for (f = 0; f < nsrc; f++) {
+        if (!r->srcs[f].words ||
+            !(from = lci_session_turn(s, r->srcs[f].turn)))
+            continue;
+        /* the same words (up to punctuation/emoji): recurring_turn's */
+        if (!words)
+            words = lci_turn_words_hash(t);
+        if (lci_turn_words_hash(from) == words)
+            continue;
+        if ((rc = report(r, s, t, &r->srcs[f])) != LC_OK)
             return rc;
+    }
     return LC_OK;
 }
 

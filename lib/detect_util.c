@@ -87,7 +87,7 @@ lc_status lci_u64map_reserve(lci_u64map *m, const lci_alloc *a,
     if (2 * need <= m->cap)
         return LC_OK;
     while (cap < 2 * need)
-        cap *= 4; /* few, large steps: each rehash reinserts everything */
+        cap *= 2;
     return map_rehash(m, a, cap);
 }
 
@@ -150,18 +150,25 @@ static unsigned char ascii_lower(unsigned char c) {
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
 }
 
-/* Case-insensitive ASCII search of needle (lower case) in s[0..n). */
-static bool has_word(const char *s, size_t n, const char *needle) {
-    size_t m = strlen(needle), i, j;
-    if (m > n)
-        return false;
-    for (i = 0; i + m <= n; i++) {
-        for (j = 0; j < m; j++)
-            if (ascii_lower((unsigned char)s[i + j]) !=
-                (unsigned char)needle[j])
-                break;
-        if (j == m)
-            return true;
+/* Does s[0..n) contain one of the lower-case needles (ASCII
+ * case-insensitively)? One pass: a needle is only compared where its
+ * first letter occurs. */
+static bool has_any(const char *s, size_t n, const char *const *needles,
+                    size_t count) {
+    size_t i, k, j;
+    for (i = 0; i < n; i++) {
+        unsigned char c = ascii_lower((unsigned char)s[i]);
+        for (k = 0; k < count; k++) {
+            const char *nd = needles[k];
+            if ((unsigned char)nd[0] != c)
+                continue;
+            for (j = 1; nd[j] && i + j < n; j++)
+                if (ascii_lower((unsigned char)s[i + j]) !=
+                    (unsigned char)nd[j])
+                    break;
+            if (!nd[j])
+                return true;
+        }
     }
     return false;
 }
@@ -205,18 +212,13 @@ uint64_t lci_error_signature(const lci_turn *t) {
     while (p < end && lines < ERRSIG_MAX_LINES) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *le = nl ? nl : end;
-        size_t n = (size_t)(le - p), k;
+        size_t n = (size_t)(le - p);
         if (n > ERRSIG_MAX_LINE)
             n = ERRSIG_MAX_LINE;
-        for (k = 0; k < sizeof strong / sizeof strong[0]; k++)
-            if (has_word(p, n, strong[k]))
-                return line_signature(p, n);
-        if (!weak_sig)
-            for (k = 0; k < sizeof weak / sizeof weak[0]; k++)
-                if (has_word(p, n, weak[k])) {
-                    weak_sig = line_signature(p, n);
-                    break;
-                }
+        if (has_any(p, n, strong, sizeof strong / sizeof strong[0]))
+            return line_signature(p, n);
+        if (!weak_sig && has_any(p, n, weak, sizeof weak / sizeof weak[0]))
+            weak_sig = line_signature(p, n);
         lines++;
         p = le + 1;
     }
