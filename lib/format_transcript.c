@@ -16,7 +16,11 @@
  *    column 1.
  *  - A label counts as a speaker only if it recurs: at least two lines
  *    start with it (ASCII case-insensitively). So one-off headings such
- *    as "Homework assigned:" or "For example:" never start a turn.
+ *    as "Homework assigned:" or "For example:" never start a turn. A
+ *    recurring label that never has text after its colon ("Example:"
+ *    alone on a line, twice) is a heading, not a speaker, as long as some
+ *    other recurring label does carry text (transcripts that put every
+ *    speaker's text on the next line still work).
  *  - Each speaker line starts a turn; following lines belong to it. Lines
  *    of a paragraph are joined with "\n", paragraphs (separated by blank
  *    lines) with "\n\n"; trailing blanks of every line are trimmed, as
@@ -58,6 +62,7 @@ typedef struct label {
     size_t pos;     /* text position of its first occurrence (spelling) */
     size_t len;
     uint32_t count;
+    uint32_t inline_text; /* occurrences with text after the colon */
     int speaker;    /* index in speakers, -1 */
 } label;
 
@@ -287,7 +292,7 @@ static lc_status ltab_rehash(ltab *t, const lci_alloc *a) {
 
 /* Find or add the label p[0..n) first seen at line index li. */
 static lc_status ltab_add(ltab *t, const lci_alloc *a, const char *text,
-                          size_t pos, size_t n, size_t *out) {
+                          size_t pos, size_t n, int has_text, size_t *out) {
     const char *p = text + pos;
     uint64_t h = label_hash(p, n);
     size_t k;
@@ -300,6 +305,7 @@ static lc_status ltab_add(ltab *t, const lci_alloc *a, const char *text,
         if (l->hash == h && l->len == n &&
             label_eq(text + l->pos, p, n)) {
             l->count++;
+            l->inline_text += has_text;
             *out = t->slots[k] - 1;
             return LC_OK;
         }
@@ -313,6 +319,7 @@ static lc_status ltab_add(ltab *t, const lci_alloc *a, const char *text,
     t->labels[t->n].pos = pos;
     t->labels[t->n].len = n;
     t->labels[t->n].count = 1;
+    t->labels[t->n].inline_text = (uint32_t)has_text;
     t->labels[t->n].speaker = -1;
     t->slots[k] = t->n + 1;
     *out = t->n++;
@@ -551,7 +558,7 @@ static lc_status tr_finish(void *state, lc_reader *r) {
     tstate *s = state;
     build b;
     size_t i, pos, idx;
-    int para = 0;
+    int para = 0, inline_speakers = 0;
     lc_status st = LC_OK;
     const char *text = s->text.data;
     uint64_t max_turns = (uint64_t)lci_opt(lci_reader_config(r),
@@ -571,10 +578,20 @@ static lc_status tr_finish(void *state, lc_reader *r) {
     /* pass 1: labels and their counts */
     for (pos = idx = 0; next_line(s, &pos, &idx, &ln);) {
         size_t n = label_len(text + ln.start, ln.len), li;
-        if (n && (st = ltab_add(&b.tab, s->a, text, ln.start, n, &li)) !=
-                     LC_OK)
+        if (n && (st = ltab_add(&b.tab, s->a, text, ln.start, n,
+                                rtrim(text + ln.start, ln.len) > n + 1,
+                                &li)) != LC_OK)
             goto out;
     }
+    /* Headings that recur ("Example:" alone on its line, twice) are not
+     * speakers when some recurring label does carry inline text. */
+    for (i = 0; i < b.tab.n; i++)
+        if (b.tab.labels[i].count >= 2 && b.tab.labels[i].inline_text)
+            inline_speakers = 1;
+    if (inline_speakers)
+        for (i = 0; i < b.tab.n; i++)
+            if (!b.tab.labels[i].inline_text)
+                b.tab.labels[i].count = 1;
     /* pass 2: turns (one past max_turns is enough to fail) */
     for (pos = idx = 0; next_line(s, &pos, &idx, &ln) &&
                         b.nturns <= max_turns;) {
