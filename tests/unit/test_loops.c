@@ -483,6 +483,7 @@ FIXTURE_TEST(t_stalled, "stalled-loop-tail")
 FIXTURE_TEST(t_agent_polling, "agent-polling-legit")
 FIXTURE_TEST(t_agent_reread, "agent-reread-file-legit")
 FIXTURE_TEST(t_agent_edit_rerun, "agent-edit-rerun-legit")
+FIXTURE_TEST(t_neardup_quiet, "neardup-quiet")
 FIXTURE_TEST(t_recurring_quiet, "recurring-quiet")
 FIXTURE_TEST(t_recycled_quiet, "recycled-quiet")
 FIXTURE_TEST(t_markdown, "degenerate-markdown-legit")
@@ -825,6 +826,7 @@ int main(void) {
         cmocka_unit_test(t_agent_polling),
         cmocka_unit_test(t_agent_reread),
         cmocka_unit_test(t_agent_edit_rerun),
+        cmocka_unit_test(t_neardup_quiet),
         cmocka_unit_test(t_recurring_quiet),
         cmocka_unit_test(t_recycled_quiet),
         cmocka_unit_test(t_markdown),
