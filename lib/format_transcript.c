@@ -13,7 +13,8 @@
  *    40 bytes, contains no sentence punctuation (, ; ! ? " ( ) ...; '.'
  *    only inside, as in "Dr. Lee") and is followed by ':' and then a
  *    space, a tab or the end of the line. The label must start in
- *    column 1.
+ *    column 1, optionally after a bracketed timestamp ("[10:32] ") and/or
+ *    inside markdown bold ("**User:**", "**User**:").
  *  - A label counts as a speaker only if it recurs: at least two lines
  *    start with it (ASCII case-insensitively). So one-off headings such
  *    as "Homework assigned:" or "For example:" never start a turn. A
@@ -77,7 +78,8 @@ typedef struct speaker {
 typedef struct tturn {
     int speaker;
     tline line;     /* the speaker line */
-    size_t label_len;
+    size_t name_off;  /* of the speaker name in the line */
+    size_t label_len; /* bytes of the name */
     size_t start, len; /* in tbuf */
     int has_bad;
     lci_pos bad;
@@ -209,31 +211,52 @@ static int is_blank_ch(char c) {
     return c == ' ' || c == '\t' || c == '\f' || c == '\v';
 }
 
-/* Byte length of a speaker label at the start of p (without ':'), or 0. */
-static size_t label_len(const char *p, size_t n) {
-    size_t i, words = 1;
+/* A speaker label found at the start of a line: offsets in the line. */
+typedef struct lab {
+    size_t name; /* first byte of the name */
+    size_t len;  /* bytes of the name */
+    size_t text; /* first byte after the label (its colon, closing **) */
+} lab;
+
+/* Find a speaker label at the start of p[0..n): optionally a bracketed
+ * timestamp ("[10:32] ", must hold a digit), optionally markdown bold
+ * ("**Name:**" or "**Name**:"), then the name and its colon, then a blank
+ * or the end of the line. Returns 0 if there is none. */
+static int find_label(const char *p, size_t n, lab *out) {
+    size_t i = 0, k, j, words = 1;
+    int bold = 0;
     unsigned char c0;
-    if (n < 2)
+    if (n > 0 && p[0] == '[') {
+        int digit = 0;
+        for (j = 1; j < n && j <= MAX_LABEL && p[j] != ']'; j++)
+            digit |= p[j] >= '0' && p[j] <= '9';
+        if (j >= n || p[j] != ']' || !digit || j + 1 >= n ||
+            !is_blank_ch(p[j + 1]))
+            return 0;
+        i = j + 1;
+        while (i < n && is_blank_ch(p[i]))
+            i++;
+    }
+    if (n - i >= 2 && p[i] == '*' && p[i + 1] == '*') {
+        bold = 1;
+        i += 2;
+    }
+    if (n - i < 2)
         return 0;
-    c0 = (unsigned char)p[0];
+    c0 = (unsigned char)p[i];
     if (!is_alpha(c0) && c0 < 0xC2) /* a letter or a non-ASCII lead byte */
         return 0;
-    for (i = 1; i < n && i <= MAX_LABEL; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (c == ':') {
-            if (p[i - 1] == ' ' || p[i - 1] == '.')
-                return 0;
-            if (i + 1 < n && !is_blank_ch(p[i + 1]))
-                return 0; /* "http://", "10:30" */
-            return i;
-        }
+    for (k = 1; i + k < n && k <= MAX_LABEL; k++) {
+        unsigned char c = (unsigned char)p[i + k];
+        if (c == ':' || (bold && c == '*'))
+            break;
         if (c == ' ') {
-            if (p[i - 1] == ' ' || ++words > MAX_WORDS)
+            if (p[i + k - 1] == ' ' || ++words > MAX_WORDS)
                 return 0;
             continue;
         }
         if (c == '.') { /* "Dr. Lee", not "Fine. Then:" */
-            if (!is_alpha((unsigned char)p[i - 1]))
+            if (!is_alpha((unsigned char)p[i + k - 1]))
                 return 0;
             continue;
         }
@@ -242,7 +265,28 @@ static size_t label_len(const char *p, size_t n) {
             continue;
         return 0;
     }
-    return 0;
+    if (i + k >= n || k > MAX_LABEL)
+        return 0;
+    if (p[i + k - 1] == ' ' || p[i + k - 1] == '.')
+        return 0;
+    j = i + k;
+    if (bold) {
+        if (n - j >= 3 && (memcmp(p + j, "**:", 3) == 0 ||
+                           memcmp(p + j, ":**", 3) == 0))
+            j += 3;
+        else
+            return 0;
+    } else if (p[j] == ':') {
+        j++;
+    } else {
+        return 0;
+    }
+    if (j < n && !is_blank_ch(p[j]))
+        return 0; /* "http://", "10:30" */
+    out->name = i;
+    out->len = k;
+    out->text = j;
+    return 1;
 }
 
 static char lower(char c) {
@@ -526,7 +570,8 @@ static lc_status emit_conv(tstate *s, lc_reader *r, build *b) {
         const tline *ln = &t->line;
         const speaker *sp = &b->spk[t->speaker];
         lci_turn *added;
-        st = lci_conv_add(c, sp->role, text + ln->start, t->label_len,
+        st = lci_conv_add(c, sp->role, text + ln->start + t->name_off,
+                          t->label_len,
                           b->tbuf.data ? b->tbuf.data + t->start : "",
                           t->len, ln->line, 1, ln->off, LC_TURN_NONE, &added);
         if (st == LC_ERR_LIMIT) {
@@ -577,10 +622,12 @@ static lc_status tr_finish(void *state, lc_reader *r) {
     lci_buf_init(&b.tbuf, s->a);
     /* pass 1: labels and their counts */
     for (pos = idx = 0; next_line(s, &pos, &idx, &ln);) {
-        size_t n = label_len(text + ln.start, ln.len), li;
-        if (n && (st = ltab_add(&b.tab, s->a, text, ln.start, n,
-                                rtrim(text + ln.start, ln.len) > n + 1,
-                                &li)) != LC_OK)
+        lab lb;
+        size_t li;
+        if (find_label(text + ln.start, ln.len, &lb) &&
+            (st = ltab_add(&b.tab, s->a, text, ln.start + lb.name, lb.len,
+                           rtrim(text + ln.start, ln.len) > lb.text, &li)) !=
+                LC_OK)
             goto out;
     }
     /* Headings that recur ("Example:" alone on its line, twice) are not
@@ -596,12 +643,14 @@ static lc_status tr_finish(void *state, lc_reader *r) {
     for (pos = idx = 0; next_line(s, &pos, &idx, &ln) &&
                         b.nturns <= max_turns;) {
         const char *p = text + ln.start;
-        size_t n = label_len(p, ln.len);
-        label *l = n ? &b.tab.labels[ltab_find(&b.tab, text, ln.start, n)]
-                     : NULL;
+        lab lb;
+        label *l = find_label(p, ln.len, &lb)
+                       ? &b.tab.labels[ltab_find(&b.tab, text,
+                                                 ln.start + lb.name, lb.len)]
+                       : NULL;
         if (l && l->count >= 2) {
             tturn *t;
-            size_t skip = l->len + 1;
+            size_t skip = lb.text;
             if (l->speaker < 0) {
                 st = lci_grow(s->a, (void **)&b.spk, sizeof *b.spk,
                               &b.capspk, b.nspk + 1);
@@ -619,7 +668,8 @@ static lc_status tr_finish(void *state, lc_reader *r) {
             memset(t, 0, sizeof *t);
             t->speaker = l->speaker;
             t->line = ln;
-            t->label_len = l->len;
+            t->name_off = lb.name;
+            t->label_len = lb.len;
             t->start = b.tbuf.len;
             while (skip < ln.len && is_blank_ch(p[skip]))
                 skip++;

@@ -648,6 +648,7 @@ static void test_mutations(void **state) {
         "jsonl/crlf-bom.jsonl", "jsonl-turns/keys-and-ids.jsonl",
         "json/array-pretty.json", "json/bare-messages.json",
         "transcript/crlf-bom-tabs.txt", "transcript/embedded-labels.txt",
+        "transcript/timestamps.txt", "transcript/markdown-bold.txt",
     };
     static const char inserts[] = "\n\r{}[]\",:\\\xff\xc3 \t";
     lc_config *cfg;
