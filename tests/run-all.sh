@@ -21,12 +21,13 @@ fi
 export PATH="/usr/bin:$PATH"   # Debian's python3 (with dask), not a pyenv shim
 
 echo "== leg 1: gcc -Dwerror=true"
-CC=gcc meson setup build-ci-gcc --wipe -Dwerror=true >/dev/null
+rm -rf build-ci-gcc build-ci-asan
+CC=gcc meson setup build-ci-gcc -Dwerror=true >/dev/null
 meson compile -C build-ci-gcc
 meson test -C build-ci-gcc --print-errorlogs --num-processes 2
 
 echo "== leg 2: clang ASan+UBSan"
-CC=clang meson setup build-ci-asan --wipe -Dwerror=true \
+CC=clang meson setup build-ci-asan -Dwerror=true \
     -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 meson compile -C build-ci-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
