@@ -62,10 +62,6 @@ static lc_status exact_create(lc_session *s, void **out) {
 
 static void exact_destroy(void *st, const lci_alloc *a) { lci_free(a, st); }
 
-/* A near-duplicate loop that went on verbatim is extended by
- * detect_neardup.c; an exact loop overlapping it would report the same
- * loop twice, so its last turn is a floor for new runs. */
-
 static bool same_turn(const lci_turn *a, const lci_turn *b) {
     return a && b && a->pub.hash == b->pub.hash &&
            a->pub.role == b->pub.role;
@@ -155,6 +151,8 @@ static lc_status exact_on_turn(void *st, lc_session *s, const lci_turn *t) {
         if (e->m[p] == 0 || len < e->minr * p)
             continue;
         start = n - len + 1;
+        /* a near-duplicate loop that went on verbatim is extended by
+         * detect_neardup.c: its last turn is a floor like our own */
         lo = lci_latest_end(s, &e->near, LC_KIND_NEAR_DUPLICATE_LOOP);
         if (lo < e->last_end)
             lo = e->last_end;

@@ -115,8 +115,8 @@ static bool keep_recent(uint64_t key, uint64_t val, void *ctx) {
     sweep_ctx *c = ctx;
     recur_entry *e = (recur_entry *)(uintptr_t)val;
     (void)key;
-    if (e->seen_last >= c->lo)
-        return true;
+    if (e && e->seen_last >= c->lo)
+        return true; /* (a NULL entry is left by a failed allocation) */
     entry_free(e, c->a);
     return false;
 }
