@@ -23,7 +23,8 @@
  * max_depth=10000), a session pushed past a million turns with bounded
  * memory, and with `--slow` (meson suite 'slow'): a 100 MB single line
  * and a million-turn conversation through the reader, and a 100,000-turn
- * stalled conversation that must be checked in linear time.
+ * stalled conversation and a minified 100,000-conversation JSON
+ * document that must be handled in linear time.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -750,6 +751,49 @@ static void test_long_stall_linear(void **state) {
     free(b.data);
 }
 
+/* A minified JSON document (one line) holding 100,000 conversations:
+ * positions are computed per element, and must not be rescanned from the
+ * start of the line each time (that was quadratic: minutes). */
+static void test_minified_json_document_linear(void **state) {
+    sbuf b = {NULL, 0, 0};
+    lc_config *cfg = NULL;
+    lc_reader *r = NULL;
+    lc_conversation *c = NULL;
+    size_t i, n = 0;
+    uint64_t last_col = 0;
+    double t0 = now_s(), dt;
+    (void)state;
+    sb_add(&b, "[", 1);
+    for (i = 0; i < 100000; i++)
+        sb_printf(&b, "%s{\"id\":\"c%zu\",\"messages\":[{\"role\":\"user\","
+                      "\"content\":\"q%zu\"},{\"role\":\"assistant\","
+                      "\"content\":\"a\"}]}",
+                  i ? ", " : "", i, i);
+    sb_add(&b, "]", 1);
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
+    assert_int_equal(lc_reader_feed(r, b.data, b.len), LC_OK);
+    assert_int_equal(lc_reader_finish(r), LC_OK);
+    while (lc_reader_next(r, &c) == LC_OK) {
+        const lc_turn *t = lc_conversation_turn(c, 0);
+        n++;
+        assert_int_equal(lc_conversation_status(c), LC_OK);
+        assert_non_null(t);
+        assert_int_equal(t->line, 1);
+        assert_true(t->column > last_col); /* positions keep increasing */
+        last_col = t->column;
+        lc_conversation_free(c);
+    }
+    dt = now_s() - t0;
+    print_message("minified 100,000-conversation document read in %.1f s\n",
+                  dt);
+    assert_int_equal(n, 100000);
+    assert_true(dt < 60.0);
+    lc_reader_free(r);
+    lc_config_free(cfg);
+    free(b.data);
+}
+
 int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixtures),
@@ -762,6 +806,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_million_turns_reader),
         cmocka_unit_test(test_100mb_line),
         cmocka_unit_test(test_long_stall_linear),
+        cmocka_unit_test(test_minified_json_document_linear),
     };
     if (argc > 1 && strcmp(argv[1], "--slow") == 0)
         return cmocka_run_group_tests_name("pathological-slow", slow, NULL,
