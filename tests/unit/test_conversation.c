@@ -67,6 +67,7 @@ static void test_turn_init_and_copy(void **state) {
     lc_config *cfg;
     lci_turn t, u;
     size_t bad;
+    uint32_t i;
     char big[100];
     (void)state;
     assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
@@ -89,7 +90,14 @@ static void test_turn_init_and_copy(void **state) {
     assert_string_equal(u.pub.speaker, t.pub.speaker);
     assert_int_equal(u.pub.hash, t.pub.hash);
     assert_int_equal(u.ntokens, t.ntokens);
-    assert_memory_equal(u.tokens, t.tokens, t.ntokens * sizeof *t.tokens);
+    /* field by field: lci_token has padding bytes (uninitialised, and
+     * valgrind flags a memcmp over them) */
+    for (i = 0; i < t.ntokens; i++) {
+        assert_int_equal(u.tokens[i].off, t.tokens[i].off);
+        assert_int_equal(u.tokens[i].len, t.tokens[i].len);
+        assert_int_equal(u.tokens[i].hash, t.tokens[i].hash);
+        assert_int_equal(u.tokens[i].flags, t.tokens[i].flags);
+    }
     lci_turn_free(&t, &cfg->alloc);
     lci_turn_free(&u, &cfg->alloc);
     lc_config_free(cfg);
