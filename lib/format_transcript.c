@@ -508,7 +508,7 @@ static lc_status assign_roles(build *b, const lc_config *cfg, lci_buf *note,
             sp->role = LC_ROLE_USER;
             have_u = 1;
             if (!heur)
-                heur = "heuristic: the assistant is known";
+                heur = "heuristic: first remaining speaker is the user";
         } else {
             sp->role = LC_ROLE_OTHER;
             if (!heur)

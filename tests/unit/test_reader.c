@@ -380,7 +380,7 @@ static void test_seed_transcript(void **state) {
                      LC_ROLE_ASSISTANT);
     assert_string_equal(lc_conversation_speaker_note(c[0]),
                         "Therapist=user Patient=assistant (option; "
-                        "heuristic: the assistant is known)");
+                        "heuristic: first remaining speaker is the user)");
     lc_conversation_free(c[0]);
     lc_config_free(cfg);
     free(buf);
