@@ -198,6 +198,7 @@ static lc_status degen_on_turn(void *st, lc_session *s, const lci_turn *t) {
     const char *p = t->pub.text, *end = p + t->pub.text_len;
     bool fence = false;
     size_t nw = 0, ngr, cap, i, distinct = 0, mask;
+    unsigned shift;
     double ratio;
     lci_finding *f;
     lc_status rc;
@@ -248,8 +249,8 @@ static lc_status degen_on_turn(void *st, lc_session *s, const lci_turn *t) {
     if (nw < d->min_words || nw < 3)
         return LC_OK;
     ngr = nw - 2;
-    for (cap = 64; cap < 2 * ngr; cap *= 2)
-        ;
+    for (cap = 64, shift = 58; cap < 2 * ngr; cap *= 2)
+        shift--;
     if (cap > d->capset) {
         lci_free(d->a, d->set);
         d->set = lci_malloc(d->a, cap * sizeof *d->set);
@@ -262,14 +263,15 @@ static lc_status degen_on_turn(void *st, lc_session *s, const lci_turn *t) {
     memset(d->set, 0, cap * sizeof *d->set);
     mask = cap - 1;
     for (i = 0; i < ngr; i++) {
-        uint64_t g = lci_mix64(grams[i] +
-                               grams[i + 1] * UINT64_C(0x9e3779b97f4a7c15) +
-                               (grams[i + 2] ^ (grams[i + 2] >> 29)) *
-                                   UINT64_C(0xbf58476d1ce4e5b9));
+        /* word hashes are random already: a multiply-add combination is
+         * enough, and the slot comes from its high (well-mixed) bits */
+        uint64_t g = grams[i] * UINT64_C(0x9e3779b97f4a7c15) +
+                     grams[i + 1] * UINT64_C(0xbf58476d1ce4e5b9) +
+                     grams[i + 2];
         size_t j;
         if (!g)
             g = 1;
-        for (j = (size_t)g & mask; d->set[j] && d->set[j] != g;
+        for (j = (size_t)(g >> shift) & mask; d->set[j] && d->set[j] != g;
              j = (j + 1) & mask)
             ;
         if (!d->set[j]) {

@@ -81,8 +81,6 @@ typedef struct recyc_state {
     size_t capsh;
     fp_pos *fps;
     size_t capfps;
-    uint32_t *nextss;
-    size_t capnext;
     src_rec *srcs;
     size_t capsrcs;
 } recyc_state;
@@ -117,7 +115,6 @@ static void recyc_destroy(void *st, const lci_alloc *a) {
     lci_u64map_free(&r->idx, a);
     lci_free(a, r->sh);
     lci_free(a, r->fps);
-    lci_free(a, r->nextss);
     lci_free(a, r->srcs);
     lci_free(a, r);
 }
@@ -193,14 +190,20 @@ static src_rec *src_for(recyc_state *r, size_t *nsrc, uint32_t turn) {
     return &r->srcs[(*nsrc)++];
 }
 
-/* Does [a0, a1) of t hold a complete sentence? Uses r->nextss. */
-static bool has_sentence(const recyc_state *r, const lci_turn *t,
-                         uint32_t a0, uint32_t a1) {
-    uint32_t i;
-    for (i = a0; i < a1; i++)
-        if ((t->tokens[i].flags & LCI_TOK_SENT_START) && r->nextss[i] <= a1)
-            return true;
-    return false;
+/* Does [a0, a1) of t hold a complete sentence (from a sentence start up
+ * to the next one, or to the end of the turn)? O(a1 - a0). */
+static bool has_sentence(const lci_turn *t, uint32_t a0, uint32_t a1) {
+    uint32_t i = a0, j;
+    while (i < a1 && !(t->tokens[i].flags & LCI_TOK_SENT_START))
+        i++;
+    if (i >= a1)
+        return false;
+    for (j = i + 1; j < a1 && !(t->tokens[j].flags & LCI_TOK_SENT_START); j++)
+        ;
+    if (j < a1)
+        return true; /* [i, j) is a whole sentence */
+    /* the sentence starting at i is complete iff it ends exactly at a1 */
+    return a1 == t->ntokens || (t->tokens[a1].flags & LCI_TOK_SENT_START);
 }
 
 static int src_cmp(const void *pa, const void *pb) {
@@ -240,10 +243,10 @@ static lc_status report(recyc_state *r, lc_session *s, const lci_turn *t,
 
 static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
     recyc_state *r = st;
-    uint32_t n = t->pub.index, ntok = t->ntokens, i;
+    uint32_t n = t->pub.index, ntok = t->ntokens;
     uint32_t lo = n >= r->window ? n - r->window + 1 : 1;
     uint64_t spk, words = 0;
-    size_t nfp = 0, nsrc = 0, f, cap;
+    size_t nfp = 0, nsrc = 0, f;
     const lci_turn *from;
     lc_status rc;
     if (n >= r->next_sweep) {
@@ -258,19 +261,6 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
     spk = lci_speaker_key(t);
     if ((rc = fingerprints(r, t, &nfp)) != LC_OK)
         return rc;
-    /* next sentence start after each token, for has_sentence() */
-    cap = r->capnext;
-    rc = lci_grow(r->a, (void **)&r->nextss, sizeof *r->nextss, &cap, ntok);
-    if (rc != LC_OK)
-        return rc;
-    r->capnext = cap;
-    for (i = ntok; i-- > 0;)
-        r->nextss[i] = (i + 1 < ntok)
-                           ? ((t->tokens[i + 1].flags & LCI_TOK_SENT_START)
-                                  ? i + 1
-                                  : r->nextss[i + 1])
-                           : ntok;
-
     /* one probe per fingerprint: read the previous occurrence, then
      * record this turn's (the first position within a turn is kept) */
     if ((rc = lci_u64map_reserve(&r->idx, r->a, r->idx.n + nfp)) != LC_OK)
@@ -319,7 +309,7 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
         rec->cover_end = a + fwd;
         if (back + fwd >= r->n_words &&
             (back + fwd >= 2 * r->n_words ||
-             has_sentence(r, t, a - back, a + fwd))) {
+             has_sentence(t, a - back, a + fwd))) {
             rec->words += back + fwd;
             if (back + fwd > rec->longest) {
                 rec->longest = back + fwd;

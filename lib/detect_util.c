@@ -23,6 +23,9 @@
 
 static uint64_t map_key(uint64_t k) { return k ? k : U64MAP_ZERO; }
 
+/* Keys are well-mixed hashes already (see internal.h): fold, no remix. */
+static size_t slot_of(uint64_t k) { return (size_t)(k ^ (k >> 32)); }
+
 void lci_u64map_free(lci_u64map *m, const lci_alloc *a) {
     lci_free(a, m->keys);
     lci_free(a, m->vals);
@@ -35,7 +38,7 @@ uint64_t *lci_u64map_get(const lci_u64map *m, uint64_t key) {
         return NULL;
     key = map_key(key);
     mask = m->cap - 1;
-    for (i = (size_t)lci_mix64(key) & mask; m->keys[i]; i = (i + 1) & mask)
+    for (i = slot_of(key) & mask; m->keys[i]; i = (i + 1) & mask)
         if (m->keys[i] == key)
             return &m->vals[i];
     return NULL;
@@ -44,7 +47,7 @@ uint64_t *lci_u64map_get(const lci_u64map *m, uint64_t key) {
 /* Insert without growing (caller guarantees room). */
 static uint64_t *map_insert(lci_u64map *m, uint64_t key, bool *created) {
     size_t mask = m->cap - 1, i;
-    for (i = (size_t)lci_mix64(key) & mask; m->keys[i]; i = (i + 1) & mask)
+    for (i = slot_of(key) & mask; m->keys[i]; i = (i + 1) & mask)
         if (m->keys[i] == key) {
             *created = false;
             return &m->vals[i];

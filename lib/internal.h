@@ -428,7 +428,8 @@ static inline uint64_t lci_mix64(uint64_t x) {
     return x;
 }
 
-/* Open-addressing map uint64 -> uint64, zero-initialize to start. */
+/* Open-addressing map uint64 -> uint64, zero-initialize to start. Keys
+ * must be well-mixed hashes (slots come straight from their bits). */
 typedef struct lci_u64map {
     uint64_t *keys; /* 0 = empty slot */
     uint64_t *vals;
