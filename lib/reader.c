@@ -5,7 +5,8 @@
  *
  * Line rules: LF, CRLF and a lone CR each end a line (a CR at the end of
  * a chunk is resolved by the next chunk). A UTF-8 BOM at stream offset 0
- * is skipped (offsets still count it). Lines are found with memchr, not
+ * is skipped (offsets still count it), and so is one at the start of any
+ * later line (files joined with cat). Lines are found with memchr, not
  * per byte; a line that lies wholly inside one chunk is passed to the
  * format without copying, a line split across chunks is assembled in
  * `pending`. A line longer than max_line_bytes is never buffered beyond
@@ -233,6 +234,8 @@ static lc_status fail(lc_reader *r, lc_status st) {
 /* Dispatch                                                             */
 /* ------------------------------------------------------------------ */
 
+static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
+
 static int is_blank(const char *p, size_t n) {
     size_t i;
     for (i = 0; i < n; i++)
@@ -275,6 +278,12 @@ static lc_status release_held(lc_reader *r) {
 
 static lc_status dispatch(lc_reader *r, const char *p, size_t n) {
     lc_status st;
+    uint64_t off = r->line_off;
+    if (n >= 3 && memcmp(p, bom, 3) == 0) { /* files joined with cat */
+        p += 3;
+        n -= 3;
+        off += 3;
+    }
     if (!r->vt) {
         if (is_blank(p, n))
             return LC_OK;
@@ -289,14 +298,14 @@ static lc_status dispatch(lc_reader *r, const char *p, size_t n) {
             if (st == LC_NEED_INPUT) { /* hold it: the next line decides */
                 r->holding = 1;
                 r->held_line = r->lineno;
-                r->held_off = r->line_off;
+                r->held_off = off;
                 return lci_buf_append(&r->held, p, n);
             }
             if (st != LC_OK)
                 return st;
         }
     }
-    return r->vt->line(r->fstate, r, p, n, r->lineno, r->line_off);
+    return r->vt->line(r->fstate, r, p, n, r->lineno, off);
 }
 
 /* The open line has grown past max_line_bytes: keep its first bytes for
@@ -401,8 +410,6 @@ static lc_status process(lc_reader *r, const char *p, size_t n) {
     }
     return LC_OK;
 }
-
-static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
 
 lc_status lc_reader_feed(lc_reader *r, const void *data, size_t len) {
     const char *p = data;
