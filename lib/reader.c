@@ -350,6 +350,10 @@ static lc_status end_line(lc_reader *r) {
 /* Process bytes after BOM handling. */
 static lc_status process(lc_reader *r, const char *p, size_t n) {
     lc_status st;
+    /* next '\n' at or after p (NULL: none before the end), kept across
+     * lines so that CR-only text does not rescan the chunk per line */
+    const char *next_nl = NULL;
+    int nl_known = 0;
     while (n > 0) {
         const char *nl, *cr, *t;
         size_t lim, seg;
@@ -365,7 +369,11 @@ static lc_status process(lc_reader *r, const char *p, size_t n) {
         if (!r->line_open && !r->skipping) {
             r->line_off = r->offset;
         }
-        nl = memchr(p, '\n', n);
+        if (!nl_known || (next_nl && next_nl < p)) {
+            next_nl = memchr(p, '\n', n);
+            nl_known = 1;
+        }
+        nl = next_nl;
         lim = nl ? (size_t)(nl - p) : n;
         cr = lim ? memchr(p, '\r', lim) : NULL;
         t = cr ? cr : nl;
