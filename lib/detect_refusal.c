@@ -29,7 +29,8 @@ static lc_status refusal_on_turn(void *state, lc_session *s,
         return LC_OK;
     if ((st = lci_session_new_finding(s, LC_KIND_REFUSAL, &f)) != LC_OK)
         return st;
-    lci_finding_set_span(s, f, idx, idx);
+    if ((st = lci_finding_set_span(s, f, idx, idx)) != LC_OK)
+        return st;
     if ((st = lci_finding_add_turn(s, f, idx)) != LC_OK)
         return st;
     f->pub.family = lci_family_name(cfg->patterns, r->family);

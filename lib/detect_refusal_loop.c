@@ -114,7 +114,8 @@ static lc_status update_finding(rloop_state *r, lc_session *s,
     }
     if ((st = lci_finding_add_turn(s, f, t->pub.index)) != LC_OK)
         return st;
-    lci_finding_set_span(s, f, r->first, r->last);
+    if ((st = lci_finding_set_span(s, f, r->first, r->last)) != LC_OK)
+        return st;
     f->pub.count = r->count;
     f->pub.pushback = r->pushback;
     f->pub.family = lci_family_name(cfg->patterns, fam);

@@ -198,7 +198,9 @@ static lc_status report_onset(onset_state *o, lc_session *s,
     uint32_t at = r->span_start;
     if ((st = lci_session_new_finding(s, LC_KIND_REFUSAL_ONSET, &f)) != LC_OK)
         return st;
-    lci_finding_set_span(s, f, t->pub.index, t->pub.index);
+    if ((st = lci_finding_set_span(s, f, t->pub.index, t->pub.index)) !=
+        LC_OK)
+        return st;
     if ((st = lci_finding_add_turn(s, f, t->pub.index)) != LC_OK)
         return st;
     f->pub.helpful = o->helpful;

@@ -409,8 +409,10 @@ lc_status lci_finding_set_excerpt(lc_session *s, lci_finding *f,
                                   const char *text, size_t len);
 lc_status lci_finding_set_families(lc_session *s, lci_finding *f,
                                    uint64_t set);
-/* Sets role/speaker/first_line/last_line from the turns. */
-void lci_finding_set_span(lc_session *s, lci_finding *f, uint32_t first,
+/* Sets first/last turn and line, and role/speaker (from the last turn)
+ * unless a speaker was set already. LC_ERR_NOMEM if copying the speaker
+ * failed. */
+lc_status lci_finding_set_span(lc_session *s, lci_finding *f, uint32_t first,
                           uint32_t last);
 
 /* ------------------------------------------------------------------ */

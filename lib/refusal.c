@@ -26,7 +26,8 @@
  *     whitespace folding; approximate, within the matched word, when NFKC
  *     merges characters across code points).
  *
- * An empty assistant turn (no word tokens) is family "filtered".
+ * An empty assistant turn (nothing left after normalization) is family
+ * "filtered"; emoji- or punctuation-only replies are not refusals.
  * Everything here is allocation-free: matches go to a fixed array.
  */
 #include "internal.h"
@@ -294,6 +295,13 @@ static void classify_rules(const lc_config *cfg, const lci_turn *t,
     tk = t->tokens;
     n = t->ntokens;
     if (n == 0 || !tk) {
+        /* An empty reply (nothing left after normalization: no text, or
+         * only whitespace, zero-width or control characters) is what
+         * content filters leave behind. A reply of emoji or punctuation
+         * only has no word tokens either, but it is an answer (chit-chat
+         * bots send them), not a refusal. */
+        if (t->pub.norm_len != 0)
+            return;
         f = lci_family_find(p, "filtered");
         if (f >= 0 && !(lci_family_flags(p, f) & LCI_FAM_DISABLED)) {
             out->is_refusal = 1;

@@ -444,8 +444,8 @@ lc_status lci_finding_set_families(lc_session *s, lci_finding *f,
     return st;
 }
 
-void lci_finding_set_span(lc_session *s, lci_finding *f, uint32_t first,
-                          uint32_t last) {
+lc_status lci_finding_set_span(lc_session *s, lci_finding *f,
+                               uint32_t first, uint32_t last) {
     const lci_turn *a = lci_session_turn(s, first);
     const lci_turn *b = lci_session_turn(s, last);
     f->pub.first_turn = first;
@@ -458,8 +458,10 @@ void lci_finding_set_span(lc_session *s, lci_finding *f, uint32_t first,
         if (!f->speaker && b->pub.speaker) {
             f->speaker = lci_strndup(s->alloc, b->pub.speaker,
                                      strlen(b->pub.speaker));
-            if (f->speaker)
-                f->pub.speaker = f->speaker;
+            if (!f->speaker)
+                return LC_ERR_NOMEM;
+            f->pub.speaker = f->speaker;
         }
     }
+    return LC_OK;
 }
