@@ -33,7 +33,11 @@ lc_status lc_check_buffer(const lc_config *cfg, const char *source,
         }
         if (st != LC_OK)
             break;
-        st = lc_conversation_check(cfg, c, &rep);
+        /* a config with LC_OPT_DEFER_PARSE = 2 makes the reader return
+         * unparsed records; parsing is idempotent otherwise */
+        st = lc_conversation_parse(c);
+        if (st == LC_OK)
+            st = lc_conversation_check(cfg, c, &rep);
         lc_conversation_free(c);
         c = NULL;
         if (st != LC_OK)

@@ -283,6 +283,7 @@ static void test_deferred_check_state(void **state) {
     lc_reader *r = NULL;
     lc_conversation *c = NULL;
     lc_report *rep = NULL;
+    size_t n = 0;
     (void)state;
     assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
     assert_int_equal(lc_config_set(cfg, LC_OPT_DEFER_PARSE, 2), LC_OK);
@@ -299,6 +300,11 @@ static void test_deferred_check_state(void **state) {
     lc_report_free(rep);
     lc_conversation_free(c);
     lc_reader_free(r);
+    /* the batch call parses what a deferring reader frames */
+    assert_int_equal(lc_check_buffer(cfg, "d.jsonl", jsonl, sizeof jsonl - 1,
+                                     keep_first, &n),
+                     LC_OK);
+    assert_int_equal(n, 2);
     lc_config_free(cfg);
 }
 
