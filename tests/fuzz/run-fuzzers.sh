@@ -51,12 +51,15 @@ for t in "${targets[@]}"; do
     mkdir -p "$corpus" "$crashdir"
     cp -R "fixtures/fuzz/$t/." "$corpus/" 2>/dev/null || true
     log="$build/fuzz-$t.log"
+    dict=()
+    [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
     rc=0
     ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}" \
     UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}" \
         "$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" \
         -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
-        -artifact_prefix="$crashdir/" "$corpus" >"$log" 2>&1 || rc=$?
+        -artifact_prefix="$crashdir/" "${dict[@]}" "$corpus" >"$log" 2>&1 ||
+        rc=$?
     execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
     speed="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)"
     [ -n "$execs" ] || execs="$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -1)"
