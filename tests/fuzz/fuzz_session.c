@@ -4,7 +4,8 @@
  *
  * Input layout: byte 0 picks the config (bit 0: history window 16 instead
  * of 512; bit 1: max_turns 24; bit 2: min_repeats 2; bit 3: fast
- * normalization off). Then records: a header byte h (role = (h & 7) % 5,
+ * normalization off; bit 4: every detector threshold at its most
+ * sensitive bound). Then records: a header byte h (role = (h & 7) % 5,
  * h & 0x80 = word mode) and a length byte L; in word mode the next
  * L & 63 bytes each pick a word from a small dictionary (so loops,
  * recurring turns and refusals actually happen), otherwise the next L raw
@@ -80,8 +81,8 @@ static void drain(lc_session *s, uint32_t nturns, size_t *news) {
  * immutable once used, and creating one compiles the built-in patterns
  * (milliseconds), which would dominate every execution. */
 static const lc_config *config_for(uint8_t b) {
-    static lc_config *cache[16];
-    lc_config *cfg = cache[b & 15];
+    static lc_config *cache[32];
+    lc_config *cfg = cache[b & 31];
     if (cfg)
         return cfg;
     FUZZ_CHECK(lc_config_new(NULL, &cfg) == LC_OK);
@@ -93,7 +94,26 @@ static const lc_config *config_for(uint8_t b) {
         FUZZ_CHECK(lc_config_set(cfg, LC_OPT_MIN_REPEATS, 2) == LC_OK);
     if (b & 8)
         FUZZ_CHECK(lc_config_set(cfg, LC_OPT_NORMALIZE_FAST, 2) == LC_OK);
-    cache[b & 15] = cfg;
+    if (b & 16) {
+        /* every detector at its most sensitive bound */
+        static const struct {
+            lc_opt key;
+            int64_t v;
+        } lo[] = {
+            {LC_OPT_MIN_REPEATS, 2},         {LC_OPT_MAX_PERIOD, 32},
+            {LC_OPT_RECUR_MIN, 2},           {LC_OPT_RECUR_SHORT_WORDS, 1},
+            {LC_OPT_RECUR_SHORT_MIN, 2},     {LC_OPT_PASSAGE_WORDS, 4},
+            {LC_OPT_WINNOW_WINDOW, 1},       {LC_OPT_NEAR_DUP_PERCENT, 10},
+            {LC_OPT_DEGENERATE_PERCENT, 10}, {LC_OPT_DEGENERATE_MIN_WORDS, 4},
+            {LC_OPT_STALL_WINDOW, 2},        {LC_OPT_STALL_PERCENT, 10},
+            {LC_OPT_REFUSAL_LOOP_MIN, 2},    {LC_OPT_ONSET_MIN_HELPFUL, 1},
+            {LC_OPT_PARTIAL_MIN_WORDS, 1},
+        };
+        size_t i;
+        for (i = 0; i < sizeof lo / sizeof lo[0]; i++)
+            FUZZ_CHECK(lc_config_set(cfg, lo[i].key, lo[i].v) == LC_OK);
+    }
+    cache[b & 31] = cfg;
     return cfg;
 }
 
