@@ -35,7 +35,28 @@ struct lci_json {
     struct json_tokener *tok;  /* strict, whole values */
     struct json_tokener *stok; /* strict + trailing chars, incremental */
     int depth;
+    int tok_dirty, stok_dirty; /* saw an error: replace before reuse */
 };
+
+#define TOK_FLAGS JSON_TOKENER_STRICT
+#define STOK_FLAGS (JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS)
+
+/* json-c 0.16's json_tokener_reset() keeps the pending high surrogate of
+ * a "\uD83D" escape whose parse failed, so the next value's first \u
+ * escape pairs with it (or becomes U+FFFD): a broken line would change
+ * the text of the next record. A tokener that failed is therefore
+ * replaced by a fresh one before its next use (found by fuzz_reader:
+ * normal and deferred parsing differed). Returns 0 on allocation
+ * failure (the old tokener is kept). */
+static int renew(struct json_tokener **t, int depth, int flags) {
+    struct json_tokener *n = json_tokener_new_ex(depth);
+    if (!n)
+        return 0;
+    json_tokener_set_flags(n, flags);
+    json_tokener_free(*t);
+    *t = n;
+    return 1;
+}
 
 lc_status lci_json_new(const lci_alloc *a, int depth, lci_json **out) {
     lci_json *j;
@@ -51,9 +72,8 @@ lc_status lci_json_new(const lci_alloc *a, int depth, lci_json **out) {
         lci_json_free(j);
         return LC_ERR_NOMEM;
     }
-    json_tokener_set_flags(j->tok, JSON_TOKENER_STRICT);
-    json_tokener_set_flags(j->stok, JSON_TOKENER_STRICT |
-                                        JSON_TOKENER_ALLOW_TRAILING_CHARS);
+    json_tokener_set_flags(j->tok, TOK_FLAGS);
+    json_tokener_set_flags(j->stok, STOK_FLAGS);
     *out = j;
     return LC_OK;
 }
@@ -117,6 +137,17 @@ struct json_object *lci_json_parse(lci_json *j, const char *text, size_t len,
         snprintf(err->msg, sizeof err->msg, "JSON value larger than 2 GiB");
         return NULL;
     }
+    if (j->tok_dirty) {
+        if (!renew(&j->tok, j->depth, TOK_FLAGS)) {
+            err->status = LC_ERR_NOMEM;
+            err->off = 0;
+            err->incomplete = 0;
+            snprintf(err->msg, sizeof err->msg, "out of memory");
+            return NULL;
+        }
+        j->tok_dirty = 0;
+    }
+    j->tok_dirty = 1; /* until the parse succeeds */
     json_tokener_reset(j->tok);
     o = json_tokener_parse_ex(j->tok, text, (int)len);
     e = json_tokener_get_error(j->tok);
@@ -134,6 +165,7 @@ struct json_object *lci_json_parse(lci_json *j, const char *text, size_t len,
         }
     }
     if (e == json_tokener_success) {
+        j->tok_dirty = 0;
         /* strict mode already rejects trailing non-blank bytes */
         if (!o) { /* json-c represents JSON null as NULL */
             err->status = LC_ERR_SCHEMA;
@@ -157,6 +189,16 @@ lc_status lci_json_stream_feed(lci_json *j, const char *p, size_t len,
     size_t done = 0;
     *out = NULL;
     *used = 0;
+    if (j->stok_dirty) { /* see renew() */
+        if (!renew(&j->stok, j->depth, STOK_FLAGS)) {
+            err->status = LC_ERR_NOMEM;
+            err->off = 0;
+            err->incomplete = 0;
+            snprintf(err->msg, sizeof err->msg, "out of memory");
+            return LC_ERR_NOMEM;
+        }
+        j->stok_dirty = 0;
+    }
     /* json-c takes int lengths: feed in slices. */
     while (done < len) {
         size_t n = len - done;
@@ -171,6 +213,7 @@ lc_status lci_json_stream_feed(lci_json *j, const char *p, size_t len,
             return LC_OK;
         }
         if (e != json_tokener_continue) {
+            j->stok_dirty = 1;
             set_err(j, err, e, p + done, n,
                     json_tokener_get_parse_end(j->stok));
             err->off += done;
@@ -188,6 +231,7 @@ lc_status lci_json_stream_end(lci_json *j, struct json_object **out,
     if (json_tokener_get_error(j->stok) == json_tokener_success)
         return LC_OK;
     *out = NULL;
+    j->stok_dirty = 1;
     set_eof_err(err, 0, "data");
     return LC_ERR_SYNTAX;
 }
