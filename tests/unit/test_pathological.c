@@ -10,10 +10,11 @@
  *     options max_depth=4                (optional, first line)
  *     conv <n> <id> line <l> <format> <status code> turns <t>
  *       <source>:<line>:<col>: error|warning: <message> [LC-Ennn] @<offset> turn <k>
+ *       turn <i> <role> <XXH3 of the normalized text> <bytes>B at <line>:<col>
  *     summary read <r> analysed <a> failed <f>
  *
- * Each case runs with the whole buffer and with 1-, 3- and 4096-byte
- * chunks; every run must render identically. Pattern files (*.lcp) go
+ * Each case runs with the whole buffer, with 1-, 3- and 4096-byte chunks
+ * and with deferred parsing; every run must render identically. Pattern files (*.lcp) go
  * through lc_config_add_patterns instead and render one line:
  *     patterns <status code> <source>:<line>:<col>: <message>
  * Regenerate with LC_FIXTURES_UPDATE=1 and REVIEW the diff.
@@ -141,7 +142,7 @@ static int write_nothing(const char *d, size_t n, void *ud) {
 /* Read `len` bytes in `chunk`-byte pieces (0 = whole), analyse every
  * conversation, render the outcome. */
 static void outcome(lc_config *cfg, const char *source, const char *data,
-                    size_t len, size_t chunk, sbuf *o) {
+                    size_t len, size_t chunk, int defer, sbuf *o) {
     lc_reader *r = NULL;
     lc_summary *sum = NULL;
     lc_conversation *c = NULL;
@@ -165,7 +166,10 @@ static void outcome(lc_config *cfg, const char *source, const char *data,
         }
         while ((st = lc_reader_next(r, &c)) == LC_OK) {
             lc_report *rep = NULL;
-            size_t i, nd = lc_conversation_diag_count(c);
+            size_t i, nd;
+            if (defer)
+                assert_int_equal(lc_conversation_parse(c), LC_OK);
+            nd = lc_conversation_diag_count(c);
             nconv++;
             sb_printf(o, "conv %zu %s line %llu %s %s turns %zu\n", nconv,
                       lc_conversation_id(c),
@@ -175,6 +179,14 @@ static void outcome(lc_config *cfg, const char *source, const char *data,
                       lc_conversation_turn_count(c));
             for (i = 0; i < nd; i++)
                 render_diag(o, lc_conversation_diag(c, i));
+            for (i = 0; i < lc_conversation_turn_count(c); i++) {
+                const lc_turn *t = lc_conversation_turn(c, i);
+                sb_printf(o, "  turn %u %s %016llx %zuB at %llu:%llu\n",
+                          t->index, lc_role_name(t->role),
+                          (unsigned long long)t->hash, t->text_len,
+                          (unsigned long long)t->line,
+                          (unsigned long long)t->column);
+            }
             if (lc_conversation_status(c) != LC_OK) {
                 const lc_error *e = lc_conversation_diag(c, 0);
                 nfailed++;
@@ -249,7 +261,9 @@ static void run_case(const char *dir, const char *name, int update) {
     size_t len, elen = 0;
     const char *options = NULL;
     sbuf want = {NULL, 0, 0}, got = {NULL, 0, 0};
-    static const size_t chunks[] = {0, 1, 3, 4096};
+    /* whole buffer, 1-, 3- and 4096-byte chunks, then whole buffer with
+     * deferred parsing (LC_OPT_DEFER_PARSE = 2 + lc_conversation_parse) */
+    static const size_t chunks[] = {0, 1, 3, 4096, 0};
     size_t k;
 
     snprintf(path, sizeof path, "%.4000s/%.1000s", dir, name);
@@ -274,6 +288,9 @@ static void run_case(const char *dir, const char *name, int update) {
         assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
         if (options)
             apply_options(cfg, options + 8);
+        if (k == 4)
+            assert_int_equal(lc_config_set(cfg, LC_OPT_DEFER_PARSE, 2),
+                             LC_OK);
         if (has_suffix(name, ".lcp")) {
             lc_status st = lc_config_add_patterns(cfg, name, data, len);
             const lc_error *e = lc_config_error(cfg);
@@ -290,14 +307,15 @@ static void run_case(const char *dir, const char *name, int update) {
                 assert_true(lc_config_pattern_count(cfg) > 0);
             }
         } else {
-            outcome(cfg, name, data, len, chunks[k], &o);
+            outcome(cfg, name, data, len, chunks[k], k == 4, &o);
         }
         lc_config_free(cfg);
         if (k == 0) {
             sb_add(&got, o.data, o.len);
         } else if (strcmp(o.data, got.data) != 0) {
-            fail_msg("%s: %zu-byte chunks give\n%s\nwhole buffer gives\n%s",
-                     name, chunks[k], o.data, got.data);
+            fail_msg("%s: %s give\n%s\nwhole buffer gives\n%s", name,
+                     k == 4 ? "deferred parsing" : "chunks", o.data,
+                     got.data);
         }
         free(o.data);
         if (has_suffix(name, ".lcp"))
