@@ -28,7 +28,8 @@ from ._lib import LIB as _L
 
 __all__ = ["check", "check_report", "Monitor", "scan", "scan_bytes",
            "list_files", "Report", "Summary", "diff",
-           "DiffResult", "Finding", "Error", "patterns", "mcnemar_exact",
+           "DiffResult", "Finding", "Turn", "Error", "patterns",
+           "mcnemar_exact",
            "version", "__version__"]
 
 __version__ = _lib.VERSION
@@ -221,6 +222,45 @@ class Finding:
         if k == 22:
             fin.helpful = f.helpful
         return fin
+
+
+_TURN_FLAGS = ((1, "tool_call"), (2, "repaired"), (4, "empty"),
+               (8, "truncated"))
+
+
+@dataclasses.dataclass
+class Turn:
+    """One parsed turn (lc_turn): 1-based index, role, speaker as
+    written, original text, normalized text, XXH3-64 hash of it, source
+    position (line, column in code points, byte offset), flags
+    ("tool_call", "repaired", "empty", "truncated") and word count."""
+
+    index: int
+    role: str
+    speaker: str
+    text: str
+    norm: str
+    hash: int
+    line: int
+    column: int
+    offset: int
+    flags: List[str]
+    words: int
+    text_bytes: int = 0
+
+    @classmethod
+    def _from_c(cls, p) -> "Turn":
+        t = p.contents
+        return cls(index=t.index, role=_s(_L.lc_role_name(t.role)) or "",
+                   speaker=_s(t.speaker) or "",
+                   text=ctypes.string_at(t.text, t.text_len).decode(
+                       "utf-8", "replace") if t.text else "",
+                   norm=ctypes.string_at(t.norm, t.norm_len).decode(
+                       "utf-8", "replace") if t.norm else "",
+                   hash=t.hash, line=t.line, column=t.column,
+                   offset=t.offset,
+                   flags=[n for bit, n in _TURN_FLAGS if t.flags & bit],
+                   words=t.words, text_bytes=t.text_len)
 
 
 def _num(v: float):
@@ -430,11 +470,13 @@ class Report:
     line, turn count, status (0 = analysed), `error` (an Error, not
     raised, when it could not be read or analysed), `diagnostics` (all
     errors and warnings the reader attached), `format` (the input format
-    it was read as, "" when built from messages), findings, refuses."""
+    it was read as, "" when built from messages), findings, refuses, and
+    `turns` (a list of Turn when asked for with turns=True, else None)."""
 
-    def __init__(self, ptr, diagnostics=(), fmt=""):
+    def __init__(self, ptr, diagnostics=(), fmt="", turns=None):
         self._ptr = ptr
         self.format = fmt
+        self.turns = turns
         self.conversation = _s(_L.lc_report_conversation(ptr)) or ""
         self.source = _s(_L.lc_report_source(ptr)) or ""
         self.line = int(_L.lc_report_line(ptr))
@@ -503,13 +545,17 @@ def _conv_diags(conv) -> List[Error]:
             for i in range(_L.lc_conversation_diag_count(conv))]
 
 
-def _check_conversation(cfg: _Config, conv) -> Report:
+def _check_conversation(cfg: _Config, conv, turns=False) -> Report:
     rep = ctypes.c_void_p()
     st = _L.lc_conversation_check(cfg.ptr, conv, ctypes.byref(rep))
     _raise_if(st)
     fmt = _L.lc_conversation_format(conv)
+    tl = None
+    if turns:
+        tl = [Turn._from_c(_L.lc_conversation_turn(conv, i))
+              for i in range(_L.lc_conversation_turn_count(conv))]
     return Report(rep, _conv_diags(conv),
-                  _s(_L.lc_format_name(fmt)) if fmt else "")
+                  _s(_L.lc_format_name(fmt)) if fmt else "", tl)
 
 
 def _json_type(v) -> str:
@@ -616,26 +662,27 @@ def _build_conversation(cfg: _Config, messages):
     return conv
 
 
-def _reader_conversation(options, messages) -> Report:
+def _reader_conversation(options, messages, turns=False) -> Report:
     """Check messages by handing them to the JSONL reader as one line."""
     line = json.dumps({"messages": list(messages)}, ensure_ascii=False)
     reps = scan_bytes(line.encode("utf-8", "surrogatepass"), "<messages>",
-                      **dict(options, format="jsonl"))
+                      turns=turns, **dict(options, format="jsonl"))
     if len(reps) != 1:
         raise Error(91, message="reader returned %d conversations"
                     % len(reps))
     return reps[0]
 
 
-def check_report(messages, **options) -> Report:
-    """Like check() but return the whole Report (id, error, findings)."""
+def check_report(messages, *, turns=False, **options) -> Report:
+    """Like check() but return the whole Report (id, error, findings;
+    the parsed turns with turns=True)."""
     messages = list(messages)
     if _needs_reader(messages):
-        return _reader_conversation(options, messages)
+        return _reader_conversation(options, messages, turns)
     cfg = _config(options)
     conv = _build_conversation(cfg, messages)
     try:
-        return _check_conversation(cfg, conv)
+        return _check_conversation(cfg, conv, turns)
     finally:
         _L.lc_conversation_free(conv)
 
@@ -714,7 +761,8 @@ def list_files(paths, include=DEFAULT_INCLUDE, exclude=()) -> List[str]:
     return out
 
 
-def _read_stream(cfg: _Config, source: str, fh) -> Iterator[Report]:
+def _read_stream(cfg: _Config, source: str, fh,
+                 turns=False) -> Iterator[Report]:
     rd = ctypes.c_void_p()
     _raise_if(_L.lc_reader_new(cfg.ptr, ctypes.byref(rd)))
     try:
@@ -728,7 +776,7 @@ def _read_stream(cfg: _Config, source: str, fh) -> Iterator[Report]:
                 try:
                     if cfg.deferred:
                         _raise_if(_L.lc_conversation_parse(conv))
-                    rep = _check_conversation(cfg, conv)
+                    rep = _check_conversation(cfg, conv, turns)
                 finally:
                     _L.lc_conversation_free(conv)
                     conv = ctypes.c_void_p()
@@ -753,19 +801,22 @@ def _read_stream(cfg: _Config, source: str, fh) -> Iterator[Report]:
 
 
 def scan(paths, *, summary: "Optional[Summary]" = None,
-         include=DEFAULT_INCLUDE, exclude=(), **options) -> Iterator[Report]:
+         include=DEFAULT_INCLUDE, exclude=(), turns=False,
+         **options) -> Iterator[Report]:
     """Read files in every format the reader knows and yield one Report
     per conversation, failed ones included (report.error says why).
     Paths are chosen and named as by the CLI: a directory is walked
     recursively in byte order of the names, hidden entries skipped, only
     files matching `include` (default: the CLI's *.jsonl, *.ndjson,
     *.json, *.txt, *.log) and not `exclude`; "-" is stdin ("<stdin>").
-    If `summary` is given every report is also counted into it. A file
-    that cannot be opened raises Error (status 51, LC_ERR_IO)."""
+    If `summary` is given every report is also counted into it; with
+    turns=True each report also carries its parsed turns. A file that
+    cannot be opened raises Error (status 51, LC_ERR_IO)."""
     cfg = _config(options)
     for path in list_files(paths, include, exclude):
         if path == "-":
-            for rep in _read_stream(cfg, "<stdin>", sys.stdin.buffer):
+            for rep in _read_stream(cfg, "<stdin>", sys.stdin.buffer,
+                                    turns):
                 if summary is not None:
                     summary.add(rep)
                 yield rep
@@ -776,17 +827,18 @@ def scan(paths, *, summary: "Optional[Summary]" = None,
             raise Error(_lib.ERR_IO, message=e.strerror or str(e),
                         source=path) from e
         with fh:
-            for rep in _read_stream(cfg, path, fh):
+            for rep in _read_stream(cfg, path, fh, turns):
                 if summary is not None:
                     summary.add(rep)
                 yield rep
 
 
-def scan_bytes(data: bytes, source: str = "", **options) -> List[Report]:
+def scan_bytes(data: bytes, source: str = "", *, turns=False,
+               **options) -> List[Report]:
     """Reports of an in-memory log (any format the reader knows)."""
     import io
     cfg = _config(options)
-    return list(_read_stream(cfg, source, io.BytesIO(_b(data))))
+    return list(_read_stream(cfg, source, io.BytesIO(_b(data)), turns))
 
 
 # ---------------------------------------------------------------------------

@@ -78,6 +78,24 @@ class LcFinding(ctypes.Structure):
     ]
 
 
+class LcTurn(ctypes.Structure):
+    _fields_ = [
+        ("index", ctypes.c_uint32),
+        ("role", ctypes.c_int),
+        ("speaker", ctypes.c_char_p),
+        ("text", ctypes.c_void_p),      # may hold NUL: read with text_len
+        ("text_len", ctypes.c_size_t),
+        ("norm", ctypes.c_void_p),
+        ("norm_len", ctypes.c_size_t),
+        ("hash", ctypes.c_uint64),
+        ("line", ctypes.c_uint64),
+        ("column", ctypes.c_uint64),
+        ("offset", ctypes.c_uint64),
+        ("flags", ctypes.c_uint),
+        ("words", ctypes.c_uint32),
+    ]
+
+
 class LcPatternInfo(ctypes.Structure):
     _fields_ = [
         ("family", ctypes.c_char_p),
@@ -151,6 +169,8 @@ _PROTOS = {
     "lc_conversation_free": (None, [_P]),
     "lc_conversation_status": (_ST, [_P]),
     "lc_conversation_format": (ctypes.c_int, [_P]),
+    "lc_conversation_turn_count": (_SZ, [_P]),
+    "lc_conversation_turn": (ctypes.POINTER(LcTurn), [_P, _SZ]),
     "lc_format_name": (_CS, [ctypes.c_int]),
     "lc_conversation_diag_count": (_SZ, [_P]),
     "lc_conversation_diag": (_PERR, [_P, _SZ]),

@@ -76,6 +76,21 @@ int main(void) {
     FIELD(lc_diff_stats, p_value_improvement);
     FIELD(lc_diff_stats, verdict);
     printf("}");
+    printf(",\"lc_turn\":{\"sizeof\":%zu", sizeof(lc_turn));
+    FIELD(lc_turn, index);
+    FIELD(lc_turn, role);
+    FIELD(lc_turn, speaker);
+    FIELD(lc_turn, text);
+    FIELD(lc_turn, text_len);
+    FIELD(lc_turn, norm);
+    FIELD(lc_turn, norm_len);
+    FIELD(lc_turn, hash);
+    FIELD(lc_turn, line);
+    FIELD(lc_turn, column);
+    FIELD(lc_turn, offset);
+    FIELD(lc_turn, flags);
+    FIELD(lc_turn, words);
+    printf("}");
     printf("}\n");
     return 0;
 }

@@ -73,6 +73,7 @@ class TestLayout(unittest.TestCase):
         for cname, py in (("lc_error", lib.LcError),
                           ("lc_finding", lib.LcFinding),
                           ("lc_pattern_info", lib.LcPatternInfo),
+                          ("lc_turn", lib.LcTurn),
                           ("lc_diff_stats", lib.LcDiffStats)):
             with self.subTest(struct=cname):
                 want = c[cname]

@@ -138,7 +138,7 @@ class TestPathologicalFixtures(unittest.TestCase):
     tests/unit/test_pathological.c's outcome() does."""
 
     @staticmethod
-    def render(name, data, options):
+    def render(name, data, options, render_turns):
         out = []
         if name.endswith(".lcp"):
             try:
@@ -148,7 +148,7 @@ class TestPathologicalFixtures(unittest.TestCase):
                 return "patterns %s %s:%d:%d: %s\n" % (
                     e.code, e.source, e.line, e.column, e.message)
         s = loopcheck.Summary(**options)
-        reps = loopcheck.scan_bytes(data, name, **options)
+        reps = loopcheck.scan_bytes(data, name, turns=True, **options)
         for n, r in enumerate(reps, 1):
             s.add(r)
             out.append("conv %d %s line %d %s %s turns %d" % (
@@ -158,6 +158,11 @@ class TestPathologicalFixtures(unittest.TestCase):
                 out.append("  %s:%d:%d: %s: %s [%s] @%d turn %d" % (
                     d.source, d.line, d.column, d.severity, d.message,
                     d.code, d.offset, d.turn))
+            if render_turns:
+                for t in r.turns:
+                    out.append("  turn %d %s %016x %dB at %d:%d" % (
+                        t.index, t.role, t.hash, t.text_bytes, t.line,
+                        t.column))
         out.append("summary read %d analysed %d failed %d"
                    % (s.read, s.analysed, s.failed))
         return "\n".join(out) + "\n"
@@ -185,7 +190,10 @@ class TestPathologicalFixtures(unittest.TestCase):
             with open(os.path.join(d, name), "rb") as fh:
                 data = fh.read()
             with self.subTest(fixture=name):
-                self.assertEqual(self.render(name, data, options), want)
+                # older expectations had no per-turn lines
+                render_turns = "\n  turn " in want
+                self.assertEqual(self.render(name, data, options,
+                                             render_turns), want)
             n += 1
         self.assertGreater(n, 10)
 

@@ -145,6 +145,20 @@ class TestScan(unittest.TestCase):
             loopcheck.Summary().add(copy)
         self.assertEqual(cm.exception.status, 11)
 
+    def test_turns_on_request(self):
+        self.assertIsNone(list(loopcheck.scan(self.b))[0].turns)
+        rep = list(loopcheck.scan(self.b, turns=True))[0]
+        self.assertEqual(len(rep.turns), rep.turn_count)
+        t = rep.turns[1]
+        self.assertEqual((t.index, t.role, t.speaker, t.line, t.flags),
+                         (2, "assistant", "assistant", 1, []))
+        self.assertEqual(t.text, REFUSAL[1]["content"])
+        self.assertEqual(t.norm, t.norm.lower())
+        self.assertEqual(t.text_bytes, len(t.text.encode()))
+        mine = loopcheck.check_report(REFUSAL, turns=True).turns
+        self.assertEqual([(u.hash, u.norm, u.words) for u in mine],
+                         [(u.hash, u.norm, u.words) for u in rep.turns])
+
     def test_scan_bytes(self):
         reps = loopcheck.scan_bytes(conv_line("x", LOOP).encode(), "mem")
         self.assertEqual(len(reps), 1)
