@@ -364,8 +364,15 @@ static void classify_rules(const lc_config *cfg, const lci_turn *t,
         if ((fl & LCI_FAM_SOFT) && w > 0) {
             int but_clause = 0;
             uint32_t k, kend = r->sent_end;
+            /* a match may run past the end of the sentence it starts in
+             * (sent_end < tok_end): no but-clause then, and never read
+             * beyond the turn's tokens (found by fuzz_patterns) */
+            if (kend < r->m.tok_end)
+                kend = r->m.tok_end;
             if (kend - r->m.tok_end > BUT_WINDOW)
                 kend = r->m.tok_end + BUT_WINDOW;
+            if (kend > n)
+                kend = n;
             if (work)
                 *work += kend - r->m.tok_end;
             for (k = r->m.tok_end; k < kend; k++)
