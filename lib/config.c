@@ -111,6 +111,7 @@ lc_status lc_config_new(const lc_allocator *alloc, lc_config **out) {
     atomic_init(&c->frozen, 0);
     for (i = 0; i < NOPTS; i++)
         c->val[opt_table[i].key] = opt_table[i].def;
+    lci_stopwords_build(c->stopset);
     st = lci_patterns_new(&c->alloc, &c->patterns);
     if (st != LC_OK) {
         lci_free(a, c);

@@ -25,9 +25,10 @@
  * of the streak, family/families/partial/span of the refusal, score =
  * overlap (1 for a continuation), excerpt from the refusal span.
  *
- * Memory: U is a sorted array of at most ONSET_MAX_TOPIC (16384) word
- * hashes (later words are ignored once full); R at most 512. Cost per turn
- * O(words * log |U|).
+ * Memory: U is a hash set of at most ONSET_MAX_TOPIC (16384) word hashes
+ * (later words are ignored once full); R at most 512. Cost per turn
+ * O(words) expected (a stopword check and a topic check are one hash
+ * probe each; the stopword set is built once per config, stopwords.c).
  */
 #include "internal.h"
 
@@ -39,74 +40,26 @@
 #define ONSET_MAX_TOPIC 16384
 #define ONSET_MAX_REQUEST 512
 
-static const char *const stopwords[] = {
-    "the", "and", "for", "are", "but", "not", "you", "your", "yours", "all",
-    "any", "can", "had", "her", "was", "one", "our", "out", "has", "him",
-    "his", "how", "its", "may", "new", "now", "old", "see", "two", "way",
-    "who", "did", "get", "got", "let", "put", "say", "she", "too", "use",
-    "that", "this", "with", "have", "from", "they", "will", "would",
-    "there", "their", "what", "about", "which", "when", "make", "like",
-    "just", "know", "take", "into", "year", "some", "could", "them",
-    "than", "then", "also", "back", "after", "first", "well", "even",
-    "want", "because", "these", "those", "give", "most", "very", "been",
-    "being", "were", "does", "doing", "done", "should", "shall", "might",
-    "must", "here", "where", "while", "such", "each", "other", "more",
-    "much", "many", "only", "over", "same", "both", "through", "under",
-    "again", "further", "once", "during", "before", "above", "below",
-    "between", "off", "own", "why", "yes", "yeah", "okay", "sure",
-    "please", "thanks", "thank", "really", "think", "need", "help",
-    "helpful", "something", "anything", "everything", "nothing", "thing",
-    "things", "going", "able", "i'm", "i've", "i'd", "i'll", "you're",
-    "you've", "you'd", "you'll", "it's", "that's", "there's", "don't",
-    "doesn't", "didn't", "can't", "won't", "isn't", "aren't", "wasn't",
-    "let's", "what's", "myself", "yourself", "itself", "ourselves",
-    "himself", "herself", "themselves", "mine", "ours", "theirs", "hers",
-    "still", "though", "however", "maybe", "perhaps", "might", "lot",
-    "lots", "good", "great", "right", "sounds", "sound", "start", "started",
-    "way", "ways", "today", "now", "feel", "feeling", "try", "trying",
-    "tell", "said", "says", "ask", "asked", "provide", "information",
-};
 
 typedef struct onset_state {
     double overlap_min;
     uint32_t min_helpful;
     uint32_t helpful;       /* current streak */
-    uint64_t *stop;         /* sorted stopword hashes */
-    size_t nstop;
-    uint64_t *topic;        /* sorted unique content-word hashes (U) */
-    size_t ntopic, captopic;
+    lci_u64map topic;       /* content-word hashes of the topic (U) */
     uint64_t *req;          /* latest user request (R), unsorted unique */
     size_t nreq, capreq;
     uint32_t req_turn;      /* its index, 0 if none */
 } onset_state;
 
-static int cmp_u64(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static bool in_sorted(const uint64_t *a, size_t n, uint64_t h) {
-    return n && bsearch(&h, a, n, sizeof *a, cmp_u64) != NULL;
-}
 
 static lc_status onset_create(lc_session *s, void **state) {
     const lci_alloc *a = lci_session_alloc(s);
     onset_state *o = lci_calloc(a, 1, sizeof *o);
-    size_t i, n = sizeof stopwords / sizeof stopwords[0];
     if (!o)
         return LC_ERR_NOMEM;
     o->min_helpful =
         (uint32_t)lci_opt(lci_session_config(s), LC_OPT_ONSET_MIN_HELPFUL);
     o->overlap_min = ONSET_OVERLAP;
-    o->stop = lci_malloc(a, n * sizeof *o->stop);
-    if (!o->stop) {
-        lci_free(a, o);
-        return LC_ERR_NOMEM;
-    }
-    for (i = 0; i < n; i++)
-        o->stop[i] = lci_hash(stopwords[i], strlen(stopwords[i]));
-    qsort(o->stop, n, sizeof *o->stop, cmp_u64);
-    o->nstop = n;
     *state = o;
     return LC_OK;
 }
@@ -115,14 +68,13 @@ static void onset_destroy(void *state, const lci_alloc *a) {
     onset_state *o = state;
     if (!o)
         return;
-    lci_free(a, o->stop);
-    lci_free(a, o->topic);
+    lci_u64map_free(&o->topic, a);
     lci_free(a, o->req);
     lci_free(a, o);
 }
 
 /* Content-word hash of token k, 0 if it is not a content word. */
-static uint64_t content_word(const onset_state *o, const lci_turn *t,
+static uint64_t content_word(const lc_session *s, const lci_turn *t,
                              uint32_t k) {
     const lci_token *tk = &t->tokens[k];
     const char *w = t->pub.norm + tk->off;
@@ -130,50 +82,43 @@ static uint64_t content_word(const onset_state *o, const lci_turn *t,
     if (tk->flags & LCI_TOK_NUMBER)
         return 0;
     if (!(tk->flags & LCI_TOK_CJK)) {
-        if (len < 3 || in_sorted(o->stop, o->nstop, tk->hash))
+        if (len < 3 || lci_stopword(lci_session_config(s), tk->hash))
             return 0;
         if (len > 4 && w[len - 1] == 's' && w[len - 2] != 's' &&
-            (unsigned char)w[len - 2] < 0x80)
-            return lci_hash(w, len - 1);
+            (unsigned char)w[len - 2] < 0x80) {
+            uint64_t h = lci_hash(w, len - 1);
+            return h ? h : 1; /* 0 marks an empty map slot */
+        }
     }
     return tk->hash ? tk->hash : 1;
 }
 
-/* Merge the content words of t into the sorted topic set. */
-static lc_status topic_add_turn(onset_state *o, const lci_alloc *a,
-                                const lci_turn *t) {
+/* Add the content words of t to the topic set. */
+static lc_status topic_add_turn(onset_state *o, const lc_session *s,
+                                const lci_alloc *a, const lci_turn *t) {
     uint32_t k;
-    size_t before = o->ntopic, i, j;
     lc_status st;
-    for (k = 0; k < t->ntokens && o->ntopic < ONSET_MAX_TOPIC; k++) {
-        uint64_t h = content_word(o, t, k);
-        if (!h || in_sorted(o->topic, before, h))
+    for (k = 0; k < t->ntokens && o->topic.n < ONSET_MAX_TOPIC; k++) {
+        uint64_t h = content_word(s, t, k), *val;
+        bool created;
+        if (!h)
             continue;
-        st = lci_grow(a, (void **)&o->topic, sizeof *o->topic, &o->captopic,
-                      o->ntopic + 1);
-        if (st != LC_OK)
+        if ((st = lci_u64map_slot(&o->topic, a, h, &val, &created)) != LC_OK)
             return st;
-        o->topic[o->ntopic++] = h;
+        *val = 1;
     }
-    if (o->ntopic == before)
-        return LC_OK;
-    qsort(o->topic, o->ntopic, sizeof *o->topic, cmp_u64);
-    for (i = j = 0; i < o->ntopic; i++)
-        if (j == 0 || o->topic[j - 1] != o->topic[i])
-            o->topic[j++] = o->topic[i];
-    o->ntopic = j;
     return LC_OK;
 }
 
-static lc_status request_set(onset_state *o, const lci_alloc *a,
-                             const lci_turn *t) {
+static lc_status request_set(onset_state *o, const lc_session *s,
+                             const lci_alloc *a, const lci_turn *t) {
     uint32_t k;
     size_t i;
     lc_status st;
     o->nreq = 0;
     o->req_turn = t->pub.index;
     for (k = 0; k < t->ntokens && o->nreq < ONSET_MAX_REQUEST; k++) {
-        uint64_t h = content_word(o, t, k);
+        uint64_t h = content_word(s, t, k);
         if (!h)
             continue;
         for (i = 0; i < o->nreq && o->req[i] != h; i++)
@@ -228,16 +173,16 @@ static lc_status onset_on_turn(void *state, lc_session *s,
     const lci_alloc *a = lci_session_alloc(s);
     lc_status st;
     if (t->pub.role == LC_ROLE_USER)
-        return request_set(o, a, t);
+        return request_set(o, s, a, t);
     if (t->pub.role != LC_ROLE_ASSISTANT)
         return LC_OK;
     if (!t->refusal.is_refusal) {
         /* helpful: the request and the answer join the topic */
         const lci_turn *req =
             o->req_turn ? lci_session_turn(s, o->req_turn) : NULL;
-        if (req && (st = topic_add_turn(o, a, req)) != LC_OK)
+        if (req && (st = topic_add_turn(o, s, a, req)) != LC_OK)
             return st;
-        if ((st = topic_add_turn(o, a, t)) != LC_OK)
+        if ((st = topic_add_turn(o, s, a, t)) != LC_OK)
             return st;
         o->helpful++;
         o->req_turn = 0;
@@ -250,7 +195,7 @@ static lc_status onset_on_turn(void *state, lc_session *s,
         if (o->req_turn && o->nreq >= ONSET_MIN_WORDS) {
             size_t i, hit = 0;
             for (i = 0; i < o->nreq; i++)
-                if (in_sorted(o->topic, o->ntopic, o->req[i]))
+                if (lci_u64map_get(&o->topic, o->req[i]))
                     hit++;
             score = (double)hit / (double)o->nreq;
             same = score >= o->overlap_min;

@@ -102,6 +102,8 @@ void lci_locate(const char *text, size_t len, size_t off, uint64_t *line,
 /* ------------------------------------------------------------------ */
 
 #define LCI_OPT_SLOTS 64
+/* stopword hash set (stopwords.c): 1024 slots for ~200 words */
+#define LCI_STOPSET_SLOTS 1024
 
 typedef struct lci_speaker_map {
     char *name; /* case-folded ASCII lower */
@@ -120,6 +122,7 @@ struct lc_config {
     lci_speaker_map *speakers;
     size_t nspeakers, capspeakers;
     struct lci_patterns *patterns; /* compiled refusal patterns */
+    uint64_t stopset[LCI_STOPSET_SLOTS]; /* stopwords.c */
     lci_err err;
     int has_err;
 };
@@ -128,6 +131,9 @@ struct lc_config {
 static inline int64_t lci_opt(const lc_config *c, lc_opt k) {
     return c->val[(int)k];
 }
+/* Stopwords (stopwords.c): build the set; test a token hash. */
+void lci_stopwords_build(uint64_t table[LCI_STOPSET_SLOTS]);
+bool lci_stopword(const lc_config *c, uint64_t token_hash);
 /* Take a reference (freezes the config). */
 const lc_config *lci_config_ref(const lc_config *c);
 void lci_config_unref(const lc_config *c);
