@@ -8,23 +8,6 @@
 
 #include <string.h>
 
-static bool kind_is_loop(lc_kind k) {
-    switch (k) {
-    case LC_KIND_EXACT_LOOP:
-    case LC_KIND_RECURRING_TURN:
-    case LC_KIND_RECYCLED_PASSAGE:
-    case LC_KIND_NEAR_DUPLICATE_LOOP:
-    case LC_KIND_DEGENERATE_REPETITION:
-    case LC_KIND_STALLED_CONVERSATION:
-    case LC_KIND_REFUSAL_LOOP:
-        return true;
-    case LC_KIND_REFUSAL:
-    case LC_KIND_REFUSAL_ONSET:
-        break;
-    }
-    return false;
-}
-
 static lc_status report_new(const lc_config *cfg, const lc_conversation *c,
                             lc_report **out) {
     const lci_alloc *a = &cfg->alloc;
@@ -147,7 +130,7 @@ lc_status lc_conversation_check(const lc_config *cfg,
             r->refuses = 1;
             r->refusal_family = f->family;
         }
-        if (kind_is_loop(f->kind))
+        if (lci_kind_is_loop(f->kind))
             r->loops = 1;
     }
     lc_session_free(s);
