@@ -71,6 +71,12 @@ static void degen_destroy(void *st, const lci_alloc *a) {
     lci_free(a, d);
 }
 
+static lc_status degen_reset(void *st, lc_session *s) {
+    (void)st; /* scratch only; a huge turn's is released at once */
+    (void)s;
+    return LC_OK;
+}
+
 /* Byte classes: blank, word (ASCII letters/digits, any non-ASCII byte),
  * apostrophe, other (punctuation/symbols). */
 enum { C_BLANK = 0, C_WORD = 1, C_APOS = 2, C_OTHER = 3 };
@@ -310,4 +316,5 @@ static lc_status degen_on_turn(void *st, lc_session *s, const lci_turn *t) {
 const lci_detector_vt lci_detect_degenerate = {
     "degenerate_repetition", LC_KIND_DEGENERATE_REPETITION, degen_create,
     degen_on_turn,           NULL,                          degen_destroy,
+    degen_reset,
 };

@@ -37,6 +37,8 @@
  */
 #include "internal.h"
 
+#include <string.h>
+
 typedef struct exact_state {
     uint32_t maxp, minr;
     uint32_t m[33];       /* m[p], p = 1..maxp (maxp <= 32 by bounds) */
@@ -61,6 +63,16 @@ static lc_status exact_create(lc_session *s, void **out) {
 }
 
 static void exact_destroy(void *st, const lci_alloc *a) { lci_free(a, st); }
+
+static lc_status exact_reset(void *st, lc_session *s) {
+    exact_state *e = st;
+    uint32_t maxp = e->maxp, minr = e->minr;
+    (void)s;
+    memset(e, 0, sizeof *e);
+    e->maxp = maxp;
+    e->minr = minr;
+    return LC_OK;
+}
 
 static bool same_turn(const lci_turn *a, const lci_turn *b) {
     return a && b && a->pub.hash == b->pub.hash &&
@@ -172,5 +184,5 @@ static lc_status exact_on_turn(void *st, lc_session *s, const lci_turn *t) {
 
 const lci_detector_vt lci_detect_exact = {
     "exact_loop",        LC_KIND_EXACT_LOOP, exact_create, exact_on_turn,
-    NULL,                exact_destroy,
+    NULL,                exact_destroy,       exact_reset,
 };

@@ -44,6 +44,7 @@
  */
 #include "internal.h"
 
+#include <string.h>
 
 #define RING 33 /* max_period (<= 32) + 1 */
 
@@ -81,6 +82,23 @@ static void nd_destroy(void *st, const lci_alloc *a) {
     if (!d)
         return;
     lci_free(a, d);
+}
+
+static lc_status nd_reset(void *st, lc_session *s) {
+    nd_state *d = st;
+    uint32_t i;
+    (void)s;
+    memset(d->m, 0, sizeof d->m);
+    memset(d->lastdiff, 0, sizeof d->lastdiff);
+    memset(d->simsum, 0, sizeof d->simsum);
+    for (i = 0; i < RING; i++)
+        d->ring[i].index = 0;
+    d->cur = NULL;
+    d->cur_p = 0;
+    d->cur_role = LC_ROLE_OTHER;
+    d->last_end = 0;
+    memset(&d->exact, 0, sizeof d->exact);
+    return LC_OK;
 }
 
 static lc_status cover(lc_session *s, lci_finding *f, uint32_t first,
@@ -202,5 +220,5 @@ static lc_status nd_on_turn(void *st, lc_session *s, const lci_turn *t) {
 
 const lci_detector_vt lci_detect_neardup = {
     "near_duplicate_loop", LC_KIND_NEAR_DUPLICATE_LOOP, nd_create, nd_on_turn,
-    NULL,                  nd_destroy,
+    NULL,                  nd_destroy,          nd_reset,
 };

@@ -106,6 +106,19 @@ static void recur_destroy(void *st, const lci_alloc *a) {
     lci_free(a, r);
 }
 
+static lc_status recur_reset(void *st, lc_session *s) {
+    recur_state *r = st;
+    size_t i;
+    (void)s;
+    for (i = 0; i < r->map.cap && r->map.n; i++)
+        if (r->map.keys[i])
+            entry_free((recur_entry *)(uintptr_t)r->map.vals[i], r->a);
+    lci_u64map_clear(&r->map, r->a, (size_t)1 << 12);
+    r->pending = 0;
+    r->next_sweep = r->window;
+    return LC_OK;
+}
+
 typedef struct sweep_ctx {
     const lci_alloc *a;
     uint32_t lo; /* first turn inside the window */
@@ -289,5 +302,5 @@ static lc_status recur_finish(void *st, lc_session *s) {
 
 const lci_detector_vt lci_detect_recurring = {
     "recurring_turn", LC_KIND_RECURRING_TURN, recur_create, recur_on_turn,
-    recur_finish,     recur_destroy,
+    recur_finish,     recur_destroy,  recur_reset,
 };

@@ -119,6 +119,24 @@ static void recyc_destroy(void *st, const lci_alloc *a) {
     lci_free(a, r);
 }
 
+/* Scratch entries kept between conversations (larger is freed). */
+#define RECYC_KEEP ((size_t)1 << 16)
+
+static lc_status recyc_reset(void *st, lc_session *s) {
+    recyc_state *r = st;
+    (void)s;
+    lci_u64map_clear(&r->idx, r->a, (size_t)1 << 15);
+    r->next_sweep = r->window;
+    if (r->capsh > RECYC_KEEP || r->capfps > RECYC_KEEP) {
+        lci_free(r->a, r->sh);
+        lci_free(r->a, r->fps);
+        r->sh = NULL;
+        r->fps = NULL;
+        r->capsh = r->capfps = 0;
+    }
+    return LC_OK;
+}
+
 static bool keep_window(uint64_t key, uint64_t val, void *ctx) {
     (void)key;
     return (uint32_t)(val >> 32) >= *(const uint32_t *)ctx;
@@ -338,5 +356,5 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
 
 const lci_detector_vt lci_detect_recycled = {
     "recycled_passage", LC_KIND_RECYCLED_PASSAGE, recyc_create, recyc_on_turn,
-    NULL,               recyc_destroy,
+    NULL,               recyc_destroy,    recyc_reset,
 };

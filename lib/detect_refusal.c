@@ -56,7 +56,13 @@ static void refusal_destroy(void *state, const lci_alloc *a) {
     (void)a;
 }
 
+static lc_status refusal_reset(void *state, lc_session *s) {
+    (void)state;
+    (void)s;
+    return LC_OK;
+}
+
 const lci_detector_vt lci_detect_refusal = {
     "refusal", LC_KIND_REFUSAL, refusal_create, refusal_on_turn, NULL,
-    refusal_destroy,
+    refusal_destroy, refusal_reset,
 };

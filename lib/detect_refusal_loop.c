@@ -68,6 +68,12 @@ static void run_reset(rloop_state *r) {
     r->capearly = cap;
 }
 
+static lc_status rloop_reset(void *state, lc_session *s) {
+    (void)s;
+    run_reset(state);
+    return LC_OK;
+}
+
 /* Most frequent primary family of the run; ties to the more specific. */
 static int run_family(const rloop_state *r, const struct lci_patterns *p) {
     int f, best = -1;
@@ -170,5 +176,5 @@ static lc_status rloop_on_turn(void *state, lc_session *s,
 
 const lci_detector_vt lci_detect_refusal_loop = {
     "refusal_loop", LC_KIND_REFUSAL_LOOP, rloop_create, rloop_on_turn, NULL,
-    rloop_destroy,
+    rloop_destroy, rloop_reset,
 };

@@ -73,6 +73,15 @@ static void onset_destroy(void *state, const lci_alloc *a) {
     lci_free(a, o);
 }
 
+static lc_status onset_reset(void *state, lc_session *s) {
+    onset_state *o = state;
+    lci_u64map_clear(&o->topic, lci_session_alloc(s), (size_t)1 << 15);
+    o->helpful = 0;
+    o->nreq = 0;
+    o->req_turn = 0;
+    return LC_OK;
+}
+
 /* Content-word hash of token k, 0 if it is not a content word. */
 static uint64_t content_word(const lc_session *s, const lci_turn *t,
                              uint32_t k) {
@@ -211,5 +220,5 @@ static lc_status onset_on_turn(void *state, lc_session *s,
 
 const lci_detector_vt lci_detect_refusal_onset = {
     "refusal_onset", LC_KIND_REFUSAL_ONSET, onset_create, onset_on_turn,
-    NULL, onset_destroy,
+    NULL, onset_destroy, onset_reset,
 };

@@ -47,6 +47,15 @@ static lc_status stall_create(lc_session *s, void **out) {
 
 static void stall_destroy(void *st, const lci_alloc *a) { lci_free(a, st); }
 
+static lc_status stall_reset(void *st, lc_session *s) {
+    stall_state *z = st;
+    (void)s;
+    z->cur = NULL;
+    z->rep = 0;
+    z->role = LC_ROLE_OTHER;
+    return LC_OK;
+}
+
 static lc_status evaluate(stall_state *z, lc_session *s, uint32_t n) {
     uint32_t i, count = 0, first = 0;
     lci_finding *f;
@@ -124,4 +133,5 @@ static lc_status stall_finish(void *st, lc_session *s) {
 const lci_detector_vt lci_detect_stalled = {
     "stalled_conversation", LC_KIND_STALLED_CONVERSATION, stall_create,
     stall_on_turn,          stall_finish,                 stall_destroy,
+    stall_reset,
 };

@@ -32,6 +32,16 @@ void lci_u64map_free(lci_u64map *m, const lci_alloc *a) {
     memset(m, 0, sizeof *m);
 }
 
+void lci_u64map_clear(lci_u64map *m, const lci_alloc *a, size_t max_cap) {
+    if (m->cap > max_cap) {
+        lci_u64map_free(m, a);
+        return;
+    }
+    if (m->n && m->keys)
+        memset(m->keys, 0, m->cap * sizeof *m->keys);
+    m->n = 0;
+}
+
 uint64_t *lci_u64map_get(const lci_u64map *m, uint64_t key) {
     size_t i, mask;
     if (!m->cap)

@@ -379,6 +379,11 @@ typedef struct lci_detector_vt {
     lc_status (*on_turn)(void *state, lc_session *s, const lci_turn *t);
     lc_status (*finish)(void *state, lc_session *s);
     void (*destroy)(void *state, const lci_alloc *a);
+    /* Optional (performance module, issue 6): back to the state `create`
+     * makes, keeping allocations (lci_session_reset). NULL: the session
+     * destroys and re-creates the state. On failure the state must still
+     * be destroyable. */
+    lc_status (*reset)(void *state, lc_session *s);
 } lci_detector_vt;
 
 /* Registry, in run order (detectors.c). NULL-terminated. */
@@ -402,6 +407,14 @@ lci_finding *lci_session_finding_at(lc_session *s, size_t i);
 /* Mark turn idx as part of a loop/recycling (for stalled_conversation). */
 void lci_session_mark_looped(lc_session *s, uint32_t idx);
 bool lci_session_is_looped(const lc_session *s, uint32_t idx);
+
+/* ---- Session reuse (performance module, issue 6) ---- */
+/* Back to the state of a new session (no turns, no findings, not
+ * finished), keeping the ring, detector states and their maps. */
+lc_status lci_session_reset(lc_session *s);
+/* Push a turn that outlives the session (a conversation's, batch
+ * analysis): the ring holds a shallow copy, nothing is deep-copied. */
+lc_status lci_session_push_borrowed(lc_session *s, const lci_turn *turn);
 
 /* Move the findings out of a finished session (report order); the
  * caller owns them afterwards (free with lci_finding_free). */
@@ -454,6 +467,10 @@ lc_status lci_u64map_reserve(lci_u64map *m, const lci_alloc *a,
 /* Find or insert key; *val points to its value (0 when *created). */
 lc_status lci_u64map_slot(lci_u64map *m, const lci_alloc *a, uint64_t key,
                           uint64_t **val, bool *created);
+/* Empty the map, keeping its table unless it has more than max_cap
+ * slots (then it is freed: a huge conversation does not pin memory).
+ * (performance module, issue 6) */
+void lci_u64map_clear(lci_u64map *m, const lci_alloc *a, size_t max_cap);
 /* Keep only entries for which keep() is true (called once per entry;
  * it may release what the value refers to), then shrink. */
 lc_status lci_u64map_retain(lci_u64map *m, const lci_alloc *a,

@@ -64,17 +64,20 @@ static lc_status report_diags(lc_report *r, const lc_conversation *c) {
     return LC_OK;
 }
 
-lc_status lc_conversation_check(const lc_config *cfg,
-                                const lc_conversation *c, lc_report **out) {
+/* Analyse c with session s (reset first) or, if s is NULL, with a fresh
+ * session made only when the conversation was read. The conversation
+ * outlives the session's use here, so its turns are pushed borrowed. */
+static lc_status check_with(const lc_config *cfg, lc_session *s,
+                            const lc_conversation *c, lc_report **out) {
     lc_report *r = NULL;
-    lc_session *s = NULL;
+    lc_session *own = NULL;
     size_t i, n;
     lc_status st;
-    if (!cfg || !c || !out)
-        return LC_ERR_INVALID_ARG;
     *out = NULL;
     if (c->unparsed)
         return LC_ERR_STATE;
+    if (s && (st = lci_session_reset(s)) != LC_OK)
+        return st;
     if ((st = report_new(cfg, c, &r)) != LC_OK)
         goto fail;
     if ((st = report_diags(r, c)) != LC_OK)
@@ -89,11 +92,12 @@ lc_status lc_conversation_check(const lc_config *cfg,
         *out = r;
         return LC_OK;
     }
-    n = lc_conversation_turn_count(c);
+    n = c->nturns;
     for (i = 0; i < n; i++) {
-        const lc_turn *t = lc_conversation_turn(c, i);
+        const lc_turn *t = &c->turns[i].pub;
         if (t->role == LC_ROLE_USER && !r->prompt_hash) {
             r->prompt_hash = t->hash;
+            lci_free(r->alloc, r->prompt_excerpt);
             r->prompt_excerpt = lci_strndup(r->alloc, t->text,
                                             t->text_len > 80 ? 80
                                                              : t->text_len);
@@ -101,12 +105,17 @@ lc_status lc_conversation_check(const lc_config *cfg,
                 st = LC_ERR_NOMEM;
                 goto fail;
             }
+            if (r->prompt_hash)
+                break; /* the first user turn (with a hash) decides */
         }
     }
-    if ((st = lc_session_new(cfg, &s)) != LC_OK)
-        goto fail;
+    if (!s) {
+        if ((st = lc_session_new(cfg, &own)) != LC_OK)
+            goto fail;
+        s = own;
+    }
     for (i = 0; i < n; i++) {
-        st = lc_session_push_turn(s, lc_conversation_turn(c, i));
+        st = lci_session_push_borrowed(s, &c->turns[i]);
         if (st != LC_OK)
             break;
     }
@@ -133,13 +142,27 @@ lc_status lc_conversation_check(const lc_config *cfg,
         if (lci_kind_is_loop(f->kind))
             r->loops = 1;
     }
-    lc_session_free(s);
+    lc_session_free(own);
     *out = r;
     return LC_OK;
 fail:
-    lc_session_free(s);
+    lc_session_free(own);
     lc_report_free(r);
     return st;
+}
+
+lc_status lc_conversation_check(const lc_config *cfg,
+                                const lc_conversation *c, lc_report **out) {
+    if (!cfg || !c || !out)
+        return LC_ERR_INVALID_ARG;
+    return check_with(cfg, NULL, c, out);
+}
+
+lc_status lc_session_check(lc_session *s, const lc_conversation *c,
+                           lc_report **out) {
+    if (!s || !c || !out)
+        return LC_ERR_INVALID_ARG;
+    return check_with(lci_session_config(s), s, c, out);
 }
 
 void lc_report_free(lc_report *r) {

@@ -32,6 +32,9 @@ struct lc_session {
     uint32_t window;  /* ring size */
     lci_turn *ring;
     uint8_t *looped;  /* ring of flags, same indexing */
+    uint8_t *borrowed; /* ring of flags: slot is a shallow copy of a turn
+                          owned by a conversation that outlives the
+                          session (lci_session_push_borrowed) */
     lci_finding **findings;
     size_t nfind, capfind;
     lci_finding **queue;
@@ -72,10 +75,11 @@ lc_status lc_session_new(const lc_config *cfg, lc_session **out) {
     s->window = (uint32_t)lci_opt(cfg, LC_OPT_HISTORY_TURNS);
     s->ring = lci_calloc(a, s->window, sizeof *s->ring);
     s->looped = lci_calloc(a, s->window, 1);
+    s->borrowed = lci_calloc(a, s->window, 1);
     while (lci_detectors[nreg])
         nreg++;
     s->dets = lci_calloc(a, nreg ? nreg : 1, sizeof *s->dets);
-    if (!s->ring || !s->looped || !s->dets) {
+    if (!s->ring || !s->looped || !s->borrowed || !s->dets) {
         lc_session_free(s);
         return LC_ERR_NOMEM;
     }
@@ -117,11 +121,13 @@ void lc_session_free(lc_session *s) {
         if (s->dets[i].vt->destroy)
             s->dets[i].vt->destroy(s->dets[i].state, a);
     lci_free(a, s->dets);
-    if (s->ring)
+    if (s->ring && s->borrowed)
         for (i = 0; i < s->window; i++)
-            lci_turn_free(&s->ring[i], a);
+            if (!s->borrowed[i])
+                lci_turn_free(&s->ring[i], a);
     lci_free(a, s->ring);
     lci_free(a, s->looped);
+    lci_free(a, s->borrowed);
     for (i = 0; i < s->nfind; i++)
         lci_finding_free(s->findings[i], a);
     lci_free(a, s->findings);
@@ -167,7 +173,10 @@ static lc_status session_slot(lc_session *s, lci_turn **slot) {
         return LC_ERR_LIMIT;
     }
     *slot = &s->ring[s->n % s->window];
-    lci_turn_free(*slot, s->alloc);
+    if (s->borrowed[s->n % s->window])
+        s->borrowed[s->n % s->window] = 0;
+    else
+        lci_turn_free(*slot, s->alloc);
     memset(*slot, 0, sizeof **slot);
     return LC_OK;
 }
@@ -208,6 +217,68 @@ lc_status lc_session_push_turn(lc_session *s, const lc_turn *turn) {
     t->pub.index = ++s->n;
     return session_run(s, t);
 }
+
+lc_status lci_session_push_borrowed(lc_session *s, const lci_turn *turn) {
+    lci_turn *t;
+    lc_status st;
+    if (!s || !turn)
+        return LC_ERR_INVALID_ARG;
+    if ((st = session_slot(s, &t)) != LC_OK)
+        return st;
+    *t = *turn; /* shallow: strings and tokens stay the caller's */
+    s->borrowed[(t - s->ring)] = 1;
+    t->pub.index = ++s->n;
+    return session_run(s, t);
+}
+
+lc_status lci_session_reset(lc_session *s) {
+    const lci_alloc *a;
+    size_t i;
+    uint32_t used;
+    lc_status st, rc = LC_OK;
+    if (!s)
+        return LC_ERR_INVALID_ARG;
+    a = s->alloc;
+    /* only the slots that were used hold anything */
+    used = s->n < s->window ? s->n : s->window;
+    for (i = 0; i < used; i++) {
+        if (s->borrowed[i])
+            s->borrowed[i] = 0;
+        else
+            lci_turn_free(&s->ring[i], a);
+        memset(&s->ring[i], 0, sizeof s->ring[i]);
+        s->looped[i] = 0;
+    }
+    for (i = 0; i < s->nfind; i++)
+        lci_finding_free(s->findings[i], a);
+    s->nfind = 0;
+    s->qhead = s->qlen = 0;
+    s->n = 0;
+    s->finished = 0;
+    s->sorted = 0;
+    if (s->has_err) {
+        lci_err_clear(&s->err, a);
+        s->has_err = 0;
+    }
+    for (i = 0; i < s->ndets; i++) {
+        const lci_detector_vt *vt = s->dets[i].vt;
+        if (vt->reset) {
+            st = vt->reset(s->dets[i].state, s);
+        } else {
+            if (vt->destroy)
+                vt->destroy(s->dets[i].state, a);
+            s->dets[i].state = NULL;
+            st = vt->create ? vt->create(s, &s->dets[i].state) : LC_OK;
+        }
+        if (st != LC_OK && rc == LC_OK)
+            rc = st;
+    }
+    if (rc != LC_OK)
+        session_error(s, rc, "detector reset failed", "");
+    return rc;
+}
+
+lc_status lc_session_reset(lc_session *s) { return lci_session_reset(s); }
 
 lc_status lc_session_next_finding(lc_session *s, const lc_finding **out) {
     lci_finding *f;
