@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -684,7 +685,35 @@ typedef struct run {
     uint64_t junit_tests, junit_failures, junit_errors;
     sbuf junit;            /* buffered <testcase> elements */
     int fatal;             /* a library call failed (NOMEM...) */
+    /* sessions reused across conversations (lc_session_check), one per
+     * worker at most: taken and given back under pool_mu */
+    pthread_mutex_t pool_mu;
+    lc_session *pool[64];
+    int npool;
 } run;
+
+/* A session for one check: reused from the pool, or a new one (NULL if
+ * that failed: the caller falls back to lc_conversation_check). */
+static lc_session *session_take(run *r) {
+    lc_session *s = NULL;
+    pthread_mutex_lock(&r->pool_mu);
+    if (r->npool)
+        s = r->pool[--r->npool];
+    pthread_mutex_unlock(&r->pool_mu);
+    if (!s && lc_session_new(r->cfg, &s) != LC_OK)
+        s = NULL;
+    return s;
+}
+
+static void session_give(run *r, lc_session *s) {
+    pthread_mutex_lock(&r->pool_mu);
+    if (r->npool < (int)(sizeof r->pool / sizeof r->pool[0])) {
+        r->pool[r->npool++] = s;
+        s = NULL;
+    }
+    pthread_mutex_unlock(&r->pool_mu);
+    lc_session_free(s);
+}
 
 static void put_out(const char *d, size_t n) {
     if (n)
@@ -709,11 +738,17 @@ static void work_parse(job *j) {
 
 static void work_check(job *j, void *ctx) {
     run *r = ctx;
+    lc_session *s;
     lc_status st;
     work_parse(j);
     if (!j->conv || j->status != LC_OK)
         return;
-    if ((st = lc_conversation_check(r->cfg, j->conv, &j->report)) != LC_OK) {
+    s = session_take(r);
+    st = s ? lc_session_check(s, j->conv, &j->report)
+           : lc_conversation_check(r->cfg, j->conv, &j->report);
+    if (s)
+        session_give(r, s);
+    if (st != LC_OK) {
         j->status = st;
         return;
     }
@@ -928,7 +963,12 @@ static int read_all(cli *c, run *r, const lc_config *cfg, char **paths,
     o.work = work;
     o.consume = consume;
     o.ctx = r;
+    pthread_mutex_init(&r->pool_mu, NULL);
+    r->npool = 0;
     rc = run_inputs(cfg, &l, side, &o);
+    while (r->npool)
+        lc_session_free(r->pool[--r->npool]);
+    pthread_mutex_destroy(&r->pool_mu);
     if (l.had_error && rc == 0)
         rc = 1;
     input_list_free(&l);
