@@ -33,8 +33,16 @@ void lci_u64map_free(lci_u64map *m, const lci_alloc *a) {
 }
 
 void lci_u64map_clear(lci_u64map *m, const lci_alloc *a, size_t max_cap) {
-    if (m->cap > max_cap) {
+    size_t want = 64;
+    /* size for what the last use held (clearing costs O(cap), so a table
+     * grown by one big conversation must not be wiped for every small
+     * one afterwards) */
+    while (want < 4 * m->n)
+        want *= 2;
+    if (m->cap > max_cap || m->cap > 2 * want) {
         lci_u64map_free(m, a);
+        if (want <= max_cap)
+            (void)lci_u64map_reserve(m, a, want / 2); /* NOMEM: empty */
         return;
     }
     if (m->n && m->keys)
