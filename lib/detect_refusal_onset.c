@@ -29,6 +29,14 @@
  * (later words are ignored once full); R at most 512. Cost per turn
  * O(words) expected (a stopword check and a topic check are one hash
  * probe each; the stopword set is built once per config, stopwords.c).
+ *
+ * Lazy: U and R only matter when a refusal follows a long enough streak,
+ * so they are built only then. The turns that join U are queued (their
+ * indices, in order) and R's turn is remembered; both are materialised
+ * when a refusal needs them, or earlier when the oldest queued turn is
+ * about to leave the history window. Adding the same turns in the same
+ * order gives the same U (including the ONSET_MAX_TOPIC cut-off), so the
+ * findings are those of the eager computation.
  */
 #include "internal.h"
 
@@ -49,6 +57,10 @@ typedef struct onset_state {
     uint64_t *req;          /* latest user request (R), unsorted unique */
     size_t nreq, capreq;
     uint32_t req_turn;      /* its index, 0 if none */
+    int req_lazy;           /* R of req_turn not computed yet */
+    uint32_t window;        /* LC_OPT_HISTORY_TURNS */
+    uint32_t *pend;         /* turns to add to U, in order (lazy) */
+    size_t npend, cappend;
 } onset_state;
 
 
@@ -60,6 +72,8 @@ static lc_status onset_create(lc_session *s, void **state) {
     o->min_helpful =
         (uint32_t)lci_opt(lci_session_config(s), LC_OPT_ONSET_MIN_HELPFUL);
     o->overlap_min = ONSET_OVERLAP;
+    o->window =
+        (uint32_t)lci_opt(lci_session_config(s), LC_OPT_HISTORY_TURNS);
     *state = o;
     return LC_OK;
 }
@@ -70,6 +84,7 @@ static void onset_destroy(void *state, const lci_alloc *a) {
         return;
     lci_u64map_free(&o->topic, a);
     lci_free(a, o->req);
+    lci_free(a, o->pend);
     lci_free(a, o);
 }
 
@@ -79,6 +94,8 @@ static lc_status onset_reset(void *state, lc_session *s) {
     o->helpful = 0;
     o->nreq = 0;
     o->req_turn = 0;
+    o->req_lazy = 0;
+    o->npend = 0;
     return LC_OK;
 }
 
@@ -143,6 +160,45 @@ static lc_status request_set(onset_state *o, const lc_session *s,
     return LC_OK;
 }
 
+/* Add the queued turns to U (they are all inside the window). */
+static lc_status topic_flush(onset_state *o, const lc_session *s,
+                             const lci_alloc *a) {
+    size_t i;
+    lc_status st;
+    for (i = 0; i < o->npend; i++) {
+        const lci_turn *t = lci_session_turn(s, o->pend[i]);
+        if (t && (st = topic_add_turn(o, s, a, t)) != LC_OK)
+            return st;
+    }
+    o->npend = 0;
+    return LC_OK;
+}
+
+static lc_status topic_queue(onset_state *o, const lci_alloc *a,
+                             uint32_t idx) {
+    lc_status st;
+    if (o->topic.n >= ONSET_MAX_TOPIC)
+        return LC_OK; /* full: nothing joins any more */
+    st = lci_grow(a, (void **)&o->pend, sizeof *o->pend, &o->cappend,
+                  o->npend + 1);
+    if (st != LC_OK)
+        return st;
+    o->pend[o->npend++] = idx;
+    return LC_OK;
+}
+
+/* Compute R of the pending request turn (still inside the window). */
+static lc_status request_now(onset_state *o, const lc_session *s,
+                             const lci_alloc *a) {
+    const lci_turn *t = lci_session_turn(s, o->req_turn);
+    o->req_lazy = 0;
+    if (!t) { /* cannot happen: computed before it leaves the window */
+        o->nreq = 0;
+        return LC_OK;
+    }
+    return request_set(o, s, a, t);
+}
+
 static lc_status report_onset(onset_state *o, lc_session *s,
                               const lci_turn *t, double score) {
     const lc_config *cfg = lci_session_config(s);
@@ -180,29 +236,46 @@ static lc_status onset_on_turn(void *state, lc_session *s,
                                const lci_turn *t) {
     onset_state *o = state;
     const lci_alloc *a = lci_session_alloc(s);
+    uint32_t n = t->pub.index;
     lc_status st;
-    if (t->pub.role == LC_ROLE_USER)
-        return request_set(o, s, a, t);
+    /* materialise what would otherwise leave the window before use */
+    if (o->npend && n + 1 - o->pend[0] >= o->window &&
+        (st = topic_flush(o, s, a)) != LC_OK)
+        return st;
+    if (o->req_lazy && n + 1 - o->req_turn >= o->window &&
+        (st = request_now(o, s, a)) != LC_OK)
+        return st;
+    if (t->pub.role == LC_ROLE_USER) {
+        o->req_turn = n;
+        o->req_lazy = 1;
+        o->nreq = 0;
+        return LC_OK;
+    }
     if (t->pub.role != LC_ROLE_ASSISTANT)
         return LC_OK;
     if (!t->refusal.is_refusal) {
         /* helpful: the request and the answer join the topic */
-        const lci_turn *req =
-            o->req_turn ? lci_session_turn(s, o->req_turn) : NULL;
-        if (req && (st = topic_add_turn(o, s, a, req)) != LC_OK)
+        if (o->req_turn && lci_session_turn(s, o->req_turn) &&
+            (st = topic_queue(o, a, o->req_turn)) != LC_OK)
             return st;
-        if ((st = topic_add_turn(o, s, a, t)) != LC_OK)
+        if ((st = topic_queue(o, a, n)) != LC_OK)
             return st;
         o->helpful++;
         o->req_turn = 0;
+        o->req_lazy = 0;
         o->nreq = 0;
         return LC_OK;
     }
     if (o->helpful >= o->min_helpful) {
         double score = 1.0;
         int same = 1;
+        if (o->req_turn && o->req_lazy &&
+            (st = request_now(o, s, a)) != LC_OK)
+            return st;
         if (o->req_turn && o->nreq >= ONSET_MIN_WORDS) {
             size_t i, hit = 0;
+            if ((st = topic_flush(o, s, a)) != LC_OK)
+                return st;
             for (i = 0; i < o->nreq; i++)
                 if (lci_u64map_get(&o->topic, o->req[i]))
                     hit++;
@@ -214,6 +287,7 @@ static lc_status onset_on_turn(void *state, lc_session *s,
     }
     o->helpful = 0;
     o->req_turn = 0;
+    o->req_lazy = 0;
     o->nreq = 0;
     return LC_OK;
 }

@@ -245,11 +245,67 @@ static void test_reset_live(void **state) {
     lc_config_free(cfg);
 }
 
+/* refusal_onset builds its topic lazily (only when a refusal needs it):
+ * turns queued for the topic must still count after they left a small
+ * history window. The refused request shares its words only with the
+ * first exchange, which is far outside the 16-turn window at the
+ * refusal; eagerly it was part of the topic, so the finding is made. */
+static size_t onset_findings(int64_t history, const char *first_answer) {
+    static const char *const filler[] = {
+        "how do I bake sourdough bread at home",
+        "Mix flour, water and starter, let it rise overnight, then bake.",
+        "what is a good stretching routine for runners",
+        "Try calf raises, hamstring stretches and hip openers daily.",
+        "recommend a novel about sailing ships",
+        "Consider Master and Commander by Patrick O'Brian.",
+    };
+    lc_config *cfg = NULL;
+    lc_session *s = NULL;
+    const lc_finding *f;
+    size_t i, found = 0;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_config_set(cfg, LC_OPT_HISTORY_TURNS, history),
+                     LC_OK);
+    assert_int_equal(lc_session_new(cfg, &s), LC_OK);
+#define PUSH(role, text)                                                    \
+    assert_int_equal(lc_session_push(s, role, NULL, 0, text, strlen(text)), \
+                     LC_OK)
+    PUSH(LC_ROLE_USER, "explain how volcanoes form magma chambers and lava");
+    PUSH(LC_ROLE_ASSISTANT, first_answer);
+    for (i = 0; i < 30; i++)
+        PUSH(i % 2 ? LC_ROLE_ASSISTANT : LC_ROLE_USER, filler[i % 6]);
+    PUSH(LC_ROLE_USER,
+         "now describe volcanoes magma chambers lava eruptions in detail");
+    PUSH(LC_ROLE_ASSISTANT, "I'm sorry, but I can't help with that.");
+#undef PUSH
+    assert_int_equal(lc_session_finish(s), LC_OK);
+    for (i = 0; i < lc_session_finding_count(s); i++) {
+        f = lc_session_finding(s, i);
+        if (f->kind == LC_KIND_REFUSAL_ONSET)
+            found++;
+    }
+    lc_session_free(s);
+    lc_config_free(cfg);
+    return found;
+}
+
+static void test_onset_topic_outlives_window(void **state) {
+    (void)state;
+    /* the first exchange is about volcanoes: same topic, a finding */
+    assert_int_equal(onset_findings(16, "Volcanoes form when magma from "
+                                        "chambers rises; lava erupts."),
+                     1);
+    assert_int_equal(onset_findings(512, "Volcanoes form when magma from "
+                                         "chambers rises; lava erupts."),
+                     1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reuse_equals_fresh),
         cmocka_unit_test(test_reuse_small_window),
         cmocka_unit_test(test_reset_live),
+        cmocka_unit_test(test_onset_topic_outlives_window),
     };
     return cmocka_run_group_tests_name("session_reuse", tests, NULL, NULL);
 }
