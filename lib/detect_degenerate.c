@@ -203,7 +203,7 @@ static lc_status degen_on_turn(void *st, lc_session *s, const lci_turn *t) {
     degen_state *d = st;
     const char *p = t->pub.text, *end = p + t->pub.text_len;
     bool fence = false;
-    size_t nw = 0, ngr, cap, i, distinct = 0, mask;
+    size_t nw = 0, ngr, cap, i, distinct = 0, mask, most;
     unsigned shift;
     double ratio;
     lci_finding *f;
@@ -255,7 +255,21 @@ static lc_status degen_on_turn(void *st, lc_session *s, const lci_turn *t) {
     if (nw < d->min_words || nw < 3)
         return LC_OK;
     ngr = nw - 2;
-    for (cap = 64, shift = 58; cap < 2 * ngr; cap *= 2)
+    /* The finding needs ratio * 100 >= pct, i.e. at most `most` distinct
+     * 3-grams (the same expression as below, so the cut is exact):
+     * counting stops as soon as there are more, and the set only needs
+     * room for most + 1 entries. */
+    most = (size_t)((double)ngr * (1.0 - d->pct / 100.0));
+    if (most > ngr)
+        most = ngr;
+    while (most < ngr &&
+           (1.0 - (double)(most + 1) / (double)ngr) * 100.0 >= d->pct)
+        most++;
+    while (most > 0 && (1.0 - (double)most / (double)ngr) * 100.0 < d->pct)
+        most--;
+    if ((1.0 - (double)most / (double)ngr) * 100.0 < d->pct)
+        return LC_OK; /* even one distinct 3-gram is too many */
+    for (cap = 64, shift = 58; cap < 2 * (most + 1); cap *= 2)
         shift--;
     if (cap > d->capset) {
         lci_free(d->a, d->set);
@@ -282,7 +296,8 @@ static lc_status degen_on_turn(void *st, lc_session *s, const lci_turn *t) {
             ;
         if (!d->set[j]) {
             d->set[j] = g;
-            distinct++;
+            if (++distinct > most)
+                break; /* cannot reach pct any more */
         }
     }
     ratio = 1.0 - (double)distinct / (double)ngr;
