@@ -177,8 +177,15 @@ static unsigned char ascii_lower(unsigned char c) {
 static bool has_any(const char *s, size_t n, const char *const *needles,
                     size_t count) {
     size_t i, k, j;
+    uint64_t first[4] = {0, 0, 0, 0}; /* bit set of the first letters */
+    for (k = 0; k < count; k++) {
+        unsigned char f = (unsigned char)needles[k][0];
+        first[f >> 6] |= UINT64_C(1) << (f & 63);
+    }
     for (i = 0; i < n; i++) {
         unsigned char c = ascii_lower((unsigned char)s[i]);
+        if (!(first[c >> 6] >> (c & 63) & 1))
+            continue;
         for (k = 0; k < count; k++) {
             const char *nd = needles[k];
             if ((unsigned char)nd[0] != c)
