@@ -545,9 +545,13 @@ def _conv_diags(conv) -> List[Error]:
             for i in range(_L.lc_conversation_diag_count(conv))]
 
 
-def _check_conversation(cfg: _Config, conv, turns=False) -> Report:
+def _check_conversation(cfg: _Config, conv, turns=False,
+                        session=None) -> Report:
     rep = ctypes.c_void_p()
-    st = _L.lc_conversation_check(cfg.ptr, conv, ctypes.byref(rep))
+    if session:     # one pooled session per stream, as the CLI does
+        st = _L.lc_session_check(session, conv, ctypes.byref(rep))
+    else:
+        st = _L.lc_conversation_check(cfg.ptr, conv, ctypes.byref(rep))
     _raise_if(st)
     fmt = _L.lc_conversation_format(conv)
     tl = None
@@ -763,9 +767,10 @@ def list_files(paths, include=DEFAULT_INCLUDE, exclude=()) -> List[str]:
 
 def _read_stream(cfg: _Config, source: str, fh,
                  turns=False) -> Iterator[Report]:
-    rd = ctypes.c_void_p()
+    rd, ses = ctypes.c_void_p(), ctypes.c_void_p()
     _raise_if(_L.lc_reader_new(cfg.ptr, ctypes.byref(rd)))
     try:
+        _raise_if(_L.lc_session_new(cfg.ptr, ctypes.byref(ses)))
         sb = source.encode("utf-8", "surrogateescape")
         _raise_if(_L.lc_reader_set_source(rd, sb, len(sb)))
         conv = ctypes.c_void_p()
@@ -776,7 +781,7 @@ def _read_stream(cfg: _Config, source: str, fh,
                 try:
                     if cfg.deferred:
                         _raise_if(_L.lc_conversation_parse(conv))
-                    rep = _check_conversation(cfg, conv, turns)
+                    rep = _check_conversation(cfg, conv, turns, ses)
                 finally:
                     _L.lc_conversation_free(conv)
                     conv = ctypes.c_void_p()
@@ -797,6 +802,7 @@ def _read_stream(cfg: _Config, source: str, fh,
             else:
                 raise Error._from_c(_L.lc_reader_error(rd), st)
     finally:
+        _L.lc_session_free(ses)
         _L.lc_reader_free(rd)
 
 
@@ -997,6 +1003,13 @@ class Monitor:
         _raise_if(st, _L.lc_session_error(self._ptr))
         self.finished = True
         return self._drain()
+
+    def reset(self):
+        """Start over for a new conversation (lc_session_reset): no
+        turns, no findings, not finished; keeps the memory."""
+        self._live()
+        _raise_if(_L.lc_session_reset(self._ptr))
+        self.finished = False
 
     @property
     def findings(self) -> List[Finding]:

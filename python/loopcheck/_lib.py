@@ -193,6 +193,8 @@ _PROTOS = {
     "lc_session_finding_count": (_SZ, [_P]),
     "lc_session_finding": (_PFIND, [_P, _SZ]),
     "lc_session_error": (_PERR, [_P]),
+    "lc_session_reset": (_ST, [_P]),
+    "lc_session_check": (_ST, [_P, _P, _PP]),
     # report
     "lc_report_free": (None, [_P]),
     "lc_report_conversation": (_CS, [_P]),

@@ -147,6 +147,19 @@ class TestMonitor(unittest.TestCase):
             self.assertEqual((cm.exception.status, cm.exception.code),
                              (40, "LC-E040"))
 
+    def test_reset_starts_over(self):
+        with loopcheck.Monitor() as mon:
+            for m in LOOP:
+                mon.push(m["role"], m["content"])
+            mon.finish()
+            first = mon.findings
+            mon.reset()
+            self.assertEqual(mon.findings, [])
+            for m in LOOP:
+                mon.push(m["role"], m["content"])
+            mon.finish()
+            self.assertEqual(mon.findings, first)
+
     def test_closed_monitor(self):
         mon = loopcheck.Monitor()
         mon.close()
