@@ -30,6 +30,7 @@ struct lc_session {
     const lci_alloc *alloc;
     uint32_t n;       /* turns pushed */
     uint32_t window;  /* ring size */
+    uint32_t wmask;   /* window - 1 if a power of two (the default), else 0 */
     lci_turn *ring;
     uint8_t *looped;  /* ring of flags, same indexing */
     uint8_t *borrowed; /* ring of flags: slot is a shallow copy of a turn
@@ -48,6 +49,12 @@ struct lc_session {
     int has_err;
     lci_err err;
 };
+
+/* Ring position of 0-based turn number i (no division in the usual
+ * power-of-two case: this is on every detector's path). */
+static inline uint32_t ring_pos(const lc_session *s, uint32_t i) {
+    return s->wmask ? i & s->wmask : i % s->window;
+}
 
 /* Record an error: message is `what` followed by `name`. */
 static void session_error(lc_session *s, lc_status st, const char *what,
@@ -73,6 +80,7 @@ lc_status lc_session_new(const lc_config *cfg, lc_session **out) {
     s->cfg = lci_config_ref(cfg);
     s->alloc = a;
     s->window = (uint32_t)lci_opt(cfg, LC_OPT_HISTORY_TURNS);
+    s->wmask = (s->window & (s->window - 1)) == 0 ? s->window - 1 : 0;
     s->ring = lci_calloc(a, s->window, sizeof *s->ring);
     s->looped = lci_calloc(a, s->window, 1);
     s->borrowed = lci_calloc(a, s->window, 1);
@@ -147,7 +155,7 @@ static lc_status session_run(lc_session *s, lci_turn *t) {
     t->refusal.family = -1;
     if (t->pub.role == LC_ROLE_ASSISTANT)
         lci_refusal_classify(s->cfg, t, &t->refusal);
-    s->looped[(t->pub.index - 1) % s->window] = 0;
+    s->looped[ring_pos(s, t->pub.index - 1)] = 0;
     for (i = 0; i < s->ndets; i++) {
         if (!s->dets[i].vt->on_turn)
             continue;
@@ -172,9 +180,9 @@ static lc_status session_slot(lc_session *s, lci_turn **slot) {
                       "more turns than max_turns in one conversation", "");
         return LC_ERR_LIMIT;
     }
-    *slot = &s->ring[s->n % s->window];
-    if (s->borrowed[s->n % s->window])
-        s->borrowed[s->n % s->window] = 0;
+    *slot = &s->ring[ring_pos(s, s->n)];
+    if (s->borrowed[ring_pos(s, s->n)])
+        s->borrowed[ring_pos(s, s->n)] = 0;
     else
         lci_turn_free(*slot, s->alloc);
     memset(*slot, 0, sizeof **slot);
@@ -376,7 +384,7 @@ uint32_t lci_session_nturns(const lc_session *s) { return s->n; }
 const lci_turn *lci_session_turn(const lc_session *s, uint32_t idx) {
     if (idx == 0 || idx > s->n || s->n - idx >= s->window)
         return NULL;
-    return &s->ring[(idx - 1) % s->window];
+    return &s->ring[ring_pos(s, idx - 1)];
 }
 
 lc_status lci_session_new_finding(lc_session *s, lc_kind kind,
@@ -427,11 +435,11 @@ lci_finding *lci_session_finding_at(lc_session *s, size_t i) {
 
 void lci_session_mark_looped(lc_session *s, uint32_t idx) {
     if (lci_session_turn(s, idx))
-        s->looped[(idx - 1) % s->window] = 1;
+        s->looped[ring_pos(s, idx - 1)] = 1;
 }
 
 bool lci_session_is_looped(const lc_session *s, uint32_t idx) {
-    return lci_session_turn(s, idx) && s->looped[(idx - 1) % s->window];
+    return lci_session_turn(s, idx) && s->looped[ring_pos(s, idx - 1)];
 }
 
 /* ---- finding storage helpers ---- */
