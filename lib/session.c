@@ -59,8 +59,9 @@ static inline uint32_t ring_pos(const lc_session *s, uint32_t i) {
 /* Record an error: message is `what` followed by `name`. */
 static void session_error(lc_session *s, lc_status st, const char *what,
                           const char *name) {
-    lci_err_set(&s->err, s->alloc, st, LC_SEVERITY_ERROR, NULL, 0, 0, 0,
-                (int64_t)s->n, "%s%s", what, name);
+    /* no source name: nothing to copy, so this cannot fail */
+    (void)lci_err_set(&s->err, s->alloc, st, LC_SEVERITY_ERROR, NULL, 0, 0,
+                      0, (int64_t)s->n, "%s%s", what, name);
     s->has_err = 1;
 }
 
@@ -270,9 +271,9 @@ lc_status lci_session_reset(lc_session *s) {
     }
     for (i = 0; i < s->ndets; i++) {
         const lci_detector_vt *vt = s->dets[i].vt;
-        if (vt->reset) {
+        if (vt->reset && (s->dets[i].state || !vt->create)) {
             st = vt->reset(s->dets[i].state, s);
-        } else {
+        } else { /* no hook, or a failed re-create left no state */
             if (vt->destroy)
                 vt->destroy(s->dets[i].state, a);
             s->dets[i].state = NULL;
@@ -281,8 +282,12 @@ lc_status lci_session_reset(lc_session *s) {
         if (st != LC_OK && rc == LC_OK)
             rc = st;
     }
-    if (rc != LC_OK)
+    if (rc != LC_OK) {
+        /* a detector without state cannot run: refuse pushes (LC_ERR_STATE)
+         * until a reset succeeds */
         session_error(s, rc, "detector reset failed", "");
+        s->finished = 1;
+    }
     return rc;
 }
 
