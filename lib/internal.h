@@ -82,7 +82,9 @@ typedef struct lci_err {
     char *source; /* owned copy */
 } lci_err;
 
-void lci_err_set(lci_err *e, const lci_alloc *a, lc_status st,
+/* Record an error. Returns LC_ERR_NOMEM if the copy of `source` failed
+ * (the error is still recorded, with source ""), else LC_OK. */
+lc_status lci_err_set(lci_err *e, const lci_alloc *a, lc_status st,
                  lc_severity sev, const char *source, uint64_t line,
                  uint64_t col, uint64_t off, int64_t turn, const char *fmt, ...)
 #if defined(__GNUC__)

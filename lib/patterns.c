@@ -598,11 +598,12 @@ static lc_status perr(parser *ps, lc_status st, size_t at, const char *msg,
     uint64_t line, col;
     size_t off = ps->line_off + at;
     lci_locate(ps->src, ps->srclen, off, &line, &col);
-    if (ps->err)
+    /* the position lives in the error's fields, not in its message */
+    if (ps->err &&
         lci_err_set(ps->err, ps->a, st, LC_SEVERITY_ERROR, ps->source, line,
-                    col, off, -1, "%s:%llu:%llu: %s%s%s", ps->source,
-                    (unsigned long long)line, (unsigned long long)col, msg,
-                    detail ? ": " : "", detail ? detail : "");
+                    col, off, -1, "%s%s%s", msg, detail ? ": " : "",
+                    detail ? detail : "") != LC_OK)
+        return LC_ERR_NOMEM;
     return st;
 }
 
@@ -1268,12 +1269,11 @@ lc_status lci_patterns_load(struct lci_patterns *p, const lci_alloc *a,
         if (nbad) {
             uint64_t line, col;
             lci_locate(text, len, first, &line, &col);
-            if (err)
+            if (err &&
                 lci_err_set(err, a, LC_ERR_PATTERN, LC_SEVERITY_ERROR, source,
-                            line, col, first, -1,
-                            "%s:%llu:%llu: invalid UTF-8 in pattern file",
-                            source, (unsigned long long)line,
-                            (unsigned long long)col);
+                            line, col, first, -1, "%s",
+                            "invalid UTF-8 in pattern file") != LC_OK)
+                return LC_ERR_NOMEM;
             return LC_ERR_PATTERN;
         }
     }

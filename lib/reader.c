@@ -223,8 +223,10 @@ lc_status lc_reader_set_source(lc_reader *r, const char *name, size_t len) {
 static lc_status fail(lc_reader *r, lc_status st) {
     if (r->fatal == LC_OK) {
         r->fatal = st;
-        lci_err_set(&r->err, r->a, st, LC_SEVERITY_ERROR, lci_reader_source(r),
-                    r->lineno, 0, r->offset, -1, "%s", lc_status_str(st));
+        if (lci_err_set(&r->err, r->a, st, LC_SEVERITY_ERROR,
+                        lci_reader_source(r), r->lineno, 0, r->offset, -1,
+                        "%s", lc_status_str(st)) != LC_OK)
+            r->fatal = st = LC_ERR_NOMEM;
         r->has_err = 1;
     }
     return st;

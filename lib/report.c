@@ -85,9 +85,11 @@ static lc_status check_with(const lc_config *cfg, lc_session *s,
     if (lc_conversation_status(c) != LC_OK) {
         if (r->status == LC_OK) { /* status without a diagnostic */
             r->status = lc_conversation_status(c);
-            lci_err_set(&r->err, r->alloc, r->status, LC_SEVERITY_ERROR,
-                        r->source, r->line, 0, 0, -1, "%s",
-                        lc_status_str(r->status));
+            st = lci_err_set(&r->err, r->alloc, r->status,
+                             LC_SEVERITY_ERROR, r->source, r->line, 0, 0, -1,
+                             "%s", lc_status_str(r->status));
+            if (st != LC_OK)
+                goto fail;
         }
         *out = r;
         return LC_OK;
@@ -126,9 +128,11 @@ static lc_status check_with(const lc_config *cfg, lc_session *s,
         if (st == LC_ERR_NOMEM)
             goto fail;
         r->status = st;
-        lci_err_set(&r->err, r->alloc, st, LC_SEVERITY_ERROR, r->source,
-                    r->line, 0, 0, e ? e->turn : -1, "%s",
-                    e ? e->message : lc_status_str(st));
+        st = lci_err_set(&r->err, r->alloc, st, LC_SEVERITY_ERROR, r->source,
+                         r->line, 0, 0, e ? e->turn : -1, "%s",
+                         e ? e->message : lc_status_str(st));
+        if (st != LC_OK)
+            goto fail;
     }
     if ((st = lci_session_take_findings(s, &r->findings, &r->nfindings)) !=
         LC_OK)

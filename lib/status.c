@@ -143,7 +143,7 @@ void lci_err_clear(lci_err *e, const lci_alloc *a) {
     memset(e, 0, sizeof *e);
 }
 
-void lci_err_set(lci_err *e, const lci_alloc *a, lc_status st,
+lc_status lci_err_set(lci_err *e, const lci_alloc *a, lc_status st,
                  lc_severity sev, const char *source, uint64_t line,
                  uint64_t col, uint64_t off, int64_t turn, const char *fmt,
                  ...) {
@@ -162,6 +162,7 @@ void lci_err_set(lci_err *e, const lci_alloc *a, lc_status st,
     e->pub.column = col;
     e->pub.offset = off;
     e->pub.turn = turn;
+    return (source && !e->source) ? LC_ERR_NOMEM : LC_OK;
 }
 
 lc_status lci_err_copy(lci_err *dst, const lci_err *src, const lci_alloc *a) {
