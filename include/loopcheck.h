@@ -671,13 +671,33 @@ LC_API lc_status lc_report_write_gated(const lc_report *report,
 /* Summary (mergeable counts)                                           */
 /* ------------------------------------------------------------------ */
 
+/*
+ * A summary holds COUNTS only (rates are computed when written), so
+ * shards of a run merge exactly: counts add, rates are recomputed, the
+ * worst-case lists (top 5 conversations by finding count) are merged by
+ * count, then source, line and id. The order is total: merging is
+ * associative and commutative. Schema: doc/formats.md.
+ */
+
+/** New empty summary (holds a reference to cfg). [out] sum. @since 0.1 */
 LC_API lc_status lc_summary_new(const lc_config *cfg, lc_summary **sum);
+/** Free. NULL is a no-op. @since 0.1 */
 LC_API void lc_summary_free(lc_summary *sum);
-/** Count one report (analysed or failed). @since 0.1 */
+/**
+ * Count one report: read++, then analysed++ or failed++ by its status;
+ * per kind and per refusal family, the conversation counts once.
+ * @since 0.1
+ */
 LC_API lc_status lc_summary_add(lc_summary *sum, const lc_report *report);
 /** Add all counts of `other` into `sum` (merging shards). @since 0.1 */
 LC_API lc_status lc_summary_merge(lc_summary *sum, const lc_summary *other);
-/** Parse a summary written as JSON by lc_summary_write. @since 0.1 */
+/**
+ * Merge a summary object written as JSON by lc_summary_write (one line;
+ * trailing whitespace allowed). LC_ERR_SYNTAX for malformed JSON,
+ * LC_ERR_SCHEMA (sum unchanged) if "type" is not "summary", "schema" is
+ * not 1, a count is missing or negative, or read != analysed + failed.
+ * Kinds unknown to this version are skipped. @since 0.1
+ */
 LC_API lc_status lc_summary_merge_json(lc_summary *sum, const char *json,
                                        size_t len);
 LC_API uint64_t lc_summary_read(const lc_summary *sum);
@@ -688,6 +708,12 @@ LC_API uint64_t lc_summary_kind_count(const lc_summary *sum, lc_kind kind);
 /** Conversations with a refusal of `family` (by name). @since 0.1 */
 LC_API uint64_t lc_summary_family_count(const lc_summary *sum,
                                         const char *family);
+/**
+ * Write the summary: JSON (one "type":"summary" object line), text (a
+ * table), JUnit (a <testsuite name="loopcheck.summary"> with the counts
+ * as properties) or GitHub (one ::notice). LC_ERR_CALLBACK if fn aborts.
+ * @since 0.1
+ */
 LC_API lc_status lc_summary_write(const lc_summary *sum, lc_output fmt,
                                   unsigned flags, lc_write_fn fn,
                                   void *userdata);
@@ -724,19 +750,45 @@ typedef struct lc_diff_stats {
     lc_verdict verdict;
 } lc_diff_stats;
 
+/** New empty diff, alpha 0.05 (holds a reference to cfg). @since 0.1 */
 LC_API lc_status lc_diff_new(const lc_config *cfg, lc_diff **diff);
+/** Free. NULL is a no-op. @since 0.1 */
 LC_API void lc_diff_free(lc_diff *diff);
-/** Add a report of the baseline (side 0) or candidate (side 1). @since 0.1 */
+/**
+ * Add a report of the baseline (side 0) or candidate (side 1); the
+ * facts needed are copied. Reports whose status is not LC_OK are
+ * ignored (LC_OK returned): they cannot be compared. @since 0.1
+ */
 LC_API lc_status lc_diff_add(lc_diff *diff, int side, const lc_report *report);
-/** Significance level for the verdict, default 0.05. @since 0.1 */
+/** Significance level for the verdict, in (0, 1); default 0.05. @since 0.1 */
 LC_API lc_status lc_diff_set_alpha(lc_diff *diff, double alpha);
-/** Pair and compute. @since 0.1 */
+/**
+ * Pair and compute. Pairs by conversation id, then the rest by
+ * lc_report_prompt_hash (duplicates pair in input order). With b =
+ * to_refusal and c = to_compliance: p_value = lc_mcnemar_exact(b, b+c)
+ * (one-sided, "candidate refuses more"), p_value_improvement =
+ * lc_mcnemar_exact(c, b+c); difference = (b - c) / paired with a 95% CI
+ * by Newcombe (1998) method 10 (Wilson score intervals + phi correlation,
+ * no continuity correction); verdict = REGRESSION if p_value < alpha,
+ * IMPROVEMENT if p_value_improvement < alpha, else NO_CHANGE. *stats
+ * (may be NULL) is valid until the next add/set_alpha/free. @since 0.1
+ */
 LC_API lc_status lc_diff_compute(lc_diff *diff, const lc_diff_stats **stats);
+/**
+ * Write the computed diff (LC_ERR_STATE before lc_diff_compute): JSON one
+ * "type":"diff" object (schema in doc/formats.md), text, JUnit (a
+ * <testsuite name="loopcheck.diff">) or GitHub commands. @since 0.1
+ */
 LC_API lc_status lc_diff_write(const lc_diff *diff, lc_output fmt,
                                unsigned flags, lc_write_fn fn,
                                void *userdata);
 
-/** Exact binomial tail P(X >= k), X ~ Bin(n, 1/2). @since 0.1 */
+/**
+ * Exact binomial tail P(X >= k), X ~ Bin(n, 1/2): 1 for k = 0, 0 for
+ * k > n; exact sums for n <= 1000, log-space (lgamma) beyond, always via
+ * the smaller tail so results near 0 keep their relative precision.
+ * @since 0.1
+ */
 LC_API double lc_mcnemar_exact(uint64_t k, uint64_t n);
 
 #ifdef __cplusplus
