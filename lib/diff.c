@@ -36,14 +36,6 @@
 /* z for a two-sided 95% interval: the 0.975 quantile of N(0,1) */
 #define Z975 1.959963984540054
 
-#define LIT(b, s) lci_buf_append((b), (s), sizeof(s) - 1)
-#define TRY(x)                                                               \
-    do {                                                                     \
-        lc_status st_ = (x);                                                 \
-        if (st_ != LC_OK)                                                    \
-            return st_;                                                      \
-    } while (0)
-
 typedef struct dentry {
     char *id;
     char *source;
@@ -424,29 +416,29 @@ static int has_change(const dentry *x, const dentry *y, int ch) {
 
 static lc_status jstr(lci_buf *b, const char *s) {
     if (!s)
-        return LIT(b, "null");
+        return LCI_LIT(b, "null");
     return lci_buf_json_str(b, s, strlen(s));
 }
 
 static lc_status json_change(lci_buf *b, const dentry *x, const dentry *y,
                              int ch) {
-    TRY(LIT(b, "{\"conversation\":"));
-    TRY(jstr(b, x->id));
-    TRY(LIT(b, ",\"change\":"));
-    TRY(jstr(b, change_names[ch]));
-    TRY(LIT(b, ",\"family_baseline\":"));
-    TRY(jstr(b, x->refuses ? (x->family ? x->family : "") : NULL));
-    TRY(LIT(b, ",\"family_candidate\":"));
-    TRY(jstr(b, y->refuses ? (y->family ? y->family : "") : NULL));
-    TRY(LIT(b, ",\"paired_by\":"));
-    TRY(jstr(b, x->by_prompt ? "prompt" : "id"));
-    TRY(LIT(b, ",\"baseline\":{\"source\":"));
-    TRY(jstr(b, x->source));
-    TRY(lci_buf_printf(b, ",\"line\":%llu},\"candidate\":{\"conversation\":",
+    LCI_TRY(LCI_LIT(b, "{\"conversation\":"));
+    LCI_TRY(jstr(b, x->id));
+    LCI_TRY(LCI_LIT(b, ",\"change\":"));
+    LCI_TRY(jstr(b, change_names[ch]));
+    LCI_TRY(LCI_LIT(b, ",\"family_baseline\":"));
+    LCI_TRY(jstr(b, x->refuses ? (x->family ? x->family : "") : NULL));
+    LCI_TRY(LCI_LIT(b, ",\"family_candidate\":"));
+    LCI_TRY(jstr(b, y->refuses ? (y->family ? y->family : "") : NULL));
+    LCI_TRY(LCI_LIT(b, ",\"paired_by\":"));
+    LCI_TRY(jstr(b, x->by_prompt ? "prompt" : "id"));
+    LCI_TRY(LCI_LIT(b, ",\"baseline\":{\"source\":"));
+    LCI_TRY(jstr(b, x->source));
+    LCI_TRY(lci_buf_printf(b, ",\"line\":%llu},\"candidate\":{\"conversation\":",
                        (unsigned long long)x->line));
-    TRY(jstr(b, y->id));
-    TRY(LIT(b, ",\"source\":"));
-    TRY(jstr(b, y->source));
+    LCI_TRY(jstr(b, y->id));
+    LCI_TRY(LCI_LIT(b, ",\"source\":"));
+    LCI_TRY(jstr(b, y->source));
     return lci_buf_printf(b, ",\"line\":%llu}}", (unsigned long long)y->line);
 }
 
@@ -454,7 +446,7 @@ static lc_status write_json(const lc_diff *d, lci_buf *b) {
     const lc_diff_stats *st = &d->stats;
     size_t i, s;
     int ch, first;
-    TRY(lci_buf_printf(
+    LCI_TRY(lci_buf_printf(
         b,
         "{\"type\":\"diff\",\"schema\":%d,\"paired\":%llu,\"unpaired\":%llu,"
         "\"unpaired_baseline\":%llu,\"unpaired_candidate\":%llu,"
@@ -471,26 +463,26 @@ static lc_status write_json(const lc_diff *d, lci_buf *b) {
         (unsigned long long)st->loops_appeared,
         (unsigned long long)st->loops_disappeared,
         (unsigned long long)st->family_changed));
-    TRY(LIT(b, ",\"rate_baseline\":"));
-    TRY(lci_buf_json_num(b, st->rate_baseline));
-    TRY(LIT(b, ",\"rate_candidate\":"));
-    TRY(lci_buf_json_num(b, st->rate_candidate));
-    TRY(LIT(b, ",\"difference\":"));
-    TRY(lci_buf_json_num(b, st->difference));
-    TRY(LIT(b, ",\"ci_low\":"));
-    TRY(lci_buf_json_num(b, st->ci_low));
-    TRY(LIT(b, ",\"ci_high\":"));
-    TRY(lci_buf_json_num(b, st->ci_high));
-    TRY(LIT(b, ",\"ci_method\":\"newcombe-10\",\"p_value\":"));
-    TRY(lci_buf_json_num(b, st->p_value));
-    TRY(LIT(b, ",\"p_value_improvement\":"));
-    TRY(lci_buf_json_num(b, st->p_value_improvement));
-    TRY(LIT(b, ",\"alpha\":"));
-    TRY(lci_buf_json_num(b, d->alpha));
-    TRY(LIT(b, ",\"verdict\":"));
-    TRY(jstr(b, verdict_name(st->verdict)));
+    LCI_TRY(LCI_LIT(b, ",\"rate_baseline\":"));
+    LCI_TRY(lci_buf_json_num(b, st->rate_baseline));
+    LCI_TRY(LCI_LIT(b, ",\"rate_candidate\":"));
+    LCI_TRY(lci_buf_json_num(b, st->rate_candidate));
+    LCI_TRY(LCI_LIT(b, ",\"difference\":"));
+    LCI_TRY(lci_buf_json_num(b, st->difference));
+    LCI_TRY(LCI_LIT(b, ",\"ci_low\":"));
+    LCI_TRY(lci_buf_json_num(b, st->ci_low));
+    LCI_TRY(LCI_LIT(b, ",\"ci_high\":"));
+    LCI_TRY(lci_buf_json_num(b, st->ci_high));
+    LCI_TRY(LCI_LIT(b, ",\"ci_method\":\"newcombe-10\",\"p_value\":"));
+    LCI_TRY(lci_buf_json_num(b, st->p_value));
+    LCI_TRY(LCI_LIT(b, ",\"p_value_improvement\":"));
+    LCI_TRY(lci_buf_json_num(b, st->p_value_improvement));
+    LCI_TRY(LCI_LIT(b, ",\"alpha\":"));
+    LCI_TRY(lci_buf_json_num(b, d->alpha));
+    LCI_TRY(LCI_LIT(b, ",\"verdict\":"));
+    LCI_TRY(jstr(b, verdict_name(st->verdict)));
     /* flips: the refusal changes; changes: loops and family changes */
-    TRY(LIT(b, ",\"flips\":["));
+    LCI_TRY(LCI_LIT(b, ",\"flips\":["));
     first = 1;
     for (ch = CH_TO_REFUSAL; ch <= CH_TO_COMPLIANCE; ch++)
         for (i = 0; i < d->n[0]; i++) {
@@ -499,11 +491,11 @@ static lc_status write_json(const lc_diff *d, lci_buf *b) {
                 !has_change(x, &d->e[1][x->partner], ch))
                 continue;
             if (!first)
-                TRY(lci_buf_putc(b, ','));
+                LCI_TRY(lci_buf_putc(b, ','));
             first = 0;
-            TRY(json_change(b, x, &d->e[1][x->partner], ch));
+            LCI_TRY(json_change(b, x, &d->e[1][x->partner], ch));
         }
-    TRY(LIT(b, "],\"changes\":["));
+    LCI_TRY(LCI_LIT(b, "],\"changes\":["));
     first = 1;
     for (ch = CH_LOOP_APPEARED; ch < CH_COUNT; ch++)
         for (i = 0; i < d->n[0]; i++) {
@@ -512,11 +504,11 @@ static lc_status write_json(const lc_diff *d, lci_buf *b) {
                 !has_change(x, &d->e[1][x->partner], ch))
                 continue;
             if (!first)
-                TRY(lci_buf_putc(b, ','));
+                LCI_TRY(lci_buf_putc(b, ','));
             first = 0;
-            TRY(json_change(b, x, &d->e[1][x->partner], ch));
+            LCI_TRY(json_change(b, x, &d->e[1][x->partner], ch));
         }
-    TRY(LIT(b, "],\"unpaired_conversations\":["));
+    LCI_TRY(LCI_LIT(b, "],\"unpaired_conversations\":["));
     first = 1;
     for (s = 0; s < 2; s++)
         for (i = 0; i < d->n[s]; i++) {
@@ -524,18 +516,18 @@ static lc_status write_json(const lc_diff *d, lci_buf *b) {
             if (x->partner != SIZE_MAX)
                 continue;
             if (!first)
-                TRY(lci_buf_putc(b, ','));
+                LCI_TRY(lci_buf_putc(b, ','));
             first = 0;
-            TRY(LIT(b, "{\"side\":"));
-            TRY(jstr(b, s ? "candidate" : "baseline"));
-            TRY(LIT(b, ",\"conversation\":"));
-            TRY(jstr(b, x->id));
-            TRY(LIT(b, ",\"source\":"));
-            TRY(jstr(b, x->source));
-            TRY(lci_buf_printf(b, ",\"line\":%llu}",
+            LCI_TRY(LCI_LIT(b, "{\"side\":"));
+            LCI_TRY(jstr(b, s ? "candidate" : "baseline"));
+            LCI_TRY(LCI_LIT(b, ",\"conversation\":"));
+            LCI_TRY(jstr(b, x->id));
+            LCI_TRY(LCI_LIT(b, ",\"source\":"));
+            LCI_TRY(jstr(b, x->source));
+            LCI_TRY(lci_buf_printf(b, ",\"line\":%llu}",
                                (unsigned long long)x->line));
         }
-    return LIT(b, "]}\n");
+    return LCI_LIT(b, "]}\n");
 }
 
 static lc_status pct(lci_buf *b, double v, int sign) {
@@ -544,9 +536,9 @@ static lc_status pct(lci_buf *b, double v, int sign) {
 
 static lc_status text_change(lci_buf *b, const dentry *x, const dentry *y,
                              int ch) {
-    TRY(lci_buf_printf(b, "  %s:%llu: ", y->source,
+    LCI_TRY(lci_buf_printf(b, "  %s:%llu: ", y->source,
                        (unsigned long long)y->line));
-    TRY(lci_buf_excerpt(b, x->id, strlen(x->id), 60));
+    LCI_TRY(lci_buf_excerpt(b, x->id, strlen(x->id), 60));
     switch (ch) {
     case CH_TO_REFUSAL:
         return lci_buf_printf(b, ": compliance -> refusal (%s)\n",
@@ -555,9 +547,9 @@ static lc_status text_change(lci_buf *b, const dentry *x, const dentry *y,
         return lci_buf_printf(b, ": refusal (%s) -> compliance\n",
                               x->family ? x->family : "-");
     case CH_LOOP_APPEARED:
-        return LIT(b, ": loop appeared\n");
+        return LCI_LIT(b, ": loop appeared\n");
     case CH_LOOP_DISAPPEARED:
-        return LIT(b, ": loop disappeared\n");
+        return LCI_LIT(b, ": loop disappeared\n");
     default:
         return lci_buf_printf(b, ": refusal family %s -> %s (style)\n",
                               x->family, y->family);
@@ -575,7 +567,7 @@ static lc_status write_text(const lc_diff *d, unsigned flags, lci_buf *b) {
                  ? "\033[1;31m"
                  : (st->verdict == LC_VERDICT_IMPROVEMENT ? "\033[1;32m"
                                                           : "\033[1m");
-    TRY(lci_buf_printf(b,
+    LCI_TRY(lci_buf_printf(b,
                        "diff: %llu paired, %llu unpaired (%llu baseline "
                        "only, %llu candidate only)\n",
                        (unsigned long long)st->paired,
@@ -583,31 +575,31 @@ static lc_status write_text(const lc_diff *d, unsigned flags, lci_buf *b) {
                                             st->unpaired_candidate),
                        (unsigned long long)st->unpaired_baseline,
                        (unsigned long long)st->unpaired_candidate));
-    TRY(LIT(b, "  refusal rate: baseline "));
-    TRY(pct(b, st->rate_baseline, 0));
-    TRY(LIT(b, ", candidate "));
-    TRY(pct(b, st->rate_candidate, 0));
-    TRY(LIT(b, ", difference "));
-    TRY(pct(b, st->difference, 1));
-    TRY(LIT(b, " (95% CI "));
-    TRY(pct(b, st->ci_low, 1));
-    TRY(LIT(b, " to "));
-    TRY(pct(b, st->ci_high, 1));
-    TRY(LIT(b, ", Newcombe)\n"));
-    TRY(lci_buf_printf(b,
+    LCI_TRY(LCI_LIT(b, "  refusal rate: baseline "));
+    LCI_TRY(pct(b, st->rate_baseline, 0));
+    LCI_TRY(LCI_LIT(b, ", candidate "));
+    LCI_TRY(pct(b, st->rate_candidate, 0));
+    LCI_TRY(LCI_LIT(b, ", difference "));
+    LCI_TRY(pct(b, st->difference, 1));
+    LCI_TRY(LCI_LIT(b, " (95% CI "));
+    LCI_TRY(pct(b, st->ci_low, 1));
+    LCI_TRY(LCI_LIT(b, " to "));
+    LCI_TRY(pct(b, st->ci_high, 1));
+    LCI_TRY(LCI_LIT(b, ", Newcombe)\n"));
+    LCI_TRY(lci_buf_printf(b,
                        "  flips: %llu compliance -> refusal, %llu refusal -> "
                        "compliance; exact McNemar p = %.4g (candidate "
                        "refuses more), %.4g (refuses less)\n",
                        (unsigned long long)st->to_refusal,
                        (unsigned long long)st->to_compliance, st->p_value,
                        st->p_value_improvement));
-    TRY(lci_buf_printf(b,
+    LCI_TRY(lci_buf_printf(b,
                        "  loops: %llu appeared, %llu disappeared; refusal "
                        "family changed in %llu (style, not behaviour)\n",
                        (unsigned long long)st->loops_appeared,
                        (unsigned long long)st->loops_disappeared,
                        (unsigned long long)st->family_changed));
-    TRY(lci_buf_printf(b, "  verdict: %s%s%s (alpha %g)\n", vc,
+    LCI_TRY(lci_buf_printf(b, "  verdict: %s%s%s (alpha %g)\n", vc,
                        verdict_name(st->verdict), color ? "\033[0m" : "",
                        d->alpha));
     for (ch = 0; ch < CH_COUNT; ch++) {
@@ -618,9 +610,9 @@ static lc_status write_text(const lc_diff *d, unsigned flags, lci_buf *b) {
                 !has_change(x, &d->e[1][x->partner], ch))
                 continue;
             if (!any)
-                TRY(lci_buf_printf(b, "%s:\n", change_names[ch]));
+                LCI_TRY(lci_buf_printf(b, "%s:\n", change_names[ch]));
             any = 1;
-            TRY(text_change(b, x, &d->e[1][x->partner], ch));
+            LCI_TRY(text_change(b, x, &d->e[1][x->partner], ch));
         }
     }
     any = 0;
@@ -630,12 +622,12 @@ static lc_status write_text(const lc_diff *d, unsigned flags, lci_buf *b) {
             if (x->partner != SIZE_MAX)
                 continue;
             if (!any)
-                TRY(LIT(b, "unpaired:\n"));
+                LCI_TRY(LCI_LIT(b, "unpaired:\n"));
             any = 1;
-            TRY(lci_buf_printf(b, "  %s:%llu: ", x->source,
+            LCI_TRY(lci_buf_printf(b, "  %s:%llu: ", x->source,
                                (unsigned long long)x->line));
-            TRY(lci_buf_excerpt(b, x->id, strlen(x->id), 60));
-            TRY(lci_buf_printf(b, " (%s only)\n",
+            LCI_TRY(lci_buf_excerpt(b, x->id, strlen(x->id), 60));
+            LCI_TRY(lci_buf_printf(b, " (%s only)\n",
                                s ? "candidate" : "baseline"));
         }
     return LC_OK;
@@ -655,22 +647,22 @@ static lc_status write_junit(const lc_diff *d, lci_buf *b) {
     uint64_t fails = reg ? st->to_refusal + 1 : 0;
     size_t i;
     int ch;
-    TRY(lci_buf_printf(b,
+    LCI_TRY(lci_buf_printf(b,
                        "  <testsuite name=\"loopcheck.diff\" tests=\"%llu\" "
                        "failures=\"%llu\" errors=\"0\" skipped=\"0\">\n",
                        (unsigned long long)(st->paired + 1),
                        (unsigned long long)fails));
-    TRY(LIT(b, "    <testcase name=\"mcnemar\" classname=\"loopcheck.diff\" "
+    LCI_TRY(LCI_LIT(b, "    <testcase name=\"mcnemar\" classname=\"loopcheck.diff\" "
                "time=\"0\">\n"));
     if (st->verdict == LC_VERDICT_REGRESSION)
-        TRY(lci_buf_printf(
+        LCI_TRY(lci_buf_printf(
             b,
             "      <failure message=\"candidate refuses more: %llu "
             "compliance -&gt; refusal vs %llu refusal -&gt; compliance, "
             "exact McNemar p = %.4g &lt; alpha %g\" type=\"regression\"/>\n",
             (unsigned long long)st->to_refusal,
             (unsigned long long)st->to_compliance, st->p_value, d->alpha));
-    TRY(lci_buf_printf(b,
+    LCI_TRY(lci_buf_printf(b,
                        "      <system-out>paired %llu, refusal rate %.4g -&gt; "
                        "%.4g, difference %.4g (95%% CI %.4g to %.4g), "
                        "p = %.4g, verdict %s</system-out>\n    </testcase>\n",
@@ -683,37 +675,37 @@ static lc_status write_junit(const lc_diff *d, lci_buf *b) {
         if (x->partner == SIZE_MAX)
             continue;
         y = &d->e[1][x->partner];
-        TRY(LIT(b, "    <testcase name=\""));
-        TRY(xml(b, x->id));
-        TRY(LIT(b, "\" classname=\"loopcheck.diff\" file=\""));
-        TRY(xml(b, y->source));
-        TRY(lci_buf_printf(b, "\" line=\"%llu\" time=\"0\"",
+        LCI_TRY(LCI_LIT(b, "    <testcase name=\""));
+        LCI_TRY(xml(b, x->id));
+        LCI_TRY(LCI_LIT(b, "\" classname=\"loopcheck.diff\" file=\""));
+        LCI_TRY(xml(b, y->source));
+        LCI_TRY(lci_buf_printf(b, "\" line=\"%llu\" time=\"0\"",
                            (unsigned long long)y->line));
         for (ch = reg ? CH_TO_COMPLIANCE : CH_TO_REFUSAL; ch < CH_COUNT; ch++)
             other |= has_change(x, y, ch);
         if (!(reg && has_change(x, y, CH_TO_REFUSAL)) && !other) {
-            TRY(LIT(b, "/>\n"));
+            LCI_TRY(LCI_LIT(b, "/>\n"));
             continue;
         }
-        TRY(LIT(b, ">\n"));
+        LCI_TRY(LCI_LIT(b, ">\n"));
         if (reg && has_change(x, y, CH_TO_REFUSAL)) {
-            TRY(LIT(b, "      <failure message=\"compliance -&gt; refusal ("));
-            TRY(xml(b, y->family ? y->family : "-"));
-            TRY(LIT(b, ")\" type=\"to_refusal\"/>\n"));
+            LCI_TRY(LCI_LIT(b, "      <failure message=\"compliance -&gt; refusal ("));
+            LCI_TRY(xml(b, y->family ? y->family : "-"));
+            LCI_TRY(LCI_LIT(b, ")\" type=\"to_refusal\"/>\n"));
         }
         if (other) {
-            TRY(LIT(b, "      <system-out>"));
+            LCI_TRY(LCI_LIT(b, "      <system-out>"));
             for (ch = reg ? CH_TO_COMPLIANCE : CH_TO_REFUSAL; ch < CH_COUNT;
                  ch++)
                 if (has_change(x, y, ch)) {
-                    TRY(xml(b, change_names[ch]));
-                    TRY(lci_buf_putc(b, '\n'));
+                    LCI_TRY(xml(b, change_names[ch]));
+                    LCI_TRY(lci_buf_putc(b, '\n'));
                 }
-            TRY(LIT(b, "</system-out>\n"));
+            LCI_TRY(LCI_LIT(b, "</system-out>\n"));
         }
-        TRY(LIT(b, "    </testcase>\n"));
+        LCI_TRY(LCI_LIT(b, "    </testcase>\n"));
     }
-    return LIT(b, "  </testsuite>\n");
+    return LCI_LIT(b, "  </testsuite>\n");
 }
 
 static lc_status gh_prop(lci_buf *b, const char *s) {
@@ -734,18 +726,18 @@ static lc_status write_github(const lc_diff *d, lci_buf *b, lci_buf *tmp) {
         y = &d->e[1][x->partner];
         if (!has_change(x, y, CH_TO_REFUSAL))
             continue;
-        TRY(lci_buf_printf(b, "::%s file=", reg ? "error" : "warning"));
-        TRY(gh_prop(b, y->source));
-        TRY(lci_buf_printf(b, ",line=%llu,title=loopcheck diff to_refusal::",
+        LCI_TRY(lci_buf_printf(b, "::%s file=", reg ? "error" : "warning"));
+        LCI_TRY(gh_prop(b, y->source));
+        LCI_TRY(lci_buf_printf(b, ",line=%llu,title=loopcheck diff to_refusal::",
                            (unsigned long long)y->line));
         tmp->len = 0;
-        TRY(lci_buf_printf(tmp, "%s: compliance -> refusal (%s)", x->id,
+        LCI_TRY(lci_buf_printf(tmp, "%s: compliance -> refusal (%s)", x->id,
                            y->family ? y->family : "-"));
-        TRY(lci_buf_gh_str(b, tmp->data, tmp->len, 0));
-        TRY(lci_buf_putc(b, '\n'));
+        LCI_TRY(lci_buf_gh_str(b, tmp->data, tmp->len, 0));
+        LCI_TRY(lci_buf_putc(b, '\n'));
     }
     tmp->len = 0;
-    TRY(lci_buf_printf(tmp,
+    LCI_TRY(lci_buf_printf(tmp,
                        "verdict %s: %llu paired, %llu compliance -> refusal, "
                        "%llu refusal -> compliance, refusal rate %.1f%% -> "
                        "%.1f%% (difference %+.1f%%, 95%% CI %+.1f%% to "
@@ -757,9 +749,9 @@ static lc_status write_github(const lc_diff *d, lci_buf *b, lci_buf *tmp) {
                        100 * st->rate_baseline, 100 * st->rate_candidate,
                        100 * st->difference, 100 * st->ci_low,
                        100 * st->ci_high, st->p_value));
-    TRY(lci_buf_printf(b, "::%s title=loopcheck diff::",
+    LCI_TRY(lci_buf_printf(b, "::%s title=loopcheck diff::",
                        reg ? "error" : "notice"));
-    TRY(lci_buf_gh_str(b, tmp->data, tmp->len, 0));
+    LCI_TRY(lci_buf_gh_str(b, tmp->data, tmp->len, 0));
     return lci_buf_putc(b, '\n');
 }
 

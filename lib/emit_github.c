@@ -13,13 +13,6 @@
 
 #include <string.h>
 
-#define TRY(x)                                                               \
-    do {                                                                     \
-        lc_status st_ = (x);                                                 \
-        if (st_ != LC_OK)                                                    \
-            return st_;                                                      \
-    } while (0)
-
 static lc_status prop(lci_buf *b, const char *s) {
     return lci_buf_gh_str(b, s ? s : "", s ? strlen(s) : 0, 1);
 }
@@ -31,44 +24,44 @@ static lc_status github(const lc_report *r, uint32_t fail_kinds, lci_buf *b,
 
     if (r->status != LC_OK) {
         const lc_error *e = &r->err.pub;
-        TRY(lci_buf_append(b, "::error file=", 13));
-        TRY(prop(b, src));
-        TRY(lci_buf_printf(b, ",line=%llu",
+        LCI_TRY(lci_buf_append(b, "::error file=", 13));
+        LCI_TRY(prop(b, src));
+        LCI_TRY(lci_buf_printf(b, ",line=%llu",
                            (unsigned long long)(e->line ? e->line : r->line)));
         if (e->column)
-            TRY(lci_buf_printf(b, ",col=%llu",
+            LCI_TRY(lci_buf_printf(b, ",col=%llu",
                                (unsigned long long)e->column));
-        TRY(lci_buf_append(b, ",title=", 7));
-        TRY(prop(b, lc_status_code(r->status)));
-        TRY(lci_buf_append(b, "::", 2));
+        LCI_TRY(lci_buf_append(b, ",title=", 7));
+        LCI_TRY(prop(b, lc_status_code(r->status)));
+        LCI_TRY(lci_buf_append(b, "::", 2));
         tmp->len = 0;
-        TRY(lci_buf_printf(tmp, "%s (conversation %s)",
+        LCI_TRY(lci_buf_printf(tmp, "%s (conversation %s)",
                            e->message ? e->message : "", r->conversation));
-        TRY(lci_buf_gh_str(b, tmp->data, tmp->len, 0));
-        TRY(lci_buf_putc(b, '\n'));
+        LCI_TRY(lci_buf_gh_str(b, tmp->data, tmp->len, 0));
+        LCI_TRY(lci_buf_putc(b, '\n'));
     }
     for (i = 0; i < r->nfindings; i++) {
         const lc_finding *f = &r->findings[i]->pub;
         const char *kn = f->kind_name ? f->kind_name : lc_kind_name(f->kind);
         int trips = ((unsigned)f->kind < 32) &&
                     (fail_kinds & (UINT32_C(1) << (unsigned)f->kind));
-        TRY(lci_buf_append(b, trips ? "::error file=" : "::warning file=",
+        LCI_TRY(lci_buf_append(b, trips ? "::error file=" : "::warning file=",
                            trips ? 13 : 15));
-        TRY(prop(b, src));
-        TRY(lci_buf_printf(b, ",line=%llu",
+        LCI_TRY(prop(b, src));
+        LCI_TRY(lci_buf_printf(b, ",line=%llu",
                            (unsigned long long)(f->first_line ? f->first_line
                                                               : r->line)));
         if (f->last_line > f->first_line)
-            TRY(lci_buf_printf(b, ",endLine=%llu",
+            LCI_TRY(lci_buf_printf(b, ",endLine=%llu",
                                (unsigned long long)f->last_line));
-        TRY(lci_buf_append(b, ",title=loopcheck ", 17));
-        TRY(prop(b, kn ? kn : "unknown"));
-        TRY(lci_buf_append(b, "::", 2));
+        LCI_TRY(lci_buf_append(b, ",title=loopcheck ", 17));
+        LCI_TRY(prop(b, kn ? kn : "unknown"));
+        LCI_TRY(lci_buf_append(b, "::", 2));
         tmp->len = 0;
-        TRY(lci_emit_finding_detail(f, tmp));
-        TRY(lci_buf_printf(tmp, " (conversation %s)", r->conversation));
-        TRY(lci_buf_gh_str(b, tmp->data, tmp->len, 0));
-        TRY(lci_buf_putc(b, '\n'));
+        LCI_TRY(lci_emit_finding_detail(f, tmp));
+        LCI_TRY(lci_buf_printf(tmp, " (conversation %s)", r->conversation));
+        LCI_TRY(lci_buf_gh_str(b, tmp->data, tmp->len, 0));
+        LCI_TRY(lci_buf_putc(b, '\n'));
     }
     return LC_OK;
 }

@@ -8,33 +8,26 @@
 
 #include <string.h>
 
-#define TRY(x)                                                               \
-    do {                                                                     \
-        lc_status st_ = (x);                                                 \
-        if (st_ != LC_OK)                                                    \
-            return st_;                                                      \
-    } while (0)
-
 static lc_status key(lci_buf *b, const char *k) {
-    TRY(lci_buf_putc(b, ','));
-    TRY(lci_buf_json_str(b, k, strlen(k)));
+    LCI_TRY(lci_buf_putc(b, ','));
+    LCI_TRY(lci_buf_json_str(b, k, strlen(k)));
     return lci_buf_putc(b, ':');
 }
 
 static lc_status str_field(lci_buf *b, const char *k, const char *v) {
-    TRY(key(b, k));
+    LCI_TRY(key(b, k));
     if (!v)
         v = "";
     return lci_buf_json_str(b, v, strlen(v));
 }
 
 static lc_status u64_field(lci_buf *b, const char *k, uint64_t v) {
-    TRY(key(b, k));
+    LCI_TRY(key(b, k));
     return lci_buf_printf(b, "%llu", (unsigned long long)v);
 }
 
 static lc_status num_field(lci_buf *b, const char *k, double v) {
-    TRY(key(b, k));
+    LCI_TRY(key(b, k));
     return lci_buf_json_num(b, v);
 }
 
@@ -78,97 +71,97 @@ lc_status lci_emit_finding_json(const lc_finding *f, lci_buf *b) {
     unsigned fields = kind_fields(f->kind);
     size_t i;
 
-    TRY(lci_buf_append(b, "{\"kind\":", 8));
-    TRY(lci_buf_json_str(b, kn ? kn : "unknown", strlen(kn ? kn : "unknown")));
-    TRY(u64_field(b, "first_turn", f->first_turn));
-    TRY(u64_field(b, "last_turn", f->last_turn));
-    TRY(key(b, "lines"));
-    TRY(lci_buf_printf(b, "[%llu,%llu]", (unsigned long long)f->first_line,
+    LCI_TRY(lci_buf_append(b, "{\"kind\":", 8));
+    LCI_TRY(lci_buf_json_str(b, kn ? kn : "unknown", strlen(kn ? kn : "unknown")));
+    LCI_TRY(u64_field(b, "first_turn", f->first_turn));
+    LCI_TRY(u64_field(b, "last_turn", f->last_turn));
+    LCI_TRY(key(b, "lines"));
+    LCI_TRY(lci_buf_printf(b, "[%llu,%llu]", (unsigned long long)f->first_line,
                        (unsigned long long)f->last_line));
-    TRY(key(b, "turns"));
-    TRY(lci_buf_putc(b, '['));
+    LCI_TRY(key(b, "turns"));
+    LCI_TRY(lci_buf_putc(b, '['));
     for (i = 0; i < f->turn_count; i++)
-        TRY(lci_buf_printf(b, i ? ",%u" : "%u", (unsigned)f->turns[i]));
-    TRY(lci_buf_putc(b, ']'));
-    TRY(str_field(b, "role", lc_role_name(f->role)));
-    TRY(str_field(b, "speaker", f->speaker));
-    TRY(num_field(b, "score", f->score));
-    TRY(str_field(b, "excerpt", f->excerpt));
+        LCI_TRY(lci_buf_printf(b, i ? ",%u" : "%u", (unsigned)f->turns[i]));
+    LCI_TRY(lci_buf_putc(b, ']'));
+    LCI_TRY(str_field(b, "role", lc_role_name(f->role)));
+    LCI_TRY(str_field(b, "speaker", f->speaker));
+    LCI_TRY(num_field(b, "score", f->score));
+    LCI_TRY(str_field(b, "excerpt", f->excerpt));
     lci_hash_hex(f->evidence, hex);
-    TRY(str_field(b, "evidence", hex));
+    LCI_TRY(str_field(b, "evidence", hex));
     if (fields & F_PERIOD) {
-        TRY(u64_field(b, "period", f->period));
-        TRY(u64_field(b, "repeats", f->repeats));
+        LCI_TRY(u64_field(b, "period", f->period));
+        LCI_TRY(u64_field(b, "repeats", f->repeats));
     }
     if (fields & F_COUNT)
-        TRY(u64_field(b, "count", f->count));
+        LCI_TRY(u64_field(b, "count", f->count));
     if (fields & F_WORDS) {
-        TRY(u64_field(b, "words", f->words));
-        TRY(num_field(b, "share", f->share));
+        LCI_TRY(u64_field(b, "words", f->words));
+        LCI_TRY(num_field(b, "share", f->share));
     }
     if (fields & F_FAMILY) {
-        TRY(str_field(b, "family", f->family));
-        TRY(str_field(b, "families", f->families));
+        LCI_TRY(str_field(b, "family", f->family));
+        LCI_TRY(str_field(b, "families", f->families));
     }
     if (fields & F_PARTIAL) {
-        TRY(key(b, "partial"));
-        TRY(lci_buf_printf(b, "%s", f->partial ? "true" : "false"));
+        LCI_TRY(key(b, "partial"));
+        LCI_TRY(lci_buf_printf(b, "%s", f->partial ? "true" : "false"));
     }
     if ((fields & F_SPAN) && f->span_end > f->span_start) {
-        TRY(key(b, "span"));
-        TRY(lci_buf_printf(b, "[%u,%u]", (unsigned)f->span_start,
+        LCI_TRY(key(b, "span"));
+        LCI_TRY(lci_buf_printf(b, "[%u,%u]", (unsigned)f->span_start,
                            (unsigned)f->span_end));
     }
     if (fields & F_PUSHBACK)
-        TRY(u64_field(b, "pushback", f->pushback));
+        LCI_TRY(u64_field(b, "pushback", f->pushback));
     if (fields & F_HELPFUL)
-        TRY(u64_field(b, "helpful", f->helpful));
+        LCI_TRY(u64_field(b, "helpful", f->helpful));
     return lci_buf_putc(b, '}');
 }
 
 static lc_status error_json(lci_buf *b, const lc_error *e) {
-    TRY(lci_buf_append(b, "{\"code\":", 8));
-    TRY(lci_buf_json_str(b, e->code, strlen(e->code)));
-    TRY(str_field(b, "message", e->message));
-    TRY(u64_field(b, "line", e->line));
-    TRY(u64_field(b, "column", e->column));
-    TRY(u64_field(b, "offset", e->offset));
+    LCI_TRY(lci_buf_append(b, "{\"code\":", 8));
+    LCI_TRY(lci_buf_json_str(b, e->code, strlen(e->code)));
+    LCI_TRY(str_field(b, "message", e->message));
+    LCI_TRY(u64_field(b, "line", e->line));
+    LCI_TRY(u64_field(b, "column", e->column));
+    LCI_TRY(u64_field(b, "offset", e->offset));
     if (e->turn >= 0)
-        TRY(u64_field(b, "turn", (uint64_t)e->turn));
+        LCI_TRY(u64_field(b, "turn", (uint64_t)e->turn));
     return lci_buf_putc(b, '}');
 }
 
 lc_status lci_emit_report_json(const lc_report *r, lci_buf *b) {
     size_t i;
-    TRY(lci_buf_append(b, "{\"type\":\"conversation\"", 22));
-    TRY(str_field(b, "conversation", r->conversation));
-    TRY(str_field(b, "source", r->source));
-    TRY(u64_field(b, "line", r->line));
-    TRY(u64_field(b, "turns", r->nturns));
-    TRY(str_field(b, "status",
+    LCI_TRY(lci_buf_append(b, "{\"type\":\"conversation\"", 22));
+    LCI_TRY(str_field(b, "conversation", r->conversation));
+    LCI_TRY(str_field(b, "source", r->source));
+    LCI_TRY(u64_field(b, "line", r->line));
+    LCI_TRY(u64_field(b, "turns", r->nturns));
+    LCI_TRY(str_field(b, "status",
                   r->status == LC_OK ? "ok" : lc_status_code(r->status)));
     if (r->status != LC_OK) {
-        TRY(key(b, "error"));
-        TRY(error_json(b, &r->err.pub));
+        LCI_TRY(key(b, "error"));
+        LCI_TRY(error_json(b, &r->err.pub));
     }
     if (r->nwarnings) {
-        TRY(key(b, "warnings"));
-        TRY(lci_buf_putc(b, '['));
+        LCI_TRY(key(b, "warnings"));
+        LCI_TRY(lci_buf_putc(b, '['));
         for (i = 0; i < r->nwarnings; i++) {
             if (i)
-                TRY(lci_buf_putc(b, ','));
-            TRY(error_json(b, &r->warnings[i].pub));
+                LCI_TRY(lci_buf_putc(b, ','));
+            LCI_TRY(error_json(b, &r->warnings[i].pub));
         }
-        TRY(lci_buf_putc(b, ']'));
+        LCI_TRY(lci_buf_putc(b, ']'));
     }
     if (r->speaker_note && *r->speaker_note)
-        TRY(str_field(b, "speakers", r->speaker_note));
-    TRY(key(b, "findings"));
-    TRY(lci_buf_putc(b, '['));
+        LCI_TRY(str_field(b, "speakers", r->speaker_note));
+    LCI_TRY(key(b, "findings"));
+    LCI_TRY(lci_buf_putc(b, '['));
     for (i = 0; i < r->nfindings; i++) {
         if (i)
-            TRY(lci_buf_putc(b, ','));
-        TRY(lci_emit_finding_json(&r->findings[i]->pub, b));
+            LCI_TRY(lci_buf_putc(b, ','));
+        LCI_TRY(lci_emit_finding_json(&r->findings[i]->pub, b));
     }
     return lci_buf_append(b, "]}\n", 3);
 }

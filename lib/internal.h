@@ -71,6 +71,16 @@ lc_status lci_buf_terminate(lci_buf *b);
 /* Hand the buffer to the caller: returns data, resets b. */
 char *lci_buf_take(lci_buf *b);
 
+/* Early return of a failed status (zstd's RETURN_ERROR_IF, in small). */
+#define LCI_TRY(x)                                                           \
+    do {                                                                     \
+        lc_status st_ = (x);                                                 \
+        if (st_ != LC_OK)                                                    \
+            return st_;                                                      \
+    } while (0)
+/* Append a string literal to an lci_buf. */
+#define LCI_LIT(b, s) lci_buf_append((b), (s), sizeof(s) - 1)
+
 /* ------------------------------------------------------------------ */
 /* Errors (status.c)                                                    */
 /* ------------------------------------------------------------------ */

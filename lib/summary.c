@@ -24,15 +24,6 @@
 #define LCI_WORST_MAX 5
 #define SUMMARY_SCHEMA 1
 
-#define LIT(b, s) lci_buf_append((b), (s), sizeof(s) - 1)
-
-#define TRY(x)                                                               \
-    do {                                                                     \
-        lc_status st_ = (x);                                                 \
-        if (st_ != LC_OK)                                                    \
-            return st_;                                                      \
-    } while (0)
-
 typedef struct worst {
     char *id;
     char *source;
@@ -252,7 +243,7 @@ lc_status lc_summary_add(lc_summary *s, const lc_report *r) {
             s->kinds[k]++;
         }
     }
-    TRY(count_families(s, r));
+    LCI_TRY(count_families(s, r));
     return worst_offer(s, r->conversation, r->source, r->line,
                        r->nfindings);
 }
@@ -271,10 +262,10 @@ lc_status lc_summary_merge(lc_summary *s, const lc_summary *o) {
     for (i = 0; i < LC_KIND_COUNT_MAX; i++)
         s->kinds[i] += o->kinds[i];
     for (i = 0; i < o->nfam; i++)
-        TRY(family_add(s, o->fam[i].name, strlen(o->fam[i].name),
+        LCI_TRY(family_add(s, o->fam[i].name, strlen(o->fam[i].name),
                        o->fam[i].n));
     for (i = 0; i < o->nworst; i++)
-        TRY(worst_offer(s, o->worst[i].id, o->worst[i].source,
+        LCI_TRY(worst_offer(s, o->worst[i].id, o->worst[i].source,
                         o->worst[i].line, o->worst[i].findings));
     return LC_OK;
 }
@@ -452,7 +443,7 @@ static const lc_kind all_kinds[] = {
 
 static lc_status write_json(const lc_summary *s, lci_buf *b) {
     size_t i;
-    TRY(lci_buf_printf(b,
+    LCI_TRY(lci_buf_printf(b,
                        "{\"type\":\"summary\",\"schema\":%d,\"read\":%llu,"
                        "\"analysed\":%llu,\"failed\":%llu,"
                        "\"with_findings\":%llu,\"findings\":%llu,"
@@ -462,35 +453,35 @@ static lc_status write_json(const lc_summary *s, lci_buf *b) {
                        (unsigned long long)s->failed,
                        (unsigned long long)s->with_findings,
                        (unsigned long long)s->findings));
-    TRY(lci_buf_json_num(b, rate(s->with_findings, s->analysed)));
-    TRY(lci_buf_append(b, ",\"kinds\":{", 10));
+    LCI_TRY(lci_buf_json_num(b, rate(s->with_findings, s->analysed)));
+    LCI_TRY(lci_buf_append(b, ",\"kinds\":{", 10));
     for (i = 0; i < NKINDS; i++) {
         const char *n = lc_kind_name(all_kinds[i]);
-        TRY(lci_buf_printf(b, "%s\"%s\":{\"conversations\":%llu,\"rate\":",
+        LCI_TRY(lci_buf_printf(b, "%s\"%s\":{\"conversations\":%llu,\"rate\":",
                            i ? "," : "", n,
                            (unsigned long long)s->kinds[all_kinds[i]]));
-        TRY(lci_buf_json_num(b, rate(s->kinds[all_kinds[i]], s->analysed)));
-        TRY(lci_buf_putc(b, '}'));
+        LCI_TRY(lci_buf_json_num(b, rate(s->kinds[all_kinds[i]], s->analysed)));
+        LCI_TRY(lci_buf_putc(b, '}'));
     }
-    TRY(lci_buf_append(b, "},\"families\":{", 14));
+    LCI_TRY(lci_buf_append(b, "},\"families\":{", 14));
     for (i = 0; i < s->nfam; i++) {
         if (i)
-            TRY(lci_buf_putc(b, ','));
-        TRY(lci_buf_json_str(b, s->fam[i].name, strlen(s->fam[i].name)));
-        TRY(lci_buf_printf(b, ":{\"conversations\":%llu,\"rate\":",
+            LCI_TRY(lci_buf_putc(b, ','));
+        LCI_TRY(lci_buf_json_str(b, s->fam[i].name, strlen(s->fam[i].name)));
+        LCI_TRY(lci_buf_printf(b, ":{\"conversations\":%llu,\"rate\":",
                            (unsigned long long)s->fam[i].n));
-        TRY(lci_buf_json_num(b, rate(s->fam[i].n, s->analysed)));
-        TRY(lci_buf_putc(b, '}'));
+        LCI_TRY(lci_buf_json_num(b, rate(s->fam[i].n, s->analysed)));
+        LCI_TRY(lci_buf_putc(b, '}'));
     }
-    TRY(lci_buf_append(b, "},\"worst\":[", 11));
+    LCI_TRY(lci_buf_append(b, "},\"worst\":[", 11));
     for (i = 0; i < s->nworst; i++) {
         const worst *w = &s->worst[i];
-        TRY(lci_buf_append(b, i ? ",{\"conversation\":" : "{\"conversation\":",
+        LCI_TRY(lci_buf_append(b, i ? ",{\"conversation\":" : "{\"conversation\":",
                            i ? 17 : 16));
-        TRY(lci_buf_json_str(b, w->id, strlen(w->id)));
-        TRY(lci_buf_append(b, ",\"source\":", 10));
-        TRY(lci_buf_json_str(b, w->source, strlen(w->source)));
-        TRY(lci_buf_printf(b, ",\"line\":%llu,\"findings\":%llu}",
+        LCI_TRY(lci_buf_json_str(b, w->id, strlen(w->id)));
+        LCI_TRY(lci_buf_append(b, ",\"source\":", 10));
+        LCI_TRY(lci_buf_json_str(b, w->source, strlen(w->source)));
+        LCI_TRY(lci_buf_printf(b, ",\"line\":%llu,\"findings\":%llu}",
                            (unsigned long long)w->line,
                            (unsigned long long)w->findings));
     }
@@ -506,7 +497,7 @@ static lc_status write_text(const lc_summary *s, unsigned flags,
     const char *bold = (flags & LC_WRITE_COLOR) ? "\033[1m" : "";
     const char *reset = (flags & LC_WRITE_COLOR) ? "\033[0m" : "";
     size_t i;
-    TRY(lci_buf_printf(b,
+    LCI_TRY(lci_buf_printf(b,
                        "%ssummary: %llu conversation%s read, %llu analysed, "
                        "%llu failed; %llu with findings%s\n",
                        bold, (unsigned long long)s->read,
@@ -514,34 +505,34 @@ static lc_status write_text(const lc_summary *s, unsigned flags,
                        (unsigned long long)s->analysed,
                        (unsigned long long)s->failed,
                        (unsigned long long)s->with_findings, reset));
-    TRY(lci_buf_printf(b, "  %-24s %13s %6s\n", "kind", "conversations",
+    LCI_TRY(lci_buf_printf(b, "  %-24s %13s %6s\n", "kind", "conversations",
                        "rate"));
     for (i = 0; i < NKINDS; i++) {
         uint64_t n = s->kinds[all_kinds[i]];
-        TRY(lci_buf_printf(b, "  %-24s %13llu ", lc_kind_name(all_kinds[i]),
+        LCI_TRY(lci_buf_printf(b, "  %-24s %13llu ", lc_kind_name(all_kinds[i]),
                            (unsigned long long)n));
-        TRY(pct(b, n, s->analysed));
-        TRY(lci_buf_putc(b, '\n'));
+        LCI_TRY(pct(b, n, s->analysed));
+        LCI_TRY(lci_buf_putc(b, '\n'));
     }
     if (s->nfam) {
-        TRY(lci_buf_printf(b, "  %-24s %13s %6s\n", "refusal family",
+        LCI_TRY(lci_buf_printf(b, "  %-24s %13s %6s\n", "refusal family",
                            "conversations", "rate"));
         for (i = 0; i < s->nfam; i++) {
-            TRY(lci_buf_append(b, "  ", 2));
-            TRY(lci_buf_printf(b, "%-24s %13llu ", s->fam[i].name,
+            LCI_TRY(lci_buf_append(b, "  ", 2));
+            LCI_TRY(lci_buf_printf(b, "%-24s %13llu ", s->fam[i].name,
                                (unsigned long long)s->fam[i].n));
-            TRY(pct(b, s->fam[i].n, s->analysed));
-            TRY(lci_buf_putc(b, '\n'));
+            LCI_TRY(pct(b, s->fam[i].n, s->analysed));
+            LCI_TRY(lci_buf_putc(b, '\n'));
         }
     }
     if (s->nworst) {
-        TRY(lci_buf_append(b, "  worst conversations:\n", 23));
+        LCI_TRY(lci_buf_append(b, "  worst conversations:\n", 23));
         for (i = 0; i < s->nworst; i++) {
             const worst *w = &s->worst[i];
-            TRY(lci_buf_printf(b, "  %s:%llu: ", w->source,
+            LCI_TRY(lci_buf_printf(b, "  %s:%llu: ", w->source,
                                (unsigned long long)w->line));
-            TRY(lci_buf_excerpt(b, w->id, strlen(w->id), 80));
-            TRY(lci_buf_printf(b, " (%llu finding%s)\n",
+            LCI_TRY(lci_buf_excerpt(b, w->id, strlen(w->id), 80));
+            LCI_TRY(lci_buf_printf(b, " (%llu finding%s)\n",
                                (unsigned long long)w->findings,
                                w->findings == 1 ? "" : "s"));
         }
@@ -550,10 +541,10 @@ static lc_status write_text(const lc_summary *s, unsigned flags,
 }
 
 static lc_status prop_xml(lci_buf *b, const char *name, const char *value) {
-    TRY(lci_buf_append(b, "      <property name=\"", 22));
-    TRY(lci_buf_xml_str(b, name, strlen(name)));
-    TRY(lci_buf_append(b, "\" value=\"", 9));
-    TRY(lci_buf_xml_str(b, value, strlen(value)));
+    LCI_TRY(lci_buf_append(b, "      <property name=\"", 22));
+    LCI_TRY(lci_buf_xml_str(b, name, strlen(name)));
+    LCI_TRY(lci_buf_append(b, "\" value=\"", 9));
+    LCI_TRY(lci_buf_xml_str(b, value, strlen(value)));
     return lci_buf_append(b, "\"/>\n", 4);
 }
 
@@ -562,29 +553,29 @@ static lc_status write_junit(const lc_summary *s, lci_buf *b) {
     size_t i;
     /* A test suite without test cases whose <properties> carry the
      * counts: it adds nothing to the pass/fail totals CI shows. */
-    TRY(LIT(b, "  <testsuite name=\"loopcheck.summary\" tests=\"0\" "
+    LCI_TRY(LCI_LIT(b, "  <testsuite name=\"loopcheck.summary\" tests=\"0\" "
                "failures=\"0\" errors=\"0\" skipped=\"0\">\n"
                "    <properties>\n"));
     snprintf(num, sizeof num, "%llu", (unsigned long long)s->read);
-    TRY(prop_xml(b, "read", num));
+    LCI_TRY(prop_xml(b, "read", num));
     snprintf(num, sizeof num, "%llu", (unsigned long long)s->analysed);
-    TRY(prop_xml(b, "analysed", num));
+    LCI_TRY(prop_xml(b, "analysed", num));
     snprintf(num, sizeof num, "%llu", (unsigned long long)s->failed);
-    TRY(prop_xml(b, "failed", num));
+    LCI_TRY(prop_xml(b, "failed", num));
     snprintf(num, sizeof num, "%llu", (unsigned long long)s->with_findings);
-    TRY(prop_xml(b, "with_findings", num));
+    LCI_TRY(prop_xml(b, "with_findings", num));
     for (i = 0; i < NKINDS; i++) {
         snprintf(name, sizeof name, "kind.%s", lc_kind_name(all_kinds[i]));
         snprintf(num, sizeof num, "%llu",
                  (unsigned long long)s->kinds[all_kinds[i]]);
-        TRY(prop_xml(b, name, num));
+        LCI_TRY(prop_xml(b, name, num));
     }
     for (i = 0; i < s->nfam; i++) {
         snprintf(name, sizeof name, "family.%.140s", s->fam[i].name);
         snprintf(num, sizeof num, "%llu", (unsigned long long)s->fam[i].n);
-        TRY(prop_xml(b, name, num));
+        LCI_TRY(prop_xml(b, name, num));
     }
-    return LIT(b, "    </properties>\n  </testsuite>\n");
+    return LCI_LIT(b, "    </properties>\n  </testsuite>\n");
 }
 
 static lc_status write_github(const lc_summary *s, lci_buf *b) {
@@ -607,7 +598,7 @@ static lc_status write_github(const lc_summary *s, lci_buf *b) {
                                 100.0 * rate(s->kinds[all_kinds[i]],
                                              s->analysed));
     if (st == LC_OK)
-        st = LIT(b, "::notice title=loopcheck summary::");
+        st = LCI_LIT(b, "::notice title=loopcheck summary::");
     if (st == LC_OK)
         st = lci_buf_gh_str(b, msg.data, msg.len, 0);
     if (st == LC_OK)
