@@ -76,6 +76,11 @@ typedef struct recyc_state {
     const lci_alloc *a;
     lci_u64map idx;
     uint32_t n_words, k, w, window, next_sweep;
+    /* The index outlives conversations: entries store base + turn, and
+     * base moves past every conversation at reset, so a stale entry
+     * reads as "left the window" and is overwritten like a new one. The
+     * table is wiped only when stale entries fill a quarter of it. */
+    uint32_t base, last_n;
     uint64_t base_k1; /* ROLL_BASE^(k-1) */
     uint64_t *sh;
     size_t capsh;
@@ -125,7 +130,18 @@ static void recyc_destroy(void *st, const lci_alloc *a) {
 static lc_status recyc_reset(void *st, lc_session *s) {
     recyc_state *r = st;
     (void)s;
-    lci_u64map_clear(&r->idx, r->a, (size_t)1 << 15);
+    if (r->idx.cap > ((size_t)1 << 15))
+        lci_u64map_free(&r->idx, r->a); /* a huge conversation's table */
+    if (r->idx.n > r->idx.cap / 4 ||
+        r->last_n >= UINT32_MAX / 2 - r->base) {
+        if (r->idx.n)
+            memset(r->idx.keys, 0, r->idx.cap * sizeof *r->idx.keys);
+        r->idx.n = 0;
+        r->base = 0;
+    } else {
+        r->base += r->last_n + 1;
+    }
+    r->last_n = 0;
     r->next_sweep = r->window;
     if (r->capsh > RECYC_KEEP || r->capfps > RECYC_KEEP) {
         lci_free(r->a, r->sh);
@@ -263,16 +279,18 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
     recyc_state *r = st;
     uint32_t n = t->pub.index, ntok = t->ntokens;
     uint32_t lo = n >= r->window ? n - r->window + 1 : 1;
+    uint32_t glo = r->base + lo, gn = r->base + n;
     uint64_t spk, words = 0;
     size_t nfp = 0, nsrc = 0, f;
     const lci_turn *from;
     lc_status rc;
     if (n >= r->next_sweep) {
         r->next_sweep = n + r->window;
-        rc = lci_u64map_retain(&r->idx, r->a, keep_window, &lo);
+        rc = lci_u64map_retain(&r->idx, r->a, keep_window, &glo);
         if (rc != LC_OK)
             return rc;
     }
+    r->last_n = n;
     if (t->pub.role == LC_ROLE_TOOL || lci_turn_is_call(t) ||
         ntok < r->n_words)
         return LC_OK;
@@ -294,14 +312,17 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
         if (rc != LC_OK)
             return rc;
         old = *v;
-        if (!created && (uint32_t)(old >> 32) == n)
+        if (!created && (uint32_t)(old >> 32) == gn)
             continue; /* seen earlier in this turn */
-        *v = ((uint64_t)n << 32) | r->fps[f].pos;
+        *v = ((uint64_t)gn << 32) | r->fps[f].pos;
         if (created)
             continue;
         ti = (uint32_t)(old >> 32);
         pi = (uint32_t)old;
-        if (ti < lo || ti >= n || !(src = lci_session_turn(s, ti)))
+        if (ti < glo || ti >= gn)
+            continue; /* out of the window, or an earlier conversation's */
+        ti -= r->base;
+        if (!(src = lci_session_turn(s, ti)))
             continue;
         if (src->pub.hash == t->pub.hash || pi + r->k > src->ntokens)
             continue;

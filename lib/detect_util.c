@@ -84,7 +84,7 @@ static lc_status map_rehash(lci_u64map *m, const lci_alloc *a, size_t cap) {
     memset(&nm, 0, sizeof nm);
     nm.cap = cap;
     nm.keys = lci_calloc(a, cap, sizeof *nm.keys);
-    nm.vals = lci_calloc(a, cap, sizeof *nm.vals);
+    nm.vals = lci_malloc(a, cap * sizeof *nm.vals); /* set on insert */
     if (!nm.keys || !nm.vals) {
         lci_free(a, nm.keys);
         lci_free(a, nm.vals);
