@@ -161,47 +161,66 @@ static bool keep_window(uint64_t key, uint64_t val, void *ctx) {
 /* Winnowed fingerprints of t into r->fps; returns their number. */
 static lc_status fingerprints(recyc_state *r, const lci_turn *t,
                               size_t *nfp) {
-    uint32_t ntok = t->ntokens, nsh = ntok - r->k + 1, i, j, best;
-    uint64_t h = 0;
-    size_t cap = r->capsh, nf = 0;
-    uint32_t last = UINT32_MAX;
+    const lci_token *tk = t->tokens;
+    uint32_t ntok = t->ntokens, k = r->k, w = r->w, nsh = ntok - k + 1;
+    uint32_t i, j, best, last, lim;
+    uint64_t h = 0, x, bestv, *sh;
+    const uint64_t b = r->base_k1;
+    size_t cap = r->capsh, nf;
+    fp_pos *fps;
     lc_status st;
     st = lci_grow(r->a, (void **)&r->sh, sizeof *r->sh, &cap, nsh);
     if (st != LC_OK)
         return st;
     r->capsh = cap;
-    for (i = 0; i < r->k; i++)
-        h = h * ROLL_BASE + t->tokens[i].hash;
-    for (i = 0; i < nsh; i++) {
-        r->sh[i] = lci_mix64(h);
-        if (i + r->k < ntok)
-            h = (h - t->tokens[i].hash * r->base_k1) * ROLL_BASE +
-                t->tokens[i + r->k].hash;
-    }
     /* at most one fingerprint per window position */
     cap = r->capfps;
     st = lci_grow(r->a, (void **)&r->fps, sizeof *r->fps, &cap, nsh);
     if (st != LC_OK)
         return st;
     r->capfps = cap;
-    /* Winnowing: for every window of w shingles ending at i select the
-     * rightmost minimum; the minimum is only searched again when it has
-     * left the window, so this is O(1) amortized per shingle. A turn with
-     * fewer than w shingles is one window. */
-    best = UINT32_MAX;
-    for (i = 0; i < nsh; i++) {
-        uint32_t lo = i + 1 >= r->w ? i + 1 - r->w : 0;
-        if (best == UINT32_MAX || best < lo) {
-            best = lo;
-            for (j = lo + 1; j <= i; j++)
-                if (r->sh[j] <= r->sh[best])
-                    best = j;
-        } else if (r->sh[i] <= r->sh[best]) {
+    sh = r->sh;
+    fps = r->fps;
+    /* Shingle hashes (rolling) and winnowing in one pass: for every
+     * window of w shingles ending at i select the rightmost minimum; the
+     * minimum is only searched again when it has left the window, so
+     * this is O(1) amortized per shingle. A turn with fewer than w
+     * shingles is one window. */
+    for (i = 0; i < k; i++)
+        h = h * ROLL_BASE + tk[i].hash;
+    sh[0] = bestv = lci_mix64(h);
+    best = 0;
+    lim = nsh < w ? nsh : w;
+    for (i = 1; i < lim; i++) {
+        h = (h - tk[i - 1].hash * b) * ROLL_BASE + tk[i - 1 + k].hash;
+        sh[i] = x = lci_mix64(h);
+        if (x <= bestv) {
             best = i;
+            bestv = x;
         }
-        if ((i + 1 >= r->w || i + 1 == nsh) && best != last) {
-            r->fps[nf].h = r->sh[best];
-            r->fps[nf].pos = best;
+    }
+    fps[0].h = bestv;
+    fps[0].pos = best;
+    nf = 1;
+    last = best;
+    for (i = w; i < nsh; i++) {
+        h = (h - tk[i - 1].hash * b) * ROLL_BASE + tk[i - 1 + k].hash;
+        sh[i] = x = lci_mix64(h);
+        if (best + w <= i) { /* the minimum left the window */
+            best = i + 1 - w;
+            bestv = sh[best];
+            for (j = best + 1; j <= i; j++)
+                if (sh[j] <= bestv) {
+                    best = j;
+                    bestv = sh[j];
+                }
+        } else if (x <= bestv) {
+            best = i;
+            bestv = x;
+        }
+        if (best != last) {
+            fps[nf].h = bestv;
+            fps[nf].pos = best;
             nf++;
             last = best;
         }
@@ -307,7 +326,9 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
         const lci_turn *src;
         src_rec *rec;
         uint32_t ti, pi, a, b, back, fwd, j;
-        rc = lci_u64map_slot(&r->idx, r->a, lci_mix64(r->fps[f].h ^ spk), &v,
+        /* fingerprints are mixed already, and XOR with the speaker key
+         * is a bijection: no further mixing needed for the map key */
+        rc = lci_u64map_slot(&r->idx, r->a, r->fps[f].h ^ spk, &v,
                              &created);
         if (rc != LC_OK)
             return rc;
