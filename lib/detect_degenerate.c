@@ -91,6 +91,21 @@ enum { C_BLANK = 0, C_WORD = 1, C_APOS = 2, C_OTHER = 3 };
 #define CL64(b) CL16(b), CL16(b + 16), CL16(b + 32), CL16(b + 48)
 static const unsigned char byte_class[256] = {CL64(0), CL64(64), CL64(128),
                                               CL64(192)};
+/* Word bytes ASCII-lowercased, 0 for every other byte. */
+#define LW(c) (byte_class_of(c) == C_WORD                                    \
+                   ? (((c) >= 'A' && (c) <= 'Z') ? (c) + 32 : (c))          \
+                   : 0)
+#define byte_class_of(c) CL(c)
+#define LW4(b) LW(b), LW(b + 1), LW(b + 2), LW(b + 3)
+#define LW16(b) LW4(b), LW4(b + 4), LW4(b + 8), LW4(b + 12)
+#define LW64(b) LW16(b), LW16(b + 16), LW16(b + 32), LW16(b + 48)
+static const unsigned char word_lower[256] = {LW64(0), LW64(64), LW64(128),
+                                              LW64(192)};
+#undef LW
+#undef LW4
+#undef LW16
+#undef LW64
+#undef byte_class_of
 #undef CL
 #undef CL4
 #undef CL16
@@ -158,20 +173,19 @@ static lc_status line_words(degen_state *d, const char *p, size_t n,
             break;
         k = byte_class[u[i]];
         if (k == C_WORD) {
+            unsigned c = word_lower[u[i]];
             h = UINT64_C(0xcbf29ce484222325);
             for (;;) {
-                unsigned char c = u[i];
-                c = (unsigned char)(c | (((unsigned)(c - 'A') < 26u) << 5));
                 h = (h ^ c) * UINT64_C(0x100000001b3); /* FNV-1a, lower */
-                i++;
-                if (i >= n)
+                if (++i >= n)
                     break;
-                if (byte_class[u[i]] == C_WORD)
+                if ((c = word_lower[u[i]]) != 0)
                     continue;
                 /* an apostrophe between word bytes stays inside */
-                if (byte_class[u[i]] == C_APOS && i + 1 < n &&
-                    byte_class[u[i + 1]] == C_WORD)
+                if (u[i] == '\'' && i + 1 < n && word_lower[u[i + 1]]) {
+                    c = '\'';
                     continue;
+                }
                 break;
             }
         } else {
