@@ -395,26 +395,31 @@ lc_status lci_detect_set_speaker(lc_session *s, lci_finding *f,
 /* ---- near-duplicate similarity ---- */
 
 void lci_sketch_turn(const lci_turn *t, lci_sketch *out) {
+    const lci_token *tk = t->tokens;
     uint32_t n = t->ntokens, i;
+    bool call = lci_turn_is_call(t);
     out->index = t->pub.index;
-    out->n = 0;
+    out->n = n == 1 ? 1 : (n ? n - 1 : 0);
     out->errsig = t->pub.role == LC_ROLE_TOOL ? lci_error_signature(t) : 0;
-    out->action = lci_turn_is_call(t) ? lci_turn_action_hash(t) : 0;
+    out->action = call ? lci_turn_action_hash(t) : 0;
     for (i = 0; i < LCI_SKETCH_K; i++)
         out->h[i] = UINT64_MAX;
-    if (n == 0)
+    /* tool observations and tool calls are compared on errsig / action
+     * only (lci_turn_similarity): their bins are never read */
+    if (n == 0 || t->pub.role == LC_ROLE_TOOL || call)
         return;
-    for (i = 0; i < (n == 1 ? 1 : n - 1); i++) {
+    if (n == 1) {
+        out->h[lci_mix64(tk[0].hash) >> 58] = lci_mix64(tk[0].hash);
+        return;
+    }
+    for (i = 0; i + 1 < n; i++) {
         /* token hashes are XXH3 already: one mix per shingle */
-        uint64_t x = n == 1 ? lci_mix64(t->tokens[0].hash)
-                            : lci_mix64(t->tokens[i].hash ^
-                                        (t->tokens[i + 1].hash *
-                                         UINT64_C(0x9e3779b97f4a7c15)));
+        uint64_t x = lci_mix64(tk[i].hash ^
+                               (tk[i + 1].hash * UINT64_C(0x9e3779b97f4a7c15)));
         uint64_t *b = &out->h[x >> 58]; /* 64 bins: top 6 bits */
         if (x < *b)
             *b = x;
     }
-    out->n = n == 1 ? 1 : n - 1;
 }
 
 double lci_sketch_jaccard(const lci_sketch *x, const lci_sketch *y) {
