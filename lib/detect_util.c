@@ -433,11 +433,33 @@ double lci_sketch_jaccard(const lci_sketch *x, const lci_sketch *y) {
     return either ? (double)both / either : 0.0;
 }
 
+/* lci_sketch_jaccard(x, y) if it is at least pct %, else -1. Gives up
+ * (every 8 bins) once even all remaining bins equal could not reach pct:
+ * each remaining bin adds to (both, either) one of (1,1), (0,1), (0,0),
+ * so the final ratio is at most (both + r) / (either + r). The integer
+ * test is strict, so nothing that would pass is cut. */
+static double jaccard_at_least(const lci_sketch *x, const lci_sketch *y,
+                               uint32_t pct) {
+    uint32_t i, either = 0, both = 0;
+    double j;
+    for (i = 0; i < LCI_SKETCH_K; i++) {
+        if ((i & 7) == 0 && i &&
+            (uint64_t)(both + LCI_SKETCH_K - i) * 100 <
+                (uint64_t)pct * (either + LCI_SKETCH_K - i))
+            return -1.0;
+        if (x->h[i] == UINT64_MAX && y->h[i] == UINT64_MAX)
+            continue;
+        either++;
+        both += x->h[i] == y->h[i];
+    }
+    j = either ? (double)both / either : 0.0;
+    return j * 100.0 >= pct ? j : -1.0;
+}
+
 double lci_turn_similarity(const lci_turn *a, const lci_sketch *sa,
                            const lci_turn *b, const lci_sketch *sb,
                            uint32_t pct) {
     uint64_t sig;
-    double j;
     if (!a || !b || a->pub.role != b->pub.role)
         return -1.0;
     if (a->pub.hash == b->pub.hash)
@@ -459,6 +481,5 @@ double lci_turn_similarity(const lci_turn *a, const lci_sketch *sa,
     }
     if (!sa || !sb || !sa->n || !sb->n)
         return -1.0;
-    j = lci_sketch_jaccard(sa, sb);
-    return j * 100.0 >= pct ? j : -1.0;
+    return jaccard_at_least(sa, sb, pct);
 }
