@@ -93,7 +93,7 @@ static const unsigned char byte_class[256] = {CL64(0), CL64(64), CL64(128),
                                               CL64(192)};
 /* Word bytes ASCII-lowercased, 0 for every other byte. */
 #define LW(c) (byte_class_of(c) == C_WORD                                    \
-                   ? (((c) >= 'A' && (c) <= 'Z') ? (c) + 32 : (c))          \
+                   ? (((c) >= 'A' && (c) <= 'Z') ? ((c) | 0x20) : (c))      \
                    : 0)
 #define byte_class_of(c) CL(c)
 #define LW4(b) LW(b), LW(b + 1), LW(b + 2), LW(b + 3)
