@@ -529,9 +529,19 @@ static lc_status write_text(const lc_summary *s, unsigned flags,
         LCI_TRY(lci_buf_append(b, "  worst conversations:\n", 23));
         for (i = 0; i < s->nworst; i++) {
             const worst *w = &s->worst[i];
-            LCI_TRY(lci_buf_printf(b, "  %s:%llu: ", w->source,
-                               (unsigned long long)w->line));
-            LCI_TRY(lci_buf_excerpt(b, w->id, strlen(w->id), 80));
+            char loc[64];
+            int n = snprintf(loc, sizeof loc, ":%llu",
+                             (unsigned long long)w->line);
+            size_t sl = strlen(w->source), il = strlen(w->id);
+            LCI_TRY(lci_buf_printf(b, "  %s%s", w->source, loc));
+            /* an id that is only "source:line" (no id in the data) is
+             * not printed twice */
+            if (!(n > 0 && il == sl + (size_t)n &&
+                  memcmp(w->id, w->source, sl) == 0 &&
+                  memcmp(w->id + sl, loc, (size_t)n) == 0)) {
+                LCI_TRY(lci_buf_append(b, ": ", 2));
+                LCI_TRY(lci_buf_excerpt(b, w->id, il, 80));
+            }
             LCI_TRY(lci_buf_printf(b, " (%llu finding%s)\n",
                                (unsigned long long)w->findings,
                                w->findings == 1 ? "" : "s"));
