@@ -62,11 +62,17 @@ typedef struct nd_state {
     lci_kind_watch exact; /* exact_loop's latest finding */
 } nd_state;
 
+static lc_status nd_reset(void *st, lc_session *s);
+
 static lc_status nd_create(lc_session *s, void **out) {
     const lc_config *cfg = lci_session_config(s);
-    nd_state *d = lci_calloc(lci_session_alloc(s), 1, sizeof *d);
+    /* not calloc: the ring's sketches (16 KiB) are written before they
+     * are read (a slot is used only when its index matches); nd_reset
+     * sets every other field */
+    nd_state *d = lci_malloc(lci_session_alloc(s), sizeof *d);
     if (!d)
         return LC_ERR_NOMEM;
+    (void)nd_reset(d, s);
     d->a = lci_session_alloc(s);
     d->maxp = (uint32_t)lci_opt(cfg, LC_OPT_MAX_PERIOD);
     if (d->maxp > RING - 1)
