@@ -31,6 +31,10 @@ struct lc_session {
     uint32_t n;       /* turns pushed */
     uint32_t window;  /* ring size */
     uint32_t wmask;   /* window - 1 if a power of two (the default), else 0 */
+    uint32_t cap;     /* ring slots allocated: grows to window on demand, so
+                         a short conversation does not pay for 512 slots.
+                         Before the ring wraps every position is < n <= cap,
+                         so growing never moves a turn. */
     lci_turn *ring;
     uint8_t *looped;  /* ring of flags, same indexing */
     uint8_t *borrowed; /* ring of flags: slot is a shallow copy of a turn
@@ -82,9 +86,10 @@ lc_status lc_session_new(const lc_config *cfg, lc_session **out) {
     s->alloc = a;
     s->window = (uint32_t)lci_opt(cfg, LC_OPT_HISTORY_TURNS);
     s->wmask = (s->window & (s->window - 1)) == 0 ? s->window - 1 : 0;
-    s->ring = lci_calloc(a, s->window, sizeof *s->ring);
-    s->looped = lci_calloc(a, s->window, 1);
-    s->borrowed = lci_calloc(a, s->window, 1);
+    s->cap = s->window < 16 ? s->window : 16;
+    s->ring = lci_calloc(a, s->cap, sizeof *s->ring);
+    s->looped = lci_calloc(a, s->cap, 1);
+    s->borrowed = lci_calloc(a, s->cap, 1);
     while (lci_detectors[nreg])
         nreg++;
     s->dets = lci_calloc(a, nreg ? nreg : 1, sizeof *s->dets);
@@ -131,7 +136,7 @@ void lc_session_free(lc_session *s) {
             s->dets[i].vt->destroy(s->dets[i].state, a);
     lci_free(a, s->dets);
     if (s->ring && s->borrowed)
-        for (i = 0; i < s->window; i++)
+        for (i = 0; i < s->cap; i++)
             if (!s->borrowed[i])
                 lci_turn_free(&s->ring[i], a);
     lci_free(a, s->ring);
@@ -169,7 +174,33 @@ static lc_status session_run(lc_session *s, lci_turn *t) {
     return LC_OK;
 }
 
+/* Grow the ring (turns, looped and borrowed flags) to hold one more turn;
+ * new slots are zero. */
+static lc_status ring_grow(lc_session *s) {
+    uint32_t ncap = s->cap * 2 > s->window ? s->window : s->cap * 2;
+    lci_turn *r;
+    uint8_t *l, *b;
+    r = lci_realloc(s->alloc, s->ring, s->cap * sizeof *r, ncap * sizeof *r);
+    if (!r)
+        return LC_ERR_NOMEM;
+    s->ring = r;
+    memset(r + s->cap, 0, (ncap - s->cap) * sizeof *r);
+    l = lci_realloc(s->alloc, s->looped, s->cap, ncap);
+    if (!l)
+        return LC_ERR_NOMEM;
+    s->looped = l;
+    memset(l + s->cap, 0, ncap - s->cap);
+    b = lci_realloc(s->alloc, s->borrowed, s->cap, ncap);
+    if (!b)
+        return LC_ERR_NOMEM;
+    s->borrowed = b;
+    memset(b + s->cap, 0, ncap - s->cap);
+    s->cap = ncap;
+    return LC_OK;
+}
+
 static lc_status session_slot(lc_session *s, lci_turn **slot) {
+    lc_status st;
     if (!s)
         return LC_ERR_INVALID_ARG;
     if (s->finished) {
@@ -181,6 +212,9 @@ static lc_status session_slot(lc_session *s, lci_turn **slot) {
                       "more turns than max_turns in one conversation", "");
         return LC_ERR_LIMIT;
     }
+    if (s->n >= s->cap && s->cap < s->window &&
+        (st = ring_grow(s)) != LC_OK)
+        return st;
     *slot = &s->ring[ring_pos(s, s->n)];
     if (s->borrowed[ring_pos(s, s->n)])
         s->borrowed[ring_pos(s, s->n)] = 0;
