@@ -442,10 +442,30 @@ static lc_status json_change(lci_buf *b, const dentry *x, const dentry *y,
     return lci_buf_printf(b, ",\"line\":%llu}}", (unsigned long long)y->line);
 }
 
+/* Every paired prompt with a change of kind in [from, to), grouped by
+ * kind, as comma-separated JSON objects. */
+static lc_status json_changes(lci_buf *b, const lc_diff *d, int from,
+                              int to) {
+    int ch, first = 1;
+    size_t i;
+    for (ch = from; ch < to; ch++)
+        for (i = 0; i < d->n[0]; i++) {
+            const dentry *x = &d->e[0][i];
+            if (x->partner == SIZE_MAX ||
+                !has_change(x, &d->e[1][x->partner], ch))
+                continue;
+            if (!first)
+                LCI_TRY(lci_buf_putc(b, ','));
+            first = 0;
+            LCI_TRY(json_change(b, x, &d->e[1][x->partner], ch));
+        }
+    return LC_OK;
+}
+
 static lc_status write_json(const lc_diff *d, lci_buf *b) {
     const lc_diff_stats *st = &d->stats;
     size_t i, s;
-    int ch, first;
+    int first;
     LCI_TRY(lci_buf_printf(
         b,
         "{\"type\":\"diff\",\"schema\":%d,\"paired\":%llu,\"unpaired\":%llu,"
@@ -483,31 +503,9 @@ static lc_status write_json(const lc_diff *d, lci_buf *b) {
     LCI_TRY(jstr(b, verdict_name(st->verdict)));
     /* flips: the refusal changes; changes: loops and family changes */
     LCI_TRY(LCI_LIT(b, ",\"flips\":["));
-    first = 1;
-    for (ch = CH_TO_REFUSAL; ch <= CH_TO_COMPLIANCE; ch++)
-        for (i = 0; i < d->n[0]; i++) {
-            const dentry *x = &d->e[0][i];
-            if (x->partner == SIZE_MAX ||
-                !has_change(x, &d->e[1][x->partner], ch))
-                continue;
-            if (!first)
-                LCI_TRY(lci_buf_putc(b, ','));
-            first = 0;
-            LCI_TRY(json_change(b, x, &d->e[1][x->partner], ch));
-        }
+    LCI_TRY(json_changes(b, d, CH_TO_REFUSAL, CH_TO_COMPLIANCE + 1));
     LCI_TRY(LCI_LIT(b, "],\"changes\":["));
-    first = 1;
-    for (ch = CH_LOOP_APPEARED; ch < CH_COUNT; ch++)
-        for (i = 0; i < d->n[0]; i++) {
-            const dentry *x = &d->e[0][i];
-            if (x->partner == SIZE_MAX ||
-                !has_change(x, &d->e[1][x->partner], ch))
-                continue;
-            if (!first)
-                LCI_TRY(lci_buf_putc(b, ','));
-            first = 0;
-            LCI_TRY(json_change(b, x, &d->e[1][x->partner], ch));
-        }
+    LCI_TRY(json_changes(b, d, CH_LOOP_APPEARED, CH_COUNT));
     LCI_TRY(LCI_LIT(b, "],\"unpaired_conversations\":["));
     first = 1;
     for (s = 0; s < 2; s++)
