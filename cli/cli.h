@@ -140,7 +140,6 @@ void input_list_free(input_list *l);
 
 /* One conversation travelling through the pipeline. */
 typedef struct job {
-    size_t seq;
     int side;             /* diff: 0 baseline, 1 candidate */
     lc_conversation *conv;
     lc_report *report;    /* check/diff */
@@ -148,7 +147,6 @@ typedef struct job {
     int reader_error;     /* a reader-level failure, counted as failed */
     sbuf out;             /* rendered stdout */
     sbuf err;             /* rendered stderr diagnostics */
-    int done;
 } job;
 
 typedef struct pipeline pipeline;
