@@ -48,6 +48,7 @@ struct lc_session {
     size_t capreported;
     det_slot *dets;
     size_t ndets;
+    int classify; /* a refusal kind is enabled: classify assistant turns */
     int finished;
     int sorted;
     int has_err;
@@ -98,6 +99,9 @@ lc_status lc_session_new(const lc_config *cfg, lc_session **out) {
         return LC_ERR_NOMEM;
     }
     kinds = lci_opt(cfg, LC_OPT_KINDS);
+    s->classify = (kinds & ((INT64_C(1) << LC_KIND_REFUSAL) |
+                            (INT64_C(1) << LC_KIND_REFUSAL_LOOP) |
+                            (INT64_C(1) << LC_KIND_REFUSAL_ONSET))) != 0;
     for (i = 0; i < nreg; i++) {
         const lci_detector_vt *vt = lci_detectors[i];
         if (!(kinds & (INT64_C(1) << vt->kind)))
@@ -159,7 +163,7 @@ static lc_status session_run(lc_session *s, lci_turn *t) {
     lc_status st;
     memset(&t->refusal, 0, sizeof t->refusal);
     t->refusal.family = -1;
-    if (t->pub.role == LC_ROLE_ASSISTANT)
+    if (t->pub.role == LC_ROLE_ASSISTANT && s->classify)
         lci_refusal_classify(s->cfg, t, &t->refusal);
     s->looped[ring_pos(s, t->pub.index - 1)] = 0;
     for (i = 0; i < s->ndets; i++) {
