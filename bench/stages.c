@@ -16,8 +16,16 @@
  *   tokens   + lci_tokenize + lci_hash of every normalized text
  *   reader   the library's own reader (lc_reader_feed/next): read, JSON,
  *            normalize, tokenize and hash as the CLI does them
- *   detect   + lc_conversation_check (session + all detectors)
+ *   loops    + lc_session_check with only the loop kinds enabled
+ *            (LC_OPT_KINDS): the six loop detectors, no refusal
+ *            classification
+ *   detect   + lc_session_check with every kind (loop detectors, refusal
+ *            classification and the refusal detectors)
  *   output   + lc_report_write (JSON) into a discarding sink
+ *
+ * "loops" and "detect" are both measured against "reader" (their added_s
+ * is what they add to it). Like the CLI, they reuse one lc_session for
+ * every conversation (lc_session_check resets it).
  *
  * "json".."tokens" are this program's approximation of the reader (it takes
  * "content" strings and tool-call "arguments"); "reader" is the real one.
@@ -214,6 +222,7 @@ typedef struct reader_counts {
 static void stage_reader(const lc_config *cfg, const corpus *c, int upto,
                          reader_counts *rc) {
     lc_reader *r;
+    lc_session *sess = NULL;
     memset(rc, 0, sizeof *rc);
     if (lc_reader_new(cfg, &r) != LC_OK)
         die("lc_reader_new failed");
@@ -248,8 +257,10 @@ static void stage_reader(const lc_config *cfg, const corpus *c, int upto,
             rc->failed++;
         if (upto >= UPTO_DETECT) {
             lc_report *rep = NULL;
-            if (lc_conversation_check(cfg, conv, &rep) != LC_OK)
-                die("lc_conversation_check failed");
+            if (!sess && lc_session_new(cfg, &sess) != LC_OK)
+                die("lc_session_new failed");
+            if (lc_session_check(sess, conv, &rep) != LC_OK)
+                die("lc_session_check failed");
             rc->findings += lc_report_finding_count(rep);
             if (upto >= UPTO_OUTPUT &&
                 lc_report_write(rep, LC_OUTPUT_JSON, 0, null_write,
@@ -259,6 +270,7 @@ static void stage_reader(const lc_config *cfg, const corpus *c, int upto,
         }
         lc_conversation_free(conv);
     }
+    lc_session_free(sess);
     lc_reader_free(r);
 }
 
@@ -363,15 +375,25 @@ int main(int argc, char **argv) {
 
     corpus c = {NULL, 0};
     stage_read(path, &c); /* load (and warm the page cache) */
-    lc_config *cfg;
-    if (lc_config_new(NULL, &cfg) != LC_OK)
+    lc_config *cfg, *cfg_loops;
+    if (lc_config_new(NULL, &cfg) != LC_OK ||
+        lc_config_new(NULL, &cfg_loops) != LC_OK)
         die("lc_config_new failed");
+    if (lc_config_set(cfg_loops, LC_OPT_KINDS,
+                      LC_KIND_BIT(LC_KIND_EXACT_LOOP) |
+                          LC_KIND_BIT(LC_KIND_RECURRING_TURN) |
+                          LC_KIND_BIT(LC_KIND_RECYCLED_PASSAGE) |
+                          LC_KIND_BIT(LC_KIND_NEAR_DUPLICATE_LOOP) |
+                          LC_KIND_BIT(LC_KIND_DEGENERATE_REPETITION) |
+                          LC_KIND_BIT(LC_KIND_STALLED_CONVERSATION)) != LC_OK)
+        die("lc_config_set(LC_OPT_KINDS) failed");
 
-    double best[7];
+    double best[8];
+    reader_counts rc_loops;
     size_t convs = 0, texts = 0;
     reader_counts rc;
     memset(&rc, 0, sizeof rc);
-    for (int s = 0; s < 7; s++) {
+    for (int s = 0; s < 8; s++) {
         best[s] = 1e30;
         for (int k = 0; k < reps; k++) {
             double t0 = now();
@@ -382,7 +404,8 @@ int main(int argc, char **argv) {
             case 3: stage_json(&c, DO_TOKENS, NULL); break;
             case 4: stage_reader(cfg, &c, UPTO_READER, &rc); break;
             case 5: stage_reader(cfg, &c, UPTO_DETECT, &rc); break;
-            default: stage_reader(cfg, &c, UPTO_OUTPUT, &rc); break;
+            case 6: stage_reader(cfg, &c, UPTO_OUTPUT, &rc); break;
+            default: stage_reader(cfg_loops, &c, UPTO_DETECT, &rc_loops); break;
             }
             double dt = now() - t0;
             if (dt < best[s])
@@ -402,7 +425,10 @@ int main(int argc, char **argv) {
     row("tokens", best[3], best[2], c.len, convs, "+ tokenize, hash");
     row("reader", best[4], best[0], c.len, convs,
         "library reader (all of the above, for real)");
-    row("detect", best[5], best[4], c.len, convs, "+ session, detectors");
+    row("loops", best[7], best[4], c.len, convs,
+        "+ session, loop detectors only");
+    row("detect", best[5], best[4], c.len, convs,
+        "+ session, all detectors and refusal classification");
     row("output", best[6], best[5], c.len, convs, "+ JSON report output");
 
     if (patterns) {
@@ -432,6 +458,7 @@ int main(int argc, char **argv) {
         free(ptext);
     }
     lc_config_free(cfg);
+    lc_config_free(cfg_loops);
     free(c.data);
     return 0;
 }
