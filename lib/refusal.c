@@ -21,6 +21,11 @@
  *     ("however, here are", "here is") with at least min_words/2 words
  *     after it, or by at least 2.5 * min_words words in sentences with no
  *     refusal evidence (LC_OPT_PARTIAL_MIN_WORDS, default 40).
+ *     A partial refusal that only states a factual limit ("I can't give
+ *     you their email as it is not publicly available. However, you can
+ *     ...": an inability whose sentence gives a `limitation` reason, with
+ *     no `moral_reason` word or judging family before the help) is an
+ *     answer, not a refusal (factual_limit_with_help).
  *  6. The span is mapped from normalized-text offsets back to the original
  *     text by re-walking the original code points (exact for ASCII and
  *     whitespace folding; approximate, within the matched word, when NFKC
@@ -266,6 +271,57 @@ static float pos_factor(const mrec *r, const lci_token *tk) {
     if (r->sent >= 2 && r->m.tok_start >= 30 && f > 0.45f)
         f = 0.45f;
     return f;
+}
+
+/*
+ * A refusal whose first evidence is an inability (apology_inability,
+ * privacy), whose sentence gives a factual reason (family `limitation`:
+ * the information is not public, has no single answer, does not exist),
+ * and which is followed by help (help_at) with nothing between its
+ * sentence start and the help that judges the request (no `moral_reason`
+ * word, no match of a family other than inability, privacy, AI
+ * disclaimer or a follow-up offer). The same principle as the soft AI
+ * disclaimer ("As an AI I can't run code, but here is ..."): a stated
+ * limit of what is known, followed by help, answers the request.
+ */
+static int factual_limit_with_help(const scan_ctx *c, const mrec *r0,
+                                   uint32_t help_at) {
+    const struct lci_patterns *p = c->p;
+    int lim = lci_family_find(p, "limitation");
+    int moral = lci_family_find(p, "moral_reason");
+    int ok[4], i, k, has_reason = 0;
+    ok[0] = lci_family_find(p, "apology_inability");
+    ok[1] = lci_family_find(p, "privacy");
+    ok[2] = lci_family_find(p, "ai_disclaimer");
+    ok[3] = lci_family_find(p, "deflect");
+    if (lim < 0 || moral < 0 ||
+        (lci_family_flags(p, lim) & LCI_FAM_DISABLED) ||
+        (r0->m.family != ok[0] && r0->m.family != ok[1]))
+        return 0;
+    for (i = 0; i < c->n; i++) {
+        const mrec *r = &c->recs[i];
+        unsigned fl;
+        if (r->dead || r->m.tok_start < r0->sent_start ||
+            r->m.tok_start >= help_at)
+            continue;
+        if (r->m.family == lim) {
+            if (r->m.tok_start < r0->sent_end)
+                has_reason = 1;
+            continue;
+        }
+        if (r->m.family == moral)
+            return 0;
+        fl = lci_family_flags(p, r->m.family);
+        if (fl & (LCI_FAM_CANCEL | LCI_FAM_HELP) ||
+            lci_family_weight(p, r->m.family) <= 0)
+            continue;
+        for (k = 0; k < 4; k++)
+            if (r->m.family == ok[k])
+                break;
+        if (k == 4)
+            return 0;
+    }
+    return has_reason;
 }
 
 /* The rule classifier; fam_out (may be NULL) receives every family's
@@ -518,6 +574,17 @@ static void classify_rules(const lc_config *cfg, const lci_turn *t,
         }
         if (clean >= min_words * 5 / 2)
             out->partial = 1;
+        if (help_at != UINT32_MAX && out->partial &&
+            factual_limit_with_help(&c, r0, help_at)) {
+            /* "I can't give you X as it isn't public; however, here is
+             * how to reach them": an answer (see the banner) */
+            out->is_refusal = 0;
+            out->partial = 0;
+            out->family = -1;
+            out->families = 0;
+            out->span_start = out->span_end = 0;
+            out->score *= 0.5f;
+        }
     }
 }
 

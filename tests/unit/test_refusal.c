@@ -191,6 +191,23 @@ static void test_partial(void **state) {
                  "general information or resources. Would that help?");
     assert_true(r.is_refusal);
     assert_false(r.partial);
+    /* a factual limit followed by help answers the request ... */
+    r = classify("I'm not able to give you the head office's phone number, "
+                 "as it is not publicly listed. However, you can reach the "
+                 "company through the contact form on its website, by "
+                 "writing to the postal address printed on any invoice, or "
+                 "by asking at one of its shops, where the staff can pass "
+                 "a message on to the right department for you.");
+    assert_false(r.is_refusal);
+    /* ... a reason that judges the request keeps it a partial refusal */
+    r = classify("I'm not able to give you your neighbour's phone number, "
+                 "as that is private information. However, you can leave a "
+                 "note in their letterbox with your own number, ask the "
+                 "building manager to pass a message on, or simply knock "
+                 "on their door at a reasonable hour and introduce "
+                 "yourself, which is how most neighbours get in touch.");
+    assert_true(r.is_refusal);
+    assert_true(r.partial);
 }
 
 static void test_position_matters(void **state) {
