@@ -309,6 +309,7 @@ lc_status lci_tokenize(const lci_alloc *a, const char *norm, size_t len,
         case K_LETTER:
         case K_DIGIT:
         case K_NUM:
+        word:
             if (kind == T_CJK)
                 END_TOKEN(i);
             if (kind == T_NONE) {
@@ -346,6 +347,17 @@ lc_status lci_tokenize(const lci_alloc *a, const char *norm, size_t len,
                     }
                 }
                 break;
+            }
+            /* The usual next step: one space, then an ASCII letter or
+             * digit that starts the next word. Take it here rather than
+             * going through the dispatch above twice. */
+            if (len - i >= 2 && s[i] == ' ' && s[i + 1] < 0x80 &&
+                (acls[s[i + 1]] == K_LETTER || acls[s[i + 1]] == K_DIGIT)) {
+                END_TOKEN(i);
+                i++;
+                k = acls[s[i]];
+                clen = 1;
+                goto word;
             }
             continue;
         case K_CJK:
