@@ -583,7 +583,7 @@ static void classify_rules(const lc_config *cfg, const lci_turn *t,
             out->family = -1;
             out->families = 0;
             out->span_start = out->span_end = 0;
-            out->score *= 0.5f;
+            out->score *= 0.49f; /* below the threshold */
         }
     }
 }

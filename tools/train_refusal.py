@@ -12,6 +12,7 @@ bias, rule score, family scores, hashed early uni/bigrams, any unigrams).
     /tmp/eval_refusal --features ../shared/data/xstest-v1-labelled.jsonl \
        > /tmp/feat.tsv
     python3 tools/train_refusal.py /tmp/feat.tsv [--emit lib/refusal_model.c]
+    python3 tools/train_refusal.py /tmp/feat.tsv --cv
 
 Split (fixed, the same as tests/unit/test_refusal_accuracy.c): an answer
 is held out when the FNV-1a-32 of its prompt is odd; the model is trained
@@ -28,7 +29,18 @@ score and family features), so it is not compiled in and lib/ has no
 runtime hook for it: lci_refusal_features() is kept so that the
 experiment can be rerun when more labelled data exists. Emitting would
 also need an `lci_model_weight {uint32_t bucket; float w;}` table type
-and a dot product in lci_refusal_classify. The script reports held-out precision / recall / F1 /
+and a dot product in lci_refusal_classify.
+
+Second opinion (--cv, re-measured after the limitation rule): the model
+used only where the rules are unsure (rule score in a band, flipping the
+rule decision only beyond a probability margin) was cross-validated on the
+development half alone (5 grouped folds), so that the held-out half stays
+unseen. Rules: F1 0.955 / FPR 0.023; every band/margin combination tried
+scored lower (F1 0.85-0.93, FPR 0.055-0.070): with 194 training answers the
+hashed n-grams learn the wording of one model's answers (Llama-2's
+verbosity) more than refusal itself, and its probabilities saturate, so a
+margin does not select the cases it gets right. A model over the family
+scores alone did no better. Not compiled in. The script reports held-out precision / recall / F1 /
 FPR for the rules alone and for the model, and with --emit writes the
 weights as a C file; it refuses to emit when the model does not beat the
 rules on held-out F1 (pass --force to emit anyway for experiments).
@@ -126,6 +138,43 @@ def emit(w, path):
                 "    sizeof lci_refusal_model / sizeof lci_refusal_model[0];\n")
 
 
+def second_opinion_cv(dev, folds=5):
+    """Grouped k-fold cross-validation on the development half only: the
+    model as a second opinion that may flip the rule decision when the
+    rule score lies in [lo, hi) and the model's probability is beyond
+    `margin` (p > margin flips to refusal, p < 1 - margin to compliance).
+    Folds keep both answers to a prompt together (id suffix = prompt)."""
+    def pid(r):
+        return r["id"].rsplit("-", 1)[-1]
+    pids = sorted(set(pid(r) for r in dev))
+    random.Random(7).shuffle(pids)
+    parts = [set(pids[i::folds]) for i in range(folds)]
+    grid = [(lo, hi, m) for lo in (0.0, 0.2, 0.3) for hi in (0.6, 0.8, 1.01)
+            for m in (0.7, 0.8, 0.9)]
+    out = {"rules": [], "model": []}
+    for g in grid:
+        out[g] = []
+    for part in parts:
+        w = train([r for r in dev if pid(r) not in part])
+        for r in (r for r in dev if pid(r) in part):
+            s, p = r["x"].get(1, 0.0), predict(w, r["x"])
+            out["rules"].append((s >= 0.5, r))
+            out["model"].append((p >= 0.5, r))
+            for lo, hi, m in grid:
+                d = s >= 0.5
+                if lo <= s < hi:
+                    if d and p < 1 - m:
+                        d = False
+                    elif not d and p > m:
+                        d = True
+                out[(lo, hi, m)].append((d, r))
+    print("%d-fold CV on the development half (P R F1 FPR):" % folds)
+    for k, v in out.items():
+        name = k if isinstance(k, str) else "flip in [%.1f,%.2f) margin %.1f" % k
+        print("  %-34s %.3f %.3f %.3f %.3f" %
+              ((name,) + scores([d for d, _ in v], [r for _, r in v])))
+
+
 def main(argv):
     if len(argv) < 2:
         sys.stderr.write(__doc__)
@@ -133,6 +182,9 @@ def main(argv):
     rows = load(argv[1])
     dev = [r for r in rows if r["heldout"] == 0]
     test = [r for r in rows if r["heldout"] == 1]
+    if "--cv" in argv:
+        second_opinion_cv(dev)
+        return 0
     w = train(dev)
     rule_pred = [r["x"].get(1, 0.0) >= 0.5 for r in test]
     model_pred = [predict(w, r["x"]) >= 0.5 for r in test]
