@@ -22,7 +22,8 @@
  * second word" when a gap or the end follows). A scan is a single pass
  * over the turn's tokens with two table probes per token, whatever the
  * number of patterns, and a pattern is only run where its first two
- * words can match. Groups of LCI_SET_MIN or more alternatives start with
+ * words can match; a 4 KiB bit filter of the first words lets most
+ * tokens skip both probes. Groups of LCI_SET_MIN or more alternatives start with
  * a SET guard (binary search over their first words). Matching from one
  * start position is bounded by LCI_STEP_BUDGET VM steps; a 64-bit filter
  * of possible third words skips most near misses before the VM runs, and
@@ -51,6 +52,9 @@
 #define LCI_SCAN_WORK_PER_TOKEN 24
 #define LCI_SCAN_WORK_BASE (1u << 18)
 #define LCI_MAX_DEPTH 16     /* group nesting in one pattern */
+/* First-word filter of the index: 2^LCI_FW_BITS bits (4 KiB). */
+#define LCI_FW_BITS 15
+#define LCI_FW_SHIFT (64 - LCI_FW_BITS)
 
 enum {
     OP_TOK, OP_SPLIT, OP_JMP, OP_GAP, OP_SENT, OP_TURN, OP_MATCH, OP_FAIL,
@@ -119,6 +123,10 @@ struct lci_patterns {
     size_t nfw, capfw;
     uint32_t *slots; /* index+1 into entries, 0 empty; size nslots */
     size_t nslots;
+    /* bit (hash >> LCI_FW_SHIFT) set for every indexed first word (a
+     * superset while an index is being rebuilt): most tokens start no
+     * pattern, and one L1-resident bit test skips both of their probes */
+    uint64_t fwbits[(1u << LCI_FW_BITS) / 64];
     char **origins; /* owned source names */
     size_t norigins, caporigins;
     size_t nuser; /* patterns loaded from user files */
@@ -305,6 +313,8 @@ static lc_status insert_entry(struct lci_patterns *p, const lci_alloc *a,
     if (st != LC_OK)
         return st;
     k = slot_of(h, bit, p->nslots);
+    p->fwbits[(h >> LCI_FW_SHIFT) / 64] |= (uint64_t)1
+                                           << ((h >> LCI_FW_SHIFT) % 64);
     p->entries[p->nentries].hash = h;
     p->entries[p->nentries].pat = pi;
     p->entries[p->nentries].bit = bit;
@@ -396,6 +406,7 @@ static lc_status rebuild_index(struct lci_patterns *p, const lci_alloc *a) {
         memset(p->slots, 0, p->nslots * sizeof *p->slots);
     }
     p->nentries = 0;
+    memset(p->fwbits, 0, sizeof p->fwbits);
     for (i = 0; i < p->npats; i++) {
         size_t j;
         p->nfw = 0;
@@ -521,6 +532,13 @@ void lci_patterns_scan_work(const struct lci_patterns *p,
     for (i = 0; i < n; i++) {
         uint64_t h = toks[i].hash;
         uint32_t k, probe;
+        if (!((p->fwbits[(h >> LCI_FW_SHIFT) / 64] >>
+               ((h >> LCI_FW_SHIFT) % 64)) & 1u)) {
+            /* no pattern starts with this word: both probes would find
+             * nothing (counted as the probes they stand for) */
+            used += i + 1 < n ? 2 : 1;
+            continue;
+        }
         for (probe = 0; probe < 2; probe++) {
             /* probe 0: patterns whose second word can be the next token;
              * probe 1: patterns that need no particular second word */
