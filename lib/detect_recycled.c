@@ -57,6 +57,10 @@
 #include <string.h>
 
 #define ROLL_BASE UINT64_C(0x100000001b3)
+/* Winnowing windows up to this size are scanned whole per shingle. */
+#define RECYC_SCAN_W 8
+/* Stands for the index key 0 (which marks an empty slot). */
+#define RECYC_ZERO_KEY UINT64_C(0x9e3779b97f4a7c15)
 
 typedef struct fp_pos {
     uint64_t h;
@@ -72,15 +76,26 @@ typedef struct src_rec {
     uint64_t evidence;
 } src_rec;
 
+/* Index slot: fingerprint ^ speaker key (0 = empty) -> turn and token
+ * position of its latest occurrence. Key and value side by side, so a
+ * probe touches one cache line. */
+typedef struct idx_slot {
+    uint64_t key;
+    uint32_t turn;
+    uint32_t pos;
+} idx_slot;
+
 typedef struct recyc_state {
     const lci_alloc *a;
-    lci_u64map idx;
+    /* The index holds this conversation's fingerprints only: `used`
+     * lists the slots filled since the last reset (in insertion order),
+     * so a reset clears exactly those, and the table stays as small as
+     * one conversation needs (cache-resident) however many it served. */
+    idx_slot *idx;
+    size_t cap, n;
+    uint32_t *used;
+    size_t capused;
     uint32_t n_words, k, w, window, next_sweep;
-    /* The index outlives conversations: entries store base + turn, and
-     * base moves past every conversation at reset, so a stale entry
-     * reads as "left the window" and is overwritten like a new one. The
-     * table is wiped only when stale entries fill a quarter of it. */
-    uint32_t base, last_n;
     uint64_t base_k1; /* ROLL_BASE^(k-1) */
     uint64_t *sh;
     size_t capsh;
@@ -117,7 +132,8 @@ static void recyc_destroy(void *st, const lci_alloc *a) {
     recyc_state *r = st;
     if (!r)
         return;
-    lci_u64map_free(&r->idx, a);
+    lci_free(a, r->idx);
+    lci_free(a, r->used);
     lci_free(a, r->sh);
     lci_free(a, r->fps);
     lci_free(a, r->srcs);
@@ -126,22 +142,30 @@ static void recyc_destroy(void *st, const lci_alloc *a) {
 
 /* Scratch entries kept between conversations (larger is freed). */
 #define RECYC_KEEP ((size_t)1 << 16)
+/* Index slots kept between conversations (a huge conversation's larger
+ * table is freed), and the first table's size (8 KiB). */
+#define RECYC_IDX_KEEP ((size_t)1 << 15)
+#define RECYC_IDX_MIN ((size_t)1 << 9)
+
+static void idx_clear(recyc_state *r) {
+    size_t i;
+    for (i = 0; i < r->n; i++)
+        r->idx[r->used[i]].key = 0;
+    r->n = 0;
+}
 
 static lc_status recyc_reset(void *st, lc_session *s) {
     recyc_state *r = st;
     (void)s;
-    if (r->idx.cap > ((size_t)1 << 15))
-        lci_u64map_free(&r->idx, r->a); /* a huge conversation's table */
-    if (r->idx.n > r->idx.cap / 4 ||
-        r->last_n >= UINT32_MAX / 2 - r->base) {
-        if (r->idx.n)
-            memset(r->idx.keys, 0, r->idx.cap * sizeof *r->idx.keys);
-        r->idx.n = 0;
-        r->base = 0;
-    } else {
-        r->base += r->last_n + 1;
+    if (r->cap > RECYC_IDX_KEEP) { /* a huge conversation's table */
+        lci_free(r->a, r->idx);
+        lci_free(r->a, r->used);
+        r->idx = NULL;
+        r->used = NULL;
+        r->cap = r->n = r->capused = 0;
+    } else if (r->idx) {
+        idx_clear(r);
     }
-    r->last_n = 0;
     r->next_sweep = r->window;
     if (r->capsh > RECYC_KEEP || r->capfps > RECYC_KEEP) {
         lci_free(r->a, r->sh);
@@ -153,9 +177,63 @@ static lc_status recyc_reset(void *st, lc_session *s) {
     return LC_OK;
 }
 
-static bool keep_window(uint64_t key, uint64_t val, void *ctx) {
-    (void)key;
-    return (uint32_t)(val >> 32) >= *(const uint32_t *)ctx;
+static size_t idx_home(uint64_t key, size_t cap) {
+    /* keys are mixed hashes already (see the probe loop) */
+    return (size_t)(key ^ (key >> 32)) & (cap - 1);
+}
+
+/* Rebuild the index with `cap` slots, keeping the entries whose turn is
+ * at least `lo` (in their insertion order, so `used` stays in it). */
+static lc_status idx_rebuild(recyc_state *r, size_t cap, uint32_t lo) {
+    idx_slot *t = lci_calloc(r->a, cap, sizeof *t);
+    uint32_t *u = lci_malloc(r->a, (cap / 2) * sizeof *u);
+    size_t i, n = 0;
+    if (!t || !u) {
+        lci_free(r->a, t);
+        lci_free(r->a, u);
+        return LC_ERR_NOMEM;
+    }
+    for (i = 0; i < r->n; i++) {
+        const idx_slot *e = &r->idx[r->used[i]];
+        size_t j;
+        if (e->turn < lo)
+            continue;
+        for (j = idx_home(e->key, cap); t[j].key; j = (j + 1) & (cap - 1))
+            ;
+        t[j] = *e;
+        u[n++] = (uint32_t)j;
+    }
+    lci_free(r->a, r->idx);
+    lci_free(r->a, r->used);
+    r->idx = t;
+    r->used = u;
+    r->cap = cap;
+    r->capused = cap / 2;
+    r->n = n;
+    return LC_OK;
+}
+
+/* Room for `need` entries in all (load factor <= 1/2). */
+static lc_status idx_reserve(recyc_state *r, size_t need) {
+    size_t cap = r->cap ? r->cap : RECYC_IDX_MIN;
+    if (2 * need <= r->cap)
+        return LC_OK;
+    while (cap < 2 * need)
+        cap *= 2;
+    return idx_rebuild(r, cap, 0);
+}
+
+/* Drop entries that left the history window, shrinking the table to
+ * what is left (but not below the first size). */
+static lc_status idx_sweep(recyc_state *r, uint32_t lo) {
+    size_t i, live = 0, cap = RECYC_IDX_MIN;
+    if (!r->cap)
+        return LC_OK;
+    for (i = 0; i < r->n; i++)
+        live += r->idx[r->used[i]].turn >= lo;
+    while (cap < 2 * live + 2)
+        cap *= 2;
+    return idx_rebuild(r, cap, lo);
 }
 
 /* Winnowed fingerprints of t into r->fps; returns their number. */
@@ -169,23 +247,27 @@ static lc_status fingerprints(recyc_state *r, const lci_turn *t,
     size_t cap = r->capsh, nf;
     fp_pos *fps;
     lc_status st;
-    st = lci_grow(r->a, (void **)&r->sh, sizeof *r->sh, &cap, nsh);
-    if (st != LC_OK)
-        return st;
-    r->capsh = cap;
-    /* at most one fingerprint per window position */
+    if (nsh > cap) {
+        st = lci_grow(r->a, (void **)&r->sh, sizeof *r->sh, &cap, nsh);
+        if (st != LC_OK)
+            return st;
+        r->capsh = cap;
+    }
+    /* at most one fingerprint per window position (+1: the branch-free
+     * winnowing writes one past the last kept one) */
     cap = r->capfps;
-    st = lci_grow(r->a, (void **)&r->fps, sizeof *r->fps, &cap, nsh);
-    if (st != LC_OK)
-        return st;
-    r->capfps = cap;
+    if (nsh + 1 > cap) {
+        st = lci_grow(r->a, (void **)&r->fps, sizeof *r->fps, &cap,
+                      nsh + 1);
+        if (st != LC_OK)
+            return st;
+        r->capfps = cap;
+    }
     sh = r->sh;
     fps = r->fps;
     /* Shingle hashes (rolling) and winnowing in one pass: for every
-     * window of w shingles ending at i select the rightmost minimum; the
-     * minimum is only searched again when it has left the window, so
-     * this is O(1) amortized per shingle. A turn with fewer than w
-     * shingles is one window. */
+     * window of w shingles ending at i select the rightmost minimum. A
+     * turn with fewer than w shingles is one window. */
     for (i = 0; i < k; i++)
         h = h * ROLL_BASE + tk[i].hash;
     sh[0] = bestv = lci_mix64(h);
@@ -203,6 +285,62 @@ static lc_status fingerprints(recyc_state *r, const lci_turn *t,
     fps[0].pos = best;
     nf = 1;
     last = best;
+    if (w == 4 && nsh > 4) {
+        /* the default window, branch-free: the rightmost minimum of the
+         * pair (i-1, i) is P(i), and of the window i-3..i it is P(i) if
+         * P(i) <= P(i-2), else P(i-2) (ties go right) */
+        uint64_t v1, v2, pv;
+        uint32_t q1, q2, pq;
+        v2 = sh[2] <= sh[1] ? sh[2] : sh[1]; /* P(2) */
+        q2 = sh[2] <= sh[1] ? 2 : 1;
+        v1 = sh[3] <= sh[2] ? sh[3] : sh[2]; /* P(3) */
+        q1 = sh[3] <= sh[2] ? 3 : 2;
+        x = sh[3];
+        for (i = 4; i < nsh; i++) {
+            uint64_t y;
+            h = (h - tk[i - 1].hash * b) * ROLL_BASE + tk[i - 1 + k].hash;
+            y = lci_mix64(h);
+            pv = y <= x ? y : x; /* P(i) */
+            pq = y <= x ? i : i - 1;
+            x = y;
+            best = pv <= v2 ? pq : q2;
+            bestv = pv <= v2 ? pv : v2;
+            v2 = v1;
+            q2 = q1;
+            v1 = pv;
+            q1 = pq;
+            fps[nf].h = bestv; /* written always, kept if new */
+            fps[nf].pos = best;
+            nf += best != last;
+            last = best;
+        }
+        *nfp = nf;
+        return LC_OK;
+    }
+    if (w <= RECYC_SCAN_W) {
+        /* small windows (the default 4): the minimum of each window is
+         * found again from scratch, with conditional moves instead of
+         * branches (which way they go is random: mispredicted often) */
+        for (i = w; i < nsh; i++) {
+            h = (h - tk[i - 1].hash * b) * ROLL_BASE + tk[i - 1 + k].hash;
+            sh[i] = lci_mix64(h);
+            best = i + 1 - w;
+            bestv = sh[best];
+            for (j = best + 1; j <= i; j++) {
+                x = sh[j];
+                best = x <= bestv ? j : best;
+                bestv = x <= bestv ? x : bestv;
+            }
+            fps[nf].h = bestv; /* written always, kept if new */
+            fps[nf].pos = best;
+            nf += best != last;
+            last = best;
+        }
+        *nfp = nf;
+        return LC_OK;
+    }
+    /* large windows: the minimum is only searched again when it has
+     * left the window, O(1) amortized per shingle */
     for (i = w; i < nsh; i++) {
         h = (h - tk[i - 1].hash * b) * ROLL_BASE + tk[i - 1 + k].hash;
         sh[i] = x = lci_mix64(h);
@@ -298,18 +436,15 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
     recyc_state *r = st;
     uint32_t n = t->pub.index, ntok = t->ntokens;
     uint32_t lo = n >= r->window ? n - r->window + 1 : 1;
-    uint32_t glo = r->base + lo, gn = r->base + n;
     uint64_t spk, words = 0;
     size_t nfp = 0, nsrc = 0, f;
     const lci_turn *from;
     lc_status rc;
     if (n >= r->next_sweep) {
         r->next_sweep = n + r->window;
-        rc = lci_u64map_retain(&r->idx, r->a, keep_window, &glo);
-        if (rc != LC_OK)
+        if ((rc = idx_sweep(r, lo)) != LC_OK)
             return rc;
     }
-    r->last_n = n;
     if (t->pub.role == LC_ROLE_TOOL || lci_turn_is_call(t) ||
         ntok < r->n_words)
         return LC_OK;
@@ -318,31 +453,39 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
         return rc;
     /* one probe per fingerprint: read the previous occurrence, then
      * record this turn's (the first position within a turn is kept) */
-    if ((rc = lci_u64map_reserve(&r->idx, r->a, r->idx.n + nfp)) != LC_OK)
+    if ((rc = idx_reserve(r, r->n + nfp)) != LC_OK)
         return rc;
     for (f = 0; f < nfp; f++) {
-        uint64_t *v, old;
-        bool created;
         const lci_turn *src;
         src_rec *rec;
+        idx_slot *e;
         uint32_t ti, pi, a, b, back, fwd, j;
+        size_t mask = r->cap - 1;
         /* fingerprints are mixed already, and XOR with the speaker key
-         * is a bijection: no further mixing needed for the map key */
-        rc = lci_u64map_slot(&r->idx, r->a, r->fps[f].h ^ spk, &v,
-                             &created);
-        if (rc != LC_OK)
-            return rc;
-        old = *v;
-        if (!created && (uint32_t)(old >> 32) == gn)
-            continue; /* seen earlier in this turn */
-        *v = ((uint64_t)gn << 32) | r->fps[f].pos;
-        if (created)
+         * is a bijection: no further mixing needed for the key (0 marks
+         * an empty slot, so a real 0 is stored as another constant) */
+        uint64_t key = r->fps[f].h ^ spk;
+        if (!key)
+            key = RECYC_ZERO_KEY;
+        for (j = (uint32_t)idx_home(key, r->cap);
+             r->idx[j].key && r->idx[j].key != key; j = (j + 1) & mask)
+            ;
+        e = &r->idx[j];
+        if (!e->key) { /* first occurrence in this conversation */
+            e->key = key;
+            e->turn = n;
+            e->pos = r->fps[f].pos;
+            r->used[r->n++] = j;
             continue;
-        ti = (uint32_t)(old >> 32);
-        pi = (uint32_t)old;
-        if (ti < glo || ti >= gn)
-            continue; /* out of the window, or an earlier conversation's */
-        ti -= r->base;
+        }
+        if (e->turn == n)
+            continue; /* seen earlier in this turn */
+        ti = e->turn;
+        pi = e->pos;
+        e->turn = n;
+        e->pos = r->fps[f].pos;
+        if (ti < lo)
+            continue; /* out of the window */
         if (!(src = lci_session_turn(s, ti)))
             continue;
         if (src->pub.hash == t->pub.hash || pi + r->k > src->ntokens)
