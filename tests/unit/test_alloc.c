@@ -27,6 +27,8 @@
 #include <string.h>
 
 #include "loopcheck.h"
+/* tu_buf: output collected outside the allocator under test */
+#include "testutil.h"
 
 /* ---- the failing allocator ---- */
 
@@ -110,49 +112,6 @@ static void f_free(void *ctx, void *p) {
     free(h);
 }
 
-/* ---- output collected outside the allocator under test ---- */
-
-typedef struct out_buf {
-    char *data;
-    size_t len, cap;
-} out_buf;
-
-static void out_add(out_buf *o, const char *d, size_t n) {
-    if (o->len + n + 1 > o->cap) {
-        size_t nc = (o->len + n + 1) * 2;
-        char *p = realloc(o->data, nc);
-        if (!p)
-            abort();
-        o->data = p;
-        o->cap = nc;
-    }
-    memcpy(o->data + o->len, d, n);
-    o->len += n;
-    o->data[o->len] = '\0';
-}
-
-static void out_printf(out_buf *o, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-static void out_printf(out_buf *o, const char *fmt, ...) {
-    char tmp[512];
-    int n;
-    va_list ap;
-    va_start(ap, fmt);
-    n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        out_add(o, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
-static int out_write(const char *d, size_t n, void *ud) {
-    out_add(ud, d, n);
-    return 0;
-}
-
 /* ---- the workload ---- */
 
 static const char bad_patterns[] = "[family broken]\n(unbalanced [group\n";
@@ -216,17 +175,18 @@ typedef struct handles {
             goto out;                                                        \
     } while (0)
 
-static lc_status analyse_conv(handles *h, out_buf *o, int side) {
+static lc_status analyse_conv(handles *h, tu_buf *o, int side) {
     lc_status st;
     lc_output fmt;
     size_t i, n;
     const lc_finding *f;
     TRY(lc_conversation_check(h->cfg, h->conv, &h->rep));
-    out_printf(o, "conv %s status %d turns %zu\n",
-               lc_conversation_id(h->conv), (int)lc_conversation_status(h->conv),
-               lc_conversation_turn_count(h->conv));
+    tu_buf_printf(o, "conv %s status %d turns %zu\n",
+                  lc_conversation_id(h->conv),
+                  (int)lc_conversation_status(h->conv),
+                  lc_conversation_turn_count(h->conv));
     for (fmt = LC_OUTPUT_TEXT; fmt <= LC_OUTPUT_GITHUB; fmt++)
-        TRY(lc_report_write(h->rep, fmt, 0, out_write, o));
+        TRY(lc_report_write(h->rep, fmt, 0, tu_buf_write, o));
     TRY(lc_summary_add(h->sum, h->rep));
     TRY(lc_diff_add(h->diff, side, h->rep));
     if (lc_conversation_status(h->conv) == LC_OK) {
@@ -241,8 +201,8 @@ static lc_status analyse_conv(handles *h, out_buf *o, int side) {
                 ;
         }
         TRY(lc_session_finish(h->sess));
-        out_printf(o, "live findings %zu\n",
-                   lc_session_finding_count(h->sess));
+        tu_buf_printf(o, "live findings %zu\n",
+                      lc_session_finding_count(h->sess));
     }
 out:
     lc_session_free(h->sess);
@@ -252,17 +212,37 @@ out:
     return st;
 }
 
+/* Analyse every conversation h->rd has ready, until it answers `until`
+ * (LC_NEED_INPUT after a feed, LC_END after finish): LC_OK then, else
+ * the first other status (h->conv may be left for the caller to free). */
+static lc_status analyse_ready(handles *h, tu_buf *o, int side,
+                               lc_status until) {
+    lc_status st;
+    for (;;) {
+        st = lc_reader_next(h->rd, &h->conv);
+        if (st == until)
+            return LC_OK;
+        if (st != LC_OK)
+            return st;
+        TRY(analyse_conv(h, o, side));
+        lc_conversation_free(h->conv);
+        h->conv = NULL;
+    }
+out:
+    return st;
+}
+
 /* A failed write inside lc_check_buffer's callback can only stop the
  * batch (LC_ERR_CALLBACK); the workload maps it back to the write's
  * status. */
 static lc_status batch_status;
 
 static int batch_cb(const lc_report *rep, void *ud) {
-    batch_status = lc_report_write(rep, LC_OUTPUT_JSON, 0, out_write, ud);
+    batch_status = lc_report_write(rep, LC_OUTPUT_JSON, 0, tu_buf_write, ud);
     return batch_status != LC_OK;
 }
 
-static lc_status workload(const lc_allocator *a, out_buf *o) {
+static lc_status workload(const lc_allocator *a, tu_buf *o) {
     handles h;
     lc_status st;
     size_t i;
@@ -275,14 +255,14 @@ static lc_status workload(const lc_allocator *a, out_buf *o) {
                                 sizeof bad_patterns - 1);
     if (st != LC_ERR_PATTERN)
         goto out;
-    out_printf(o, "pattern error %s %s:%llu:%llu %s\n",
-               lc_config_error(h.cfg)->code, lc_config_error(h.cfg)->source,
-               (unsigned long long)lc_config_error(h.cfg)->line,
-               (unsigned long long)lc_config_error(h.cfg)->column,
-               lc_config_error(h.cfg)->message);
+    tu_buf_printf(o, "pattern error %s %s:%llu:%llu %s\n",
+                  lc_config_error(h.cfg)->code, lc_config_error(h.cfg)->source,
+                  (unsigned long long)lc_config_error(h.cfg)->line,
+                  (unsigned long long)lc_config_error(h.cfg)->column,
+                  lc_config_error(h.cfg)->message);
     TRY(lc_config_add_patterns(h.cfg, "good.lcp", good_patterns,
                                sizeof good_patterns - 1));
-    out_printf(o, "patterns %zu\n", lc_config_pattern_count(h.cfg));
+    tu_buf_printf(o, "patterns %zu\n", lc_config_pattern_count(h.cfg));
     TRY(lc_summary_new(h.cfg, &h.sum));
     TRY(lc_diff_new(h.cfg, &h.diff));
     for (i = 0; i < NINPUTS; i++) {
@@ -300,28 +280,10 @@ static lc_status workload(const lc_allocator *a, out_buf *o) {
         TRY(lc_reader_set_source(h.rd, inputs[i].name,
                                  strlen(inputs[i].name)));
         TRY(lc_reader_feed(h.rd, inputs[i].text, half));
-        for (;;) {
-            st = lc_reader_next(h.rd, &h.conv);
-            if (st == LC_NEED_INPUT)
-                break;
-            if (st != LC_OK)
-                goto out;
-            TRY(analyse_conv(&h, o, (int)(i & 1)));
-            lc_conversation_free(h.conv);
-            h.conv = NULL;
-        }
+        TRY(analyse_ready(&h, o, (int)(i & 1), LC_NEED_INPUT));
         TRY(lc_reader_feed(h.rd, inputs[i].text + half, len - half));
         TRY(lc_reader_finish(h.rd));
-        for (;;) {
-            st = lc_reader_next(h.rd, &h.conv);
-            if (st == LC_END)
-                break;
-            if (st != LC_OK)
-                goto out;
-            TRY(analyse_conv(&h, o, (int)(i & 1)));
-            lc_conversation_free(h.conv);
-            h.conv = NULL;
-        }
+        TRY(analyse_ready(&h, o, (int)(i & 1), LC_END));
         lc_reader_free(h.rd);
         h.rd = NULL;
     }
@@ -334,12 +296,12 @@ static lc_status workload(const lc_allocator *a, out_buf *o) {
     TRY(lc_reader_finish(h.rd));
     while ((st = lc_reader_next(h.rd, &h.conv)) == LC_OK) {
         TRY(lc_conversation_parse(h.conv));
-        out_printf(o, "deferred %s status %d turns %zu\n",
-                   lc_conversation_id(h.conv),
-                   (int)lc_conversation_status(h.conv),
-                   lc_conversation_turn_count(h.conv));
+        tu_buf_printf(o, "deferred %s status %d turns %zu\n",
+                      lc_conversation_id(h.conv),
+                      (int)lc_conversation_status(h.conv),
+                      lc_conversation_turn_count(h.conv));
         TRY(lc_conversation_check(h.fcfg, h.conv, &h.rep));
-        TRY(lc_report_write(h.rep, LC_OUTPUT_JSON, 0, out_write, o));
+        TRY(lc_report_write(h.rep, LC_OUTPUT_JSON, 0, tu_buf_write, o));
         lc_report_free(h.rep);
         h.rep = NULL;
         lc_conversation_free(h.conv);
@@ -360,17 +322,17 @@ static lc_status workload(const lc_allocator *a, out_buf *o) {
     lc_config_free(h.fcfg);
     h.fcfg = NULL;
 
-    out_printf(o, "summary read %llu analysed %llu failed %llu\n",
-               (unsigned long long)lc_summary_read(h.sum),
-               (unsigned long long)lc_summary_analysed(h.sum),
-               (unsigned long long)lc_summary_failed(h.sum));
-    TRY(lc_summary_write(h.sum, LC_OUTPUT_JSON, 0, out_write, o));
-    TRY(lc_summary_write(h.sum, LC_OUTPUT_TEXT, 0, out_write, o));
+    tu_buf_printf(o, "summary read %llu analysed %llu failed %llu\n",
+                  (unsigned long long)lc_summary_read(h.sum),
+                  (unsigned long long)lc_summary_analysed(h.sum),
+                  (unsigned long long)lc_summary_failed(h.sum));
+    TRY(lc_summary_write(h.sum, LC_OUTPUT_JSON, 0, tu_buf_write, o));
+    TRY(lc_summary_write(h.sum, LC_OUTPUT_TEXT, 0, tu_buf_write, o));
     {
         /* a shard's summary merged from its JSON */
-        out_buf js = {NULL, 0, 0};
+        tu_buf js = {NULL, 0, 0};
         lc_summary *m = NULL;
-        st = lc_summary_write(h.sum, LC_OUTPUT_JSON, 0, out_write, &js);
+        st = lc_summary_write(h.sum, LC_OUTPUT_JSON, 0, tu_buf_write, &js);
         if (st == LC_OK)
             st = lc_summary_new(h.cfg, &m);
         if (st == LC_OK)
@@ -378,16 +340,16 @@ static lc_status workload(const lc_allocator *a, out_buf *o) {
         if (st == LC_OK)
             st = lc_summary_merge(m, h.sum);
         if (st == LC_OK)
-            out_printf(o, "merged read %llu\n",
-                       (unsigned long long)lc_summary_read(m));
+            tu_buf_printf(o, "merged read %llu\n",
+                          (unsigned long long)lc_summary_read(m));
         lc_summary_free(m);
         free(js.data);
         if (st != LC_OK)
             goto out;
     }
     TRY(lc_diff_compute(h.diff, &ds));
-    TRY(lc_diff_write(h.diff, LC_OUTPUT_JSON, 0, out_write, o));
-    TRY(lc_diff_write(h.diff, LC_OUTPUT_TEXT, 0, out_write, o));
+    TRY(lc_diff_write(h.diff, LC_OUTPUT_JSON, 0, tu_buf_write, o));
+    TRY(lc_diff_write(h.diff, LC_OUTPUT_TEXT, 0, tu_buf_write, o));
     st = LC_OK;
 out:
     lc_report_free(h.rep);
@@ -418,7 +380,7 @@ static size_t swallowed_total = SIZE_MAX;
 static void test_fail_every_allocation(void **state) {
     fail_ctx c;
     lc_allocator a = {f_malloc, f_realloc, f_free, &c};
-    out_buf ref = {NULL, 0, 0};
+    tu_buf ref = {NULL, 0, 0};
     size_t n, total, nomem = 0, ok_after_failure = 0, swallowed = 0;
     size_t stride;
     lc_status st;
@@ -444,7 +406,7 @@ static void test_fail_every_allocation(void **state) {
         stride = total + 1;
     }
     for (;; n += stride) {
-        out_buf o = {NULL, 0, 0};
+        tu_buf o = {NULL, 0, 0};
         memset(&c, 0, sizeof c);
         c.fail_at = n;
         st = workload(&a, &o);

@@ -37,38 +37,11 @@
 #include <string.h>
 
 #include "internal.h"
+#include "testutil.h"
 
 /* ------------------------------------------------------------------ */
 /* helpers                                                              */
 /* ------------------------------------------------------------------ */
-
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) {
-        buf[n] = '\0';
-        if (len)
-            *len = (size_t)n;
-    }
-    return buf;
-}
-
-static const char *fixtures_dir(void) {
-    const char *d = getenv("LC_FIXTURES");
-    return d ? d : "fixtures";
-}
 
 static bool is_loop_kind(lc_kind k) {
     return k >= LC_KIND_EXACT_LOOP && k <= LC_KIND_STALLED_CONVERSATION;
@@ -383,10 +356,10 @@ static size_t run_fixture(const char *name, bool check_prefixes) {
     json_object *expected = NULL, *out = json_object_new_array();
     bool update = getenv("LC_UPDATE_EXPECTED") != NULL;
     lc_config *cfg = NULL;
-    snprintf(path, sizeof path, "%s/loops/%s.jsonl", fixtures_dir(), name);
+    snprintf(path, sizeof path, "%s/loops/%s.jsonl", tu_fixtures_dir(), name);
     snprintf(exp_path, sizeof exp_path, "%s/loops/%s.expected.json",
-             fixtures_dir(), name);
-    data = slurp(path, &len);
+             tu_fixtures_dir(), name);
+    data = tu_slurp(path, &len);
     if (!data)
         fail_msg("cannot read %s", path);
     if (!update) {
@@ -506,8 +479,9 @@ static lc_conversation *load_seed(const lc_config *cfg) {
     lc_role role = LC_ROLE_OTHER;
     const char *speaker = NULL;
     bool have = false;
-    snprintf(path, sizeof path, "%s/transcript/seed-therapy.txt", fixtures_dir());
-    data = slurp(path, NULL);
+    snprintf(path, sizeof path, "%s/transcript/seed-therapy.txt",
+             tu_fixtures_dir());
+    data = tu_slurp(path, NULL);
     if (!data)
         fail_msg("cannot read %s", path);
     assert_int_equal(lc_conversation_new(cfg, &c), LC_OK);

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "internal.h"
+#include "testutil.h"
 
 /* ------------------------------------------------------------------ */
 /* helpers                                                              */
@@ -81,34 +82,6 @@ static void expect_norm(const char *in, size_t len, const char *want) {
         lci_buf_free(&out);
     }
     assert_int_equal(check_one(in, len, "expect_norm"), 0);
-}
-
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    char *p = NULL;
-    size_t cap = 0, n = 0, r;
-    if (!f)
-        return NULL;
-    for (;;) {
-        if (n == cap) {
-            char *q;
-            cap = cap ? cap * 2 : 65536;
-            q = realloc(p, cap);
-            if (!q) {
-                free(p);
-                fclose(f);
-                return NULL;
-            }
-            p = q;
-        }
-        r = fread(p + n, 1, cap - n, f);
-        n += r;
-        if (r == 0)
-            break;
-    }
-    fclose(f);
-    *len = n;
-    return p;
 }
 
 /* Repair (the library never normalizes invalid UTF-8), then check. */
@@ -497,7 +470,7 @@ static int check_dir(const char *dir, const char *suffix, int *nfiles) {
         if (suffix && (n < strlen(suffix) ||
                        strcmp(e->d_name + n - strlen(suffix), suffix)))
             continue;
-        buf = read_file(path, &len);
+        buf = tu_slurp(path, &len);
         if (!buf)
             continue;
         (*nfiles)++;

@@ -41,74 +41,16 @@
 #include <time.h>
 
 #include "loopcheck.h"
+#include "testutil.h"
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                              */
 /* ------------------------------------------------------------------ */
 
-typedef struct sbuf {
-    char *data;
-    size_t len, cap;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *d, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 256;
-        char *p;
-        while (nc < b->len + n + 1)
-            nc *= 2;
-        p = realloc(b->data, nc);
-        if (!p)
-            abort();
-        b->data = p;
-        b->cap = nc;
-    }
-    memcpy(b->data + b->len, d, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-static void sb_printf(sbuf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-    char tmp[1024];
-    int n;
-    va_list ap;
-    va_start(ap, fmt);
-    n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        sb_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
-static void sb_repeat(sbuf *b, const char *s, size_t times) {
+static void sb_repeat(tu_buf *b, const char *s, size_t times) {
     size_t n = strlen(s), i;
     for (i = 0; i < times; i++)
-        sb_add(b, s, n);
-}
-
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    sbuf b = {NULL, 0, 0};
-    char tmp[65536];
-    size_t n;
-    if (!f)
-        return NULL;
-    sb_add(&b, "", 0);
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-        sb_add(&b, tmp, n);
-    fclose(f);
-    *len = b.len;
-    return b.data;
-}
-
-static const char *fixtures_dir(void) {
-    const char *d = getenv("LC_FIXTURES");
-    return d ? d : "fixtures";
+        tu_buf_add(b, s, n);
 }
 
 static long max_rss_kb(void) {
@@ -124,12 +66,12 @@ static double now_s(void) {
 }
 
 /* One diagnostic in the CLI's message form, plus offset and turn. */
-static void render_diag(sbuf *o, const lc_error *e) {
-    sb_printf(o, "  %s:%llu:%llu: %s: %s [%s] @%llu turn %lld\n", e->source,
-              (unsigned long long)e->line, (unsigned long long)e->column,
-              e->severity == LC_SEVERITY_ERROR ? "error" : "warning",
-              e->message, e->code, (unsigned long long)e->offset,
-              (long long)e->turn);
+static void render_diag(tu_buf *o, const lc_error *e) {
+    tu_buf_printf(
+        o, "  %s:%llu:%llu: %s: %s [%s] @%llu turn %lld\n", e->source,
+        (unsigned long long)e->line, (unsigned long long)e->column,
+        e->severity == LC_SEVERITY_ERROR ? "error" : "warning", e->message,
+        e->code, (unsigned long long)e->offset, (long long)e->turn);
 }
 
 static int write_nothing(const char *d, size_t n, void *ud) {
@@ -142,7 +84,7 @@ static int write_nothing(const char *d, size_t n, void *ud) {
 /* Read `len` bytes in `chunk`-byte pieces (0 = whole), analyse every
  * conversation, render the outcome. */
 static void outcome(lc_config *cfg, const char *source, const char *data,
-                    size_t len, size_t chunk, int defer, sbuf *o) {
+                    size_t len, size_t chunk, int defer, tu_buf *o) {
     lc_reader *r = NULL;
     lc_summary *sum = NULL;
     lc_conversation *c = NULL;
@@ -171,21 +113,21 @@ static void outcome(lc_config *cfg, const char *source, const char *data,
                 assert_int_equal(lc_conversation_parse(c), LC_OK);
             nd = lc_conversation_diag_count(c);
             nconv++;
-            sb_printf(o, "conv %zu %s line %llu %s %s turns %zu\n", nconv,
-                      lc_conversation_id(c),
-                      (unsigned long long)lc_conversation_line(c),
-                      lc_format_name(lc_conversation_format(c)),
-                      lc_status_code(lc_conversation_status(c)),
-                      lc_conversation_turn_count(c));
+            tu_buf_printf(o, "conv %zu %s line %llu %s %s turns %zu\n", nconv,
+                          lc_conversation_id(c),
+                          (unsigned long long)lc_conversation_line(c),
+                          lc_format_name(lc_conversation_format(c)),
+                          lc_status_code(lc_conversation_status(c)),
+                          lc_conversation_turn_count(c));
             for (i = 0; i < nd; i++)
                 render_diag(o, lc_conversation_diag(c, i));
             for (i = 0; i < lc_conversation_turn_count(c); i++) {
                 const lc_turn *t = lc_conversation_turn(c, i);
-                sb_printf(o, "  turn %u %s %016llx %zuB at %llu:%llu\n",
-                          t->index, lc_role_name(t->role),
-                          (unsigned long long)t->hash, t->text_len,
-                          (unsigned long long)t->line,
-                          (unsigned long long)t->column);
+                tu_buf_printf(o, "  turn %u %s %016llx %zuB at %llu:%llu\n",
+                              t->index, lc_role_name(t->role),
+                              (unsigned long long)t->hash, t->text_len,
+                              (unsigned long long)t->line,
+                              (unsigned long long)t->column);
             }
             if (lc_conversation_status(c) != LC_OK) {
                 const lc_error *e = lc_conversation_diag(c, 0);
@@ -210,10 +152,10 @@ static void outcome(lc_config *cfg, const char *source, const char *data,
         assert_int_equal(st, LC_NEED_INPUT);
         assert_false(finished);
     }
-    sb_printf(o, "summary read %llu analysed %llu failed %llu\n",
-              (unsigned long long)lc_summary_read(sum),
-              (unsigned long long)lc_summary_analysed(sum),
-              (unsigned long long)lc_summary_failed(sum));
+    tu_buf_printf(o, "summary read %llu analysed %llu failed %llu\n",
+                  (unsigned long long)lc_summary_read(sum),
+                  (unsigned long long)lc_summary_analysed(sum),
+                  (unsigned long long)lc_summary_failed(sum));
     assert_int_equal(lc_summary_read(sum), nconv);
     assert_int_equal(lc_summary_read(sum),
                      lc_summary_analysed(sum) + lc_summary_failed(sum));
@@ -260,7 +202,7 @@ static void run_case(const char *dir, const char *name, int update) {
     char *data, *expected, *dot;
     size_t len, elen = 0;
     const char *options = NULL;
-    sbuf want = {NULL, 0, 0}, got = {NULL, 0, 0};
+    tu_buf want = {NULL, 0, 0}, got = {NULL, 0, 0};
     /* whole buffer, 1-, 3- and 4096-byte chunks, then whole buffer with
      * deferred parsing (LC_OPT_DEFER_PARSE = 2 + lc_conversation_parse) */
     static const size_t chunks[] = {0, 1, 3, 4096, 0};
@@ -273,18 +215,18 @@ static void run_case(const char *dir, const char *name, int update) {
         *dot = '\0';
     snprintf(exp_path, sizeof exp_path, "%.4000s/%.1000s.expected", dir,
              stem);
-    data = read_file(path, &len);
+    data = tu_slurp(path, &len);
     assert_non_null(data);
-    expected = read_file(exp_path, &elen);
+    expected = tu_slurp(exp_path, &elen);
     if (expected && strncmp(expected, "options ", 8) == 0) {
         char *nl = strchr(expected, '\n');
         options = expected;
-        sb_add(&want, expected, nl ? (size_t)(nl + 1 - expected) : elen);
+        tu_buf_add(&want, expected, nl ? (size_t)(nl + 1 - expected) : elen);
     }
 
     for (k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
         lc_config *cfg = NULL;
-        sbuf o = {NULL, 0, 0};
+        tu_buf o = {NULL, 0, 0};
         assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
         if (options)
             apply_options(cfg, options + 8);
@@ -294,12 +236,12 @@ static void run_case(const char *dir, const char *name, int update) {
         if (has_suffix(name, ".lcp")) {
             lc_status st = lc_config_add_patterns(cfg, name, data, len);
             const lc_error *e = lc_config_error(cfg);
-            sb_printf(&o, "patterns %s", lc_status_code(st));
+            tu_buf_printf(&o, "patterns %s", lc_status_code(st));
             if (e)
-                sb_printf(&o, " %s:%llu:%llu: %s", e->source,
-                          (unsigned long long)e->line,
-                          (unsigned long long)e->column, e->message);
-            sb_printf(&o, "\n");
+                tu_buf_printf(&o, " %s:%llu:%llu: %s", e->source,
+                              (unsigned long long)e->line,
+                              (unsigned long long)e->column, e->message);
+            tu_buf_printf(&o, "\n");
             if (st != LC_OK) {
                 /* the config still works, with the built-in patterns */
                 assert_non_null(e);
@@ -311,7 +253,7 @@ static void run_case(const char *dir, const char *name, int update) {
         }
         lc_config_free(cfg);
         if (k == 0) {
-            sb_add(&got, o.data, o.len);
+            tu_buf_add(&got, o.data, o.len);
         } else if (strcmp(o.data, got.data) != 0) {
             fail_msg("%s: %s give\n%s\nwhole buffer gives\n%s", name,
                      k == 4 ? "deferred parsing" : "chunks", o.data,
@@ -329,12 +271,12 @@ static void run_case(const char *dir, const char *name, int update) {
         fwrite(got.data, 1, got.len, f);
         fclose(f);
     } else {
-        sbuf full = {NULL, 0, 0};
+        tu_buf full = {NULL, 0, 0};
         if (!expected)
             fail_msg("%s: missing %s (run with LC_FIXTURES_UPDATE=1)", name,
                      exp_path);
-        sb_add(&full, want.data ? want.data : "", want.len);
-        sb_add(&full, got.data, got.len);
+        tu_buf_add(&full, want.data ? want.data : "", want.len);
+        tu_buf_add(&full, got.data, got.len);
         if (strcmp(full.data, expected) != 0)
             fail_msg("%s: outcome differs from %s\n--- got:\n%s--- "
                      "expected:\n%s",
@@ -359,7 +301,7 @@ static void test_fixtures(void **state) {
     size_t n = 0, i;
     int update = getenv("LC_FIXTURES_UPDATE") != NULL;
     (void)state;
-    snprintf(dir, sizeof dir, "%.4000s/pathological", fixtures_dir());
+    snprintf(dir, sizeof dir, "%.4000s/pathological", tu_fixtures_dir());
     d = opendir(dir);
     assert_non_null(d);
     while ((de = readdir(d)) != NULL && n < 512) {
@@ -442,18 +384,18 @@ static void read_all(lc_config *cfg, const char *src, const char *buf,
 }
 
 static void test_deep_nesting_jsonl(void **state) {
-    sbuf b = {NULL, 0, 0};
+    tu_buf b = {NULL, 0, 0};
     lc_config *cfg = NULL;
     deep_result res;
     size_t line2, depth;
     (void)state;
-    sb_add(&b, good_line, strlen(good_line));
+    tu_buf_add(&b, good_line, strlen(good_line));
     line2 = b.len;
-    sb_printf(&b, "{\"messages\":[{\"role\":\"user\",\"content\":");
+    tu_buf_printf(&b, "{\"messages\":[{\"role\":\"user\",\"content\":");
     sb_repeat(&b, "[", 10000);
     sb_repeat(&b, "]", 10000);
-    sb_printf(&b, "}]}\n");
-    sb_add(&b, good_line, strlen(good_line));
+    tu_buf_printf(&b, "}]}\n");
+    tu_buf_add(&b, good_line, strlen(good_line));
     assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
     read_all(cfg, "deep.jsonl", b.data, b.len, &res);
     assert_int_equal(res.nconv, 3);
@@ -474,17 +416,17 @@ static void test_deep_nesting_jsonl(void **state) {
 }
 
 static void test_deep_nesting_json_document(void **state) {
-    sbuf b = {NULL, 0, 0};
+    tu_buf b = {NULL, 0, 0};
     lc_config *cfg = NULL;
     deep_result res;
     (void)state;
-    sb_printf(&b, "[\n");
-    sb_add(&b, good_line, strlen(good_line) - 1);
-    sb_printf(&b, ",\n{\"messages\":[{\"role\":\"user\",\"content\":");
+    tu_buf_printf(&b, "[\n");
+    tu_buf_add(&b, good_line, strlen(good_line) - 1);
+    tu_buf_printf(&b, ",\n{\"messages\":[{\"role\":\"user\",\"content\":");
     sb_repeat(&b, "{\"a\":", 10000);
-    sb_printf(&b, "1");
+    tu_buf_printf(&b, "1");
     sb_repeat(&b, "}", 10000);
-    sb_printf(&b, "}]}\n]\n");
+    tu_buf_printf(&b, "}]}\n]\n");
     assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
     read_all(cfg, "deep.json", b.data, b.len, &res);
     assert_true(res.nconv >= 1);
@@ -500,7 +442,7 @@ static void test_deep_nesting_json_document(void **state) {
  * may recurse per level on the C stack beyond what the limit allows
  * (json-c's tree, tool-call canonicalization, freeing). */
 static void test_deep_nesting_at_max_depth(void **state) {
-    sbuf b = {NULL, 0, 0};
+    tu_buf b = {NULL, 0, 0};
     lc_config *cfg = NULL;
     deep_result res;
     int64_t mx;
@@ -508,18 +450,19 @@ static void test_deep_nesting_at_max_depth(void **state) {
     assert_int_equal(lc_opt_bounds(LC_OPT_MAX_DEPTH, NULL, &mx, NULL),
                      LC_OK);
     assert_int_equal(mx, 10000);
-    sb_printf(&b, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},"
+    tu_buf_printf(&b,
+                  "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},"
                   "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":"
                   "[{\"type\":\"function\",\"function\":{\"name\":\"f\","
                   "\"arguments\":");
     sb_repeat(&b, "{\"k\":", 9980);
-    sb_printf(&b, "[]");
+    tu_buf_printf(&b, "[]");
     sb_repeat(&b, "}", 9980);
-    sb_printf(&b, "}}]}]}\n");
-    sb_printf(&b, "{\"messages\":[{\"role\":\"user\",\"content\":");
+    tu_buf_printf(&b, "}}]}]}\n");
+    tu_buf_printf(&b, "{\"messages\":[{\"role\":\"user\",\"content\":");
     sb_repeat(&b, "[", 9990);
     sb_repeat(&b, "]", 9990);
-    sb_printf(&b, "}]}\n");
+    tu_buf_printf(&b, "}]}\n");
     assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
     assert_int_equal(lc_config_set(cfg, LC_OPT_MAX_DEPTH, mx), LC_OK);
     read_all(cfg, "deep-max.jsonl", b.data, b.len, &res);
@@ -587,7 +530,7 @@ static void test_million_turns_session(void **state) {
  * line) fails with LC_ERR_LIMIT at the turn past max_turns; the
  * conversation after it is still read. Slow (~60 MB of input). */
 static void test_million_turns_reader(void **state) {
-    sbuf b = {NULL, 0, 0};
+    tu_buf b = {NULL, 0, 0};
     lc_config *cfg = NULL;
     lc_reader *r = NULL;
     lc_conversation *c = NULL;
@@ -596,11 +539,12 @@ static void test_million_turns_reader(void **state) {
     long rss0 = max_rss_kb();
     (void)state;
     for (i = 0; i < 1000001; i++)
-        sb_printf(&b, "{\"conversation_id\":\"big\",\"role\":\"%s\","
+        tu_buf_printf(&b,
+                      "{\"conversation_id\":\"big\",\"role\":\"%s\","
                       "\"content\":\"turn %zu\"}\n",
-                  i % 2 ? "assistant" : "user", i);
-    sb_printf(&b, "{\"conversation_id\":\"small\",\"role\":\"user\","
-                  "\"content\":\"after\"}\n");
+                      i % 2 ? "assistant" : "user", i);
+    tu_buf_printf(&b, "{\"conversation_id\":\"small\",\"role\":\"user\","
+                      "\"content\":\"after\"}\n");
     assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
     assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
     assert_int_equal(lc_reader_set_source(r, "million.jsonl", 13), LC_OK);
@@ -641,13 +585,13 @@ static void test_million_turns_reader(void **state) {
  * when max_line_bytes is lower, without buffering it; the next line is
  * read either way, in any chunking. */
 static void test_100mb_line(void **state) {
-    sbuf b = {NULL, 0, 0};
+    tu_buf b = {NULL, 0, 0};
     const size_t big = (size_t)100 << 20;
     size_t head, i;
     int pass;
     (void)state;
-    sb_printf(&b, "{\"id\":\"huge\",\"messages\":[{\"role\":\"user\","
-                  "\"content\":\"");
+    tu_buf_printf(&b, "{\"id\":\"huge\",\"messages\":[{\"role\":\"user\","
+                      "\"content\":\"");
     head = b.len;
     sb_repeat(&b, "", 0);
     {
@@ -662,8 +606,8 @@ static void test_100mb_line(void **state) {
             b.data[head + i] = "abcdefg "[i % 8];
         b.len = head + big;
     }
-    sb_printf(&b, "\"}]}\n");
-    sb_add(&b, good_line, strlen(good_line));
+    tu_buf_printf(&b, "\"}]}\n");
+    tu_buf_add(&b, good_line, strlen(good_line));
     for (pass = 0; pass < 2; pass++) {
         lc_config *cfg = NULL;
         lc_reader *r = NULL;
@@ -735,7 +679,7 @@ static void test_100mb_line(void **state) {
  * minutes at 100,000 turns while adding a turn to a finding scanned the
  * finding's whole turn list (quadratic); it must stay linear. */
 static void test_long_stall_linear(void **state) {
-    sbuf b = {NULL, 0, 0};
+    tu_buf b = {NULL, 0, 0};
     lc_config *cfg = NULL;
     lc_reader *r = NULL;
     lc_conversation *c = NULL;
@@ -744,7 +688,7 @@ static void test_long_stall_linear(void **state) {
     double t0 = now_s(), dt;
     (void)state;
     for (i = 0; i < 50000; i++)
-        sb_printf(&b, "User: question %zu\nAssistant: ok\n", i % 50);
+        tu_buf_printf(&b, "User: question %zu\nAssistant: ok\n", i % 50);
     assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
     assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
     assert_int_equal(lc_reader_feed(r, b.data, b.len), LC_OK);
@@ -773,7 +717,7 @@ static void test_long_stall_linear(void **state) {
  * positions are computed per element, and must not be rescanned from the
  * start of the line each time (that was quadratic: minutes). */
 static void test_minified_json_document_linear(void **state) {
-    sbuf b = {NULL, 0, 0};
+    tu_buf b = {NULL, 0, 0};
     lc_config *cfg = NULL;
     lc_reader *r = NULL;
     lc_conversation *c = NULL;
@@ -781,13 +725,14 @@ static void test_minified_json_document_linear(void **state) {
     uint64_t last_col = 0;
     double t0 = now_s(), dt;
     (void)state;
-    sb_add(&b, "[", 1);
+    tu_buf_add(&b, "[", 1);
     for (i = 0; i < 100000; i++)
-        sb_printf(&b, "%s{\"id\":\"c%zu\",\"messages\":[{\"role\":\"user\","
+        tu_buf_printf(&b,
+                      "%s{\"id\":\"c%zu\",\"messages\":[{\"role\":\"user\","
                       "\"content\":\"q%zu\"},{\"role\":\"assistant\","
                       "\"content\":\"a\"}]}",
-                  i ? ", " : "", i, i);
-    sb_add(&b, "]", 1);
+                      i ? ", " : "", i, i);
+    tu_buf_add(&b, "]", 1);
     assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
     assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
     assert_int_equal(lc_reader_feed(r, b.data, b.len), LC_OK);

@@ -25,37 +25,11 @@
 #include <string.h>
 
 #include "internal.h"
+#include "testutil.h"
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                              */
 /* ------------------------------------------------------------------ */
-
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) {
-        buf[n] = '\0';
-        *len = (size_t)n;
-    }
-    return buf;
-}
-
-static const char *fixtures_dir(void) {
-    const char *d = getenv("LC_FIXTURES");
-    return d ? d : "fixtures";
-}
 
 static void put_escaped(lci_buf *o, const char *s, size_t n, size_t max) {
     size_t i;
@@ -210,7 +184,7 @@ static void run_dir(const char *sub, lc_format want) {
     const char *update = getenv("LC_FIXTURES_UPDATE");
     lc_config *cfg, *defer;
 
-    snprintf(dir, sizeof dir, "%s/%s", fixtures_dir(), sub);
+    snprintf(dir, sizeof dir, "%s/%s", tu_fixtures_dir(), sub);
     d = opendir(dir);
     assert_non_null(d);
     while ((de = readdir(d)) && nnames < 512) {
@@ -233,7 +207,7 @@ static void run_dir(const char *sub, lc_format want) {
         snprintf(exp_path, sizeof exp_path, "%s/%.*s.expected", dir,
                  (int)(dot ? dot - names[i] : (long)strlen(names[i])),
                  names[i]);
-        buf = read_file(path, &len);
+        buf = tu_slurp(path, &len);
         assert_non_null(buf);
         for (k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
             char *got = run_reader(cfg, names[i], buf, len, chunks[k]);
@@ -260,7 +234,7 @@ static void run_dir(const char *sub, lc_format want) {
             fputs(first, f);
             fclose(f);
         }
-        exp = read_file(exp_path, &elen);
+        exp = tu_slurp(exp_path, &elen);
         if (!exp)
             fail_msg("%s: missing %s", names[i], exp_path);
         if (strcmp(first, exp) != 0)
@@ -334,8 +308,8 @@ static void test_seed_transcript(void **state) {
     unsigned per[5] = {0};
     (void)state;
     snprintf(path, sizeof path, "%s/transcript/seed-therapy.txt",
-             fixtures_dir());
-    buf = read_file(path, &len);
+             tu_fixtures_dir());
+    buf = tu_slurp(path, &len);
     assert_non_null(buf);
     assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
     n = read_all(cfg, buf, len, c, 2);
@@ -659,8 +633,8 @@ static void test_mutations(void **state) {
         char path[1024];
         size_t len;
         char *orig;
-        snprintf(path, sizeof path, "%s/%s", fixtures_dir(), files[f]);
-        orig = read_file(path, &len);
+        snprintf(path, sizeof path, "%s/%s", tu_fixtures_dir(), files[f]);
+        orig = tu_slurp(path, &len);
         assert_non_null(orig);
         for (round = 0; round < 40; round++) {
             char *buf = malloc(len + 16), *a, *b;

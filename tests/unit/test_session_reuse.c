@@ -23,37 +23,16 @@
 #include <string.h>
 
 #include "internal.h"
+#include "testutil.h"
 
 typedef struct corpus {
     lc_conversation **convs;
     size_t n, cap;
 } corpus;
 
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) {
-        buf[n] = '\0';
-        *len = (size_t)n;
-    }
-    return buf;
-}
-
 static void add_file(corpus *c, const lc_config *cfg, const char *path) {
     size_t len = 0;
-    char *buf = slurp(path, &len);
+    char *buf = tu_slurp(path, &len);
     lc_reader *rd = NULL;
     lc_conversation *conv;
     assert_non_null(buf);

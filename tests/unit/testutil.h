@@ -1,0 +1,111 @@
+/*
+ * testutil.h - helpers shared by the unit tests: a growable text buffer
+ * (append, printf, and an lc_write_fn that collects output into it),
+ * reading a whole file, and the fixtures directory.
+ *
+ * Standard C and the public header only, so that the tests linked to the
+ * shared library alone (api, alloc, pathological) can use it as well as
+ * the ones linked to the internal library. All memory comes from malloc,
+ * never from a loopcheck allocator: test_alloc counts those, and its
+ * collected output must stay outside the allocator under test. Running
+ * out of memory here aborts the test program (it is not what is tested).
+ */
+#ifndef LC_TEST_TESTUTIL_H
+#define LC_TEST_TESTUTIL_H
+
+#include "loopcheck.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A NUL-terminated byte buffer: data is NULL until the first append,
+ * then always terminated. Start with {NULL, 0, 0}; free(data) at the
+ * end. */
+typedef struct tu_buf {
+    char *data;
+    size_t len, cap;
+} tu_buf;
+
+/* Make room for n more bytes and the terminating NUL. */
+static inline void tu_buf_reserve(tu_buf *b, size_t n) {
+    size_t nc;
+    char *p;
+    if (b->len + n + 1 <= b->cap)
+        return;
+    nc = b->cap ? b->cap : 256;
+    while (nc < b->len + n + 1)
+        nc *= 2;
+    p = realloc(b->data, nc);
+    if (!p)
+        abort();
+    b->data = p;
+    b->cap = nc;
+}
+
+static inline void tu_buf_add(tu_buf *b, const char *d, size_t n) {
+    tu_buf_reserve(b, n);
+    if (n)
+        memcpy(b->data + b->len, d, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+static inline void tu_buf_printf(tu_buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Appends the whole formatted text (no length limit). */
+static inline void tu_buf_printf(tu_buf *b, const char *fmt, ...) {
+    va_list ap, aq;
+    int n;
+    va_start(ap, fmt);
+    va_copy(aq, ap);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n > 0) {
+        tu_buf_reserve(b, (size_t)n);
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, aq);
+        b->len += (size_t)n;
+    }
+    va_end(aq);
+}
+
+/* An lc_write_fn appending to the tu_buf in userdata; never aborts. */
+static inline int tu_buf_write(const char *d, size_t n, void *ud) {
+    tu_buf_add(ud, d, n);
+    return 0;
+}
+
+/* The whole file at path, NUL-terminated (malloc'd; free it), its size
+ * in *len unless len is NULL; NULL (and size 0) if the file cannot be
+ * opened. */
+static inline char *tu_slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    tu_buf b = {NULL, 0, 0};
+    char tmp[65536];
+    size_t n;
+    if (len)
+        *len = 0;
+    if (!f)
+        return NULL;
+    tu_buf_add(&b, "", 0);
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+        tu_buf_add(&b, tmp, n);
+    fclose(f);
+    if (len)
+        *len = b.len;
+    return b.data;
+}
+
+/* The fixtures directory: $LC_FIXTURES (set by meson test), else
+ * "fixtures" (running from the source root). */
+static inline const char *tu_fixtures_dir(void) {
+    const char *d = getenv("LC_FIXTURES");
+    return d ? d : "fixtures";
+}
+
+#endif /* LC_TEST_TESTUTIL_H */
