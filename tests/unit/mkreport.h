@@ -10,21 +10,6 @@
 
 #include <string.h>
 
-/* A config; while the refusal patterns are not implemented yet
- * (lc_config_new fails), a bare one built by hand. */
-static inline lc_config *mk_config(void) {
-    lc_config *c = NULL;
-    if (lc_config_new(NULL, &c) == LC_OK)
-        return c;
-    c = lci_calloc(&lci_default_alloc, 1, sizeof *c);
-    if (!c)
-        return NULL;
-    c->alloc = lci_default_alloc;
-    atomic_init(&c->refs, 1);
-    atomic_init(&c->frozen, 0);
-    return c;
-}
-
 static inline char *mk_strdup(lc_config *cfg, const char *s) {
     return lci_strndup(&cfg->alloc, s ? s : "", s ? strlen(s) : 0);
 }
@@ -135,6 +120,23 @@ static inline int mk_write(const char *d, size_t n, void *ud) {
     memcpy(o->data + o->len, d, n);
     o->len += n;
     o->data[o->len] = '\0';
+    return 0;
+}
+
+/* The default config every report of a test program is built from:
+ * pass mk_setup and mk_teardown to cmocka_run_group_tests. */
+static lc_config *cfg;
+
+static inline int mk_setup(void **state) {
+    (void)state;
+    cfg = NULL;
+    return lc_config_new(NULL, &cfg) == LC_OK ? 0 : -1;
+}
+
+static inline int mk_teardown(void **state) {
+    (void)state;
+    lc_config_free(cfg);
+    cfg = NULL;
     return 0;
 }
 

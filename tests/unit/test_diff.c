@@ -51,20 +51,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static lc_config *cfg;
-
-static int setup(void **state) {
-    (void)state;
-    cfg = mk_config();
-    return cfg ? 0 : -1;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    lc_config_free(cfg);
-    return 0;
-}
-
 #define EPS 1e-6
 
 static void test_mcnemar(void **state) {
@@ -94,27 +80,32 @@ static void test_mcnemar(void **state) {
     assert_true(lc_mcnemar_exact(500500, 1000000) > 0.0);
 }
 
+/* Add to `side` of d (0 baseline, 1 candidate) the 2-turn report of
+ * conversation id from source:line with prompt hash `hash` (0: none),
+ * refusing at turn 2 with `family` unless that is NULL. */
+static void add_report(lc_diff *d, int side, const char *id,
+                       const char *source, uint64_t line, uint64_t hash,
+                       const char *family) {
+    lc_report *r = mk_report(cfg, id, source, line, 2);
+    r->prompt_hash = hash;
+    if (family)
+        mk_refusal(r, 2, family);
+    assert_int_equal(lc_diff_add(d, side, r), LC_OK);
+    lc_report_free(r);
+}
+
 /* Add one prompt to both sides. brefuse/crefuse: who refuses. Ids are
  * per side ("b7"/"c7") so pairing must use the prompt hash unless
  * same_id is set. */
 static void add_pair(lc_diff *d, int i, int brefuse, int crefuse,
                      int same_id) {
     char id[32];
-    lc_report *r;
     snprintf(id, sizeof id, same_id ? "p%d" : "base.jsonl:%d", i);
-    r = mk_report(cfg, id, "base.jsonl", (uint64_t)i, 2);
-    r->prompt_hash = 1000 + (uint64_t)i;
-    if (brefuse)
-        mk_refusal(r, 2, "apology");
-    assert_int_equal(lc_diff_add(d, 0, r), LC_OK);
-    lc_report_free(r);
+    add_report(d, 0, id, "base.jsonl", (uint64_t)i, 1000 + (uint64_t)i,
+               brefuse ? "apology" : NULL);
     snprintf(id, sizeof id, same_id ? "p%d" : "cand.jsonl:%d", i);
-    r = mk_report(cfg, id, "cand.jsonl", (uint64_t)i, 2);
-    r->prompt_hash = 1000 + (uint64_t)i;
-    if (crefuse)
-        mk_refusal(r, 2, "apology");
-    assert_int_equal(lc_diff_add(d, 1, r), LC_OK);
-    lc_report_free(r);
+    add_report(d, 1, id, "cand.jsonl", (uint64_t)i, 1000 + (uint64_t)i,
+               crefuse ? "apology" : NULL);
 }
 
 /* A,B,C,D as in the header comment. */
@@ -133,24 +124,33 @@ static lc_diff *run(int a, int b, int c, int dd, int same_id) {
     return d;
 }
 
+/* Compute d; check the p-value (exactly), the CI (to EPS) and the
+ * verdict; return the statistics for further checks. */
+static const lc_diff_stats *computed(lc_diff *d, double p, double ci_low,
+                                     double ci_high, lc_verdict verdict) {
+    const lc_diff_stats *st;
+    assert_int_equal(lc_diff_compute(d, &st), LC_OK);
+    assert_true(st->p_value == p);
+    assert_true(fabs(st->ci_low - ci_low) < EPS);
+    assert_true(fabs(st->ci_high - ci_high) < EPS);
+    assert_int_equal(st->verdict, verdict);
+    return st;
+}
+
 static void test_regression(void **state) {
     lc_diff *d = run(2, 5, 0, 13, 0);
     const lc_diff_stats *st;
     (void)state;
-    assert_int_equal(lc_diff_compute(d, &st), LC_OK);
+    st = computed(d, 0.03125, 0.054861, 0.445256, LC_VERDICT_REGRESSION);
     assert_int_equal(st->paired, 20);
     assert_int_equal(st->unpaired_baseline, 0);
     assert_int_equal(st->to_refusal, 5);
     assert_int_equal(st->to_compliance, 0);
     assert_int_equal(st->both_refuse, 2);
-    assert_true(st->p_value == 0.03125);
     assert_true(st->p_value_improvement == 1.0);
     assert_true(fabs(st->rate_baseline - 0.10) < 1e-12);
     assert_true(fabs(st->rate_candidate - 0.35) < 1e-12);
     assert_true(fabs(st->difference - 0.25) < 1e-12);
-    assert_true(fabs(st->ci_low - 0.054861) < EPS);
-    assert_true(fabs(st->ci_high - 0.445256) < EPS);
-    assert_int_equal(st->verdict, LC_VERDICT_REGRESSION);
     lc_diff_free(d);
 }
 
@@ -158,11 +158,7 @@ static void test_no_change_then_alpha(void **state) {
     lc_diff *d = run(2, 6, 1, 11, 1);
     const lc_diff_stats *st;
     (void)state;
-    assert_int_equal(lc_diff_compute(d, &st), LC_OK);
-    assert_true(st->p_value == 0.0625);
-    assert_true(fabs(st->ci_low - 0.005724) < EPS);
-    assert_true(fabs(st->ci_high - 0.463425) < EPS);
-    assert_int_equal(st->verdict, LC_VERDICT_NO_CHANGE);
+    computed(d, 0.0625, 0.005724, 0.463425, LC_VERDICT_NO_CHANGE);
     assert_int_equal(lc_diff_set_alpha(d, 0.1), LC_OK);
     assert_int_equal(lc_diff_compute(d, &st), LC_OK);
     assert_int_equal(st->verdict, LC_VERDICT_REGRESSION);
@@ -176,12 +172,8 @@ static void test_improvement(void **state) {
     const lc_diff_stats *st;
     (void)state;
     assert_int_equal(lc_diff_set_alpha(d, 0.1), LC_OK);
-    assert_int_equal(lc_diff_compute(d, &st), LC_OK);
-    assert_true(st->p_value == 1.0);
+    st = computed(d, 1.0, -0.380030, -0.020827, LC_VERDICT_IMPROVEMENT);
     assert_true(st->p_value_improvement == 0.0625);
-    assert_true(fabs(st->ci_low - -0.380030) < EPS);
-    assert_true(fabs(st->ci_high - -0.020827) < EPS);
-    assert_int_equal(st->verdict, LC_VERDICT_IMPROVEMENT);
     lc_diff_free(d);
 }
 
@@ -189,12 +181,8 @@ static void test_nobody_refuses(void **state) {
     lc_diff *d = run(0, 0, 0, 20, 1);
     const lc_diff_stats *st;
     (void)state;
-    assert_int_equal(lc_diff_compute(d, &st), LC_OK);
-    assert_true(st->p_value == 1.0);
+    st = computed(d, 1.0, -0.161125, 0.161125, LC_VERDICT_NO_CHANGE);
     assert_true(st->difference == 0.0);
-    assert_true(fabs(st->ci_low + 0.161125) < EPS);
-    assert_true(fabs(st->ci_high - 0.161125) < EPS);
-    assert_int_equal(st->verdict, LC_VERDICT_NO_CHANGE);
     lc_diff_free(d);
 }
 
@@ -210,35 +198,36 @@ static void test_empty(void **state) {
     lc_diff_free(d);
 }
 
+/* d written as fmt, which must succeed: the text, valid until the next
+ * call. */
+static const char *diff_text(const lc_diff *d, lc_output fmt) {
+    static mk_out o;
+    memset(&o, 0, sizeof o);
+    assert_int_equal(lc_diff_write(d, fmt, 0, mk_write, &o), LC_OK);
+    return o.data;
+}
+
 /* Pairing: ids first, then prompt hash; duplicates in order; unpaired
  * listed; loops and family changes counted. */
 static void test_pairing_and_changes(void **state) {
     lc_diff *d;
     lc_report *r;
     const lc_diff_stats *st;
+    const char *text;
     mk_out o = {0};
     (void)state;
     assert_int_equal(lc_diff_new(cfg, &d), LC_OK);
     /* baseline: x (id, complies), y (hash 7, refuses apology, loops),
      * z (only in baseline), w (refuses apology) */
-    r = mk_report(cfg, "x", "b.jsonl", 1, 2);
-    r->prompt_hash = 5;
-    assert_int_equal(lc_diff_add(d, 0, r), LC_OK);
-    lc_report_free(r);
+    add_report(d, 0, "x", "b.jsonl", 1, 5, NULL);
     r = mk_report(cfg, "b.jsonl:2", "b.jsonl", 2, 2);
     r->prompt_hash = 7;
     mk_refusal(r, 2, "apology");
     mk_finding(r, LC_KIND_EXACT_LOOP, 1, 2, 2, 2, "again");
     assert_int_equal(lc_diff_add(d, 0, r), LC_OK);
     lc_report_free(r);
-    r = mk_report(cfg, "z", "b.jsonl", 3, 2);
-    r->prompt_hash = 9;
-    assert_int_equal(lc_diff_add(d, 0, r), LC_OK);
-    lc_report_free(r);
-    r = mk_report(cfg, "w", "b.jsonl", 4, 2);
-    mk_refusal(r, 2, "apology");
-    assert_int_equal(lc_diff_add(d, 0, r), LC_OK);
-    lc_report_free(r);
+    add_report(d, 0, "z", "b.jsonl", 3, 9, NULL);
+    add_report(d, 0, "w", "b.jsonl", 4, 0, "apology");
     /* a failed report is not added */
     r = mk_report(cfg, "bad", "b.jsonl", 5, 0);
     mk_fail(r, LC_ERR_SYNTAX, 5, 1, "bad");
@@ -247,23 +236,10 @@ static void test_pairing_and_changes(void **state) {
     /* candidate: y by hash (complies, no loop), x by id (refuses,
      * prompt hash differs: id wins), w (refuses no_capability),
      * q only in candidate */
-    r = mk_report(cfg, "c.jsonl:1", "c.jsonl", 1, 2);
-    r->prompt_hash = 7;
-    assert_int_equal(lc_diff_add(d, 1, r), LC_OK);
-    lc_report_free(r);
-    r = mk_report(cfg, "x", "c.jsonl", 2, 2);
-    r->prompt_hash = 6;
-    mk_refusal(r, 2, "no_capability");
-    assert_int_equal(lc_diff_add(d, 1, r), LC_OK);
-    lc_report_free(r);
-    r = mk_report(cfg, "w", "c.jsonl", 3, 2);
-    mk_refusal(r, 2, "no_capability");
-    assert_int_equal(lc_diff_add(d, 1, r), LC_OK);
-    lc_report_free(r);
-    r = mk_report(cfg, "q", "c.jsonl", 4, 2);
-    r->prompt_hash = 11;
-    assert_int_equal(lc_diff_add(d, 1, r), LC_OK);
-    lc_report_free(r);
+    add_report(d, 1, "c.jsonl:1", "c.jsonl", 1, 7, NULL);
+    add_report(d, 1, "x", "c.jsonl", 2, 6, "no_capability");
+    add_report(d, 1, "w", "c.jsonl", 3, 0, "no_capability");
+    add_report(d, 1, "q", "c.jsonl", 4, 11, NULL);
 
     assert_int_equal(lc_diff_write(d, LC_OUTPUT_JSON, 0, mk_write, &o),
                      LC_ERR_STATE); /* not computed yet */
@@ -280,12 +256,11 @@ static void test_pairing_and_changes(void **state) {
     /* b=1, c=1: p = P(X >= 1 | 2) = 3/4 */
     assert_true(st->p_value == 0.75);
 
-    assert_int_equal(lc_diff_write(d, LC_OUTPUT_JSON, 0, mk_write, &o),
-                     LC_OK);
-    assert_non_null(strstr(o.data, "\"paired\":3,\"unpaired\":2,"));
-    assert_non_null(strstr(o.data, "\"verdict\":\"no_change\""));
+    text = diff_text(d, LC_OUTPUT_JSON);
+    assert_non_null(strstr(text, "\"paired\":3,\"unpaired\":2,"));
+    assert_non_null(strstr(text, "\"verdict\":\"no_change\""));
     assert_non_null(strstr(
-        o.data,
+        text,
         "\"flips\":[{\"conversation\":\"x\",\"change\":\"to_refusal\","
         "\"family_baseline\":null,\"family_candidate\":\"no_capability\","
         "\"paired_by\":\"id\",\"baseline\":{\"source\":\"b.jsonl\","
@@ -293,32 +268,26 @@ static void test_pairing_and_changes(void **state) {
         "\"c.jsonl\",\"line\":2}},{\"conversation\":\"b.jsonl:2\","
         "\"change\":\"to_compliance\",\"family_baseline\":\"apology\","
         "\"family_candidate\":null,\"paired_by\":\"prompt\""));
-    assert_non_null(strstr(o.data, "\"change\":\"family_changed\""));
-    assert_non_null(strstr(o.data, "\"change\":\"loop_disappeared\""));
-    assert_non_null(strstr(o.data,
+    assert_non_null(strstr(text, "\"change\":\"family_changed\""));
+    assert_non_null(strstr(text, "\"change\":\"loop_disappeared\""));
+    assert_non_null(strstr(text,
                            "\"unpaired_conversations\":[{\"side\":"
                            "\"baseline\",\"conversation\":\"z\",\"source\":"
                            "\"b.jsonl\",\"line\":3},{\"side\":\"candidate\","
                            "\"conversation\":\"q\""));
-    memset(&o, 0, sizeof o);
-    assert_int_equal(lc_diff_write(d, LC_OUTPUT_TEXT, 0, mk_write, &o),
-                     LC_OK);
-    assert_non_null(strstr(o.data, "to_refusal:\n  c.jsonl:2: x: "
-                                   "compliance -> refusal (no_capability)\n"));
-    assert_non_null(strstr(o.data, "unpaired:\n  b.jsonl:3: z (baseline "
-                                   "only)\n  c.jsonl:4: q (candidate only)\n"));
-    memset(&o, 0, sizeof o);
-    assert_int_equal(lc_diff_write(d, LC_OUTPUT_JUNIT, 0, mk_write, &o),
-                     LC_OK);
+    text = diff_text(d, LC_OUTPUT_TEXT);
+    assert_non_null(strstr(text, "to_refusal:\n  c.jsonl:2: x: "
+                                 "compliance -> refusal (no_capability)\n"));
+    assert_non_null(strstr(text, "unpaired:\n  b.jsonl:3: z (baseline "
+                                 "only)\n  c.jsonl:4: q (candidate only)\n"));
+    text = diff_text(d, LC_OUTPUT_JUNIT);
     /* no regression: the flip is reported, not failed */
-    assert_non_null(strstr(o.data, "<testsuite name=\"loopcheck.diff\" "
-                                   "tests=\"4\" failures=\"0\""));
-    assert_non_null(strstr(o.data, "<system-out>to_refusal\n"));
-    assert_null(strstr(o.data, "<failure"));
-    memset(&o, 0, sizeof o);
-    assert_int_equal(lc_diff_write(d, LC_OUTPUT_GITHUB, 0, mk_write, &o),
-                     LC_OK);
-    assert_non_null(strstr(o.data,
+    assert_non_null(strstr(text, "<testsuite name=\"loopcheck.diff\" "
+                                 "tests=\"4\" failures=\"0\""));
+    assert_non_null(strstr(text, "<system-out>to_refusal\n"));
+    assert_null(strstr(text, "<failure"));
+    text = diff_text(d, LC_OUTPUT_GITHUB);
+    assert_non_null(strstr(text,
                            "::warning file=c.jsonl,line=2,title=loopcheck "
                            "diff to_refusal::x: compliance -> refusal "
                            "(no_capability)\n::notice title=loopcheck "
@@ -351,5 +320,5 @@ int main(void) {
         cmocka_unit_test(test_pairing_and_changes),
         cmocka_unit_test(test_args),
     };
-    return cmocka_run_group_tests_name("diff", tests, setup, teardown);
+    return cmocka_run_group_tests_name("diff", tests, mk_setup, mk_teardown);
 }

@@ -14,20 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static lc_config *cfg;
-
-static int setup(void **state) {
-    (void)state;
-    cfg = mk_config();
-    return cfg ? 0 : -1;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    lc_config_free(cfg);
-    return 0;
-}
-
 /* Report with an exact loop (turns 19-32, period 2 x 7) and a refusal. */
 static lc_report *sample(void) {
     lc_report *r = mk_report(cfg, "conv-1", "logs/run.jsonl", 3, 34);
@@ -48,15 +34,24 @@ static lc_report *sample(void) {
     return r;
 }
 
+/* r written as fmt with flags, which must succeed: the collected
+ * output, valid until the next call. */
+static const mk_out *written(const lc_report *r, lc_output fmt,
+                             unsigned flags) {
+    static mk_out o;
+    memset(&o, 0, sizeof o);
+    assert_int_equal(lc_report_write(r, fmt, flags, mk_write, &o), LC_OK);
+    return &o;
+}
+
 static void test_json_exact(void **state) {
     lc_report *r = sample();
-    mk_out o = {0};
+    const mk_out *o;
     (void)state;
-    assert_int_equal(lc_report_write(r, LC_OUTPUT_JSON, 0, mk_write, &o),
-                     LC_OK);
-    assert_int_equal(o.calls, 1); /* one call per report */
+    o = written(r, LC_OUTPUT_JSON, 0);
+    assert_int_equal(o->calls, 1); /* one call per report */
     assert_string_equal(
-        o.data,
+        o->data,
         "{\"type\":\"conversation\",\"conversation\":\"conv-1\","
         "\"source\":\"logs/run.jsonl\",\"line\":3,\"turns\":34,"
         "\"status\":\"ok\",\"findings\":["
@@ -76,13 +71,10 @@ static void test_json_exact(void **state) {
 
 static void test_json_failed(void **state) {
     lc_report *r = mk_report(cfg, "bad.jsonl:2", "bad.jsonl", 2, 0);
-    mk_out o = {0};
     (void)state;
     mk_fail(r, LC_ERR_SYNTAX, 2, 17, "unexpected character '}'");
-    assert_int_equal(lc_report_write(r, LC_OUTPUT_JSON, 0, mk_write, &o),
-                     LC_OK);
     assert_string_equal(
-        o.data,
+        written(r, LC_OUTPUT_JSON, 0)->data,
         "{\"type\":\"conversation\",\"conversation\":\"bad.jsonl:2\","
         "\"source\":\"bad.jsonl\",\"line\":2,\"turns\":0,"
         "\"status\":\"LC-E030\",\"error\":{\"code\":\"LC-E030\","
@@ -95,7 +87,7 @@ static void test_json_failed(void **state) {
 static void test_json_kind_fields(void **state) {
     lc_report *r = mk_report(cfg, "k", "k.jsonl", 1, 9);
     lci_finding *f;
-    mk_out o = {0};
+    const char *text;
     (void)state;
     f = mk_finding(r, LC_KIND_RECYCLED_PASSAGE, 2, 6, 1, 1, "passage");
     f->pub.words = 14;
@@ -107,49 +99,41 @@ static void test_json_kind_fields(void **state) {
     f->pub.family = "decline";
     f = mk_finding(r, LC_KIND_DEGENERATE_REPETITION, 5, 5, 1, 1, "x x");
     f->pub.words = 99;
-    assert_int_equal(lc_report_write(r, LC_OUTPUT_JSON, 0, mk_write, &o),
-                     LC_OK);
-    assert_non_null(strstr(o.data, "\"evidence\":\"0000000000000000\","
-                                   "\"words\":14,\"share\":0.5}"));
-    assert_non_null(strstr(o.data, "\"count\":4,\"family\":\"decline\","
-                                   "\"families\":\"\",\"pushback\":2}"));
-    assert_non_null(strstr(o.data, "\"excerpt\":\"x x\",\"evidence\":"
-                                   "\"0000000000000000\"}"));
-    assert_null(strstr(o.data, "\"period\""));
-    assert_null(strstr(o.data, "\"partial\""));
+    text = written(r, LC_OUTPUT_JSON, 0)->data;
+    assert_non_null(strstr(text, "\"evidence\":\"0000000000000000\","
+                                 "\"words\":14,\"share\":0.5}"));
+    assert_non_null(strstr(text, "\"count\":4,\"family\":\"decline\","
+                                 "\"families\":\"\",\"pushback\":2}"));
+    assert_non_null(strstr(text, "\"excerpt\":\"x x\",\"evidence\":"
+                                 "\"0000000000000000\"}"));
+    assert_null(strstr(text, "\"period\""));
+    assert_null(strstr(text, "\"partial\""));
     lc_report_free(r);
 }
 
 static void test_text(void **state) {
     lc_report *r = sample();
-    mk_out o = {0};
+    const char *text;
     (void)state;
-    assert_int_equal(lc_report_write(r, LC_OUTPUT_TEXT, 0, mk_write, &o),
-                     LC_OK);
+    text = written(r, LC_OUTPUT_TEXT, 0)->data;
     assert_string_equal(
-        o.data,
+        text,
         "== conv-1 (34 turns, 2 findings)\n"
         "logs/run.jsonl:210: exact_loop: turns 19-32, period 2 x 7 repeats, "
         "assistant: \"I hear you. Tell me more\"\n"
         "logs/run.jsonl:8: refusal: turn 4, family no_capability, "
         "assistant: \"I can't help\"\n");
-    assert_null(strchr(o.data, '\033'));
+    assert_null(strchr(text, '\033'));
     /* colour only when asked for */
-    memset(&o, 0, sizeof o);
-    assert_int_equal(
-        lc_report_write(r, LC_OUTPUT_TEXT, LC_WRITE_COLOR, mk_write, &o),
-        LC_OK);
-    assert_non_null(strstr(o.data, "\033[1;31mexact_loop\033[0m"));
+    text = written(r, LC_OUTPUT_TEXT, LC_WRITE_COLOR)->data;
+    assert_non_null(strstr(text, "\033[1;31mexact_loop\033[0m"));
     lc_report_free(r);
 }
 
 static void test_text_quiet_when_clean(void **state) {
     lc_report *r = mk_report(cfg, "c", "a.jsonl", 1, 2);
-    mk_out o = {0};
     (void)state;
-    assert_int_equal(lc_report_write(r, LC_OUTPUT_TEXT, 0, mk_write, &o),
-                     LC_OK);
-    assert_int_equal(o.len, 0);
+    assert_int_equal(written(r, LC_OUTPUT_TEXT, 0)->len, 0);
     lc_report_free(r);
 }
 
@@ -194,11 +178,8 @@ static void test_github_escaping(void **state) {
         "::warning file=dir%3Ax/a%25b.jsonl,line=5,endLine=9,"
         "title=loopcheck recurring_turn::turns 1-3, 3 times, assistant: "
         "\"100%25 sure ok\" (conversation id,1)\n");
-    memset(&o, 0, sizeof o);
     mk_fail(r, LC_ERR_SCHEMA, 7, 2, "no messages\nhere");
-    assert_int_equal(lc_report_write(r, LC_OUTPUT_GITHUB, 0, mk_write, &o),
-                     LC_OK);
-    assert_non_null(strstr(o.data,
+    assert_non_null(strstr(written(r, LC_OUTPUT_GITHUB, 0)->data,
                            "::error file=dir%3Ax/a%25b.jsonl,line=7,col=2,"
                            "title=LC-E031::no messages%0Ahere "
                            "(conversation id,1)\n"));
@@ -261,5 +242,5 @@ int main(void) {
         cmocka_unit_test(test_excerpt_utf8),
         cmocka_unit_test(test_callback_abort),
     };
-    return cmocka_run_group_tests_name("emit", tests, setup, teardown);
+    return cmocka_run_group_tests_name("emit", tests, mk_setup, mk_teardown);
 }

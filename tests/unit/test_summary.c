@@ -15,20 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static lc_config *cfg;
-
-static int setup(void **state) {
-    (void)state;
-    cfg = mk_config();
-    return cfg ? 0 : -1;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    lc_config_free(cfg);
-    return 0;
-}
-
 /* Shard A: 4 conversations: a (2 exact loops + refusal apology),
  * b (clean), c (failed), d (refusal no_capability). */
 static lc_summary *shard_a(void) {
@@ -269,5 +255,6 @@ int main(void) {
         cmocka_unit_test(test_worst_cut),
         cmocka_unit_test(test_other_formats),
     };
-    return cmocka_run_group_tests_name("summary", tests, setup, teardown);
+    return cmocka_run_group_tests_name("summary", tests, mk_setup,
+                                       mk_teardown);
 }
