@@ -116,6 +116,34 @@ def _raise_if(status, err_ptr=None, **pos):
         raise Error(status, **pos)
 
 
+def _new(fn, *args) -> ctypes.c_void_p:
+    """A new handle from an lc_*_new(args..., &out) function."""
+    p = ctypes.c_void_p()
+    _raise_if(fn(*args, ctypes.byref(p)))
+    return p
+
+
+class _Owner:
+    """Base of the classes that own one C handle, `_ptr`: close() frees
+    it with the lc_*_free function named in `_FREE` (once; later calls do
+    nothing), and so does garbage collection."""
+
+    _FREE = ""
+    _ptr = None
+
+    def close(self):
+        """Free the C handle now; what was read from it stays readable."""
+        if getattr(self, "_ptr", None):
+            getattr(_L, self._FREE)(self._ptr)
+            self._ptr = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:        # interpreter shutdown: library gone
+            pass
+
+
 # ---------------------------------------------------------------------------
 # Findings
 # ---------------------------------------------------------------------------
@@ -306,15 +334,14 @@ def _freeze(v):
     return v
 
 
-class _Config:
+class _Config(_Owner):
     """Owns one lc_config. Frozen by the library once a handle is made
     from it, after which it is shared read-only (it is cached)."""
 
+    _FREE = "lc_config_free"
+
     def __init__(self, options: dict):
-        self.ptr = None
-        p = ctypes.c_void_p()
-        _raise_if(_L.lc_config_new(None, ctypes.byref(p)))
-        self.ptr = p
+        self._ptr = _new(_L.lc_config_new, None)
         try:
             for key, value in options.items():
                 self._apply(key, value)
@@ -411,16 +438,10 @@ class _Config:
         _raise_if(_L.lc_config_get(self.ptr, opt.value, ctypes.byref(v)))
         return v.value
 
-    def close(self):
-        if self.ptr:
-            _L.lc_config_free(self.ptr)
-            self.ptr = None
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:        # interpreter shutdown: library gone
-            pass
+    @property
+    def ptr(self):
+        """The lc_config handle (None once closed)."""
+        return self._ptr
 
 
 @functools.lru_cache(maxsize=32)
@@ -465,13 +486,15 @@ def _collect(writer, handle, fmt=_lib.OUTPUT_JSON, flags=0) -> str:
 # Reports
 # ---------------------------------------------------------------------------
 
-class Report:
+class Report(_Owner):
     """The result for one conversation: its id (`conversation`), source,
     line, turn count, status (0 = analysed), `error` (an Error, not
     raised, when it could not be read or analysed), `diagnostics` (all
     errors and warnings the reader attached), `format` (the input format
     it was read as, "" when built from messages), findings, refuses, and
     `turns` (a list of Turn when asked for with turns=True, else None)."""
+
+    _FREE = "lc_report_free"
 
     def __init__(self, ptr, diagnostics=(), fmt="", turns=None):
         self._ptr = ptr
@@ -521,18 +544,6 @@ class Report:
     def _check_open(self):
         if not self._ptr:
             raise Error(_lib.ERR_STATE, message="report is closed")
-
-    def close(self):
-        """Free the C report (findings and fields stay readable)."""
-        if getattr(self, "_ptr", None):
-            _L.lc_report_free(self._ptr)
-            self._ptr = None
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:        # interpreter shutdown: library gone
-            pass
 
     def __repr__(self):
         return "<Report %s %s:%d status=%d findings=%d>" % (
@@ -628,8 +639,7 @@ def _build_conversation(cfg: _Config, messages):
     and multi-part content handled exactly as the JSONL reader does, so
     check(messages) == the findings of the same messages read from a
     file (but for source lines)."""
-    conv = ctypes.c_void_p()
-    _raise_if(_L.lc_conversation_new(cfg.ptr, ctypes.byref(conv)))
+    conv = _new(_L.lc_conversation_new, cfg.ptr)
     try:
         for i, m in enumerate(messages):
             if isinstance(m, dict):
@@ -851,18 +861,16 @@ def scan_bytes(data: bytes, source: str = "", *, turns=False,
 # Summary
 # ---------------------------------------------------------------------------
 
-class Summary:
+class Summary(_Owner):
     """Mergeable counts over many reports (lc_summary). Summaries of
     shards merge into exactly the summary of the whole run: use
     merge(other) / merge(json_text) / `a + b`. Pickles as its JSON, so it
     travels between processes (Dask, multiprocessing)."""
 
+    _FREE = "lc_summary_free"
+
     def __init__(self, **options):
-        self._ptr = None
-        cfg = _config(options)
-        p = ctypes.c_void_p()
-        _raise_if(_L.lc_summary_new(cfg.ptr, ctypes.byref(p)))
-        self._ptr = p
+        self._ptr = _new(_L.lc_summary_new, _config(options).ptr)
         self._options = options
 
     def add(self, report: Report) -> "Summary":
@@ -926,17 +934,6 @@ class Summary:
     def to_dict(self) -> dict:
         return json.loads(self.to_json())
 
-    def close(self):
-        if getattr(self, "_ptr", None):
-            _L.lc_summary_free(self._ptr)
-            self._ptr = None
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:        # interpreter shutdown: library gone
-            pass
-
     def __repr__(self):
         return "<Summary read=%d analysed=%d failed=%d>" % (
             self.read, self.analysed, self.failed)
@@ -950,7 +947,7 @@ def _summary_from_json(text, options):
 # Live monitoring
 # ---------------------------------------------------------------------------
 
-class Monitor:
+class Monitor(_Owner):
     """Live detector state for one conversation (lc_session). push() each
     turn as it is produced; it returns the findings that became certain
     (event "new") or grew (event "extended") with that turn, so a
@@ -961,12 +958,10 @@ class Monitor:
             if f.kind == "exact_loop": break
     """
 
+    _FREE = "lc_session_free"
+
     def __init__(self, **options):
-        self._ptr = None
-        cfg = _config(options)
-        p = ctypes.c_void_p()
-        _raise_if(_L.lc_session_new(cfg.ptr, ctypes.byref(p)))
-        self._ptr = p
+        self._ptr = _new(_L.lc_session_new, _config(options).ptr)
         self.finished = False
 
     def _drain(self) -> List[Finding]:
@@ -1017,17 +1012,6 @@ class Monitor:
         self._live()
         return [Finding._from_c(_L.lc_session_finding(self._ptr, i))
                 for i in range(_L.lc_session_finding_count(self._ptr))]
-
-    def close(self):
-        if getattr(self, "_ptr", None):
-            _L.lc_session_free(self._ptr)
-            self._ptr = None
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:        # interpreter shutdown: library gone
-            pass
 
     def __enter__(self):
         return self
@@ -1085,8 +1069,7 @@ def diff(baseline, candidate, *, alpha: Optional[float] = None,
     cfg = _config(options)
     base, own_b = _reports_of(baseline, options)
     cand, own_c = _reports_of(candidate, options)
-    d = ctypes.c_void_p()
-    _raise_if(_L.lc_diff_new(cfg.ptr, ctypes.byref(d)))
+    d = _new(_L.lc_diff_new, cfg.ptr)
     try:
         if alpha is not None:
             _raise_if(_L.lc_diff_set_alpha(d, float(alpha)))
