@@ -159,7 +159,7 @@ static lc_status nd_on_turn(void *st, lc_session *s, const lci_turn *t) {
     uint32_t n = t->pub.index, p;
     lci_sketch *cur = &d->ring[n % RING];
     lc_status rc;
-    lci_sketch_turn(t, cur);
+    lci_sketch_turn_sig(t, lci_session_errsig(s, t), cur);
     for (p = 1; p <= d->maxp; p++) {
         const lci_turn *prev = p < n ? lci_session_turn(s, n - p) : NULL;
         const lci_sketch *ps = &d->ring[(n - p) % RING];

@@ -150,8 +150,8 @@ static bool continues_cycle(recur_state *r, lc_session *s, uint32_t n,
             return false;
         if (a->pub.hash == b->pub.hash)
             continue;
-        lci_sketch_turn(a, &r->ska);
-        lci_sketch_turn(b, &r->skb);
+        lci_sketch_turn_sig(a, lci_session_errsig(s, a), &r->ska);
+        lci_sketch_turn_sig(b, lci_session_errsig(s, b), &r->skb);
         if (lci_turn_similarity(a, &r->ska, b, &r->skb, r->pct) < 0)
             return false;
     }
@@ -247,13 +247,15 @@ static lc_status occurrence(recur_state *r, lc_session *s, uint32_t idx,
 }
 
 /* Key of a tool call decided with its observation `obs` (may be NULL). */
-static uint64_t call_key(const lci_turn *call, const lci_turn *obs) {
+static uint64_t call_key(lc_session *s, const lci_turn *call,
+                         const lci_turn *obs) {
     uint64_t o = 0x6f6273; /* "no observation" */
     if (obs) {
-        uint64_t sig = lci_error_signature(obs);
+        uint64_t sig = lci_session_errsig(s, obs);
         o = sig ? sig ^ UINT64_C(0x6572726f72) : obs->pub.hash;
     }
-    return lci_mix64(lci_turn_action_hash(call) ^ lci_speaker_key(call)) ^
+    return lci_mix64(lci_turn_action_hash(call) ^
+                     lci_session_speaker_key(s, call)) ^
            lci_mix64(o + 1);
 }
 
@@ -264,7 +266,7 @@ static lc_status flush_pending(recur_state *r, lc_session *s,
     r->pending = 0;
     if (!idx || !(call = lci_session_turn(s, idx)))
         return LC_OK;
-    return occurrence(r, s, idx, call_key(call, obs));
+    return occurrence(r, s, idx, call_key(s, call, obs));
 }
 
 static lc_status sweep(recur_state *r, uint32_t n) {
@@ -293,7 +295,8 @@ static lc_status recur_on_turn(void *st, lc_session *s, const lci_turn *t) {
         return LC_OK;
     }
     return occurrence(r, s, n,
-                      lci_mix64(lci_turn_words_hash(t) ^ lci_speaker_key(t)));
+                      lci_mix64(lci_session_words_key(s, t) ^
+                                lci_session_speaker_key(s, t)));
 }
 
 static lc_status recur_finish(void *st, lc_session *s) {

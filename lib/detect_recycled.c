@@ -448,7 +448,7 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
     if (t->pub.role == LC_ROLE_TOOL || lci_turn_is_call(t) ||
         ntok < r->n_words)
         return LC_OK;
-    spk = lci_speaker_key(t);
+    spk = lci_session_speaker_key(s, t);
     if ((rc = fingerprints(r, t, &nfp)) != LC_OK)
         return rc;
     /* one probe per fingerprint: read the previous occurrence, then
@@ -530,8 +530,8 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
             continue;
         /* the same words (up to punctuation/emoji): recurring_turn's */
         if (!words)
-            words = lci_turn_words_hash(t);
-        if (lci_turn_words_hash(from) == words)
+            words = lci_session_words_key(s, t);
+        if (lci_session_words_key(s, from) == words)
             continue;
         if ((rc = report(r, s, t, &r->srcs[f])) != LC_OK)
             return rc;

@@ -156,6 +156,30 @@ uint64_t lci_turn_words_hash(const lci_turn *t) {
     return h;
 }
 
+uint64_t lci_turn_words_key(const lci_turn *t) {
+    /* four independent lanes h = (h ^ token) * K (each step a bijection
+     * of h, so sequences that differ in one token differ in one lane),
+     * then the lanes and the length through lci_mix64 one by one: about
+     * one cycle per token instead of a multiply chain of lci_mix64s */
+    const uint64_t k = UINT64_C(0x9e3779b97f4a7c15);
+    const lci_token *tk = t->tokens;
+    uint64_t a = UINT64_C(0x776f7264), b = UINT64_C(0x6b657973),
+             c = UINT64_C(0x6c616e65), d = UINT64_C(0x73657175);
+    uint32_t i = 0, n = t->ntokens;
+    for (; i + 4 <= n; i += 4) {
+        a = (a ^ tk[i].hash) * k;
+        b = (b ^ tk[i + 1].hash) * k;
+        c = (c ^ tk[i + 2].hash) * k;
+        d = (d ^ tk[i + 3].hash) * k;
+    }
+    for (; i < n; i++)
+        a = (a ^ tk[i].hash) * k;
+    a = lci_mix64(a ^ n);
+    a = lci_mix64(a ^ b);
+    a = lci_mix64(a ^ c);
+    return lci_mix64(a ^ d);
+}
+
 uint64_t lci_speaker_key(const lci_turn *t) {
     const char *sp = t->pub.speaker ? t->pub.speaker : "";
     return lci_mix64(lci_hash(sp, strlen(sp)) +
@@ -394,14 +418,30 @@ lc_status lci_detect_set_speaker(lc_session *s, lci_finding *f,
 
 /* ---- near-duplicate similarity ---- */
 
+/* Bit count (portable; no popcnt instruction assumed). */
+static uint32_t popcount64(uint64_t x) {
+    x = x - ((x >> 1) & UINT64_C(0x5555555555555555));
+    x = (x & UINT64_C(0x3333333333333333)) +
+        ((x >> 2) & UINT64_C(0x3333333333333333));
+    x = (x + (x >> 4)) & UINT64_C(0x0f0f0f0f0f0f0f0f);
+    return (uint32_t)((x * UINT64_C(0x0101010101010101)) >> 56);
+}
+
 void lci_sketch_turn(const lci_turn *t, lci_sketch *out) {
+    lci_sketch_turn_sig(
+        t, t->pub.role == LC_ROLE_TOOL ? lci_error_signature(t) : 0, out);
+}
+
+void lci_sketch_turn_sig(const lci_turn *t, uint64_t errsig, lci_sketch *out) {
     const lci_token *tk = t->tokens;
     uint32_t n = t->ntokens, i;
+    uint64_t ne = 0;
     bool call = lci_turn_is_call(t);
     out->index = t->pub.index;
     out->n = n == 1 ? 1 : (n ? n - 1 : 0);
-    out->errsig = t->pub.role == LC_ROLE_TOOL ? lci_error_signature(t) : 0;
+    out->errsig = t->pub.role == LC_ROLE_TOOL ? errsig : 0;
     out->action = call ? lci_turn_action_hash(t) : 0;
+    out->ne = 0;
     for (i = 0; i < LCI_SKETCH_K; i++)
         out->h[i] = UINT64_MAX;
     /* tool observations and tool calls are compared on errsig / action
@@ -410,16 +450,19 @@ void lci_sketch_turn(const lci_turn *t, lci_sketch *out) {
         return;
     if (n == 1) {
         out->h[lci_mix64(tk[0].hash) >> 58] = lci_mix64(tk[0].hash);
-        return;
+    } else {
+        for (i = 0; i + 1 < n; i++) {
+            /* token hashes are XXH3 already: one mix per shingle */
+            uint64_t x = lci_mix64(
+                tk[i].hash ^ (tk[i + 1].hash * UINT64_C(0x9e3779b97f4a7c15)));
+            uint64_t *b = &out->h[x >> 58]; /* 64 bins: top 6 bits */
+            uint64_t v = *b;
+            *b = x < v ? x : v; /* a conditional move: no branch to miss */
+        }
     }
-    for (i = 0; i + 1 < n; i++) {
-        /* token hashes are XXH3 already: one mix per shingle */
-        uint64_t x = lci_mix64(tk[i].hash ^
-                               (tk[i + 1].hash * UINT64_C(0x9e3779b97f4a7c15)));
-        uint64_t *b = &out->h[x >> 58]; /* 64 bins: top 6 bits */
-        if (x < *b)
-            *b = x;
-    }
+    for (i = 0; i < LCI_SKETCH_K; i++)
+        ne |= (uint64_t)(out->h[i] != UINT64_MAX) << i;
+    out->ne = ne;
 }
 
 double lci_sketch_jaccard(const lci_sketch *x, const lci_sketch *y) {
@@ -433,25 +476,26 @@ double lci_sketch_jaccard(const lci_sketch *x, const lci_sketch *y) {
     return either ? (double)both / either : 0.0;
 }
 
-/* lci_sketch_jaccard(x, y) if it is at least pct %, else -1. Gives up
- * (every 8 bins) once even all remaining bins equal could not reach pct:
- * each remaining bin adds to (both, either) one of (1,1), (0,1), (0,0),
- * so the final ratio is at most (both + r) / (either + r). The integer
- * test is strict, so nothing that would pass is cut. */
+/* lci_sketch_jaccard(x, y) if it is at least pct %, else -1. The bins
+ * counted ("either": not both empty) are known from the non-empty masks,
+ * and only bins non-empty in both can be equal, so it gives up as soon
+ * as even all of those still unread being equal could not reach pct
+ * (the integer tests are strict: nothing that would pass is cut). The
+ * bins are compared without branches, half at a time. */
 static double jaccard_at_least(const lci_sketch *x, const lci_sketch *y,
                                uint32_t pct) {
-    uint32_t i, either = 0, both = 0;
+    uint64_t bothne = x->ne & y->ne;
+    uint32_t i, either = popcount64(x->ne | y->ne), both = 0;
     double j;
-    for (i = 0; i < LCI_SKETCH_K; i++) {
-        if ((i & 7) == 0 && i &&
-            (uint64_t)(both + LCI_SKETCH_K - i) * 100 <
-                (uint64_t)pct * (either + LCI_SKETCH_K - i))
-            return -1.0;
-        if (x->h[i] == UINT64_MAX && y->h[i] == UINT64_MAX)
-            continue;
-        either++;
-        both += x->h[i] == y->h[i];
-    }
+    if ((uint64_t)popcount64(bothne) * 100 < (uint64_t)pct * either)
+        return -1.0;
+    for (i = 0; i < LCI_SKETCH_K / 2; i++)
+        both += (x->h[i] == y->h[i]) & (uint32_t)(bothne >> i & 1u);
+    if ((uint64_t)(both + popcount64(bothne >> (LCI_SKETCH_K / 2))) * 100 <
+        (uint64_t)pct * either)
+        return -1.0;
+    for (; i < LCI_SKETCH_K; i++)
+        both += (x->h[i] == y->h[i]) & (uint32_t)(bothne >> i & 1u);
     j = either ? (double)both / either : 0.0;
     return j * 100.0 >= pct ? j : -1.0;
 }

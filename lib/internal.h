@@ -419,6 +419,14 @@ lci_finding *lci_session_finding_at(lc_session *s, size_t i);
 /* Mark turn idx as part of a loop/recycling (for stalled_conversation). */
 void lci_session_mark_looped(lc_session *s, uint32_t idx);
 bool lci_session_is_looped(const lc_session *s, uint32_t idx);
+/* Per-turn keys that several detectors need, computed at most once per
+ * turn and kept in the history ring: lci_turn_words_key,
+ * lci_error_signature (tool turns; 0 for the others) and
+ * lci_speaker_key of t, a turn of the session (the one being pushed or
+ * one from lci_session_turn; any other turn is keyed without caching). */
+uint64_t lci_session_words_key(lc_session *s, const lci_turn *t);
+uint64_t lci_session_errsig(lc_session *s, const lci_turn *t);
+uint64_t lci_session_speaker_key(lc_session *s, const lci_turn *t);
 
 /* ---- Session reuse (performance module, issue 6) ---- */
 /* Back to the state of a new session (no turns, no findings, not
@@ -493,6 +501,10 @@ lc_status lci_u64map_retain(lci_u64map *m, const lci_alloc *a,
 /* Hash of the turn's word tokens only (punctuation, emoji and spacing
  * ignored): "I like to shop" == "I like to shop :)". */
 uint64_t lci_turn_words_hash(const lci_turn *t);
+/* The same equality as lci_turn_words_hash (equal word sequences, and
+ * different ones apart from 64-bit collisions) computed several times
+ * faster, for keys and comparisons; findings report lci_turn_words_hash. */
+uint64_t lci_turn_words_key(const lci_turn *t);
 /* Hash of (role, speaker label): "the same speaker". */
 uint64_t lci_speaker_key(const lci_turn *t);
 /* Assistant turn carrying a canonical tool call (LC_TURN_TOOL_CALL). */
@@ -539,8 +551,11 @@ typedef struct lci_sketch {
     uint64_t errsig; /* lci_error_signature for tool turns, else 0 */
     uint64_t action; /* lci_turn_action_hash for tool calls, else 0 */
     uint64_t h[LCI_SKETCH_K];
+    uint64_t ne;     /* bit i set iff bin i is not empty */
 } lci_sketch;
 void lci_sketch_turn(const lci_turn *t, lci_sketch *out);
+/* The same with the turn's error signature given (lci_session_errsig). */
+void lci_sketch_turn_sig(const lci_turn *t, uint64_t errsig, lci_sketch *out);
 /* Jaccard estimate: bins equal / bins non-empty in either sketch. */
 double lci_sketch_jaccard(const lci_sketch *x, const lci_sketch *y);
 /* Near-duplicate rule shared by near_duplicate_loop and recurring_turn:

@@ -25,6 +25,14 @@ typedef struct det_slot {
     void *state;
 } det_slot;
 
+/* Keys of one ring turn (lci_session_words_key & co), computed on
+ * first use. */
+enum { KEY_WORDS = 1, KEY_ERRSIG = 2, KEY_SPEAKER = 4 };
+typedef struct turn_keys {
+    uint64_t words, errsig, speaker;
+    unsigned have; /* KEY_* */
+} turn_keys;
+
 struct lc_session {
     const lc_config *cfg;
     const lci_alloc *alloc;
@@ -40,6 +48,7 @@ struct lc_session {
     uint8_t *borrowed; /* ring of flags: slot is a shallow copy of a turn
                           owned by a conversation that outlives the
                           session (lci_session_push_borrowed) */
+    turn_keys *keys;  /* ring of per-turn keys, same indexing */
     lci_finding **findings;
     size_t nfind, capfind;
     lci_finding **queue;
@@ -91,10 +100,11 @@ lc_status lc_session_new(const lc_config *cfg, lc_session **out) {
     s->ring = lci_calloc(a, s->cap, sizeof *s->ring);
     s->looped = lci_calloc(a, s->cap, 1);
     s->borrowed = lci_calloc(a, s->cap, 1);
+    s->keys = lci_calloc(a, s->cap, sizeof *s->keys);
     while (lci_detectors[nreg])
         nreg++;
     s->dets = lci_calloc(a, nreg ? nreg : 1, sizeof *s->dets);
-    if (!s->ring || !s->looped || !s->borrowed || !s->dets) {
+    if (!s->ring || !s->looped || !s->borrowed || !s->keys || !s->dets) {
         lc_session_free(s);
         return LC_ERR_NOMEM;
     }
@@ -146,6 +156,7 @@ void lc_session_free(lc_session *s) {
     lci_free(a, s->ring);
     lci_free(a, s->looped);
     lci_free(a, s->borrowed);
+    lci_free(a, s->keys);
     for (i = 0; i < s->nfind; i++)
         lci_finding_free(s->findings[i], a);
     lci_free(a, s->findings);
@@ -166,6 +177,7 @@ static lc_status session_run(lc_session *s, lci_turn *t) {
     if (t->pub.role == LC_ROLE_ASSISTANT && s->classify)
         lci_refusal_classify(s->cfg, t, &t->refusal);
     s->looped[ring_pos(s, t->pub.index - 1)] = 0;
+    s->keys[ring_pos(s, t->pub.index - 1)].have = 0;
     for (i = 0; i < s->ndets; i++) {
         if (!s->dets[i].vt->on_turn)
             continue;
@@ -178,12 +190,13 @@ static lc_status session_run(lc_session *s, lci_turn *t) {
     return LC_OK;
 }
 
-/* Grow the ring (turns, looped and borrowed flags) to hold one more turn;
- * new slots are zero. */
+/* Grow the ring (turns, looped and borrowed flags, keys) to hold one
+ * more turn; new slots are zero. */
 static lc_status ring_grow(lc_session *s) {
     uint32_t ncap = s->cap * 2 > s->window ? s->window : s->cap * 2;
     lci_turn *r;
     uint8_t *l, *b;
+    turn_keys *k;
     r = lci_realloc(s->alloc, s->ring, s->cap * sizeof *r, ncap * sizeof *r);
     if (!r)
         return LC_ERR_NOMEM;
@@ -199,6 +212,11 @@ static lc_status ring_grow(lc_session *s) {
         return LC_ERR_NOMEM;
     s->borrowed = b;
     memset(b + s->cap, 0, ncap - s->cap);
+    k = lci_realloc(s->alloc, s->keys, s->cap * sizeof *k, ncap * sizeof *k);
+    if (!k)
+        return LC_ERR_NOMEM;
+    s->keys = k;
+    memset(k + s->cap, 0, (ncap - s->cap) * sizeof *k);
     s->cap = ncap;
     return LC_OK;
 }
@@ -483,6 +501,47 @@ void lci_session_mark_looped(lc_session *s, uint32_t idx) {
 
 bool lci_session_is_looped(const lc_session *s, uint32_t idx) {
     return lci_session_turn(s, idx) && s->looped[ring_pos(s, idx - 1)];
+}
+
+/* The ring's keys of t, NULL if t is not the session's ring turn. */
+static turn_keys *keys_of(lc_session *s, const lci_turn *t) {
+    const lci_turn *r = lci_session_turn(s, t->pub.index);
+    return r == t ? &s->keys[ring_pos(s, t->pub.index - 1)] : NULL;
+}
+
+uint64_t lci_session_words_key(lc_session *s, const lci_turn *t) {
+    turn_keys *k = keys_of(s, t);
+    if (!k)
+        return lci_turn_words_key(t);
+    if (!(k->have & KEY_WORDS)) {
+        k->words = lci_turn_words_key(t);
+        k->have |= KEY_WORDS;
+    }
+    return k->words;
+}
+
+uint64_t lci_session_errsig(lc_session *s, const lci_turn *t) {
+    turn_keys *k;
+    if (t->pub.role != LC_ROLE_TOOL)
+        return 0;
+    if (!(k = keys_of(s, t)))
+        return lci_error_signature(t);
+    if (!(k->have & KEY_ERRSIG)) {
+        k->errsig = lci_error_signature(t);
+        k->have |= KEY_ERRSIG;
+    }
+    return k->errsig;
+}
+
+uint64_t lci_session_speaker_key(lc_session *s, const lci_turn *t) {
+    turn_keys *k = keys_of(s, t);
+    if (!k)
+        return lci_speaker_key(t);
+    if (!(k->have & KEY_SPEAKER)) {
+        k->speaker = lci_speaker_key(t);
+        k->have |= KEY_SPEAKER;
+    }
+    return k->speaker;
 }
 
 /* ---- finding storage helpers ---- */
