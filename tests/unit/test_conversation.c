@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "input.h"
+#include "testutil.h"
 
 static void test_role_names(void **state) {
     static const struct {
@@ -210,9 +211,7 @@ static void test_tool_calls_hash(void **state) {
     size_t i;
     (void)state;
     assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
-    assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
-    assert_int_equal(lc_reader_feed(r, in, sizeof in - 1), LC_OK);
-    assert_int_equal(lc_reader_finish(r), LC_OK);
+    r = tu_reader_over(cfg, NULL, in, sizeof in - 1);
     assert_int_equal(lc_reader_next(r, &c), LC_OK);
     assert_int_equal(lc_conversation_status(c), LC_OK);
     assert_int_equal(lc_conversation_turn_count(c), 3);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "testutil.h"
 
 typedef struct expect {
     size_t conv;       /* 1-based conversation holding the diagnostic */
@@ -33,10 +34,7 @@ static void check(const char *in, size_t len, const expect *e,
     size_t n = 0;
     int found = 0;
     assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
-    assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
-    assert_int_equal(lc_reader_set_source(r, "t.jsonl", 7), LC_OK);
-    assert_int_equal(lc_reader_feed(r, in, len), LC_OK);
-    assert_int_equal(lc_reader_finish(r), LC_OK);
+    r = tu_reader_over(cfg, "t.jsonl", in, len);
     while (lc_reader_next(r, &c) == LC_OK) {
         if (++n == e->conv) {
             const lc_error *d = lc_conversation_diag(c, e->diag - 1);
@@ -250,9 +248,7 @@ static void test_line_limit(void **state) {
     buf[n++] = '\n';
     assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
     assert_int_equal(lc_config_set(cfg, LC_OPT_MAX_LINE_BYTES, 1024), LC_OK);
-    assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
-    assert_int_equal(lc_reader_feed(r, buf, n), LC_OK);
-    assert_int_equal(lc_reader_finish(r), LC_OK);
+    r = tu_reader_over(cfg, NULL, buf, n);
     assert_int_equal(lc_reader_next(r, &c), LC_OK);
     lc_conversation_free(c);
     assert_int_equal(lc_reader_next(r, &c), LC_OK);

@@ -644,45 +644,53 @@ static void t_seed_options(void **state) {
     lc_config_free(cfg);
 }
 
+/* Push one turn (NUL-terminated text) to s; it must be accepted. */
+static void push(lc_session *s, lc_role role, const char *text) {
+    assert_int_equal(lc_session_push(s, role, NULL, 0, text, strlen(text)),
+                     LC_OK);
+}
+
+/* The exact_loop finding of s; there must be exactly one. */
+static const lc_finding *the_exact_loop(const lc_session *s) {
+    const lc_finding *loop = NULL;
+    size_t i, n = 0;
+    for (i = 0; i < lc_session_finding_count(s); i++) {
+        const lc_finding *f = lc_session_finding(s, i);
+        if (f->kind == LC_KIND_EXACT_LOOP) {
+            loop = f;
+            n++;
+        }
+    }
+    assert_int_equal(n, 1);
+    return loop;
+}
+
 /* Bounded work: 20,000 turns of a period-3 loop after a long history give
  * one finding and finish quickly (no pairwise comparison). */
 static void t_long_loop(void **state) {
     lc_config *cfg = NULL;
     lc_session *s = NULL;
+    const lc_finding *loop;
     char text[128];
     uint32_t i;
-    size_t nexact = 0;
     (void)state;
     assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
     assert_int_equal(lc_session_new(cfg, &s), LC_OK);
     for (i = 0; i < 1000; i++) {
-        int n = snprintf(text, sizeof text,
-                         "message number %u about topic %u and more", i,
-                         i * 7919u % 1000u);
-        assert_int_equal(lc_session_push(s, i & 1 ? LC_ROLE_USER
-                                                  : LC_ROLE_ASSISTANT,
-                                         NULL, 0, text, (size_t)n),
-                         LC_OK);
+        snprintf(text, sizeof text,
+                 "message number %u about topic %u and more", i,
+                 i * 7919u % 1000u);
+        push(s, i & 1 ? LC_ROLE_USER : LC_ROLE_ASSISTANT, text);
     }
     for (i = 0; i < 20000; i++) {
         static const char *const cyc[] = {"run the build", "build failed",
                                           "try again"};
-        const char *t = cyc[i % 3];
-        assert_int_equal(lc_session_push(s, i % 3 == 1 ? LC_ROLE_USER
-                                                       : LC_ROLE_ASSISTANT,
-                                         NULL, 0, t, strlen(t)),
-                         LC_OK);
+        push(s, i % 3 == 1 ? LC_ROLE_USER : LC_ROLE_ASSISTANT, cyc[i % 3]);
     }
     assert_int_equal(lc_session_finish(s), LC_OK);
-    for (i = 0; i < lc_session_finding_count(s); i++) {
-        const lc_finding *f = lc_session_finding(s, (size_t)i);
-        if (f->kind == LC_KIND_EXACT_LOOP) {
-            nexact++;
-            assert_int_equal(f->period, 3);
-            assert_int_equal(f->first_turn, 1001);
-        }
-    }
-    assert_int_equal(nexact, 1);
+    loop = the_exact_loop(s);
+    assert_int_equal(loop->period, 3);
+    assert_int_equal(loop->first_turn, 1001);
     lc_session_free(s);
     lc_config_free(cfg);
 }
@@ -693,32 +701,25 @@ static void t_long_loop(void **state) {
 static void t_long_refusal_loop(void **state) {
     lc_config *cfg = NULL;
     lc_session *s = NULL;
+    const lc_finding *loop;
     uint32_t i;
-    size_t nexact = 0;
     (void)state;
     assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
     assert_int_equal(lc_session_new(cfg, &s), LC_OK);
-    for (i = 0; i < 20000; i++) {
-        const char *t = i & 1 ? "Please, I really need help with my essay."
-                              : "I'm sorry, but I can't help with that.";
-        assert_int_equal(lc_session_push(s, i & 1 ? LC_ROLE_USER
-                                                  : LC_ROLE_ASSISTANT,
-                                         NULL, 0, t, strlen(t)),
-                         LC_OK);
-    }
+    for (i = 0; i < 20000; i++)
+        push(s, i & 1 ? LC_ROLE_USER : LC_ROLE_ASSISTANT,
+             i & 1 ? "Please, I really need help with my essay."
+                   : "I'm sorry, but I can't help with that.");
     assert_int_equal(lc_session_finish(s), LC_OK);
     for (i = 0; i < lc_session_finding_count(s); i++) {
         const lc_finding *f = lc_session_finding(s, (size_t)i);
-        if (f->kind == LC_KIND_EXACT_LOOP) {
-            nexact++;
-            assert_int_equal(f->first_turn, 1);
-            assert_int_equal(f->last_turn, 20000);
-            assert_int_equal(f->repeats, 10000);
-        }
         assert_int_not_equal(f->kind, LC_KIND_NEAR_DUPLICATE_LOOP);
         assert_int_not_equal(f->kind, LC_KIND_RECURRING_TURN);
     }
-    assert_int_equal(nexact, 1);
+    loop = the_exact_loop(s);
+    assert_int_equal(loop->first_turn, 1);
+    assert_int_equal(loop->last_turn, 20000);
+    assert_int_equal(loop->repeats, 10000);
     lc_session_free(s);
     lc_config_free(cfg);
 }
@@ -739,29 +740,16 @@ static size_t recycled_after_gap(int64_t window) {
         assert_int_equal(lc_config_set(cfg, LC_OPT_HISTORY_TURNS, window),
                          LC_OK);
     assert_int_equal(lc_session_new(cfg, &s), LC_OK);
-    assert_int_equal(lc_session_push(s, LC_ROLE_ASSISTANT, NULL, 0, para,
-                                     strlen(para)),
-                     LC_OK);
+    push(s, LC_ROLE_ASSISTANT, para);
     for (i = 0; i < 29; i++) {
-        int len = snprintf(filler, sizeof filler,
-                           "Filler message %zu with its own words %zu.", i,
-                           i * 31);
-        assert_int_equal(lc_session_push(s, i & 1 ? LC_ROLE_ASSISTANT
-                                                  : LC_ROLE_USER,
-                                         NULL, 0, filler, (size_t)len),
-                         LC_OK);
+        snprintf(filler, sizeof filler,
+                 "Filler message %zu with its own words %zu.", i, i * 31);
+        push(s, i & 1 ? LC_ROLE_ASSISTANT : LC_ROLE_USER, filler);
     }
-    assert_int_equal(lc_session_push(s, LC_ROLE_ASSISTANT, NULL, 0,
-                                     "As I said before. The quarterly numbers "
-                                     "show that the new onboarding flow "
-                                     "reduced support tickets by a third "
-                                     "while keeping conversion steady.",
-                                     strlen("As I said before. The quarterly "
-                                            "numbers show that the new "
-                                            "onboarding flow reduced support "
-                                            "tickets by a third while keeping "
-                                            "conversion steady.")),
-                     LC_OK);
+    push(s, LC_ROLE_ASSISTANT,
+         "As I said before. The quarterly numbers show that the new "
+         "onboarding flow reduced support tickets by a third while keeping "
+         "conversion steady.");
     assert_int_equal(lc_session_finish(s), LC_OK);
     for (i = 0; i < lc_session_finding_count(s); i++) {
         const lc_finding *f = lc_session_finding(s, i);

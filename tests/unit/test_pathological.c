@@ -360,10 +360,7 @@ static void read_all(lc_config *cfg, const char *src, const char *buf,
     lc_reader *r = NULL;
     lc_conversation *c = NULL;
     memset(res, 0, sizeof *res);
-    assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
-    assert_int_equal(lc_reader_set_source(r, src, strlen(src)), LC_OK);
-    assert_int_equal(lc_reader_feed(r, buf, len), LC_OK);
-    assert_int_equal(lc_reader_finish(r), LC_OK);
+    r = tu_reader_over(cfg, src, buf, len);
     while (lc_reader_next(r, &c) == LC_OK) {
         lc_report *rep = NULL;
         res->nconv++;
@@ -546,10 +543,7 @@ static void test_million_turns_reader(void **state) {
     tu_buf_printf(&b, "{\"conversation_id\":\"small\",\"role\":\"user\","
                       "\"content\":\"after\"}\n");
     assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
-    assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
-    assert_int_equal(lc_reader_set_source(r, "million.jsonl", 13), LC_OK);
-    assert_int_equal(lc_reader_feed(r, b.data, b.len), LC_OK);
-    assert_int_equal(lc_reader_finish(r), LC_OK);
+    r = tu_reader_over(cfg, "million.jsonl", b.data, b.len);
     while (lc_reader_next(r, &c) == LC_OK) {
         nconv++;
         if (nconv == 1) {
@@ -690,9 +684,7 @@ static void test_long_stall_linear(void **state) {
     for (i = 0; i < 50000; i++)
         tu_buf_printf(&b, "User: question %zu\nAssistant: ok\n", i % 50);
     assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
-    assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
-    assert_int_equal(lc_reader_feed(r, b.data, b.len), LC_OK);
-    assert_int_equal(lc_reader_finish(r), LC_OK);
+    r = tu_reader_over(cfg, NULL, b.data, b.len);
     assert_int_equal(lc_reader_next(r, &c), LC_OK);
     assert_int_equal(lc_conversation_turn_count(c), 100000);
     assert_int_equal(lc_conversation_check(cfg, c, &rep), LC_OK);
@@ -734,9 +726,7 @@ static void test_minified_json_document_linear(void **state) {
                       i ? ", " : "", i, i);
     tu_buf_add(&b, "]", 1);
     assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
-    assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
-    assert_int_equal(lc_reader_feed(r, b.data, b.len), LC_OK);
-    assert_int_equal(lc_reader_finish(r), LC_OK);
+    r = tu_reader_over(cfg, NULL, b.data, b.len);
     while (lc_reader_next(r, &c) == LC_OK) {
         const lc_turn *t = lc_conversation_turn(c, 0);
         n++;

@@ -114,6 +114,18 @@ static void dump_conv(lci_buf *o, size_t n, const lc_conversation *c) {
     }
 }
 
+/* Dump conversation c (the n-th read) into o, count it as good or
+ * failed, and free it. */
+static void take_conv(lci_buf *o, size_t n, lc_conversation *c, size_t *good,
+                      size_t *failed) {
+    dump_conv(o, n, c);
+    if (lc_conversation_status(c) == LC_OK)
+        (*good)++;
+    else
+        (*failed)++;
+    lc_conversation_free(c);
+}
+
 /* Run a reader over buf in chunks of `chunk` bytes (0 = whole) and
  * return the dump (malloc'd). Checks the streaming contract on the way:
  * NEED_INPUT before finish, END after, counts reconcile. */
@@ -136,12 +148,7 @@ static char *run_reader(const lc_config *cfg, const char *source,
         pos += k;
         while ((st = lc_reader_next(r, &c)) == LC_OK) {
             assert_int_equal(lc_conversation_parse(c), LC_OK);
-            dump_conv(&out, ++n, c);
-            if (lc_conversation_status(c) == LC_OK)
-                good++;
-            else
-                failed++;
-            lc_conversation_free(c);
+            take_conv(&out, ++n, c, &good, &failed);
         }
         assert_int_equal(st, LC_NEED_INPUT);
     }
@@ -149,12 +156,7 @@ static char *run_reader(const lc_config *cfg, const char *source,
     while ((st = lc_reader_next(r, &c)) == LC_OK) {
         assert_int_equal(lc_conversation_parse(c), LC_OK);
         assert_int_equal(lc_conversation_parse(c), LC_OK); /* idempotent */
-        dump_conv(&out, ++n, c);
-        if (lc_conversation_status(c) == LC_OK)
-            good++;
-        else
-            failed++;
-        lc_conversation_free(c);
+        take_conv(&out, ++n, c, &good, &failed);
     }
     assert_int_equal(st, LC_END);
     assert_int_equal(good + failed, n);
@@ -286,9 +288,7 @@ static size_t read_all(const lc_config *cfg, const char *buf, size_t len,
     lc_reader *r;
     lc_conversation *c;
     size_t n = 0;
-    assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
-    assert_int_equal(lc_reader_feed(r, buf, len), LC_OK);
-    assert_int_equal(lc_reader_finish(r), LC_OK);
+    r = tu_reader_over(cfg, NULL, buf, len);
     while (lc_reader_next(r, &c) == LC_OK) {
         if (n < max)
             out[n++] = c;

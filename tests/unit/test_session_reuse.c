@@ -36,10 +36,7 @@ static void add_file(corpus *c, const lc_config *cfg, const char *path) {
     lc_reader *rd = NULL;
     lc_conversation *conv;
     assert_non_null(buf);
-    assert_int_equal(lc_reader_new(cfg, &rd), LC_OK);
-    assert_int_equal(lc_reader_set_source(rd, path, strlen(path)), LC_OK);
-    assert_int_equal(lc_reader_feed(rd, buf, len), LC_OK);
-    assert_int_equal(lc_reader_finish(rd), LC_OK);
+    rd = tu_reader_over(cfg, path, buf, len);
     while (lc_reader_next(rd, &conv) == LC_OK) {
         if (c->n == c->cap) {
             c->cap = c->cap ? 2 * c->cap : 64;

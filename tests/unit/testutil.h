@@ -1,7 +1,8 @@
 /*
  * testutil.h - helpers shared by the unit tests: a growable text buffer
  * (append, printf, and an lc_write_fn that collects output into it),
- * reading a whole file, and the fixtures directory.
+ * reading a whole file, the fixtures directory, and a reader fed a whole
+ * buffer (cmocka assertions).
  *
  * Standard C and the public header only, so that the tests linked to the
  * shared library alone (api, alloc, pathological) can use it as well as
@@ -13,12 +14,17 @@
 #ifndef LC_TEST_TESTUTIL_H
 #define LC_TEST_TESTUTIL_H
 
-#include "loopcheck.h"
-
+#include <setjmp.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "loopcheck.h"
 
 /* A NUL-terminated byte buffer: data is NULL until the first append,
  * then always terminated. Start with {NULL, 0, 0}; free(data) at the
@@ -106,6 +112,20 @@ static inline char *tu_slurp(const char *path, size_t *len) {
 static inline const char *tu_fixtures_dir(void) {
     const char *d = getenv("LC_FIXTURES");
     return d ? d : "fixtures";
+}
+
+/* A new reader of cfg, named src unless that is NULL, that has been fed
+ * all of data[0..len) in one piece and finished; each step must succeed.
+ * The caller takes its conversations and frees it. */
+static inline lc_reader *tu_reader_over(const lc_config *cfg, const char *src,
+                                        const void *data, size_t len) {
+    lc_reader *r = NULL;
+    assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
+    if (src)
+        assert_int_equal(lc_reader_set_source(r, src, strlen(src)), LC_OK);
+    assert_int_equal(lc_reader_feed(r, data, len), LC_OK);
+    assert_int_equal(lc_reader_finish(r), LC_OK);
+    return r;
 }
 
 #endif /* LC_TEST_TESTUTIL_H */
