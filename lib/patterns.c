@@ -23,7 +23,8 @@
  * over the turn's tokens with two table probes per token, whatever the
  * number of patterns, and a pattern is only run where its first two
  * words can match; a 4 KiB bit filter of the first words lets most
- * tokens skip both probes. Groups of LCI_SET_MIN or more alternatives start with
+ * tokens skip both probes, and an 8 KiB one of the (first word, bit)
+ * keys most of the remaining probes. Groups of LCI_SET_MIN or more alternatives start with
  * a SET guard (binary search over their first words). Matching from one
  * start position is bounded by LCI_STEP_BUDGET VM steps; a 64-bit filter
  * of possible third words skips most near misses before the VM runs, and
@@ -55,6 +56,10 @@
 /* First-word filter of the index: 2^LCI_FW_BITS bits (4 KiB). */
 #define LCI_FW_BITS 15
 #define LCI_FW_SHIFT (64 - LCI_FW_BITS)
+/* (first word, second-word bit) filter: 2^LCI_PAIR_BITS bits (8 KiB). */
+#define LCI_PAIR_BITS 16
+/* Tokens a scan filters at once (candidate positions on the stack). */
+#define LCI_SCAN_CHUNK 256
 
 enum {
     OP_TOK, OP_SPLIT, OP_JMP, OP_GAP, OP_SENT, OP_TURN, OP_MATCH, OP_FAIL,
@@ -127,6 +132,9 @@ struct lci_patterns {
      * superset while an index is being rebuilt): most tokens start no
      * pattern, and one L1-resident bit test skips both of their probes */
     uint64_t fwbits[(1u << LCI_FW_BITS) / 64];
+    /* likewise one bit per (first word, bit) key of the index (its low
+     * bits: independent of the first-word filter's) */
+    uint64_t pairbits[(1u << LCI_PAIR_BITS) / 64];
     char **origins; /* owned source names */
     size_t norigins, caporigins;
     size_t nuser; /* patterns loaded from user files */
@@ -225,6 +233,11 @@ static void refresh_info(struct lci_patterns *p) {
 /* Index                                                                */
 /* ------------------------------------------------------------------ */
 
+static uint32_t pair_of(uint64_t h, uint32_t bit) {
+    return (uint32_t)((h + UINT64_C(0x9E3779B97F4A7C15) * (bit + 1)) &
+                      ((1u << LCI_PAIR_BITS) - 1));
+}
+
 static size_t slot_of(uint64_t h, uint32_t bit, size_t nslots) {
     h ^= UINT64_C(0x9E3779B97F4A7C15) * (bit + 1);
     h ^= h >> 29;
@@ -315,6 +328,7 @@ static lc_status insert_entry(struct lci_patterns *p, const lci_alloc *a,
     k = slot_of(h, bit, p->nslots);
     p->fwbits[(h >> LCI_FW_SHIFT) / 64] |= (uint64_t)1
                                            << ((h >> LCI_FW_SHIFT) % 64);
+    p->pairbits[pair_of(h, bit) / 64] |= (uint64_t)1 << (pair_of(h, bit) % 64);
     p->entries[p->nentries].hash = h;
     p->entries[p->nentries].pat = pi;
     p->entries[p->nentries].bit = bit;
@@ -407,6 +421,7 @@ static lc_status rebuild_index(struct lci_patterns *p, const lci_alloc *a) {
     }
     p->nentries = 0;
     memset(p->fwbits, 0, sizeof p->fwbits);
+    memset(p->pairbits, 0, sizeof p->pairbits);
     for (i = 0; i < p->npats; i++) {
         size_t j;
         p->nfw = 0;
@@ -525,66 +540,88 @@ void lci_patterns_scan_work(const struct lci_patterns *p,
                             uint64_t families, lci_pmatch_fn fn, void *ud,
                             uint64_t *work) {
     uint64_t left = LCI_SCAN_WORK_BASE, used = 0;
-    uint32_t i;
+    uint32_t i, base, next = 0; /* tokens before `next` are in `used` */
+    uint32_t cand[LCI_SCAN_CHUNK];
     if (!p || !toks || !fn || !p->nslots)
         return;
     left += (uint64_t)LCI_SCAN_WORK_PER_TOKEN * n;
-    for (i = 0; i < n; i++) {
-        uint64_t h = toks[i].hash;
-        uint32_t k, probe;
-        if (!((p->fwbits[(h >> LCI_FW_SHIFT) / 64] >>
-               ((h >> LCI_FW_SHIFT) % 64)) & 1u)) {
-            /* no pattern starts with this word: both probes would find
-             * nothing (counted as the probes they stand for) */
-            used += i + 1 < n ? 2 : 1;
-            continue;
+    for (base = 0; base < n; base += LCI_SCAN_CHUNK) {
+        uint32_t lim = n - base < LCI_SCAN_CHUNK ? n : base + LCI_SCAN_CHUNK;
+        uint32_t nc = 0, c;
+        /* the positions whose word may start a pattern, without a branch
+         * per token (which way it goes is unpredictable) */
+        for (i = base; i < lim; i++) {
+            uint64_t h = toks[i].hash;
+            cand[nc] = i;
+            nc += (uint32_t)(p->fwbits[(h >> LCI_FW_SHIFT) / 64] >>
+                             ((h >> LCI_FW_SHIFT) % 64)) & 1u;
         }
-        for (probe = 0; probe < 2; probe++) {
-            /* probe 0: patterns whose second word can be the next token;
-             * probe 1: patterns that need no particular second word */
-            uint32_t bit = probe ? 64 : (uint32_t)(toks[i + 1 < n ? i + 1 : i].hash & 63);
-            if (!probe && i + 1 >= n)
-                continue;
-            used++;
-            for (k = p->slots[slot_of(h, bit, p->nslots)]; k;
-                 k = p->entries[k - 1].next) {
-                const entry *e = &p->entries[k - 1];
-                const pat *q;
-                int budget;
-                int64_t end;
-                lci_pmatch m;
+        for (c = 0; c < nc; c++) {
+            uint64_t h;
+            uint32_t k, probe;
+            i = cand[c];
+            /* the tokens skipped since `next` start no pattern: both of
+             * their probes would find nothing (counted as the probes
+             * they stand for; none of them is the last token) */
+            used += 2 * (uint64_t)(i - next);
+            next = i + 1;
+            h = toks[i].hash;
+            for (probe = 0; probe < 2; probe++) {
+                /* probe 0: patterns whose second word can be the next
+                 * token; probe 1: patterns that need no particular
+                 * second word */
+                uint32_t bit = probe ? 64
+                                     : (uint32_t)(toks[i + 1 < n ? i + 1 : i]
+                                                      .hash & 63);
+                if (!probe && i + 1 >= n)
+                    continue;
                 used++;
-                if (e->hash != h || e->bit != bit)
-                    continue;
-                /* third-word filter (cheap; the VM would fail anyway) */
-                if (i + 2 < n &&
-                    !((e->mask3 >> (toks[i + 2].hash & 63)) & 1u))
-                    continue;
-                q = &p->pats[e->pat];
-                if (!(families & ((uint64_t)1 << q->family)) ||
-                    (p->fam[q->family].flags & LCI_FAM_DISABLED))
-                    continue;
-                if (used >= left)
-                    goto out;
-                budget = left - used < LCI_STEP_BUDGET ? (int)(left - used)
-                                                       : LCI_STEP_BUDGET;
-                {
-                    int b0 = budget;
-                    end = vm_run(p->insns, p->sets, q->prog, toks, n, i,
-                                 &budget);
-                    used += (uint64_t)(b0 - (budget < 0 ? 0 : budget));
+                if (!((p->pairbits[pair_of(h, bit) / 64] >>
+                       (pair_of(h, bit) % 64)) & 1u))
+                    continue; /* no entry for (h, bit) */
+                for (k = p->slots[slot_of(h, bit, p->nslots)]; k;
+                     k = p->entries[k - 1].next) {
+                    const entry *e = &p->entries[k - 1];
+                    const pat *q;
+                    int budget;
+                    int64_t end;
+                    lci_pmatch m;
+                    used++;
+                    if (e->hash != h || e->bit != bit)
+                        continue;
+                    /* third-word filter (cheap; the VM would fail anyway) */
+                    if (i + 2 < n &&
+                        !((e->mask3 >> (toks[i + 2].hash & 63)) & 1u))
+                        continue;
+                    q = &p->pats[e->pat];
+                    if (!(families & ((uint64_t)1 << q->family)) ||
+                        (p->fam[q->family].flags & LCI_FAM_DISABLED))
+                        continue;
+                    if (used >= left)
+                        goto out;
+                    budget = left - used < LCI_STEP_BUDGET
+                                 ? (int)(left - used)
+                                 : LCI_STEP_BUDGET;
+                    {
+                        int b0 = budget;
+                        end = vm_run(p->insns, p->sets, q->prog, toks, n, i,
+                                     &budget);
+                        used += (uint64_t)(b0 - (budget < 0 ? 0 : budget));
+                    }
+                    if (end < 0)
+                        continue;
+                    m.pattern = e->pat;
+                    m.family = q->family;
+                    m.tok_start = i;
+                    m.tok_end = (uint32_t)end;
+                    if (fn(&m, ud))
+                        goto out;
                 }
-                if (end < 0)
-                    continue;
-                m.pattern = e->pat;
-                m.family = q->family;
-                m.tok_start = i;
-                m.tok_end = (uint32_t)end;
-                if (fn(&m, ud))
-                    goto out;
             }
         }
     }
+    if (next < n) /* skipped tokens at the end; the last has one probe */
+        used += 2 * (uint64_t)(n - next) - 1;
 out:
     if (work)
         *work += used;
