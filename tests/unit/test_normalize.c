@@ -372,32 +372,6 @@ static void test_norm_invalid_utf8(void **state) {
 /* allocator discipline                                                 */
 /* ------------------------------------------------------------------ */
 
-typedef struct counting {
-    long live, total, fail_at;
-} counting;
-
-static void *c_malloc(void *ctx, size_t n) {
-    counting *c = ctx;
-    if (c->fail_at && c->total + 1 == c->fail_at)
-        return NULL;
-    c->total++;
-    c->live++;
-    return malloc(n ? n : 1);
-}
-static void *c_realloc(void *ctx, void *p, size_t old, size_t n) {
-    counting *c = ctx;
-    (void)old;
-    if (c->fail_at && c->total + 1 == c->fail_at)
-        return NULL;
-    c->total++;
-    return realloc(p, n ? n : 1);
-}
-static void c_free(void *ctx, void *p) {
-    counting *c = ctx;
-    c->live--;
-    free(p);
-}
-
 static void test_norm_allocator(void **state) {
     static const char text[] =
         "Caf\u00E9 \u201Cna\u00EFve\u201D r\u00E9sum\u00E9 \uFB01ne "
@@ -406,8 +380,8 @@ static void test_norm_allocator(void **state) {
     int fast;
     (void)state;
     for (fast = 0; fast <= 1; fast++) {
-        counting c = {0, 0, 0};
-        lci_alloc a = {c_malloc, c_realloc, c_free, &c};
+        tu_counting c = {0, 0, 0, 0};
+        lci_alloc a = {tu_count_malloc, tu_count_realloc, tu_count_free, &c};
         lci_buf out;
         lci_buf_init(&out, &a);
         assert_int_equal(lci_normalize(S(text), fast, &out), LC_OK);

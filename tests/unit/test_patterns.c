@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "testutil.h"
 
 typedef struct hits {
     int n;
@@ -363,24 +364,9 @@ static void test_many_patterns(void **state) {
     lc_config_free(cfg);
 }
 
-/* Counting allocator: the pushback test must not allocate at all (and
- * never through anything but the config's allocator). */
-static size_t g_pb_allocs;
-static void *pb_malloc(void *ctx, size_t n) {
-    (void)ctx;
-    g_pb_allocs++;
-    return malloc(n);
-}
-static void *pb_realloc(void *ctx, void *p, size_t old, size_t n) {
-    (void)ctx;
-    (void)old;
-    g_pb_allocs++;
-    return realloc(p, n);
-}
-static void pb_free(void *ctx, void *p) {
-    (void)ctx;
-    free(p);
-}
+/* The pushback test must not allocate at all (and never through
+ * anything but the config's allocator): counted here. */
+static tu_counting pb_count;
 
 static void test_pushback_builtin(void **state) {
     static const char *const yes[] = {
@@ -398,8 +384,8 @@ static void test_pushback_builtin(void **state) {
         "I asked my doctor and she agreed.",
         "\"That's not what I asked,\" she said in the story.",
     };
-    static const lc_allocator counting = {pb_malloc, pb_realloc, pb_free,
-                                          NULL};
+    static const lc_allocator counting = {tu_count_malloc, tu_count_realloc,
+                                          tu_count_free, &pb_count};
     lc_config *cfg;
     size_t i, bad;
     (void)state;
@@ -409,15 +395,15 @@ static void test_pushback_builtin(void **state) {
         int want = i < sizeof yes / sizeof yes[0];
         const char *txt = want ? yes[i] : no[i - sizeof yes / sizeof yes[0]];
         lci_turn t;
-        size_t before;
+        long before;
         memset(&t, 0, sizeof t);
         assert_int_equal(lci_turn_init(&t, cfg, LC_ROLE_USER, NULL, 0, txt,
                                        strlen(txt), &bad),
                          LC_OK);
-        before = g_pb_allocs;
+        before = pb_count.total;
         if (lci_pushback_match(cfg, &t) != want)
             fail_msg("pushback(%s) != %d", txt, want);
-        assert_int_equal(g_pb_allocs, before); /* allocation-free */
+        assert_int_equal(pb_count.total, before); /* allocation-free */
         assert_false(lci_pushback_match(NULL, &t));
         lci_turn_free(&t, &cfg->alloc);
     }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "testutil.h"
 
 #define TS LCI_TOK_TURN_START
 #define SS LCI_TOK_SENT_START
@@ -197,34 +198,6 @@ static void test_empty_and_reuse(void **state) {
                      LC_ERR_INVALID_ARG);
 }
 
-typedef struct counting {
-    long live, total, fail_at;
-    size_t bytes; /* live bytes, as told by old_size */
-} counting;
-
-static void *c_malloc(void *ctx, size_t n) {
-    counting *c = ctx;
-    if (c->fail_at && c->total + 1 == c->fail_at)
-        return NULL;
-    c->total++;
-    c->live++;
-    c->bytes += n;
-    return malloc(n ? n : 1);
-}
-static void *c_realloc(void *ctx, void *p, size_t old, size_t n) {
-    counting *c = ctx;
-    if (c->fail_at && c->total + 1 == c->fail_at)
-        return NULL;
-    c->total++;
-    c->bytes = c->bytes - old + n;
-    return realloc(p, n ? n : 1);
-}
-static void c_free(void *ctx, void *p) {
-    counting *c = ctx;
-    c->live--;
-    free(p);
-}
-
 static void test_allocator(void **state) {
     lci_buf text;
     long need;
@@ -234,8 +207,8 @@ static void test_allocator(void **state) {
     for (i = 0; i < 500; i++)
         assert_int_equal(lci_buf_printf(&text, "w%u. ", i), LC_OK);
     {
-        counting c = {0, 0, 0, 0};
-        lci_alloc a = {c_malloc, c_realloc, c_free, &c};
+        tu_counting c = {0, 0, 0, 0};
+        lci_alloc a = {tu_count_malloc, tu_count_realloc, tu_count_free, &c};
         lci_token *t = NULL;
         uint32_t n = 0;
         assert_int_equal(lci_tokenize(&a, text.data, text.len, &t, &n),

@@ -1,8 +1,9 @@
 /*
  * testutil.h - helpers shared by the unit tests: a growable text buffer
  * (append, printf, and an lc_write_fn that collects output into it),
- * reading a whole file, the fixtures directory, and a reader fed a whole
- * buffer (cmocka assertions).
+ * reading a whole file, the fixtures directory, a counting allocator
+ * that can fail on demand, and a reader fed a whole buffer (cmocka
+ * assertions).
  *
  * Standard C and the public header only, so that the tests linked to the
  * shared library alone (api, alloc, pathological) can use it as well as
@@ -112,6 +113,41 @@ static inline char *tu_slurp(const char *path, size_t *len) {
 static inline const char *tu_fixtures_dir(void) {
     const char *d = getenv("LC_FIXTURES");
     return d ? d : "fixtures";
+}
+
+/* A counting allocator, for an lc_allocator (or the library's internal
+ * lci_alloc) whose ctx points to a tu_counting: counts calls and live
+ * blocks, tracks live bytes as realloc's old size tells them, and fails
+ * malloc/realloc call number fail_at (1-based; 0 = never). */
+typedef struct tu_counting {
+    long live, total, fail_at;
+    size_t bytes;
+} tu_counting;
+
+static inline void *tu_count_malloc(void *ctx, size_t n) {
+    tu_counting *c = ctx;
+    if (c->fail_at && c->total + 1 == c->fail_at)
+        return NULL;
+    c->total++;
+    c->live++;
+    c->bytes += n;
+    return malloc(n ? n : 1);
+}
+
+static inline void *tu_count_realloc(void *ctx, void *p, size_t old,
+                                     size_t n) {
+    tu_counting *c = ctx;
+    if (c->fail_at && c->total + 1 == c->fail_at)
+        return NULL;
+    c->total++;
+    c->bytes = c->bytes - old + n;
+    return realloc(p, n ? n : 1);
+}
+
+static inline void tu_count_free(void *ctx, void *p) {
+    tu_counting *c = ctx;
+    c->live--;
+    free(p);
 }
 
 /* A new reader of cfg, named src unless that is NULL, that has been fed
