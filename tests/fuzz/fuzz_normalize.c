@@ -33,6 +33,22 @@ static void check_tokens(const char *norm, size_t len) {
     lci_free(&lci_default_alloc, toks);
 }
 
+/* in normalized by the fast or the plain path into out, which must work. */
+static void normalize(const lci_buf *in, int fast, lci_buf *out) {
+    FUZZ_CHECK(lci_normalize(in->data ? in->data : "", in->len, fast, out) ==
+               LC_OK);
+}
+
+/* Abort, saying what, unless got holds exactly the bytes of want. */
+static void check_same(const lci_buf *want, const lci_buf *got,
+                       const char *what) {
+    if (got->len != want->len ||
+        (want->len && memcmp(got->data, want->data, want->len) != 0)) {
+        fprintf(stderr, "%s: %zu -> %zu bytes\n", what, want->len, got->len);
+        abort();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     lci_buf valid, fast, plain, again_fast, again_plain;
     size_t bad = 0, first_bad = 0, i;
@@ -57,16 +73,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FUZZ_CHECK(first_bad == 0 || memcmp(valid.data, data, first_bad) == 0);
     }
 
-    FUZZ_CHECK(lci_normalize(valid.data ? valid.data : "", valid.len, 1,
-                             &fast) == LC_OK);
-    FUZZ_CHECK(lci_normalize(valid.data ? valid.data : "", valid.len, 0,
-                             &plain) == LC_OK);
-    if (fast.len != plain.len ||
-        (fast.len && memcmp(fast.data, plain.data, fast.len) != 0)) {
-        fprintf(stderr, "fast (%zu bytes) != plain (%zu bytes)\n", fast.len,
-                plain.len);
-        abort();
-    }
+    normalize(&valid, 1, &fast);
+    normalize(&valid, 0, &plain);
+    check_same(&plain, &fast, "fast path != plain path");
     FUZZ_CHECK(fuzz_utf8_ok((const unsigned char *)fast.data, fast.len));
     if (fast.len) {
         FUZZ_CHECK(fast.data[0] != ' ');
@@ -75,22 +84,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             FUZZ_CHECK(!(fast.data[i] == ' ' && fast.data[i - 1] == ' '));
     }
 
-    FUZZ_CHECK(lci_normalize(fast.data ? fast.data : "", fast.len, 1,
-                             &again_fast) == LC_OK);
-    FUZZ_CHECK(lci_normalize(plain.data ? plain.data : "", plain.len, 0,
-                             &again_plain) == LC_OK);
-    if (again_fast.len != fast.len ||
-        (fast.len && memcmp(again_fast.data, fast.data, fast.len) != 0)) {
-        fprintf(stderr, "not idempotent (fast path): %zu -> %zu bytes\n",
-                fast.len, again_fast.len);
-        abort();
-    }
-    if (again_plain.len != plain.len ||
-        (plain.len && memcmp(again_plain.data, plain.data, plain.len) != 0)) {
-        fprintf(stderr, "not idempotent (plain path): %zu -> %zu bytes\n",
-                plain.len, again_plain.len);
-        abort();
-    }
+    normalize(&fast, 1, &again_fast);
+    normalize(&plain, 0, &again_plain);
+    check_same(&fast, &again_fast, "not idempotent (fast path)");
+    check_same(&plain, &again_plain, "not idempotent (plain path)");
 
     check_tokens(fast.data ? fast.data : "", fast.len);
 

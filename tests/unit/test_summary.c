@@ -82,15 +82,21 @@ static void test_counts(void **state) {
     lc_summary_free(a);
 }
 
+/* s written as fmt, which must succeed: the text, valid until the next
+ * call. */
+static const char *summary_text(const lc_summary *s, lc_output fmt) {
+    static mk_out o;
+    memset(&o, 0, sizeof o);
+    assert_int_equal(lc_summary_write(s, fmt, 0, mk_write, &o), LC_OK);
+    return o.data;
+}
+
 static void test_json_exact(void **state) {
     lc_summary *a = shard_a();
-    mk_out o = {0};
     (void)state;
-    assert_int_equal(lc_summary_write(a, LC_OUTPUT_JSON, 0, mk_write, &o),
-                     LC_OK);
     /* rates over the 3 analysed: 1/3, 2/3, 2/3 */
     assert_string_equal(
-        o.data,
+        summary_text(a, LC_OUTPUT_JSON),
         "{\"type\":\"summary\",\"schema\":1,\"read\":4,\"analysed\":3,"
         "\"failed\":1,\"with_findings\":2,\"findings\":4,\"rate\":0.666667,"
         "\"kinds\":{\"exact_loop\":{\"conversations\":1,\"rate\":0.333333},"
@@ -198,8 +204,8 @@ static void test_merge_json_errors(void **state) {
 static void test_worst_cut(void **state) {
     lc_summary *s;
     char id[8];
+    const char *text;
     int i;
-    mk_out o = {0};
     (void)state;
     assert_int_equal(lc_summary_new(cfg, &s), LC_OK);
     /* conversations 1..8 with i findings each: worst = 8,7,6,5,4 */
@@ -213,34 +219,30 @@ static void test_worst_cut(void **state) {
         assert_int_equal(lc_summary_add(s, r), LC_OK);
         lc_report_free(r);
     }
-    assert_int_equal(lc_summary_write(s, LC_OUTPUT_TEXT, 0, mk_write, &o),
-                     LC_OK);
-    assert_non_null(strstr(o.data, "  w.jsonl:8: c8 (8 findings)\n"
-                                   "  w.jsonl:7: c7 (7 findings)\n"
-                                   "  w.jsonl:6: c6 (6 findings)\n"
-                                   "  w.jsonl:5: c5 (5 findings)\n"
-                                   "  w.jsonl:4: c4 (4 findings)\n"));
-    assert_null(strstr(o.data, "c3"));
+    text = summary_text(s, LC_OUTPUT_TEXT);
+    assert_non_null(strstr(text, "  w.jsonl:8: c8 (8 findings)\n"
+                                 "  w.jsonl:7: c7 (7 findings)\n"
+                                 "  w.jsonl:6: c6 (6 findings)\n"
+                                 "  w.jsonl:5: c5 (5 findings)\n"
+                                 "  w.jsonl:4: c4 (4 findings)\n"));
+    assert_null(strstr(text, "c3"));
     lc_summary_free(s);
 }
 
 static void test_other_formats(void **state) {
     lc_summary *a = shard_a();
+    const char *text;
     mk_out o = {0};
     (void)state;
-    assert_int_equal(lc_summary_write(a, LC_OUTPUT_GITHUB, 0, mk_write, &o),
-                     LC_OK);
-    assert_string_equal(o.data,
+    assert_string_equal(summary_text(a, LC_OUTPUT_GITHUB),
                         "::notice title=loopcheck summary::4 conversations "
                         "read, 3 analysed, 1 failed; 2 with findings; "
                         "exact_loop 1 (33.3%25); refusal 2 (66.7%25)\n");
-    memset(&o, 0, sizeof o);
-    assert_int_equal(lc_summary_write(a, LC_OUTPUT_JUNIT, 0, mk_write, &o),
-                     LC_OK);
-    assert_non_null(strstr(o.data, "<testsuite name=\"loopcheck.summary\" "
-                                   "tests=\"0\" failures=\"0\""));
+    text = summary_text(a, LC_OUTPUT_JUNIT);
+    assert_non_null(strstr(text, "<testsuite name=\"loopcheck.summary\" "
+                                 "tests=\"0\" failures=\"0\""));
     assert_non_null(
-        strstr(o.data, "<property name=\"family.apology\" value=\"1\"/>"));
+        strstr(text, "<property name=\"family.apology\" value=\"1\"/>"));
     assert_int_equal(lc_summary_write(a, (lc_output)42, 0, mk_write, &o),
                      LC_ERR_INVALID_ARG);
     lc_summary_free(a);
