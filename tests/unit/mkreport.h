@@ -1,14 +1,21 @@
 /*
  * mkreport.h - build lc_report objects by hand for the emitter, summary
  * and diff tests, independent of the reader and the detectors. Uses the
- * internal structs (these tests link the internal library).
+ * internal structs (these tests link the internal library). Also the
+ * collecting write callback and the shared config of those tests.
  */
 #ifndef LC_TEST_MKREPORT_H
 #define LC_TEST_MKREPORT_H
 
-#include "internal.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h> /* after the headers it needs */
 
 #include <string.h>
+
+#include "internal.h"
 
 static inline char *mk_strdup(lc_config *cfg, const char *s) {
     return lci_strndup(&cfg->alloc, s ? s : "", s ? strlen(s) : 0);
@@ -122,6 +129,29 @@ static inline int mk_write(const char *d, size_t n, void *ud) {
     o->data[o->len] = '\0';
     return 0;
 }
+
+/* MK_WRITTEN(write, h, fmt, flags): the output of write(h, fmt, flags,
+ * mk_write, ...) -- lc_report_write, lc_summary_write, lc_diff_write --
+ * into a cleared mk_out; the write must return LC_OK (checked at the
+ * caller's line). Valid until the next MK_WRITTEN. */
+static mk_out mk_written_out;
+
+static inline mk_out *mk_written_clear(void) {
+    memset(&mk_written_out, 0, sizeof mk_written_out);
+    return &mk_written_out;
+}
+
+static inline const mk_out *mk_written_check(lc_status st, const char *file,
+                                             int line) {
+    _assert_int_equal(cast_to_largest_integral_type(st),
+                      cast_to_largest_integral_type(LC_OK), file, line);
+    return &mk_written_out;
+}
+
+#define MK_WRITTEN(write, h, fmt, flags)                                      \
+    mk_written_check(                                                         \
+        (write)((h), (fmt), (flags), mk_write, mk_written_clear()), __FILE__, \
+        __LINE__)
 
 /* The default config every report of a test program is built from:
  * pass mk_setup and mk_teardown to cmocka_run_group_tests. */

@@ -198,15 +198,6 @@ static void test_empty(void **state) {
     lc_diff_free(d);
 }
 
-/* d written as fmt, which must succeed: the text, valid until the next
- * call. */
-static const char *diff_text(const lc_diff *d, lc_output fmt) {
-    static mk_out o;
-    memset(&o, 0, sizeof o);
-    assert_int_equal(lc_diff_write(d, fmt, 0, mk_write, &o), LC_OK);
-    return o.data;
-}
-
 /* Pairing: ids first, then prompt hash; duplicates in order; unpaired
  * listed; loops and family changes counted. */
 static void test_pairing_and_changes(void **state) {
@@ -256,7 +247,7 @@ static void test_pairing_and_changes(void **state) {
     /* b=1, c=1: p = P(X >= 1 | 2) = 3/4 */
     assert_true(st->p_value == 0.75);
 
-    text = diff_text(d, LC_OUTPUT_JSON);
+    text = MK_WRITTEN(lc_diff_write, d, LC_OUTPUT_JSON, 0)->data;
     assert_non_null(strstr(text, "\"paired\":3,\"unpaired\":2,"));
     assert_non_null(strstr(text, "\"verdict\":\"no_change\""));
     assert_non_null(strstr(
@@ -275,18 +266,18 @@ static void test_pairing_and_changes(void **state) {
                            "\"baseline\",\"conversation\":\"z\",\"source\":"
                            "\"b.jsonl\",\"line\":3},{\"side\":\"candidate\","
                            "\"conversation\":\"q\""));
-    text = diff_text(d, LC_OUTPUT_TEXT);
+    text = MK_WRITTEN(lc_diff_write, d, LC_OUTPUT_TEXT, 0)->data;
     assert_non_null(strstr(text, "to_refusal:\n  c.jsonl:2: x: "
                                  "compliance -> refusal (no_capability)\n"));
     assert_non_null(strstr(text, "unpaired:\n  b.jsonl:3: z (baseline "
                                  "only)\n  c.jsonl:4: q (candidate only)\n"));
-    text = diff_text(d, LC_OUTPUT_JUNIT);
+    text = MK_WRITTEN(lc_diff_write, d, LC_OUTPUT_JUNIT, 0)->data;
     /* no regression: the flip is reported, not failed */
     assert_non_null(strstr(text, "<testsuite name=\"loopcheck.diff\" "
                                  "tests=\"4\" failures=\"0\""));
     assert_non_null(strstr(text, "<system-out>to_refusal\n"));
     assert_null(strstr(text, "<failure"));
-    text = diff_text(d, LC_OUTPUT_GITHUB);
+    text = MK_WRITTEN(lc_diff_write, d, LC_OUTPUT_GITHUB, 0)->data;
     assert_non_null(strstr(text,
                            "::warning file=c.jsonl,line=2,title=loopcheck "
                            "diff to_refusal::x: compliance -> refusal "

@@ -34,21 +34,11 @@ static lc_report *sample(void) {
     return r;
 }
 
-/* r written as fmt with flags, which must succeed: the collected
- * output, valid until the next call. */
-static const mk_out *written(const lc_report *r, lc_output fmt,
-                             unsigned flags) {
-    static mk_out o;
-    memset(&o, 0, sizeof o);
-    assert_int_equal(lc_report_write(r, fmt, flags, mk_write, &o), LC_OK);
-    return &o;
-}
-
 static void test_json_exact(void **state) {
     lc_report *r = sample();
     const mk_out *o;
     (void)state;
-    o = written(r, LC_OUTPUT_JSON, 0);
+    o = MK_WRITTEN(lc_report_write, r, LC_OUTPUT_JSON, 0);
     assert_int_equal(o->calls, 1); /* one call per report */
     assert_string_equal(
         o->data,
@@ -74,7 +64,7 @@ static void test_json_failed(void **state) {
     (void)state;
     mk_fail(r, LC_ERR_SYNTAX, 2, 17, "unexpected character '}'");
     assert_string_equal(
-        written(r, LC_OUTPUT_JSON, 0)->data,
+        MK_WRITTEN(lc_report_write, r, LC_OUTPUT_JSON, 0)->data,
         "{\"type\":\"conversation\",\"conversation\":\"bad.jsonl:2\","
         "\"source\":\"bad.jsonl\",\"line\":2,\"turns\":0,"
         "\"status\":\"LC-E030\",\"error\":{\"code\":\"LC-E030\","
@@ -99,7 +89,7 @@ static void test_json_kind_fields(void **state) {
     f->pub.family = "decline";
     f = mk_finding(r, LC_KIND_DEGENERATE_REPETITION, 5, 5, 1, 1, "x x");
     f->pub.words = 99;
-    text = written(r, LC_OUTPUT_JSON, 0)->data;
+    text = MK_WRITTEN(lc_report_write, r, LC_OUTPUT_JSON, 0)->data;
     assert_non_null(strstr(text, "\"evidence\":\"0000000000000000\","
                                  "\"words\":14,\"share\":0.5}"));
     assert_non_null(strstr(text, "\"count\":4,\"family\":\"decline\","
@@ -115,7 +105,7 @@ static void test_text(void **state) {
     lc_report *r = sample();
     const char *text;
     (void)state;
-    text = written(r, LC_OUTPUT_TEXT, 0)->data;
+    text = MK_WRITTEN(lc_report_write, r, LC_OUTPUT_TEXT, 0)->data;
     assert_string_equal(
         text,
         "== conv-1 (34 turns, 2 findings)\n"
@@ -125,7 +115,8 @@ static void test_text(void **state) {
         "assistant: \"I can't help\"\n");
     assert_null(strchr(text, '\033'));
     /* colour only when asked for */
-    text = written(r, LC_OUTPUT_TEXT, LC_WRITE_COLOR)->data;
+    text =
+        MK_WRITTEN(lc_report_write, r, LC_OUTPUT_TEXT, LC_WRITE_COLOR)->data;
     assert_non_null(strstr(text, "\033[1;31mexact_loop\033[0m"));
     lc_report_free(r);
 }
@@ -133,7 +124,8 @@ static void test_text(void **state) {
 static void test_text_quiet_when_clean(void **state) {
     lc_report *r = mk_report(cfg, "c", "a.jsonl", 1, 2);
     (void)state;
-    assert_int_equal(written(r, LC_OUTPUT_TEXT, 0)->len, 0);
+    assert_int_equal(MK_WRITTEN(lc_report_write, r, LC_OUTPUT_TEXT, 0)->len,
+                     0);
     lc_report_free(r);
 }
 
@@ -179,10 +171,11 @@ static void test_github_escaping(void **state) {
         "title=loopcheck recurring_turn::turns 1-3, 3 times, assistant: "
         "\"100%25 sure ok\" (conversation id,1)\n");
     mk_fail(r, LC_ERR_SCHEMA, 7, 2, "no messages\nhere");
-    assert_non_null(strstr(written(r, LC_OUTPUT_GITHUB, 0)->data,
-                           "::error file=dir%3Ax/a%25b.jsonl,line=7,col=2,"
-                           "title=LC-E031::no messages%0Ahere "
-                           "(conversation id,1)\n"));
+    assert_non_null(
+        strstr(MK_WRITTEN(lc_report_write, r, LC_OUTPUT_GITHUB, 0)->data,
+               "::error file=dir%3Ax/a%25b.jsonl,line=7,col=2,"
+               "title=LC-E031::no messages%0Ahere "
+               "(conversation id,1)\n"));
     lc_report_free(r);
 }
 

@@ -82,21 +82,12 @@ static void test_counts(void **state) {
     lc_summary_free(a);
 }
 
-/* s written as fmt, which must succeed: the text, valid until the next
- * call. */
-static const char *summary_text(const lc_summary *s, lc_output fmt) {
-    static mk_out o;
-    memset(&o, 0, sizeof o);
-    assert_int_equal(lc_summary_write(s, fmt, 0, mk_write, &o), LC_OK);
-    return o.data;
-}
-
 static void test_json_exact(void **state) {
     lc_summary *a = shard_a();
     (void)state;
     /* rates over the 3 analysed: 1/3, 2/3, 2/3 */
     assert_string_equal(
-        summary_text(a, LC_OUTPUT_JSON),
+        MK_WRITTEN(lc_summary_write, a, LC_OUTPUT_JSON, 0)->data,
         "{\"type\":\"summary\",\"schema\":1,\"read\":4,\"analysed\":3,"
         "\"failed\":1,\"with_findings\":2,\"findings\":4,\"rate\":0.666667,"
         "\"kinds\":{\"exact_loop\":{\"conversations\":1,\"rate\":0.333333},"
@@ -219,7 +210,7 @@ static void test_worst_cut(void **state) {
         assert_int_equal(lc_summary_add(s, r), LC_OK);
         lc_report_free(r);
     }
-    text = summary_text(s, LC_OUTPUT_TEXT);
+    text = MK_WRITTEN(lc_summary_write, s, LC_OUTPUT_TEXT, 0)->data;
     assert_non_null(strstr(text, "  w.jsonl:8: c8 (8 findings)\n"
                                  "  w.jsonl:7: c7 (7 findings)\n"
                                  "  w.jsonl:6: c6 (6 findings)\n"
@@ -234,11 +225,12 @@ static void test_other_formats(void **state) {
     const char *text;
     mk_out o = {0};
     (void)state;
-    assert_string_equal(summary_text(a, LC_OUTPUT_GITHUB),
-                        "::notice title=loopcheck summary::4 conversations "
-                        "read, 3 analysed, 1 failed; 2 with findings; "
-                        "exact_loop 1 (33.3%25); refusal 2 (66.7%25)\n");
-    text = summary_text(a, LC_OUTPUT_JUNIT);
+    assert_string_equal(
+        MK_WRITTEN(lc_summary_write, a, LC_OUTPUT_GITHUB, 0)->data,
+        "::notice title=loopcheck summary::4 conversations "
+        "read, 3 analysed, 1 failed; 2 with findings; "
+        "exact_loop 1 (33.3%25); refusal 2 (66.7%25)\n");
+    text = MK_WRITTEN(lc_summary_write, a, LC_OUTPUT_JUNIT, 0)->data;
     assert_non_null(strstr(text, "<testsuite name=\"loopcheck.summary\" "
                                  "tests=\"0\" failures=\"0\""));
     assert_non_null(
