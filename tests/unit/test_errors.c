@@ -69,6 +69,12 @@ static void check(const char *in, size_t len, const expect *e,
         check(in, sizeof(in) - 1, &e_, fmt);                              \
     } while (0)
 
+/* A syntax error in a JSONL conversation's second line (after GOOD), at
+ * column col and byte off of that line. */
+#define SYNTAX_LINE2(line2, col, off, msg)                                    \
+    CHECK(GOOD line2, LC_FORMAT_JSONL_CONV, 2, 1, LC_ERR_SYNTAX,              \
+          LC_SEVERITY_ERROR, 2, col, GOOD_LEN + off, msg)
+
 static void test_good_len(void **state) {
     (void)state;
     assert_int_equal(strlen(GOOD), GOOD_LEN);
@@ -78,57 +84,47 @@ static void test_jsonl_syntax(void **state) {
     (void)state;
     /* line 2: {"messages":[{"role":"user","content":"x"},]}
      *                                                    ^ col 44 */
-    CHECK(GOOD "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},]}\n",
-          LC_FORMAT_JSONL_CONV, 2, 1, LC_ERR_SYNTAX, LC_SEVERITY_ERROR, 2,
-          44, GOOD_LEN + 43, "unexpected character at ']'");
+    SYNTAX_LINE2("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},]}\n",
+                 44, 43, "unexpected character at ']'");
     /* line 2: {"messages" [1]}
      *                     ^ col 13 */
-    CHECK(GOOD "{\"messages\" [1]}\n", LC_FORMAT_JSONL_CONV, 2, 1,
-          LC_ERR_SYNTAX, LC_SEVERITY_ERROR, 2, 13, GOOD_LEN + 12,
-          "separator ':' expected");
+    SYNTAX_LINE2("{\"messages\" [1]}\n", 13, 12, "separator ':' expected");
     /* line 2: {"messages":[{"role":"user","content":"abc
      *                                                   ^ col 43 (end) */
-    CHECK(GOOD "{\"messages\":[{\"role\":\"user\",\"content\":\"abc\n",
-          LC_FORMAT_JSONL_CONV, 2, 1, LC_ERR_SYNTAX, LC_SEVERITY_ERROR, 2,
-          43, GOOD_LEN + 42, "unexpected end of line");
+    SYNTAX_LINE2("{\"messages\":[{\"role\":\"user\",\"content\":\"abc\n", 43,
+                 42, "unexpected end of line");
     /* line 2: {"messages":[{"role":"user","content":tru}]}
      *                                                  ^ col 42 */
-    CHECK(GOOD "{\"messages\":[{\"role\":\"user\",\"content\":tru}]}\n",
-          LC_FORMAT_JSONL_CONV, 2, 1, LC_ERR_SYNTAX, LC_SEVERITY_ERROR, 2,
-          42, GOOD_LEN + 41, "boolean expected");
+    SYNTAX_LINE2("{\"messages\":[{\"role\":\"user\",\"content\":tru}]}\n", 42,
+                 41, "boolean expected");
     /* Columns count code points, offsets count bytes (e-acute and
      * o-umlaut are two bytes each):
      * line 2: {"messages":[{"role":"user","content":"hello world"},,]}
      *                                                               ^ col 54,
      * byte 55 of the line */
-    CHECK(GOOD "{\"messages\":[{\"role\":\"user\",\"content\":"
-               "\"h\xc3\xa9llo w\xc3\xb6rld\"},,]}\n",
-          LC_FORMAT_JSONL_CONV, 2, 1, LC_ERR_SYNTAX, LC_SEVERITY_ERROR, 2,
-          54, GOOD_LEN + 55, "unexpected character at ','");
+    SYNTAX_LINE2("{\"messages\":[{\"role\":\"user\",\"content\":"
+                 "\"h\xc3\xa9llo w\xc3\xb6rld\"},,]}\n",
+                 54, 55, "unexpected character at ','");
     /* line 2: {"messages":[]} x
      *                         ^ col 17 */
-    CHECK(GOOD "{\"messages\":[]} x\n", LC_FORMAT_JSONL_CONV, 2, 1,
-          LC_ERR_SYNTAX, LC_SEVERITY_ERROR, 2, 17, GOOD_LEN + 16,
-          "unexpected character at 'x'");
+    SYNTAX_LINE2("{\"messages\":[]} x\n", 17, 16,
+                 "unexpected character at 'x'");
     /* line 2: {"messages":[{"role":"user","content":[1, 2 3]}]}
      *                                                     ^ col 45 */
-    CHECK(GOOD "{\"messages\":[{\"role\":\"user\",\"content\":[1, 2 3]}]}\n",
-          LC_FORMAT_JSONL_CONV, 2, 1, LC_ERR_SYNTAX, LC_SEVERITY_ERROR, 2,
-          45, GOOD_LEN + 44, "array value separator");
+    SYNTAX_LINE2("{\"messages\":[{\"role\":\"user\",\"content\":[1, 2 3]}]}\n",
+                 45, 44, "array value separator");
     /* line 2: {"messages":[{"role":"user","content":"bad\q"}]}
      *                                                    ^ col 44 */
-    CHECK(GOOD "{\"messages\":[{\"role\":\"user\",\"content\":\"bad\\q\"}]}\n",
-          LC_FORMAT_JSONL_CONV, 2, 1, LC_ERR_SYNTAX, LC_SEVERITY_ERROR, 2,
-          44, GOOD_LEN + 43, "invalid string sequence");
+    SYNTAX_LINE2(
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"bad\\q\"}]}\n", 44,
+        43, "invalid string sequence");
 }
 
 static void test_jsonl_nul_byte(void **state) {
     (void)state;
     /* line 2: {"messages":"a<NUL>b"}
      *                       ^ col 15 */
-    CHECK(GOOD "{\"messages\":\"a\0b\"}\n", LC_FORMAT_JSONL_CONV, 2, 1,
-          LC_ERR_SYNTAX, LC_SEVERITY_ERROR, 2, 15, GOOD_LEN + 14,
-          "NUL byte");
+    SYNTAX_LINE2("{\"messages\":\"a\0b\"}\n", 15, 14, "NUL byte");
 }
 
 static void test_jsonl_crlf_and_bom(void **state) {

@@ -258,25 +258,16 @@ static void run_dir(const char *sub, lc_format want) {
     lc_config_free(defer);
 }
 
-static void test_fixtures_jsonl(void **state) {
-    (void)state;
-    run_dir("jsonl", LC_FORMAT_JSONL_CONV);
-}
+#define FIXTURE_DIR_TEST(fn, sub, format)                                     \
+    static void fn(void **state) {                                            \
+        (void)state;                                                          \
+        run_dir(sub, format);                                                 \
+    }
 
-static void test_fixtures_turns(void **state) {
-    (void)state;
-    run_dir("jsonl-turns", LC_FORMAT_JSONL_TURN);
-}
-
-static void test_fixtures_json(void **state) {
-    (void)state;
-    run_dir("json", LC_FORMAT_JSON);
-}
-
-static void test_fixtures_transcript(void **state) {
-    (void)state;
-    run_dir("transcript", LC_FORMAT_TRANSCRIPT);
-}
+FIXTURE_DIR_TEST(test_fixtures_jsonl, "jsonl", LC_FORMAT_JSONL_CONV)
+FIXTURE_DIR_TEST(test_fixtures_turns, "jsonl-turns", LC_FORMAT_JSONL_TURN)
+FIXTURE_DIR_TEST(test_fixtures_json, "json", LC_FORMAT_JSON)
+FIXTURE_DIR_TEST(test_fixtures_transcript, "transcript", LC_FORMAT_TRANSCRIPT)
 
 /* ------------------------------------------------------------------ */
 /* Targeted tests                                                       */
