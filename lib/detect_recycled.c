@@ -95,6 +95,8 @@ typedef struct recyc_state {
     size_t cap, n;
     uint32_t *used;
     size_t capused;
+    size_t peak;      /* most entries of a conversation since `resets` = 0 */
+    uint32_t resets;  /* conversations since the last size check */
     uint32_t n_words, k, w, window, next_sweep;
     uint64_t base_k1; /* ROLL_BASE^(k-1) */
     uint64_t *sh;
@@ -146,6 +148,8 @@ static void recyc_destroy(void *st, const lci_alloc *a) {
  * table is freed), and the first table's size (8 KiB). */
 #define RECYC_IDX_KEEP ((size_t)1 << 15)
 #define RECYC_IDX_MIN ((size_t)1 << 9)
+/* Conversations between two checks of the table's size. */
+#define RECYC_IDX_CHECK 16
 
 static void idx_clear(recyc_state *r) {
     size_t i;
@@ -157,6 +161,21 @@ static void idx_clear(recyc_state *r) {
 static lc_status recyc_reset(void *st, lc_session *s) {
     recyc_state *r = st;
     (void)s;
+    /* every RECYC_IDX_CHECK conversations: a table more than four times
+     * what the busiest of them needed is given up (the next reserve
+     * makes one to measure), so one long conversation does not spread
+     * all later short ones over a table that no cache holds */
+    if (r->n > r->peak)
+        r->peak = r->n;
+    if (++r->resets >= RECYC_IDX_CHECK) {
+        size_t want = RECYC_IDX_MIN;
+        while (want < 2 * r->peak)
+            want *= 2;
+        if (r->cap > 4 * want && r->cap > RECYC_IDX_MIN)
+            r->cap = RECYC_IDX_KEEP + 1; /* freed just below */
+        r->resets = 0;
+        r->peak = 0;
+    }
     if (r->cap > RECYC_IDX_KEEP) { /* a huge conversation's table */
         lci_free(r->a, r->idx);
         lci_free(r->a, r->used);
@@ -289,7 +308,7 @@ static lc_status fingerprints(recyc_state *r, const lci_turn *t,
         /* the default window, branch-free: the rightmost minimum of the
          * pair (i-1, i) is P(i), and of the window i-3..i it is P(i) if
          * P(i) <= P(i-2), else P(i-2) (ties go right) */
-        uint64_t v1, v2, pv;
+        uint64_t v1, v2, pv, m, c;
         uint32_t q1, q2, pq;
         v2 = sh[2] <= sh[1] ? sh[2] : sh[1]; /* P(2) */
         q2 = sh[2] <= sh[1] ? 2 : 1;
@@ -300,11 +319,15 @@ static lc_status fingerprints(recyc_state *r, const lci_turn *t,
             uint64_t y;
             h = (h - tk[i - 1].hash * b) * ROLL_BASE + tk[i - 1 + k].hash;
             y = lci_mix64(h);
-            pv = y <= x ? y : x; /* P(i) */
-            pq = y <= x ? i : i - 1;
+            /* selects by mask (compilers turn ?: into branches here) */
+            c = y <= x;
+            m = (uint64_t)0 - c;
+            pv = x ^ ((x ^ y) & m); /* P(i) */
+            pq = i - 1 + (uint32_t)c;
             x = y;
-            best = pv <= v2 ? pq : q2;
-            bestv = pv <= v2 ? pv : v2;
+            m = (uint64_t)0 - (uint64_t)(pv <= v2);
+            bestv = v2 ^ ((v2 ^ pv) & m);
+            best = q2 ^ ((q2 ^ pq) & (uint32_t)m);
             v2 = v1;
             q2 = q1;
             v1 = pv;
@@ -327,9 +350,9 @@ static lc_status fingerprints(recyc_state *r, const lci_turn *t,
             best = i + 1 - w;
             bestv = sh[best];
             for (j = best + 1; j <= i; j++) {
-                x = sh[j];
-                best = x <= bestv ? j : best;
-                bestv = x <= bestv ? x : bestv;
+                uint64_t m = (uint64_t)0 - (uint64_t)(sh[j] <= bestv);
+                best ^= (best ^ j) & (uint32_t)m;
+                bestv ^= (bestv ^ sh[j]) & m;
             }
             fps[nf].h = bestv; /* written always, kept if new */
             fps[nf].pos = best;
