@@ -351,6 +351,18 @@ static void flush_batch(pipeline *p) {
     drain(p, 0);
 }
 
+/* Hand over the open batch, wait until every batch in flight has been
+ * consumed, and push the output out (the reader is about to wait for
+ * input: a live pipe should see the findings of what it already sent). */
+static void pipeline_sync(pipeline *p) {
+    if (p->nthreads) {
+        flush_batch(p);
+        while (p->next_out != p->next_submit)
+            drain(p, 1);
+    }
+    fflush(stdout);
+}
+
 static void submit(pipeline *p, job *j) {
     batch *b;
     if (p->nthreads == 0) {
@@ -521,9 +533,9 @@ static int read_one(pipeline *p, const lc_config *cfg, const input_file *f,
         if (st != LC_NEED_INPUT && st != LC_END)
             goto out;
         /* a short read means the pipe or terminal has nothing more for
-         * now: do not hold what is complete back while waiting */
+         * now: finish and print what is complete before waiting */
         if ((size_t)n < CHUNK)
-            flush_batch(p);
+            pipeline_sync(p);
     }
     if ((st = lc_reader_finish(r)) != LC_OK) {
         reader_failure(p, side, name, lc_reader_error(r), st);
