@@ -284,22 +284,28 @@ static lc_status fingerprints(recyc_state *r, const lci_turn *t,
     }
     sh = r->sh;
     fps = r->fps;
-    /* Shingle hashes (rolling) and winnowing in one pass: for every
-     * window of w shingles ending at i select the rightmost minimum. A
-     * turn with fewer than w shingles is one window. */
+    /* Two tight passes (one loop doing both ran out of registers): the
+     * shingle hashes, rolling, then winnowing: for every window of w
+     * shingles ending at i select the rightmost minimum. A turn with
+     * fewer than w shingles is one window. */
     for (i = 0; i < k; i++)
         h = h * ROLL_BASE + tk[i].hash;
-    sh[0] = bestv = lci_mix64(h);
-    best = 0;
-    lim = nsh < w ? nsh : w;
-    for (i = 1; i < lim; i++) {
-        h = (h - tk[i - 1].hash * b) * ROLL_BASE + tk[i - 1 + k].hash;
-        sh[i] = x = lci_mix64(h);
-        if (x <= bestv) {
-            best = i;
-            bestv = x;
+    sh[0] = lci_mix64(h);
+    {
+        const lci_token *out = tk, *in = tk + k;
+        for (i = 1; i < nsh; i++, out++, in++) {
+            h = (h - out->hash * b) * ROLL_BASE + in->hash;
+            sh[i] = lci_mix64(h);
         }
     }
+    bestv = sh[0];
+    best = 0;
+    lim = nsh < w ? nsh : w;
+    for (i = 1; i < lim; i++)
+        if (sh[i] <= bestv) {
+            best = i;
+            bestv = sh[i];
+        }
     fps[0].h = bestv;
     fps[0].pos = best;
     nf = 1;
@@ -308,7 +314,7 @@ static lc_status fingerprints(recyc_state *r, const lci_turn *t,
         /* the default window, branch-free: the rightmost minimum of the
          * pair (i-1, i) is P(i), and of the window i-3..i it is P(i) if
          * P(i) <= P(i-2), else P(i-2) (ties go right) */
-        uint64_t v1, v2, pv, m, c;
+        uint64_t v1, v2, pv;
         uint32_t q1, q2, pq;
         v2 = sh[2] <= sh[1] ? sh[2] : sh[1]; /* P(2) */
         q2 = sh[2] <= sh[1] ? 2 : 1;
@@ -316,18 +322,17 @@ static lc_status fingerprints(recyc_state *r, const lci_turn *t,
         q1 = sh[3] <= sh[2] ? 3 : 2;
         x = sh[3];
         for (i = 4; i < nsh; i++) {
-            uint64_t y;
-            h = (h - tk[i - 1].hash * b) * ROLL_BASE + tk[i - 1 + k].hash;
-            y = lci_mix64(h);
-            /* selects by mask (compilers turn ?: into branches here) */
-            c = y <= x;
-            m = (uint64_t)0 - c;
-            pv = x ^ ((x ^ y) & m); /* P(i) */
-            pq = i - 1 + (uint32_t)c;
+            uint64_t y = sh[i];
+            /* one ?: per condition (a conditional move) and the
+             * position by arithmetic: with two ?: on one condition
+             * compilers branch, and which way is random */
+            uint32_t c = y <= x;
+            pv = c ? y : x; /* P(i) */
+            pq = i - 1 + c;
             x = y;
-            m = (uint64_t)0 - (uint64_t)(pv <= v2);
-            bestv = v2 ^ ((v2 ^ pv) & m);
-            best = q2 ^ ((q2 ^ pq) & (uint32_t)m);
+            c = pv <= v2;
+            bestv = c ? pv : v2;
+            best = q2 + ((pq - q2) & ((uint32_t)0 - c));
             v2 = v1;
             q2 = q1;
             v1 = pv;
@@ -337,16 +342,10 @@ static lc_status fingerprints(recyc_state *r, const lci_turn *t,
             nf += best != last;
             last = best;
         }
-        *nfp = nf;
-        return LC_OK;
-    }
-    if (w <= RECYC_SCAN_W) {
-        /* small windows (the default 4): the minimum of each window is
-         * found again from scratch, with conditional moves instead of
-         * branches (which way they go is random: mispredicted often) */
+    } else if (w <= RECYC_SCAN_W) {
+        /* small windows: the minimum of each window is found again from
+         * scratch, by masks (which way a branch goes is random) */
         for (i = w; i < nsh; i++) {
-            h = (h - tk[i - 1].hash * b) * ROLL_BASE + tk[i - 1 + k].hash;
-            sh[i] = lci_mix64(h);
             best = i + 1 - w;
             bestv = sh[best];
             for (j = best + 1; j <= i; j++) {
@@ -359,31 +358,29 @@ static lc_status fingerprints(recyc_state *r, const lci_turn *t,
             nf += best != last;
             last = best;
         }
-        *nfp = nf;
-        return LC_OK;
-    }
-    /* large windows: the minimum is only searched again when it has
-     * left the window, O(1) amortized per shingle */
-    for (i = w; i < nsh; i++) {
-        h = (h - tk[i - 1].hash * b) * ROLL_BASE + tk[i - 1 + k].hash;
-        sh[i] = x = lci_mix64(h);
-        if (best + w <= i) { /* the minimum left the window */
-            best = i + 1 - w;
-            bestv = sh[best];
-            for (j = best + 1; j <= i; j++)
-                if (sh[j] <= bestv) {
-                    best = j;
-                    bestv = sh[j];
-                }
-        } else if (x <= bestv) {
-            best = i;
-            bestv = x;
-        }
-        if (best != last) {
-            fps[nf].h = bestv;
-            fps[nf].pos = best;
-            nf++;
-            last = best;
+    } else {
+        /* large windows: the minimum is only searched again when it has
+         * left the window, O(1) amortized per shingle */
+        for (i = w; i < nsh; i++) {
+            x = sh[i];
+            if (best + w <= i) { /* the minimum left the window */
+                best = i + 1 - w;
+                bestv = sh[best];
+                for (j = best + 1; j <= i; j++)
+                    if (sh[j] <= bestv) {
+                        best = j;
+                        bestv = sh[j];
+                    }
+            } else if (x <= bestv) {
+                best = i;
+                bestv = x;
+            }
+            if (best != last) {
+                fps[nf].h = bestv;
+                fps[nf].pos = best;
+                nf++;
+                last = best;
+            }
         }
     }
     *nfp = nf;
