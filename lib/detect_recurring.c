@@ -49,17 +49,28 @@
 
 #include <string.h>
 
+/* Occurrences kept in the entry itself (most turns occur once). */
+#define RECUR_INL 4
+
 typedef struct recur_entry {
-    uint32_t *occ;      /* counted occurrences in the window, ascending */
+    uint32_t *occ;      /* counted occurrences in the window, ascending:
+                           inl while cap == RECUR_INL (occ NULL) */
+    uint32_t inl[RECUR_INL];
     uint32_t head, n, cap;
     uint32_t last;      /* latest counted (or seen) occurrence */
     uint32_t seen_last; /* latest occurrence, counted or not */
+    uint32_t next_free; /* pool index + 1 of the next free entry */
     lci_finding *f;     /* finding once reported */
 } recur_entry;
 
 typedef struct recur_state {
     const lci_alloc *a;
-    lci_u64map map; /* key -> (recur_entry *) */
+    lci_u64map map; /* key -> pool index + 1 (0: none, allocation failed) */
+    /* entries in one array (no allocation per distinct turn), emptied at
+     * reset; entries dropped by a sweep are reused through a free list */
+    recur_entry *pool;
+    size_t npool, cappool;
+    uint32_t free_head; /* pool index + 1, 0 if none */
     uint32_t window, maxp, need, need_short, short_words, pct;
     lci_sketch ska, skb; /* for the cycle check */
     uint32_t pending; /* tool call waiting for its observation, 0 if none */
@@ -83,36 +94,79 @@ static lc_status recur_create(lc_session *s, void **out) {
     return LC_OK;
 }
 
-static void entry_free(recur_entry *e, const lci_alloc *a) {
-    if (e) {
-        lci_free(a, e->occ);
-        lci_free(a, e);
-    }
+static recur_entry *entry_at(recur_state *r, uint64_t v) {
+    return v ? &r->pool[v - 1] : NULL;
 }
 
-static bool free_all(uint64_t key, uint64_t val, void *ctx) {
-    (void)key;
-    entry_free((recur_entry *)(uintptr_t)val, ctx);
-    return false;
+static uint32_t *occ_of(recur_entry *e) { return e->occ ? e->occ : e->inl; }
+
+/* A zeroed entry; *val receives its map value. */
+static lc_status entry_new(recur_state *r, uint64_t *val) {
+    size_t i;
+    if (r->free_head) {
+        i = r->free_head - 1;
+        r->free_head = r->pool[i].next_free;
+    } else {
+        if (r->npool == r->cappool) {
+            size_t cap = r->cappool;
+            lc_status st = lci_grow(r->a, (void **)&r->pool, sizeof *r->pool,
+                                    &cap, r->npool + 1);
+            if (st != LC_OK)
+                return st;
+            r->cappool = cap;
+        }
+        i = r->npool++;
+    }
+    memset(&r->pool[i], 0, sizeof r->pool[i]);
+    r->pool[i].cap = RECUR_INL;
+    *val = (uint64_t)i + 1;
+    return LC_OK;
+}
+
+/* Give entry v back to the pool. */
+static void entry_release(recur_state *r, uint64_t v) {
+    recur_entry *e = entry_at(r, v);
+    if (!e)
+        return;
+    lci_free(r->a, e->occ);
+    e->occ = NULL;
+    e->next_free = r->free_head;
+    r->free_head = (uint32_t)v;
+}
+
+/* Free every entry's occurrence list and empty the pool. */
+static void pool_clear(recur_state *r) {
+    size_t i;
+    for (i = 0; i < r->npool; i++) {
+        lci_free(r->a, r->pool[i].occ);
+        r->pool[i].occ = NULL;
+    }
+    r->npool = 0;
+    r->free_head = 0;
 }
 
 static void recur_destroy(void *st, const lci_alloc *a) {
     recur_state *r = st;
     if (!r)
         return;
-    if (r->map.cap)
-        lci_u64map_retain(&r->map, a, free_all, (void *)(uintptr_t)a);
+    pool_clear(r);
+    lci_free(a, r->pool);
     lci_u64map_free(&r->map, a);
     lci_free(a, r);
 }
 
+/* Entries kept in the pool between conversations (larger is freed). */
+#define RECUR_POOL_KEEP ((size_t)1 << 12)
+
 static lc_status recur_reset(void *st, lc_session *s) {
     recur_state *r = st;
-    size_t i;
     (void)s;
-    for (i = 0; i < r->map.cap && r->map.n; i++)
-        if (r->map.keys[i])
-            entry_free((recur_entry *)(uintptr_t)r->map.vals[i], r->a);
+    pool_clear(r);
+    if (r->cappool > RECUR_POOL_KEEP) {
+        lci_free(r->a, r->pool);
+        r->pool = NULL;
+        r->cappool = 0;
+    }
     lci_u64map_clear(&r->map, r->a, (size_t)1 << 12);
     r->pending = 0;
     r->next_sweep = r->window;
@@ -120,17 +174,17 @@ static lc_status recur_reset(void *st, lc_session *s) {
 }
 
 typedef struct sweep_ctx {
-    const lci_alloc *a;
+    recur_state *r;
     uint32_t lo; /* first turn inside the window */
 } sweep_ctx;
 
 static bool keep_recent(uint64_t key, uint64_t val, void *ctx) {
     sweep_ctx *c = ctx;
-    recur_entry *e = (recur_entry *)(uintptr_t)val;
+    recur_entry *e = entry_at(c->r, val);
     (void)key;
     if (e && e->seen_last >= c->lo)
-        return true; /* (a NULL entry is left by a failed allocation) */
-    entry_free(e, c->a);
+        return true; /* (a 0 value is left by a failed allocation) */
+    entry_release(c->r, val);
     return false;
 }
 
@@ -163,6 +217,7 @@ static lc_status occurrence(recur_state *r, lc_session *s, uint32_t idx,
                             uint64_t key) {
     const lci_turn *t = lci_session_turn(s, idx);
     uint32_t lo = idx >= r->window ? idx - r->window + 1 : 1, need, i;
+    uint32_t *occ;
     uint64_t *slot;
     bool created;
     recur_entry *e;
@@ -173,14 +228,14 @@ static lc_status occurrence(recur_state *r, lc_session *s, uint32_t idx,
     if (st != LC_OK)
         return st;
     if (created) {
-        e = lci_calloc(r->a, 1, sizeof *e);
-        if (!e) {
-            *slot = 0; /* the entry stays with a NULL value: skipped */
+        uint64_t v;
+        if (entry_new(r, &v) != LC_OK) {
+            *slot = 0; /* the entry stays with a 0 value: skipped */
             return LC_ERR_NOMEM;
         }
-        *slot = (uint64_t)(uintptr_t)e;
+        *slot = v;
     }
-    e = (recur_entry *)(uintptr_t)*slot;
+    e = entry_at(r, *slot);
     if (!e)
         return LC_ERR_NOMEM;
     if (e->seen_last && continues_cycle(r, s, idx, idx - e->seen_last)) {
@@ -189,23 +244,34 @@ static lc_status occurrence(recur_state *r, lc_session *s, uint32_t idx,
     }
     e->seen_last = idx;
     /* drop occurrences that left the window */
-    while (e->n && e->occ[e->head] < lo) {
+    occ = occ_of(e);
+    while (e->n && occ[e->head] < lo) {
         e->head++;
         e->n--;
     }
     if (e->head && e->head + e->n == e->cap) {
-        memmove(e->occ, e->occ + e->head, e->n * sizeof *e->occ);
+        memmove(occ, occ + e->head, e->n * sizeof *occ);
         e->head = 0;
     }
     if (e->head + e->n == e->cap) {
         size_t cap = e->cap;
-        st = lci_grow(r->a, (void **)&e->occ, sizeof *e->occ, &cap,
-                      e->head + e->n + 1);
-        if (st != LC_OK)
-            return st;
+        if (!e->occ) { /* leave the inline array */
+            uint32_t *heap = lci_malloc(r->a, 2 * RECUR_INL * sizeof *heap);
+            if (!heap)
+                return LC_ERR_NOMEM;
+            memcpy(heap, e->inl, sizeof e->inl);
+            e->occ = heap;
+            cap = 2 * RECUR_INL;
+        } else {
+            st = lci_grow(r->a, (void **)&e->occ, sizeof *e->occ, &cap,
+                          e->head + e->n + 1);
+            if (st != LC_OK)
+                return st;
+        }
         e->cap = (uint32_t)cap;
+        occ = e->occ;
     }
-    e->occ[e->head + e->n++] = idx;
+    occ[e->head + e->n++] = idx;
     e->last = idx;
     if (e->f) {
         lci_finding *f = e->f;
@@ -228,7 +294,7 @@ static lc_status occurrence(recur_state *r, lc_session *s, uint32_t idx,
     if (st != LC_OK)
         return st;
     for (i = 0; i < e->n; i++) {
-        uint32_t o = e->occ[e->head + i];
+        uint32_t o = occ[e->head + i];
         if ((st = lci_finding_add_turn(s, e->f, o)) != LC_OK)
             return st;
         if (i)
@@ -241,7 +307,7 @@ static lc_status occurrence(recur_state *r, lc_session *s, uint32_t idx,
     if ((st = lci_detect_set_speaker(s, e->f, t)) != LC_OK ||
         (st = lci_detect_excerpt(s, e->f, t, 0)) != LC_OK)
         return st;
-    lci_finding_set_span(s, e->f, e->occ[e->head], idx);
+    lci_finding_set_span(s, e->f, occ[e->head], idx);
     lci_session_touch(s, e->f);
     return LC_OK;
 }
@@ -272,7 +338,7 @@ static lc_status flush_pending(recur_state *r, lc_session *s,
 static lc_status sweep(recur_state *r, uint32_t n) {
     sweep_ctx c;
     r->next_sweep = n + r->window;
-    c.a = r->a;
+    c.r = r;
     c.lo = n >= r->window ? n - r->window + 1 : 1;
     return lci_u64map_retain(&r->map, r->a, keep_recent, &c);
 }
