@@ -46,8 +46,10 @@ typedef struct degen_state {
     uint32_t min_words, pct;
     uint64_t *words;
     size_t capwords;
-    uint64_t *set;
+    uint64_t *set;    /* all zero between turns (see ins) */
     size_t capset;
+    uint32_t *ins;    /* slots filled in set by this turn, cleared after */
+    size_t capins;
 } degen_state;
 
 static lc_status degen_create(lc_session *s, void **out) {
@@ -68,6 +70,7 @@ static void degen_destroy(void *st, const lci_alloc *a) {
         return;
     lci_free(a, d->words);
     lci_free(a, d->set);
+    lci_free(a, d->ins);
     lci_free(a, d);
 }
 
@@ -296,8 +299,7 @@ static lc_status degen_on_turn(void *st, lc_session *s, const lci_turn *t) {
     double ratio;
     lci_finding *f;
     lc_status rc;
-    bool symbols = t->ntokens < d->min_words, skipped = false;
-    const uint64_t *grams;
+    bool symbols = t->ntokens < d->min_words, skipped = false, fast = false;
     if (t->pub.role == LC_ROLE_TOOL || lci_turn_is_call(t) ||
         t->pub.text_len < d->min_words) /* a token takes >= 1 byte */
         return LC_OK;
@@ -318,16 +320,8 @@ static lc_status degen_on_turn(void *st, lc_session *s, const lci_turn *t) {
         fence = false;
     }
     if (!symbols && !skipped) {
-        nw = t->ntokens;
-        if (nw > d->capwords) {
-            size_t c = d->capwords;
-            if ((rc = lci_grow(d->a, (void **)&d->words, sizeof *d->words,
-                               &c, nw)) != LC_OK)
-                return rc;
-            d->capwords = c;
-        }
-        for (i = 0; i < nw; i++)
-            d->words[i] = t->tokens[i].hash;
+        nw = t->ntokens; /* the 3-grams read the tokens themselves */
+        fast = true;
     } else {
         while (p < end) {
             const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -340,7 +334,6 @@ static lc_status degen_on_turn(void *st, lc_session *s, const lci_turn *t) {
             p = nl ? nl + 1 : end;
         }
     }
-    grams = d->words;
     if (nw < d->min_words || nw < 3)
         return LC_OK;
     ngr = nw - 2;
@@ -358,37 +351,59 @@ static lc_status degen_on_turn(void *st, lc_session *s, const lci_turn *t) {
         most--;
     if ((1.0 - (double)most / (double)ngr) * 100.0 < d->pct)
         return LC_OK; /* even one distinct 3-gram is too many */
-    for (cap = 64, shift = 58; cap < 2 * (most + 1); cap *= 2)
+    /* the set: at most a quarter full, so a probe seldom meets an
+     * occupied slot (which way that goes is unpredictable); it is not
+     * cleared whole per turn but slot by slot after use (ins) */
+    for (cap = 64, shift = 58; cap < 4 * (most + 1); cap *= 2)
         shift--;
     if (cap > d->capset) {
         lci_free(d->a, d->set);
-        d->set = lci_malloc(d->a, cap * sizeof *d->set);
+        d->set = lci_calloc(d->a, cap, sizeof *d->set);
         if (!d->set) {
             d->capset = 0;
             return LC_ERR_NOMEM;
         }
         d->capset = cap;
     }
-    memset(d->set, 0, cap * sizeof *d->set);
-    mask = cap - 1;
-    for (i = 0; i < ngr; i++) {
-        /* word hashes are random already: a multiply-add combination is
-         * enough, and the slot comes from its high (well-mixed) bits */
-        uint64_t g = grams[i] * UINT64_C(0x9e3779b97f4a7c15) +
-                     grams[i + 1] * UINT64_C(0xbf58476d1ce4e5b9) +
-                     grams[i + 2];
-        size_t j;
-        if (!g)
-            g = 1;
-        for (j = (size_t)(g >> shift) & mask; d->set[j] && d->set[j] != g;
-             j = (j + 1) & mask)
-            ;
-        if (!d->set[j]) {
-            d->set[j] = g;
-            if (++distinct > most)
-                break; /* cannot reach pct any more */
-        }
+    if (most + 1 > d->capins) {
+        size_t c = d->capins;
+        if ((rc = lci_grow(d->a, (void **)&d->ins, sizeof *d->ins, &c,
+                           most + 1)) != LC_OK)
+            return rc;
+        d->capins = c;
     }
+    mask = cap - 1;
+    /* word hashes are random already: a multiply-add combination is
+     * enough, and the slot comes from its high (well-mixed) bits */
+#define DEGEN_GRAMS(W)                                                       \
+    for (i = 0; i < ngr; i++) {                                              \
+        uint64_t g = W(i) * UINT64_C(0x9e3779b97f4a7c15) +                   \
+                     W(i + 1) * UINT64_C(0xbf58476d1ce4e5b9) + W(i + 2);     \
+        size_t j;                                                            \
+        if (!g)                                                              \
+            g = 1;                                                           \
+        for (j = (size_t)(g >> shift) & mask; d->set[j] && d->set[j] != g;   \
+             j = (j + 1) & mask)                                             \
+            ;                                                                \
+        if (!d->set[j]) {                                                    \
+            d->set[j] = g;                                                   \
+            d->ins[distinct] = (uint32_t)j;                                  \
+            if (++distinct > most)                                           \
+                break; /* cannot reach pct any more */                       \
+        }                                                                    \
+    }
+#define DEGEN_TOKEN(i) t->tokens[i].hash
+#define DEGEN_WORD(i) d->words[i]
+    if (fast) {
+        DEGEN_GRAMS(DEGEN_TOKEN)
+    } else {
+        DEGEN_GRAMS(DEGEN_WORD)
+    }
+#undef DEGEN_GRAMS
+#undef DEGEN_TOKEN
+#undef DEGEN_WORD
+    for (i = 0; i < distinct; i++)
+        d->set[d->ins[i]] = 0;
     ratio = 1.0 - (double)distinct / (double)ngr;
     if (d->capset > SCRATCH_KEEP) { /* do not pin a huge turn's memory */
         lci_free(d->a, d->set);
@@ -397,6 +412,9 @@ static lc_status degen_on_turn(void *st, lc_session *s, const lci_turn *t) {
         lci_free(d->a, d->words);
         d->words = NULL;
         d->capwords = 0;
+        lci_free(d->a, d->ins);
+        d->ins = NULL;
+        d->capins = 0;
     }
     if (ratio * 100.0 < d->pct)
         return LC_OK;
