@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+enum { SLOT_OWNED = 0, SLOT_BORROWED = 1, SLOT_STALE = 2 };
+
 typedef struct det_slot {
     const lci_detector_vt *vt;
     void *state;
@@ -45,9 +47,13 @@ struct lc_session {
                          so growing never moves a turn. */
     lci_turn *ring;
     uint8_t *looped;  /* ring of flags, same indexing */
-    uint8_t *borrowed; /* ring of flags: slot is a shallow copy of a turn
-                          owned by a conversation that outlives the
-                          session (lci_session_push_borrowed) */
+    uint8_t *borrowed; /* ring of flags: SLOT_OWNED (0: the slot owns
+                          what it points to, if anything), SLOT_BORROWED
+                          (a shallow copy of a turn owned by a
+                          conversation that outlives the session:
+                          lci_session_push_borrowed) or SLOT_STALE (left
+                          by a reset: holds nothing to free, and is never
+                          read before it is written again) */
     turn_keys *keys;  /* ring of per-turn keys, same indexing */
     lci_finding **findings;
     size_t nfind, capfind;
@@ -151,7 +157,7 @@ void lc_session_free(lc_session *s) {
     lci_free(a, s->dets);
     if (s->ring && s->borrowed)
         for (i = 0; i < s->cap; i++)
-            if (!s->borrowed[i])
+            if (s->borrowed[i] == SLOT_OWNED)
                 lci_turn_free(&s->ring[i], a);
     lci_free(a, s->ring);
     lci_free(a, s->looped);
@@ -221,8 +227,11 @@ static lc_status ring_grow(lc_session *s) {
     return LC_OK;
 }
 
-static lc_status session_slot(lc_session *s, lci_turn **slot) {
+/* The ring slot for the next turn, emptied; zeroed too unless the
+ * caller overwrites all of it (`whole`: a borrowed push). */
+static lc_status session_slot(lc_session *s, lci_turn **slot, int whole) {
     lc_status st;
+    uint32_t pos;
     if (!s)
         return LC_ERR_INVALID_ARG;
     if (s->finished) {
@@ -237,12 +246,13 @@ static lc_status session_slot(lc_session *s, lci_turn **slot) {
     if (s->n >= s->cap && s->cap < s->window &&
         (st = ring_grow(s)) != LC_OK)
         return st;
-    *slot = &s->ring[ring_pos(s, s->n)];
-    if (s->borrowed[ring_pos(s, s->n)])
-        s->borrowed[ring_pos(s, s->n)] = 0;
-    else
+    pos = ring_pos(s, s->n);
+    *slot = &s->ring[pos];
+    if (s->borrowed[pos] == SLOT_OWNED)
         lci_turn_free(*slot, s->alloc);
-    memset(*slot, 0, sizeof **slot);
+    s->borrowed[pos] = SLOT_OWNED;
+    if (!whole)
+        memset(*slot, 0, sizeof **slot);
     return LC_OK;
 }
 
@@ -254,7 +264,7 @@ lc_status lc_session_push(lc_session *s, lc_role role, const char *speaker,
     if (!s || (!text && len) || (!speaker && speaker_len) ||
         (unsigned)role > LC_ROLE_TOOL)
         return LC_ERR_INVALID_ARG;
-    if ((st = session_slot(s, &t)) != LC_OK)
+    if ((st = session_slot(s, &t, 0)) != LC_OK)
         return st;
     st = lci_turn_init(t, s->cfg, role, speaker, speaker_len, text ? text : "",
                        len, &bad);
@@ -272,7 +282,7 @@ lc_status lc_session_push_turn(lc_session *s, const lc_turn *turn) {
     lc_status st;
     if (!s || !turn)
         return LC_ERR_INVALID_ARG;
-    if ((st = session_slot(s, &t)) != LC_OK)
+    if ((st = session_slot(s, &t, 0)) != LC_OK)
         return st;
     st = lci_turn_copy(t, lci_turn_of(turn), s->alloc);
     if (st != LC_OK) {
@@ -288,10 +298,10 @@ lc_status lci_session_push_borrowed(lc_session *s, const lci_turn *turn) {
     lc_status st;
     if (!s || !turn)
         return LC_ERR_INVALID_ARG;
-    if ((st = session_slot(s, &t)) != LC_OK)
+    if ((st = session_slot(s, &t, 1)) != LC_OK)
         return st;
     *t = *turn; /* shallow: strings and tokens stay the caller's */
-    s->borrowed[(t - s->ring)] = 1;
+    s->borrowed[(t - s->ring)] = SLOT_BORROWED;
     t->pub.index = ++s->n;
     return session_run(s, t);
 }
@@ -307,11 +317,10 @@ lc_status lci_session_reset(lc_session *s) {
     /* only the slots that were used hold anything */
     used = s->n < s->window ? s->n : s->window;
     for (i = 0; i < used; i++) {
-        if (s->borrowed[i])
-            s->borrowed[i] = 0;
-        else
+        if (s->borrowed[i] == SLOT_OWNED)
             lci_turn_free(&s->ring[i], a);
-        memset(&s->ring[i], 0, sizeof s->ring[i]);
+        s->borrowed[i] = SLOT_STALE; /* nothing to free, not read again
+                                        before it is written */
         s->looped[i] = 0;
     }
     for (i = 0; i < s->nfind; i++)
