@@ -195,32 +195,83 @@ static unsigned char ascii_lower(unsigned char c) {
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
 }
 
-/* Does s[0..n) contain one of the lower-case needles (ASCII
- * case-insensitively)? One pass: a needle is only compared where its
- * first letter occurs. */
-static bool has_any(const char *s, size_t n, const char *const *needles,
-                    size_t count) {
-    size_t i, k, j;
-    uint64_t first[4] = {0, 0, 0, 0}; /* bit set of the first letters */
-    for (k = 0; k < count; k++) {
-        unsigned char f = (unsigned char)needles[k][0];
-        first[f >> 6] |= UINT64_C(1) << (f & 63);
-    }
-    for (i = 0; i < n; i++) {
-        unsigned char c = ascii_lower((unsigned char)s[i]);
-        if (!(first[c >> 6] >> (c & 63) & 1))
+/* The error words (lower case): strong ones name an error; "failed" and
+ * "failure" alone often sit in a summary line ("57 passed, 3 failed")
+ * and only count when no line has a strong word. */
+static const char *const err_strong[] = {
+    "error",  "exception", "traceback", "fatal",     "panic",
+    "denied", "not found", "no such",   "timed out", "timeout",
+    "errno",  "refused",   "invalid"};
+static const char *const err_weak[] = {"failed", "failure"};
+
+/* Letter index of a byte, 1..26 for 'a'..'z' in either case, else 0. */
+#define EC(c)                                                               \
+    ((c) >= 'a' && (c) <= 'z'   ? (c) - 'a' + 1                             \
+     : (c) >= 'A' && (c) <= 'Z' ? (c) - 'A' + 1                             \
+                                : 0)
+#define EC4(b) EC(b), EC(b + 1), EC(b + 2), EC(b + 3)
+#define EC16(b) EC4(b), EC4(b + 4), EC4(b + 8), EC4(b + 12)
+#define EC64(b) EC16(b), EC16(b + 16), EC16(b + 32), EC16(b + 48)
+static const unsigned char err_letter[256] = {EC64(0), EC64(64), EC64(128),
+                                              EC64(192)};
+#undef EC
+#undef EC4
+#undef EC16
+#undef EC64
+/* The error words' first two letters: per first letter, a bit per
+ * possible second letter (bit = letter index). Keep in sync with
+ * err_strong and err_weak. */
+#define EL(c) ((c) - 'a' + 1)
+#define EB(c) (UINT32_C(1) << EL(c))
+static const uint32_t err_pair_strong[27] = {
+    [EL('d')] = EB('e'),           /* denied */
+    [EL('e')] = EB('r') | EB('x'), /* error, errno, exception */
+    [EL('f')] = EB('a'),           /* fatal */
+    [EL('i')] = EB('n'),           /* invalid */
+    [EL('n')] = EB('o'),           /* not found, no such */
+    [EL('p')] = EB('a'),           /* panic */
+    [EL('r')] = EB('e'),           /* refused */
+    [EL('t')] = EB('r') | EB('i'), /* traceback, timed out, timeout */
+};
+static const uint32_t err_pair_weak[27] = {
+    [EL('f')] = EB('a'), /* failed, failure */
+};
+#undef EL
+#undef EB
+
+/* Does s[i..n) start with the lower-case needle nd (ASCII
+ * case-insensitively)? */
+static bool needle_at(const char *s, size_t n, size_t i, const char *nd) {
+    size_t j;
+    for (j = 0; nd[j]; j++)
+        if (i + j >= n || ascii_lower((unsigned char)s[i + j]) !=
+                              (unsigned char)nd[j])
+            return false;
+    return true;
+}
+
+/* Does the line s[0..n) contain a strong error word? *weak is set if it
+ * contains a weak one (only looked for until a strong one is found).
+ * One pass: the words' first two letters (err_pair_*) pick the few
+ * positions where a word is compared at all. */
+static bool err_words(const char *s, size_t n, bool *weak) {
+    size_t i, k;
+    unsigned c0, c1;
+    if (n < 2)
+        return false;
+    c0 = err_letter[(unsigned char)s[0]];
+    for (i = 0; i + 1 < n; i++, c0 = c1) {
+        c1 = err_letter[(unsigned char)s[i + 1]];
+        if (!(((err_pair_strong[c0] | err_pair_weak[c0]) >> c1) & 1))
             continue;
-        for (k = 0; k < count; k++) {
-            const char *nd = needles[k];
-            if ((unsigned char)nd[0] != c)
-                continue;
-            for (j = 1; nd[j] && i + j < n; j++)
-                if (ascii_lower((unsigned char)s[i + j]) !=
-                    (unsigned char)nd[j])
-                    break;
-            if (!nd[j])
-                return true;
-        }
+        if ((err_pair_strong[c0] >> c1) & 1)
+            for (k = 0; k < sizeof err_strong / sizeof *err_strong; k++)
+                if (needle_at(s, n, i, err_strong[k]))
+                    return true;
+        if (((err_pair_weak[c0] >> c1) & 1) && !*weak)
+            for (k = 0; k < sizeof err_weak / sizeof *err_weak; k++)
+                if (needle_at(s, n, i, err_weak[k]))
+                    *weak = true;
     }
     return false;
 }
@@ -250,14 +301,6 @@ static uint64_t line_signature(const char *p, size_t n) {
 }
 
 uint64_t lci_error_signature(const lci_turn *t) {
-    /* strong words name an error; "failed"/"failure" alone often sit in
-     * a summary line ("57 passed, 3 failed") and only count when no line
-     * has a strong word */
-    static const char *const strong[] = {
-        "error",   "exception", "traceback", "fatal",     "panic",
-        "denied",  "not found", "no such",   "timed out", "timeout",
-        "errno",   "refused",   "invalid"};
-    static const char *const weak[] = {"failed", "failure"};
     const char *p = t->pub.text, *end = p + t->pub.text_len;
     uint64_t weak_sig = 0;
     int lines = 0;
@@ -265,11 +308,12 @@ uint64_t lci_error_signature(const lci_turn *t) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *le = nl ? nl : end;
         size_t n = (size_t)(le - p);
+        bool weak = false;
         if (n > ERRSIG_MAX_LINE)
             n = ERRSIG_MAX_LINE;
-        if (has_any(p, n, strong, sizeof strong / sizeof strong[0]))
+        if (err_words(p, n, &weak))
             return line_signature(p, n);
-        if (!weak_sig && has_any(p, n, weak, sizeof weak / sizeof weak[0]))
+        if (!weak_sig && weak)
             weak_sig = line_signature(p, n);
         lines++;
         p = le + 1;
