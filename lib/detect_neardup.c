@@ -163,11 +163,13 @@ static lc_status nd_on_turn(void *st, lc_session *s, const lci_turn *t) {
     for (p = 1; p <= d->maxp; p++) {
         const lci_turn *prev = p < n ? lci_session_turn(s, n - p) : NULL;
         const lci_sketch *ps = &d->ring[(n - p) % RING];
-        double sim = lci_turn_similarity(t, cur, prev,
-                                         prev && ps->index == prev->pub.index
-                                             ? ps
-                                             : NULL,
-                                         d->pct);
+        /* (another role is never similar: no call for it) */
+        double sim = !prev || prev->pub.role != t->pub.role
+                         ? -1.0
+                         : lci_turn_similarity(
+                               t, cur, prev,
+                               ps->index == prev->pub.index ? ps : NULL,
+                               d->pct);
         if (sim < 0) {
             d->m[p] = 0;
             d->simsum[p] = 0;

@@ -321,27 +321,33 @@ static lc_status fingerprints(recyc_state *r, const lci_turn *t,
         v1 = sh[3] <= sh[2] ? sh[3] : sh[2]; /* P(3) */
         q1 = sh[3] <= sh[2] ? 3 : 2;
         x = sh[3];
-        for (i = 4; i < nsh; i++) {
-            uint64_t y = sh[i];
-            /* one ?: per condition (a conditional move) and the
-             * position by arithmetic: with two ?: on one condition
-             * compilers branch, and which way is random */
-            uint32_t c = y <= x;
-            pv = c ? y : x; /* P(i) */
-            pq = i - 1 + c;
-            x = y;
-            c = pv <= v2;
-            bestv = c ? pv : v2;
-            best = q2 + ((pq - q2) & ((uint32_t)0 - c));
-            v2 = v1;
-            q2 = q1;
-            v1 = pv;
-            q1 = pq;
-            fps[nf].h = bestv; /* written always, kept if new */
-            fps[nf].pos = best;
-            nf += best != last;
-            last = best;
+        /* two shingles per round: P(i) pairs with P(i-2), so the round
+         * needs no shuffling of the pair minima between registers */
+#define RECYC_W4_STEP(pv, pq, ov, oq, i)                                     \
+    do {                                                                     \
+        uint64_t y = sh[i];                                                  \
+        uint32_t c = y <= x;                                                 \
+        pv = c ? y : x; /* P(i) */                                           \
+        pq = (i) - 1 + c;                                                    \
+        x = y;                                                               \
+        c = pv <= ov;                                                        \
+        fps[nf].h = c ? pv : ov; /* written always, kept if new */           \
+        best = oq + ((pq - oq) & ((uint32_t)0 - c));                         \
+        fps[nf].pos = best;                                                  \
+        nf += best != last;                                                  \
+        last = best;                                                         \
+    } while (0)
+        for (i = 4; i + 1 < nsh; i += 2) {
+            RECYC_W4_STEP(pv, pq, v2, q2, i);
+            RECYC_W4_STEP(v2, q2, v1, q1, i + 1);
+            v1 = v2;
+            q1 = q2;
+            v2 = pv;
+            q2 = pq;
         }
+        if (i < nsh)
+            RECYC_W4_STEP(pv, pq, v2, q2, i);
+#undef RECYC_W4_STEP
     } else if (w <= RECYC_SCAN_W) {
         /* small windows: the minimum of each window is found again from
          * scratch, by masks (which way a branch goes is random) */
