@@ -74,11 +74,6 @@ static lc_status exact_reset(void *st, lc_session *s) {
     return LC_OK;
 }
 
-static bool same_turn(const lci_turn *a, const lci_turn *b) {
-    return a && b && a->pub.hash == b->pub.hash &&
-           a->pub.role == b->pub.role;
-}
-
 /* Extend f over turns first..last (adds turns, marks them looped). */
 static lc_status cover(lc_session *s, lci_finding *f, uint32_t first,
                        uint32_t last) {
@@ -138,7 +133,11 @@ static lc_status exact_on_turn(void *st, lc_session *s, const lci_turn *t) {
     lc_status rc;
     for (p = 1; p <= e->maxp; p++) {
         const lci_turn *prev = p < n ? lci_session_turn(s, n - p) : NULL;
-        e->m[p] = same_turn(prev, t) ? e->m[p] + 1 : 0;
+        /* without a branch on the comparison (it goes either way) */
+        uint32_t same = prev ? (uint32_t)(prev->pub.hash == t->pub.hash) &
+                                   (uint32_t)(prev->pub.role == t->pub.role)
+                             : 0;
+        e->m[p] = (e->m[p] + 1) & (0u - same);
     }
     if (e->cur) {
         lci_finding *f = e->cur;

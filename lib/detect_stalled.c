@@ -63,12 +63,7 @@ static lc_status evaluate(stall_state *z, lc_session *s, uint32_t n) {
     bool grew = false;
     if (n < z->k)
         return LC_OK;
-    for (i = n - z->k + 1; i <= n; i++)
-        if (lci_session_is_looped(s, i)) {
-            if (!first)
-                first = i;
-            count++;
-        }
+    count = lci_session_count_looped(s, n - z->k + 1, n, &first);
     if ((uint64_t)count * 100 < (uint64_t)z->pct * z->k) {
         z->cur = NULL;
         return LC_OK;

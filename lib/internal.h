@@ -419,6 +419,11 @@ lci_finding *lci_session_finding_at(lc_session *s, size_t i);
 /* Mark turn idx as part of a loop/recycling (for stalled_conversation). */
 void lci_session_mark_looped(lc_session *s, uint32_t idx);
 bool lci_session_is_looped(const lc_session *s, uint32_t idx);
+/* Number of the turns lo..hi marked looped (turns outside the history
+ * window count as not looped); *first receives the first of them, 0 if
+ * none. One call for a whole window (stalled_conversation). */
+uint32_t lci_session_count_looped(const lc_session *s, uint32_t lo,
+                                  uint32_t hi, uint32_t *first);
 /* Per-turn keys that several detectors need, computed at most once per
  * turn and kept in the history ring: lci_turn_words_key,
  * lci_error_signature (tool turns; 0 for the others) and

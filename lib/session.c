@@ -512,6 +512,26 @@ bool lci_session_is_looped(const lc_session *s, uint32_t idx) {
     return lci_session_turn(s, idx) && s->looped[ring_pos(s, idx - 1)];
 }
 
+uint32_t lci_session_count_looped(const lc_session *s, uint32_t lo,
+                                  uint32_t hi, uint32_t *first) {
+    uint32_t i, count = 0, oldest;
+    *first = 0;
+    if (!s->n)
+        return 0;
+    oldest = s->n >= s->window ? s->n - s->window + 1 : 1;
+    if (lo < oldest)
+        lo = oldest;
+    if (hi > s->n)
+        hi = s->n;
+    for (i = lo; i <= hi; i++) {
+        uint32_t l = s->looped[ring_pos(s, i - 1)];
+        if (l && !*first)
+            *first = i;
+        count += l;
+    }
+    return count;
+}
+
 /* The ring's keys of t, NULL if t is not the session's ring turn. */
 static turn_keys *keys_of(lc_session *s, const lci_turn *t) {
     const lci_turn *r = lci_session_turn(s, t->pub.index);
