@@ -406,8 +406,25 @@ const lc_config *lci_session_config(const lc_session *s);
 const lci_alloc *lci_session_alloc(const lc_session *s);
 /* Number of turns pushed so far (= index of the latest turn). */
 uint32_t lci_session_nturns(const lc_session *s);
+/* The history ring at the head of every lc_session (session.c), so that
+ * lci_session_turn, which detectors call in their inner loops, is
+ * inline. Turn i (1-based) is in slot (i - 1) % window, valid iff
+ * i > n - window. */
+typedef struct lci_ring {
+    lci_turn *turns;
+    uint32_t n;      /* turns pushed */
+    uint32_t window; /* ring size */
+    uint32_t wmask;  /* window - 1 if a power of two (the default), else 0 */
+} lci_ring;
 /* Turn by 1-based index, NULL if evicted from the history window. */
-const lci_turn *lci_session_turn(const lc_session *s, uint32_t idx);
+static inline const lci_turn *lci_session_turn(const lc_session *s,
+                                               uint32_t idx) {
+    const lci_ring *r = (const lci_ring *)(const void *)s;
+    uint32_t i = idx - 1;
+    if (idx == 0 || idx > r->n || r->n - idx >= r->window)
+        return NULL;
+    return &r->turns[r->wmask ? i & r->wmask : i % r->window];
+}
 /* New finding (zeroed, id assigned, queued as NEW when committed). */
 lc_status lci_session_new_finding(lc_session *s, lc_kind kind,
                                   lci_finding **out);

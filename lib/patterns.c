@@ -24,8 +24,9 @@
  * number of patterns, and a pattern is only run where its first two
  * words can match; a 4 KiB bit filter of the first words lets most
  * tokens skip both probes, and an 8 KiB one of the (first word, bit)
- * keys most of the remaining probes. Groups of LCI_SET_MIN or more alternatives start with
- * a SET guard (binary search over their first words). Matching from one
+ * keys most of the remaining probes. Groups of LCI_SET_MIN or more
+ * alternatives start with a SET guard (binary search over their first
+ * words). Matching from one
  * start position is bounded by LCI_STEP_BUDGET VM steps; a 64-bit filter
  * of possible third words skips most near misses before the VM runs, and
  * a whole scan by LCI_SCAN_WORK_PER_TOKEN per token (+ a base), so even a

@@ -36,16 +36,16 @@ typedef struct turn_keys {
 } turn_keys;
 
 struct lc_session {
+    lci_ring r;       /* first: lci_session_turn (internal.h) reads it;
+                         r.n turns pushed, r.window ring size, r.wmask
+                         window - 1 if a power of two (the default), else
+                         0, r.turns the ring */
     const lc_config *cfg;
     const lci_alloc *alloc;
-    uint32_t n;       /* turns pushed */
-    uint32_t window;  /* ring size */
-    uint32_t wmask;   /* window - 1 if a power of two (the default), else 0 */
     uint32_t cap;     /* ring slots allocated: grows to window on demand, so
                          a short conversation does not pay for 512 slots.
                          Before the ring wraps every position is < n <= cap,
                          so growing never moves a turn. */
-    lci_turn *ring;
     uint8_t *looped;  /* ring of flags, same indexing */
     uint8_t *borrowed; /* ring of flags: SLOT_OWNED (0: the slot owns
                           what it points to, if anything), SLOT_BORROWED
@@ -73,7 +73,7 @@ struct lc_session {
 /* Ring position of 0-based turn number i (no division in the usual
  * power-of-two case: this is on every detector's path). */
 static inline uint32_t ring_pos(const lc_session *s, uint32_t i) {
-    return s->wmask ? i & s->wmask : i % s->window;
+    return s->r.wmask ? i & s->r.wmask : i % s->r.window;
 }
 
 /* Record an error: message is `what` followed by `name`. */
@@ -81,7 +81,7 @@ static void session_error(lc_session *s, lc_status st, const char *what,
                           const char *name) {
     /* no source name: nothing to copy, so this cannot fail */
     (void)lci_err_set(&s->err, s->alloc, st, LC_SEVERITY_ERROR, NULL, 0, 0,
-                      0, (int64_t)s->n, "%s%s", what, name);
+                      0, (int64_t)s->r.n, "%s%s", what, name);
     s->has_err = 1;
 }
 
@@ -100,17 +100,18 @@ lc_status lc_session_new(const lc_config *cfg, lc_session **out) {
         return LC_ERR_NOMEM;
     s->cfg = lci_config_ref(cfg);
     s->alloc = a;
-    s->window = (uint32_t)lci_opt(cfg, LC_OPT_HISTORY_TURNS);
-    s->wmask = (s->window & (s->window - 1)) == 0 ? s->window - 1 : 0;
-    s->cap = s->window < 16 ? s->window : 16;
-    s->ring = lci_calloc(a, s->cap, sizeof *s->ring);
+    s->r.window = (uint32_t)lci_opt(cfg, LC_OPT_HISTORY_TURNS);
+    s->r.wmask =
+        (s->r.window & (s->r.window - 1)) == 0 ? s->r.window - 1 : 0;
+    s->cap = s->r.window < 16 ? s->r.window : 16;
+    s->r.turns = lci_calloc(a, s->cap, sizeof *s->r.turns);
     s->looped = lci_calloc(a, s->cap, 1);
     s->borrowed = lci_calloc(a, s->cap, 1);
     s->keys = lci_calloc(a, s->cap, sizeof *s->keys);
     while (lci_detectors[nreg])
         nreg++;
     s->dets = lci_calloc(a, nreg ? nreg : 1, sizeof *s->dets);
-    if (!s->ring || !s->looped || !s->borrowed || !s->keys || !s->dets) {
+    if (!s->r.turns || !s->looped || !s->borrowed || !s->keys || !s->dets) {
         lc_session_free(s);
         return LC_ERR_NOMEM;
     }
@@ -155,11 +156,11 @@ void lc_session_free(lc_session *s) {
         if (s->dets[i].vt->destroy)
             s->dets[i].vt->destroy(s->dets[i].state, a);
     lci_free(a, s->dets);
-    if (s->ring && s->borrowed)
+    if (s->r.turns && s->borrowed)
         for (i = 0; i < s->cap; i++)
             if (s->borrowed[i] == SLOT_OWNED)
-                lci_turn_free(&s->ring[i], a);
-    lci_free(a, s->ring);
+                lci_turn_free(&s->r.turns[i], a);
+    lci_free(a, s->r.turns);
     lci_free(a, s->looped);
     lci_free(a, s->borrowed);
     lci_free(a, s->keys);
@@ -199,14 +200,15 @@ static lc_status session_run(lc_session *s, lci_turn *t) {
 /* Grow the ring (turns, looped and borrowed flags, keys) to hold one
  * more turn; new slots are zero. */
 static lc_status ring_grow(lc_session *s) {
-    uint32_t ncap = s->cap * 2 > s->window ? s->window : s->cap * 2;
+    uint32_t ncap = s->cap * 2 > s->r.window ? s->r.window : s->cap * 2;
     lci_turn *r;
     uint8_t *l, *b;
     turn_keys *k;
-    r = lci_realloc(s->alloc, s->ring, s->cap * sizeof *r, ncap * sizeof *r);
+    r = lci_realloc(s->alloc, s->r.turns, s->cap * sizeof *r,
+                    ncap * sizeof *r);
     if (!r)
         return LC_ERR_NOMEM;
-    s->ring = r;
+    s->r.turns = r;
     memset(r + s->cap, 0, (ncap - s->cap) * sizeof *r);
     l = lci_realloc(s->alloc, s->looped, s->cap, ncap);
     if (!l)
@@ -238,16 +240,16 @@ static lc_status session_slot(lc_session *s, lci_turn **slot, int whole) {
         session_error(s, LC_ERR_STATE, "push after finish", "");
         return LC_ERR_STATE;
     }
-    if ((int64_t)s->n >= lci_opt(s->cfg, LC_OPT_MAX_TURNS)) {
+    if ((int64_t)s->r.n >= lci_opt(s->cfg, LC_OPT_MAX_TURNS)) {
         session_error(s, LC_ERR_LIMIT,
                       "more turns than max_turns in one conversation", "");
         return LC_ERR_LIMIT;
     }
-    if (s->n >= s->cap && s->cap < s->window &&
+    if (s->r.n >= s->cap && s->cap < s->r.window &&
         (st = ring_grow(s)) != LC_OK)
         return st;
-    pos = ring_pos(s, s->n);
-    *slot = &s->ring[pos];
+    pos = ring_pos(s, s->r.n);
+    *slot = &s->r.turns[pos];
     if (s->borrowed[pos] == SLOT_OWNED)
         lci_turn_free(*slot, s->alloc);
     s->borrowed[pos] = SLOT_OWNED;
@@ -273,7 +275,7 @@ lc_status lc_session_push(lc_session *s, lc_role role, const char *speaker,
         memset(t, 0, sizeof *t);
         return st;
     }
-    t->pub.index = ++s->n;
+    t->pub.index = ++s->r.n;
     return session_run(s, t);
 }
 
@@ -289,7 +291,7 @@ lc_status lc_session_push_turn(lc_session *s, const lc_turn *turn) {
         memset(t, 0, sizeof *t);
         return st;
     }
-    t->pub.index = ++s->n;
+    t->pub.index = ++s->r.n;
     return session_run(s, t);
 }
 
@@ -301,8 +303,8 @@ lc_status lci_session_push_borrowed(lc_session *s, const lci_turn *turn) {
     if ((st = session_slot(s, &t, 1)) != LC_OK)
         return st;
     *t = *turn; /* shallow: strings and tokens stay the caller's */
-    s->borrowed[(t - s->ring)] = SLOT_BORROWED;
-    t->pub.index = ++s->n;
+    s->borrowed[(t - s->r.turns)] = SLOT_BORROWED;
+    t->pub.index = ++s->r.n;
     return session_run(s, t);
 }
 
@@ -315,10 +317,10 @@ lc_status lci_session_reset(lc_session *s) {
         return LC_ERR_INVALID_ARG;
     a = s->alloc;
     /* only the slots that were used hold anything */
-    used = s->n < s->window ? s->n : s->window;
+    used = s->r.n < s->r.window ? s->r.n : s->r.window;
     for (i = 0; i < used; i++) {
         if (s->borrowed[i] == SLOT_OWNED)
-            lci_turn_free(&s->ring[i], a);
+            lci_turn_free(&s->r.turns[i], a);
         s->borrowed[i] = SLOT_STALE; /* nothing to free, not read again
                                         before it is written */
         s->looped[i] = 0;
@@ -327,7 +329,7 @@ lc_status lci_session_reset(lc_session *s) {
         lci_finding_free(s->findings[i], a);
     s->nfind = 0;
     s->qhead = s->qlen = 0;
-    s->n = 0;
+    s->r.n = 0;
     s->finished = 0;
     s->sorted = 0;
     if (s->has_err) {
@@ -449,13 +451,7 @@ const lc_config *lci_session_config(const lc_session *s) { return s->cfg; }
 
 const lci_alloc *lci_session_alloc(const lc_session *s) { return s->alloc; }
 
-uint32_t lci_session_nturns(const lc_session *s) { return s->n; }
-
-const lci_turn *lci_session_turn(const lc_session *s, uint32_t idx) {
-    if (idx == 0 || idx > s->n || s->n - idx >= s->window)
-        return NULL;
-    return &s->ring[ring_pos(s, idx - 1)];
-}
+uint32_t lci_session_nturns(const lc_session *s) { return s->r.n; }
 
 lc_status lci_session_new_finding(lc_session *s, lc_kind kind,
                                   lci_finding **out) {
@@ -516,13 +512,13 @@ uint32_t lci_session_count_looped(const lc_session *s, uint32_t lo,
                                   uint32_t hi, uint32_t *first) {
     uint32_t i, count = 0, oldest;
     *first = 0;
-    if (!s->n)
+    if (!s->r.n)
         return 0;
-    oldest = s->n >= s->window ? s->n - s->window + 1 : 1;
+    oldest = s->r.n >= s->r.window ? s->r.n - s->r.window + 1 : 1;
     if (lo < oldest)
         lo = oldest;
-    if (hi > s->n)
-        hi = s->n;
+    if (hi > s->r.n)
+        hi = s->r.n;
     for (i = lo; i <= hi; i++) {
         uint32_t l = s->looped[ring_pos(s, i - 1)];
         if (l && !*first)
