@@ -103,6 +103,10 @@ typedef struct fam_t {
 typedef struct entry {
     uint64_t hash;
     uint64_t mask3; /* bit (h & 63) per possible third word; ~0 any */
+    /* the same for bits 6..11 of the hash (h >> 6 & 63): with only the
+     * low six bits, one of 64 words after a common first word ("the")
+     * passed for a pattern with one possible second word */
+    uint64_t mask2b, mask3b;
     uint32_t pat;
     uint32_t next; /* index+1 of the next entry with the same slot, 0 end */
     uint32_t bit;
@@ -112,6 +116,7 @@ typedef struct first_word_t {
     uint64_t hash;
     uint64_t mask;  /* bit (h & 63) per possible second word; ~0 any */
     uint64_t mask3; /* bit (h & 63) per possible third word; ~0 any */
+    uint64_t mask2b, mask3b; /* the same with bits 6..11 (entry) */
 } first_word_t;
 
 struct lci_patterns {
@@ -133,7 +138,7 @@ struct lci_patterns {
      * superset while an index is being rebuilt): most tokens start no
      * pattern, and one L1-resident bit test skips both of their probes */
     uint64_t fwbits[(1u << LCI_FW_BITS) / 64];
-    /* likewise one bit per (first word, bit) key of the index (its low
+    /* likewise one bit per pair_key() of every index entry (its low
      * bits: independent of the first-word filter's) */
     uint64_t pairbits[(1u << LCI_PAIR_BITS) / 64];
     char **origins; /* owned source names */
@@ -234,6 +239,14 @@ static void refresh_info(struct lci_patterns *p) {
 /* Index                                                                */
 /* ------------------------------------------------------------------ */
 
+/* Key of the pair filter: probe 1 (bit 64) is keyed by the first word
+ * alone; probe 0 by the first word and twelve bits of the second one
+ * (the six of `bit`, then bits 6..11), so a common first word ("the")
+ * gets past it only before the second words its patterns can have. */
+static uint32_t pair_key(uint32_t bit, uint64_t h2) {
+    return bit == 64 ? 64 : 65 + bit + 64 * (uint32_t)(h2 >> 6 & 63);
+}
+
 static uint32_t pair_of(uint64_t h, uint32_t bit) {
     return (uint32_t)((h + UINT64_C(0x9E3779B97F4A7C15) * (bit + 1)) &
                       ((1u << LCI_PAIR_BITS) - 1));
@@ -248,11 +261,11 @@ static size_t slot_of(uint64_t h, uint32_t bit, size_t nslots) {
 
 /*
  * Mask of the words that can follow the instruction before pc: one bit
- * (hash & 63) per word reachable without consuming a token. A gap, a
- * match or anything unexpected gives ~0 (no filter).
+ * (hash >> shift & 63) per word reachable without consuming a token. A
+ * gap, a match or anything unexpected gives ~0 (no filter).
  */
 static uint64_t next_mask(const struct lci_patterns *p, uint32_t pc,
-                          int depth) {
+                          int depth, unsigned shift) {
     uint64_t m = 0;
     for (;;) {
         const insn *in = &p->insns[pc];
@@ -260,9 +273,9 @@ static uint64_t next_mask(const struct lci_patterns *p, uint32_t pc,
             return ~(uint64_t)0;
         switch (in->op) {
         case OP_TOK:
-            return m | (uint64_t)1 << (in->hash & 63);
+            return m | (uint64_t)1 << (in->hash >> shift & 63);
         case OP_SPLIT:
-            m |= next_mask(p, in->x, depth + 1);
+            m |= next_mask(p, in->x, depth + 1, shift);
             pc = in->y;
             break;
         case OP_JMP:
@@ -288,7 +301,7 @@ static uint64_t next_mask(const struct lci_patterns *p, uint32_t pc,
  * it. Gaps, matches and anything unexpected give ~0.
  */
 static uint64_t next2_mask(const struct lci_patterns *p, uint32_t pc,
-                           int depth) {
+                           int depth, unsigned shift) {
     uint64_t m = 0;
     for (;;) {
         const insn *in = &p->insns[pc];
@@ -296,9 +309,9 @@ static uint64_t next2_mask(const struct lci_patterns *p, uint32_t pc,
             return ~(uint64_t)0;
         switch (in->op) {
         case OP_TOK:
-            return m | next_mask(p, pc + 1, 0);
+            return m | next_mask(p, pc + 1, 0, shift);
         case OP_SPLIT:
-            m |= next2_mask(p, in->x, depth + 1);
+            m |= next2_mask(p, in->x, depth + 1, shift);
             pc = in->y;
             break;
         case OP_JMP:
@@ -318,8 +331,9 @@ static uint64_t next2_mask(const struct lci_patterns *p, uint32_t pc,
 }
 
 static lc_status insert_entry(struct lci_patterns *p, const lci_alloc *a,
-                              uint64_t h, uint32_t bit, uint64_t mask3,
+                              const first_word_t *fw, uint32_t bit,
                               uint32_t pi) {
+    uint64_t h = fw->hash;
     lc_status st;
     size_t k;
     st = lci_grow(a, (void **)&p->entries, sizeof(entry), &p->capentries,
@@ -329,11 +343,23 @@ static lc_status insert_entry(struct lci_patterns *p, const lci_alloc *a,
     k = slot_of(h, bit, p->nslots);
     p->fwbits[(h >> LCI_FW_SHIFT) / 64] |= (uint64_t)1
                                            << ((h >> LCI_FW_SHIFT) % 64);
-    p->pairbits[pair_of(h, bit) / 64] |= (uint64_t)1 << (pair_of(h, bit) % 64);
+    if (bit == 64) {
+        uint32_t k2 = pair_of(h, pair_key(64, 0));
+        p->pairbits[k2 / 64] |= (uint64_t)1 << (k2 % 64);
+    } else {
+        uint32_t c;
+        for (c = 0; c < 64; c++)
+            if (fw->mask2b >> c & 1u) {
+                uint32_t k2 = pair_of(h, pair_key(bit, (uint64_t)c << 6));
+                p->pairbits[k2 / 64] |= (uint64_t)1 << (k2 % 64);
+            }
+    }
     p->entries[p->nentries].hash = h;
     p->entries[p->nentries].pat = pi;
     p->entries[p->nentries].bit = bit;
-    p->entries[p->nentries].mask3 = mask3;
+    p->entries[p->nentries].mask3 = bit == 64 ? ~(uint64_t)0 : fw->mask3;
+    p->entries[p->nentries].mask2b = bit == 64 ? ~(uint64_t)0 : fw->mask2b;
+    p->entries[p->nentries].mask3b = bit == 64 ? ~(uint64_t)0 : fw->mask3b;
     p->entries[p->nentries].next = p->slots[k];
     p->nentries++;
     p->slots[k] = (uint32_t)p->nentries;
@@ -342,21 +368,21 @@ static lc_status insert_entry(struct lci_patterns *p, const lci_alloc *a,
 
 /* Record a possible first word (merging masks per word). */
 static lc_status add_first(struct lci_patterns *p, const lci_alloc *a,
-                           uint64_t h, uint64_t mask, uint64_t mask3) {
+                           const first_word_t *w) {
     size_t i;
     lc_status st;
     for (i = 0; i < p->nfw; i++)
-        if (p->fw[i].hash == h) {
-            p->fw[i].mask |= mask;
-            p->fw[i].mask3 |= mask3;
+        if (p->fw[i].hash == w->hash) {
+            p->fw[i].mask |= w->mask;
+            p->fw[i].mask3 |= w->mask3;
+            p->fw[i].mask2b |= w->mask2b;
+            p->fw[i].mask3b |= w->mask3b;
             return LC_OK;
         }
     st = lci_grow(a, (void **)&p->fw, sizeof *p->fw, &p->capfw, p->nfw + 1);
     if (st != LC_OK)
         return st;
-    p->fw[p->nfw].hash = h;
-    p->fw[p->nfw].mask = mask;
-    p->fw[p->nfw].mask3 = mask3;
+    p->fw[p->nfw] = *w;
     p->nfw++;
     return LC_OK;
 }
@@ -375,10 +401,16 @@ static lc_status index_pattern(struct lci_patterns *p, const lci_alloc *a,
         if (depth > 64)
             return LC_ERR_INTERNAL;
         switch (in->op) {
-        case OP_TOK:
+        case OP_TOK: {
+            first_word_t w;
             (void)pi;
-            return add_first(p, a, in->hash, next_mask(p, pc + 1, 0),
-                             next2_mask(p, pc + 1, 0));
+            w.hash = in->hash;
+            w.mask = next_mask(p, pc + 1, 0, 0);
+            w.mask3 = next2_mask(p, pc + 1, 0, 0);
+            w.mask2b = next_mask(p, pc + 1, 0, 6);
+            w.mask3b = next2_mask(p, pc + 1, 0, 6);
+            return add_first(p, a, &w);
+        }
         case OP_SPLIT:
             st = index_pattern(p, a, pi, in->x, depth + 1);
             if (st != LC_OK)
@@ -431,14 +463,12 @@ static lc_status rebuild_index(struct lci_patterns *p, const lci_alloc *a) {
             uint64_t m = p->fw[j].mask;
             uint32_t b;
             if (m == ~(uint64_t)0) {
-                st = insert_entry(p, a, p->fw[j].hash, 64, ~(uint64_t)0,
-                                  (uint32_t)i);
+                st = insert_entry(p, a, &p->fw[j], 64, (uint32_t)i);
                 continue;
             }
             for (b = 0; b < 64 && st == LC_OK; b++)
                 if (m & (uint64_t)1 << b)
-                    st = insert_entry(p, a, p->fw[j].hash, b,
-                                      p->fw[j].mask3, (uint32_t)i);
+                    st = insert_entry(p, a, &p->fw[j], b, (uint32_t)i);
         }
         if (st != LC_OK)
             return st;
@@ -571,15 +601,14 @@ void lci_patterns_scan_work(const struct lci_patterns *p,
                 /* probe 0: patterns whose second word can be the next
                  * token; probe 1: patterns that need no particular
                  * second word */
-                uint32_t bit = probe ? 64
-                                     : (uint32_t)(toks[i + 1 < n ? i + 1 : i]
-                                                      .hash & 63);
+                uint64_t h2 = toks[i + 1 < n ? i + 1 : i].hash;
+                uint32_t bit = probe ? 64 : (uint32_t)(h2 & 63), pk;
                 if (!probe && i + 1 >= n)
                     continue;
                 used++;
-                if (!((p->pairbits[pair_of(h, bit) / 64] >>
-                       (pair_of(h, bit) % 64)) & 1u))
-                    continue; /* no entry for (h, bit) */
+                pk = pair_of(h, pair_key(bit, h2));
+                if (!((p->pairbits[pk / 64] >> (pk % 64)) & 1u))
+                    continue; /* no entry for (h, bit, h2 bits 6..11) */
                 for (k = p->slots[slot_of(h, bit, p->nslots)]; k;
                      k = p->entries[k - 1].next) {
                     const entry *e = &p->entries[k - 1];
@@ -590,9 +619,15 @@ void lci_patterns_scan_work(const struct lci_patterns *p,
                     used++;
                     if (e->hash != h || e->bit != bit)
                         continue;
-                    /* third-word filter (cheap; the VM would fail anyway) */
+                    /* second- and third-word filters (cheap; the VM would
+                     * fail anyway; all ~0 for bit 64) */
+                    if (i + 1 < n &&
+                        !((e->mask2b >> (toks[i + 1].hash >> 6 & 63)) & 1u))
+                        continue;
                     if (i + 2 < n &&
-                        !((e->mask3 >> (toks[i + 2].hash & 63)) & 1u))
+                        !((e->mask3 >> (toks[i + 2].hash & 63) &
+                           e->mask3b >> (toks[i + 2].hash >> 6 & 63)) &
+                          1u))
                         continue;
                     q = &p->pats[e->pat];
                     if (!(families & ((uint64_t)1 << q->family)) ||
