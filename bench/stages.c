@@ -33,7 +33,8 @@
  *
  * Usage: stages [--reps N] [--patterns FILE] CORPUS.jsonl
  * With --patterns, also times lci_refusal_classify on every assistant turn
- * with the built-in patterns and with the built-ins plus FILE.
+ * with the built-in patterns and with the built-ins plus FILE (in turns,
+ * at least 5 times each, 10 passes a time; the best of each is kept).
  */
 #include "internal.h"
 
@@ -274,7 +275,10 @@ static void stage_reader(const lc_config *cfg, const corpus *c, int upto,
     lc_reader_free(r);
 }
 
-/* Refusal classification alone, over every assistant turn. */
+#define REFUSAL_PASSES 10
+
+/* Refusal classification alone, over every assistant turn (seconds per
+ * pass, best of reps). */
 static double time_refusal(const lc_config *cfg, const corpus *c, int reps,
                            size_t *nturns, size_t *nref) {
     lc_reader *r;
@@ -299,19 +303,24 @@ static double time_refusal(const lc_config *cfg, const corpus *c, int reps,
     for (int k = 0; k < reps; k++) {
         size_t turns = 0, refusals = 0;
         double t0 = now();
-        for (size_t i = 0; i < n; i++) {
-            for (size_t j = 0; j < convs[i]->nturns; j++) {
-                const lci_turn *t = &convs[i]->turns[j];
-                if (t->pub.role != LC_ROLE_ASSISTANT)
-                    continue;
-                lci_refusal out;
-                memset(&out, 0, sizeof out);
-                lci_refusal_classify(cfg, t, &out);
-                turns++;
-                refusals += out.is_refusal;
+        /* one pass over 10 MB takes about 10 ms: time REFUSAL_PASSES of
+         * them, so that a timer tick or a preemption is not the result */
+        for (int pass = 0; pass < REFUSAL_PASSES; pass++) {
+            turns = refusals = 0;
+            for (size_t i = 0; i < n; i++) {
+                for (size_t j = 0; j < convs[i]->nturns; j++) {
+                    const lci_turn *t = &convs[i]->turns[j];
+                    if (t->pub.role != LC_ROLE_ASSISTANT)
+                        continue;
+                    lci_refusal out;
+                    memset(&out, 0, sizeof out);
+                    lci_refusal_classify(cfg, t, &out);
+                    turns++;
+                    refusals += out.is_refusal;
+                }
             }
         }
-        double dt = now() - t0;
+        double dt = (now() - t0) / REFUSAL_PASSES;
         if (dt < best)
             best = dt;
         *nturns = turns;
@@ -446,13 +455,20 @@ int main(int argc, char **argv) {
             return 1;
         }
         size_t n1 = 0, r1 = 0, n2 = 0, r2 = 0;
-        double t1 = time_refusal(cfg, &c, reps, &n1, &r1);
-        double t2 = time_refusal(cfg2, &c, reps, &n2, &r2);
+        double t1 = 1e30, t2 = 1e30;
+        /* the two configurations take turns, so that both see the same
+         * machine (it may be shared) */
+        for (int k = 0; k < (reps < 5 ? 5 : reps); k++) {
+            double a = time_refusal(cfg, &c, 1, &n1, &r1);
+            double b = time_refusal(cfg2, &c, 1, &n2, &r2);
+            t1 = a < t1 ? a : t1;
+            t2 = b < t2 ? b : t2;
+        }
         printf("refusal classify: %zu assistant turns; built-in %zu "
-               "patterns: %.3f s (%zu refusals); + %s (%zu patterns in "
-               "all): %.3f s (%zu refusals); slowdown %+.1f%%\n",
-               n1, lc_config_pattern_count(cfg), t1, r1, patterns,
-               lc_config_pattern_count(cfg2), t2, r2,
+               "patterns: %.2f ms (%zu refusals); + %s (%zu patterns in "
+               "all): %.2f ms (%zu refusals); slowdown %+.1f%%\n",
+               n1, lc_config_pattern_count(cfg), 1e3 * t1, r1, patterns,
+               lc_config_pattern_count(cfg2), 1e3 * t2, r2,
                100.0 * (t2 - t1) / t1);
         lc_config_free(cfg2);
         free(ptext);
