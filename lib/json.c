@@ -53,7 +53,8 @@ static int renew(struct json_tokener **t, int depth, int flags) {
     if (!n)
         return 0;
     json_tokener_set_flags(n, flags);
-    json_tokener_free(*t);
+    if (*t)
+        json_tokener_free(*t);
     *t = n;
     return 1;
 }
@@ -67,13 +68,16 @@ lc_status lci_json_new(const lci_alloc *a, int depth, lci_json **out) {
     j->a = a;
     j->depth = depth;
     j->tok = json_tokener_new_ex(depth);
-    j->stok = json_tokener_new_ex(depth);
-    if (!j->tok || !j->stok) {
+    if (!j->tok) {
         lci_json_free(j);
         return LC_ERR_NOMEM;
     }
     json_tokener_set_flags(j->tok, TOK_FLAGS);
-    json_tokener_set_flags(j->stok, STOK_FLAGS);
+    /* the incremental tokener is made on first use (stok_dirty: see
+     * renew()): only the JSON-document format needs it, and a deferred
+     * parse makes one lci_json per conversation */
+    j->stok = NULL;
+    j->stok_dirty = 1;
     *out = j;
     return LC_OK;
 }
@@ -180,7 +184,10 @@ struct json_object *lci_json_parse(lci_json *j, const char *text, size_t len,
     return NULL;
 }
 
-void lci_json_stream_reset(lci_json *j) { json_tokener_reset(j->stok); }
+void lci_json_stream_reset(lci_json *j) {
+    if (j->stok)
+        json_tokener_reset(j->stok);
+}
 
 lc_status lci_json_stream_feed(lci_json *j, const char *p, size_t len,
                                struct json_object **out, size_t *used,
@@ -227,6 +234,11 @@ lc_status lci_json_stream_feed(lci_json *j, const char *p, size_t len,
 
 lc_status lci_json_stream_end(lci_json *j, struct json_object **out,
                               lci_json_err *err) {
+    if (!j->stok) { /* nothing was fed: no value */
+        *out = NULL;
+        set_eof_err(err, 0, "data");
+        return LC_ERR_SYNTAX;
+    }
     *out = json_tokener_parse_ex(j->stok, "", 1);
     if (json_tokener_get_error(j->stok) == json_tokener_success)
         return LC_OK;
