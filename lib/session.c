@@ -534,39 +534,39 @@ static turn_keys *keys_of(lc_session *s, const lci_turn *t) {
     return r == t ? &s->keys[ring_pos(s, t->pub.index - 1)] : NULL;
 }
 
+/* fn(t), computed once per ring turn: k's `bit` says whether *slot holds
+ * it (no keys: a turn outside the ring, computed every time). */
+static uint64_t memo_key(turn_keys *k, unsigned bit, uint64_t *slot,
+                         uint64_t (*fn)(const lci_turn *),
+                         const lci_turn *t) {
+    if (!k)
+        return fn(t);
+    if (!(k->have & bit)) {
+        *slot = fn(t);
+        k->have |= bit;
+    }
+    return *slot;
+}
+
 uint64_t lci_session_words_key(lc_session *s, const lci_turn *t) {
     turn_keys *k = keys_of(s, t);
-    if (!k)
-        return lci_turn_words_key(t);
-    if (!(k->have & KEY_WORDS)) {
-        k->words = lci_turn_words_key(t);
-        k->have |= KEY_WORDS;
-    }
-    return k->words;
+    return memo_key(k, KEY_WORDS, k ? &k->words : NULL, lci_turn_words_key,
+                    t);
 }
 
 uint64_t lci_session_errsig(lc_session *s, const lci_turn *t) {
     turn_keys *k;
     if (t->pub.role != LC_ROLE_TOOL)
         return 0;
-    if (!(k = keys_of(s, t)))
-        return lci_error_signature(t);
-    if (!(k->have & KEY_ERRSIG)) {
-        k->errsig = lci_error_signature(t);
-        k->have |= KEY_ERRSIG;
-    }
-    return k->errsig;
+    k = keys_of(s, t);
+    return memo_key(k, KEY_ERRSIG, k ? &k->errsig : NULL,
+                    lci_error_signature, t);
 }
 
 uint64_t lci_session_speaker_key(lc_session *s, const lci_turn *t) {
     turn_keys *k = keys_of(s, t);
-    if (!k)
-        return lci_speaker_key(t);
-    if (!(k->have & KEY_SPEAKER)) {
-        k->speaker = lci_speaker_key(t);
-        k->have |= KEY_SPEAKER;
-    }
-    return k->speaker;
+    return memo_key(k, KEY_SPEAKER, k ? &k->speaker : NULL, lci_speaker_key,
+                    t);
 }
 
 /* ---- finding storage helpers ---- */
