@@ -72,6 +72,8 @@ typedef struct settings {
     /* gate */
     int fail_on_set;      /* fail_on given (else: every kind fails) */
     uint32_t fail_kinds;  /* LC_KIND_BIT set */
+    int kinds_set;        /* --kinds given */
+    uint32_t kinds;       /* detectors to run (LC_OPT_KINDS), LC_KIND_BIT set */
     rate_rule rates[MAX_RATE_RULES];
     size_t nrates;
     /* diff */
@@ -94,6 +96,8 @@ void settings_free(settings *s);
 /* Parse "exact_loop,refusal" or "none" into s (replaces the set).
  * Returns 0, or -1 after printing a usage error. */
 int gate_parse_fail_on(settings *s, const char *arg, const char *where);
+/* --kinds: which detectors run (kind names, 'all'); at least one. */
+int gate_parse_kinds(settings *s, const char *arg, const char *where);
 /* Parse "refusal=0.05,apology=0" (adds/replaces rules). */
 int gate_parse_max_rate(settings *s, const char *arg, const char *where);
 /* Resolve rule names against kinds and the config's families. */

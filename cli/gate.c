@@ -72,14 +72,14 @@ static void push(char ***v, size_t *n, const char *s, size_t len) {
     (*v)[(*n)++] = d;
 }
 
-/* Add one kind name to the fail set. */
-static int add_fail_kind(settings *s, const char *name, size_t len,
-                         const char *where) {
+/* Add one kind name ("all", "none" or a finding kind) to *mask. */
+static int add_kind(uint32_t *mask, const char *name, size_t len,
+                    const char *where) {
     lc_kind k;
     if (len == 4 && memcmp(name, "none", 4) == 0)
         return 0;
     if (len == 3 && memcmp(name, "all", 3) == 0) {
-        s->fail_kinds = 0xFFFFFFFFu;
+        *mask = 0xFFFFFFFFu;
         return 0;
     }
     if (lc_kind_from_name(name, len, &k) != LC_OK) {
@@ -87,21 +87,41 @@ static int add_fail_kind(settings *s, const char *name, size_t len,
                 where, (int)len, name, lc_status_code(LC_ERR_INVALID_ARG));
         return -1;
     }
-    s->fail_kinds |= LC_KIND_BIT(k);
+    *mask |= LC_KIND_BIT(k);
+    return 0;
+}
+
+/* A comma-separated list of kind names into *mask (cleared first). */
+static int parse_kind_list(uint32_t *mask, const char *arg,
+                           const char *where) {
+    const char *p = arg;
+    *mask = 0;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n && add_kind(mask, p, n, where) != 0)
+            return -1;
+        p += n + (e ? 1 : 0);
+    }
     return 0;
 }
 
 int gate_parse_fail_on(settings *s, const char *arg, const char *where) {
-    const char *p = arg;
     s->fail_on_set = 1;
-    s->fail_kinds = 0;
-    while (*p) {
-        const char *e = strchr(p, ',');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        if (n && add_fail_kind(s, p, n, where) != 0)
-            return -1;
-        p += n + (e ? 1 : 0);
+    return parse_kind_list(&s->fail_kinds, arg, where);
+}
+
+int gate_parse_kinds(settings *s, const char *arg, const char *where) {
+    uint32_t m;
+    if (parse_kind_list(&m, arg, where) != 0)
+        return -1;
+    if (!m) {
+        fprintf(stderr, "%s: error: no finding kind selected [%s]\n", where,
+                lc_status_code(LC_ERR_INVALID_ARG));
+        return -1;
     }
+    s->kinds = m;
+    s->kinds_set = 1;
     return 0;
 }
 
@@ -428,10 +448,11 @@ static int apply(settings *s, const cfile *f, const char *section,
             s->fail_on_set = 1;
             s->fail_kinds = 0;
             if (v->kind == 's')
-                return add_fail_kind(s, v->str.data, v->str.len, where);
+                return add_kind(&s->fail_kinds, v->str.data, v->str.len,
+                                where);
             for (i = 0; i < v->nitems; i++)
-                if (add_fail_kind(s, v->items[i], strlen(v->items[i]),
-                                  where) != 0)
+                if (add_kind(&s->fail_kinds, v->items[i],
+                             strlen(v->items[i]), where) != 0)
                     return -1;
             return 0;
         }

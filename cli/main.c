@@ -115,6 +115,9 @@ static void usage(int verb, FILE *out) {
                 "KINDS (comma-\n"
                 "                         separated kind names, 'all' or "
                 "'none')\n"
+                "      --kinds KINDS      run only the detectors of KINDS "
+                "(kind names or\n"
+                "                         'all', the default)\n"
                 "      --max-rate R       NAME=RATE[,...]: fail if the share "
                 "of conversations\n"
                 "                         with kind/family NAME exceeds RATE "
@@ -177,6 +180,8 @@ static void usage(int verb, FILE *out) {
                 "  -c, --config FILE        read [diff] and [input] from "
                 "FILE\n"
                 "  -p, --patterns FILE      add refusal patterns from FILE\n"
+                "      --kinds KINDS        run only the detectors of KINDS "
+                "(default all)\n"
                 "      --color WHEN         auto|always|never\n"
                 "  -h, --help               this help\n"
                 "%s\n%s",
@@ -208,12 +213,13 @@ static int usage_error(int verb, const char *fmt, ...) {
 enum {
     O_FAIL_ON = 256, O_MAX_RATE, O_ASSISTANT, O_USER, O_INPUT_FORMAT,
     O_INCLUDE, O_EXCLUDE, O_ALPHA, O_MAX_NEW, O_MAX_INC, O_COLOR, O_VERSION,
-    O_SET, O_FAMILY
+    O_SET, O_FAMILY, O_KINDS
 };
 
 static const struct option long_opts[] = {
     {"format", required_argument, NULL, 'f'},
     {"fail-on", required_argument, NULL, O_FAIL_ON},
+    {"kinds", required_argument, NULL, O_KINDS},
     {"max-rate", required_argument, NULL, O_MAX_RATE},
     {"config", required_argument, NULL, 'c'},
     {"patterns", required_argument, NULL, 'p'},
@@ -250,6 +256,7 @@ static int opt_verbs(int c) {
     case 'p':
         return V_CHECK | V_PATTERNS | V_DIFF;
     case O_COLOR:
+    case O_KINDS:
         return V_CHECK | V_DIFF;
     case O_ASSISTANT:
     case O_USER:
@@ -315,7 +322,7 @@ static void push_str(char ***v, size_t *n, const char *s) {
 static int parse_args(cli *c, int argc, char **argv) {
     settings late;
     int opt, fail_on_given = 0, rc = -1;
-    char *fail_on_arg = NULL;
+    char *fail_on_arg = NULL, *kinds_arg = NULL;
     char **rate_args = NULL;
     size_t nrate_args = 0, i;
     double alpha = 0, max_inc = -1;
@@ -370,6 +377,9 @@ static int parse_args(cli *c, int argc, char **argv) {
         case O_FAIL_ON:
             fail_on_given = 1;
             fail_on_arg = optarg;
+            break;
+        case O_KINDS:
+            kinds_arg = optarg;
             break;
         case O_MAX_RATE:
             push_str(&rate_args, &nrate_args, optarg);
@@ -508,6 +518,10 @@ static int parse_args(cli *c, int argc, char **argv) {
         rc = usage_error(c->verb, "bad --fail-on");
         goto done;
     }
+    if (kinds_arg && gate_parse_kinds(&c->set, kinds_arg, "--kinds") != 0) {
+        rc = usage_error(c->verb, "bad --kinds");
+        goto done;
+    }
     for (i = 0; i < nrate_args; i++)
         if (gate_parse_max_rate(&c->set, rate_args[i], "--max-rate") != 0) {
             rc = usage_error(c->verb, "bad --max-rate");
@@ -604,6 +618,8 @@ static int make_config(cli *c, lc_config **out) {
     }
     if (c->jobs > 1)
         lc_config_set(cfg, LC_OPT_DEFER_PARSE, 2);
+    if (c->set.kinds_set) /* before --set, so that --set kinds= wins */
+        lc_config_set(cfg, LC_OPT_KINDS, (int64_t)c->set.kinds);
     for (i = 0; i < c->set.nopts; i++) {
         const char *kv = c->set.opts[i], *eq = strchr(kv, '=');
         lc_opt o;

@@ -313,7 +313,9 @@ typedef enum lc_opt {
     LC_OPT_ONSET_MIN_HELPFUL = 41,   /**< helpful turns before onset, default 2 */
     LC_OPT_PARTIAL_MIN_WORDS = 42,   /**< words of help making a refusal partial, default 40 */
 
-    /* detectors enabled: bit (1 << lc_kind); default all */
+    /* detectors enabled: bit (1 << lc_kind); default all. With none of
+     * the three refusal kinds enabled, assistant turns are not classified
+     * at all (the loop detectors do not need it) */
     LC_OPT_KINDS = 60
 } lc_opt;
 
