@@ -43,15 +43,17 @@ def run_once(binary, jobs, corpus):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--old", required=True, help="baseline loopcheck binary")
-    ap.add_argument("--new", required=True, help="candidate loopcheck binary")
+    ap.add_argument("--new", help="candidate loopcheck binary (without it:"
+                    " only --old, for its j2/j1 ratio)")
     ap.add_argument("--corpus", default="bench/out/corpus-s1-100mb.jsonl")
     ap.add_argument("--rounds", type=int, default=6)
     a = ap.parse_args()
     if a.rounds < 1:
         ap.error("--rounds must be at least 1")
     mb = os.path.getsize(a.corpus) / 1e6
-    cfgs = [("old", a.old, 1), ("old", a.old, 2),
-            ("new", a.new, 1), ("new", a.new, 2)]
+    cfgs = [("old", a.old, 1), ("old", a.old, 2)]
+    if a.new:
+        cfgs += [("new", a.new, 1), ("new", a.new, 2)]
     best = {}
     for _ in range(a.rounds):
         for name, binary, jobs in cfgs:
@@ -65,9 +67,9 @@ def main():
         wall, cpu = best[(name, jobs)]
         print("%s -j %d: %.3f s  %.1f MB/s  cpu %.2f s  (%s)"
               % (name, jobs, wall, mb / wall, cpu, binary))
-    for name in ("old", "new"):
+    for name in ("old", "new") if a.new else ("old",):
         print("%s j2/j1: %.2fx" % (name, best[(name, 1)][0] / best[(name, 2)][0]))
-    for jobs in (1, 2):
+    for jobs in (1, 2) if a.new else ():
         print("-j %d new/old: %.2fx faster"
               % (jobs, best[("old", jobs)][0] / best[("new", jobs)][0]))
     return 0
