@@ -277,59 +277,60 @@ static void stage_reader(const lc_config *cfg, const corpus *c, int upto,
 
 #define REFUSAL_PASSES 10
 
-/* Refusal classification alone, over every assistant turn (seconds per
- * pass, best of reps). */
-static double time_refusal(const lc_config *cfg, const corpus *c, int reps,
-                           size_t *nturns, size_t *nref) {
+/* The corpus read once into conversations, for timing classification. */
+typedef struct conv_list {
+    lc_conversation **v;
+    size_t n;
+} conv_list;
+
+static conv_list read_convs(const lc_config *cfg, const corpus *c) {
+    conv_list l = {NULL, 0};
+    size_t cap = 0;
     lc_reader *r;
+    lc_conversation *conv;
     if (lc_reader_new(cfg, &r) != LC_OK)
         die("lc_reader_new failed");
     lc_reader_feed(r, c->data, c->len);
     lc_reader_finish(r);
-    lc_conversation **convs = NULL;
-    size_t n = 0, cap = 0;
-    lc_conversation *conv;
     while (lc_reader_next(r, &conv) == LC_OK) {
-        if (n == cap) {
+        if (l.n == cap) {
             cap = cap ? cap * 2 : 1024;
-            convs = realloc(convs, cap * sizeof *convs);
-            if (!convs)
+            l.v = realloc(l.v, cap * sizeof *l.v);
+            if (!l.v)
                 die("out of memory");
         }
-        convs[n++] = conv;
+        l.v[l.n++] = conv;
     }
     lc_reader_free(r);
-    double best = 1e30;
-    for (int k = 0; k < reps; k++) {
-        size_t turns = 0, refusals = 0;
-        double t0 = now();
-        /* one pass over 10 MB takes about 10 ms: time REFUSAL_PASSES of
-         * them, so that a timer tick or a preemption is not the result */
-        for (int pass = 0; pass < REFUSAL_PASSES; pass++) {
-            turns = refusals = 0;
-            for (size_t i = 0; i < n; i++) {
-                for (size_t j = 0; j < convs[i]->nturns; j++) {
-                    const lci_turn *t = &convs[i]->turns[j];
-                    if (t->pub.role != LC_ROLE_ASSISTANT)
-                        continue;
-                    lci_refusal out;
-                    memset(&out, 0, sizeof out);
-                    lci_refusal_classify(cfg, t, &out);
-                    turns++;
-                    refusals += out.is_refusal;
-                }
+    return l;
+}
+
+/* Refusal classification alone with cfg's patterns, over every assistant
+ * turn of l: seconds per pass. One pass over 10 MB takes about 10 ms, so
+ * REFUSAL_PASSES of them are timed together (a timer tick or a
+ * preemption is not the result). */
+static double time_refusal(const lc_config *cfg, const conv_list *l,
+                           size_t *nturns, size_t *nref) {
+    size_t turns = 0, refusals = 0;
+    double t0 = now();
+    for (int pass = 0; pass < REFUSAL_PASSES; pass++) {
+        turns = refusals = 0;
+        for (size_t i = 0; i < l->n; i++) {
+            for (size_t j = 0; j < l->v[i]->nturns; j++) {
+                const lci_turn *t = &l->v[i]->turns[j];
+                if (t->pub.role != LC_ROLE_ASSISTANT)
+                    continue;
+                lci_refusal out;
+                memset(&out, 0, sizeof out);
+                lci_refusal_classify(cfg, t, &out);
+                turns++;
+                refusals += out.is_refusal;
             }
         }
-        double dt = (now() - t0) / REFUSAL_PASSES;
-        if (dt < best)
-            best = dt;
-        *nturns = turns;
-        *nref = refusals;
     }
-    for (size_t i = 0; i < n; i++)
-        lc_conversation_free(convs[i]);
-    free(convs);
-    return best;
+    *nturns = turns;
+    *nref = refusals;
+    return (now() - t0) / REFUSAL_PASSES;
 }
 
 static char *slurp(const char *path, size_t *len) {
@@ -456,14 +457,19 @@ int main(int argc, char **argv) {
         }
         size_t n1 = 0, r1 = 0, n2 = 0, r2 = 0;
         double t1 = 1e30, t2 = 1e30;
-        /* the two configurations take turns, so that both see the same
-         * machine (it may be shared) */
+        /* the turns' tokens do not depend on the patterns: one reading
+         * serves both configurations, which take turns so that both see
+         * the same machine (it may be shared) */
+        conv_list l = read_convs(cfg, &c);
         for (int k = 0; k < (reps < 5 ? 5 : reps); k++) {
-            double a = time_refusal(cfg, &c, 1, &n1, &r1);
-            double b = time_refusal(cfg2, &c, 1, &n2, &r2);
+            double a = time_refusal(cfg, &l, &n1, &r1);
+            double b = time_refusal(cfg2, &l, &n2, &r2);
             t1 = a < t1 ? a : t1;
             t2 = b < t2 ? b : t2;
         }
+        for (size_t i = 0; i < l.n; i++)
+            lc_conversation_free(l.v[i]);
+        free(l.v);
         printf("refusal classify: %zu assistant turns; built-in %zu "
                "patterns: %.2f ms (%zu refusals); + %s (%zu patterns in "
                "all): %.2f ms (%zu refusals); slowdown %+.1f%%\n",

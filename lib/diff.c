@@ -483,22 +483,27 @@ static lc_status write_json(const lc_diff *d, lci_buf *b) {
         (unsigned long long)st->loops_appeared,
         (unsigned long long)st->loops_disappeared,
         (unsigned long long)st->family_changed));
-    LCI_TRY(LCI_LIT(b, ",\"rate_baseline\":"));
-    LCI_TRY(lci_buf_json_num(b, st->rate_baseline));
-    LCI_TRY(LCI_LIT(b, ",\"rate_candidate\":"));
-    LCI_TRY(lci_buf_json_num(b, st->rate_candidate));
-    LCI_TRY(LCI_LIT(b, ",\"difference\":"));
-    LCI_TRY(lci_buf_json_num(b, st->difference));
-    LCI_TRY(LCI_LIT(b, ",\"ci_low\":"));
-    LCI_TRY(lci_buf_json_num(b, st->ci_low));
-    LCI_TRY(LCI_LIT(b, ",\"ci_high\":"));
-    LCI_TRY(lci_buf_json_num(b, st->ci_high));
-    LCI_TRY(LCI_LIT(b, ",\"ci_method\":\"newcombe-10\",\"p_value\":"));
-    LCI_TRY(lci_buf_json_num(b, st->p_value));
-    LCI_TRY(LCI_LIT(b, ",\"p_value_improvement\":"));
-    LCI_TRY(lci_buf_json_num(b, st->p_value_improvement));
-    LCI_TRY(LCI_LIT(b, ",\"alpha\":"));
-    LCI_TRY(lci_buf_json_num(b, d->alpha));
+    {
+        /* the statistics, in schema order (ci_method sits before p_value) */
+        const struct {
+            const char *key;
+            double v;
+        } nums[] = {
+            {",\"rate_baseline\":", st->rate_baseline},
+            {",\"rate_candidate\":", st->rate_candidate},
+            {",\"difference\":", st->difference},
+            {",\"ci_low\":", st->ci_low},
+            {",\"ci_high\":", st->ci_high},
+            {",\"ci_method\":\"newcombe-10\",\"p_value\":", st->p_value},
+            {",\"p_value_improvement\":", st->p_value_improvement},
+            {",\"alpha\":", d->alpha},
+        };
+        size_t k;
+        for (k = 0; k < sizeof nums / sizeof nums[0]; k++) {
+            LCI_TRY(lci_buf_append(b, nums[k].key, strlen(nums[k].key)));
+            LCI_TRY(lci_buf_json_num(b, nums[k].v));
+        }
+    }
     LCI_TRY(LCI_LIT(b, ",\"verdict\":"));
     LCI_TRY(jstr(b, verdict_name(st->verdict)));
     /* flips: the refusal changes; changes: loops and family changes */

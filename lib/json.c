@@ -130,27 +130,38 @@ static void set_eof_err(lci_json_err *err, size_t len, const char *what) {
     snprintf(err->msg, sizeof err->msg, "unexpected end of %s", what);
 }
 
+/* An error at offset 0 of the value, with a fixed message. */
+static void set_msg_err(lci_json_err *err, lc_status st, const char *msg) {
+    err->status = st;
+    err->off = 0;
+    err->incomplete = 0;
+    snprintf(err->msg, sizeof err->msg, "%s", msg);
+}
+
+/* Replace *t by a fresh tokener if *dirty (see renew()). 0: out of
+ * memory, reported in err. */
+static int ready(lci_json *j, struct json_tokener **t, int *dirty, int flags,
+                 lci_json_err *err) {
+    if (*dirty) {
+        if (!renew(t, j->depth, flags)) {
+            set_msg_err(err, LC_ERR_NOMEM, "out of memory");
+            return 0;
+        }
+        *dirty = 0;
+    }
+    return 1;
+}
+
 struct json_object *lci_json_parse(lci_json *j, const char *text, size_t len,
                                    lci_json_err *err) {
     struct json_object *o;
     enum json_tokener_error e;
     if (len > INT_MAX) {
-        err->status = LC_ERR_LIMIT;
-        err->off = 0;
-        err->incomplete = 0;
-        snprintf(err->msg, sizeof err->msg, "JSON value larger than 2 GiB");
+        set_msg_err(err, LC_ERR_LIMIT, "JSON value larger than 2 GiB");
         return NULL;
     }
-    if (j->tok_dirty) {
-        if (!renew(&j->tok, j->depth, TOK_FLAGS)) {
-            err->status = LC_ERR_NOMEM;
-            err->off = 0;
-            err->incomplete = 0;
-            snprintf(err->msg, sizeof err->msg, "out of memory");
-            return NULL;
-        }
-        j->tok_dirty = 0;
-    }
+    if (!ready(j, &j->tok, &j->tok_dirty, TOK_FLAGS, err))
+        return NULL;
     j->tok_dirty = 1; /* until the parse succeeds */
     json_tokener_reset(j->tok);
     o = json_tokener_parse_ex(j->tok, text, (int)len);
@@ -171,13 +182,9 @@ struct json_object *lci_json_parse(lci_json *j, const char *text, size_t len,
     if (e == json_tokener_success) {
         j->tok_dirty = 0;
         /* strict mode already rejects trailing non-blank bytes */
-        if (!o) { /* json-c represents JSON null as NULL */
-            err->status = LC_ERR_SCHEMA;
-            err->off = 0;
-            err->incomplete = 0;
-            snprintf(err->msg, sizeof err->msg,
-                     "expected a JSON object, got null");
-        }
+        if (!o) /* json-c represents JSON null as NULL */
+            set_msg_err(err, LC_ERR_SCHEMA,
+                        "expected a JSON object, got null");
         return o;
     }
     set_err(j, err, e, text, len, json_tokener_get_parse_end(j->tok));
@@ -196,16 +203,8 @@ lc_status lci_json_stream_feed(lci_json *j, const char *p, size_t len,
     size_t done = 0;
     *out = NULL;
     *used = 0;
-    if (j->stok_dirty) { /* see renew() */
-        if (!renew(&j->stok, j->depth, STOK_FLAGS)) {
-            err->status = LC_ERR_NOMEM;
-            err->off = 0;
-            err->incomplete = 0;
-            snprintf(err->msg, sizeof err->msg, "out of memory");
-            return LC_ERR_NOMEM;
-        }
-        j->stok_dirty = 0;
-    }
+    if (!ready(j, &j->stok, &j->stok_dirty, STOK_FLAGS, err))
+        return LC_ERR_NOMEM;
     /* json-c takes int lengths: feed in slices. */
     while (done < len) {
         size_t n = len - done;

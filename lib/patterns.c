@@ -357,9 +357,11 @@ static lc_status insert_entry(struct lci_patterns *p, const lci_alloc *a,
     p->entries[p->nentries].hash = h;
     p->entries[p->nentries].pat = pi;
     p->entries[p->nentries].bit = bit;
-    p->entries[p->nentries].mask3 = bit == 64 ? ~(uint64_t)0 : fw->mask3;
-    p->entries[p->nentries].mask2b = bit == 64 ? ~(uint64_t)0 : fw->mask2b;
-    p->entries[p->nentries].mask3b = bit == 64 ? ~(uint64_t)0 : fw->mask3b;
+    /* supersets of the possible second and third words, whichever key
+     * (bit 64 too: its masks are ~0 unless all 64 low bits occur) */
+    p->entries[p->nentries].mask3 = fw->mask3;
+    p->entries[p->nentries].mask2b = fw->mask2b;
+    p->entries[p->nentries].mask3b = fw->mask3b;
     p->entries[p->nentries].next = p->slots[k];
     p->nentries++;
     p->slots[k] = (uint32_t)p->nentries;
