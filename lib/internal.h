@@ -199,6 +199,10 @@ lc_status lci_normalize(const char *in, size_t len, int fast, lci_buf *out);
  */
 lc_status lci_tokenize(const lci_alloc *a, const char *norm, size_t len,
                        lci_token **toks, uint32_t *n);
+/* The same tokens from the byte-wise state machine alone: the reference
+ * the fast path (plain-ASCII runs by bit masks) is tested against. */
+lc_status lci_tokenize_plain(const lci_alloc *a, const char *norm,
+                             size_t len, lci_token **toks, uint32_t *n);
 
 uint64_t lci_hash(const void *data, size_t len);
 /* 16 lowercase hex digits + NUL into out[17]. */

@@ -100,6 +100,120 @@ static inline size_t swar_first_byte(uint64_t m) {
 #endif
 }
 
+/* ------------------------------------------------------------------ */
+/* Plain-ASCII regions, 64 bytes at a time                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The fast path (lci_tokenize) takes the text in windows of up to 64
+ * bytes and describes each by three bit masks, bit k for byte k:
+ *   w  ASCII letter or digit (a word byte);
+ *   d  ASCII digit;
+ *   x  a byte the byte-wise state machine must see: non-ASCII (any byte
+ *      >= 0x80), ' " . ! ? and every position past the end of the text.
+ * Every other byte (space, other ASCII punctuation and controls) just
+ * separates words. Up to the first x bit, tokens are the runs of w bits:
+ * found with two count-trailing-zeros each, instead of a class lookup and
+ * a branch per byte. At an x bit the byte-wise code (the plain path,
+ * lci_tokenize_plain) handles that one code point with the same state
+ * (open word, digits-only, last was a letter), then the window moves on.
+ * The plain path is the reference; the unit test and fuzz_normalize check
+ * both give the same tokens.
+ */
+#if defined(__SSE2__) && !defined(LCI_TOKENS_PORTABLE)
+#include <emmintrin.h>
+#define TOK_SSE2 1
+#else
+#define TOK_SSE2 0
+#endif
+
+static inline unsigned ctz64(uint64_t m) {
+#if defined(__GNUC__)
+    return (unsigned)__builtin_ctzll(m);
+#else
+    unsigned k = 0;
+    while (!(m & 1)) {
+        m >>= 1;
+        k++;
+    }
+    return k;
+#endif
+}
+
+#if TOK_SSE2
+static inline void scan16(const unsigned char *p, unsigned sh, uint64_t *w,
+                          uint64_t *d, uint64_t *x) {
+    const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    /* bytes >= 0x80 are negative as signed: never inside a range */
+    const __m128i lc = _mm_or_si128(v, _mm_set1_epi8(0x20));
+    const __m128i let =
+        _mm_and_si128(_mm_cmpgt_epi8(lc, _mm_set1_epi8('a' - 1)),
+                      _mm_cmpgt_epi8(_mm_set1_epi8('z' + 1), lc));
+    const __m128i dig =
+        _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                      _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), v));
+    const __m128i sp = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\'')),
+                     _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))),
+        _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')),
+                         _mm_cmpeq_epi8(v, _mm_set1_epi8('!'))),
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('?')), v)));
+    *w |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_or_si128(let, dig)) << sh;
+    *d |= (uint64_t)(unsigned)_mm_movemask_epi8(dig) << sh;
+    *x |= (uint64_t)(unsigned)_mm_movemask_epi8(sp) << sh;
+}
+#else
+/* bit 0 word byte, bit 1 digit, bit 2 seen by the byte-wise code */
+#define T1(b)                                                              \
+    (((b) >= 0x80 || (b) == '\'' || (b) == '"' || (b) == '.' ||           \
+      (b) == '!' || (b) == '?')                                            \
+         ? 4                                                               \
+     : ((b) >= '0' && (b) <= '9')                           ? 3            \
+     : (((b) >= 'a' && (b) <= 'z') || ((b) >= 'A' && (b) <= 'Z')) ? 1     \
+                                                                  : 0)
+#define T4(b) T1(b), T1(b + 1), T1(b + 2), T1(b + 3)
+#define T16(b) T4(b), T4(b + 4), T4(b + 8), T4(b + 12)
+#define T64(b) T16(b), T16(b + 16), T16(b + 32), T16(b + 48)
+static const unsigned char tcls[256] = {T64(0), T64(64), T64(128),
+                                        T64(192)};
+#undef T1
+#undef T4
+#undef T16
+#undef T64
+#endif
+
+/* Masks of the nb <= 64 bytes at p (see above); x has every bit >= nb. */
+static inline void scan64(const unsigned char *p, size_t nb, uint64_t *w,
+                          uint64_t *d, uint64_t *x) {
+    uint64_t mw = 0, md = 0, mx = 0;
+#if TOK_SSE2
+    unsigned char pad[64];
+    if (nb < 64) {
+        memcpy(pad, p, nb);
+        memset(pad + nb, 0, 64 - nb);
+        p = pad;
+    }
+    scan16(p, 0, &mw, &md, &mx);
+    scan16(p + 16, 16, &mw, &md, &mx);
+    scan16(p + 32, 32, &mw, &md, &mx);
+    scan16(p + 48, 48, &mw, &md, &mx);
+#else
+    size_t k;
+    for (k = 0; k < nb; k++) {
+        uint64_t c = tcls[p[k]];
+        mw |= (c & 1) << k;
+        md |= ((c >> 1) & 1) << k;
+        mx |= ((c >> 2) & 1) << k;
+    }
+#endif
+    if (nb < 64)
+        mx |= ~UINT64_C(0) << nb;
+    *w = mw & ~mx;
+    *d = md & ~mx;
+    *x = mx;
+}
+
 static int is_cjk(int32_t u) {
     if (u < 0x3005)
         return 0;
@@ -204,14 +318,16 @@ typedef struct tok_state {
 #define TOK_COLD static
 #endif
 
-TOK_COLD lc_status grow(tok_state *st) {
+/* Room for `need` tokens in all (need > st->cap). */
+TOK_COLD lc_status grow(tok_state *st, size_t need) {
     lc_status rc;
-    if (st->n == UINT32_MAX)
+    if (need > UINT32_MAX)
         return LC_ERR_LIMIT;
     if (st->t == st->local) {
         lci_token *p = NULL;
         size_t cap = 0;
-        rc = lci_grow(st->a, (void **)&p, sizeof *p, &cap, 2 * st->cap);
+        rc = lci_grow(st->a, (void **)&p, sizeof *p, &cap,
+                      need > 2 * st->cap ? need : 2 * st->cap);
         if (rc != LC_OK)
             return rc;
         memcpy(p, st->local, st->n * sizeof *p);
@@ -219,15 +335,14 @@ TOK_COLD lc_status grow(tok_state *st) {
         st->cap = cap;
         return LC_OK;
     }
-    return lci_grow(st->a, (void **)&st->t, sizeof *st->t, &st->cap,
-                    (size_t)st->n + 1);
+    return lci_grow(st->a, (void **)&st->t, sizeof *st->t, &st->cap, need);
 }
 
 TOK_HOT lc_status emit(tok_state *st, size_t start, size_t end,
                       uint32_t flags) {
     lci_token *t;
     if (st->n >= st->cap) {
-        lc_status rc = grow(st);
+        lc_status rc = grow(st, (size_t)st->n + 1);
         if (rc != LC_OK)
             return rc;
     }
@@ -235,8 +350,6 @@ TOK_HOT lc_status emit(tok_state *st, size_t start, size_t end,
     t->off = (uint32_t)start;
     t->len = (uint32_t)(end - start);
     t->hash = (uint64_t)XXH3_64bits(st->norm + start, end - start);
-    if (st->n == 0)
-        flags |= LCI_TOK_TURN_START | LCI_TOK_SENT_START;
     if (st->sent)
         flags |= LCI_TOK_SENT_START;
     st->sent = 0;
@@ -259,8 +372,8 @@ enum { T_NONE, T_WORD, T_CJK };
  * NULL norm with len > 0) touches nothing.
  */
 
-lc_status lci_tokenize(const lci_alloc *a, const char *norm, size_t len,
-                       lci_token **toks, uint32_t *n) {
+static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
+                          lci_token **toks, uint32_t *n, int fast) {
     const unsigned char *s = (const unsigned char *)norm;
     tok_state st;
     size_t i = 0, start = 0, clen;
@@ -299,6 +412,77 @@ lc_status lci_tokenize(const lci_alloc *a, const char *norm, size_t len,
     } while (0)
 
     while (i < len) {
+        /* Plain ASCII up to the next byte the code below must see. */
+        while (fast) {
+            uint64_t w, d, x, m, nd;
+            size_t nb = len - i < 64 ? len - i : 64;
+            unsigned stop, pos = 0;
+            uint32_t first;
+            scan64(s + i, nb, &w, &d, &x);
+            stop = x ? ctz64(x) : 64;
+            if (stop == 0)
+                break;
+            if (stop < 64) { /* the window ends at the first x bit */
+                w &= (UINT64_C(1) << stop) - 1;
+                d &= (UINT64_C(1) << stop) - 1;
+            }
+            nd = w & ~d; /* letters */
+            if (kind == T_CJK)
+                END_TOKEN(i);
+            if (kind == T_WORD) { /* the open word goes on */
+                unsigned run = ~w ? ctz64(~w) : 64;
+                if (run) {
+                    uint64_t rm = run == 64 ? ~UINT64_C(0)
+                                            : (UINT64_C(1) << run) - 1;
+                    digits &= !(nd & rm);
+                    letter = (int)((nd >> (run - 1)) & 1);
+                }
+                if (run < stop) {
+                    END_TOKEN(i + run);
+                    pos = run;
+                }
+            }
+            m = kind == T_WORD ? 0 : w & (~UINT64_C(0) << pos);
+            /* a 64-byte window holds at most 32 tokens */
+            if (m && st.cap - st.n < 32 &&
+                (rc = grow(&st, (size_t)st.n + 32)) != LC_OK)
+                goto fail;
+            first = st.n;
+            while (m) {
+                unsigned b = ctz64(m), e;
+                uint64_t rest = ~(m >> b), l = nd >> b;
+                lci_token *t;
+                e = rest ? b + ctz64(rest) : 64;
+                if (e == stop) { /* reaches the window's end: stays open */
+                    kind = T_WORD;
+                    start = i + b;
+                    digits = !l || ctz64(l) >= e - b;
+                    letter = (int)((nd >> (e - 1)) & 1);
+                    break;
+                }
+                t = &st.t[st.n++];
+                t->off = (uint32_t)(i + b);
+                t->len = e - b;
+                t->hash = (uint64_t)XXH3_64bits(s + i + b, e - b);
+                t->flags = !l || ctz64(l) >= e - b ? (uint32_t)LCI_TOK_NUMBER
+                                                    : 0u;
+                m &= ~UINT64_C(0) << e;
+            }
+            /* what emit() does per token, once per window */
+            if (st.n > first) {
+                if (st.sent) {
+                    st.t[first].flags |= LCI_TOK_SENT_START;
+                    st.sent = 0;
+                }
+                if (st.qopen && st.n - st.qfirst > LCI_QUOTE_MAX_TOKENS)
+                    st.qopen = 0;
+            }
+            i += stop;
+            if (stop < 64)
+                break;
+        }
+        if (i >= len)
+            break;
         if (s[i] < 0x80) {
             k = acls[s[i]];
             clen = 1;
@@ -414,6 +598,8 @@ lc_status lci_tokenize(const lci_alloc *a, const char *norm, size_t len,
     }
     END_TOKEN(len);
 #undef END_TOKEN
+    if (st.n)
+        st.t[0].flags |= LCI_TOK_TURN_START | LCI_TOK_SENT_START;
 
     /* Hand over exactly st.n elements (a later call may pass the array
      * back with *n as its size). */
@@ -457,4 +643,14 @@ fail:
     *toks = NULL;
     *n = 0;
     return rc;
+}
+
+lc_status lci_tokenize(const lci_alloc *a, const char *norm, size_t len,
+                       lci_token **toks, uint32_t *n) {
+    return tokenize(a, norm, len, toks, n, 1);
+}
+
+lc_status lci_tokenize_plain(const lci_alloc *a, const char *norm,
+                             size_t len, lci_token **toks, uint32_t *n) {
+    return tokenize(a, norm, len, toks, n, 0);
 }

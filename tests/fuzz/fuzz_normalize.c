@@ -10,7 +10,9 @@
  *    for both paths;
  *  - the output is valid UTF-8 without leading/trailing/double spaces;
  *  - tokens lie inside the normalized text, in order, non-empty, and
- *    hash to lci_hash of their bytes.
+ *    hash to lci_hash of their bytes;
+ *  - the tokenizer's fast path (plain-ASCII runs by bit masks) gives
+ *    exactly the tokens of the byte-wise reference, lci_tokenize_plain.
  */
 #include <string.h>
 
@@ -18,11 +20,19 @@
 #include "internal.h"
 
 static void check_tokens(const char *norm, size_t len) {
-    lci_token *toks = NULL;
-    uint32_t n = 0, i;
+    lci_token *toks = NULL, *ref = NULL;
+    uint32_t n = 0, nref = 0, i;
     uint64_t prev_end = 0;
     lc_status st = lci_tokenize(&lci_default_alloc, norm, len, &toks, &n);
     FUZZ_CHECK(st == LC_OK);
+    FUZZ_CHECK(lci_tokenize_plain(&lci_default_alloc, norm, len, &ref,
+                                  &nref) == LC_OK);
+    FUZZ_CHECK(n == nref);
+    for (i = 0; i < n; i++)
+        FUZZ_CHECK(toks[i].off == ref[i].off && toks[i].len == ref[i].len &&
+                   toks[i].hash == ref[i].hash &&
+                   toks[i].flags == ref[i].flags);
+    lci_free(&lci_default_alloc, ref);
     for (i = 0; i < n; i++) {
         FUZZ_CHECK(toks[i].len > 0);
         FUZZ_CHECK((uint64_t)toks[i].off >= prev_end);

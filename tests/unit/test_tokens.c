@@ -1,7 +1,8 @@
 /*
  * test_tokens.c - word tokens over normalized text: boundaries, inner
  * apostrophes, CJK, marks, flags (turn/sentence start, quoted, number,
- * CJK), hashes, the quoted-span limit, and array reuse/allocation.
+ * CJK), hashes, the quoted-span limit, array reuse/allocation, and the
+ * fast path against the byte-wise reference.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -235,6 +236,75 @@ static void test_allocator(void **state) {
     lci_buf_free(&text);
 }
 
+/* The fast path (plain-ASCII runs by bit masks, 64-byte windows) against
+ * the byte-wise reference, on pseudo-random text made of the pieces the
+ * state machine cares about: words that cross window boundaries, inner
+ * apostrophes, dots in numbers and at sentence ends, quotes, digits,
+ * upper case (tokenizing text that was not normalized), marks, CJK,
+ * emoji, sentence terminators. Raw and normalized, so both kinds of
+ * input are covered. */
+static void test_fast_equals_plain(void **state) {
+    static const char *const piece[] = {
+        "a",  "the", "Word", "Z", "7",  "2024", " ",  " ",  "  ", ",",
+        "-",  "'",   "\"",   ".", "!",  "?",    "\t", "\n", ";",  "x'y",
+        "3.14", "e.g.", "caf\u00E9", "e\u0301", "\u65E5\u672C", "\u3002",
+        "\U0001F600", "\u2019", "\u00B2", "\u0661", "\xC2\xA0",
+        "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklm"};
+    const size_t npiece = sizeof piece / sizeof piece[0];
+    uint32_t seed = 12345, round;
+    lci_buf raw, norm;
+    (void)state;
+    lci_buf_init(&raw, &lci_default_alloc);
+    lci_buf_init(&norm, &lci_default_alloc);
+    for (round = 0; round < 4000; round++) {
+        uint32_t k, parts, pass;
+        raw.len = 0;
+        seed = seed * 1103515245u + 12345u;
+        parts = (seed >> 16) % 120;
+        for (k = 0; k < parts; k++) {
+            const char *p;
+            seed = seed * 1103515245u + 12345u;
+            /* mostly words and single spaces, as in real text */
+            p = (seed >> 16) % 3 ? piece[(seed >> 20) % 7]
+                                 : piece[(seed >> 18) % npiece];
+            assert_int_equal(lci_buf_append(&raw, p, strlen(p)), LC_OK);
+            if ((seed >> 8) % 2)
+                assert_int_equal(lci_buf_append(&raw, " ", 1), LC_OK);
+        }
+        norm.len = 0;
+        assert_int_equal(lci_normalize(raw.data ? raw.data : "", raw.len, 1,
+                                       &norm),
+                         LC_OK);
+        for (pass = 0; pass < 2; pass++) {
+            const lci_buf *b = pass ? &norm : &raw;
+            const char *text = b->data ? b->data : "";
+            lci_token *f = NULL, *r = NULL;
+            uint32_t nf = 0, nr = 0, i;
+            assert_int_equal(
+                lci_tokenize(&lci_default_alloc, text, b->len, &f, &nf),
+                LC_OK);
+            assert_int_equal(
+                lci_tokenize_plain(&lci_default_alloc, text, b->len, &r, &nr),
+                LC_OK);
+            if (nf != nr)
+                fail_msg("round %u: %u tokens, reference %u: \"%.*s\"", round,
+                         nf, nr, (int)b->len, text);
+            for (i = 0; i < nf; i++)
+                if (f[i].off != r[i].off || f[i].len != r[i].len ||
+                    f[i].hash != r[i].hash || f[i].flags != r[i].flags)
+                    fail_msg("round %u token %u: %u+%u/%u, reference "
+                             "%u+%u/%u: \"%.*s\"",
+                             round, i, f[i].off, f[i].len, f[i].flags,
+                             r[i].off, r[i].len, r[i].flags, (int)b->len,
+                             text);
+            lci_free(&lci_default_alloc, f);
+            lci_free(&lci_default_alloc, r);
+        }
+    }
+    lci_buf_free(&raw);
+    lci_buf_free(&norm);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_example_sentence),
@@ -245,6 +315,7 @@ int main(void) {
         cmocka_unit_test(test_scripts_and_marks),
         cmocka_unit_test(test_empty_and_reuse),
         cmocka_unit_test(test_allocator),
+        cmocka_unit_test(test_fast_equals_plain),
     };
     return cmocka_run_group_tests_name("tokens", tests, NULL, NULL);
 }
