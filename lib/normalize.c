@@ -339,6 +339,36 @@ static inline int swar_simple(uint64_t w, uint64_t *sp, int word_next) {
     return !(*sp & (*sp >> 8)) && (word_next || !(*sp & last_byte_high()));
 }
 
+#if defined(__SSE2__) && !defined(LCI_NORMALIZE_PORTABLE)
+#include <emmintrin.h>
+#define NORM_SSE2 1
+/* swar_simple() for the 16 bytes at p, lowercased into o when they pass
+ * (same conditions: all 0x20..0x7E, no two adjacent spaces, the last one
+ * a space only if word_next); *spm gets the space mask, bit k = byte k. */
+static inline int sse2_simple(const unsigned char *p, unsigned char *o,
+                              int word_next, unsigned *spm) {
+    const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    /* as signed bytes, >= 0x80 are negative: not > 0x1F */
+    const __m128i ok = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x1F)),
+                                     _mm_cmpgt_epi8(_mm_set1_epi8(0x7F), v));
+    const __m128i up = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)),
+                                     _mm_cmpgt_epi8(_mm_set1_epi8('Z' + 1), v));
+    unsigned sp;
+    if ((unsigned)_mm_movemask_epi8(ok) != 0xFFFFu)
+        return 0;
+    sp = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')));
+    if ((sp & (sp >> 1)) || (!word_next && (sp & 0x8000u)))
+        return 0;
+    _mm_storeu_si128(
+        (__m128i *)(void *)o,
+        _mm_add_epi8(v, _mm_and_si128(up, _mm_set1_epi8(0x20))));
+    *spm = sp;
+    return 1;
+}
+#else
+#define NORM_SSE2 0
+#endif
+
 /* True if u is a "boundary" code point: NFKC + case folding map it to
  * itself, nothing before it can compose or reorder with it or anything
  * after it, and it does not vanish: no decomposition, no case folding,
@@ -475,6 +505,25 @@ static lc_status run_fast(norm_ctx *c, const char *in, size_t len) {
                  * bytes are copied lowercased as they are. A block may end
                  * in a space if a word byte follows it, so the next block
                  * starts with a word byte. */
+#if NORM_SSE2
+                /* the same, 16 bytes at a time */
+                while (len - i >= 16) {
+                    unsigned sp;
+                    if (!sse2_simple(s + i, o,
+                                     len - i > 16 &&
+                                         fast_cls[s[i + 16]] == A_WORD,
+                                     &sp))
+                        break;
+                    if (sp) { /* rollback point: before the last space */
+                        int p = 31 - __builtin_clz(sp);
+                        word = i + (size_t)p + 1;
+                        wout = (size_t)(o - base) + (size_t)p;
+                        wpend = 1;
+                    }
+                    o += 16;
+                    i += 16;
+                }
+#endif
                 while (len - i >= 8) {
                     uint64_t w, sp;
                     int p;
