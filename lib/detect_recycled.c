@@ -62,11 +62,6 @@
 /* Stands for the index key 0 (which marks an empty slot). */
 #define RECYC_ZERO_KEY UINT64_C(0x9e3779b97f4a7c15)
 
-typedef struct fp_pos {
-    uint64_t h;
-    uint32_t pos;
-} fp_pos;
-
 typedef struct src_rec {
     uint32_t turn;
     uint32_t cover_end; /* later-turn tokens before this are examined */
@@ -101,7 +96,10 @@ typedef struct recyc_state {
     uint64_t base_k1; /* ROLL_BASE^(k-1) */
     uint64_t *sh;
     size_t capsh;
-    fp_pos *fps;
+    /* fingerprints: hashes and token positions in two arrays (the
+     * winnowing loop addresses both by a scaled index) */
+    uint64_t *fph;
+    uint32_t *fpp;
     size_t capfps;
     src_rec *srcs;
     size_t capsrcs;
@@ -137,7 +135,8 @@ static void recyc_destroy(void *st, const lci_alloc *a) {
     lci_free(a, r->idx);
     lci_free(a, r->used);
     lci_free(a, r->sh);
-    lci_free(a, r->fps);
+    lci_free(a, r->fph);
+    lci_free(a, r->fpp);
     lci_free(a, r->srcs);
     lci_free(a, r);
 }
@@ -188,9 +187,11 @@ static lc_status recyc_reset(void *st, lc_session *s) {
     r->next_sweep = r->window;
     if (r->capsh > RECYC_KEEP || r->capfps > RECYC_KEEP) {
         lci_free(r->a, r->sh);
-        lci_free(r->a, r->fps);
+        lci_free(r->a, r->fph);
+        lci_free(r->a, r->fpp);
         r->sh = NULL;
-        r->fps = NULL;
+        r->fph = NULL;
+        r->fpp = NULL;
         r->capsh = r->capfps = 0;
     }
     return LC_OK;
@@ -255,7 +256,8 @@ static lc_status idx_sweep(recyc_state *r, uint32_t lo) {
     return idx_rebuild(r, cap, lo);
 }
 
-/* Winnowed fingerprints of t into r->fps; returns their number. */
+/* Winnowed fingerprints of t into r->fph / r->fpp; returns their
+ * number. */
 static lc_status fingerprints(recyc_state *r, const lci_turn *t,
                               size_t *nfp) {
     const lci_token *tk = t->tokens;
@@ -264,7 +266,8 @@ static lc_status fingerprints(recyc_state *r, const lci_turn *t,
     uint64_t h = 0, x, bestv, *sh;
     const uint64_t b = r->base_k1;
     size_t cap = r->capsh, nf;
-    fp_pos *fps;
+    uint64_t *fph;
+    uint32_t *fpp;
     lc_status st;
     if (nsh > cap) {
         st = lci_grow(r->a, (void **)&r->sh, sizeof *r->sh, &cap, nsh);
@@ -274,16 +277,21 @@ static lc_status fingerprints(recyc_state *r, const lci_turn *t,
     }
     /* at most one fingerprint per window position (+1: the branch-free
      * winnowing writes one past the last kept one) */
-    cap = r->capfps;
-    if (nsh + 1 > cap) {
-        st = lci_grow(r->a, (void **)&r->fps, sizeof *r->fps, &cap,
+    if (nsh + 1 > r->capfps) {
+        size_t cp = r->capfps;
+        cap = r->capfps;
+        st = lci_grow(r->a, (void **)&r->fph, sizeof *r->fph, &cap,
                       nsh + 1);
         if (st != LC_OK)
             return st;
-        r->capfps = cap;
+        st = lci_grow(r->a, (void **)&r->fpp, sizeof *r->fpp, &cp, cap);
+        if (st != LC_OK)
+            return st;
+        r->capfps = cap < cp ? cap : cp;
     }
     sh = r->sh;
-    fps = r->fps;
+    fph = r->fph;
+    fpp = r->fpp;
     /* Two tight passes (one loop doing both ran out of registers): the
      * shingle hashes, rolling, then winnowing: for every window of w
      * shingles ending at i select the rightmost minimum. A turn with
@@ -306,15 +314,15 @@ static lc_status fingerprints(recyc_state *r, const lci_turn *t,
             best = i;
             bestv = sh[i];
         }
-    fps[0].h = bestv;
-    fps[0].pos = best;
+    fph[0] = bestv;
+    fpp[0] = best;
     nf = 1;
     last = best;
     if (w == 4 && nsh > 4) {
         /* the default window, branch-free: the rightmost minimum of the
          * pair (i-1, i) is P(i), and of the window i-3..i it is P(i) if
          * P(i) <= P(i-2), else P(i-2) (ties go right) */
-        uint64_t v1, v2, pv;
+        uint64_t v1, v2, pv, hv;
         uint32_t q1, q2, pq;
         v2 = sh[2] <= sh[1] ? sh[2] : sh[1]; /* P(2) */
         q2 = sh[2] <= sh[1] ? 2 : 1;
@@ -323,17 +331,40 @@ static lc_status fingerprints(recyc_state *r, const lci_turn *t,
         x = sh[3];
         /* two shingles per round: P(i) pairs with P(i-2), so the round
          * needs no shuffling of the pair minima between registers */
+/* (hv, best) = pv <= ov ? (pv, pq) : (ov, oq). Both by conditional
+ * moves: written as C, gcc turned the second of each round's position
+ * selections into a branch, which goes either way at random (or, as
+ * masks, cost four more instructions per shingle). */
+#if defined(__GNUC__) && defined(__x86_64__)
+#define RECYC_PICK(pv, pq, ov, oq, hv, best)                                 \
+    do {                                                                     \
+        hv = ov;                                                             \
+        best = oq;                                                           \
+        __asm__("cmpq %[o], %[p]\n\t"                                        \
+                "cmovbeq %[p], %[h]\n\t"                                     \
+                "cmovbel %[pi], %[b]"                                        \
+                : [h] "+&r"(hv), [b] "+&r"(best)                             \
+                : [p] "r"(pv), [o] "r"(ov), [pi] "r"(pq)                     \
+                : "cc");                                                     \
+    } while (0)
+#else
+#define RECYC_PICK(pv, pq, ov, oq, hv, best)                                 \
+    do {                                                                     \
+        uint32_t m_ = (uint32_t)0 - (uint32_t)(pv <= ov);                    \
+        hv = pv <= ov ? pv : ov;                                             \
+        best = oq + ((pq - oq) & m_);                                        \
+    } while (0)
+#endif
 #define RECYC_W4_STEP(pv, pq, ov, oq, i)                                     \
     do {                                                                     \
         uint64_t y = sh[i];                                                  \
-        uint32_t c = y <= x;                                                 \
+        bool c = y <= x;                                                     \
         pv = c ? y : x; /* P(i) */                                           \
         pq = (i) - 1 + c;                                                    \
         x = y;                                                               \
-        c = pv <= ov;                                                        \
-        fps[nf].h = c ? pv : ov; /* written always, kept if new */           \
-        best = oq + ((pq - oq) & ((uint32_t)0 - c));                         \
-        fps[nf].pos = best;                                                  \
+        RECYC_PICK(pv, pq, ov, oq, hv, best);                                \
+        fph[nf] = hv; /* written always, kept if new */                      \
+        fpp[nf] = best;                                                      \
         nf += best != last;                                                  \
         last = best;                                                         \
     } while (0)
@@ -359,8 +390,8 @@ static lc_status fingerprints(recyc_state *r, const lci_turn *t,
                 best ^= (best ^ j) & (uint32_t)m;
                 bestv ^= (bestv ^ sh[j]) & m;
             }
-            fps[nf].h = bestv; /* written always, kept if new */
-            fps[nf].pos = best;
+            fph[nf] = bestv; /* written always, kept if new */
+            fpp[nf] = best;
             nf += best != last;
             last = best;
         }
@@ -382,8 +413,8 @@ static lc_status fingerprints(recyc_state *r, const lci_turn *t,
                 bestv = x;
             }
             if (best != last) {
-                fps[nf].h = bestv;
-                fps[nf].pos = best;
+                fph[nf] = bestv;
+                fpp[nf] = best;
                 nf++;
                 last = best;
             }
@@ -490,7 +521,7 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
         /* fingerprints are mixed already, and XOR with the speaker key
          * is a bijection: no further mixing needed for the key (0 marks
          * an empty slot, so a real 0 is stored as another constant) */
-        uint64_t key = r->fps[f].h ^ spk;
+        uint64_t key = r->fph[f] ^ spk;
         if (!key)
             key = RECYC_ZERO_KEY;
         for (j = (uint32_t)idx_home(key, r->cap);
@@ -500,7 +531,7 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
         if (!e->key) { /* first occurrence in this conversation */
             e->key = key;
             e->turn = n;
-            e->pos = r->fps[f].pos;
+            e->pos = r->fpp[f];
             r->used[r->n++] = j;
             continue;
         }
@@ -509,7 +540,7 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
         ti = e->turn;
         pi = e->pos;
         e->turn = n;
-        e->pos = r->fps[f].pos;
+        e->pos = r->fpp[f];
         if (ti < lo)
             continue; /* out of the window */
         if (!(src = lci_session_turn(s, ti)))
@@ -518,7 +549,7 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
             continue;
         if (!(rec = src_for(r, &nsrc, ti)))
             return LC_ERR_NOMEM;
-        a = r->fps[f].pos;
+        a = r->fpp[f];
         b = pi;
         if (a < rec->cover_end)
             continue;
@@ -543,7 +574,7 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
             if (back + fwd > rec->longest) {
                 rec->longest = back + fwd;
                 rec->longest_at = a - back;
-                rec->evidence = r->fps[f].h;
+                rec->evidence = r->fph[f];
             }
         }
     }
