@@ -106,19 +106,23 @@ static inline size_t swar_first_byte(uint64_t m) {
 
 /*
  * The fast path (lci_tokenize) takes the text in windows of up to 64
- * bytes and describes each by three bit masks, bit k for byte k:
- *   w  ASCII letter or digit (a word byte);
- *   d  ASCII digit;
- *   x  a byte the byte-wise state machine must see: non-ASCII (any byte
- *      >= 0x80), ' " . ! ? and every position past the end of the text.
- * Every other byte (space, other ASCII punctuation and controls) just
- * separates words. Up to the first x bit, tokens are the runs of w bits:
- * found with two count-trailing-zeros each, instead of a class lookup and
- * a branch per byte. At an x bit the byte-wise code (the plain path,
- * lci_tokenize_plain) handles that one code point with the same state
- * (open word, digits-only, last was a letter), then the window moves on.
- * The plain path is the reference; the unit test and fuzz_normalize check
- * both give the same tokens.
+ * bytes and describes each by two bit masks, bit k for byte k: w, ASCII
+ * letters and digits (word bytes), and sp, the bytes that need a closer
+ * look: non-ASCII, " . ' ! ?. Every other byte (space, other ASCII
+ * punctuation, controls) only separates words. Up to the first byte the
+ * byte-wise state machine must see, tokens are the runs of word bits,
+ * found with two count-trailing-zeros each instead of a class lookup and
+ * a branch per byte. The sp bytes (a few per window) are first decided
+ * the way that code decides them, where their neighbours allow: an
+ * apostrophe between two ASCII letters is a word byte, next to anything
+ * else ASCII a separator; a dot followed by a word byte is a separator,
+ * followed by other ASCII or the end of the text a sentence end, as are
+ * ! and ?. What is left - non-ASCII, '"', and a dot or an apostrophe
+ * whose neighbour is non-ASCII or outside the window - ends the window:
+ * the byte-wise code (the plain path, lci_tokenize_plain) handles that
+ * one code point with the same state (open word, digits only, last was a
+ * letter), then the next window starts. The plain path is the reference;
+ * the unit test and fuzz_normalize check both give the same tokens.
  */
 #if defined(__SSE2__) && !defined(LCI_TOKENS_PORTABLE)
 #include <emmintrin.h>
@@ -142,7 +146,7 @@ static inline unsigned ctz64(uint64_t m) {
 
 #if TOK_SSE2
 static inline void scan16(const unsigned char *p, unsigned sh, uint64_t *w,
-                          uint64_t *d, uint64_t *x) {
+                          uint64_t *sp) {
     const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
     /* bytes >= 0x80 are negative as signed: never inside a range */
     const __m128i lc = _mm_or_si128(v, _mm_set1_epi8(0x20));
@@ -152,7 +156,7 @@ static inline void scan16(const unsigned char *p, unsigned sh, uint64_t *w,
     const __m128i dig =
         _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
                       _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), v));
-    const __m128i sp = _mm_or_si128(
+    const __m128i spc = _mm_or_si128(
         _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\'')),
                      _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))),
         _mm_or_si128(
@@ -160,18 +164,18 @@ static inline void scan16(const unsigned char *p, unsigned sh, uint64_t *w,
                          _mm_cmpeq_epi8(v, _mm_set1_epi8('!'))),
             _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('?')), v)));
     *w |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_or_si128(let, dig)) << sh;
-    *d |= (uint64_t)(unsigned)_mm_movemask_epi8(dig) << sh;
-    *x |= (uint64_t)(unsigned)_mm_movemask_epi8(sp) << sh;
+    *sp |= (uint64_t)(unsigned)_mm_movemask_epi8(spc) << sh;
 }
 #else
-/* bit 0 word byte, bit 1 digit, bit 2 seen by the byte-wise code */
+/* bit 0 word byte, bit 1 needs a closer look */
 #define T1(b)                                                              \
     (((b) >= 0x80 || (b) == '\'' || (b) == '"' || (b) == '.' ||           \
       (b) == '!' || (b) == '?')                                            \
-         ? 4                                                               \
-     : ((b) >= '0' && (b) <= '9')                           ? 3            \
-     : (((b) >= 'a' && (b) <= 'z') || ((b) >= 'A' && (b) <= 'Z')) ? 1     \
-                                                                  : 0)
+         ? 2                                                               \
+     : (((b) >= '0' && (b) <= '9') || ((b) >= 'a' && (b) <= 'z') ||       \
+        ((b) >= 'A' && (b) <= 'Z'))                                        \
+         ? 1                                                               \
+         : 0)
 #define T4(b) T1(b), T1(b + 1), T1(b + 2), T1(b + 3)
 #define T16(b) T4(b), T4(b + 4), T4(b + 8), T4(b + 12)
 #define T64(b) T16(b), T16(b + 16), T16(b + 32), T16(b + 48)
@@ -183,10 +187,10 @@ static const unsigned char tcls[256] = {T64(0), T64(64), T64(128),
 #undef T64
 #endif
 
-/* Masks of the nb <= 64 bytes at p (see above); x has every bit >= nb. */
+/* w and sp of the nb <= 64 bytes at p (bits >= nb are 0). */
 static inline void scan64(const unsigned char *p, size_t nb, uint64_t *w,
-                          uint64_t *d, uint64_t *x) {
-    uint64_t mw = 0, md = 0, mx = 0;
+                          uint64_t *sp) {
+    uint64_t mw = 0, ms = 0;
 #if TOK_SSE2
     unsigned char pad[64];
     if (nb < 64) {
@@ -194,24 +198,81 @@ static inline void scan64(const unsigned char *p, size_t nb, uint64_t *w,
         memset(pad + nb, 0, 64 - nb);
         p = pad;
     }
-    scan16(p, 0, &mw, &md, &mx);
-    scan16(p + 16, 16, &mw, &md, &mx);
-    scan16(p + 32, 32, &mw, &md, &mx);
-    scan16(p + 48, 48, &mw, &md, &mx);
+    scan16(p, 0, &mw, &ms);
+    scan16(p + 16, 16, &mw, &ms);
+    scan16(p + 32, 32, &mw, &ms);
+    scan16(p + 48, 48, &mw, &ms);
 #else
     size_t k;
     for (k = 0; k < nb; k++) {
         uint64_t c = tcls[p[k]];
         mw |= (c & 1) << k;
-        md |= ((c >> 1) & 1) << k;
-        mx |= ((c >> 2) & 1) << k;
+        ms |= (c >> 1) << k;
     }
 #endif
-    if (nb < 64)
-        mx |= ~UINT64_C(0) << nb;
-    *w = mw & ~mx;
-    *d = md & ~mx;
-    *x = mx;
+    *w = mw;
+    *sp = ms;
+}
+
+static inline int is_alpha(unsigned c) {
+    return (c | 0x20) - 'a' < 26u;
+}
+
+static inline int is_word(unsigned c) {
+    return is_alpha(c) || c - '0' < 10u;
+}
+
+/* 1 if the n bytes at p are all ASCII digits. */
+static inline int all_digits(const unsigned char *p, size_t n) {
+    size_t k;
+    for (k = 0; k < n; k++)
+        if ((unsigned)(p[k] - '0') >= 10u)
+            return 0;
+    return 1;
+}
+
+/*
+ * Decide the sp bytes of the window of nb bytes at p (see above), in
+ * order, up to the first one left to the byte-wise code. Adds inner
+ * apostrophes to *w, sets *sm to the sentence ends before it; returns the
+ * window's length in bytes up to that point (nb if none; a full window
+ * of 64 bytes can still be continued).
+ */
+static inline unsigned resolve(const unsigned char *p, size_t nb,
+                               uint64_t sp, uint64_t *w, uint64_t *sm) {
+    *sm = 0;
+    while (sp) {
+        unsigned k = ctz64(sp);
+        uint64_t bit = UINT64_C(1) << k;
+        unsigned c = p[k];
+        if (c == '.') {
+            if (k + 1 < nb) {
+                if (p[k + 1] >= 0x80)
+                    return k;
+                if (!is_word(p[k + 1]))
+                    *sm |= bit;
+            } else if (nb < 64) { /* the end of the text */
+                *sm |= bit;
+            } else {
+                return k;
+            }
+        } else if (c == '\'') {
+            if (k == 0 || (k + 1 == nb && nb == 64))
+                return k;
+            if (k + 1 < nb) {
+                if (p[k - 1] >= 0x80 || p[k + 1] >= 0x80)
+                    return k;
+                if (is_alpha(p[k - 1]) && is_alpha(p[k + 1]))
+                    *w |= bit;
+            }
+        } else if (c == '!' || c == '?') {
+            *sm |= bit;
+        } else {
+            return k; /* non-ASCII or '"' */
+        }
+        sp &= sp - 1;
+    }
+    return (unsigned)nb;
 }
 
 static int is_cjk(int32_t u) {
@@ -414,28 +475,25 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
     while (i < len) {
         /* Plain ASCII up to the next byte the code below must see. */
         while (fast) {
-            uint64_t w, d, x, m, nd;
+            uint64_t w, sp, sm = 0, m, below;
             size_t nb = len - i < 64 ? len - i : 64;
+            const unsigned char *p = s + i;
             unsigned stop, pos = 0;
-            uint32_t first;
-            scan64(s + i, nb, &w, &d, &x);
-            stop = x ? ctz64(x) : 64;
+            scan64(p, nb, &w, &sp);
+            stop = sp ? resolve(p, nb, sp, &w, &sm) : (unsigned)nb;
             if (stop == 0)
                 break;
-            if (stop < 64) { /* the window ends at the first x bit */
+            if (stop < 64) { /* the window ends there */
                 w &= (UINT64_C(1) << stop) - 1;
-                d &= (UINT64_C(1) << stop) - 1;
+                sm &= (UINT64_C(1) << stop) - 1;
             }
-            nd = w & ~d; /* letters */
             if (kind == T_CJK)
                 END_TOKEN(i);
             if (kind == T_WORD) { /* the open word goes on */
                 unsigned run = ~w ? ctz64(~w) : 64;
                 if (run) {
-                    uint64_t rm = run == 64 ? ~UINT64_C(0)
-                                            : (UINT64_C(1) << run) - 1;
-                    digits &= !(nd & rm);
-                    letter = (int)((nd >> (run - 1)) & 1);
+                    digits = digits && all_digits(p, run);
+                    letter = is_alpha(p[run - 1]);
                 }
                 if (run < stop) {
                     END_TOKEN(i + run);
@@ -447,36 +505,38 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
             if (m && st.cap - st.n < 32 &&
                 (rc = grow(&st, (size_t)st.n + 32)) != LC_OK)
                 goto fail;
-            first = st.n;
             while (m) {
                 unsigned b = ctz64(m), e;
-                uint64_t rest = ~(m >> b), l = nd >> b;
+                uint64_t rest = ~(m >> b);
                 lci_token *t;
+                int dig;
                 e = rest ? b + ctz64(rest) : 64;
+                below = (UINT64_C(1) << b) - 1;
+                if (sm & below) { /* a sentence ended before it */
+                    st.sent = 1;
+                    sm &= ~below;
+                }
+                dig = (unsigned)(p[b] - '0') < 10u && all_digits(p + b, e - b);
                 if (e == stop) { /* reaches the window's end: stays open */
                     kind = T_WORD;
                     start = i + b;
-                    digits = !l || ctz64(l) >= e - b;
-                    letter = (int)((nd >> (e - 1)) & 1);
+                    digits = dig;
+                    letter = is_alpha(p[e - 1]);
                     break;
                 }
                 t = &st.t[st.n++];
                 t->off = (uint32_t)(i + b);
                 t->len = e - b;
-                t->hash = (uint64_t)XXH3_64bits(s + i + b, e - b);
-                t->flags = !l || ctz64(l) >= e - b ? (uint32_t)LCI_TOK_NUMBER
-                                                    : 0u;
-                m &= ~UINT64_C(0) << e;
+                t->hash = (uint64_t)XXH3_64bits(p + b, e - b);
+                t->flags = (dig ? (uint32_t)LCI_TOK_NUMBER : 0u) |
+                           (st.sent ? (uint32_t)LCI_TOK_SENT_START : 0u);
+                st.sent = 0;
+                m &= e == 64 ? 0 : ~UINT64_C(0) << e;
             }
-            /* what emit() does per token, once per window */
-            if (st.n > first) {
-                if (st.sent) {
-                    st.t[first].flags |= LCI_TOK_SENT_START;
-                    st.sent = 0;
-                }
-                if (st.qopen && st.n - st.qfirst > LCI_QUOTE_MAX_TOKENS)
-                    st.qopen = 0;
-            }
+            if (sm && kind != T_WORD)
+                st.sent = 1; /* ends after the last token */
+            if (st.qopen && st.n - st.qfirst > LCI_QUOTE_MAX_TOKENS)
+                st.qopen = 0; /* what emit() does, once per window */
             i += stop;
             if (stop < 64)
                 break;
