@@ -300,10 +300,19 @@ static lc_status fingerprints(recyc_state *r, const lci_turn *t,
         h = h * ROLL_BASE + tk[i].hash;
     sh[0] = lci_mix64(h);
     {
-        const lci_token *out = tk, *in = tk + k;
-        for (i = 1; i < nsh; i++, out++, in++) {
-            h = (h - out->hash * b) * ROLL_BASE + in->hash;
-            sh[i] = lci_mix64(h);
+        /* two shingles per round (half the loop overhead); the token
+         * entering is k after the one leaving */
+        const lci_token *out = tk, *end = tk + (nsh - 1);
+        uint64_t *o = sh + 1;
+        for (; end - out >= 2; out += 2, o += 2) {
+            h = (h - out[0].hash * b) * ROLL_BASE + out[k].hash;
+            o[0] = lci_mix64(h);
+            h = (h - out[1].hash * b) * ROLL_BASE + out[k + 1].hash;
+            o[1] = lci_mix64(h);
+        }
+        if (out < end) {
+            h = (h - out->hash * b) * ROLL_BASE + out[k].hash;
+            *o = lci_mix64(h);
         }
     }
     bestv = sh[0];
@@ -494,7 +503,11 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
     uint32_t n = t->pub.index, ntok = t->ntokens;
     uint32_t lo = n >= r->window ? n - r->window + 1 : 1;
     uint64_t spk, words = 0;
-    size_t nfp = 0, nsrc = 0, f;
+    size_t nfp = 0, nsrc = 0, f, mask, nused;
+    idx_slot *idx;
+    uint32_t *used;
+    const uint64_t *fph;
+    const uint32_t *fpp;
     const lci_turn *from;
     lc_status rc;
     if (n >= r->next_sweep) {
@@ -512,27 +525,33 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
      * record this turn's (the first position within a turn is kept) */
     if ((rc = idx_reserve(r, r->n + nfp)) != LC_OK)
         return rc;
+    /* the table in locals: its stores could alias r's fields */
+    idx = r->idx;
+    used = r->used;
+    fph = r->fph;
+    fpp = r->fpp;
+    mask = r->cap - 1;
+    nused = r->n;
     for (f = 0; f < nfp; f++) {
         const lci_turn *src;
         src_rec *rec;
         idx_slot *e;
         uint32_t ti, pi, a, b, back, fwd, j;
-        size_t mask = r->cap - 1;
         /* fingerprints are mixed already, and XOR with the speaker key
          * is a bijection: no further mixing needed for the key (0 marks
          * an empty slot, so a real 0 is stored as another constant) */
-        uint64_t key = r->fph[f] ^ spk;
+        uint64_t key = fph[f] ^ spk;
         if (!key)
             key = RECYC_ZERO_KEY;
-        for (j = (uint32_t)idx_home(key, r->cap);
-             r->idx[j].key && r->idx[j].key != key; j = (j + 1) & mask)
+        for (j = (uint32_t)idx_home(key, mask + 1);
+             idx[j].key && idx[j].key != key; j = (j + 1) & mask)
             ;
-        e = &r->idx[j];
+        e = &idx[j];
         if (!e->key) { /* first occurrence in this conversation */
             e->key = key;
             e->turn = n;
-            e->pos = r->fpp[f];
-            r->used[r->n++] = j;
+            e->pos = fpp[f];
+            used[nused++] = j;
             continue;
         }
         if (e->turn == n)
@@ -540,16 +559,18 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
         ti = e->turn;
         pi = e->pos;
         e->turn = n;
-        e->pos = r->fpp[f];
+        e->pos = fpp[f];
         if (ti < lo)
             continue; /* out of the window */
         if (!(src = lci_session_turn(s, ti)))
             continue;
         if (src->pub.hash == t->pub.hash || pi + r->k > src->ntokens)
             continue;
-        if (!(rec = src_for(r, &nsrc, ti)))
+        if (!(rec = src_for(r, &nsrc, ti))) {
+            r->n = nused;
             return LC_ERR_NOMEM;
-        a = r->fpp[f];
+        }
+        a = fpp[f];
         b = pi;
         if (a < rec->cover_end)
             continue;
@@ -574,11 +595,12 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
             if (back + fwd > rec->longest) {
                 rec->longest = back + fwd;
                 rec->longest_at = a - back;
-                rec->evidence = r->fph[f];
+                rec->evidence = fph[f];
             }
         }
     }
 
+    r->n = nused;
     if (nsrc > 1)
         qsort(r->srcs, nsrc, sizeof *r->srcs, src_cmp);
     for (f = 0; f < nsrc; f++) {
