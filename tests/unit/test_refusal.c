@@ -100,6 +100,18 @@ static void test_traps_stay_compliant(void **state) {
         {"Sure! Here are three ideas for a birthday party: a picnic, a "
          "treasure hunt and a movie night.", NULL},
         {"I can't help but smile at this question: the answer is 42.", NULL},
+        /* words of the declines added to the library, in answers */
+        {"We can't and shouldn't rely on timing here; use a barrier.", NULL},
+        {"I have to say no other book explains recursion this clearly.",
+         NULL},
+        {"There's something I can't help noticing: your loop never ends.",
+         NULL},
+        {"It is not possible for the compiler to inline this call, because "
+         "it is virtual.", NULL},
+        {"That's something you can't do in Python 2, but here is how in "
+         "Python 3.", NULL},
+        {"I'm not capable of being offended, so ask away! The answer is 7.",
+         NULL},
     };
     (void)state;
     run_cases(c, sizeof c / sizeof c[0]);
@@ -151,6 +163,37 @@ static void test_families(void **state) {
          "\x81\xBE\xE3\x81\x9B\xE3\x82\x93\xE3\x81\x8C\xE3\x80\x81\xE3\x81"
          "\x8A\xE6\x89\x8B\xE4\xBC\x9D\xE3\x81\x84\xE3\x81\xA7\xE3\x81\x8D"
          "\xE3\x81\xBE\xE3\x81\x9B\xE3\x82\x93\xE3\x80\x82", "refusal_ja"},
+    };
+    (void)state;
+    run_cases(c, sizeof c / sizeof c[0]);
+}
+
+/* Declines in everyday wording (written for this test; none comes from
+ * an evaluation data set). */
+static void test_declines_reworded(void **state) {
+    static const tcase c[] = {
+        {"I cannot and will not provide instructions for that.", "decline"},
+        {"I can't, in good conscience, recommend doing that.", "decline"},
+        {"I must refuse.", "decline"},
+        {"I have to say no to this one.", "decline"},
+        {"I won't walk you through it.", "decline"},
+        {"I will not be assisting with this request.", "decline"},
+        {"I'm not capable of helping with that request.", "decline"},
+        {"It is not within my capabilities to assist with this.", "decline"},
+        {"It's not possible for me to help with that.", "decline"},
+        {"I'm afraid that's something I can't help with.", "decline"},
+        {"That request is something I can't help with.", "decline"},
+        {"This isn't something I can help with.", "decline"},
+        {"I don't think I should help with that.", "decline"},
+        {"I'm sorry, but this falls outside what I can help with.",
+         "decline"},
+        {"I'm not going to be able to help with that.", "decline"},
+        {"I'll pass on this one.", "decline"},
+        {"Sorry, no can do.", "decline"},
+        {"This is a request I have to decline.", "decline"},
+        {"I'm declining this request.", "decline"},
+        {"I cannot in any way assist with that.", "decline"},
+        {"I am not programmed to answer questions like this.", "policy"},
     };
     (void)state;
     run_cases(c, sizeof c / sizeof c[0]);
@@ -564,6 +607,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_traps_stay_compliant),
         cmocka_unit_test(test_families),
+        cmocka_unit_test(test_declines_reworded),
         cmocka_unit_test(test_families_bitset),
         cmocka_unit_test(test_partial),
         cmocka_unit_test(test_position_matters),
