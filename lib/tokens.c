@@ -505,33 +505,42 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
             if (m && st.cap - st.n < 32 &&
                 (rc = grow(&st, (size_t)st.n + 32)) != LC_OK)
                 goto fail;
-            while (m) {
-                unsigned b = ctz64(m), e;
-                uint64_t rest = ~(m >> b);
-                lci_token *t;
-                int dig;
-                e = rest ? b + ctz64(rest) : 64;
-                below = (UINT64_C(1) << b) - 1;
-                if (sm & below) { /* a sentence ended before it */
-                    st.sent = 1;
-                    sm &= ~below;
+            {
+                /* st's fields stay in registers across the loop */
+                lci_token *tv = st.t;
+                uint32_t nt = st.n;
+                int sent = st.sent;
+                while (m) {
+                    unsigned b = ctz64(m), e;
+                    uint64_t rest = ~(m >> b);
+                    lci_token *t;
+                    int dig;
+                    e = rest ? b + ctz64(rest) : 64;
+                    below = (UINT64_C(1) << b) - 1;
+                    if (sm & below) { /* a sentence ended before it */
+                        sent = 1;
+                        sm &= ~below;
+                    }
+                    dig = (unsigned)(p[b] - '0') < 10u &&
+                          all_digits(p + b, e - b);
+                    if (e == stop) { /* reaches the window's end: open */
+                        kind = T_WORD;
+                        start = i + b;
+                        digits = dig;
+                        letter = is_alpha(p[e - 1]);
+                        break;
+                    }
+                    t = &tv[nt++];
+                    t->off = (uint32_t)(i + b);
+                    t->len = e - b;
+                    t->hash = (uint64_t)XXH3_64bits(p + b, e - b);
+                    t->flags = (dig ? (uint32_t)LCI_TOK_NUMBER : 0u) |
+                               (sent ? (uint32_t)LCI_TOK_SENT_START : 0u);
+                    sent = 0;
+                    m &= ~UINT64_C(0) << e;
                 }
-                dig = (unsigned)(p[b] - '0') < 10u && all_digits(p + b, e - b);
-                if (e == stop) { /* reaches the window's end: stays open */
-                    kind = T_WORD;
-                    start = i + b;
-                    digits = dig;
-                    letter = is_alpha(p[e - 1]);
-                    break;
-                }
-                t = &st.t[st.n++];
-                t->off = (uint32_t)(i + b);
-                t->len = e - b;
-                t->hash = (uint64_t)XXH3_64bits(p + b, e - b);
-                t->flags = (dig ? (uint32_t)LCI_TOK_NUMBER : 0u) |
-                           (st.sent ? (uint32_t)LCI_TOK_SENT_START : 0u);
-                st.sent = 0;
-                m &= e == 64 ? 0 : ~UINT64_C(0) << e;
+                st.n = nt;
+                st.sent = sent;
             }
             if (sm && kind != T_WORD)
                 st.sent = 1; /* ends after the last token */
