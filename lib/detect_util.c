@@ -530,13 +530,27 @@ void lci_sketch_turn_sig(const lci_turn *t, uint64_t errsig, lci_sketch *out) {
     if (n == 1) {
         out->h[lci_mix64(tk[0].hash) >> 58] = lci_mix64(tk[0].hash);
     } else {
-        for (i = 0; i + 1 < n; i++) {
-            /* token hashes are XXH3 already: one mix per shingle */
-            uint64_t x = lci_mix64(
-                tk[i].hash ^ (tk[i + 1].hash * UINT64_C(0x9e3779b97f4a7c15)));
-            uint64_t *b = &out->h[x >> 58]; /* 64 bins: top 6 bits */
+        /* token hashes are XXH3 already: one mix per shingle (tokens
+         * p, p + 1); two shingles per round */
+        const uint64_t k = UINT64_C(0x9e3779b97f4a7c15);
+        const lci_token *p = tk, *end = tk + (n - 1);
+        uint64_t *h = out->h;
+        for (; end - p >= 2; p += 2) {
+            uint64_t mid = p[1].hash;
+            uint64_t x0 = lci_mix64(p[0].hash ^ (mid * k));
+            uint64_t x1 = lci_mix64(mid ^ (p[2].hash * k));
+            uint64_t *b = &h[x0 >> 58]; /* 64 bins: top 6 bits */
             uint64_t v = *b;
-            *b = x < v ? x : v; /* a conditional move: no branch to miss */
+            *b = x0 < v ? x0 : v; /* a conditional move: no branch */
+            b = &h[x1 >> 58]; /* read after the store: may be the same */
+            v = *b;
+            *b = x1 < v ? x1 : v;
+        }
+        if (p < end) {
+            uint64_t x = lci_mix64(p[0].hash ^ (p[1].hash * k));
+            uint64_t *b = &h[x >> 58];
+            uint64_t v = *b;
+            *b = x < v ? x : v;
         }
     }
     out->ne = nonempty_bins(out->h);
