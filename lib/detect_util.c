@@ -474,11 +474,27 @@ static uint32_t popcount64(uint64_t x) {
     return (uint32_t)((x * UINT64_C(0x0101010101010101)) >> 56);
 }
 
+#if defined(__SSE2__)
+/* The 64-bit lanes equal in both of their 32-bit halves, given the
+ * 32-bit compares of eight consecutive bins (a: bins 0-1, b: 2-3, c: 4-5,
+ * d: 6-7): bit j set iff bin j's two halves compared equal. */
+static uint32_t bins8_mask(__m128i a, __m128i b, __m128i c, __m128i d) {
+    /* 32-bit lanes -> bytes, in order: bytes 2j, 2j+1 are bin j */
+    __m128i m8 =
+        _mm_packs_epi16(_mm_packs_epi32(a, b), _mm_packs_epi32(c, d));
+    uint32_t m = (uint32_t)_mm_movemask_epi8(m8);
+    m = m & (m >> 1) & 0x5555u; /* bit 2j: bin j */
+    m = (m | (m >> 1)) & 0x3333u;
+    m = (m | (m >> 2)) & 0x0f0fu;
+    return (m | (m >> 4)) & 0x00ffu;
+}
+#endif
+
 /* Bit i set iff h[i] != UINT64_MAX (bin i not empty). With SSE2 eight
  * bins per round (a 64-bit bin is empty iff both of its 32-bit halves
- * are all ones; one mask byte pair per bin), instead of a compare, a
- * shift and an OR per bin: the per-sketch constant was ~500
- * instructions, as much as sketching a 25-word turn. */
+ * are all ones), instead of a compare, a shift and an OR per bin: the
+ * per-sketch constant was ~500 instructions, as much as sketching a
+ * 25-word turn. */
 static uint64_t nonempty_bins(const uint64_t *h) {
     uint64_t ne = 0;
     uint32_t i;
@@ -486,18 +502,10 @@ static uint64_t nonempty_bins(const uint64_t *h) {
     const __m128i ones = _mm_set1_epi32(-1);
     for (i = 0; i < LCI_SKETCH_K; i += 8) {
         const __m128i *v = (const __m128i *)(const void *)(h + i);
-        __m128i a = _mm_cmpeq_epi32(_mm_loadu_si128(v), ones);
-        __m128i b = _mm_cmpeq_epi32(_mm_loadu_si128(v + 1), ones);
-        __m128i c = _mm_cmpeq_epi32(_mm_loadu_si128(v + 2), ones);
-        __m128i d = _mm_cmpeq_epi32(_mm_loadu_si128(v + 3), ones);
-        /* 32-bit lanes -> bytes, in order: bytes 2j, 2j+1 are bin i+j */
-        __m128i m8 = _mm_packs_epi16(_mm_packs_epi32(a, b),
-                                     _mm_packs_epi32(c, d));
-        uint32_t m = (uint32_t)_mm_movemask_epi8(m8);
-        m = m & (m >> 1) & 0x5555u; /* bit 2j: bin i+j empty */
-        m = (m | (m >> 1)) & 0x3333u;
-        m = (m | (m >> 2)) & 0x0f0fu;
-        m = (m | (m >> 4)) & 0x00ffu;
+        uint32_t m = bins8_mask(_mm_cmpeq_epi32(_mm_loadu_si128(v), ones),
+                                _mm_cmpeq_epi32(_mm_loadu_si128(v + 1), ones),
+                                _mm_cmpeq_epi32(_mm_loadu_si128(v + 2), ones),
+                                _mm_cmpeq_epi32(_mm_loadu_si128(v + 3), ones));
         ne |= (uint64_t)(~m & 0xffu) << i;
     }
 #else
@@ -505,6 +513,31 @@ static uint64_t nonempty_bins(const uint64_t *h) {
         ne |= (uint64_t)(h[i] != UINT64_MAX) << i;
 #endif
     return ne;
+}
+
+/* Bit j set iff x[j] == y[j], for j < 32 (with SSE2 eight bins per
+ * round, as nonempty_bins). */
+static uint32_t equal_bins32(const uint64_t *x, const uint64_t *y) {
+    uint32_t eq = 0, i;
+#if defined(__SSE2__)
+    for (i = 0; i < 32; i += 8) {
+        const __m128i *u = (const __m128i *)(const void *)(x + i);
+        const __m128i *v = (const __m128i *)(const void *)(y + i);
+        eq |= bins8_mask(
+                  _mm_cmpeq_epi32(_mm_loadu_si128(u), _mm_loadu_si128(v)),
+                  _mm_cmpeq_epi32(_mm_loadu_si128(u + 1),
+                                  _mm_loadu_si128(v + 1)),
+                  _mm_cmpeq_epi32(_mm_loadu_si128(u + 2),
+                                  _mm_loadu_si128(v + 2)),
+                  _mm_cmpeq_epi32(_mm_loadu_si128(u + 3),
+                                  _mm_loadu_si128(v + 3)))
+              << i;
+    }
+#else
+    for (i = 0; i < 32; i++)
+        eq |= (uint32_t)(x[i] == y[i]) << i;
+#endif
+    return eq;
 }
 
 void lci_sketch_turn(const lci_turn *t, lci_sketch *out) {
@@ -572,21 +605,21 @@ double lci_sketch_jaccard(const lci_sketch *x, const lci_sketch *y) {
  * and only bins non-empty in both can be equal, so it gives up as soon
  * as even all of those still unread being equal could not reach pct
  * (the integer tests are strict: nothing that would pass is cut). The
- * bins are compared without branches, half at a time. */
+ * bins are compared without branches (eight per round with SSE2), half
+ * of them first. */
 static double jaccard_at_least(const lci_sketch *x, const lci_sketch *y,
                                uint32_t pct) {
     uint64_t bothne = x->ne & y->ne;
-    uint32_t i, either = popcount64(x->ne | y->ne), both = 0;
+    uint32_t either = popcount64(x->ne | y->ne), both;
     double j;
     if ((uint64_t)popcount64(bothne) * 100 < (uint64_t)pct * either)
         return -1.0;
-    for (i = 0; i < LCI_SKETCH_K / 2; i++)
-        both += (x->h[i] == y->h[i]) & (uint32_t)(bothne >> i & 1u);
+    both = popcount64(equal_bins32(x->h, y->h) & (uint32_t)bothne);
     if ((uint64_t)(both + popcount64(bothne >> (LCI_SKETCH_K / 2))) * 100 <
         (uint64_t)pct * either)
         return -1.0;
-    for (; i < LCI_SKETCH_K; i++)
-        both += (x->h[i] == y->h[i]) & (uint32_t)(bothne >> i & 1u);
+    both += popcount64(equal_bins32(x->h + 32, y->h + 32) &
+                       (uint32_t)(bothne >> 32));
     j = either ? (double)both / either : 0.0;
     return j * 100.0 >= pct ? j : -1.0;
 }
