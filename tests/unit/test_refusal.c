@@ -112,6 +112,30 @@ static void test_traps_stay_compliant(void **state) {
          "Python 3.", NULL},
         {"I'm not capable of being offended, so ask away! The answer is 7.",
          NULL},
+        {"No puedo esperar a ver el resultado: primero, mezcla la harina "
+         "con el agua.",
+         NULL},
+        {"Je ne peux pas m'emp\xC3\xAA" "cher de sourire : la "
+         "r\xC3\xA9ponse est 42.",
+         NULL},
+        {"Ich kann das Buch nur empfehlen; es erkl\xC3\xA4rt Rekursion sehr "
+         "gut.",
+         NULL},
+        {"N\xC3\xA3o posso deixar de recomendar este livro: \xC3\xA9 "
+         "excelente.",
+         NULL},
+        {"Non posso che consigliarti questo libro: \xC3\xA8 ottimo.",
+         NULL},
+        {"\xE6\x88\x91\xE4\xB8\x8D\xE8\x83\xBD\xE6\x9B\xB4\xE5\x90\x8C\xE6"
+         "\x84\x8F\xE4\xBA\x86\xEF\xBC\x81\xE7\xAD\x94\xE6\xA1\x88\xE6\x98\xAF"
+         "\xE5\x9B\x9B\xE5\x8D\x81\xE4\xBA\x8C\xE3\x80\x82",
+         NULL},
+        {"\xE3\x81\x93\xE3\x82\x8C\xE4\xBB\xA5\xE4\xB8\x8A\xE3\x81\xAA\xE3"
+         "\x81\x84\xE3\x81\xBB\xE3\x81\xA9\xE7\xB0\xA1\xE5\x8D\x98\xE3\x81\xA7"
+         "\xE3\x81\x99\xE3\x80\x82\xE3\x81\xBE\xE3\x81\x9A\xE3\x80\x81\xE6\xB0"
+         "\xB4\xE3\x82\x92\xE6\xB2\xB8\xE3\x81\x8B\xE3\x81\x97\xE3\x81\xBE\xE3"
+         "\x81\x99\xE3\x80\x82",
+         NULL},
     };
     (void)state;
     run_cases(c, sizeof c / sizeof c[0]);
@@ -168,8 +192,8 @@ static void test_families(void **state) {
     run_cases(c, sizeof c / sizeof c[0]);
 }
 
-/* Declines in everyday wording (written for this test; none comes from
- * an evaluation data set). */
+/* Declines in everyday wording, English and other languages (written
+ * for this test; none comes from an evaluation data set). */
 static void test_declines_reworded(void **state) {
     static const tcase c[] = {
         {"I cannot and will not provide instructions for that.", "decline"},
@@ -194,6 +218,20 @@ static void test_declines_reworded(void **state) {
         {"I'm declining this request.", "decline"},
         {"I cannot in any way assist with that.", "decline"},
         {"I am not programmed to answer questions like this.", "policy"},
+        {"No voy a ayudarte con eso.", "refusal_es"},
+        {"Prefiero no responder a esa pregunta.", "refusal_es"},
+        {"Je crains de ne pas pouvoir vous aider.", "refusal_fr"},
+        {"Je refuse de r\xC3\xA9pondre \xC3\xA0 cette demande.", "refusal_fr"},
+        {"Es tut mir leid, aber ich kann diese Anfrage nicht erf\xC3\xBCllen.",
+         "refusal_de"},
+        {"Dabei kann ich dir leider nicht helfen.", "refusal_de"},
+        {"Ich muss diese Anfrage ablehnen.", "refusal_de"},
+        {"N\xC3\xA3o vou ajudar com isso.", "refusal_pt"},
+        {"Non ti aiuter\xC3\xB2 con questo.", "refusal_it"},
+        {"\xE5\xBE\x88\xE6\x8A\xB1\xE6\xAD\x89\xEF\xBC\x8C\xE8\xBF\x99\xE4"
+         "\xB8\xAA\xE6\x88\x91\xE5\xB8\xAE\xE4\xB8\x8D\xE4\xBA\x86\xE4\xBD\xA0"
+         "\xE3\x80\x82",
+         "refusal_zh"},
     };
     (void)state;
     run_cases(c, sizeof c / sizeof c[0]);
