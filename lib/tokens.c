@@ -107,21 +107,21 @@ static inline size_t swar_first_byte(uint64_t m) {
 /*
  * The fast path (lci_tokenize) takes the text in windows of up to 64
  * bytes and describes each by two bit masks, bit k for byte k: w, ASCII
- * letters and digits (word bytes), and sp, the bytes that need a closer
- * look: non-ASCII, " . ' ! ?. Every other byte (space, other ASCII
- * punctuation, controls) only separates words. Up to the first byte the
- * byte-wise state machine must see, tokens are the runs of word bits,
- * found with two count-trailing-zeros each instead of a class lookup and
- * a branch per byte. The sp bytes (a few per window) are first decided
- * the way that code decides them, where their neighbours allow: an
- * apostrophe between two ASCII letters is a word byte, next to anything
- * else ASCII a separator; a dot followed by a word byte is a separator,
- * followed by other ASCII or the end of the text a sentence end, as are
- * ! and ?. What is left - non-ASCII, '"', and a dot or an apostrophe
- * whose neighbour is non-ASCII or outside the window - ends the window:
- * the byte-wise code (the plain path, lci_tokenize_plain) handles that
- * one code point with the same state (open word, digits only, last was a
- * letter), then the next window starts. The plain path is the reference;
+ * letters and digits (word bytes), and sp, the bytes that are neither a
+ * word byte nor a space. Up to the first byte the byte-wise state
+ * machine must see, tokens are the runs of word bits, found with two
+ * count-trailing-zeros each instead of a class lookup and a branch per
+ * byte. The sp bytes (a few per window) are first decided the way that
+ * code decides them, where their neighbours allow: other ASCII
+ * punctuation and controls separate words; an apostrophe between two
+ * ASCII letters is a word byte, next to anything else ASCII a separator;
+ * a dot followed by a word byte is a separator, followed by other ASCII
+ * or the end of the text a sentence end, as are ! and ?. What is left -
+ * non-ASCII, '"', and a dot or an apostrophe whose neighbour is
+ * non-ASCII or outside the window - ends the window: the byte-wise code
+ * (the plain path, lci_tokenize_plain) handles that one code point with
+ * the same state (open word, digits only, last was a letter), then the
+ * next window starts. The plain path is the reference;
  * the unit test and fuzz_normalize check both give the same tokens.
  */
 #if defined(__SSE2__) && !defined(LCI_TOKENS_PORTABLE)
@@ -146,7 +146,7 @@ static inline unsigned ctz64(uint64_t m) {
 
 #if TOK_SSE2
 static inline void scan16(const unsigned char *p, unsigned sh, uint64_t *w,
-                          uint64_t *sp) {
+                          uint64_t *other) {
     const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
     /* bytes >= 0x80 are negative as signed: never inside a range */
     const __m128i lc = _mm_or_si128(v, _mm_set1_epi8(0x20));
@@ -156,26 +156,20 @@ static inline void scan16(const unsigned char *p, unsigned sh, uint64_t *w,
     const __m128i dig =
         _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
                       _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), v));
-    const __m128i spc = _mm_or_si128(
-        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\'')),
-                     _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))),
-        _mm_or_si128(
-            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')),
-                         _mm_cmpeq_epi8(v, _mm_set1_epi8('!'))),
-            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('?')), v)));
-    *w |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_or_si128(let, dig)) << sh;
-    *sp |= (uint64_t)(unsigned)_mm_movemask_epi8(spc) << sh;
+    const __m128i sp = _mm_cmpeq_epi8(v, _mm_set1_epi8(' '));
+    const unsigned mw = (unsigned)_mm_movemask_epi8(_mm_or_si128(let, dig));
+    const unsigned ms = (unsigned)_mm_movemask_epi8(sp);
+    *w |= (uint64_t)mw << sh;
+    *other |= (uint64_t)(~(mw | ms) & 0xFFFFu) << sh;
 }
 #else
-/* bit 0 word byte, bit 1 needs a closer look */
+/* bit 0 word byte, bit 1 neither a word byte nor a space */
 #define T1(b)                                                              \
-    (((b) >= 0x80 || (b) == '\'' || (b) == '"' || (b) == '.' ||           \
-      (b) == '!' || (b) == '?')                                            \
-         ? 2                                                               \
-     : (((b) >= '0' && (b) <= '9') || ((b) >= 'a' && (b) <= 'z') ||       \
-        ((b) >= 'A' && (b) <= 'Z'))                                        \
+    ((((b) >= '0' && (b) <= '9') || ((b) >= 'a' && (b) <= 'z') ||         \
+      ((b) >= 'A' && (b) <= 'Z'))                                          \
          ? 1                                                               \
-         : 0)
+     : (b) == ' ' ? 0                                                      \
+                  : 2)
 #define T4(b) T1(b), T1(b + 1), T1(b + 2), T1(b + 3)
 #define T16(b) T4(b), T4(b + 4), T4(b + 8), T4(b + 12)
 #define T64(b) T16(b), T16(b + 16), T16(b + 32), T16(b + 48)
@@ -202,6 +196,8 @@ static inline void scan64(const unsigned char *p, size_t nb, uint64_t *w,
     scan16(p + 16, 16, &mw, &ms);
     scan16(p + 32, 32, &mw, &ms);
     scan16(p + 48, 48, &mw, &ms);
+    if (nb < 64)
+        ms &= (UINT64_C(1) << nb) - 1; /* not the padding */
 #else
     size_t k;
     for (k = 0; k < nb; k++) {
@@ -267,9 +263,9 @@ static inline unsigned resolve(const unsigned char *p, size_t nb,
             }
         } else if (c == '!' || c == '?') {
             *sm |= bit;
-        } else {
-            return k; /* non-ASCII or '"' */
-        }
+        } else if (c >= 0x80 || c == '"') {
+            return k;
+        } /* else other ASCII: a separator */
         sp &= sp - 1;
     }
     return (unsigned)nb;
