@@ -3,7 +3,13 @@
  * of every JSONL record ({"id","messages":[...],"label","meta":{"model"}})
  * and print one tab-separated line per record:
  *   id  label  model  pred(0/1)  partial  family  score  span-text
- * Usage: eval_refusal [--features] FILE.jsonl [PATTERNS.lcp]
+ * Usage: eval_refusal [--dev] [--matches|--features] FILE.jsonl
+ *                     [PATTERNS.lcp]
+ * --dev keeps only the development half (FNV-1a-32 of the first user
+ * message even, the split of tests/unit/test_refusal_accuracy.c), so that
+ * looking at individual decisions never shows a held-out answer.
+ * --matches prints, under each record's line, every pattern match
+ * (family, tokens, weight, matched normalized text) before scoring.
  * --features prints instead, per record, "id<TAB>label<TAB>model<TAB>
  * prompt-fnv1a<TAB>bucket:value ..." for tools/train_refusal.py.
  * The figures that gate CI are computed by tests/unit/test_refusal_accuracy.c;
@@ -15,6 +21,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+typedef struct match_ctx {
+    const lc_config *cfg;
+    const lci_turn *t;
+} match_ctx;
+
+static int print_match(const lci_pmatch *m, void *ud) {
+    const match_ctx *c = ud;
+    const lci_token *a = &c->t->tokens[m->tok_start];
+    const lci_token *z = &c->t->tokens[m->tok_end - 1];
+    printf("\t%-20s tokens %u-%u weight %d: %.*s\n",
+           lci_family_name(c->cfg->patterns, m->family), m->tok_start,
+           m->tok_end, lci_family_weight(c->cfg->patterns, m->family),
+           (int)(z->off + z->len - a->off), c->t->pub.norm + a->off);
+    return 0;
+}
 
 static void print_feat(uint32_t bucket, float value, void *ud) {
     (void)ud;
@@ -41,14 +63,24 @@ int main(int argc, char **argv) {
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
-    int features = 0;
-    if (argc > 1 && strcmp(argv[1], "--features") == 0) {
-        features = 1;
+    int features = 0, matches = 0, dev_only = 0;
+    while (argc > 1 && strncmp(argv[1], "--", 2) == 0) {
+        if (strcmp(argv[1], "--features") == 0)
+            features = 1;
+        else if (strcmp(argv[1], "--matches") == 0)
+            matches = 1;
+        else if (strcmp(argv[1], "--dev") == 0)
+            dev_only = 1;
+        else
+            break;
         argv++;
         argc--;
     }
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s FILE.jsonl [PATTERNS.lcp]\n", argv[0]);
+    if (argc < 2 || strncmp(argv[1], "--", 2) == 0) {
+        fprintf(stderr,
+                "usage: %s [--dev] [--matches|--features] FILE.jsonl "
+                "[PATTERNS.lcp]\n",
+                argv[0]);
         return 2;
     }
     if (lc_config_new(NULL, &cfg) != LC_OK)
@@ -91,6 +123,10 @@ int main(int argc, char **argv) {
         }
         if (!text)
             text = "";
+        if (dev_only && (fnv1a(prompt ? prompt : "") & 1u)) {
+            json_object_put(o);
+            continue;
+        }
         memset(&t, 0, sizeof t);
         if (lci_turn_init(&t, cfg, LC_ROLE_ASSISTANT, NULL, 0, text,
                           strlen(text), &bad) != LC_OK) {
@@ -116,6 +152,13 @@ int main(int argc, char **argv) {
                    r.score, fams.data ? fams.data : "",
                    (int)(r.span_end - r.span_start), text + r.span_start);
             lci_buf_free(&fams);
+            if (matches) {
+                match_ctx mc;
+                mc.cfg = cfg;
+                mc.t = &t;
+                lci_patterns_scan(cfg->patterns, t.tokens, t.ntokens,
+                                  ~(uint64_t)0, print_match, &mc);
+            }
             lci_turn_free(&t, &cfg->alloc);
         }
         json_object_put(o);
