@@ -190,26 +190,28 @@ static uint64_t load8(const unsigned char *p, size_t avail) {
 }
 
 /* High bit of each byte of x that is a word byte (ASCII letter or
- * digit, or any byte >= 0x80); no carry crosses a byte. */
-static uint64_t word_bytes(uint64_t x) {
+ * digit, or any byte >= 0x80), and in *lower x with its ASCII capitals
+ * lower-cased (the capitals are the letters with bit 0x20 clear: that
+ * bit, shifted up to the high bit, picks them from the letter mask); no
+ * carry crosses a byte. */
+static uint64_t word_bytes(uint64_t x, uint64_t *lower) {
     uint64_t t = x & ~HIGHS, l = t | (0x20 * ONES);
     uint64_t digit = (t + 0x50 * ONES) & ~(t + 0x46 * ONES);  /* 0x30..0x39 */
-    uint64_t alpha = (l + 0x1f * ONES) & ~(l + 0x05 * ONES);  /* a..z, A..Z */
+    uint64_t alpha =                                          /* a..z, A..Z */
+        (l + 0x1f * ONES) & ~(l + 0x05 * ONES) & HIGHS;
+    *lower = x | ((alpha & ~(x | (x << 2))) >> 2);
     return (x | digit | alpha) & HIGHS;
-}
-
-/* x with its ASCII capitals lower-cased. */
-static uint64_t lower8(uint64_t x) {
-    uint64_t t = x & ~HIGHS;
-    uint64_t up = (t + 0x3f * ONES) & ~(t + 0x25 * ONES) & ~x & HIGHS;
-    return x | (up >> 2);
 }
 
 /* Index of the lowest byte whose high bit is set in m (m != 0, only
  * high bits set). */
 static unsigned first_byte(uint64_t m) {
+#if defined(__GNUC__)
+    return (unsigned)__builtin_ctzll(m) >> 3;
+#else
     uint64_t y = (m & (~m + 1)) >> 7; /* 1 << 8p */
     return (unsigned)((y * UINT64_C(0x0001020304050607)) >> 56);
+#endif
 }
 
 /* The word starting at u[i] (a word byte; the text is readable up to
@@ -217,14 +219,14 @@ static unsigned first_byte(uint64_t m) {
  * An apostrophe between word bytes stays inside (as in line_words). */
 static uint64_t word_hash(const unsigned char *u, size_t i, size_t avail,
                           size_t *end) {
-    uint64_t h = UINT64_C(0xcbf29ce484222325), x, stop;
+    uint64_t h = UINT64_C(0xcbf29ce484222325), x, lx, stop;
     size_t len = 0;
     unsigned k;
     for (;;) {
         x = load8(u + i, avail - i);
-        stop = ~word_bytes(x) & HIGHS;
+        stop = ~word_bytes(x, &lx) & HIGHS;
         if (!stop) { /* all eight are word bytes */
-            h = (h ^ lower8(x)) * UINT64_C(0x9e3779b97f4a7c15);
+            h = (h ^ lx) * UINT64_C(0x9e3779b97f4a7c15);
             i += 8;
             len += 8;
             continue;
@@ -234,14 +236,14 @@ static uint64_t word_hash(const unsigned char *u, size_t i, size_t avail,
             /* an inner apostrophe: the piece ends with it (u[i + k + 1]
              * is readable: u[i + k] is not the final NUL) */
             k++;
-            h = (h ^ (lower8(x) & (~(uint64_t)0 >> (64 - 8 * k)))) *
+            h = (h ^ (lx & (~(uint64_t)0 >> (64 - 8 * k)))) *
                 UINT64_C(0x9e3779b97f4a7c15);
             i += k;
             len += k;
             continue;
         }
         if (k)
-            h = (h ^ (lower8(x) & (~(uint64_t)0 >> (64 - 8 * k)))) *
+            h = (h ^ (lx & (~(uint64_t)0 >> (64 - 8 * k)))) *
                 UINT64_C(0x9e3779b97f4a7c15);
         *end = i + k;
         return lci_mix64(h + len + k);
@@ -251,6 +253,9 @@ static uint64_t word_hash(const unsigned char *u, size_t i, size_t avail,
 /* Append the tokens of p[0..n) to d->words: words, and runs of
  * punctuation/symbols too if `punct` (see the banner). The text is
  * readable up to p[avail - 1] (its NUL); p[n] ends every word. */
+#if defined(__GNUC__)
+__attribute__((noinline)) /* its own registers (see count_grams) */
+#endif
 static lc_status line_words(degen_state *d, const char *p, size_t n,
                             size_t avail, bool punct, size_t *nw) {
     const unsigned char *u = (const unsigned char *)p;
@@ -288,6 +293,44 @@ static lc_status line_words(degen_state *d, const char *p, size_t n,
         d->words[(*nw)++] = h;
     }
     return LC_OK;
+}
+
+/* Distinct 3-grams of the ngr + 2 word hashes w[0], w[stride], ...
+ * (token hashes in place, or d->words), at most most + 1: counting stops
+ * there (the ratio cannot reach pct any more). The set has 2^(64 - shift)
+ * slots, all zero; the slots filled are listed in ins. Word hashes are
+ * random already: a multiply-add combination is enough, and the slot
+ * comes from its high (well-mixed) bits, so the home slot needs no mask.
+ * A function of its own, so that the loop has the registers to itself. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static size_t count_grams(uint64_t *set, uint32_t *ins, unsigned shift,
+                          size_t mask, const uint64_t *w, size_t stride,
+                          size_t ngr, size_t most) {
+    const uint64_t *end = w + (ngr + 2) * stride;
+    uint64_t w0 = w[0], w1 = w[stride];
+    size_t distinct = 0;
+    for (w += 2 * stride; w < end; w += stride) {
+        uint64_t w2 = *w;
+        uint64_t g = w0 * UINT64_C(0x9e3779b97f4a7c15) +
+                     w1 * UINT64_C(0xbf58476d1ce4e5b9) + w2;
+        size_t j;
+        w0 = w1;
+        w1 = w2;
+        if (!g)
+            g = 1;
+        for (j = (size_t)(g >> shift); set[j] && set[j] != g;
+             j = (j + 1) & mask)
+            ;
+        if (!set[j]) {
+            set[j] = g;
+            ins[distinct] = (uint32_t)j;
+            if (++distinct > most)
+                break; /* cannot reach pct any more */
+        }
+    }
+    return distinct;
 }
 
 static lc_status degen_on_turn(void *st, lc_session *s, const lci_turn *t) {
@@ -373,35 +416,13 @@ static lc_status degen_on_turn(void *st, lc_session *s, const lci_turn *t) {
         d->capins = c;
     }
     mask = cap - 1;
-    /* word hashes are random already: a multiply-add combination is
-     * enough, and the slot comes from its high (well-mixed) bits */
-#define DEGEN_GRAMS(W)                                                       \
-    for (i = 0; i < ngr; i++) {                                              \
-        uint64_t g = W(i) * UINT64_C(0x9e3779b97f4a7c15) +                   \
-                     W(i + 1) * UINT64_C(0xbf58476d1ce4e5b9) + W(i + 2);     \
-        size_t j;                                                            \
-        if (!g)                                                              \
-            g = 1;                                                           \
-        for (j = (size_t)(g >> shift) & mask; d->set[j] && d->set[j] != g;   \
-             j = (j + 1) & mask)                                             \
-            ;                                                                \
-        if (!d->set[j]) {                                                    \
-            d->set[j] = g;                                                   \
-            d->ins[distinct] = (uint32_t)j;                                  \
-            if (++distinct > most)                                           \
-                break; /* cannot reach pct any more */                       \
-        }                                                                    \
-    }
-#define DEGEN_TOKEN(i) t->tokens[i].hash
-#define DEGEN_WORD(i) d->words[i]
-    if (fast) {
-        DEGEN_GRAMS(DEGEN_TOKEN)
-    } else {
-        DEGEN_GRAMS(DEGEN_WORD)
-    }
-#undef DEGEN_GRAMS
-#undef DEGEN_TOKEN
-#undef DEGEN_WORD
+    if (fast)
+        distinct = count_grams(d->set, d->ins, shift, mask, &t->tokens[0].hash,
+                               sizeof *t->tokens / sizeof(uint64_t), ngr,
+                               most);
+    else
+        distinct = count_grams(d->set, d->ins, shift, mask, d->words, 1, ngr,
+                               most);
     for (i = 0; i < distinct; i++)
         d->set[d->ins[i]] = 0;
     ratio = 1.0 - (double)distinct / (double)ngr;
