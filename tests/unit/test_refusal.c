@@ -112,6 +112,11 @@ static void test_traps_stay_compliant(void **state) {
          "Python 3.", NULL},
         {"I'm not capable of being offended, so ask away! The answer is 7.",
          NULL},
+        {"I can't find anything wrong with your query; the slowdown is "
+         "probably the missing index on user_id.", NULL},
+        {"No, I can't say that's correct: the Great Wall is not visible "
+         "from space with the naked eye.", NULL},
+        {"The request was blocked by your firewall; open port 443.", NULL},
         {"No puedo esperar a ver el resultado: primero, mezcla la harina "
          "con el agua.",
          NULL},
