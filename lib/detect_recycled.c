@@ -374,7 +374,7 @@ static lc_status fingerprints(recyc_state *r, const lci_turn *t,
         RECYC_PICK(pv, pq, ov, oq, hv, best);                                \
         fph[nf] = hv; /* written always, kept if new */                      \
         fpp[nf] = best;                                                      \
-        nf += best != last;                                                  \
+        nf += last < best; /* best never decreases: a carry, no setne */     \
         last = best;                                                         \
     } while (0)
         for (i = 4; i + 1 < nsh; i += 2) {
@@ -401,7 +401,7 @@ static lc_status fingerprints(recyc_state *r, const lci_turn *t,
             }
             fph[nf] = bestv; /* written always, kept if new */
             fpp[nf] = best;
-            nf += best != last;
+            nf += last < best; /* best never decreases */
             last = best;
         }
     } else {
