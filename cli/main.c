@@ -746,13 +746,15 @@ static void put_out(const char *d, size_t n) {
         fwrite(d, 1, n, stdout);
 }
 
-/* Shared by all verbs: parse (deferred parsing on worker threads) and
- * render the conversation's diagnostics. */
-static void work_parse(job *j) {
+/* Shared by all verbs: parse (deferred parsing on worker threads; with
+ * the thread's session, if any, whose parser is set up once) and render
+ * the conversation's diagnostics. */
+static void work_parse(job *j, lc_session *s) {
     size_t i, n;
     if (!j->conv)
         return;
-    if ((j->status = lc_conversation_parse(j->conv)) != LC_OK)
+    if ((j->status = s ? lc_session_parse(s, j->conv)
+                       : lc_conversation_parse(j->conv)) != LC_OK)
         return;
     n = lc_conversation_diag_count(j->conv);
     for (i = 0; i < n; i++) {
@@ -767,14 +769,18 @@ static void work_check(job *j, void *ctx) {
     lc_session *s;
     lc_status st;
     int keep;
-    work_parse(j);
-    if (!j->conv || j->status != LC_OK)
+    if (!j->conv)
         return;
     s = session_for_thread(r, &keep);
-    st = s ? lc_session_check(s, j->conv, &j->report)
-           : lc_conversation_check(r->cfg, j->conv, &j->report);
+    work_parse(j, s);
+    st = j->status;
+    if (st == LC_OK)
+        st = s ? lc_session_check(s, j->conv, &j->report)
+               : lc_conversation_check(r->cfg, j->conv, &j->report);
     if (!keep)
         lc_session_free(s);
+    if (j->status != LC_OK)
+        return;
     if (st != LC_OK) {
         j->status = st;
         return;
@@ -873,7 +879,7 @@ static void work_turns(job *j, void *ctx) {
     run *r = ctx;
     size_t i, n;
     const char *id, *src;
-    work_parse(j);
+    work_parse(j, NULL);
     if (!j->conv || j->status != LC_OK ||
         lc_conversation_status(j->conv) != LC_OK)
         return;

@@ -597,6 +597,16 @@ LC_API lc_status lc_session_check(lc_session *session,
                                   const lc_conversation *conv,
                                   lc_report **report);
 /**
+ * As lc_conversation_parse, with a JSON parser that the session keeps
+ * and reuses (lc_conversation_parse sets one up and frees it on every
+ * call, several thousand instructions and a few allocations per
+ * conversation). Same results and return values; the conversation may
+ * come from a reader with another config. Like every session call, not
+ * for two threads at once: one session per worker thread.
+ * @since 0.1
+ */
+LC_API lc_status lc_session_parse(lc_session *session, lc_conversation *conv);
+/**
  * Batch: read a whole buffer and analyse every conversation. Invokes
  * `cb` per report (report freed after the call); cb returning non-zero
  * stops with LC_ERR_CALLBACK. @since 0.1

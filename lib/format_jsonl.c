@@ -88,18 +88,33 @@ static lc_status jl_line(void *state, lc_reader *r, const char *p,
     return lci_reader_emit(r, c);
 }
 
-lc_status lc_conversation_parse(lc_conversation *c) {
+/* lc_conversation_parse (cache == NULL: a parser for this call only) and
+ * lc_session_parse (*cache: the session's parser, made with allocator a,
+ * replaced when the conversation's config wants another depth limit). */
+lc_status lci_conv_parse(lc_conversation *c, lci_json **cache,
+                         const lci_alloc *a) {
+    int depth;
     lci_json *j;
     lc_status st;
     if (!c)
         return LC_ERR_INVALID_ARG;
     if (!c->unparsed)
         return LC_OK;
-    st = lci_json_new(c->alloc, (int)lci_opt(c->cfg, LC_OPT_MAX_DEPTH), &j);
-    if (st != LC_OK)
-        return st;
+    depth = (int)lci_opt(c->cfg, LC_OPT_MAX_DEPTH);
+    if (cache && *cache && lci_json_depth(*cache) == depth) {
+        j = *cache;
+    } else {
+        st = lci_json_new(cache ? a : c->alloc, depth, &j);
+        if (st != LC_OK)
+            return st;
+        if (cache) {
+            lci_json_free(*cache);
+            *cache = j;
+        }
+    }
     st = build(j, c, c->raw, c->raw_len, c->line, c->raw_offset);
-    lci_json_free(j);
+    if (!cache)
+        lci_json_free(j);
     if (st != LC_OK)
         return st;
     lci_free(c->alloc, c->raw);
@@ -107,6 +122,10 @@ lc_status lc_conversation_parse(lc_conversation *c) {
     c->raw_len = 0;
     c->unparsed = 0;
     return LC_OK;
+}
+
+lc_status lc_conversation_parse(lc_conversation *c) {
+    return lci_conv_parse(c, NULL, NULL);
 }
 
 static lc_status jl_overlong(void *state, lc_reader *r, uint64_t line,

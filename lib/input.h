@@ -111,6 +111,12 @@ typedef struct lci_json_err {
 
 lc_status lci_json_new(const lci_alloc *a, int depth, lci_json **out);
 void lci_json_free(lci_json *j);
+/* Parse an unparsed conversation (format_jsonl.c): with *cache, a parser
+ * kept by the caller (made with a on first use), else one for this call. */
+lc_status lci_conv_parse(lc_conversation *c, lci_json **cache,
+                         const lci_alloc *a);
+/* The nesting limit j was made with. */
+int lci_json_depth(const lci_json *j);
 
 /* Parse exactly one JSON value filling text[0..len) (surrounding
  * whitespace allowed). Returns the value (caller json_object_put()s it)

@@ -82,6 +82,10 @@ lc_status lci_json_new(const lci_alloc *a, int depth, lci_json **out) {
     return LC_OK;
 }
 
+int lci_json_depth(const lci_json *j) {
+    return j->depth;
+}
+
 void lci_json_free(lci_json *j) {
     if (!j)
         return;

@@ -15,7 +15,7 @@
  * (lci_finding.queued); ring slot of turn i (1-based) is (i-1) % window
  * and is valid iff i > nturns - window.
  */
-#include "internal.h"
+#include "input.h" /* lci_json for lc_session_parse */
 
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +68,7 @@ struct lc_session {
     int sorted;
     int has_err;
     lci_err err;
+    lci_json *json; /* lc_session_parse's parser, made on first use */
 };
 
 /* Ring position of 0-based turn number i (no division in the usual
@@ -145,6 +146,12 @@ void lci_finding_free(lci_finding *f, const lci_alloc *a) {
     lci_free(a, f);
 }
 
+lc_status lc_session_parse(lc_session *s, lc_conversation *c) {
+    if (!s || !c)
+        return LC_ERR_INVALID_ARG;
+    return lci_conv_parse(c, &s->json, s->alloc);
+}
+
 void lc_session_free(lc_session *s) {
     const lci_alloc *a;
     const lc_config *cfg;
@@ -170,6 +177,7 @@ void lc_session_free(lc_session *s) {
     lci_free(a, s->queue);
     lci_free(a, s->reported);
     lci_err_clear(&s->err, a);
+    lci_json_free(s->json);
     cfg = s->cfg;
     lci_free(a, s); /* a points into cfg: free before the unref */
     lci_config_unref(cfg);

@@ -308,6 +308,49 @@ static void test_deferred_check_state(void **state) {
     lc_config_free(cfg);
 }
 
+/* lc_session_parse: same as lc_conversation_parse, one parser reused
+ * across conversations, configs with another depth limit, and errors. */
+static void test_session_parse(void **state) {
+    static const char deep[] =
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\","
+        "\"x\":[[[[1]]]]}]}\n";
+    lc_config *cfg = NULL, *shallow = NULL;
+    lc_session *s = NULL;
+    lc_reader *r = NULL;
+    lc_conversation *c = NULL;
+    int round;
+    (void)state;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_config_set(cfg, LC_OPT_DEFER_PARSE, 2), LC_OK);
+    assert_int_equal(lc_config_new(NULL, &shallow), LC_OK);
+    assert_int_equal(lc_config_set(shallow, LC_OPT_DEFER_PARSE, 2), LC_OK);
+    assert_int_equal(lc_config_set(shallow, LC_OPT_MAX_DEPTH, 4), LC_OK);
+    assert_int_equal(lc_session_new(cfg, &s), LC_OK);
+    assert_int_equal(lc_session_parse(NULL, c), LC_ERR_INVALID_ARG);
+    assert_int_equal(lc_session_parse(s, NULL), LC_ERR_INVALID_ARG);
+    /* default depth, then 4 (fails), then default again, twice over */
+    for (round = 0; round < 4; round++) {
+        const lc_config *use = round % 2 ? shallow : cfg;
+        assert_int_equal(lc_reader_new(use, &r), LC_OK);
+        assert_int_equal(lc_reader_feed(r, deep, sizeof deep - 1), LC_OK);
+        assert_int_equal(lc_reader_finish(r), LC_OK);
+        assert_int_equal(lc_reader_next(r, &c), LC_OK);
+        assert_int_equal(lc_session_parse(s, c), LC_OK);
+        assert_int_equal(lc_session_parse(s, c), LC_OK); /* idempotent */
+        if (round % 2) {
+            assert_int_equal(lc_conversation_status(c), LC_ERR_LIMIT);
+        } else {
+            assert_int_equal(lc_conversation_status(c), LC_OK);
+            assert_int_equal(lc_conversation_turn_count(c), 1);
+        }
+        lc_conversation_free(c);
+        lc_reader_free(r);
+    }
+    lc_session_free(s);
+    lc_config_free(shallow);
+    lc_config_free(cfg);
+}
+
 static void test_session_null_and_order(void **state) {
     fx *f = *state;
     lc_session *s = NULL;
@@ -619,6 +662,7 @@ int main(void) {
         cmocka_unit_test(test_conversation_null),
         cmocka_unit_test(test_reader_null_and_order),
         cmocka_unit_test(test_deferred_check_state),
+        cmocka_unit_test(test_session_parse),
         cmocka_unit_test(test_session_null_and_order),
         cmocka_unit_test(test_session_max_turns),
         cmocka_unit_test(test_report_null),

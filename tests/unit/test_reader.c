@@ -128,9 +128,12 @@ static void take_conv(lci_buf *o, size_t n, lc_conversation *c, size_t *good,
 
 /* Run a reader over buf in chunks of `chunk` bytes (0 = whole) and
  * return the dump (malloc'd). Checks the streaming contract on the way:
- * NEED_INPUT before finish, END after, counts reconcile. */
-static char *run_reader(const lc_config *cfg, const char *source,
-                        const char *buf, size_t len, size_t chunk) {
+ * NEED_INPUT before finish, END after, counts reconcile. Deferred
+ * records are parsed with lc_session_parse(s) if s, else with
+ * lc_conversation_parse. */
+static char *run_reader_s(const lc_config *cfg, const char *source,
+                          const char *buf, size_t len, size_t chunk,
+                          lc_session *s) {
     lc_reader *r;
     lc_conversation *c;
     lci_buf out;
@@ -147,14 +150,17 @@ static char *run_reader(const lc_config *cfg, const char *source,
         assert_int_equal(lc_reader_feed(r, buf + pos, k), LC_OK);
         pos += k;
         while ((st = lc_reader_next(r, &c)) == LC_OK) {
-            assert_int_equal(lc_conversation_parse(c), LC_OK);
+            assert_int_equal(s ? lc_session_parse(s, c)
+                               : lc_conversation_parse(c),
+                             LC_OK);
             take_conv(&out, ++n, c, &good, &failed);
         }
         assert_int_equal(st, LC_NEED_INPUT);
     }
     assert_int_equal(lc_reader_finish(r), LC_OK);
     while ((st = lc_reader_next(r, &c)) == LC_OK) {
-        assert_int_equal(lc_conversation_parse(c), LC_OK);
+        assert_int_equal(s ? lc_session_parse(s, c) : lc_conversation_parse(c),
+                         LC_OK);
         assert_int_equal(lc_conversation_parse(c), LC_OK); /* idempotent */
         take_conv(&out, ++n, c, &good, &failed);
     }
@@ -164,6 +170,11 @@ static char *run_reader(const lc_config *cfg, const char *source,
     lc_reader_free(r);
     lci_buf_printf(&out, "total %zu good %zu failed %zu\n", n, good, failed);
     return lci_buf_take(&out);
+}
+
+static char *run_reader(const lc_config *cfg, const char *source,
+                        const char *buf, size_t len, size_t chunk) {
+    return run_reader_s(cfg, source, buf, len, chunk, NULL);
 }
 
 static int has_suffix(const char *s, const char *suf) {
@@ -185,6 +196,7 @@ static void run_dir(const char *sub, lc_format want) {
     static const size_t chunks[] = {0, 1, 7, 4096};
     const char *update = getenv("LC_FIXTURES_UPDATE");
     lc_config *cfg, *defer;
+    lc_session *s; /* one parser for every file: reuse after errors */
 
     snprintf(dir, sizeof dir, "%s/%s", tu_fixtures_dir(), sub);
     d = opendir(dir);
@@ -201,6 +213,7 @@ static void run_dir(const char *sub, lc_format want) {
     assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
     assert_int_equal(lc_config_new(NULL, &defer), LC_OK);
     assert_int_equal(lc_config_set(defer, LC_OPT_DEFER_PARSE, 2), LC_OK);
+    assert_int_equal(lc_session_new(cfg, &s), LC_OK);
     for (i = 0; i < nnames; i++) {
         size_t len, elen;
         char *buf, *exp, *first = NULL;
@@ -229,6 +242,12 @@ static void run_dir(const char *sub, lc_format want) {
                 fail_msg("%s: deferred parse differs:\n--- direct\n%s"
                          "--- deferred\n%s", names[i], first, got);
             free(got);
+            /* and so does a session's reused parser */
+            got = run_reader_s(defer, names[i], buf, len, 0, s);
+            if (strcmp(first, got) != 0)
+                fail_msg("%s: lc_session_parse differs:\n--- direct\n%s"
+                         "--- session\n%s", names[i], first, got);
+            free(got);
         }
         if (update && *update == '1') {
             FILE *f = fopen(exp_path, "wb");
@@ -254,6 +273,7 @@ static void run_dir(const char *sub, lc_format want) {
         free(buf);
         free(names[i]);
     }
+    lc_session_free(s);
     lc_config_free(cfg);
     lc_config_free(defer);
 }
