@@ -331,15 +331,13 @@ static lc_status fingerprints(recyc_state *r, const lci_turn *t,
         /* the default window, branch-free: the rightmost minimum of the
          * pair (i-1, i) is P(i), and of the window i-3..i it is P(i) if
          * P(i) <= P(i-2), else P(i-2) (ties go right) */
-        uint64_t v1, v2, pv, hv;
-        uint32_t q1, q2, pq;
+        uint64_t v1, v2, v3, v4, pv, hv;
+        uint32_t q1, q2, q3, q4, pq;
         v2 = sh[2] <= sh[1] ? sh[2] : sh[1]; /* P(2) */
         q2 = sh[2] <= sh[1] ? 2 : 1;
         v1 = sh[3] <= sh[2] ? sh[3] : sh[2]; /* P(3) */
         q1 = sh[3] <= sh[2] ? 3 : 2;
         x = sh[3];
-        /* two shingles per round: P(i) pairs with P(i-2), so the round
-         * needs no shuffling of the pair minima between registers */
 /* (hv, best) = pv <= ov ? (pv, pq) : (ov, oq). Both by conditional
  * moves: written as C, gcc turned the second of each round's position
  * selections into a branch, which goes either way at random (or, as
@@ -377,16 +375,21 @@ static lc_status fingerprints(recyc_state *r, const lci_turn *t,
         nf += last < best; /* best never decreases: a carry, no setne */     \
         last = best;                                                         \
     } while (0)
-        for (i = 4; i + 1 < nsh; i += 2) {
-            RECYC_W4_STEP(pv, pq, v2, q2, i);
-            RECYC_W4_STEP(v2, q2, v1, q1, i + 1);
-            v1 = v2;
-            q1 = q2;
-            v2 = pv;
-            q2 = pq;
+        /* v2 = P(i-2), v1 = P(i-1); four shingles per round, after
+         * which the same names hold the same roles again */
+        for (i = 4; i + 3 < nsh; i += 4) {
+            RECYC_W4_STEP(v3, q3, v2, q2, i);
+            RECYC_W4_STEP(v4, q4, v1, q1, i + 1);
+            RECYC_W4_STEP(v2, q2, v3, q3, i + 2);
+            RECYC_W4_STEP(v1, q1, v4, q4, i + 3);
         }
-        if (i < nsh)
+        for (; i < nsh; i++) {
             RECYC_W4_STEP(pv, pq, v2, q2, i);
+            v2 = v1;
+            q2 = q1;
+            v1 = pv;
+            q1 = pq;
+        }
 #undef RECYC_W4_STEP
     } else if (w <= RECYC_SCAN_W) {
         /* small windows: the minimum of each window is found again from
