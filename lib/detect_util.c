@@ -165,18 +165,20 @@ uint64_t lci_turn_words_key(const lci_turn *t) {
      * then the lanes and the length through lci_mix64 one by one: about
      * one cycle per token instead of a multiply chain of lci_mix64s */
     const uint64_t k = UINT64_C(0x9e3779b97f4a7c15);
-    const lci_token *tk = t->tokens;
+    const lci_token *p = t->tokens;
     uint64_t a = UINT64_C(0x776f7264), b = UINT64_C(0x6b657973),
              c = UINT64_C(0x6c616e65), d = UINT64_C(0x73657175);
-    uint32_t i = 0, n = t->ntokens;
-    for (; i + 4 <= n; i += 4) {
-        a = (a ^ tk[i].hash) * k;
-        b = (b ^ tk[i + 1].hash) * k;
-        c = (c ^ tk[i + 2].hash) * k;
-        d = (d ^ tk[i + 3].hash) * k;
+    uint32_t n = t->ntokens;
+    /* a pointer, not a 32-bit index: no index arithmetic per token */
+    const lci_token *end4 = p + (n & ~(uint32_t)3), *end = p + n;
+    for (; p < end4; p += 4) {
+        a = (a ^ p[0].hash) * k;
+        b = (b ^ p[1].hash) * k;
+        c = (c ^ p[2].hash) * k;
+        d = (d ^ p[3].hash) * k;
     }
-    for (; i < n; i++)
-        a = (a ^ tk[i].hash) * k;
+    for (; p < end; p++)
+        a = (a ^ p->hash) * k;
     a = lci_mix64(a ^ n);
     a = lci_mix64(a ^ b);
     a = lci_mix64(a ^ c);
