@@ -80,6 +80,12 @@ typedef struct idx_slot {
     uint32_t pos;
 } idx_slot;
 
+/* A fingerprint of the new turn found in the index: its index in the
+ * turn's list and the earlier occurrence. */
+typedef struct recyc_hit {
+    uint32_t f, turn, pos;
+} recyc_hit;
+
 typedef struct recyc_state {
     const lci_alloc *a;
     /* The index holds this conversation's fingerprints only: `used`
@@ -103,6 +109,8 @@ typedef struct recyc_state {
     size_t capfps;
     src_rec *srcs;
     size_t capsrcs;
+    recyc_hit *hits;
+    size_t caphits;
 } recyc_state;
 
 static lc_status recyc_create(lc_session *s, void **out) {
@@ -138,6 +146,7 @@ static void recyc_destroy(void *st, const lci_alloc *a) {
     lci_free(a, r->fph);
     lci_free(a, r->fpp);
     lci_free(a, r->srcs);
+    lci_free(a, r->hits);
     lci_free(a, r);
 }
 
@@ -185,14 +194,17 @@ static lc_status recyc_reset(void *st, lc_session *s) {
         idx_clear(r);
     }
     r->next_sweep = r->window;
-    if (r->capsh > RECYC_KEEP || r->capfps > RECYC_KEEP) {
+    if (r->capsh > RECYC_KEEP || r->capfps > RECYC_KEEP ||
+        r->caphits > RECYC_KEEP) {
         lci_free(r->a, r->sh);
         lci_free(r->a, r->fph);
         lci_free(r->a, r->fpp);
+        lci_free(r->a, r->hits);
         r->sh = NULL;
         r->fph = NULL;
         r->fpp = NULL;
-        r->capsh = r->capfps = 0;
+        r->hits = NULL;
+        r->capsh = r->capfps = r->caphits = 0;
     }
     return LC_OK;
 }
@@ -501,45 +513,26 @@ static lc_status report(recyc_state *r, lc_session *s, const lci_turn *t,
     return LC_OK;
 }
 
-static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
-    recyc_state *r = st;
-    uint32_t n = t->pub.index, ntok = t->ntokens;
-    uint32_t lo = n >= r->window ? n - r->window + 1 : 1;
-    uint64_t spk, words = 0;
-    size_t nfp = 0, nsrc = 0, f, mask, nused;
-    idx_slot *idx;
-    uint32_t *used;
-    const uint64_t *fph;
-    const uint32_t *fpp;
-    const lci_turn *from;
-    lc_status rc;
-    if (n >= r->next_sweep) {
-        r->next_sweep = n + r->window;
-        if ((rc = idx_sweep(r, lo)) != LC_OK)
-            return rc;
-    }
-    if (t->pub.role == LC_ROLE_TOOL || lci_turn_is_call(t) ||
-        ntok < r->n_words)
-        return LC_OK;
-    spk = lci_session_speaker_key(s, t);
-    if ((rc = fingerprints(r, t, &nfp)) != LC_OK)
-        return rc;
-    /* one probe per fingerprint: read the previous occurrence, then
-     * record this turn's (the first position within a turn is kept) */
-    if ((rc = idx_reserve(r, r->n + nfp)) != LC_OK)
-        return rc;
-    /* the table in locals: its stores could alias r's fields */
-    idx = r->idx;
-    used = r->used;
-    fph = r->fph;
-    fpp = r->fpp;
-    mask = r->cap - 1;
-    nused = r->n;
+/* One probe per fingerprint of turn n (r->fph / r->fpp, nfp of them;
+ * room for nfp hits in r->hits): record the turn's occurrence (the
+ * first position within a turn is kept), and list the fingerprints
+ * that an earlier turn had, with that occurrence. Returns their number.
+ * A function of its own with the table in locals (its stores could
+ * alias r's fields), so that the loop keeps everything in registers. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static size_t probe_index(recyc_state *r, size_t nfp, uint64_t spk,
+                          uint32_t n) {
+    idx_slot *idx = r->idx;
+    uint32_t *used = r->used;
+    const uint64_t *fph = r->fph;
+    const uint32_t *fpp = r->fpp;
+    recyc_hit *hits = r->hits;
+    size_t mask = r->cap - 1, nused = r->n, nhits = 0, f;
     for (f = 0; f < nfp; f++) {
-        const lci_turn *src;
-        src_rec *rec;
         idx_slot *e;
-        uint32_t ti, pi, a, b, back, fwd, j;
+        uint32_t j;
         /* fingerprints are mixed already, and XOR with the speaker key
          * is a bijection: no further mixing needed for the key (0 marks
          * an empty slot, so a real 0 is stored as another constant) */
@@ -559,20 +552,69 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
         }
         if (e->turn == n)
             continue; /* seen earlier in this turn */
-        ti = e->turn;
-        pi = e->pos;
+        hits[nhits].f = (uint32_t)f;
+        hits[nhits].turn = e->turn;
+        hits[nhits].pos = e->pos;
+        nhits++;
         e->turn = n;
         e->pos = fpp[f];
+    }
+    r->n = nused;
+    return nhits;
+}
+
+static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
+    recyc_state *r = st;
+    uint32_t n = t->pub.index, ntok = t->ntokens;
+    uint32_t lo = n >= r->window ? n - r->window + 1 : 1;
+    uint64_t spk, words = 0;
+    size_t nfp = 0, nsrc = 0, f, nhits, hi;
+    const recyc_hit *hits;
+    const uint64_t *fph;
+    const uint32_t *fpp;
+    const lci_turn *from;
+    lc_status rc;
+    if (n >= r->next_sweep) {
+        r->next_sweep = n + r->window;
+        if ((rc = idx_sweep(r, lo)) != LC_OK)
+            return rc;
+    }
+    if (t->pub.role == LC_ROLE_TOOL || lci_turn_is_call(t) ||
+        ntok < r->n_words)
+        return LC_OK;
+    spk = lci_session_speaker_key(s, t);
+    if ((rc = fingerprints(r, t, &nfp)) != LC_OK)
+        return rc;
+    /* one probe per fingerprint: read the previous occurrence, then
+     * record this turn's (the first position within a turn is kept) */
+    if ((rc = idx_reserve(r, r->n + nfp)) != LC_OK)
+        return rc;
+    if (nfp > r->caphits) {
+        size_t c = r->caphits;
+        if ((rc = lci_grow(r->a, (void **)&r->hits, sizeof *r->hits, &c,
+                           nfp)) != LC_OK)
+            return rc;
+        r->caphits = c;
+    }
+    /* first the index alone, then the fingerprints it had seen in an
+     * earlier turn, in the same order */
+    nhits = probe_index(r, nfp, spk, n);
+    fph = r->fph;
+    fpp = r->fpp;
+    hits = r->hits;
+    for (hi = 0; hi < nhits; hi++) {
+        const lci_turn *src;
+        src_rec *rec;
+        uint32_t ti = hits[hi].turn, pi = hits[hi].pos, a, b, back, fwd, j;
+        f = hits[hi].f;
         if (ti < lo)
             continue; /* out of the window */
         if (!(src = lci_session_turn(s, ti)))
             continue;
         if (src->pub.hash == t->pub.hash || pi + r->k > src->ntokens)
             continue;
-        if (!(rec = src_for(r, &nsrc, ti))) {
-            r->n = nused;
+        if (!(rec = src_for(r, &nsrc, ti)))
             return LC_ERR_NOMEM;
-        }
         a = fpp[f];
         b = pi;
         if (a < rec->cover_end)
@@ -603,7 +645,6 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
         }
     }
 
-    r->n = nused;
     if (nsrc > 1)
         qsort(r->srcs, nsrc, sizeof *r->srcs, src_cmp);
     for (f = 0; f < nsrc; f++) {
