@@ -403,6 +403,7 @@ static lc_status fingerprints(recyc_state *r, const lci_turn *t,
             q1 = pq;
         }
 #undef RECYC_W4_STEP
+#undef RECYC_PICK
     } else if (w <= RECYC_SCAN_W) {
         /* small windows: the minimum of each window is found again from
          * scratch, by masks (which way a branch goes is random) */
