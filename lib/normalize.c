@@ -147,6 +147,11 @@ typedef struct norm_ctx {
     int pending;            /* whitespace seen since the last emitted char */
     utf8proc_int32_t *u32;  /* decomposition scratch */
     size_t u32cap;          /* in code points */
+    /* letter_out() answers for the code points of its blocks (see
+     * memo_slot): 0 not known yet, 0xFFFF none, else the output code
+     * point; cleared on first use */
+    int memo_ready;
+    uint16_t memo[0x470 + 0x200];
 } norm_ctx;
 
 static int is_space_cp(utf8proc_int32_t u) {
@@ -351,8 +356,9 @@ static inline int sse2_simple(const unsigned char *p, unsigned char *o,
     /* as signed bytes, >= 0x80 are negative: not > 0x1F */
     const __m128i ok = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x1F)),
                                      _mm_cmpgt_epi8(_mm_set1_epi8(0x7F), v));
-    const __m128i up = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)),
-                                     _mm_cmpgt_epi8(_mm_set1_epi8('Z' + 1), v));
+    const __m128i up =
+        _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)),
+                      _mm_cmpgt_epi8(_mm_set1_epi8('Z' + 1), v));
     unsigned sp;
     if ((unsigned)_mm_movemask_epi8(ok) != 0xFFFFu)
         return 0;
@@ -387,12 +393,74 @@ static int cp_invariant(utf8proc_int32_t u) {
            p->comb_index == UINT16_MAX && !p->ignorable;
 }
 
+/*
+ * Letters of the Latin, Greek and Cyrillic blocks: most take part in
+ * canonical composition as a base (e, \u0438) or are composites
+ * themselves (\u00E9, \u0439), so cp_invariant() excludes them and every
+ * accented word went through utf8proc (French and Russian text
+ * normalized at 30-40 MB/s). But a letter of these blocks (category L*,
+ * combining class 0) is never the second element of a composition, and
+ * its decomposition and its case folding start with such a letter:
+ * nothing before it composes or reorders with it. Marks after it may
+ * compose with it, but then run_word() restarts the utf8proc stretch at
+ * it, the last boundary before them. So a letter whose whole
+ * normalization is one code point v (itself: \u00E9; or its case fold:
+ * \u00C9 -> \u00E9, \u0419 -> \u0439) is a boundary with output v, if v is
+ * no longer in UTF-8 than the letter (run_word's output bound).
+ */
+static int alpha_starter(utf8proc_int32_t u, const utf8proc_property_t *p) {
+    return ((u >= 0xC0 && u <= 0x24F) || (u >= 0x370 && u <= 0x52F) ||
+            (u >= 0x1E00 && u <= 0x1FFF)) &&
+           p->category >= UTF8PROC_CATEGORY_LU &&
+           p->category <= UTF8PROC_CATEGORY_LO && p->combining_class == 0;
+}
+
+/* Index of u in norm_ctx.memo, -1 outside the blocks of alpha_starter. */
+static int memo_slot(utf8proc_int32_t u) {
+    if (u >= 0xC0 && u < 0x530)
+        return (int)(u - 0xC0);
+    if (u >= 0x1E00 && u < 0x2000)
+        return 0x470 + (int)(u - 0x1E00);
+    return -1;
+}
+
+/* The one code point the whole pipeline (decomposition with case
+ * folding, composition, quote folding) makes of alpha_starter() letter
+ * u, or 0 if none (see above); memoized in c for the call. */
+static utf8proc_int32_t letter_out(norm_ctx *c, utf8proc_int32_t u) {
+    int slot = memo_slot(u);
+    utf8proc_int32_t buf[8], v = 0;
+    utf8proc_uint8_t enc[4];
+    utf8proc_ssize_t r, n;
+    if (slot < 0)
+        return 0;
+    if (!c->memo_ready) {
+        memset(c->memo, 0, sizeof c->memo);
+        c->memo_ready = 1;
+    } else if (c->memo[slot]) {
+        return c->memo[slot] == 0xFFFF ? 0 : c->memo[slot];
+    }
+    if (alpha_starter(u, utf8proc_get_property(u))) {
+        n = utf8proc_encode_char(u, enc);
+        r = utf8proc_decompose_custom(enc, n, buf, 8, DECOMP_OPTS, prefold,
+                                      NULL);
+        if (r > 0 && r <= 8)
+            r = utf8proc_normalize_utf32(buf, r, COMPOSE_OPTS);
+        if (r == 1 && buf[0] > 0 && buf[0] < 0xFFFF &&
+            utf8proc_encode_char(buf[0], enc) <= n)
+            v = fold_quote(buf[0]);
+    }
+    c->memo[slot] = (uint16_t)(v ? v : 0xFFFF);
+    return v;
+}
+
 /* The code point at s[k..end): its size in *n; returns 1 if it is a
  * boundary whose output is *u (ASCII printable lowered, quotes folded,
- * cp_invariant() code points as they are), 0 if it needs utf8proc
+ * letters as letter_out() says), 2 if it is a boundary whose output is
+ * its input bytes (cp_invariant() code points), 0 if it needs utf8proc
  * (ASCII controls, everything else, and bytes that are not UTF-8). */
-static int boundary_at(const unsigned char *s, size_t k, size_t end,
-                       utf8proc_int32_t *u, size_t *n) {
+static int boundary_at(norm_ctx *c, const unsigned char *s, size_t k,
+                       size_t end, utf8proc_int32_t *u, size_t *n) {
     utf8proc_ssize_t r;
     utf8proc_int32_t f;
     unsigned b = s[k];
@@ -412,7 +480,13 @@ static int boundary_at(const unsigned char *s, size_t k, size_t end,
         *u = f;
         return 1;
     }
-    return cp_invariant(*u);
+    if (cp_invariant(*u))
+        return 2;
+    f = letter_out(c, *u);
+    if (!f)
+        return 0;
+    *u = f;
+    return 1;
 }
 
 /*
@@ -437,7 +511,8 @@ static lc_status run_word(norm_ctx *c, const unsigned char *s, size_t k,
     if ((st = lci_buf_reserve(c->out, end - k + 1)) != LC_OK)
         return st;
     while (k < end) {
-        if (boundary_at(s, k, end, &u, &n)) {
+        int b = boundary_at(c, s, k, end, &u, &n);
+        if (b) {
             unsigned char *o = (unsigned char *)c->out->data + c->out->len;
             rs = k;
             rout = c->out->len;
@@ -447,17 +522,19 @@ static lc_status run_word(norm_ctx *c, const unsigned char *s, size_t k,
                     *o++ = ' ';
                 c->pending = 0;
             }
-            if (u < 0x80) {
-                *o++ = (unsigned char)u;
-            } else {
+            if (b == 2) {
                 memcpy(o, s + k, n);
                 o += n;
+            } else if (u < 0x80) {
+                *o++ = (unsigned char)u;
+            } else {
+                o += utf8proc_encode_char(u, o);
             }
             c->out->len = (size_t)((char *)o - c->out->data);
             k += n;
             continue;
         }
-        for (k += n; k < end && !boundary_at(s, k, end, &u, &n); k += n)
+        for (k += n; k < end && !boundary_at(c, s, k, end, &u, &n); k += n)
             ;
         c->out->len = rout;
         c->pending = rpend;
@@ -597,6 +674,7 @@ lc_status lci_normalize(const char *in, size_t len, int fast, lci_buf *out) {
     c.pending = 0;
     c.u32 = NULL;
     c.u32cap = 0;
+    c.memo_ready = 0;
     if (len == 0)
         st = LC_OK;
     else if (fast)

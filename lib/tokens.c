@@ -475,87 +475,89 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
          * with accents or quotes the next stop is seldom far, and a
          * 64-byte scan for a few bytes cost non-English text up to 0.6x
          * of the byte-wise speed. Non-ASCII (CJK...) goes there at once. */
-        win = 16;
-        while (fast && s[i] < 0x80) {
-            uint64_t w, sp, sm = 0, m, below;
-            size_t nb = len - i < win ? len - i : win;
-            const unsigned char *p = s + i;
-            unsigned stop, pos = 0;
-            int end = nb == len - i;
-            scan(p, nb, win, &w, &sp);
-            stop = sp ? resolve(p, nb, end, sp, &w, &sm) : (unsigned)nb;
-            if (stop == 0)
-                break;
-            if (stop < 64) { /* the window ends there */
-                w &= (UINT64_C(1) << stop) - 1;
-                sm &= (UINT64_C(1) << stop) - 1;
-            }
-            if (kind == T_CJK)
-                END_TOKEN(i);
-            if (kind == T_WORD) { /* the open word goes on */
-                unsigned run = ~w ? ctz64(~w) : 64;
-                if (run) {
-                    digits = digits && all_digits(p, run);
-                    letter = is_alpha(p[run - 1]);
+        if (fast && s[i] < 0x80) {
+            win = 16;
+            do {
+                uint64_t w, sp, sm = 0, m, below;
+                size_t nb = len - i < win ? len - i : win;
+                const unsigned char *p = s + i;
+                unsigned stop, pos = 0;
+                int end = nb == len - i;
+                scan(p, nb, win, &w, &sp);
+                stop = sp ? resolve(p, nb, end, sp, &w, &sm) : (unsigned)nb;
+                if (stop == 0)
+                    break;
+                if (stop < 64) { /* the window ends there */
+                    w &= (UINT64_C(1) << stop) - 1;
+                    sm &= (UINT64_C(1) << stop) - 1;
                 }
-                if (run < stop) {
-                    END_TOKEN(i + run);
-                    pos = run;
-                }
-            }
-            m = kind == T_WORD ? 0 : w & (~UINT64_C(0) << pos);
-            /* a 64-byte window holds at most 32 tokens */
-            if (m && st.cap - st.n < 32 &&
-                (rc = grow(&st, (size_t)st.n + 32)) != LC_OK)
-                goto fail;
-            {
-                /* st's fields stay in registers across the loop */
-                lci_token *tv = st.t;
-                uint32_t nt = st.n;
-                int sent = st.sent;
-                while (m) {
-                    unsigned b = ctz64(m), e;
-                    uint64_t rest = ~(m >> b);
-                    lci_token *t;
-                    int dig;
-                    e = rest ? b + ctz64(rest) : 64;
-                    below = (UINT64_C(1) << b) - 1;
-                    if (sm & below) { /* a sentence ended before it */
-                        sent = 1;
-                        sm &= ~below;
+                if (kind == T_CJK)
+                    END_TOKEN(i);
+                if (kind == T_WORD) { /* the open word goes on */
+                    unsigned run = ~w ? ctz64(~w) : 64;
+                    if (run) {
+                        digits = digits && all_digits(p, run);
+                        letter = is_alpha(p[run - 1]);
                     }
-                    dig = (unsigned)(p[b] - '0') < 10u &&
-                          all_digits(p + b, e - b);
-                    if (e == stop) { /* reaches the window's end: open */
-                        kind = T_WORD;
-                        start = i + b;
-                        digits = dig;
-                        letter = is_alpha(p[e - 1]);
-                        break;
+                    if (run < stop) {
+                        END_TOKEN(i + run);
+                        pos = run;
                     }
-                    t = &tv[nt++];
-                    t->off = (uint32_t)(i + b);
-                    t->len = e - b;
-                    t->hash = (uint64_t)XXH3_64bits(p + b, e - b);
-                    t->flags = (dig ? (uint32_t)LCI_TOK_NUMBER : 0u) |
-                               (sent ? (uint32_t)LCI_TOK_SENT_START : 0u);
-                    sent = 0;
-                    m &= ~UINT64_C(0) << e;
                 }
-                st.n = nt;
-                st.sent = sent;
-            }
-            if (sm && kind != T_WORD)
-                st.sent = 1; /* ends after the last token */
-            if (st.qopen && st.n - st.qfirst > LCI_QUOTE_MAX_TOKENS)
-                st.qopen = 0; /* what emit() does, once per window */
-            i += stop;
-            if (stop < nb || end)
+                m = kind == T_WORD ? 0 : w & (~UINT64_C(0) << pos);
+                /* a 64-byte window holds at most 32 tokens */
+                if (m && st.cap - st.n < 32 &&
+                    (rc = grow(&st, (size_t)st.n + 32)) != LC_OK)
+                    goto fail;
+                {
+                    /* st's fields stay in registers across the loop */
+                    lci_token *tv = st.t;
+                    uint32_t nt = st.n;
+                    int sent = st.sent;
+                    while (m) {
+                        unsigned b = ctz64(m), e;
+                        uint64_t rest = ~(m >> b);
+                        lci_token *t;
+                        int dig;
+                        e = rest ? b + ctz64(rest) : 64;
+                        below = (UINT64_C(1) << b) - 1;
+                        if (sm & below) { /* a sentence ended before it */
+                            sent = 1;
+                            sm &= ~below;
+                        }
+                        dig = (unsigned)(p[b] - '0') < 10u &&
+                              all_digits(p + b, e - b);
+                        if (e == stop) { /* reaches the window's end: open */
+                            kind = T_WORD;
+                            start = i + b;
+                            digits = dig;
+                            letter = is_alpha(p[e - 1]);
+                            break;
+                        }
+                        t = &tv[nt++];
+                        t->off = (uint32_t)(i + b);
+                        t->len = e - b;
+                        t->hash = (uint64_t)XXH3_64bits(p + b, e - b);
+                        t->flags = (dig ? (uint32_t)LCI_TOK_NUMBER : 0u) |
+                                   (sent ? (uint32_t)LCI_TOK_SENT_START : 0u);
+                        sent = 0;
+                        m &= ~UINT64_C(0) << e;
+                    }
+                    st.n = nt;
+                    st.sent = sent;
+                }
+                if (sm && kind != T_WORD)
+                    st.sent = 1; /* ends after the last token */
+                if (st.qopen && st.n - st.qfirst > LCI_QUOTE_MAX_TOKENS)
+                    st.qopen = 0; /* what emit() does, once per window */
+                i += stop;
+                if (stop < nb || end)
+                    break;
+                win = 64;
+            } while (s[i] < 0x80);
+            if (i >= len)
                 break;
-            win = 64;
         }
-        if (i >= len)
-            break;
         if (s[i] < 0x80) {
             k = acls[s[i]];
             clen = 1;

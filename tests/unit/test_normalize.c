@@ -603,6 +603,59 @@ static void test_fast_equals_plain_ascii_heavy(void **state) {
     assert_int_equal(bad, 0);
 }
 
+/* Letters of the Latin, Greek and Cyrillic blocks are boundaries of the
+ * fast path when normalization keeps them (normalize.c, stable_letter).
+ * Every code point of those blocks, between each of a set of left
+ * neighbours and of right neighbours that can (combining marks, a mark
+ * behind a control that is dropped first, composites, Hangul jamo) or
+ * cannot (ASCII, letters, the end) combine with it, and a word of three
+ * of them: fast path == plain path. */
+static void test_fast_equals_plain_letters(void **state) {
+    static const uint32_t blocks[][2] = {
+        {0x00A0, 0x024F}, {0x0370, 0x052F}, {0x1E00, 0x1FFF}};
+    static const char *const left[] = {"", "x", "e", "\xCC\x81",
+                                       "\xC3\xA9", "\x01", "\xD0\xB8"};
+    static const char *const right[] = {
+        "", "a", "Z", ".", "'", "\x01\xCC\x81", "\xCC\x81", "\xCC\xA3",
+        "\xCD\x85", "\xCC\x86", "\xCC\x88\xCC\x81", "\xC3\xA9",
+        "\xD0\xB8", "\xD0\x99", "\xE1\xBE\xB3", "\xE3\x80\x80",
+        "\xC2\xA0", "\xE2\x80\x8B", "\xE1\x84\x80", "\xE4\xB8\x80",
+        "\xE2\x80\x99", "\xC3\x89\xCC\x81"};
+    const size_t nl = sizeof left / sizeof left[0];
+    const size_t nr = sizeof right / sizeof right[0];
+    lci_buf s;
+    size_t b, i, j;
+    uint32_t u;
+    int bad = 0;
+    (void)state;
+    lci_buf_init(&s, &lci_default_alloc);
+    for (b = 0; b < sizeof blocks / sizeof blocks[0]; b++) {
+        for (u = blocks[b][0]; u <= blocks[b][1]; u++) {
+            for (i = 0; i < nl; i++) {
+                for (j = 0; j < nr; j++) {
+                    s.len = 0;
+                    assert_int_equal(lci_buf_append(&s, left[i],
+                                                    strlen(left[i])),
+                                     LC_OK);
+                    put_utf8(&s, u);
+                    assert_int_equal(lci_buf_append(&s, right[j],
+                                                    strlen(right[j])),
+                                     LC_OK);
+                    bad += check_one(s.data, s.len, "letters");
+                }
+            }
+            s.len = 0; /* u, the next letter, u, then a mark */
+            put_utf8(&s, u);
+            put_utf8(&s, u + 1);
+            put_utf8(&s, u);
+            put_utf8(&s, 0x0301);
+            bad += check_one(s.data, s.len, "letters");
+        }
+    }
+    lci_buf_free(&s);
+    assert_int_equal(bad, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_repair_valid),
@@ -620,6 +673,7 @@ int main(void) {
         cmocka_unit_test(test_fast_equals_plain_fixtures),
         cmocka_unit_test(test_fast_equals_plain_random),
         cmocka_unit_test(test_fast_equals_plain_ascii_heavy),
+        cmocka_unit_test(test_fast_equals_plain_letters),
     };
     return cmocka_run_group_tests_name("normalize", tests, NULL, NULL);
 }
