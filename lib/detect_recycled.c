@@ -36,7 +36,10 @@
  * 8->10, 10->12 and 12->14, never 8->12. One finding per (earlier, later)
  * pair: first_turn = the source, last_turn = the recycling turn, words =
  * recycled words of the later turn taken from that source (sum of its
- * disjoint passages), share = words / words of the later turn, score =
+ * disjoint passages; a passage the later turn holds twice counts once,
+ * at its first place: each fingerprint is looked up once per turn, and
+ * repetition inside one turn is degenerate_repetition's business),
+ * share = words / words of the later turn, score =
  * longest passage / 2N capped at 1, excerpt = the longest passage in the
  * later turn's original text (from its first sentence start, if any).
  * The later turn is marked looped.

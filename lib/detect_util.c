@@ -602,7 +602,8 @@ double lci_sketch_jaccard(const lci_sketch *x, const lci_sketch *y) {
     return either ? (double)both / either : 0.0;
 }
 
-/* lci_sketch_jaccard(x, y) if it is at least pct %, else -1. The bins
+/* lci_sketch_jaccard(x, y) if it is at least pct % (exactly: compared
+ * in integers), else -1. The bins
  * counted ("either": not both empty) are known from the non-empty masks,
  * and only bins non-empty in both can be equal, so it gives up as soon
  * as even all of those still unread being equal could not reach pct
@@ -622,8 +623,12 @@ static double jaccard_at_least(const lci_sketch *x, const lci_sketch *y,
         return -1.0;
     both += popcount64(equal_bins32(x->h + 32, y->h + 32) &
                        (uint32_t)(bothne >> 32));
-    j = either ? (double)both / either : 0.0;
-    return j * 100.0 >= pct ? j : -1.0;
+    /* in integers: as a double, 29 of 50 bins (0.58) times 100 is below
+     * 58 */
+    if (!either || (uint64_t)both * 100 < (uint64_t)pct * either)
+        return -1.0;
+    j = (double)both / either;
+    return j;
 }
 
 double lci_turn_similarity(const lci_turn *a, const lci_sketch *sa,

@@ -814,17 +814,24 @@ static uint64_t ref_nonempty(const uint64_t *h) {
 
 /* The documented near-dup rule for two free-text turns of one role with
  * different hashes: not similar without words, else lci_sketch_jaccard
- * if it is at least pct percent. (Exact rational arithmetic would differ
- * in one case within the option's bounds: 29 of 50 bins at pct 58, where
- * 0.58 * 100.0 < 58 in doubles; the reference and the code agree there,
- * both round.) */
+ * if it is at least pct percent, exactly (bins counted here, compared in
+ * integers: 29 of 50 bins is 58%, which 0.58 * 100.0 in doubles is not,
+ * and the code once rounded that way). */
 static double ref_similarity(const lci_sketch *x, const lci_sketch *y,
                              uint32_t pct) {
-    double j;
+    uint32_t i, either = 0, both = 0;
     if (!x->n || !y->n)
         return -1.0;
-    j = lci_sketch_jaccard(x, y);
-    return j * 100.0 >= pct ? j : -1.0;
+    for (i = 0; i < LCI_SKETCH_K; i++) {
+        if (x->h[i] == UINT64_MAX && y->h[i] == UINT64_MAX)
+            continue;
+        either++;
+        both += x->h[i] == y->h[i];
+    }
+    if (!either || (uint64_t)both * 100 < (uint64_t)pct * either)
+        return -1.0;
+    assert_true(lci_sketch_jaccard(x, y) == (double)both / either);
+    return (double)both / either;
 }
 
 static void check_similarity(const lci_sketch *x, const lci_sketch *y,
