@@ -168,9 +168,11 @@ uint64_t lci_turn_words_key(const lci_turn *t) {
     const lci_token *p = t->tokens;
     uint64_t a = UINT64_C(0x776f7264), b = UINT64_C(0x6b657973),
              c = UINT64_C(0x6c616e65), d = UINT64_C(0x73657175);
-    uint32_t n = t->ntokens;
-    /* a pointer, not a 32-bit index: no index arithmetic per token */
-    const lci_token *end4 = p + (n & ~(uint32_t)3), *end = p + n;
+    uint32_t n = p ? t->ntokens : 0;
+    /* a pointer, not a 32-bit index: no index arithmetic per token (and
+     * no arithmetic on a NULL array: a turn without words has none) */
+    const lci_token *end4 = p ? p + (n & ~(uint32_t)3) : p;
+    const lci_token *end = p ? p + n : p;
     for (; p < end4; p += 4) {
         a = (a ^ p[0].hash) * k;
         b = (b ^ p[1].hash) * k;
