@@ -1710,10 +1710,7 @@ static void t_recycled_rules(void **state) {
                 rp_build(&t[0], sources[j], len, 0, &fill);
                 rp_build(&t[1], "f4", 0, 0, &fill);
                 rp_build(&t[2], cases[i].later, len, 0, &fill);
-                want[0].first = 1;
-                want[0].last = 3;
-                want[0].words = len;
-                want[0].of = t[2].nw;
+                want[0] = (rp_want){1, 3, len, t[2].nw};
                 snprintf(label, sizeof label,
                          "N %u w %u: %u words, source \"%s\", later \"%s\"",
                          n, (unsigned)rp_cfgs[c].w, len, sources[j],
@@ -1725,10 +1722,7 @@ static void t_recycled_rules(void **state) {
         rp_build(&t[0], "f2 Q f1 . P f2", n, n + 2, &fill);
         rp_build(&t[1], "f4", 0, 0, &fill);
         rp_build(&t[2], "f1 . P . f2 . Q . f1", n, n + 2, &fill);
-        want[0].first = 1;
-        want[0].last = 3;
-        want[0].words = 2 * n + 2;
-        want[0].of = t[2].nw;
+        want[0] = (rp_want){1, 3, 2 * n + 2, t[2].nw};
         rp_check(cfg, roles, t, 3, want, 1, "two passages, one source");
         rp_free(t, 3);
         /* the most recent source: 1 -> 3 and 3 -> 5, never 1 -> 5 */
@@ -1737,14 +1731,8 @@ static void t_recycled_rules(void **state) {
         rp_build(&t[2], "f1 . P . f1", n, 0, &fill);
         rp_build(&t[3], "f3", 0, 0, &fill);
         rp_build(&t[4], "P . f2", n, 0, &fill);
-        want[0].first = 1;
-        want[0].last = 3;
-        want[0].words = n;
-        want[0].of = t[2].nw;
-        want[1].first = 3;
-        want[1].last = 5;
-        want[1].words = n;
-        want[1].of = t[4].nw;
+        want[0] = (rp_want){1, 3, n, t[2].nw};
+        want[1] = (rp_want){3, 5, n, t[4].nw};
         rp_check(cfg, roles, t, 5, want, 2, "most recent source");
         rp_free(t, 5);
         /* two sources in one later turn: a finding each, by source */
@@ -1753,14 +1741,8 @@ static void t_recycled_rules(void **state) {
         rp_build(&t[2], "f2 P f2", n, n + 3, &fill);
         rp_build(&t[3], "f3", 0, 0, &fill);
         rp_build(&t[4], "P . f1 . Q", n, n + 3, &fill);
-        want[0].first = 1;
-        want[0].last = 5;
-        want[0].words = n + 3;
-        want[0].of = t[4].nw;
-        want[1].first = 3;
-        want[1].last = 5;
-        want[1].words = n;
-        want[1].of = t[4].nw;
+        want[0] = (rp_want){1, 5, n + 3, t[4].nw};
+        want[1] = (rp_want){3, 5, n, t[4].nw};
         rp_check(cfg, roles, t, 5, want, 2, "two sources");
         rp_free(t, 5);
         /* the same speaker only: the assistant's turn 2 does not recycle
@@ -1771,10 +1753,7 @@ static void t_recycled_rules(void **state) {
             rp_build(&t[0], "f2 P f2", n, 0, &fill);
             rp_build(&t[1], "f1 . P . f1", n, 0, &fill);
             rp_build(&t[2], "f3 . P", n, 0, &fill);
-            want[0].first = 1;
-            want[0].last = 3;
-            want[0].words = n;
-            want[0].of = t[2].nw;
+            want[0] = (rp_want){1, 3, n, t[2].nw};
             rp_check(cfg, ua, t, 3, want, 1, "other speaker");
             rp_free(t, 3);
         }
@@ -1865,10 +1844,7 @@ static void t_recycled_offsets(void **state) {
                         rp_word(&t[2], fill++);
                 }
                 rp_stop(&t[2]);
-                want.first = 1;
-                want.last = 3;
-                want.words = n;
-                want.of = t[2].nw;
+                want = (rp_want){1, 3, n, t[2].nw};
                 snprintf(label, sizeof label,
                          "N %u w %u: sentence at %u, source offset %u", n,
                          (unsigned)rp_cfgs[c].w, pre, spre);
@@ -1892,10 +1868,7 @@ static void t_recycled_offsets(void **state) {
                       &fill, &rs);
             counts = len >= n && (len >= 2 * n || rp_whole_sentence(&t[2])) &&
                      !(t[0].nw == len && t[2].nw == len);
-            want.first = 1;
-            want.last = 3;
-            want.words = len;
-            want.of = t[2].nw;
+            want = (rp_want){1, 3, len, t[2].nw};
             snprintf(label, sizeof label,
                      "N %u w %u: random case %u, %u words, whole sentence %d",
                      n, (unsigned)rp_cfgs[c].w, it, len,
