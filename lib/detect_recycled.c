@@ -357,7 +357,7 @@ static lc_status fingerprints(recyc_state *r, const lci_turn *t,
  * moves: written as C, gcc turned the second of each round's position
  * selections into a branch, which goes either way at random (or, as
  * masks, cost four more instructions per shingle). */
-#if defined(__GNUC__) && defined(__x86_64__)
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(LCI_NO_SIMD)
 #define RECYC_PICK(pv, pq, ov, oq, hv, best)                                 \
     do {                                                                     \
         hv = ov;                                                             \

@@ -16,7 +16,7 @@
 
 #include <string.h>
 #include <utf8proc.h>
-#if defined(__SSE2__)
+#if defined(__SSE2__) && !defined(LCI_NO_SIMD)
 #include <emmintrin.h>
 #endif
 
@@ -478,7 +478,7 @@ static uint32_t popcount64(uint64_t x) {
     return (uint32_t)((x * UINT64_C(0x0101010101010101)) >> 56);
 }
 
-#if defined(__SSE2__)
+#if defined(__SSE2__) && !defined(LCI_NO_SIMD)
 /* The 64-bit lanes equal in both of their 32-bit halves, given the
  * 32-bit compares of eight consecutive bins (a: bins 0-1, b: 2-3, c: 4-5,
  * d: 6-7): bit j set iff bin j's two halves compared equal. */
@@ -502,7 +502,7 @@ static uint32_t bins8_mask(__m128i a, __m128i b, __m128i c, __m128i d) {
 static uint64_t nonempty_bins(const uint64_t *h) {
     uint64_t ne = 0;
     uint32_t i;
-#if defined(__SSE2__)
+#if defined(__SSE2__) && !defined(LCI_NO_SIMD)
     const __m128i ones = _mm_set1_epi32(-1);
     for (i = 0; i < LCI_SKETCH_K; i += 8) {
         const __m128i *v = (const __m128i *)(const void *)(h + i);
@@ -523,7 +523,7 @@ static uint64_t nonempty_bins(const uint64_t *h) {
  * round, as nonempty_bins). */
 static uint32_t equal_bins32(const uint64_t *x, const uint64_t *y) {
     uint32_t eq = 0, i;
-#if defined(__SSE2__)
+#if defined(__SSE2__) && !defined(LCI_NO_SIMD)
     for (i = 0; i < 32; i += 8) {
         const __m128i *u = (const __m128i *)(const void *)(x + i);
         const __m128i *v = (const __m128i *)(const void *)(y + i);

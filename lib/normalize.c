@@ -344,7 +344,7 @@ static inline int swar_simple(uint64_t w, uint64_t *sp, int word_next) {
     return !(*sp & (*sp >> 8)) && (word_next || !(*sp & last_byte_high()));
 }
 
-#if defined(__SSE2__) && !defined(LCI_NORMALIZE_PORTABLE)
+#if defined(__SSE2__) && !defined(LCI_NO_SIMD)
 #include <emmintrin.h>
 #define NORM_SSE2 1
 /* swar_simple() for the 16 bytes at p, lowercased into o when they pass

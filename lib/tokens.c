@@ -124,7 +124,7 @@ static inline size_t swar_first_byte(uint64_t m) {
  * next window starts. The plain path is the reference;
  * the unit test and fuzz_normalize check both give the same tokens.
  */
-#if defined(__SSE2__) && !defined(LCI_TOKENS_PORTABLE)
+#if defined(__SSE2__) && !defined(LCI_NO_SIMD)
 #include <emmintrin.h>
 #define TOK_SSE2 1
 #else
@@ -200,6 +200,7 @@ static inline void scan(const unsigned char *p, size_t nb, unsigned win,
         ms &= (UINT64_C(1) << nb) - 1; /* not the padding */
 #else
     size_t k;
+    (void)win; /* only nb bytes are classified */
     for (k = 0; k < nb; k++) {
         uint64_t c = tcls[p[k]];
         mw |= (c & 1) << k;

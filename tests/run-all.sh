@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Run the whole loopcheck test suite the way CI does, from a clean checkout,
 # on Debian 12 as root (or with sudo available). Legs:
-#   1. gcc, -Dwerror=true, every suite (unit, cli, python, fuzz replay)
+#   1. gcc, -Dwerror=true, every suite (unit, cli, python, fuzz replay);
+#      then the unit suite again with -Dsimd=false (the portable code the
+#      SSE2/x86-64 fast paths replace on this machine)
 #   2. clang, -Dwerror=true, ASan+UBSan, every suite but python
 #   3. valgrind memcheck over the unit and fuzz-replay suites (gcc build)
 #   4. each libFuzzer target for a bounded time (LC_FUZZ_SECONDS, default 60)
@@ -21,10 +23,15 @@ fi
 export PATH="/usr/bin:$PATH"   # Debian's python3 (with dask), not a pyenv shim
 
 echo "== leg 1: gcc -Dwerror=true"
-rm -rf build-ci-gcc build-ci-asan
+rm -rf build-ci-gcc build-ci-asan build-ci-nosimd
 CC=gcc meson setup build-ci-gcc -Dwerror=true >/dev/null
 meson compile -C build-ci-gcc
 meson test -C build-ci-gcc --print-errorlogs --num-processes 2
+echo "== leg 1b: gcc -Dsimd=false (portable code paths), unit suite"
+CC=gcc meson setup build-ci-nosimd -Dwerror=true -Dsimd=false >/dev/null
+meson compile -C build-ci-nosimd
+meson test -C build-ci-nosimd --print-errorlogs --num-processes 2 \
+    --suite unit
 
 echo "== leg 2: clang ASan+UBSan"
 CC=clang meson setup build-ci-asan -Dwerror=true \
