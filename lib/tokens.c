@@ -101,11 +101,11 @@ static inline size_t swar_first_byte(uint64_t m) {
 }
 
 /* ------------------------------------------------------------------ */
-/* Plain-ASCII regions, 64 bytes at a time                              */
+/* Plain-ASCII regions, 16 or 64 bytes at a time                        */
 /* ------------------------------------------------------------------ */
 
 /*
- * The fast path (lci_tokenize) takes the text in windows of up to 64
+ * The fast path (lci_tokenize) takes the text in windows of 16 or 64
  * bytes and describes each by two bit masks, bit k for byte k: w, ASCII
  * letters and digits (word bytes), and sp, the bytes that are neither a
  * word byte nor a space. Up to the first byte the byte-wise state
@@ -146,7 +146,7 @@ static inline unsigned ctz64(uint64_t m) {
 
 #if TOK_SSE2
 static inline void scan16(const unsigned char *p, unsigned sh, uint64_t *w,
-                          uint64_t *other) {
+                          uint64_t *sp) {
     const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
     /* bytes >= 0x80 are negative as signed: never inside a range */
     const __m128i lc = _mm_or_si128(v, _mm_set1_epi8(0x20));
@@ -156,30 +156,22 @@ static inline void scan16(const unsigned char *p, unsigned sh, uint64_t *w,
     const __m128i dig =
         _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
                       _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), v));
-    const __m128i sp = _mm_cmpeq_epi8(v, _mm_set1_epi8(' '));
     const unsigned mw = (unsigned)_mm_movemask_epi8(_mm_or_si128(let, dig));
-    const unsigned ms = (unsigned)_mm_movemask_epi8(sp);
+    const unsigned ms = (unsigned)_mm_movemask_epi8(
+        _mm_cmpeq_epi8(v, _mm_set1_epi8(' ')));
     *w |= (uint64_t)mw << sh;
-    *other |= (uint64_t)(~(mw | ms) & 0xFFFFu) << sh;
+    *sp |= (uint64_t)(~(mw | ms) & 0xFFFFu) << sh;
 }
-#else
-/* bit 0 word byte, bit 1 neither a word byte nor a space */
-#define T1(b)                                                              \
-    ((((b) >= '0' && (b) <= '9') || ((b) >= 'a' && (b) <= 'z') ||         \
-      ((b) >= 'A' && (b) <= 'Z'))                                          \
-         ? 1                                                               \
-     : (b) == ' ' ? 0                                                      \
-                  : 2)
-#define T4(b) T1(b), T1(b + 1), T1(b + 2), T1(b + 3)
-#define T16(b) T4(b), T4(b + 4), T4(b + 8), T4(b + 12)
-#define T64(b) T16(b), T16(b + 16), T16(b + 32), T16(b + 48)
-static const unsigned char tcls[256] = {T64(0), T64(64), T64(128),
-                                        T64(192)};
-#undef T1
-#undef T4
-#undef T16
-#undef T64
 #endif
+
+/* ASCII c (< 0x80) is a letter / a letter or digit (acls's classes). */
+static inline int is_alpha(unsigned c) {
+    return acls[c] == K_LETTER;
+}
+
+static inline int is_word(unsigned c) {
+    return acls[c] == K_LETTER || acls[c] == K_DIGIT;
+}
 
 /* w and sp of the nb <= win bytes at p (win 16 or 64; bits >= nb are
  * 0). */
@@ -202,21 +194,13 @@ static inline void scan(const unsigned char *p, size_t nb, unsigned win,
     size_t k;
     (void)win; /* only nb bytes are classified */
     for (k = 0; k < nb; k++) {
-        uint64_t c = tcls[p[k]];
-        mw |= (c & 1) << k;
-        ms |= (c >> 1) << k;
+        uint64_t word = (uint64_t)(p[k] < 0x80 && is_word(p[k]));
+        mw |= word << k;
+        ms |= (uint64_t)(!word && p[k] != ' ') << k;
     }
 #endif
     *w = mw;
     *sp = ms;
-}
-
-static inline int is_alpha(unsigned c) {
-    return (c | 0x20) - 'a' < 26u;
-}
-
-static inline int is_word(unsigned c) {
-    return is_alpha(c) || c - '0' < 10u;
 }
 
 /* 1 if the n bytes at p are all ASCII digits. */
@@ -526,7 +510,8 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                             sent = 1;
                             sm &= ~below;
                         }
-                        dig = (unsigned)(p[b] - '0') < 10u &&
+                        /* most words start with a letter: no loop */
+                        dig = acls[p[b]] == K_DIGIT &&
                               all_digits(p + b, e - b);
                         if (e == stop) { /* reaches the window's end: open */
                             kind = T_WORD;
