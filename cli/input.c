@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -532,9 +533,12 @@ static int read_one(pipeline *p, const lc_config *cfg, const input_file *f,
         st = pull(p, r, side, name);
         if (st != LC_NEED_INPUT && st != LC_END)
             goto out;
-        /* a short read means the pipe or terminal has nothing more for
-         * now: finish and print what is complete before waiting */
-        if ((size_t)n < CHUNK)
+        /* a short read with nothing more waiting: the pipe or terminal
+         * is idle for now, so finish and print what is complete before
+         * blocking in read() (a writer's small pieces alone do not stop
+         * reading from overlapping the analysis) */
+        if ((size_t)n < CHUNK &&
+            poll(&(struct pollfd){fd, POLLIN, 0}, 1, 0) == 0)
             pipeline_sync(p);
     }
     if ((st = lc_reader_finish(r)) != LC_OK) {

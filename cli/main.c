@@ -779,8 +779,6 @@ static void work_check(job *j, void *ctx) {
                : lc_conversation_check(r->cfg, j->conv, &j->report);
     if (!keep)
         lc_session_free(s);
-    if (j->status != LC_OK)
-        return;
     if (st != LC_OK) {
         j->status = st;
         return;

@@ -94,21 +94,6 @@ enum { C_BLANK = 0, C_WORD = 1, C_APOS = 2, C_OTHER = 3 };
 #define CL64(b) CL16(b), CL16(b + 16), CL16(b + 32), CL16(b + 48)
 static const unsigned char byte_class[256] = {CL64(0), CL64(64), CL64(128),
                                               CL64(192)};
-/* Word bytes ASCII-lowercased, 0 for every other byte. */
-#define LW(c) (byte_class_of(c) == C_WORD                                    \
-                   ? (((c) >= 'A' && (c) <= 'Z') ? ((c) | 0x20) : (c))      \
-                   : 0)
-#define byte_class_of(c) CL(c)
-#define LW4(b) LW(b), LW(b + 1), LW(b + 2), LW(b + 3)
-#define LW16(b) LW4(b), LW4(b + 4), LW4(b + 8), LW4(b + 12)
-#define LW64(b) LW16(b), LW16(b + 16), LW16(b + 32), LW16(b + 48)
-static const unsigned char word_lower[256] = {LW64(0), LW64(64), LW64(128),
-                                              LW64(192)};
-#undef LW
-#undef LW4
-#undef LW16
-#undef LW64
-#undef byte_class_of
 #undef CL
 #undef CL4
 #undef CL16
@@ -232,7 +217,7 @@ static uint64_t word_hash(const unsigned char *u, size_t i, size_t avail,
             continue;
         }
         k = first_byte(stop);
-        if (u[i + k] == '\'' && word_lower[u[i + k + 1]]) {
+        if (u[i + k] == '\'' && byte_class[u[i + k + 1]] == C_WORD) {
             /* an inner apostrophe: the piece ends with it (u[i + k + 1]
              * is readable: u[i + k] is not the final NUL) */
             k++;

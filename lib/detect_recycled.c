@@ -589,8 +589,7 @@ static lc_status recyc_on_turn(void *st, lc_session *s, const lci_turn *t) {
     spk = lci_session_speaker_key(s, t);
     if ((rc = fingerprints(r, t, &nfp)) != LC_OK)
         return rc;
-    /* one probe per fingerprint: read the previous occurrence, then
-     * record this turn's (the first position within a turn is kept) */
+    /* room in the index and in hits for every fingerprint */
     if ((rc = idx_reserve(r, r->n + nfp)) != LC_OK)
         return rc;
     if (nfp > r->caphits) {

@@ -5,7 +5,7 @@
  * Rule: after every turn n >= K (this detector runs last, so the marks
  * the other detectors set for turn n - including retroactive marks such as
  * exact_loop marking a whole run at its r-th repetition - are in place),
- * count the turns of n-K+1..n marked looped (lci_session_is_looped). If
+ * count the turns of n-K+1..n marked looped (lci_session_count_looped). If
  * count * 100 >= LC_OPT_STALL_PERCENT * K the conversation is stalled at
  * n. The first stalled turn opens a finding (first_turn = first looped
  * turn of that window, turns = the looped turns); every following
@@ -57,7 +57,7 @@ static lc_status stall_reset(void *st, lc_session *s) {
 }
 
 static lc_status evaluate(stall_state *z, lc_session *s, uint32_t n) {
-    uint32_t i, count = 0, first = 0;
+    uint32_t i, count, first;
     lci_finding *f;
     lc_status rc;
     bool grew = false;

@@ -420,14 +420,18 @@ typedef struct lci_ring {
     uint32_t window; /* ring size */
     uint32_t wmask;  /* window - 1 if a power of two (the default), else 0 */
 } lci_ring;
+/* Ring slot of 0-based turn number i (no division in the usual
+ * power-of-two case: this is on every detector's path). */
+static inline uint32_t lci_ring_pos(const lci_ring *r, uint32_t i) {
+    return r->wmask ? i & r->wmask : i % r->window;
+}
 /* Turn by 1-based index, NULL if evicted from the history window. */
 static inline const lci_turn *lci_session_turn(const lc_session *s,
                                                uint32_t idx) {
     const lci_ring *r = (const lci_ring *)(const void *)s;
-    uint32_t i = idx - 1;
     if (idx == 0 || idx > r->n || r->n - idx >= r->window)
         return NULL;
-    return &r->turns[r->wmask ? i & r->wmask : i % r->window];
+    return &r->turns[lci_ring_pos(r, idx - 1)];
 }
 /* New finding (zeroed, id assigned, queued as NEW when committed). */
 lc_status lci_session_new_finding(lc_session *s, lc_kind kind,

@@ -237,16 +237,13 @@ lc_status lci_json_stream_feed(lci_json *j, const char *p, size_t len,
 
 lc_status lci_json_stream_end(lci_json *j, struct json_object **out,
                               lci_json_err *err) {
-    if (!j->stok) { /* nothing was fed: no value */
-        *out = NULL;
-        set_eof_err(err, 0, "data");
-        return LC_ERR_SYNTAX;
+    if (j->stok) { /* else nothing was fed: no value */
+        *out = json_tokener_parse_ex(j->stok, "", 1);
+        if (json_tokener_get_error(j->stok) == json_tokener_success)
+            return LC_OK;
+        j->stok_dirty = 1;
     }
-    *out = json_tokener_parse_ex(j->stok, "", 1);
-    if (json_tokener_get_error(j->stok) == json_tokener_success)
-        return LC_OK;
     *out = NULL;
-    j->stok_dirty = 1;
     set_eof_err(err, 0, "data");
     return LC_ERR_SYNTAX;
 }

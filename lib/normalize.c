@@ -151,7 +151,7 @@ typedef struct norm_ctx {
      * memo_slot): 0 not known yet, 0xFFFF none, else the output code
      * point; cleared on first use */
     int memo_ready;
-    uint16_t memo[0x470 + 0x200];
+    uint16_t memo[0x190 + 0x1C0 + 0x200];
 } norm_ctx;
 
 static int is_space_cp(utf8proc_int32_t u) {
@@ -408,25 +408,28 @@ static int cp_invariant(utf8proc_int32_t u) {
  * \u00C9 -> \u00E9, \u0419 -> \u0439) is a boundary with output v, if v is
  * no longer in UTF-8 than the letter (run_word's output bound).
  */
-static int alpha_starter(utf8proc_int32_t u, const utf8proc_property_t *p) {
-    return ((u >= 0xC0 && u <= 0x24F) || (u >= 0x370 && u <= 0x52F) ||
-            (u >= 0x1E00 && u <= 0x1FFF)) &&
-           p->category >= UTF8PROC_CATEGORY_LU &&
-           p->category <= UTF8PROC_CATEGORY_LO && p->combining_class == 0;
-}
 
-/* Index of u in norm_ctx.memo, -1 outside the blocks of alpha_starter. */
+/* Index of u in norm_ctx.memo if u is in those blocks (U+00C0-024F,
+ * U+0370-052F, U+1E00-1FFF), else -1. */
 static int memo_slot(utf8proc_int32_t u) {
-    if (u >= 0xC0 && u < 0x530)
+    if (u >= 0xC0 && u < 0x250)
         return (int)(u - 0xC0);
+    if (u >= 0x370 && u < 0x530)
+        return 0x190 + (int)(u - 0x370);
     if (u >= 0x1E00 && u < 0x2000)
-        return 0x470 + (int)(u - 0x1E00);
+        return 0x190 + 0x1C0 + (int)(u - 0x1E00);
     return -1;
 }
 
+/* A letter (L*) of combining class 0; u is in the blocks of memo_slot. */
+static int alpha_starter(const utf8proc_property_t *p) {
+    return p->category >= UTF8PROC_CATEGORY_LU &&
+           p->category <= UTF8PROC_CATEGORY_LO && p->combining_class == 0;
+}
+
 /* The one code point the whole pipeline (decomposition with case
- * folding, composition, quote folding) makes of alpha_starter() letter
- * u, or 0 if none (see above); memoized in c for the call. */
+ * folding, composition, quote folding) makes of u if it is a letter of
+ * those blocks, or 0 if none (see above); memoized in c for the call. */
 static utf8proc_int32_t letter_out(norm_ctx *c, utf8proc_int32_t u) {
     int slot = memo_slot(u);
     utf8proc_int32_t buf[8], v = 0;
@@ -440,7 +443,7 @@ static utf8proc_int32_t letter_out(norm_ctx *c, utf8proc_int32_t u) {
     } else if (c->memo[slot]) {
         return c->memo[slot] == 0xFFFF ? 0 : c->memo[slot];
     }
-    if (alpha_starter(u, utf8proc_get_property(u))) {
+    if (alpha_starter(utf8proc_get_property(u))) {
         n = utf8proc_encode_char(u, enc);
         r = utf8proc_decompose_custom(enc, n, buf, 8, DECOMP_OPTS, prefold,
                                       NULL);

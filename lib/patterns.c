@@ -23,8 +23,8 @@
  * over the turn's tokens with two table probes per token, whatever the
  * number of patterns, and a pattern is only run where its first two
  * words can match; a 4 KiB bit filter of the first words lets most
- * tokens skip both probes, and an 8 KiB one of the (first word, bit)
- * keys most of the remaining probes. Groups of LCI_SET_MIN or more
+ * tokens skip both probes, and an 8 KiB one of the (first word, bit,
+ * bits 6..11 of the second word) keys most of the remaining probes. Groups of LCI_SET_MIN or more
  * alternatives start with a SET guard (binary search over their first
  * words). Matching from one
  * start position is bounded by LCI_STEP_BUDGET VM steps; a 64-bit filter
@@ -622,7 +622,8 @@ void lci_patterns_scan_work(const struct lci_patterns *p,
                     if (e->hash != h || e->bit != bit)
                         continue;
                     /* second- and third-word filters (cheap; the VM would
-                     * fail anyway; all ~0 for bit 64) */
+                     * fail anyway; ~0 where the first word's patterns put
+                     * no condition on that word) */
                     if (i + 1 < n &&
                         !((e->mask2b >> (toks[i + 1].hash >> 6 & 63)) & 1u))
                         continue;

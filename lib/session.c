@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { SLOT_OWNED = 0, SLOT_BORROWED = 1, SLOT_STALE = 2 };
+enum { SLOT_OWNED = 0, SLOT_FOREIGN = 1 };
 
 typedef struct det_slot {
     const lci_detector_vt *vt;
@@ -36,10 +36,7 @@ typedef struct turn_keys {
 } turn_keys;
 
 struct lc_session {
-    lci_ring r;       /* first: lci_session_turn (internal.h) reads it;
-                         r.n turns pushed, r.window ring size, r.wmask
-                         window - 1 if a power of two (the default), else
-                         0, r.turns the ring */
+    lci_ring r;       /* first: lci_session_turn (internal.h) reads it */
     const lc_config *cfg;
     const lci_alloc *alloc;
     uint32_t cap;     /* ring slots allocated: grows to window on demand, so
@@ -47,13 +44,11 @@ struct lc_session {
                          Before the ring wraps every position is < n <= cap,
                          so growing never moves a turn. */
     uint8_t *looped;  /* ring of flags, same indexing */
-    uint8_t *borrowed; /* ring of flags: SLOT_OWNED (0: the slot owns
-                          what it points to, if anything), SLOT_BORROWED
-                          (a shallow copy of a turn owned by a
-                          conversation that outlives the session:
-                          lci_session_push_borrowed) or SLOT_STALE (left
-                          by a reset: holds nothing to free, and is never
-                          read before it is written again) */
+    uint8_t *foreign; /* ring of flags: SLOT_OWNED (0: the slot owns
+                         what it points to, if anything) or SLOT_FOREIGN
+                         (nothing to free: a shallow copy of a turn that a
+                         conversation owns, lci_session_push_borrowed, or
+                         a slot emptied by a reset) */
     turn_keys *keys;  /* ring of per-turn keys, same indexing */
     lci_finding **findings;
     size_t nfind, capfind;
@@ -71,10 +66,8 @@ struct lc_session {
     lci_json *json; /* lc_session_parse's parser, made on first use */
 };
 
-/* Ring position of 0-based turn number i (no division in the usual
- * power-of-two case: this is on every detector's path). */
 static inline uint32_t ring_pos(const lc_session *s, uint32_t i) {
-    return s->r.wmask ? i & s->r.wmask : i % s->r.window;
+    return lci_ring_pos(&s->r, i);
 }
 
 /* Record an error: message is `what` followed by `name`. */
@@ -107,12 +100,12 @@ lc_status lc_session_new(const lc_config *cfg, lc_session **out) {
     s->cap = s->r.window < 16 ? s->r.window : 16;
     s->r.turns = lci_calloc(a, s->cap, sizeof *s->r.turns);
     s->looped = lci_calloc(a, s->cap, 1);
-    s->borrowed = lci_calloc(a, s->cap, 1);
+    s->foreign = lci_calloc(a, s->cap, 1);
     s->keys = lci_calloc(a, s->cap, sizeof *s->keys);
     while (lci_detectors[nreg])
         nreg++;
     s->dets = lci_calloc(a, nreg ? nreg : 1, sizeof *s->dets);
-    if (!s->r.turns || !s->looped || !s->borrowed || !s->keys || !s->dets) {
+    if (!s->r.turns || !s->looped || !s->foreign || !s->keys || !s->dets) {
         lc_session_free(s);
         return LC_ERR_NOMEM;
     }
@@ -163,13 +156,13 @@ void lc_session_free(lc_session *s) {
         if (s->dets[i].vt->destroy)
             s->dets[i].vt->destroy(s->dets[i].state, a);
     lci_free(a, s->dets);
-    if (s->r.turns && s->borrowed)
+    if (s->r.turns && s->foreign)
         for (i = 0; i < s->cap; i++)
-            if (s->borrowed[i] == SLOT_OWNED)
+            if (s->foreign[i] == SLOT_OWNED)
                 lci_turn_free(&s->r.turns[i], a);
     lci_free(a, s->r.turns);
     lci_free(a, s->looped);
-    lci_free(a, s->borrowed);
+    lci_free(a, s->foreign);
     lci_free(a, s->keys);
     for (i = 0; i < s->nfind; i++)
         lci_finding_free(s->findings[i], a);
@@ -205,7 +198,7 @@ static lc_status session_run(lc_session *s, lci_turn *t) {
     return LC_OK;
 }
 
-/* Grow the ring (turns, looped and borrowed flags, keys) to hold one
+/* Grow the ring (turns, looped and foreign flags, keys) to hold one
  * more turn; new slots are zero. */
 static lc_status ring_grow(lc_session *s) {
     uint32_t ncap = s->cap * 2 > s->r.window ? s->r.window : s->cap * 2;
@@ -223,10 +216,10 @@ static lc_status ring_grow(lc_session *s) {
         return LC_ERR_NOMEM;
     s->looped = l;
     memset(l + s->cap, 0, ncap - s->cap);
-    b = lci_realloc(s->alloc, s->borrowed, s->cap, ncap);
+    b = lci_realloc(s->alloc, s->foreign, s->cap, ncap);
     if (!b)
         return LC_ERR_NOMEM;
-    s->borrowed = b;
+    s->foreign = b;
     memset(b + s->cap, 0, ncap - s->cap);
     k = lci_realloc(s->alloc, s->keys, s->cap * sizeof *k, ncap * sizeof *k);
     if (!k)
@@ -258,9 +251,9 @@ static lc_status session_slot(lc_session *s, lci_turn **slot, int whole) {
         return st;
     pos = ring_pos(s, s->r.n);
     *slot = &s->r.turns[pos];
-    if (s->borrowed[pos] == SLOT_OWNED)
+    if (s->foreign[pos] == SLOT_OWNED)
         lci_turn_free(*slot, s->alloc);
-    s->borrowed[pos] = SLOT_OWNED;
+    s->foreign[pos] = SLOT_OWNED;
     if (!whole)
         memset(*slot, 0, sizeof **slot);
     return LC_OK;
@@ -311,7 +304,7 @@ lc_status lci_session_push_borrowed(lc_session *s, const lci_turn *turn) {
     if ((st = session_slot(s, &t, 1)) != LC_OK)
         return st;
     *t = *turn; /* shallow: strings and tokens stay the caller's */
-    s->borrowed[(t - s->r.turns)] = SLOT_BORROWED;
+    s->foreign[(t - s->r.turns)] = SLOT_FOREIGN;
     t->pub.index = ++s->r.n;
     return session_run(s, t);
 }
@@ -327,9 +320,9 @@ lc_status lci_session_reset(lc_session *s) {
     /* only the slots that were used hold anything */
     used = s->r.n < s->r.window ? s->r.n : s->r.window;
     for (i = 0; i < used; i++) {
-        if (s->borrowed[i] == SLOT_OWNED)
+        if (s->foreign[i] == SLOT_OWNED)
             lci_turn_free(&s->r.turns[i], a);
-        s->borrowed[i] = SLOT_STALE; /* nothing to free, not read again
+        s->foreign[i] = SLOT_FOREIGN; /* nothing to free, not read again
                                         before it is written */
         s->looped[i] = 0;
     }

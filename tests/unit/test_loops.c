@@ -1662,7 +1662,7 @@ static void t_recycled_rules(void **state) {
         const char *later;
         uint32_t mul;
         int d;
-        uint32_t found; /* 0: no finding, else = the passage's words */
+        uint32_t found; /* findings expected: 0 or 1 (of len words) */
     } cases[] = {
         {"P . f3", 1, 0, 1},        /* whole sentence: start of the turn */
         {"f3 . P . f2", 1, 0, 1},   /* middle */

@@ -222,6 +222,8 @@ static int cmp_double(const void *a, const void *b) {
  * Reported only: how far a figure on ~200 answers can move by chance.
  */
 #define BOOT_ROUNDS 2000
+static double f1_of(counts c, int print, const char *what);
+
 static void f1_interval(const row *r, size_t n, int which, double *lo,
                         double *hi) {
     /* per prompt: its id and its tp, fp, fn counts */
@@ -246,21 +248,18 @@ static void f1_interval(const row *r, size_t n, int which, double *lo,
         gc[j][2] += pos && !r[i].pred;
     }
     for (b = 0; b < BOOT_ROUNDS; b++) {
-        unsigned tp = 0, fp = 0, fn = 0;
-        double p, q;
+        counts c = {0, 0, 0, 0};
         for (j = 0; j < ng; j++) {
             size_t g;
             x ^= x << 13; /* xorshift64 */
             x ^= x >> 7;
             x ^= x << 17;
             g = (size_t)(x % ng);
-            tp += gc[g][0];
-            fp += gc[g][1];
-            fn += gc[g][2];
+            c.tp += gc[g][0];
+            c.fp += gc[g][1];
+            c.fn += gc[g][2];
         }
-        p = ratio(tp, tp + fp);
-        q = ratio(tp, tp + fn);
-        f1s[b] = p + q > 0 ? 2 * p * q / (p + q) : 0;
+        f1s[b] = f1_of(c, 0, NULL);
     }
     qsort(f1s, BOOT_ROUNDS, sizeof *f1s, cmp_double);
     *lo = f1s[BOOT_ROUNDS * 25 / 1000];
