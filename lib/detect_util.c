@@ -227,7 +227,8 @@ static const unsigned char err_letter[256] = {EC64(0), EC64(64), EC64(128),
 #undef EC64
 /* The error words' first two letters: per first letter, a bit per
  * possible second letter (bit = letter index). Keep in sync with
- * err_strong and err_weak. */
+ * err_strong and err_weak: test_loops.c (t_error_signature) finds every
+ * word of both lists through err_words, so a missing bit fails it. */
 #define EL(c) ((c) - 'a' + 1)
 #define EB(c) (UINT32_C(1) << EL(c))
 static const uint32_t err_pair_strong[27] = {

@@ -1880,6 +1880,91 @@ static void t_recycled_offsets(void **state) {
     }
 }
 
+/* lci_error_signature of a tool observation's text. */
+static uint64_t errsig_of(const char *text) {
+    lci_turn t;
+    memset(&t, 0, sizeof t);
+    t.pub.text = text;
+    t.pub.text_len = strlen(text);
+    return lci_error_signature(&t);
+}
+
+/* The agent rule's error lines (internal.h): every error word that
+ * detect_util.c's header lists makes its line the signature, in any case
+ * and anywhere in the line (this is what the per-letter-pair prefilter
+ * must let through); the signature ignores case, digits and blank runs;
+ * a strong word's line wins over an earlier "failed" line, which counts
+ * only when no line has a strong word; words that share an error word's
+ * first two letters are not errors; only the first 64 lines are read. */
+static void t_error_signature(void **state) {
+    static const char *const strong[] = {
+        "error",  "exception", "traceback", "fatal",     "panic",
+        "denied", "not found", "no such",   "timed out", "timeout",
+        "errno",  "refused",   "invalid"};
+    static const char *const near[] = {
+        "erase",   "example", "fast",    "install", "nothing", "normal",
+        "pancake", "return",  "tried",   "time",    "deep",    "faith",
+        "panel",   "nothing found", "no-such"};
+    char text[256], other[256], up[64];
+    uint64_t sig;
+    size_t i, k;
+    tu_buf long_text = {NULL, 0, 0};
+    (void)state;
+    for (i = 0; i < sizeof strong / sizeof *strong; i++) {
+        /* lower case, capitalized, all capitals */
+        for (k = 0; k < 3; k++) {
+            size_t j;
+            snprintf(up, sizeof up, "%s", strong[i]);
+            for (j = 0; up[j]; j++)
+                if (k == 2 || (k == 1 && j == 0))
+                    up[j] = (char)(up[j] >= 'a' && up[j] <= 'z'
+                                       ? up[j] - 'a' + 'A'
+                                       : up[j]);
+            snprintf(text, sizeof text,
+                     "running step 1\nall good\nx.py line 12: %s at 0x1f\n",
+                     up);
+            snprintf(other, sizeof other,
+                     "x.py LINE 345:   %s at 0x7f\n", strong[i]);
+            sig = errsig_of(text);
+            if (sig == 0 || sig != errsig_of(other))
+                fail_msg("error word \"%s\": signature %s", up,
+                         sig ? "differs from the same line's" : "0");
+        }
+        /* the word at the very start and at the very end of the text */
+        assert_int_not_equal(errsig_of(strong[i]), 0);
+        snprintf(text, sizeof text, "ok\n%s", strong[i]);
+        assert_int_not_equal(errsig_of(text), 0);
+    }
+    for (i = 0; i < sizeof near / sizeof *near; i++) {
+        snprintf(text, sizeof text, "step 1: %s\nstep 2: %s done\n",
+                 near[i], near[i]);
+        if (errsig_of(text) != 0)
+            fail_msg("\"%s\" taken for an error word", near[i]);
+    }
+    /* different error lines, different signatures */
+    assert_int_not_equal(errsig_of("KeyError: 'a'"),
+                         errsig_of("KeyError: 'b'"));
+    /* strong beats an earlier weak line; weak alone counts */
+    assert_int_equal(errsig_of("57 passed, 3 failed\nTypeError: x is None\n"),
+                     errsig_of("TypeError: x is None"));
+    assert_int_equal(errsig_of("== 57 passed, 3 failed ==\nbye\n"),
+                     errsig_of("== 1 passed, 9 failed =="));
+    assert_int_not_equal(errsig_of("57 passed, 3 failed"), 0);
+    assert_int_equal(errsig_of("all 57 passed\n"), 0);
+    assert_int_equal(errsig_of(""), 0);
+    /* line 64 is read, line 65 is not */
+    for (i = 0; i < 63; i++)
+        tu_buf_printf(&long_text, "line %zu ok\n", i);
+    tu_buf_printf(&long_text, "fatal: bad object\n");
+    assert_int_not_equal(errsig_of(long_text.data), 0);
+    long_text.len = 0;
+    for (i = 0; i < 64; i++)
+        tu_buf_printf(&long_text, "line %zu ok\n", i);
+    tu_buf_printf(&long_text, "fatal: bad object\n");
+    assert_int_equal(errsig_of(long_text.data), 0);
+    free(long_text.data);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_seed),
@@ -1889,6 +1974,7 @@ int main(void) {
         cmocka_unit_test(t_exact_agent),
         cmocka_unit_test(t_exact_periods),
         cmocka_unit_test(t_agent_stuck_error),
+        cmocka_unit_test(t_error_signature),
         cmocka_unit_test(t_recurring_bot),
         cmocka_unit_test(t_recycled),
         cmocka_unit_test(t_neardup_bot),
