@@ -545,6 +545,14 @@ static uint32_t equal_bins32(const uint64_t *x, const uint64_t *y) {
     return eq;
 }
 
+/* Keep the smaller of x and its bin's value (64 bins: x's top 6 bits). A
+ * conditional move, not a branch: which way it goes is unpredictable. */
+static inline void bin_min(uint64_t *h, uint64_t x) {
+    uint64_t *b = &h[x >> 58];
+    uint64_t v = *b;
+    *b = x < v ? x : v;
+}
+
 void lci_sketch_turn(const lci_turn *t, lci_sketch *out) {
     lci_sketch_turn_sig(
         t, t->pub.role == LC_ROLE_TOOL ? lci_error_signature(t) : 0, out);
@@ -566,7 +574,7 @@ void lci_sketch_turn_sig(const lci_turn *t, uint64_t errsig, lci_sketch *out) {
     if (n == 0 || t->pub.role == LC_ROLE_TOOL || call)
         return;
     if (n == 1) {
-        out->h[lci_mix64(tk[0].hash) >> 58] = lci_mix64(tk[0].hash);
+        bin_min(out->h, lci_mix64(tk[0].hash));
     } else {
         /* token hashes are XXH3 already: one mix per shingle (tokens
          * p, p + 1); two shingles per round */
@@ -577,19 +585,11 @@ void lci_sketch_turn_sig(const lci_turn *t, uint64_t errsig, lci_sketch *out) {
             uint64_t mid = p[1].hash;
             uint64_t x0 = lci_mix64(p[0].hash ^ (mid * k));
             uint64_t x1 = lci_mix64(mid ^ (p[2].hash * k));
-            uint64_t *b = &h[x0 >> 58]; /* 64 bins: top 6 bits */
-            uint64_t v = *b;
-            *b = x0 < v ? x0 : v; /* a conditional move: no branch */
-            b = &h[x1 >> 58]; /* read after the store: may be the same */
-            v = *b;
-            *b = x1 < v ? x1 : v;
+            bin_min(h, x0);
+            bin_min(h, x1); /* after x0's store: may be the same bin */
         }
-        if (p < end) {
-            uint64_t x = lci_mix64(p[0].hash ^ (p[1].hash * k));
-            uint64_t *b = &h[x >> 58];
-            uint64_t v = *b;
-            *b = x < v ? x : v;
-        }
+        if (p < end)
+            bin_min(h, lci_mix64(p[0].hash ^ (p[1].hash * k)));
     }
     out->ne = nonempty_bins(out->h);
 }
