@@ -471,6 +471,26 @@ LC_API void lc_reader_free(lc_reader *reader);
 LC_API lc_status lc_reader_set_source(lc_reader *reader, const char *name,
                                       size_t len);
 /**
+ * Read this reader's input as `format` whatever LC_OPT_FORMAT says
+ * (LC_FORMAT_AUTO: sniff it). Call before feeding. LC_ERR_INVALID_ARG
+ * for an unknown format, LC_ERR_STATE once fed. @since 0.1
+ */
+LC_API lc_status lc_reader_set_format(lc_reader *reader, lc_format format);
+/**
+ * The bytes fed next are a part of the source that starts at 1-based line
+ * `line` and byte offset `offset` (a line start: the byte after a line
+ * feed), so ids, lc_conversation_line() and diagnostics give positions in
+ * the whole source. With several readers over consecutive parts of one
+ * JSONL file (lc_reader_set_format(r, LC_FORMAT_JSONL_CONV), `line` = 1 +
+ * the line ends before the part: LF, CRLF or a lone CR each end a line),
+ * the conversations are exactly those of one reader over the whole file.
+ * A UTF-8 BOM at the part's start is skipped only as one at any line
+ * start is. Call before feeding. LC_ERR_INVALID_ARG for line 0,
+ * LC_ERR_STATE once fed. @since 0.1
+ */
+LC_API lc_status lc_reader_set_start(lc_reader *reader, uint64_t line,
+                                     uint64_t offset);
+/**
  * Feed bytes in any chunking. Bytes are copied as needed; the caller's
  * buffer is not retained. @since 0.1
  */

@@ -610,8 +610,13 @@ static lc_status tr_finish(void *state, lc_reader *r) {
                                            LC_OPT_MAX_TURNS);
     tline ln;
 
+    /* the transcript (the whole input) starts at its first line: line 1
+     * unless blank lines precede it or the reader started elsewhere
+     * (lc_reader_set_start) */
     if (s->failed)
-        return lci_reader_emit_error(r, 1, 0, s->fail_st, s->fail_at.line,
+        return lci_reader_emit_error(r, s->nlines ? s->first_line : 1,
+                                     s->nlines ? s->first_off : 0,
+                                     s->fail_st, s->fail_at.line,
                                      s->fail_at.col, s->fail_at.off, "%s",
                                      s->fail_msg);
     if (s->nlines == 0)
@@ -689,8 +694,8 @@ static lc_status tr_finish(void *state, lc_reader *r) {
     }
     if (b.nturns == 0) {
         st = lci_reader_emit_error(
-            r, 1, 0, LC_ERR_FORMAT, 1, 1, 0,
-            "no speaker labels: no \"Name:\" label starts two or more lines");
+            r, s->first_line, s->first_off, LC_ERR_FORMAT, s->first_line, 1,
+            s->first_off, "no speaker labels: no \"Name:\" label starts two or more lines");
         goto out;
     }
     for (i = 0; i < b.nturns; i++) {

@@ -220,6 +220,28 @@ lc_status lc_reader_set_source(lc_reader *r, const char *name, size_t len) {
     return LC_OK;
 }
 
+lc_status lc_reader_set_format(lc_reader *r, lc_format format) {
+    if (!r || (format != LC_FORMAT_AUTO && !lci_format_get(format)))
+        return LC_ERR_INVALID_ARG;
+    if (r->fed || r->finished)
+        return LC_ERR_STATE;
+    r->forced = format;
+    return LC_OK;
+}
+
+lc_status lc_reader_set_start(lc_reader *r, uint64_t line, uint64_t offset) {
+    if (!r || line == 0)
+        return LC_ERR_INVALID_ARG;
+    if (r->fed || r->finished)
+        return LC_ERR_STATE;
+    r->lineno = line;
+    r->offset = offset;
+    /* the stream's own BOM is the one at offset 0; past it, a BOM at a
+     * line start is skipped by dispatch() as in the middle of a file */
+    r->bom_done = offset > 0;
+    return LC_OK;
+}
+
 static lc_status fail(lc_reader *r, lc_status st) {
     if (r->fatal == LC_OK) {
         r->fatal = st;

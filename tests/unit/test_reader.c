@@ -177,6 +177,53 @@ static char *run_reader(const lc_config *cfg, const char *source,
     return run_reader_s(cfg, source, buf, len, chunk, NULL);
 }
 
+/* Line ends in buf[0..n) by the reader's rules: LF, CRLF, a lone CR. */
+static uint64_t line_ends(const char *buf, size_t n) {
+    uint64_t k = 0;
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (buf[i] == '\n' || (buf[i] == '\r' && (i + 1 >= n ||
+                                                   buf[i + 1] != '\n')))
+            k++;
+    return k;
+}
+
+/* The dump of run_reader(cfg, source, buf, len, 0) computed by two
+ * readers, one over buf[0..split) and one over buf[split..len) started
+ * with lc_reader_set_start at the split's line and offset, both with the
+ * format forced (split is 0 or follows a '\n'). */
+static char *run_split(const lc_config *cfg, const char *source,
+                       const char *buf, size_t len, size_t split,
+                       lc_format format) {
+    lci_buf out;
+    size_t n = 0, good = 0, failed = 0, part;
+    lci_buf_init(&out, &lci_default_alloc);
+    for (part = 0; part < 2; part++) {
+        size_t a = part ? split : 0, b = part ? len : split;
+        lc_reader *r;
+        lc_conversation *c;
+        lc_status st;
+        assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
+        assert_int_equal(lc_reader_set_source(r, source, strlen(source)),
+                         LC_OK);
+        assert_int_equal(lc_reader_set_format(r, format), LC_OK);
+        if (part)
+            assert_int_equal(
+                lc_reader_set_start(r, 1 + line_ends(buf, split), split),
+                LC_OK);
+        assert_int_equal(lc_reader_feed(r, buf + a, b - a), LC_OK);
+        assert_int_equal(lc_reader_finish(r), LC_OK);
+        while ((st = lc_reader_next(r, &c)) == LC_OK) {
+            assert_int_equal(lc_conversation_parse(c), LC_OK);
+            take_conv(&out, ++n, c, &good, &failed);
+        }
+        assert_int_equal(st, LC_END);
+        lc_reader_free(r);
+    }
+    lci_buf_printf(&out, "total %zu good %zu failed %zu\n", n, good, failed);
+    return lci_buf_take(&out);
+}
+
 static int has_suffix(const char *s, const char *suf) {
     size_t a = strlen(s), b = strlen(suf);
     return a >= b && strcmp(s + a - b, suf) == 0;
@@ -248,6 +295,21 @@ static void run_dir(const char *sub, lc_format want) {
                 fail_msg("%s: lc_session_parse differs:\n--- direct\n%s"
                          "--- session\n%s", names[i], first, got);
             free(got);
+        }
+        if (want == LC_FORMAT_JSONL_CONV) {
+            /* readers over two parts, split after every line feed, give
+             * the whole file's conversations (positions included) */
+            size_t sp;
+            for (sp = 0; sp <= len; sp++) {
+                char *got;
+                if (sp && buf[sp - 1] != '\n')
+                    continue;
+                got = run_split(cfg, names[i], buf, len, sp, want);
+                if (strcmp(first, got) != 0)
+                    fail_msg("%s: split at %zu differs:\n--- whole\n%s"
+                             "--- split\n%s", names[i], sp, first, got);
+                free(got);
+            }
         }
         if (update && *update == '1') {
             FILE *f = fopen(exp_path, "wb");
@@ -559,13 +621,27 @@ static void test_reader_misuse(void **state) {
     assert_int_equal(lc_reader_format(r), LC_FORMAT_AUTO);
     assert_int_equal(lc_reader_next(r, &c), LC_NEED_INPUT);
     assert_int_equal(lc_reader_feed(r, NULL, 3), LC_ERR_INVALID_ARG);
+    assert_int_equal(lc_reader_set_format(NULL, LC_FORMAT_JSON),
+                     LC_ERR_INVALID_ARG);
+    assert_int_equal(lc_reader_set_format(r, (lc_format)99),
+                     LC_ERR_INVALID_ARG);
+    assert_int_equal(lc_reader_set_start(NULL, 1, 0), LC_ERR_INVALID_ARG);
+    assert_int_equal(lc_reader_set_start(r, 0, 0), LC_ERR_INVALID_ARG);
+    /* a JSON format forced, then AUTO again: the transcript below is
+     * sniffed as before */
+    assert_int_equal(lc_reader_set_format(r, LC_FORMAT_JSON), LC_OK);
+    assert_int_equal(lc_reader_set_format(r, LC_FORMAT_AUTO), LC_OK);
+    assert_int_equal(lc_reader_set_start(r, 7, 100), LC_OK);
     assert_int_equal(lc_reader_feed(r, "x", 1), LC_OK);
     assert_int_equal(lc_reader_set_source(r, "late", 4), LC_ERR_STATE);
+    assert_int_equal(lc_reader_set_format(r, LC_FORMAT_JSON), LC_ERR_STATE);
+    assert_int_equal(lc_reader_set_start(r, 1, 0), LC_ERR_STATE);
     assert_int_equal(lc_reader_finish(r), LC_OK);
     assert_int_equal(lc_reader_finish(r), LC_ERR_STATE);
     assert_int_equal(lc_reader_feed(r, "x", 1), LC_ERR_STATE);
     assert_int_equal(lc_reader_next(r, &c), LC_OK);
     assert_int_equal(lc_reader_format(r), LC_FORMAT_TRANSCRIPT);
+    assert_int_equal(lc_conversation_line(c), 7); /* set_start's line */
     lc_conversation_free(c);
     assert_int_equal(lc_reader_next(r, &c), LC_END);
     assert_int_equal(lc_reader_next(r, NULL), LC_ERR_INVALID_ARG);
