@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""parts.py - worker threads reading parts of a file give the sequential output.
+
+With -j 2 a regular JSONL file is cut into parts that the workers read and
+frame themselves (cli/input.c); every other input goes through the main
+thread. Whatever the cut, the output must be byte for byte that of -j 1:
+stdout, stderr and the exit status. Every input fixture (all formats, the
+malformed and pathological ones and the fuzz seeds included) is checked
+with parts of 1, 3, 64 and 4096 bytes (LOOPCHECK_CHUNK_BYTES), so part
+boundaries fall inside lines, on CRLF pairs, BOMs and blank lines, and on
+every line of small files; the JSONL fixtures also as one run over several
+files and through `turns`. Parts of 1 byte make most parts empty: those
+must not lose or repeat a line either.
+
+Usage: parts.py --loopcheck PATH --source DIR   (TAP output)
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+
+SIZES = ["1", "3", "64", "4096"]
+DIRS = ["jsonl", "json", "jsonl-turns", "transcript", "loops", "refusal",
+        "runs", "pathological", os.path.join("fuzz", "reader")]
+
+
+def run(loopcheck, args, jobs, size):
+    env = dict(os.environ)
+    env.pop("LOOPCHECK_CHUNK_BYTES", None)
+    if size:
+        env["LOOPCHECK_CHUNK_BYTES"] = size
+    env["NO_COLOR"] = "1"
+    p = subprocess.run([loopcheck] + args + ["-j", str(jobs)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env=env, timeout=120)
+    return p.returncode, p.stdout, p.stderr
+
+
+def first_difference(a, b):
+    for i, (x, y) in enumerate(zip(a.splitlines(), b.splitlines())):
+        if x != y:
+            return "line %d: %r != %r" % (i + 1, x[:120], y[:120])
+    return "lengths %d != %d" % (len(a), len(b))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--loopcheck", required=True)
+    ap.add_argument("--source", required=True)
+    o = ap.parse_args()
+    fx = os.path.join(o.source, "fixtures")
+    cases = []
+    jsonl = []
+    for d in DIRS:
+        full = os.path.join(fx, d)
+        for name in sorted(os.listdir(full)):
+            path = os.path.join(full, name)
+            if (not os.path.isfile(path) or name.endswith(".expected")
+                    or name.endswith(".md")):
+                continue
+            cases.append((path, ["check", "--format", "json",
+                                 "--fail-on", "none", path]))
+            if name.endswith(".jsonl") and d != "jsonl-turns":
+                jsonl.append(path)
+    cases.append(("all jsonl files, one run",
+                  ["check", "--format", "text", "--fail-on", "any"] + jsonl))
+    cases.append(("turns over the jsonl files",
+                  ["turns", "--format", "json"] + jsonl))
+    print("1..%d" % len(cases))
+    failed = 0
+    for n, (label, args) in enumerate(cases, 1):
+        want = run(o.loopcheck, args, 1, None)
+        problems = []
+        for size in SIZES:
+            got = run(o.loopcheck, args, 2, size)
+            for what, a, b in (("exit status", want[0], got[0]),
+                               ("stdout", want[1], got[1]),
+                               ("stderr", want[2], got[2])):
+                if a != b:
+                    detail = (first_difference(a, b)
+                              if isinstance(a, bytes) else "%r != %r" % (a, b))
+                    problems.append("parts of %s bytes: %s differs from -j 1 "
+                                    "(%s)" % (size, what, detail))
+        rel = os.path.relpath(label, o.source) if os.path.exists(label) \
+            else label
+        if problems:
+            failed += 1
+            print("not ok %d - %s" % (n, rel))
+            for p in problems:
+                print("# " + p)
+        else:
+            print("ok %d - %s" % (n, rel))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
