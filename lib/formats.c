@@ -2,7 +2,18 @@
  * formats.c - the table of input formats and content sniffing.
  *
  * Auto-detection looks only at the first non-blank line:
- *   '['                          -> json (one document, array)
+ *   '[' then (after blanks) the end of the line, '{', '[', '"' or ']'
+ *                                -> json (one document, array)
+ *   '[' opening a bracketed timestamp: it closes within 40 bytes, holds
+ *       a digit and is followed by a blank and then a letter (or '**',
+ *       or a non-ASCII byte), as the transcript labels "[10:32] alice:"
+ *       and "[2024-05-01 10:33:05] bob:" are    -> transcript
+ *   '[' then a number, true, false or null followed by ',' or ']' or
+ *       the end of the line                      -> json (the document
+ *                                                      then says why it
+ *                                                      is not one)
+ *   '[' then anything else ("[INFO] ...", "[Music]", "[10:32]"): cannot
+ *       start a JSON text                        -> transcript
  *   '{' and the line is a complete JSON object:
  *       has "messages" / "conversations"            -> jsonl
  *       has "role"/"from" and a conversation key
@@ -20,11 +31,12 @@
  *                                                      rest goes on)
  *   anything else                                    -> transcript
  * An overlong first line (beyond max_line_bytes) is judged by its first
- * byte only: '[' -> json, '{' -> jsonl, else transcript.
+ * bytes only: '[' as above, '{' -> jsonl, else transcript.
  */
 #include "input.h"
 
 #include <json-c/json.h>
+#include <string.h>
 
 static const lci_format_vt *const table[] = {
     &lci_format_transcript,
@@ -45,6 +57,76 @@ static bool has(struct json_object *o, const char *key) {
     return json_object_object_get_ex(o, key, NULL) != 0;
 }
 
+static int is_blank_ch(char c) { return c == ' ' || c == '\t'; }
+
+static int is_letter(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* The line p[0..len) starts with the bracketed timestamp of a transcript
+ * label: the same test as format_transcript.c's find_label() (closing
+ * ']' within 40 bytes, a digit inside, then a blank), plus what a label
+ * starts with after the blanks: '**' (bold) or a letter or a non-ASCII
+ * lead byte. "[10:32] alice: hi" is one; "[1, 2]" and "[1] [2]" are
+ * not. */
+static int timestamp_label(const char *p, size_t len) {
+    size_t j, i;
+    int digit = 0;
+    for (j = 1; j < len && j <= 40 && p[j] != ']'; j++)
+        digit |= p[j] >= '0' && p[j] <= '9';
+    if (j >= len || p[j] != ']' || !digit || j + 1 >= len ||
+        !is_blank_ch(p[j + 1]))
+        return 0;
+    for (i = j + 1; i < len && is_blank_ch(p[i]); i++)
+        ;
+    if (i >= len)
+        return 0;
+    return (len - i >= 2 && p[i] == '*' && p[i + 1] == '*') ||
+           is_letter((unsigned char)p[i]) || (unsigned char)p[i] >= 0xC2;
+}
+
+/* A line starting with '[' (p[0]): json or transcript, by the rules in
+ * the banner. */
+static lc_format sniff_bracket(const char *p, size_t len) {
+    static const char *const lit[] = {"true", "false", "null"};
+    size_t i = 1, k;
+    char c;
+    while (i < len && is_blank_ch(p[i]))
+        i++;
+    if (i == len)
+        return LC_FORMAT_JSON; /* "[" alone: a pretty-printed array */
+    c = p[i];
+    if (c == '{' || c == '[' || c == '"' || c == ']')
+        return LC_FORMAT_JSON;
+    if (timestamp_label(p, len))
+        return LC_FORMAT_TRANSCRIPT;
+    /* a first element that is a scalar: it must be followed by ',' or
+     * ']' or the end of the line ("[10:32]" and "[2024-05-01 x]" are
+     * not JSON) */
+    k = i;
+    if (c == '-' || (c >= '0' && c <= '9')) {
+        while (k < len && ((p[k] >= '0' && p[k] <= '9') || p[k] == '.' ||
+                           p[k] == 'e' || p[k] == 'E' || p[k] == '+' ||
+                           p[k] == '-'))
+            k++;
+    } else {
+        size_t m;
+        for (m = 0; m < sizeof lit / sizeof lit[0]; m++) {
+            size_t n = strlen(lit[m]);
+            if (len - i >= n && memcmp(p + i, lit[m], n) == 0) {
+                k = i + n;
+                break;
+            }
+        }
+        if (k == i)
+            return LC_FORMAT_TRANSCRIPT; /* cannot start a JSON text */
+    }
+    while (k < len && is_blank_ch(p[k]))
+        k++;
+    return k == len || p[k] == ',' || p[k] == ']' ? LC_FORMAT_JSON
+                                                   : LC_FORMAT_TRANSCRIPT;
+}
+
 lc_format lci_format_sniff(lci_json *j, const char *p, size_t len,
                            int complete) {
     size_t i = 0;
@@ -57,7 +139,7 @@ lc_format lci_format_sniff(lci_json *j, const char *p, size_t len,
     if (i == len)
         return LC_FORMAT_TRANSCRIPT;
     if (p[i] == '[')
-        return LC_FORMAT_JSON;
+        return sniff_bracket(p + i, len - i);
     if (p[i] != '{')
         return LC_FORMAT_TRANSCRIPT;
     if (!complete)

@@ -797,6 +797,110 @@ static void test_lagging_consumer(void **state) {
     lc_config_free(cfg);
 }
 
+/* Sniffing a first line that starts with '[': a JSON array only when
+ * what follows the bracket can start one; a bracketed timestamp
+ * ("[10:32] alice: hi", documented as a transcript label) or a
+ * bracketed note ("[Music]") is a transcript. Also through an overlong
+ * first line, judged by its first bytes. */
+static void test_sniff_bracket(void **state) {
+    static const struct {
+        const char *in;
+        lc_format want;
+    } cases[] = {
+        {"[10:32] alice: hi there\n[10:33] bob: hello\n"
+         "[10:34] alice: again\n[10:35] bob: hello\n",
+         LC_FORMAT_TRANSCRIPT},
+        {"[10:32:05] alice: hi\n[10:32:41] bob: hello\n",
+         LC_FORMAT_TRANSCRIPT},
+        {"[2024-05-01 10:33:05] alice: hi\n[2024-05-01 10:34] bob: yo\n",
+         LC_FORMAT_TRANSCRIPT},
+        {"[10:32]  **Alice:** hi\n[10:33] **Bob:** hello\n",
+         LC_FORMAT_TRANSCRIPT},
+        {"  [10:32] alice: hi\nalice: x\nbob: y\n", LC_FORMAT_TRANSCRIPT},
+        {"[Music]\nHost: hi\nGuest: hello\n", LC_FORMAT_TRANSCRIPT},
+        {"[INFO] started\nHost: hi\nGuest: hello\n", LC_FORMAT_TRANSCRIPT},
+        {"[10:32]\nalice: hi\nbob: hello\n", LC_FORMAT_TRANSCRIPT},
+        {"[x] done\n", LC_FORMAT_TRANSCRIPT},
+        {"[truer] words\n", LC_FORMAT_TRANSCRIPT},
+        /* JSON arrays */
+        {"[\n{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}\n]\n",
+         LC_FORMAT_JSON},
+        {"[  \n{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}]\n",
+         LC_FORMAT_JSON},
+        {"[{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}]\n",
+         LC_FORMAT_JSON},
+        {"[ {\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}]\n",
+         LC_FORMAT_JSON},
+        {"[\t{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}]\n",
+         LC_FORMAT_JSON},
+        {"[[{\"role\":\"user\",\"content\":\"a\"}]]\n", LC_FORMAT_JSON},
+        {"[\"a\"]\n", LC_FORMAT_JSON},
+        {"[]\n", LC_FORMAT_JSON},
+        {"[ ]\n", LC_FORMAT_JSON},
+        {"[1, 2]\n", LC_FORMAT_JSON},
+        {"[-1.5e3]\n", LC_FORMAT_JSON},
+        {"[1\n,2]\n", LC_FORMAT_JSON},
+        {"[true, null]\n", LC_FORMAT_JSON},
+        {"[null]\n", LC_FORMAT_JSON},
+        {"[1] [2]\n", LC_FORMAT_JSON},
+        {"\xEF\xBB\xBF[{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}]"
+         "\n",
+         LC_FORMAT_JSON},
+        {"\xEF\xBB\xBF[10:32] alice: hi\n[10:33] bob: yo\n",
+         LC_FORMAT_TRANSCRIPT},
+    };
+    lc_config *cfg;
+    lc_conversation *c[4];
+    size_t i, n, k;
+    char *big;
+    (void)state;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        lc_reader *r = tu_reader_over(cfg, NULL, cases[i].in,
+                                      strlen(cases[i].in));
+        lc_format f = lc_reader_format(r);
+        lc_conversation *conv;
+        if (f != cases[i].want)
+            fail_msg("case %zu (%s): read as %s", i, cases[i].in,
+                     lc_format_name(f));
+        while (lc_reader_next(r, &conv) == LC_OK) {
+            if (lc_conversation_format(conv) != cases[i].want)
+                fail_msg("case %zu: conversation format %s", i,
+                         lc_format_name(lc_conversation_format(conv)));
+            lc_conversation_free(conv);
+        }
+        lc_reader_free(r);
+    }
+    /* the reported case reads as the transcript it is */
+    n = read_all(cfg, cases[0].in, strlen(cases[0].in), c, 4);
+    assert_int_equal(n, 1);
+    assert_int_equal(lc_conversation_status(c[0]), LC_OK);
+    assert_int_equal(lc_conversation_turn_count(c[0]), 4);
+    assert_string_equal(lc_conversation_turn(c[0], 0)->speaker, "alice");
+    lc_conversation_free(c[0]);
+    /* an overlong first line is judged by its first bytes */
+    lc_config_free(cfg);
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_config_set(cfg, LC_OPT_MAX_LINE_BYTES, 1024), LC_OK);
+    big = malloc(4096);
+    assert_non_null(big);
+    for (k = 0; k < 2; k++) {
+        size_t len = (size_t)sprintf(
+            big, "%s", k ? "[10:32] alice: " : "[{\"messages\":\"");
+        memset(big + len, 'x', 2000);
+        len += 2000;
+        len += (size_t)sprintf(big + len, "\n");
+        n = read_all(cfg, big, len, c, 4);
+        assert_true(n >= 1);
+        assert_int_equal(lc_conversation_format(c[0]),
+                         k ? LC_FORMAT_TRANSCRIPT : LC_FORMAT_JSON);
+        for (i = 0; i < n; i++)
+            lc_conversation_free(c[i]);
+    }
+    free(big);
+    lc_config_free(cfg);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lagging_consumer),
@@ -812,6 +916,7 @@ int main(void) {
         cmocka_unit_test(test_format_override),
         cmocka_unit_test(test_reader_misuse),
         cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_sniff_bracket),
     };
     return cmocka_run_group_tests_name("reader", tests, NULL, NULL);
 }
