@@ -316,11 +316,12 @@ static void *worker_main(void *arg) {
         b = p->ring[p->next_take % p->window];
         p->next_take++;
         pthread_mutex_unlock(&p->mu);
-        if (b->pt)
+        if (b->pt) /* frames and works its conversations itself */
             run_part(p, b);
-        for (i = 0; i < b->n; i++)
-            if (!b->items[i]->reader_error)
-                p->o->work(b->items[i], p->o->ctx);
+        else
+            for (i = 0; i < b->n; i++)
+                if (!b->items[i]->reader_error)
+                    p->o->work(b->items[i], p->o->ctx);
         pthread_mutex_lock(&p->mu);
         b->done = 1;
         pthread_cond_broadcast(&p->cv_done);
@@ -645,9 +646,22 @@ static void add_item(batch *b, job *j) {
     b->items[b->n++] = j;
 }
 
+/* Take the conversations framed so far from r into b->items, running
+ * work() on each at once (its raw record is freed then, so a part's
+ * records are not all held at the same time). */
+static void take_framed(pipeline *p, batch *b, lc_reader *r, int side) {
+    lc_conversation *c;
+    while (lc_reader_next(r, &c) == LC_OK) {
+        job *j = new_job(side);
+        j->conv = c;
+        add_item(b, j);
+        p->o->work(j, p->o->ctx);
+    }
+}
+
 /* Runs on a worker: read part b->pt, publish its line count, wait for
- * its first line number, and frame its conversations into b->items (the
- * caller then runs work() on them). */
+ * its first line number, then frame its conversations into b->items and
+ * work them. */
 static void run_part(pipeline *p, batch *b) {
     const part *pt = b->pt;
     uint64_t start = 0, end = 0, base, count = 0;
@@ -656,7 +670,6 @@ static void run_part(pipeline *p, batch *b) {
     int err = 0;
     lc_reader *r = NULL;
     lc_status st;
-    lc_conversation *c;
 
     if (line_start(pt->fd, pt->lo, pt->size, &start) != 0 ||
         line_start(pt->fd, pt->hi, pt->size, &end) != 0) {
@@ -689,20 +702,22 @@ static void run_part(pipeline *p, batch *b) {
     }
     if (len == 0)
         return;
-    if ((st = lc_reader_new(pt->cfg, &r)) != LC_OK ||
-        (st = lc_reader_set_source(r, pt->name, strlen(pt->name))) != LC_OK ||
-        (st = lc_reader_set_format(r, pt->format)) != LC_OK ||
-        (st = lc_reader_set_start(r, base + 1, start)) != LC_OK ||
-        (st = lc_reader_feed(r, buf, len)) != LC_OK ||
-        (st = lc_reader_finish(r)) != LC_OK)
-        st = st == LC_OK ? LC_ERR_INTERNAL : st;
-    free(buf);
-    /* everything framed before a failure, then the failure */
-    while (r && lc_reader_next(r, &c) == LC_OK) {
-        job *j = new_job(pt->side);
-        j->conv = c;
-        add_item(b, j);
+    if ((st = lc_reader_new(pt->cfg, &r)) == LC_OK &&
+        (st = lc_reader_set_source(r, pt->name, strlen(pt->name))) == LC_OK &&
+        (st = lc_reader_set_format(r, pt->format)) == LC_OK &&
+        (st = lc_reader_set_start(r, base + 1, start)) == LC_OK) {
+        size_t at;
+        for (at = 0; at < len && st == LC_OK; at += CHUNK) {
+            st = lc_reader_feed(r, buf + at,
+                                len - at < CHUNK ? len - at : CHUNK);
+            take_framed(p, b, r, pt->side);
+        }
+        if (st == LC_OK)
+            st = lc_reader_finish(r);
+        /* everything framed before a failure, then the failure */
+        take_framed(p, b, r, pt->side);
     }
+    free(buf);
     if (st != LC_OK) {
         job *j = new_job(pt->side);
         const lc_error *e = r ? lc_reader_error(r) : NULL;
