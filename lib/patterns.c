@@ -675,6 +675,7 @@ typedef struct parser {
     const lci_alloc *a;
     const char *src;  /* whole file, for error positions */
     size_t srclen;
+    size_t bom; /* bytes of a leading UTF-8 BOM in src (0 or 3) */
     const char *source;
     lci_err *err;
     const char *s; /* current line */
@@ -687,11 +688,20 @@ typedef struct parser {
     uint32_t ntoks; /* elements allocated in toks (lci_tokenize contract) */
 } parser;
 
+/* Bytes of a UTF-8 byte order mark at the start of text[0..len): 3 or
+ * 0. Some editors write one; it is skipped and is not a column. */
+static size_t bom_len(const char *text, size_t len) {
+    return len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+}
+
 static lc_status perr(parser *ps, lc_status st, size_t at, const char *msg,
                       const char *detail) {
     uint64_t line, col;
     size_t off = ps->line_off + at;
-    lci_locate(ps->src, ps->srclen, off, &line, &col);
+    /* a leading BOM is not a column: locate from after it (positions
+     * never fall inside it), but the byte offset counts it */
+    lci_locate(ps->src + ps->bom, ps->srclen - ps->bom, off - ps->bom, &line,
+               &col);
     /* the position lives in the error's fields, not in its message */
     if (ps->err &&
         lci_err_set(ps->err, ps->a, st, LC_SEVERITY_ERROR, ps->source, line,
@@ -1207,6 +1217,7 @@ static lc_status parse_file(struct lci_patterns *p, const lci_alloc *a,
     ps.srclen = len;
     ps.source = source;
     ps.err = err;
+    off = ps.bom = bom_len(text, len);
     lci_buf_init(&ps.norm, a);
     while (off < len && st == LC_OK) {
         size_t e = off, n, lead = 0;
@@ -1362,7 +1373,8 @@ lc_status lci_patterns_load(struct lci_patterns *p, const lci_alloc *a,
             return st;
         if (nbad) {
             uint64_t line, col;
-            lci_locate(text, len, first, &line, &col);
+            size_t b = bom_len(text, len); /* columns start after it */
+            lci_locate(text + b, len - b, first - b, &line, &col);
             if (err &&
                 lci_err_set(err, a, LC_ERR_PATTERN, LC_SEVERITY_ERROR, source,
                             line, col, first, -1, "%s",

@@ -410,6 +410,45 @@ static void test_pushback_builtin(void **state) {
     lc_config_free(cfg);
 }
 
+/* A UTF-8 BOM at the start of a pattern file is skipped: the file loads,
+ * and error columns start after it while byte offsets count it. */
+static void test_bom(void **state) {
+    static const char good[] = "\xEF\xBB\xBF[family newfam]\nfoo\n";
+    static const char bad[] = "\xEF\xBB\xBF" "foo\n";
+    lc_config *cfg;
+    const lc_error *e;
+    size_t n0;
+    (void)state;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    n0 = lc_config_pattern_count(cfg);
+    assert_int_equal(lc_config_add_patterns(cfg, "b.lcp", good,
+                                            sizeof good - 1),
+                     LC_OK);
+    assert_int_equal(lc_config_pattern_count(cfg), n0 + 1);
+    assert_true(lci_family_find(cfg->patterns, "newfam") >= 0);
+    assert_int_equal(lc_config_add_patterns(cfg, "c.lcp", bad, sizeof bad - 1),
+                     LC_ERR_PATTERN);
+    e = lc_config_error(cfg);
+    assert_non_null(e);
+    assert_int_equal(e->line, 1);
+    assert_int_equal(e->column, 1);
+    assert_int_equal(e->offset, 3);
+    assert_non_null(strstr(e->message, "outside a section"));
+    lc_config_free(cfg);
+    /*                          123456789 */
+    expect_error("\xEF\xBB\xBF[family Bad]\n", LC_ERR_PATTERN, 1, 9,
+                 "family name");
+    expect_error("\xEF\xBB\xBF[family newfam] # x \xFF\n", LC_ERR_PATTERN, 1,
+                 21, "invalid UTF-8");
+    expect_error("\xEF\xBB\xBF[family newfam]\nfoo (bar\n", LC_ERR_PATTERN, 2,
+                 5, "unclosed '('");
+    expect_error("\xEF\xBB\xBF  ^ x\n", LC_ERR_PATTERN, 1, 3,
+                 "outside a section");
+    /* only a leading one: a BOM again later is text (and no section) */
+    expect_error("\xEF\xBB\xBF\xEF\xBB\xBF[family newfam]\n", LC_ERR_PATTERN, 1,
+                 1, "outside a section");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_builtin_compiles),
@@ -425,6 +464,7 @@ int main(void) {
         cmocka_unit_test(test_frozen_config),
         cmocka_unit_test(test_many_patterns),
         cmocka_unit_test(test_pushback_builtin),
+        cmocka_unit_test(test_bom),
     };
     return cmocka_run_group_tests_name("patterns", tests, NULL, NULL);
 }
