@@ -21,9 +21,12 @@
  * window, marked by recycled_passage) and runs to the last turn, 34.
  *
  * Finding: count = looped turns in the finding, score = looped share of
- * the latest stalled window, role/speaker/excerpt from its first looped
- * assistant turn (else its first looped turn). Cost per turn O(K);
- * memory O(1).
+ * the latest stalled window, role/speaker/excerpt and evidence (its hash,
+ * so equal stalls dedup and the key never changes as the finding grows)
+ * from its first looped assistant turn (else its first looped turn).
+ * `turns` lists the looped turns only; last_turn ends the latest stalled
+ * window and need not be looped itself (doc/formats.md). Cost per turn
+ * O(K); memory O(1).
  */
 #include "internal.h"
 
@@ -107,8 +110,10 @@ static lc_status evaluate(stall_state *z, lc_session *s, uint32_t n) {
         if (t && ((rc = lci_detect_set_speaker(s, f, t)) != LC_OK ||
                   (rc = lci_detect_excerpt(s, f, t, 0)) != LC_OK))
             return rc;
-        if (t)
+        if (t) {
             z->rep = t->pub.index;
+            f->pub.evidence = t->pub.hash;
+        }
         z->role = f->pub.role;
     }
     lci_finding_set_span(s, f, f->turns[0], n);
