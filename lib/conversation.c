@@ -1,13 +1,16 @@
 /*
  * conversation.c - turns and conversations.
  *
- * A turn (lci_turn) owns copies of its speaker, its original text
- * (valid UTF-8: invalid sequences are replaced by U+FFFD) and its
+ * A turn (lci_turn) owns copies of its speaker and its original text
+ * (both valid UTF-8: invalid sequences are replaced by U+FFFD) and its
  * normalized text, plus the word tokens of the normalized text and the
  * XXH3-64 hash of it. A conversation owns its turns and diagnostics
  * (errors first, then warnings) and holds a reference on its config.
  *
- * Invariants: every string in a turn is NUL-terminated; text_len bytes
+ * Invariants: every string in a turn and the conversation id are valid
+ * UTF-8 (JSON and JUnit writers rely on it; the source name is the
+ * caller's and is repaired where it is written); every string in a turn
+ * is NUL-terminated; text_len bytes
  * of text never exceed max_turn_bytes (longer input is cut at a code
  * point boundary and flagged LC_TURN_TRUNCATED); a conversation has
  * status != LC_OK iff it has at least one error diagnostic.
@@ -127,6 +130,16 @@ lc_status lci_turn_init(lci_turn *t, const lc_config *cfg, lc_role role,
     lci_buf_init(&blk, a);
     lci_buf_init(&tmp, a);
 
+    if (speaker_len &&
+        lci_utf8_valid_prefix(speaker, speaker_len) != speaker_len) {
+        /* tmp holds the repaired speaker, then (below) the text */
+        if ((st = lci_utf8_repair(speaker, speaker_len, &tmp, NULL, NULL)) !=
+                LC_OK ||
+            (st = lci_buf_append(&blk, tmp.data, tmp.len)) != LC_OK)
+            goto fail;
+        tmp.len = 0;
+        speaker_len = 0; /* copied already */
+    }
     valid = lci_utf8_valid_prefix(text, len);
     src = len ? text : "";
     if (valid != len) {
@@ -312,13 +325,43 @@ lc_status lci_conv_diag(lc_conversation *c, lc_status st, lc_severity sev,
     return LC_OK;
 }
 
+/* Copy of s[0..len) as valid UTF-8 (invalid sequences -> U+FFFD),
+ * NUL-terminated; NULL if out of memory. */
+static char *dup_utf8(const lci_alloc *a, const char *s, size_t len) {
+    lci_buf b;
+    if (!s)
+        len = 0;
+    if (lci_utf8_valid_prefix(s, len) == len)
+        return lci_strndup(a, len ? s : "", len);
+    lci_buf_init(&b, a);
+    if (lci_utf8_repair(s, len, &b, NULL, NULL) != LC_OK) {
+        lci_buf_free(&b);
+        return NULL;
+    }
+    return lci_buf_take(&b);
+}
+
+/* Repairs silently: the id may be the source:line fallback, whose bytes
+ * come from the source name, not from the data; the formats that take
+ * an id from the data report its repair (lci_conv_warn_utf8). */
 lc_status lci_conv_set_id(lc_conversation *c, const char *id, size_t len) {
-    char *s = lci_strndup(c->alloc, id ? id : "", id ? len : 0);
+    char *s = dup_utf8(c->alloc, id, len);
     if (!s)
         return LC_ERR_NOMEM;
     lci_free(c->alloc, c->id);
     c->id = s;
     return LC_OK;
+}
+
+lc_status lci_conv_warn_utf8(lc_conversation *c, unsigned field,
+                             const char *what, uint64_t line, uint64_t col,
+                             uint64_t off, int64_t turn) {
+    if (c->utf8_warned & field)
+        return LC_OK;
+    c->utf8_warned |= field;
+    return lci_conv_diag(c, LC_ERR_UTF8, LC_SEVERITY_WARNING, line, col, off,
+                         turn, "invalid UTF-8 in %s replaced by U+FFFD",
+                         what);
 }
 
 lc_status lci_conv_set_source(lc_conversation *c, const char *src,
@@ -337,6 +380,7 @@ lc_status lci_conv_add(lc_conversation *c, lc_role role, const char *speaker,
                        unsigned flags, lci_turn **out) {
     lci_turn *t;
     lc_status st;
+    bool bad_speaker;
     if (out)
         *out = NULL;
     if ((int64_t)c->nturns >= lci_opt(c->cfg, LC_OPT_MAX_TURNS))
@@ -346,6 +390,8 @@ lc_status lci_conv_add(lc_conversation *c, lc_role role, const char *speaker,
     if (st != LC_OK)
         return st;
     t = &c->turns[c->nturns];
+    bad_speaker = speaker && speaker_len &&
+                  lci_utf8_valid_prefix(speaker, speaker_len) != speaker_len;
     st = lci_turn_init(t, c->cfg, role, speaker, speaker_len, text, len,
                        NULL);
     if (st != LC_OK)
@@ -356,6 +402,12 @@ lc_status lci_conv_add(lc_conversation *c, lc_role role, const char *speaker,
     t->pub.column = col;
     t->pub.offset = off;
     t->pub.flags |= flags;
+    if (bad_speaker) {
+        st = lci_conv_warn_utf8(c, LCI_UTF8_SPEAKER, "the speaker name",
+                                line, col, off, (int64_t)t->pub.index);
+        if (st != LC_OK)
+            return st;
+    }
     if (t->pub.flags & LC_TURN_TRUNCATED) {
         st = lci_conv_diag(c, LC_ERR_LIMIT, LC_SEVERITY_WARNING, line, col,
                            off, (int64_t)t->pub.index,

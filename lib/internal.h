@@ -262,6 +262,7 @@ struct lc_conversation {
     size_t raw_len;
     uint64_t raw_offset;
     int unparsed;
+    unsigned utf8_warned; /* LCI_UTF8_* fields already warned about */
 };
 
 /* Record a diagnostic on a conversation (copies strings). */
@@ -272,13 +273,32 @@ lc_status lci_conv_diag(lc_conversation *c, lc_status st, lc_severity sev,
     __attribute__((format(printf, 8, 9)))
 #endif
     ;
+/* Invalid UTF-8 in the id becomes U+FFFD, silently (see conversation.c). */
 lc_status lci_conv_set_id(lc_conversation *c, const char *id, size_t len);
+/* Fields whose invalid UTF-8 is reported once per conversation. */
+enum {
+    LCI_UTF8_ID = 1 << 0,      /* the id ("id", "conversation_id", ...) */
+    LCI_UTF8_ROLE = 1 << 1,    /* "role" / "from" of JSON messages */
+    LCI_UTF8_SPEAKER = 1 << 2  /* any other speaker name (transcripts) */
+};
+/* Warning LC_ERR_UTF8 "invalid UTF-8 in WHAT replaced by U+FFFD", unless
+ * one was recorded for `field` (an LCI_UTF8_* bit) on c already. */
+lc_status lci_conv_warn_utf8(lc_conversation *c, unsigned field,
+                             const char *what, uint64_t line, uint64_t col,
+                             uint64_t off, int64_t turn);
 lc_status lci_conv_set_source(lc_conversation *c, const char *s, size_t len);
 /* Append a turn with its source position; returns the new turn. */
 lc_status lci_conv_add(lc_conversation *c, lc_role role, const char *speaker,
                        size_t speaker_len, const char *text, size_t len,
                        uint64_t line, uint64_t col, uint64_t off,
                        unsigned flags, lci_turn **out);
+
+/* Why lci_json_turn_key() (input.h) found no conversation key in a
+ * turn-per-line record, as a diagnostic into buf[n]: the first key
+ * present with an unusable value ("\"conversation_id\" is null, not a
+ * string or number"), else that none is present. (json.c) */
+struct json_object;
+void lci_json_turn_key_why(struct json_object *obj, char *buf, size_t n);
 
 /* Map a speaker/role name ("human", "gpt", "Assistant") to a role.
  * Returns false if the name is not a known one. */

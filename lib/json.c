@@ -480,6 +480,33 @@ static lc_status tool_call(lci_json *j, struct json_object *call,
     return tool_args(j, args, b);
 }
 
+/* Bytes of s[0..len) that fit in max bytes without cutting a code
+ * point (for names quoted in diagnostics; s is valid UTF-8). */
+static int cut_utf8(const char *s, size_t len, size_t max) {
+    if (len <= max)
+        return (int)len;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    return (int)max;
+}
+
+static const char *const turn_keys[] = {"conversation_id", "session_id",
+                                        "thread_id"};
+
+/* Warn once per conversation if a string taken from the data as a name
+ * (id, role) held invalid UTF-8: the conversation keeps the repaired
+ * text, the warning names the field. */
+static lc_status check_utf8(lc_conversation *c, struct json_object *v,
+                            unsigned field, const char *what, lci_pos pos,
+                            int64_t turn) {
+    size_t len = (size_t)json_object_get_string_len(v);
+    if ((c->utf8_warned & field) ||
+        lci_utf8_valid_prefix(json_object_get_string(v), len) == len)
+        return LC_OK;
+    return lci_conv_warn_utf8(c, field, what, pos.line, pos.col, pos.off,
+                              turn);
+}
+
 /* "message N: " for diagnostics (built only when one is written). */
 static const char *what_of(size_t idx, char buf[40]) {
     if (!idx)
@@ -492,12 +519,12 @@ lc_status lci_json_message(lci_json *j, lc_conversation *c,
                            struct json_object *msg, lci_pos pos,
                            size_t idx) {
     struct json_object *role, *content, *calls;
-    const char *rname = "";
-    size_t rlen = 0;
+    const char *rname = "", *rkey = "role";
+    size_t rlen = 0, k;
     lc_role r = LC_ROLE_OTHER;
     unsigned flags = LC_TURN_NONE;
-    char wb[40];
-    lci_buf b;
+    char wb[40], what[64];
+    lci_buf b, rb;
     lc_status st = LC_OK;
 
     if (!msg || json_object_get_type(msg) != json_type_object)
@@ -506,29 +533,69 @@ lc_status lci_json_message(lci_json *j, lc_conversation *c,
                              "%sexpected a message object, got %s",
                              what_of(idx, wb), type_name(msg));
     role = get(msg, "role");
-    if (!role)
+    if (!role) {
         role = get(msg, "from");
+        rkey = "from";
+    }
     content = get(msg, "content");
     if (!content)
         content = get(msg, "value");
 
+    /* A turn-per-line record (idx 0) carries its conversation's key; the
+     * reader made the id from it. */
+    for (k = 0; idx == 0 && k < sizeof turn_keys / sizeof *turn_keys; k++) {
+        struct json_object *v = get(msg, turn_keys[k]);
+        if (is_str(v)) { /* the key lci_json_turn_key takes */
+            snprintf(what, sizeof what, "\"%s\"", turn_keys[k]);
+            if ((st = check_utf8(c, v, LCI_UTF8_ID, what, pos, -1)) != LC_OK)
+                return st;
+            break;
+        }
+        if (v && (json_object_get_type(v) == json_type_int ||
+                  json_object_get_type(v) == json_type_double))
+            break;
+    }
+
+    lci_buf_init(&rb, c->alloc);
     if (is_str(role)) {
         rname = json_object_get_string(role);
         rlen = (size_t)json_object_get_string_len(role);
+        if (lci_utf8_valid_prefix(rname, rlen) != rlen) {
+            if (idx)
+                snprintf(what, sizeof what, "\"%s\" of message %zu", rkey,
+                         idx);
+            else
+                snprintf(what, sizeof what, "\"%s\"", rkey);
+            st = lci_conv_warn_utf8(c, LCI_UTF8_ROLE, what, pos.line,
+                                    pos.col, pos.off, (int64_t)c->nturns + 1);
+            if (st == LC_OK)
+                st = lci_utf8_repair(rname, rlen, &rb, NULL, NULL);
+            if (st == LC_OK)
+                st = lci_buf_terminate(&rb);
+            if (st != LC_OK) {
+                lci_buf_free(&rb);
+                return st;
+            }
+            rname = rb.data;
+            rlen = rb.len;
+        }
         if (!lci_role_from_name(rname, rlen, &r))
             st = lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_WARNING,
                                pos.line, pos.col, pos.off,
                                (int64_t)c->nturns + 1,
-                               "%sunknown role \"%.40s\" (kept as other)",
-                               what_of(idx, wb), rname);
+                               "%sunknown role \"%.*s\" (kept as other)",
+                               what_of(idx, wb), cut_utf8(rname, rlen, 40),
+                               rname);
     } else {
         st = lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_WARNING, pos.line,
                            pos.col, pos.off, (int64_t)c->nturns + 1,
                            "%smissing role (kept as other)",
                            what_of(idx, wb));
     }
-    if (st != LC_OK)
+    if (st != LC_OK) {
+        lci_buf_free(&rb);
         return st;
+    }
 
     lci_buf_init(&b, c->alloc);
     if (is_str(content) && !get(msg, "tool_calls") &&
@@ -583,6 +650,7 @@ added:
                                "more than %" PRId64 " turns (max_turns)",
                                lci_opt(c->cfg, LC_OPT_MAX_TURNS));
     lci_buf_free(&b);
+    lci_buf_free(&rb);
     return st;
 }
 
@@ -601,7 +669,9 @@ lc_status lci_json_conversation(lci_json *j, lc_conversation *c,
     if (is_str(id)) {
         if ((st = lci_conv_set_id(c, json_object_get_string(id),
                                   (size_t)json_object_get_string_len(id))) !=
-            LC_OK)
+                LC_OK ||
+            (st = check_utf8(c, id, LCI_UTF8_ID, "\"id\"", pos, -1)) !=
+                LC_OK)
             return st;
     } else if (id && (json_object_get_type(id) == json_type_int ||
                       json_object_get_type(id) == json_type_double)) {
@@ -609,6 +679,20 @@ lc_status lci_json_conversation(lci_json *j, lc_conversation *c,
             json_object_to_json_string_ext(id, JSON_C_TO_STRING_PLAIN);
         if (!s || (st = lci_conv_set_id(c, s, strlen(s))) != LC_OK)
             return LC_ERR_NOMEM;
+    } else if (id && json_object_get_type(id) != json_type_null) {
+        /* "id": null is no id; an object, array or boolean is a mistake
+         * worth a word, as the conversation keeps its position as id */
+        json_type ty = json_object_get_type(id);
+        st = lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_WARNING, pos.line,
+                           pos.col, pos.off, -1,
+                           "\"id\" is a%s %s, not a string or number: the "
+                           "id is the position (source:line)",
+                           ty == json_type_object || ty == json_type_array
+                               ? "n"
+                               : "",
+                           type_name(id));
+        if (st != LC_OK)
+            return st;
     }
     msgs = get(obj, "messages");
     if (!msgs)
@@ -645,12 +729,11 @@ lc_status lci_json_conversation(lci_json *j, lc_conversation *c,
 }
 
 bool lci_json_turn_key(struct json_object *obj, lci_buf *out) {
-    static const char *const keys[] = {"conversation_id", "session_id",
-                                       "thread_id"};
+    const char *const *keys = turn_keys;
     size_t i;
     if (!obj || json_object_get_type(obj) != json_type_object)
         return false;
-    for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    for (i = 0; i < sizeof turn_keys / sizeof turn_keys[0]; i++) {
         struct json_object *v = get(obj, keys[i]);
         if (is_str(v))
             return !out || put_str(out, v) == LC_OK;
@@ -664,4 +747,26 @@ bool lci_json_turn_key(struct json_object *obj, lci_buf *out) {
         }
     }
     return false;
+}
+
+void lci_json_turn_key_why(struct json_object *obj, char *buf, size_t n) {
+    size_t i;
+    for (i = 0; obj && json_object_get_type(obj) == json_type_object &&
+                i < sizeof turn_keys / sizeof turn_keys[0];
+         i++) {
+        struct json_object *v = NULL;
+        json_type ty;
+        if (!json_object_object_get_ex(obj, turn_keys[i], &v))
+            continue;
+        ty = json_object_get_type(v);
+        snprintf(buf, n, "\"%s\" is %s%s, not a string or number",
+                 turn_keys[i],
+                 ty == json_type_null                                 ? ""
+                 : ty == json_type_object || ty == json_type_array ? "an "
+                                                                    : "a ",
+                 type_name(v));
+        return;
+    }
+    snprintf(buf, n, "no \"conversation_id\", \"session_id\" or "
+                     "\"thread_id\"");
 }

@@ -3,7 +3,9 @@
  * are built with: role names, turn init (UTF-8 repair, truncation on a
  * code point boundary, normalized text, words, hash), deep copies,
  * diagnostics order and view stability, canonical JSON and tool calls
- * that hash identically whatever their key order.
+ * that hash identically whatever their key order; names (ids, roles,
+ * speakers) with invalid UTF-8 repaired with one warning per field, ids
+ * of the wrong type named in a warning.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -226,6 +228,193 @@ static void test_tool_calls_hash(void **state) {
     lc_config_free(cfg);
 }
 
+/* The diagnostics of c as "CODE message" lines, into out. */
+static void diag_lines(const lc_conversation *c, char *out, size_t n) {
+    size_t i, used = 0;
+    out[0] = '\0';
+    for (i = 0; i < lc_conversation_diag_count(c) && used < n; i++) {
+        const lc_error *e = lc_conversation_diag(c, i);
+        int k = snprintf(out + used, n - used, "%s %s\n", e->code,
+                         e->message);
+        assert_true(k > 0);
+        used += (size_t)k;
+    }
+}
+
+#define FFFD "\xef\xbf\xbd"
+
+/* Ids and role/speaker names with invalid UTF-8 are repaired when read
+ * (U+FFFD, maximal subparts), with one warning per conversation and
+ * field that names the field; a source name is not repaired (the
+ * writers do that) and its fallback id is repaired without a warning. */
+static void test_names_utf8(void **state) {
+    static const char jsonl[] =
+        "{\"id\":\"i\xff\",\"messages\":[{\"role\":\"us\xff" "er\",\"content\""
+        ":\"q\"},{\"role\":\"bo\xe2\x82t\",\"content\":\"a\"},{\"role\":"
+        "\"assistant\",\"content\":\"b\"}]}\n"
+        "{\"messages\":[{\"from\":\"gpt\xc0\",\"value\":\"x\"}]}\n";
+    static const char turns[] =
+        "{\"conversation_id\":\"c\xf0\x9f\",\"role\":\"user\","
+        "\"content\":\"hi\"}\n"
+        "{\"conversation_id\":\"c\xf0\x9f\",\"role\":\"bad\xff\","
+        "\"content\":\"yo\"}\n";
+    static const char transcript[] =
+        "Us\xff" "er: hi there\nBot: hello\nUs\xff" "er: more\nBot: sure\n";
+    lc_config *cfg;
+    lc_reader *r;
+    lc_conversation *c;
+    char d[1024];
+    (void)state;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+
+    r = tu_reader_over(cfg, "dir/x\xffy.jsonl", jsonl, sizeof jsonl - 1);
+    assert_int_equal(lc_reader_next(r, &c), LC_OK);
+    assert_string_equal(lc_conversation_id(c), "i" FFFD);
+    assert_string_equal(lc_conversation_source(c), "dir/x\xffy.jsonl");
+    assert_string_equal(lc_conversation_turn(c, 0)->speaker, "us" FFFD "er");
+    assert_string_equal(lc_conversation_turn(c, 1)->speaker, "bo" FFFD "t");
+    diag_lines(c, d, sizeof d);
+    assert_string_equal(
+        d, "LC-E020 invalid UTF-8 in \"id\" replaced by U+FFFD\n"
+           "LC-E020 invalid UTF-8 in \"role\" of message 1 replaced by "
+           "U+FFFD\n"
+           "LC-E031 message 1: unknown role \"us" FFFD "er\" (kept as other)\n"
+           "LC-E031 message 2: unknown role \"bo" FFFD "t\" (kept as other)\n");
+    lc_conversation_free(c);
+    /* no id: the fallback is the source name, repaired, no warning */
+    assert_int_equal(lc_reader_next(r, &c), LC_OK);
+    assert_string_equal(lc_conversation_id(c), "dir/x" FFFD "y.jsonl:2");
+    assert_string_equal(lc_conversation_turn(c, 0)->speaker, "gpt" FFFD);
+    diag_lines(c, d, sizeof d);
+    assert_string_equal(
+        d, "LC-E020 invalid UTF-8 in \"from\" of message 1 replaced by "
+           "U+FFFD\n"
+           "LC-E031 message 1: unknown role \"gpt" FFFD "\" (kept as other)\n");
+    lc_conversation_free(c);
+    assert_int_equal(lc_reader_next(r, &c), LC_END);
+    lc_reader_free(r);
+
+    r = tu_reader_over(cfg, NULL, turns, sizeof turns - 1);
+    assert_int_equal(lc_reader_next(r, &c), LC_OK);
+    assert_int_equal(lc_conversation_turn_count(c), 2);
+    assert_string_equal(lc_conversation_id(c), "c" FFFD);
+    diag_lines(c, d, sizeof d);
+    assert_string_equal(
+        d, "LC-E020 invalid UTF-8 in \"conversation_id\" replaced by U+FFFD\n"
+           "LC-E020 invalid UTF-8 in \"role\" replaced by U+FFFD\n"
+           "LC-E031 unknown role \"bad" FFFD "\" (kept as other)\n");
+    lc_conversation_free(c);
+    lc_reader_free(r);
+
+    r = tu_reader_over(cfg, NULL, transcript, sizeof transcript - 1);
+    assert_int_equal(lc_reader_next(r, &c), LC_OK);
+    assert_int_equal(lc_conversation_turn_count(c), 4);
+    assert_string_equal(lc_conversation_turn(c, 0)->speaker, "Us" FFFD "er");
+    assert_string_equal(lc_conversation_turn(c, 2)->speaker, "Us" FFFD "er");
+    diag_lines(c, d, sizeof d);
+    assert_string_equal(
+        d, "LC-E020 invalid UTF-8 in the speaker name replaced by U+FFFD\n");
+    lc_conversation_free(c);
+    lc_reader_free(r);
+    lc_config_free(cfg);
+}
+
+/* A turn's speaker is valid UTF-8 whatever it was given (live sessions
+ * and lc_conversation_add too). */
+static void test_turn_speaker_utf8(void **state) {
+    lc_config *cfg;
+    lc_conversation *c;
+    lci_turn t;
+    char d[256];
+    (void)state;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lci_turn_init(&t, cfg, LC_ROLE_USER, "A\xed\xa0\x80z",
+                                   5, "text", 4, NULL),
+                     LC_OK);
+    assert_string_equal(t.pub.speaker, "A" FFFD FFFD FFFD "z");
+    assert_string_equal(t.pub.text, "text");
+    assert_false(t.pub.flags & LC_TURN_REPAIRED); /* the text's flag */
+    lci_turn_free(&t, &cfg->alloc);
+    assert_int_equal(lc_conversation_new(cfg, &c), LC_OK);
+    assert_int_equal(lc_conversation_add(c, LC_ROLE_USER, "N\x80", 2, "a", 1),
+                     LC_OK);
+    assert_int_equal(lc_conversation_add(c, LC_ROLE_USER, "N\x81", 2, "b", 1),
+                     LC_OK);
+    assert_string_equal(lc_conversation_turn(c, 1)->speaker, "N" FFFD);
+    diag_lines(c, d, sizeof d);
+    assert_string_equal(
+        d, "LC-E020 invalid UTF-8 in the speaker name replaced by U+FFFD\n");
+    lc_conversation_free(c);
+    lc_config_free(cfg);
+}
+
+/* An "id" that is neither a string nor a number is named in a warning;
+ * "id": null is no id. */
+static void test_id_not_string(void **state) {
+    static const char in[] =
+        "{\"id\":{\"a\":1},\"messages\":[{\"role\":\"user\",\"content\":\"q\"}]}\n"
+        "{\"id\":[1],\"messages\":[{\"role\":\"user\",\"content\":\"q\"}]}\n"
+        "{\"id\":false,\"messages\":[{\"role\":\"user\",\"content\":\"q\"}]}\n"
+        "{\"id\":null,\"messages\":[{\"role\":\"user\",\"content\":\"q\"}]}\n";
+    static const char *const want[] = {"an object", "an array", "a boolean",
+                                       NULL};
+    lc_config *cfg;
+    lc_reader *r;
+    lc_conversation *c;
+    char d[256], exp[256], id[32];
+    size_t i;
+    (void)state;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    r = tu_reader_over(cfg, "s", in, sizeof in - 1);
+    for (i = 0; i < 4; i++) {
+        assert_int_equal(lc_reader_next(r, &c), LC_OK);
+        assert_int_equal(lc_conversation_status(c), LC_OK);
+        snprintf(id, sizeof id, "s:%zu", i + 1);
+        assert_string_equal(lc_conversation_id(c), id);
+        diag_lines(c, d, sizeof d);
+        exp[0] = '\0';
+        if (want[i])
+            snprintf(exp, sizeof exp,
+                     "LC-E031 \"id\" is %s, not a string or number: the id "
+                     "is the position (source:line)\n",
+                     want[i]);
+        assert_string_equal(d, exp);
+        lc_conversation_free(c);
+    }
+    lc_reader_free(r);
+    lc_config_free(cfg);
+}
+
+/* What a turn-per-line record's missing key is called in its error. */
+static void test_turn_key_why(void **state) {
+    static const struct {
+        const char *json, *why;
+    } cases[] = {
+        {"{\"role\":\"user\"}",
+         "no \"conversation_id\", \"session_id\" or \"thread_id\""},
+        {"{\"conversation_id\":null}",
+         "\"conversation_id\" is null, not a string or number"},
+        {"{\"session_id\":{\"a\":1}}",
+         "\"session_id\" is an object, not a string or number"},
+        {"{\"thread_id\":true}",
+         "\"thread_id\" is a boolean, not a string or number"},
+        {"{\"thread_id\":[],\"conversation_id\":null}",
+         "\"conversation_id\" is null, not a string or number"},
+        {"[1]", "no \"conversation_id\", \"session_id\" or \"thread_id\""},
+    };
+    size_t i;
+    char why[128];
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct json_object *o = json_tokener_parse(cases[i].json);
+        assert_non_null(o);
+        assert_false(lci_json_turn_key(o, NULL));
+        lci_json_turn_key_why(o, why, sizeof why);
+        assert_string_equal(why, cases[i].why);
+        json_object_put(o);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_role_names),
@@ -234,6 +423,10 @@ int main(void) {
         cmocka_unit_test(test_diag_order),
         cmocka_unit_test(test_canonical_json),
         cmocka_unit_test(test_tool_calls_hash),
+        cmocka_unit_test(test_names_utf8),
+        cmocka_unit_test(test_turn_speaker_utf8),
+        cmocka_unit_test(test_id_not_string),
+        cmocka_unit_test(test_turn_key_why),
     };
     return cmocka_run_group_tests_name("conversation", tests, NULL, NULL);
 }
