@@ -11,7 +11,9 @@
  *   words                  normalized and tokenized exactly like turns
  *   (a|b c|d)  [opt]       alternatives / optional part (may nest)
  *   ...  *N                gap of up to 5 / up to N (1..32) tokens
- *   ^  <                   next token starts the turn / a sentence
+ *   ^  <                   next token starts the turn / a sentence ('^'
+ *                          only before the first word; both need a word
+ *                          or group right after them, else an error)
  *   # comment              to end of line (at line start or after a blank)
  *
  * Compilation: every pattern becomes a small program for a backtracking
@@ -683,6 +685,7 @@ typedef struct parser {
     size_t line_off; /* offset of the line in src */
     int depth;
     int words; /* TOK instructions emitted in this pattern */
+    int consumed; /* some path to this point may have matched a word */
     lci_buf norm;
     lci_token *toks;
     uint32_t ntoks; /* elements allocated in toks (lci_tokenize contract) */
@@ -752,6 +755,14 @@ static lc_status parse_words(parser *ps) {
             return perr(ps, LC_ERR_PATTERN, ps->i,
                         "'?' is not pattern syntax",
                         "write optional words as [words]");
+        /* likewise '*' that is not a gap *N: as punctuation it would
+         * vanish ("*abc" = "abc"), it is no wildcard either (patterns
+         * match whole tokens), and "*abc" next to "*3" is ambiguous */
+        if (ps->s[ps->i] == '*')
+            return perr(ps, LC_ERR_PATTERN, ps->i,
+                        "'*' must be followed by a number",
+                        "a gap is *N with 1 <= N <= 32; there is no "
+                        "wildcard, patterns match whole words");
         ps->i++;
     }
     if (ps->i == start)
@@ -777,6 +788,7 @@ static lc_status parse_words(parser *ps) {
             return st;
         ps->p->insns[at].hash = ps->toks[k].hash;
         ps->words++;
+        ps->consumed = 1;
     }
     return LC_OK;
 }
@@ -862,6 +874,7 @@ static lc_status parse_group(parser *ps, char close, size_t open_at) {
     uint32_t split = 0, first_split = 0, guard = 0;
     lc_status st;
     int optional = close == ']';
+    int consumed0 = ps->consumed; /* every alternative starts from here */
     if (++ps->depth > LCI_MAX_DEPTH)
         return perr(ps, LC_ERR_PATTERN, open_at, "groups nested too deeply",
                     NULL);
@@ -882,6 +895,7 @@ static lc_status parse_group(parser *ps, char close, size_t open_at) {
             return st;
         body = split + 1;
         ps->p->insns[split].x = body;
+        ps->consumed = consumed0;
         if ((st = parse_seq(ps)) != LC_OK)
             return st;
         if (ps->words == words_before)
@@ -921,6 +935,7 @@ static lc_status parse_group(parser *ps, char close, size_t open_at) {
     if (optional)
         ps->p->insns[first_split].y = (uint32_t)ps->p->ninsns;
     ps->depth--;
+    ps->consumed = 1; /* every alternative has a word (checked above) */
     if (njumps >= LCI_SET_MIN)
         return make_guard(ps, guard, (uint32_t)ps->p->ninsns);
     return LC_OK;
@@ -945,7 +960,26 @@ static lc_status parse_seq(parser *ps) {
             size_t at = ps->i++;
             st = parse_group(ps, c == '(' ? ')' : ']', at);
         } else if (c == '^' || c == '<') {
+            size_t at0 = ps->i;
+            /* '^' after a word can never match (the matched word was the
+             * turn's first); an anchor applies to the word right after
+             * it, so it needs one: at the end of a pattern or an
+             * alternative, or before a gap, it is meaningless */
+            if (c == '^' && ps->consumed)
+                return perr(ps, LC_ERR_PATTERN, at0,
+                            "'^' after a word can never match",
+                            "'^' can only come before the first word");
             ps->i++;
+            skip_blanks(ps);
+            if (ps->i >= ps->len || ps->s[ps->i] == ')' ||
+                ps->s[ps->i] == ']' || ps->s[ps->i] == '|' ||
+                (is_syntax(ps, ps->i) &&
+                 (ps->s[ps->i] == '#' || ps->s[ps->i] == '.' ||
+                  ps->s[ps->i] == '*')))
+                return perr(ps, LC_ERR_PATTERN, at0,
+                            c == '^' ? "'^' must be followed by a word"
+                                     : "'<' must be followed by a word",
+                            "it anchors the word written right after it");
             st = emit(ps, c == '^' ? OP_TURN : OP_SENT, NULL);
         } else if (c == '.' && is_syntax(ps, ps->i)) {
             uint32_t at;
@@ -1021,6 +1055,7 @@ static lc_status add_pattern(parser *ps, int fam, const char *origin) {
     pat *q;
     size_t raw_len;
     ps->words = 0;
+    ps->consumed = 0;
     ps->depth = 0;
     ps->i = 0;
     st = parse_seq(ps);

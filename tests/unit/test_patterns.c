@@ -410,6 +410,63 @@ static void test_pushback_builtin(void **state) {
     lc_config_free(cfg);
 }
 
+/* Pattern lines that could never match, or that read two ways, are
+ * errors at the offending token: '^' after a word, an anchor with no word
+ * after it, '*' that is not a gap *N. The legal forms still load and
+ * match as documented. */
+static void test_never_match(void **state) {
+    (void)state;
+    /*            1234567890 */
+    expect_error("[family newfam]\nfoo ^ bar\n", LC_ERR_PATTERN, 2, 5,
+                 "'^' after a word");
+    expect_error("[family newfam]\nfoo (bar|^ baz)\n", LC_ERR_PATTERN, 2, 10,
+                 "'^' after a word");
+    expect_error("[family newfam]\n[foo] ^ bar\n", LC_ERR_PATTERN, 2, 7,
+                 "'^' after a word");
+    expect_error("[family newfam]\nfoo ... ^ bar\n", LC_ERR_PATTERN, 2, 9,
+                 "'^' after a word");
+    expect_error("[family newfam]\n^\n", LC_ERR_PATTERN, 2, 1,
+                 "'^' must be followed by a word");
+    expect_error("[family newfam]\nfoo <\n", LC_ERR_PATTERN, 2, 5,
+                 "'<' must be followed by a word");
+    expect_error("[family newfam]\n  foo bar <  # note\n", LC_ERR_PATTERN, 2,
+                 11, "'<' must be followed by a word");
+    expect_error("[family newfam]\n(foo <|bar) baz\n", LC_ERR_PATTERN, 2, 6,
+                 "'<' must be followed by a word");
+    expect_error("[family newfam]\n[foo <] baz\n", LC_ERR_PATTERN, 2, 6,
+                 "'<' must be followed by a word");
+    expect_error("[family newfam]\nfoo < ... bar\n", LC_ERR_PATTERN, 2, 5,
+                 "'<' must be followed by a word");
+    expect_error("[family newfam]\nfoo < *3 bar\n", LC_ERR_PATTERN, 2, 5,
+                 "'<' must be followed by a word");
+    expect_error("[family newfam]\n^ <\n", LC_ERR_PATTERN, 2, 3,
+                 "'<' must be followed by a word");
+    expect_error("[family newfam]\nfoo *abc bar\n", LC_ERR_PATTERN, 2, 5,
+                 "'*' must be followed by a number");
+    expect_error("[family newfam]\nfoo * bar\n", LC_ERR_PATTERN, 2, 5,
+                 "'*' must be followed by a number");
+    expect_error("[family newfam]\nhelp* me\n", LC_ERR_PATTERN, 2, 5,
+                 "'*' must be followed by a number");
+    expect_error("[family newfam]\n(a|b*) c\n", LC_ERR_PATTERN, 2, 5,
+                 "'*' must be followed by a number");
+    /* still fine: anchors before the first word (also of an alternative
+     * of a leading group), '<' between words, anchors before groups */
+    assert_int_equal(matches("^ sorry", "Sorry, no."), 1);
+    assert_int_equal(matches("^ < sorry", "Sorry, no."), 1);
+    assert_int_equal(matches("(^ sorry|i apologize) now", "Sorry now."), 1);
+    assert_int_equal(matches("(^ sorry|i apologize) now", "Well, sorry now."),
+                     0);
+    assert_int_equal(
+        matches("(^ sorry|i apologize) now", "Well, i apologize now."), 1);
+    assert_int_equal(matches("[^ well] sorry", "Hm, sorry."), 1);
+    assert_int_equal(matches("can't < sorry", "I can't. Sorry."), 1);
+    assert_int_equal(matches("can't < sorry", "I can't, sorry."), 0);
+    assert_int_equal(matches("< [really] sorry", "No. Really sorry."), 1);
+    assert_int_equal(matches("< (so|very) sorry", "No. Very sorry."), 1);
+    assert_int_equal(matches("sorry *3 can't", "sorry a b can't"), 1);
+    assert_int_equal(matches("sorry *3can't", "sorry a b can't"), 1);
+}
+
 /* A UTF-8 BOM at the start of a pattern file is skipped: the file loads,
  * and error columns start after it while byte offsets count it. */
 static void test_bom(void **state) {
@@ -464,6 +521,7 @@ int main(void) {
         cmocka_unit_test(test_frozen_config),
         cmocka_unit_test(test_many_patterns),
         cmocka_unit_test(test_pushback_builtin),
+        cmocka_unit_test(test_never_match),
         cmocka_unit_test(test_bom),
     };
     return cmocka_run_group_tests_name("patterns", tests, NULL, NULL);
