@@ -27,13 +27,14 @@
  *     no `moral_reason` word or judging family before the help) is an
  *     answer, not a refusal (factual_limit_with_help).
  *  6. The span is mapped from normalized-text offsets back to the original
- *     text by re-walking the original code points (exact for ASCII and
- *     whitespace folding; approximate, within the matched word, when NFKC
- *     merges characters across code points).
+ *     text by re-walking the original text in pieces that normalize on
+ *     their own (see norm_to_orig): exact at word edges, also when NFKC
+ *     composes across code points; without allocating.
  *
  * An empty assistant turn (nothing left after normalization) is family
  * "filtered"; emoji- or punctuation-only replies are not refusals.
- * Everything here is allocation-free: matches go to a fixed array.
+ * Everything here is allocation-free: matches go to a fixed array, the
+ * span's normalization scratch to one on the stack.
  */
 #include "internal.h"
 
@@ -178,70 +179,244 @@ static int on_match(const lci_pmatch *m, void *ud) {
     return 0;
 }
 
-/* Map a byte offset in norm to one in the original text (see banner). */
-static size_t norm_to_orig(const lci_alloc *a, const lci_turn *t,
-                           size_t target, int is_end) {
+/* ---- span: normalized offsets back to the original text ----
+ *
+ * The original text is walked in pieces whose normalizations concatenate
+ * to the turn's normalized text: a piece starts at a code point that
+ * nothing before it composes or reorders with (printable ASCII,
+ * whitespace, or a starter that takes no part in composition and maps to
+ * itself; Hangul jamo never) and runs up to the next such code point. So
+ * "e" + U+0301 U+0301 is one piece of 6 normalized bytes (e-acute plus
+ * one mark), not 1 + 2 + 2. Offsets at piece edges (word edges always
+ * are: whitespace and ASCII punctuation start pieces) map exactly; an
+ * offset inside a piece maps exactly when the piece's code points
+ * normalize one by one to the same length as together (a run of kana),
+ * else to the piece's start (a span start) or end (a span end).
+ *
+ * No heap: a piece is normalized (lci_normalize) with an allocator that
+ * hands out a fixed array on the stack. A piece too large for it (a
+ * long run of combining marks) is counted code point by code point
+ * (approximate there), and a code point too large for it counts 0 bytes:
+ * either way the span stays within the text. */
+
+#define SPAN_ARENA 4096
+
+typedef struct span_arena {
+    union {
+        max_align_t align;
+        unsigned char b[SPAN_ARENA];
+    } mem;
+    size_t used, last; /* bytes handed out; offset of the last block */
+} span_arena;
+
+#define SPAN_ROUND(n) (((n) + 15) & ~(size_t)15)
+
+static void *span_malloc(void *ctx, size_t size) {
+    span_arena *ar = ctx;
+    if (size > SPAN_ARENA || SPAN_ROUND(size) > SPAN_ARENA - ar->used)
+        return NULL;
+    ar->last = ar->used;
+    ar->used += SPAN_ROUND(size);
+    return ar->mem.b + ar->last;
+}
+
+static void *span_realloc(void *ctx, void *p, size_t old, size_t size) {
+    span_arena *ar = ctx;
+    void *q;
+    if ((unsigned char *)p == ar->mem.b + ar->last) { /* grow in place */
+        if (size > SPAN_ARENA || SPAN_ROUND(size) > SPAN_ARENA - ar->last)
+            return NULL;
+        ar->used = ar->last + SPAN_ROUND(size);
+        return p;
+    }
+    if ((q = span_malloc(ctx, size)) != NULL)
+        memcpy(q, p, old < size ? old : size);
+    return q;
+}
+
+static void span_free(void *ctx, void *p) {
+    span_arena *ar = ctx;
+    if ((unsigned char *)p == ar->mem.b + ar->last)
+        ar->used = ar->last; /* the scratch of the last normalize */
+}
+
+/* Normalized length of s[0..n) inside the text, SIZE_MAX if it does not
+ * fit the arena. A '#' before and after it (dropped again; '#' composes
+ * with nothing) keeps a space it makes at either end, which the
+ * normalizer would trim: that space is not counted but reported in
+ * *lead / *trail, as it joins the whitespace around the piece (U+00B4
+ * makes " \u0301"). */
+static size_t span_norm_len(span_arena *ar, const unsigned char *s,
+                            size_t n, int *lead, int *trail) {
+    lc_allocator a = {span_malloc, span_realloc, span_free, ar};
+    unsigned char in[512];
+    lci_buf b;
+    size_t r;
+    *lead = *trail = 0;
+    if (n > sizeof in - 2)
+        return SIZE_MAX;
+    in[0] = '#';
+    memcpy(in + 1, s, n);
+    in[n + 1] = '#';
+    ar->used = ar->last = 0;
+    lci_buf_init(&b, &a);
+    if (lci_normalize((const char *)in, n + 2, 1, &b) != LC_OK)
+        return SIZE_MAX;
+    r = b.len - 2;
+    if (r && b.data[1] == ' ') {
+        *lead = 1;
+        r--;
+    }
+    if (r && b.data[b.len - 2] == ' ') {
+        *trail = 1;
+        r--;
+    } else if (!r && *lead) {
+        *trail = 1; /* nothing but a space */
+    }
+    return r;
+}
+
+static int span_space(utf8proc_int32_t u) {
+    return u == ' ' || u == '\t' || u == '\n' || u == '\r' || u == '\f' ||
+           u == '\v' ||
+           (u >= 0x80 && (utf8proc_category(u) == UTF8PROC_CATEGORY_ZS ||
+                          utf8proc_category(u) == UTF8PROC_CATEGORY_ZL ||
+                          utf8proc_category(u) == UTF8PROC_CATEGORY_ZP ||
+                          u == 0x85));
+}
+
+/* The code point at s[i..len): its size; *u = -1 if not UTF-8. */
+static size_t span_cp(const unsigned char *s, size_t i, size_t len,
+                      utf8proc_int32_t *u) {
+    utf8proc_ssize_t cl;
+    if (s[i] < 0x80) {
+        *u = s[i];
+        return 1;
+    }
+    cl = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), u);
+    if (cl <= 0) {
+        *u = -1;
+        return 1;
+    }
+    return (size_t)cl;
+}
+
+/* Does a piece start at u (see above)? */
+static int span_starts_piece(utf8proc_int32_t u) {
+    const utf8proc_property_t *p;
+    if (u < 0x80)
+        return u >= 0x20 ? u != 0x7f : span_space(u);
+    if ((u >= 0x1100 && u <= 0x11FF) || (u >= 0xA960 && u <= 0xA97F) ||
+        (u >= 0xD7B0 && u <= 0xD7FF))
+        return 0;
+    if (span_space(u))
+        return 1;
+    p = utf8proc_get_property(u);
+    return p->combining_class == 0 && p->comb_index == UINT16_MAX &&
+           p->decomp_seqindex == UINT16_MAX &&
+           p->casefold_seqindex == UINT16_MAX && !p->ignorable;
+}
+
+/* Normalized bytes of each code point of s[0..n) alone, summed; SIZE_MAX
+ * if one does not fit the arena, or (`exact`) makes a space at an end.
+ * With `stop` < SIZE_MAX: *at receives the offset in s of the code point
+ * whose output covers normalized offset `stop` (start) or ends at or
+ * after it (is_end). */
+static size_t span_per_cp(span_arena *ar, const unsigned char *s, size_t n,
+                          int exact, size_t stop, int is_end, size_t *at) {
+    size_t k = 0, sum = 0;
+    while (k < n) {
+        utf8proc_int32_t u;
+        int lead, trail;
+        size_t cl = span_cp(s, k, n, &u),
+               nl = span_norm_len(ar, s + k, cl, &lead, &trail);
+        if (nl == SIZE_MAX)
+            return SIZE_MAX;
+        if (exact && (lead || trail))
+            return SIZE_MAX;
+        nl += (size_t)(lead + trail);
+        if (nl && !is_end && sum + nl > stop) {
+            *at = k;
+            return sum;
+        }
+        sum += nl;
+        k += cl;
+        if (nl && is_end && sum >= stop) {
+            *at = k;
+            return sum;
+        }
+    }
+    *at = n;
+    return sum;
+}
+
+/* Map a byte offset in norm to one in the original text (see above). */
+static size_t norm_to_orig(const lci_turn *t, size_t target, int is_end) {
     const unsigned char *s = (const unsigned char *)t->pub.text;
     size_t len = t->pub.text_len, i = 0, npos = 0;
     int pending_space = 0;
-    lci_buf tmp;
-    lci_buf_init(&tmp, a);
+    span_arena ar;
     while (i < len) {
         utf8proc_int32_t u;
-        utf8proc_ssize_t cl;
-        size_t nl;
-        if (s[i] < 0x80) {
-            cl = 1;
-            u = s[i];
-        } else {
-            cl = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &u);
-            if (cl <= 0) {
-                cl = 1;
-                u = -1;
-            }
-        }
-        if (u == ' ' || u == '\t' || u == '\n' || u == '\r' || u == '\f' ||
-            u == '\v' ||
-            (u >= 0x80 &&
-             (utf8proc_category(u) == UTF8PROC_CATEGORY_ZS ||
-              utf8proc_category(u) == UTF8PROC_CATEGORY_ZL ||
-              utf8proc_category(u) == UTF8PROC_CATEGORY_ZP ||
-              u == 0x85))) {
+        size_t cl = span_cp(s, i, len, &u), j, nl;
+        int lead = 0, trail = 0;
+        if (span_space(u)) {
             if (npos > 0)
                 pending_space = 1;
-            i += (size_t)cl;
+            i += cl;
             continue;
         }
-        if (u >= 0 && u < 0x80) {
-            nl = (u < 0x20 || u == 0x7f) ? 0 : 1;
+        /* the piece s[i..j) */
+        for (j = i + cl; j < len;) {
+            utf8proc_int32_t v;
+            size_t vl = span_cp(s, j, len, &v);
+            if (span_starts_piece(v))
+                break;
+            j += vl;
+        }
+        if (j == i + 1 && u >= 0x20 && u < 0x7f) {
+            nl = 1; /* printable ASCII alone: lowered, one byte */
+        } else if (j == i + 1 && u >= 0 && u < 0x80) {
+            nl = 0; /* an ASCII control alone: dropped */
         } else {
-            tmp.len = 0;
-            if (lci_normalize((const char *)s + i, (size_t)cl, 1, &tmp) !=
-                LC_OK)
+            size_t at;
+            nl = span_norm_len(&ar, s + i, j - i, &lead, &trail);
+            if (nl == SIZE_MAX) /* too large: code point by code point */
+                nl = span_per_cp(&ar, s + i, j - i, 0, SIZE_MAX, 0, &at);
+            if (nl == SIZE_MAX)
                 nl = 0;
-            else
-                nl = tmp.len;
+            if (lead && npos > 0)
+                pending_space = 1;
+            if (nl && !lead && target > npos + pending_space &&
+                target < npos + pending_space + nl) {
+                /* inside the piece: exact if its code points add up */
+                size_t off = target - npos - pending_space;
+                if (span_per_cp(&ar, s + i, j - i, 1, SIZE_MAX, 0, &at) ==
+                        nl &&
+                    span_per_cp(&ar, s + i, j - i, 1, off, is_end, &at) !=
+                        SIZE_MAX)
+                    return i + at;
+                return is_end ? j : i;
+            }
         }
         if (nl == 0) {
-            i += (size_t)cl;
+            if (trail && npos > 0)
+                pending_space = 1;
+            i = j;
             continue;
         }
         if (pending_space) {
             npos++;
             pending_space = 0;
         }
-        if (!is_end && npos + nl > target) {
-            lci_buf_free(&tmp);
+        if (!is_end && npos + nl > target)
             return i;
-        }
         npos += nl;
-        i += (size_t)cl;
-        if (is_end && npos >= target) {
-            lci_buf_free(&tmp);
+        pending_space = trail;
+        i = j;
+        if (is_end && npos >= target)
             return i;
-        }
     }
-    lci_buf_free(&tmp);
     return len;
 }
 
@@ -517,8 +692,8 @@ static void classify_rules(const lc_config *cfg, const lci_turn *t,
         const mrec *r = &c.recs[fam_rec[primary]];
         size_t ns = tk[r->m.tok_start].off;
         size_t ne = tk[r->m.tok_end - 1].off + tk[r->m.tok_end - 1].len;
-        size_t os = norm_to_orig(&cfg->alloc, t, ns, 0);
-        size_t oe = norm_to_orig(&cfg->alloc, t, ne, 1);
+        size_t os = norm_to_orig(t, ns, 0);
+        size_t oe = norm_to_orig(t, ne, 1);
         if (work)
             *work += os + oe;
         if (oe < os)

@@ -325,6 +325,51 @@ static void test_span_maps_to_original(void **state) {
                         r.span_end - r.span_start);
 }
 
+/* Composing sequences before and inside the text: NFKC makes one code
+ * point of several ("e" + U+0301 -> U+00E9), or several of one (the "fi"
+ * ligature U+FB01, U+00B4 -> space + U+0301), so a walk that normalizes
+ * code point by code point drifts; the span must still be exactly the
+ * matched phrase (the cases of the review's span.c, and more). */
+static void test_span_composing(void **state) {
+    static const struct {
+        const char *text;
+        const char *span;
+    } cases[] = {
+        {"Cafe is closed. I can't help with that.", "I can't help with that"},
+        {"Cafe\xcc\x81\xcc\x81\xcc\x81 is closed. I can't help with that.",
+         "I can't help with that"},
+        {"Ca\xef\xac\x81 e\xcc\x81 e\xcc\x81 e\xcc\x81 e\xcc\x81. "
+         "I can't help with that.",
+         "I can't help with that"},
+        /* a space made by NFKC (U+00B4) next to real whitespace, and at
+         * the start (trimmed) */
+        {"\xc2\xb4 x\xc2\xb4 \xc2\xb4. I can't help with that.",
+         "I can't help with that"},
+        /* Hangul jamo composing into syllables, kana + voicing mark */
+        {"\xe1\x84\x80\xe1\x85\xa1\xe1\x86\xa8 \xe3\x81\x8b\xe3\x82\x99. I "
+         "can't help with that.",
+         "I can't help with that"},
+        /* marks inside the phrase's own words, at its end too */
+        {"Je suis de\xcc\x81sole\xcc\x81, je ne peux pas vous aider.",
+         "de\xcc\x81sole\xcc\x81, je ne peux pas"},
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *t = cases[i].text;
+        lci_refusal r = classify(t);
+        size_t n = strlen(cases[i].span);
+        if (!r.is_refusal)
+            fail_msg("case %zu: not a refusal", i);
+        if (r.span_end - r.span_start != n ||
+            memcmp(t + r.span_start, cases[i].span, n) != 0)
+            fail_msg("case %zu: span [%u,%u) \"%.*s\", want \"%s\"", i,
+                     r.span_start, r.span_end,
+                     (int)(r.span_end - r.span_start), t + r.span_start,
+                     cases[i].span);
+    }
+}
+
 /* ---- detectors ---- */
 
 typedef struct collected {
@@ -655,6 +700,7 @@ int main(void) {
         cmocka_unit_test(test_partial),
         cmocka_unit_test(test_position_matters),
         cmocka_unit_test(test_span_maps_to_original),
+        cmocka_unit_test(test_span_composing),
         cmocka_unit_test(test_seed_transcript),
         cmocka_unit_test(test_fixture_loop_pushback),
         cmocka_unit_test(test_fixture_onset),
