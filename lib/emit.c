@@ -7,6 +7,13 @@
  * Every emitter renders into an lci_buf first and hands the result to
  * the caller's callback in one call per report, so a callback that
  * aborts never sees half a line.
+ *
+ * Hostile strings: ids, speakers and turn text are valid UTF-8 once read
+ * (the conversation repairs them), but source names come from the file
+ * system and reports can be built from anything, so the writers make no
+ * assumption. JSON strings go through lci_buf_json_text and a rendered
+ * JUnit test case through lci_buf_utf8_guard: invalid UTF-8 becomes
+ * U+FFFD and the output always parses.
  */
 #include "internal.h"
 
@@ -43,6 +50,99 @@ lc_status lci_emit_flush(lci_buf *out, lc_write_fn fn, void *userdata) {
     rc = fn(out->data, out->len, userdata);
     out->len = 0;
     return rc ? LC_ERR_CALLBACK : LC_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* UTF-8                                                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The code point at s[0..n), n > 0. Returns its length in bytes if it is
+ * well-formed UTF-8, else 0 with *bad = the length of its maximal
+ * ill-formed subpart (>= 1; one U+FFFD each, as lci_utf8_repair does).
+ */
+static size_t utf8_next(const unsigned char *s, size_t n, size_t *bad) {
+    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+    size_t need, k;
+    *bad = 1;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        need = 1;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        if (c == 0xE0)
+            lo = 0xA0; /* overlong */
+        else if (c == 0xED)
+            hi = 0x9F; /* surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        if (c == 0xF0)
+            lo = 0x90; /* overlong */
+        else if (c == 0xF4)
+            hi = 0x8F; /* > U+10FFFF */
+    } else
+        return 0;
+    for (k = 1; k <= need; k++) {
+        if (k >= n || s[k] < lo || s[k] > hi) {
+            *bad = k;
+            return 0;
+        }
+        lo = 0x80;
+        hi = 0xBF;
+    }
+    return need + 1;
+}
+
+/* Length of the well-formed UTF-8 prefix of s[0..len). */
+static size_t utf8_valid(const char *str, size_t len) {
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, bad;
+    while (i < len) {
+        size_t n;
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        if ((n = utf8_next(s + i, len - i, &bad)) == 0)
+            return i;
+        i += n;
+    }
+    return len;
+}
+
+lc_status lci_buf_json_text(lci_buf *b, const char *s, size_t len) {
+    lci_buf tmp;
+    lc_status st;
+    if (!s)
+        len = 0;
+    if (utf8_valid(s, len) == len)
+        return lci_buf_json_str(b, len ? s : "", len);
+    lci_buf_init(&tmp, b->alloc);
+    st = lci_utf8_repair(s, len, &tmp, NULL, NULL);
+    if (st == LC_OK)
+        st = lci_buf_json_str(b, tmp.data ? tmp.data : "", tmp.len);
+    lci_buf_free(&tmp);
+    return st;
+}
+
+lc_status lci_buf_utf8_guard(lci_buf *b, size_t from) {
+    size_t ok;
+    lci_buf tmp;
+    lc_status st;
+    if (from >= b->len)
+        return LC_OK;
+    ok = from + utf8_valid(b->data + from, b->len - from);
+    if (ok == b->len)
+        return LC_OK;
+    lci_buf_init(&tmp, b->alloc);
+    st = lci_utf8_repair(b->data + ok, b->len - ok, &tmp, NULL, NULL);
+    if (st == LC_OK) {
+        b->len = ok;
+        st = lci_buf_append(b, tmp.data, tmp.len);
+    }
+    lci_buf_free(&tmp);
+    return st;
 }
 
 lc_status lci_buf_gh_str(lci_buf *b, const char *s, size_t len,
@@ -214,7 +314,12 @@ lc_status lc_report_write_gated(const lc_report *report, lc_output fmt,
         st = lci_emit_report_json(report, &out);
         break;
     case LC_OUTPUT_JUNIT:
+        /* strings reach the XML from several places (source, id, error
+         * message, finding lines): one pass over the test case repairs
+         * any invalid UTF-8 among them */
         st = lci_emit_report_junit_gated(report, fail_kinds, &out);
+        if (st == LC_OK)
+            st = lci_buf_utf8_guard(&out, 0);
         break;
     case LC_OUTPUT_GITHUB:
         st = lci_emit_report_github_gated(report, fail_kinds, &out);

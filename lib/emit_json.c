@@ -14,11 +14,13 @@ static lc_status key(lci_buf *b, const char *k) {
     return lci_buf_putc(b, ':');
 }
 
+/* Every string value goes through lci_buf_json_text: source names (and
+ * anything a caller put into a report) may be invalid UTF-8. */
 static lc_status str_field(lci_buf *b, const char *k, const char *v) {
     LCI_TRY(key(b, k));
     if (!v)
         v = "";
-    return lci_buf_json_str(b, v, strlen(v));
+    return lci_buf_json_text(b, v, strlen(v));
 }
 
 static lc_status u64_field(lci_buf *b, const char *k, uint64_t v) {
@@ -72,7 +74,8 @@ lc_status lci_emit_finding_json(const lc_finding *f, lci_buf *b) {
     size_t i;
 
     LCI_TRY(lci_buf_append(b, "{\"kind\":", 8));
-    LCI_TRY(lci_buf_json_str(b, kn ? kn : "unknown", strlen(kn ? kn : "unknown")));
+    LCI_TRY(lci_buf_json_text(b, kn ? kn : "unknown",
+                              strlen(kn ? kn : "unknown")));
     LCI_TRY(u64_field(b, "first_turn", f->first_turn));
     LCI_TRY(u64_field(b, "last_turn", f->last_turn));
     LCI_TRY(key(b, "lines"));
@@ -121,7 +124,7 @@ lc_status lci_emit_finding_json(const lc_finding *f, lci_buf *b) {
 
 static lc_status error_json(lci_buf *b, const lc_error *e) {
     LCI_TRY(lci_buf_append(b, "{\"code\":", 8));
-    LCI_TRY(lci_buf_json_str(b, e->code, strlen(e->code)));
+    LCI_TRY(lci_buf_json_text(b, e->code, strlen(e->code)));
     LCI_TRY(str_field(b, "message", e->message));
     LCI_TRY(u64_field(b, "line", e->line));
     LCI_TRY(u64_field(b, "column", e->column));

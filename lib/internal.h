@@ -682,6 +682,13 @@ lc_status lci_emit_flush(lci_buf *out, lc_write_fn fn, void *userdata);
 /* GitHub workflow-command escaping: % CR LF always; ':' and ',' too when
  * `property` is non-zero. */
 lc_status lci_buf_gh_str(lci_buf *b, const char *s, size_t len, int property);
+/* lci_buf_json_str of s with invalid UTF-8 replaced by U+FFFD (maximal
+ * subparts, as lci_utf8_repair): the string always parses. */
+lc_status lci_buf_json_text(lci_buf *b, const char *s, size_t len);
+/* Replace invalid UTF-8 in b->data[from..len) by U+FFFD, in place (a
+ * rendered JSON or XML text: its syntax is ASCII, so only string
+ * contents change). */
+lc_status lci_buf_utf8_guard(lci_buf *b, size_t from);
 /* Finite double as a JSON number ("%.6g"; NaN/inf -> 0). */
 lc_status lci_buf_json_num(lci_buf *b, double v);
 /* At most `max` code points of s (cut at a UTF-8 boundary, newlines and

@@ -467,7 +467,7 @@ static lc_status write_json(const lc_summary *s, lci_buf *b) {
     for (i = 0; i < s->nfam; i++) {
         if (i)
             LCI_TRY(lci_buf_putc(b, ','));
-        LCI_TRY(lci_buf_json_str(b, s->fam[i].name, strlen(s->fam[i].name)));
+        LCI_TRY(lci_buf_json_text(b, s->fam[i].name, strlen(s->fam[i].name)));
         LCI_TRY(lci_buf_printf(b, ":{\"conversations\":%llu,\"rate\":",
                            (unsigned long long)s->fam[i].n));
         LCI_TRY(lci_buf_json_num(b, rate(s->fam[i].n, s->analysed)));
@@ -478,9 +478,9 @@ static lc_status write_json(const lc_summary *s, lci_buf *b) {
         const worst *w = &s->worst[i];
         LCI_TRY(lci_buf_append(b, i ? ",{\"conversation\":" : "{\"conversation\":",
                            i ? 17 : 16));
-        LCI_TRY(lci_buf_json_str(b, w->id, strlen(w->id)));
+        LCI_TRY(lci_buf_json_text(b, w->id, strlen(w->id)));
         LCI_TRY(lci_buf_append(b, ",\"source\":", 10));
-        LCI_TRY(lci_buf_json_str(b, w->source, strlen(w->source)));
+        LCI_TRY(lci_buf_json_text(b, w->source, strlen(w->source)));
         LCI_TRY(lci_buf_printf(b, ",\"line\":%llu,\"findings\":%llu}",
                            (unsigned long long)w->line,
                            (unsigned long long)w->findings));
@@ -627,7 +627,11 @@ lc_status lc_summary_write(const lc_summary *s, lc_output fmt,
     switch (fmt) {
     case LC_OUTPUT_TEXT: st = write_text(s, flags, &out); break;
     case LC_OUTPUT_JSON: st = write_json(s, &out); break;
-    case LC_OUTPUT_JUNIT: st = write_junit(s, &out); break;
+    case LC_OUTPUT_JUNIT:
+        st = write_junit(s, &out);
+        if (st == LC_OK) /* family names from pattern files */
+            st = lci_buf_utf8_guard(&out, 0);
+        break;
     case LC_OUTPUT_GITHUB: st = write_github(s, &out); break;
     default: st = LC_ERR_INVALID_ARG; break;
     }

@@ -1,7 +1,8 @@
 /*
  * test_emit.c - report writers (emit*.c): exact JSON lines, kind-specific
  * fields only where meaningful, text links, JUnit structure, GitHub
- * escaping, gating, and the callback abort rule.
+ * escaping, gating, and the callback abort rule; hostile strings: JSON
+ * and JUnit always valid UTF-8.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -206,6 +207,109 @@ static void test_excerpt_utf8(void **state) {
     lci_buf_free(&b);
 }
 
+#define FFFD "\xef\xbf\xbd"
+
+/* Well-formed UTF-8 throughout (a local check, independent of emit.c). */
+static int utf8_ok(const char *p, size_t n) {
+    const unsigned char *s = (const unsigned char *)p;
+    size_t i = 0, k, need;
+    while (i < n) {
+        unsigned c = s[i];
+        unsigned lo = 0x80, hi = 0xBF;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF)
+            need = 1;
+        else if (c >= 0xE0 && c <= 0xEF)
+            need = 2, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+        else if (c >= 0xF0 && c <= 0xF4)
+            need = 3, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+        else
+            return 0;
+        for (k = 1; k <= need; k++, lo = 0x80, hi = 0xBF)
+            if (i + k >= n || s[i + k] < lo || s[i + k] > hi)
+                return 0;
+        i += need + 1;
+    }
+    return 1;
+}
+
+/* Every string of a report with invalid UTF-8 (a source name from the
+ * file system, anything a caller built): JSON and JUnit replace it by
+ * U+FFFD, so the output always parses. */
+static lc_report *hostile(void) {
+    lc_report *r = mk_report(cfg, "i\xff", "n/x\xffy.txt", 2, 4);
+    lci_finding *f;
+    assert_non_null(r);
+    f = mk_finding(r, LC_KIND_RECURRING_TURN, 1, 3, 2, 4,
+                   "ab\xe2\x82 \x1b[31mred\x7f");
+    assert_non_null(f);
+    f->pub.count = 2;
+    lci_free(r->alloc, f->speaker);
+    f->speaker = lci_strndup(r->alloc, "B\xc0t\x01", 5);
+    f->pub.speaker = f->speaker;
+    return r;
+}
+
+static void test_json_invalid_utf8(void **state) {
+    lc_report *r = hostile();
+    const mk_out *o;
+    (void)state;
+    o = MK_WRITTEN(lc_report_write, r, LC_OUTPUT_JSON, 0);
+    assert_string_equal(
+        o->data,
+        "{\"type\":\"conversation\",\"conversation\":\"i" FFFD "\","
+        "\"source\":\"n/x" FFFD "y.txt\",\"line\":2,\"turns\":4,"
+        "\"status\":\"ok\",\"findings\":[{\"kind\":\"recurring_turn\","
+        "\"first_turn\":1,\"last_turn\":3,\"lines\":[2,4],"
+        "\"turns\":[1,2,3],\"role\":\"assistant\",\"speaker\":\"B" FFFD
+        "t\\u0001\",\"score\":0,\"excerpt\":\"ab" FFFD
+        " \\u001b[31mred\x7f\",\"evidence\":\"0000000000000000\","
+        "\"count\":2}]}\n");
+    /* an error message cut inside a code point (lci_err's 256 bytes) */
+    mk_fail(r, LC_ERR_SCHEMA, 2, 1, "bad \xe2\x82");
+    o = MK_WRITTEN(lc_report_write, r, LC_OUTPUT_JSON, 0);
+    assert_true(utf8_ok(o->data, o->len));
+    assert_non_null(strstr(o->data, "\"message\":\"bad " FFFD "\""));
+    lc_report_free(r);
+}
+
+static void test_junit_invalid_utf8(void **state) {
+    lc_report *r = hostile();
+    const mk_out *o;
+    (void)state;
+    o = MK_WRITTEN(lc_report_write, r, LC_OUTPUT_JUNIT, 0);
+    assert_true(utf8_ok(o->data, o->len));
+    assert_non_null(strstr(o->data, "<testcase name=\"i" FFFD "\" "
+                                    "classname=\"n/x" FFFD "y.txt\" "
+                                    "file=\"n/x" FFFD "y.txt\""));
+    assert_non_null(strstr(o->data, ">n/x" FFFD "y.txt:2: recurring_turn"));
+    mk_fail(r, LC_ERR_SCHEMA, 2, 1, "bad \xe2\x82");
+    o = MK_WRITTEN(lc_report_write, r, LC_OUTPUT_JUNIT, 0);
+    assert_true(utf8_ok(o->data, o->len));
+    assert_non_null(strstr(o->data, "<error message=\"bad " FFFD " ["));
+    lc_report_free(r);
+}
+
+static void test_utf8_helpers(void **state) {
+    lci_buf b;
+    (void)state;
+    lci_buf_init(&b, &lci_default_alloc);
+    /* JSON text and the in-place guard */
+    assert_int_equal(lci_buf_json_text(&b, "a\xff" "b\"", 4), LC_OK);
+    assert_int_equal(lci_buf_terminate(&b), LC_OK);
+    assert_string_equal(b.data, "\"a" FFFD "b\\\"\"");
+    b.len = 0;
+    assert_int_equal(lci_buf_append(&b, "<x a=\"\xf0\x9f\x98\">\xff</x>", 16),
+                     LC_OK);
+    assert_int_equal(lci_buf_utf8_guard(&b, 0), LC_OK);
+    assert_int_equal(lci_buf_terminate(&b), LC_OK);
+    assert_string_equal(b.data, "<x a=\"" FFFD "\">" FFFD "</x>");
+    lci_buf_free(&b);
+}
+
 static void test_callback_abort(void **state) {
     lc_report *r = sample();
     mk_out o = {0};
@@ -234,6 +338,9 @@ int main(void) {
         cmocka_unit_test(test_gh_str),
         cmocka_unit_test(test_excerpt_utf8),
         cmocka_unit_test(test_callback_abort),
+        cmocka_unit_test(test_json_invalid_utf8),
+        cmocka_unit_test(test_junit_invalid_utf8),
+        cmocka_unit_test(test_utf8_helpers),
     };
     return cmocka_run_group_tests_name("emit", tests, mk_setup, mk_teardown);
 }
