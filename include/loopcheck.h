@@ -349,9 +349,12 @@ LC_API lc_status lc_config_map_speaker(lc_config *cfg, const char *name,
                                        size_t len, lc_role role);
 
 /**
- * Load refusal patterns in the pattern-file format (see README and
- * loopcheck(1)). `source` names the file for error messages. On a syntax
- * error returns LC_ERR_PATTERN and lc_config_error() gives file:line:col.
+ * Load refusal patterns in the pattern-file format (doc/patterns.md and
+ * loopcheck(1)); a leading UTF-8 BOM is skipped. `source` names the file
+ * for error messages. On a syntax error - including a pattern that could
+ * never match or reads two ways ('^' after a word, '^' or '<' with no
+ * word after it, '*' without a number) - returns LC_ERR_PATTERN and
+ * lc_config_error() gives file:line:col of the offending character.
  * @since 0.1
  */
 LC_API lc_status lc_config_add_patterns(lc_config *cfg, const char *source,
