@@ -13,7 +13,12 @@
  * system and reports can be built from anything, so the writers make no
  * assumption. JSON strings go through lci_buf_json_text and a rendered
  * JUnit test case through lci_buf_utf8_guard: invalid UTF-8 becomes
- * U+FFFD and the output always parses.
+ * U+FFFD and the output always parses. Text and GitHub output never
+ * pass a control character to the terminal or log viewer: C0 controls,
+ * DEL and C1 controls (U+0080-U+009F) are written as \u001b-style
+ * escapes (lci_buf_excerpt, lci_buf_term_str, lci_buf_gh_str), except
+ * where the format has its own escape (GitHub's %0D %0A) or the excerpt
+ * shows whitespace as a space.
  */
 #include "internal.h"
 
@@ -53,8 +58,10 @@ lc_status lci_emit_flush(lci_buf *out, lc_write_fn fn, void *userdata) {
 }
 
 /* ------------------------------------------------------------------ */
-/* UTF-8                                                                */
+/* UTF-8 and control characters                                         */
 /* ------------------------------------------------------------------ */
+
+static const char fffd[3] = {'\xEF', '\xBF', '\xBD'};
 
 /*
  * The code point at s[0..n), n > 0. Returns its length in bytes if it is
@@ -111,6 +118,20 @@ static size_t utf8_valid(const char *str, size_t len) {
     return len;
 }
 
+/* A control character to escape: C0, DEL, or C1 (c1 = its second byte
+ * after 0xC2); the code point is returned, -1 if it is none. */
+static int control_cp(const unsigned char *s, size_t n) {
+    if (s[0] < 0x20 || s[0] == 0x7F)
+        return s[0];
+    if (n == 2 && s[0] == 0xC2 && s[1] < 0xA0)
+        return s[1];
+    return -1;
+}
+
+static lc_status put_cp_escape(lci_buf *b, int cp) {
+    return lci_buf_printf(b, "\\u%04x", (unsigned)cp);
+}
+
 lc_status lci_buf_json_text(lci_buf *b, const char *s, size_t len) {
     lci_buf tmp;
     lc_status st;
@@ -145,29 +166,77 @@ lc_status lci_buf_utf8_guard(lci_buf *b, size_t from) {
     return st;
 }
 
-lc_status lci_buf_gh_str(lci_buf *b, const char *s, size_t len,
-                         int property) {
-    size_t i, run = 0;
+lc_status lci_buf_term_str(lci_buf *b, const char *str, size_t len) {
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, run = 0;
     lc_status st;
-    for (i = 0; i < len; i++) {
+    while (i < len) {
+        size_t n, bad;
+        int cp;
+        if (s[i] >= 0x20 && s[i] < 0x7F) {
+            i++;
+            continue;
+        }
+        n = utf8_next(s + i, len - i, &bad);
+        cp = n ? control_cp(s + i, n) : -1;
+        if (n && cp < 0) {
+            i += n;
+            continue;
+        }
+        if ((st = lci_buf_append(b, str + run, i - run)) != LC_OK)
+            return st;
+        st = n ? put_cp_escape(b, cp) : lci_buf_append(b, fffd, 3);
+        if (st != LC_OK)
+            return st;
+        i += n ? n : bad;
+        run = i;
+    }
+    return lci_buf_append(b, str + run, len - run);
+}
+
+lc_status lci_buf_gh_str(lci_buf *b, const char *str, size_t len,
+                         int property) {
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, run = 0;
+    lc_status st;
+    while (i < len) {
         const char *esc;
+        size_t n = 1, bad = 1;
+        int cp = -1;
         switch (s[i]) {
         case '%': esc = "%25"; break;
         case '\r': esc = "%0D"; break;
         case '\n': esc = "%0A"; break;
         case ':': esc = property ? "%3A" : NULL; break;
         case ',': esc = property ? "%2C" : NULL; break;
-        default: esc = NULL; break;
+        default:
+            esc = NULL;
+            if (s[i] >= 0x20 && s[i] < 0x7F)
+                break;
+            n = utf8_next(s + i, len - i, &bad);
+            cp = n ? control_cp(s + i, n) : -1;
+            if (!n)
+                esc = fffd; /* invalid UTF-8 */
+            else if (cp >= 0)
+                esc = ""; /* a control: \u00XX below */
+            break;
         }
-        if (!esc)
+        if (!esc) {
+            i += n;
             continue;
-        if ((st = lci_buf_append(b, s + run, i - run)) != LC_OK)
+        }
+        if ((st = lci_buf_append(b, str + run, i - run)) != LC_OK)
             return st;
-        if ((st = lci_buf_append(b, esc, 3)) != LC_OK)
+        if (cp >= 0)
+            st = put_cp_escape(b, cp);
+        else
+            st = lci_buf_append(b, esc, 3);
+        if (st != LC_OK)
             return st;
-        run = i + 1;
+        i += n ? n : bad;
+        run = i;
     }
-    return lci_buf_append(b, s + run, len - run);
+    return lci_buf_append(b, str + run, len - run);
 }
 
 lc_status lci_buf_json_num(lci_buf *b, double v) {
@@ -180,22 +249,16 @@ lc_status lci_buf_json_num(lci_buf *b, double v) {
 
 lc_status lci_buf_excerpt(lci_buf *b, const char *s, size_t len,
                           size_t max) {
+    const unsigned char *u = (const unsigned char *)s;
     size_t i = 0, cps = 0, start = 0;
     lc_status st;
     int last_space = 1; /* drop leading blanks */
     if (!s)
         return LC_OK;
     while (i < len && cps < max) {
-        unsigned char c = (unsigned char)s[i];
-        size_t n = 1;
-        if (c >= 0xF0)
-            n = 4;
-        else if (c >= 0xE0)
-            n = 3;
-        else if (c >= 0xC0)
-            n = 2;
-        if (i + n > len)
-            break; /* truncated sequence: stop before it */
+        unsigned char c = u[i];
+        size_t n = 1, bad = 1;
+        int cp = -1;
         if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
             if ((st = lci_buf_append(b, s + start, i - start)) != LC_OK)
                 return st;
@@ -208,8 +271,24 @@ lc_status lci_buf_excerpt(lci_buf *b, const char *s, size_t len,
             continue;
         }
         last_space = 0;
-        i += n;
         cps++;
+        if (c > 0x20 && c < 0x7F) {
+            i++;
+            continue;
+        }
+        n = utf8_next(u + i, len - i, &bad);
+        if (n && (cp = control_cp(u + i, n)) < 0) {
+            i += n;
+            continue;
+        }
+        /* a control (escaped) or invalid UTF-8 (U+FFFD) */
+        if ((st = lci_buf_append(b, s + start, i - start)) != LC_OK)
+            return st;
+        st = n ? put_cp_escape(b, cp) : lci_buf_append(b, fffd, 3);
+        if (st != LC_OK)
+            return st;
+        i += n ? n : bad;
+        start = i;
     }
     if ((st = lci_buf_append(b, s + start, i - start)) != LC_OK)
         return st;
@@ -298,6 +377,61 @@ lc_status lci_emit_report_github(const lc_report *r, lci_buf *out) {
     return lci_emit_report_github_gated(r, LCI_KINDS_ALL, out);
 }
 
+/* Does s need lci_buf_term_str (a control character or invalid UTF-8)? */
+static int needs_term_escape(const char *s) {
+    size_t len, i = 0, n, bad;
+    if (!s)
+        return 0;
+    len = strlen(s);
+    while (i < len) {
+        const unsigned char *u = (const unsigned char *)s + i;
+        if (*u >= 0x20 && *u < 0x7F) {
+            i++;
+            continue;
+        }
+        n = utf8_next(u, len - i, &bad);
+        if (!n || control_cp(u, n) >= 0)
+            return 1;
+        i += n;
+    }
+    return 0;
+}
+
+/* The text emitter writes the report's source and error message as they
+ * are (its other strings go through lci_buf_excerpt): when either holds
+ * a control character or invalid UTF-8 it is given a view of the report
+ * with escaped copies of them (lci_buf_term_str). */
+static lc_status text_report(const lc_report *r, unsigned flags,
+                             uint32_t fail_kinds, lci_buf *out) {
+    lc_report view;
+    lci_buf src, msg;
+    lc_status st;
+    int esc_src = needs_term_escape(r->source);
+    int esc_msg = r->status != LC_OK && needs_term_escape(r->err.pub.message);
+    if (!esc_src && !esc_msg)
+        return lci_emit_report_text_gated(r, flags, fail_kinds, out);
+    view = *r;
+    lci_buf_init(&src, r->alloc);
+    lci_buf_init(&msg, r->alloc);
+    st = LC_OK;
+    if (esc_src) {
+        st = lci_buf_term_str(&src, r->source, strlen(r->source));
+        if (st == LC_OK && (st = lci_buf_terminate(&src)) == LC_OK)
+            view.source = src.data;
+    }
+    if (st == LC_OK && esc_msg) {
+        st = lci_buf_term_str(&msg, r->err.pub.message,
+                              strlen(r->err.pub.message));
+        if (st == LC_OK && (st = lci_buf_terminate(&msg)) == LC_OK)
+            view.err.pub.message = msg.data;
+    }
+    if (st == LC_OK)
+        st = lci_emit_report_text_gated(&view, flags, fail_kinds, out);
+    lci_buf_free(&src);
+    lci_buf_free(&msg);
+    return st;
+}
+
 lc_status lc_report_write_gated(const lc_report *report, lc_output fmt,
                                 unsigned flags, uint32_t fail_kinds,
                                 lc_write_fn fn, void *userdata) {
@@ -308,7 +442,7 @@ lc_status lc_report_write_gated(const lc_report *report, lc_output fmt,
     lci_buf_init(&out, report->alloc);
     switch (fmt) {
     case LC_OUTPUT_TEXT:
-        st = lci_emit_report_text_gated(report, flags, fail_kinds, &out);
+        st = text_report(report, flags, fail_kinds, &out);
         break;
     case LC_OUTPUT_JSON:
         st = lci_emit_report_json(report, &out);

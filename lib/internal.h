@@ -680,7 +680,8 @@ lc_status lci_emit_report_github_gated(const lc_report *r,
  * returned non-zero. */
 lc_status lci_emit_flush(lci_buf *out, lc_write_fn fn, void *userdata);
 /* GitHub workflow-command escaping: % CR LF always; ':' and ',' too when
- * `property` is non-zero. */
+ * `property` is non-zero; other C0 controls, DEL and C1 controls as
+ * \u001b-style escapes; invalid UTF-8 as U+FFFD. */
 lc_status lci_buf_gh_str(lci_buf *b, const char *s, size_t len, int property);
 /* lci_buf_json_str of s with invalid UTF-8 replaced by U+FFFD (maximal
  * subparts, as lci_utf8_repair): the string always parses. */
@@ -689,10 +690,16 @@ lc_status lci_buf_json_text(lci_buf *b, const char *s, size_t len);
  * rendered JSON or XML text: its syntax is ASCII, so only string
  * contents change). */
 lc_status lci_buf_utf8_guard(lci_buf *b, size_t from);
+/* s for a terminal or log line: every C0 control (tab and newline
+ * included), DEL and C1 control as a \u001b-style escape, invalid UTF-8
+ * as U+FFFD, everything else as is. */
+lc_status lci_buf_term_str(lci_buf *b, const char *s, size_t len);
 /* Finite double as a JSON number ("%.6g"; NaN/inf -> 0). */
 lc_status lci_buf_json_num(lci_buf *b, double v);
 /* At most `max` code points of s (cut at a UTF-8 boundary, newlines and
- * tabs shown as spaces), with "..." appended when cut. */
+ * tabs shown as spaces, runs of them as one), with "..." appended when
+ * cut; other controls escaped and invalid UTF-8 replaced as by
+ * lci_buf_term_str. */
 lc_status lci_buf_excerpt(lci_buf *b, const char *s, size_t len, size_t max);
 /* One-line human description of a finding: "turns 19-32, period 2 x 7
  * repeats, assistant: \"excerpt\"" (no kind, no location). */

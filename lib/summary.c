@@ -533,7 +533,11 @@ static lc_status write_text(const lc_summary *s, unsigned flags,
             int n = snprintf(loc, sizeof loc, ":%llu",
                              (unsigned long long)w->line);
             size_t sl = strlen(w->source), il = strlen(w->id);
-            LCI_TRY(lci_buf_printf(b, "  %s%s", w->source, loc));
+            /* the source is a file name: no control reaches the
+             * terminal (lci_buf_term_str), like the id's excerpt */
+            LCI_TRY(lci_buf_append(b, "  ", 2));
+            LCI_TRY(lci_buf_term_str(b, w->source, sl));
+            LCI_TRY(lci_buf_append(b, loc, strlen(loc)));
             /* an id that is only "source:line" (no id in the data) is
              * not printed twice */
             if (!(n > 0 && il == sl + (size_t)n &&

@@ -2,7 +2,8 @@
  * test_emit.c - report writers (emit*.c): exact JSON lines, kind-specific
  * fields only where meaningful, text links, JUnit structure, GitHub
  * escaping, gating, and the callback abort rule; hostile strings: JSON
- * and JUnit always valid UTF-8.
+ * and JUnit always valid UTF-8, no control character in text or GitHub
+ * output.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -236,6 +237,16 @@ static int utf8_ok(const char *p, size_t n) {
     return 1;
 }
 
+/* No control character but newline (a line break of the format itself). */
+static int no_controls(const char *p) {
+    const unsigned char *s = (const unsigned char *)p;
+    for (; *s; s++)
+        if ((*s < 0x20 && *s != '\n') || *s == 0x7F ||
+            (s[0] == 0xC2 && s[1] >= 0x80 && s[1] < 0xA0))
+            return 0;
+    return 1;
+}
+
 /* Every string of a report with invalid UTF-8 (a source name from the
  * file system, anything a caller built): JSON and JUnit replace it by
  * U+FFFD, so the output always parses. */
@@ -293,6 +304,88 @@ static void test_junit_invalid_utf8(void **state) {
     lc_report_free(r);
 }
 
+/* Text and GitHub output: no control character from the data reaches
+ * the terminal or the log (escaped as \u001b), invalid UTF-8 is U+FFFD. */
+static void test_text_controls(void **state) {
+    lc_report *r = hostile();
+    const char *text;
+    (void)state;
+    lci_free(r->alloc, r->conversation);
+    r->conversation = lci_strndup(r->alloc, "c\x01tl", 4);
+    lci_free(r->alloc, r->source);
+    r->source = lci_strndup(r->alloc, "a\x1b]0;t\x07\xc2\x9b.jsonl", 15);
+    text = MK_WRITTEN(lc_report_write, r, LC_OUTPUT_TEXT, 0)->data;
+    assert_string_equal(
+        text,
+        "== c\\u0001tl (4 turns, 1 finding)\n"
+        "a\\u001b]0;t\\u0007\\u009b.jsonl:2: recurring_turn: turns 1-3, 2 "
+        "times, assistant (B" FFFD "t\\u0001): \"ab" FFFD
+        " \\u001b[31mred\\u007f\"\n");
+    assert_true(no_controls(text));
+    /* colour codes are the writer's own, and still there */
+    text =
+        MK_WRITTEN(lc_report_write, r, LC_OUTPUT_TEXT, LC_WRITE_COLOR)->data;
+    assert_non_null(strstr(text, "\033[1m== c\\u0001tl (4 turns"));
+    assert_non_null(strstr(text, "\na\\u001b]0;t\\u0007\\u009b.jsonl:2: "
+                                 "\033[1;31mrecurring_turn\033[0m"));
+    /* a failed conversation: its message too */
+    mk_fail(r, LC_ERR_SCHEMA, 2, 1, "no \x1b[2J here");
+    text = MK_WRITTEN(lc_report_write, r, LC_OUTPUT_TEXT, 0)->data;
+    assert_string_equal(text, "== c\\u0001tl: not analysed: no "
+                              "\\u001b[2J here [LC-E031]\n");
+    lc_report_free(r);
+}
+
+static void test_github_controls(void **state) {
+    lc_report *r = hostile();
+    const char *text;
+    (void)state;
+    lci_free(r->alloc, r->conversation);
+    r->conversation = lci_strndup(r->alloc, "c\x01\t:l", 5);
+    text = MK_WRITTEN(lc_report_write, r, LC_OUTPUT_GITHUB, 0)->data;
+    assert_string_equal(
+        text,
+        "::error file=n/x" FFFD "y.txt,line=2,endLine=4,"
+        "title=loopcheck recurring_turn::turns 1-3, 2 times, assistant (B" FFFD
+        "t\\u0001): \"ab" FFFD " \\u001b[31mred\\u007f\" (conversation "
+        "c\\u0001\\u0009:l)\n");
+    assert_true(no_controls(text));
+    lc_report_free(r);
+}
+
+static void test_term_helpers(void **state) {
+    lci_buf b;
+    (void)state;
+    lci_buf_init(&b, &lci_default_alloc);
+    /* every C0, DEL and C1 control escaped; invalid UTF-8 replaced by
+     * maximal subparts (E2 82 is one, ED A0 is two, C0 AF is two) */
+    assert_int_equal(lci_buf_term_str(&b, "\t\n\x1b\x7f\xc2\x80\xc2\x9f"
+                                          "\xc2\xa0|\xe2\x82|\xed\xa0|"
+                                          "\xc0\xaf",
+                                      19),
+                     LC_OK);
+    assert_int_equal(lci_buf_terminate(&b), LC_OK);
+    assert_string_equal(b.data, "\\u0009\\u000a\\u001b\\u007f\\u0080"
+                                "\\u009f\xc2\xa0|" FFFD "|" FFFD FFFD "|" FFFD
+                                FFFD);
+    b.len = 0;
+    assert_int_equal(lci_buf_gh_str(&b, "%\r\n\t\x1b\xff:", 7, 1), LC_OK);
+    assert_int_equal(lci_buf_terminate(&b), LC_OK);
+    assert_string_equal(b.data, "%25%0D%0A\\u0009\\u001b" FFFD "%3A");
+    b.len = 0;
+    /* excerpts: whitespace as before, a control or an invalid sequence
+     * counts as one code point */
+    assert_int_equal(lci_buf_excerpt(&b, "a\tb\x01" "c\xff" "de", 9, 6),
+                     LC_OK);
+    assert_int_equal(lci_buf_terminate(&b), LC_OK);
+    assert_string_equal(b.data, "a b\\u0001c" FFFD "...");
+    b.len = 0;
+    assert_int_equal(lci_buf_excerpt(&b, "\xff" "d\xe2\x82", 4, 9), LC_OK);
+    assert_int_equal(lci_buf_terminate(&b), LC_OK);
+    assert_string_equal(b.data, FFFD "d" FFFD);
+    lci_buf_free(&b);
+}
+
 static void test_utf8_helpers(void **state) {
     lci_buf b;
     (void)state;
@@ -340,6 +433,9 @@ int main(void) {
         cmocka_unit_test(test_callback_abort),
         cmocka_unit_test(test_json_invalid_utf8),
         cmocka_unit_test(test_junit_invalid_utf8),
+        cmocka_unit_test(test_text_controls),
+        cmocka_unit_test(test_github_controls),
+        cmocka_unit_test(test_term_helpers),
         cmocka_unit_test(test_utf8_helpers),
     };
     return cmocka_run_group_tests_name("emit", tests, mk_setup, mk_teardown);
