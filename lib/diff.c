@@ -24,6 +24,12 @@
  *   p_value_improvement < alpha, else no_change (both cannot hold: the
  *   two tails of one binomial sum to more than 1).
  *
+ * Writers: with nothing paired the text shows no rates, interval or
+ * verdict; a kind the config does not detect (LC_OPT_KINDS) is "not
+ * measured" rather than 0%. The text also gives the exact McNemar p of
+ * the loop flips (appeared vs disappeared), the statistic the CLI's loop
+ * gate uses; the JSON schema is unchanged.
+ *
  * Costs: O(n log n) pairing (sorting index arrays), O(n) memory.
  */
 #include "internal.h"
@@ -537,6 +543,21 @@ static lc_status pct(lci_buf *b, double v, int sign) {
     return lci_buf_printf(b, sign ? "%+.1f%%" : "%.1f%%", 100.0 * v);
 }
 
+/* Whether the config's detectors can see refusals / loops at all
+ * (LC_OPT_KINDS): rates of kinds not detected are "not measured", not 0. */
+static int refusals_measured(const lc_diff *d) {
+    return (lci_opt(d->cfg, LC_OPT_KINDS) & LC_KIND_BIT(LC_KIND_REFUSAL)) != 0;
+}
+
+static int loops_measured(const lc_diff *d) {
+    int64_t kinds = lci_opt(d->cfg, LC_OPT_KINDS);
+    unsigned k;
+    for (k = 0; k < 32; k++)
+        if ((kinds & (int64_t)LC_KIND_BIT(k)) && lci_kind_is_loop((lc_kind)k))
+            return 1;
+    return 0;
+}
+
 static lc_status text_change(lci_buf *b, const dentry *x, const dentry *y,
                              int ch) {
     LCI_TRY(lci_buf_printf(b, "  %s:%llu: ", y->source,
@@ -578,33 +599,50 @@ static lc_status write_text(const lc_diff *d, unsigned flags, lci_buf *b) {
                                             st->unpaired_candidate),
                        (unsigned long long)st->unpaired_baseline,
                        (unsigned long long)st->unpaired_candidate));
-    LCI_TRY(LCI_LIT(b, "  refusal rate: baseline "));
-    LCI_TRY(pct(b, st->rate_baseline, 0));
-    LCI_TRY(LCI_LIT(b, ", candidate "));
-    LCI_TRY(pct(b, st->rate_candidate, 0));
-    LCI_TRY(LCI_LIT(b, ", difference "));
-    LCI_TRY(pct(b, st->difference, 1));
-    LCI_TRY(LCI_LIT(b, " (95% CI "));
-    LCI_TRY(pct(b, st->ci_low, 1));
-    LCI_TRY(LCI_LIT(b, " to "));
-    LCI_TRY(pct(b, st->ci_high, 1));
-    LCI_TRY(LCI_LIT(b, ", Newcombe)\n"));
-    LCI_TRY(lci_buf_printf(b,
-                       "  flips: %llu compliance -> refusal, %llu refusal -> "
-                       "compliance; exact McNemar p = %.4g (candidate "
-                       "refuses more), %.4g (refuses less)\n",
-                       (unsigned long long)st->to_refusal,
-                       (unsigned long long)st->to_compliance, st->p_value,
-                       st->p_value_improvement));
-    LCI_TRY(lci_buf_printf(b,
-                       "  loops: %llu appeared, %llu disappeared; refusal "
-                       "family changed in %llu (style, not behaviour)\n",
-                       (unsigned long long)st->loops_appeared,
-                       (unsigned long long)st->loops_disappeared,
-                       (unsigned long long)st->family_changed));
-    LCI_TRY(lci_buf_printf(b, "  verdict: %s%s%s (alpha %g)\n", vc,
-                       verdict_name(st->verdict), color ? "\033[0m" : "",
-                       d->alpha));
+    if (st->paired == 0) {
+        /* no rates and no interval over nothing */
+        LCI_TRY(LCI_LIT(b, "  nothing paired: no rates, no comparison\n"));
+    } else if (!refusals_measured(d)) {
+        LCI_TRY(LCI_LIT(b, "  refusal rate: not measured (the refusal "
+                           "detector is not run)\n"));
+    } else {
+        LCI_TRY(LCI_LIT(b, "  refusal rate: baseline "));
+        LCI_TRY(pct(b, st->rate_baseline, 0));
+        LCI_TRY(LCI_LIT(b, ", candidate "));
+        LCI_TRY(pct(b, st->rate_candidate, 0));
+        LCI_TRY(LCI_LIT(b, ", difference "));
+        LCI_TRY(pct(b, st->difference, 1));
+        LCI_TRY(LCI_LIT(b, " (95% CI "));
+        LCI_TRY(pct(b, st->ci_low, 1));
+        LCI_TRY(LCI_LIT(b, " to "));
+        LCI_TRY(pct(b, st->ci_high, 1));
+        LCI_TRY(LCI_LIT(b, ", Newcombe)\n"));
+        LCI_TRY(lci_buf_printf(b,
+                           "  flips: %llu compliance -> refusal, %llu "
+                           "refusal -> compliance; exact McNemar p = %.4g "
+                           "(candidate refuses more), %.4g (refuses less)\n",
+                           (unsigned long long)st->to_refusal,
+                           (unsigned long long)st->to_compliance,
+                           st->p_value, st->p_value_improvement));
+    }
+    if (st->paired && !loops_measured(d))
+        LCI_TRY(LCI_LIT(b, "  loops: not measured (no loop detector is "
+                           "run)\n"));
+    else if (st->paired)
+        LCI_TRY(lci_buf_printf(
+            b,
+            "  loops: %llu appeared, %llu disappeared; exact McNemar p = "
+            "%.4g (candidate loops more); refusal family changed in %llu "
+            "(style, not behaviour)\n",
+            (unsigned long long)st->loops_appeared,
+            (unsigned long long)st->loops_disappeared,
+            lc_mcnemar_exact(st->loops_appeared,
+                             st->loops_appeared + st->loops_disappeared),
+            (unsigned long long)st->family_changed));
+    if (st->paired)
+        LCI_TRY(lci_buf_printf(b, "  verdict: %s%s%s (alpha %g)\n", vc,
+                               verdict_name(st->verdict),
+                               color ? "\033[0m" : "", d->alpha));
     for (ch = 0; ch < CH_COUNT; ch++) {
         any = 0;
         for (i = 0; i < d->n[0]; i++) {
@@ -665,13 +703,23 @@ static lc_status write_junit(const lc_diff *d, lci_buf *b) {
             "exact McNemar p = %.4g &lt; alpha %g\" type=\"regression\"/>\n",
             (unsigned long long)st->to_refusal,
             (unsigned long long)st->to_compliance, st->p_value, d->alpha));
-    LCI_TRY(lci_buf_printf(b,
-                       "      <system-out>paired %llu, refusal rate %.4g -&gt; "
-                       "%.4g, difference %.4g (95%% CI %.4g to %.4g), "
-                       "p = %.4g, verdict %s</system-out>\n    </testcase>\n",
-                       (unsigned long long)st->paired, st->rate_baseline,
-                       st->rate_candidate, st->difference, st->ci_low,
-                       st->ci_high, st->p_value, verdict_name(st->verdict)));
+    if (st->paired == 0 || !refusals_measured(d))
+        LCI_TRY(lci_buf_printf(b,
+                           "      <system-out>paired %llu, refusal rate not "
+                           "measured, verdict %s</system-out>\n"
+                           "    </testcase>\n",
+                           (unsigned long long)st->paired,
+                           verdict_name(st->verdict)));
+    else
+        LCI_TRY(lci_buf_printf(b,
+                           "      <system-out>paired %llu, refusal rate %.4g "
+                           "-&gt; %.4g, difference %.4g (95%% CI %.4g to "
+                           "%.4g), p = %.4g, verdict %s</system-out>\n"
+                           "    </testcase>\n",
+                           (unsigned long long)st->paired, st->rate_baseline,
+                           st->rate_candidate, st->difference, st->ci_low,
+                           st->ci_high, st->p_value,
+                           verdict_name(st->verdict)));
     for (i = 0; i < d->n[0]; i++) {
         const dentry *x = &d->e[0][i], *y;
         int other = 0;
@@ -740,18 +788,23 @@ static lc_status write_github(const lc_diff *d, lci_buf *b, lci_buf *tmp) {
         LCI_TRY(lci_buf_putc(b, '\n'));
     }
     tmp->len = 0;
-    LCI_TRY(lci_buf_printf(tmp,
-                       "verdict %s: %llu paired, %llu compliance -> refusal, "
-                       "%llu refusal -> compliance, refusal rate %.1f%% -> "
-                       "%.1f%% (difference %+.1f%%, 95%% CI %+.1f%% to "
-                       "%+.1f%%), exact McNemar p = %.4g",
-                       verdict_name(st->verdict),
-                       (unsigned long long)st->paired,
-                       (unsigned long long)st->to_refusal,
-                       (unsigned long long)st->to_compliance,
-                       100 * st->rate_baseline, 100 * st->rate_candidate,
-                       100 * st->difference, 100 * st->ci_low,
-                       100 * st->ci_high, st->p_value));
+    if (st->paired == 0 || !refusals_measured(d))
+        LCI_TRY(lci_buf_printf(tmp, "verdict %s: %llu paired, refusal rate "
+                                    "not measured",
+                               verdict_name(st->verdict),
+                               (unsigned long long)st->paired));
+    else
+        LCI_TRY(lci_buf_printf(
+            tmp,
+            "verdict %s: %llu paired, %llu compliance -> refusal, %llu "
+            "refusal -> compliance, refusal rate %.1f%% -> %.1f%% "
+            "(difference %+.1f%%, 95%% CI %+.1f%% to %+.1f%%), exact "
+            "McNemar p = %.4g",
+            verdict_name(st->verdict), (unsigned long long)st->paired,
+            (unsigned long long)st->to_refusal,
+            (unsigned long long)st->to_compliance, 100 * st->rate_baseline,
+            100 * st->rate_candidate, 100 * st->difference, 100 * st->ci_low,
+            100 * st->ci_high, st->p_value));
     LCI_TRY(lci_buf_printf(b, "::%s title=loopcheck diff::",
                        reg ? "error" : "notice"));
     LCI_TRY(lci_buf_gh_str(b, tmp->data, tmp->len, 0));

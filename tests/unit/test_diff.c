@@ -286,6 +286,104 @@ static void test_pairing_and_changes(void **state) {
     lc_diff_free(d);
 }
 
+/* Nothing paired: no rates, no interval and no verdict in the text; the
+ * JUnit and GitHub summaries say the rate was not measured. */
+static void test_empty_written(void **state) {
+    lc_diff *d;
+    const char *text;
+    (void)state;
+    assert_int_equal(lc_diff_new(cfg, &d), LC_OK);
+    add_report(d, 0, "only", "b.jsonl", 1, 3, "apology");
+    assert_int_equal(lc_diff_compute(d, NULL), LC_OK);
+    text = MK_WRITTEN(lc_diff_write, d, LC_OUTPUT_TEXT, 0)->data;
+    assert_non_null(strstr(text, "diff: 0 paired, 1 unpaired"));
+    assert_non_null(strstr(text, "  nothing paired: no rates, no "
+                                 "comparison\n"));
+    assert_null(strstr(text, "CI"));
+    assert_null(strstr(text, "%"));
+    assert_null(strstr(text, "verdict"));
+    text = MK_WRITTEN(lc_diff_write, d, LC_OUTPUT_JUNIT, 0)->data;
+    assert_non_null(strstr(text, "<system-out>paired 0, refusal rate not "
+                                 "measured, verdict no_change"));
+    assert_null(strstr(text, "CI"));
+    text = MK_WRITTEN(lc_diff_write, d, LC_OUTPUT_GITHUB, 0)->data;
+    assert_non_null(strstr(text, "::notice title=loopcheck diff::verdict "
+                                 "no_change: 0 paired, refusal rate not "
+                                 "measured\n"));
+    lc_diff_free(d);
+}
+
+/* Loops that appeared get the exact McNemar p of the loop flips in the
+ * text: 1 appeared of 1 discordant pair -> p = 0.5. */
+static void test_loops_written(void **state) {
+    lc_diff *d;
+    lc_report *r;
+    const lc_diff_stats *st;
+    const char *text;
+    (void)state;
+    assert_int_equal(lc_diff_new(cfg, &d), LC_OK);
+    add_report(d, 0, "a", "b.jsonl", 1, 0, NULL);
+    add_report(d, 0, "b", "b.jsonl", 2, 0, NULL);
+    r = mk_report(cfg, "a", "c.jsonl", 1, 2);
+    mk_finding(r, LC_KIND_EXACT_LOOP, 1, 2, 1, 1, "again");
+    assert_int_equal(lc_diff_add(d, 1, r), LC_OK);
+    lc_report_free(r);
+    add_report(d, 1, "b", "c.jsonl", 2, 0, NULL);
+    assert_int_equal(lc_diff_compute(d, &st), LC_OK);
+    assert_int_equal(st->loops_appeared, 1);
+    text = MK_WRITTEN(lc_diff_write, d, LC_OUTPUT_TEXT, 0)->data;
+    assert_non_null(strstr(text, "  loops: 1 appeared, 0 disappeared; exact "
+                                 "McNemar p = 0.5 (candidate loops more); "
+                                 "refusal family changed in 0"));
+    lc_diff_free(d);
+}
+
+/* Kinds that are not detected (LC_OPT_KINDS) are not measured, not 0%. */
+static void test_unmeasured_written(void **state) {
+    lc_config *c2;
+    lc_diff *d;
+    const char *text;
+    lc_config *keep = cfg;
+    (void)state;
+    /* no refusal detector: no refusal rate */
+    assert_int_equal(lc_config_new(NULL, &c2), LC_OK);
+    assert_int_equal(lc_config_set(c2, LC_OPT_KINDS,
+                                   LC_KIND_BIT(LC_KIND_EXACT_LOOP)),
+                     LC_OK);
+    cfg = c2; /* add_report builds its reports from cfg */
+    assert_int_equal(lc_diff_new(c2, &d), LC_OK);
+    add_report(d, 0, "a", "b.jsonl", 1, 0, NULL);
+    add_report(d, 1, "a", "c.jsonl", 1, 0, NULL);
+    assert_int_equal(lc_diff_compute(d, NULL), LC_OK);
+    text = MK_WRITTEN(lc_diff_write, d, LC_OUTPUT_TEXT, 0)->data;
+    assert_non_null(strstr(text, "  refusal rate: not measured (the refusal "
+                                 "detector is not run)\n"));
+    assert_null(strstr(text, "0.0%"));
+    assert_non_null(strstr(text, "  loops: 0 appeared"));
+    text = MK_WRITTEN(lc_diff_write, d, LC_OUTPUT_JUNIT, 0)->data;
+    assert_non_null(strstr(text, "refusal rate not measured"));
+    lc_diff_free(d);
+    lc_config_free(c2);
+    /* refusals only: no loop counts */
+    assert_int_equal(lc_config_new(NULL, &c2), LC_OK);
+    assert_int_equal(lc_config_set(c2, LC_OPT_KINDS,
+                                   LC_KIND_BIT(LC_KIND_REFUSAL)),
+                     LC_OK);
+    cfg = c2;
+    assert_int_equal(lc_diff_new(c2, &d), LC_OK);
+    add_report(d, 0, "a", "b.jsonl", 1, 0, NULL);
+    add_report(d, 1, "a", "c.jsonl", 1, 0, "apology");
+    assert_int_equal(lc_diff_compute(d, NULL), LC_OK);
+    text = MK_WRITTEN(lc_diff_write, d, LC_OUTPUT_TEXT, 0)->data;
+    assert_non_null(strstr(text, "refusal rate: baseline 0.0%, candidate "
+                                 "100.0%"));
+    assert_non_null(strstr(text, "  loops: not measured (no loop detector "
+                                 "is run)\n"));
+    lc_diff_free(d);
+    lc_config_free(c2);
+    cfg = keep;
+}
+
 static void test_args(void **state) {
     lc_diff *d;
     lc_report *r = mk_report(cfg, "a", "a", 1, 1);
@@ -309,6 +407,9 @@ int main(void) {
         cmocka_unit_test(test_nobody_refuses),
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_pairing_and_changes),
+        cmocka_unit_test(test_empty_written),
+        cmocka_unit_test(test_loops_written),
+        cmocka_unit_test(test_unmeasured_written),
         cmocka_unit_test(test_args),
     };
     return cmocka_run_group_tests_name("diff", tests, mk_setup, mk_teardown);
