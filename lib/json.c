@@ -579,13 +579,20 @@ lc_status lci_json_message(lci_json *j, lc_conversation *c,
             rname = rb.data;
             rlen = rb.len;
         }
-        if (!lci_role_from_name(rname, rlen, &r))
-            st = lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_WARNING,
-                               pos.line, pos.col, pos.off,
-                               (int64_t)c->nturns + 1,
-                               "%sunknown role \"%.*s\" (kept as other)",
-                               what_of(idx, wb), cut_utf8(rname, rlen, 40),
-                               rname);
+        if (!lci_role_from_name(rname, rlen, &r)) {
+            /* quoted with its controls escaped: messages go to terminals */
+            lci_buf q;
+            lci_buf_init(&q, c->alloc);
+            st = lci_buf_term_str(&q, rname, (size_t)cut_utf8(rname, rlen, 40));
+            if (st == LC_OK)
+                st = lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_WARNING,
+                                   pos.line, pos.col, pos.off,
+                                   (int64_t)c->nturns + 1,
+                                   "%sunknown role \"%.*s\" (kept as other)",
+                                   what_of(idx, wb), (int)q.len,
+                                   q.data ? q.data : "");
+            lci_buf_free(&q);
+        }
     } else {
         st = lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_WARNING, pos.line,
                            pos.col, pos.off, (int64_t)c->nturns + 1,

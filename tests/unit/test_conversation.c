@@ -385,6 +385,35 @@ static void test_id_not_string(void **state) {
     lc_config_free(cfg);
 }
 
+/* An unknown role is quoted in its warning with control characters
+ * escaped (the message goes to terminals), cut at 40 bytes on a code
+ * point boundary. */
+static void test_unknown_role_quoted(void **state) {
+    static const char in[] =
+        "{\"messages\":[{\"role\":\"as\\u001b[2Jsis\\u0000\\ttant\","
+        "\"content\":\"q\"},{\"role\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        "\xc3\xa9\xc3\xa9\",\"content\":\"q\"}]}\n";
+    lc_config *cfg;
+    lc_reader *r;
+    lc_conversation *c;
+    char d[512];
+    (void)state;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    r = tu_reader_over(cfg, NULL, in, sizeof in - 1);
+    assert_int_equal(lc_reader_next(r, &c), LC_OK);
+    diag_lines(c, d, sizeof d);
+    assert_string_equal(
+        d, "LC-E031 message 1: unknown role "
+           "\"as\\u001b[2Jsis\\u0000\\u0009tant\" (kept as other)\n"
+           "LC-E031 message 2: unknown role "
+           "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9\" (kept as other)\n");
+    /* the speaker itself is kept as written */
+    assert_int_equal(lc_conversation_turn(c, 0)->speaker[2], '\x1b');
+    lc_conversation_free(c);
+    lc_reader_free(r);
+    lc_config_free(cfg);
+}
+
 /* What a turn-per-line record's missing key is called in its error. */
 static void test_turn_key_why(void **state) {
     static const struct {
@@ -427,6 +456,7 @@ int main(void) {
         cmocka_unit_test(test_turn_speaker_utf8),
         cmocka_unit_test(test_id_not_string),
         cmocka_unit_test(test_turn_key_why),
+        cmocka_unit_test(test_unknown_role_quoted),
     };
     return cmocka_run_group_tests_name("conversation", tests, NULL, NULL);
 }
