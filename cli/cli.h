@@ -66,6 +66,7 @@ typedef struct rate_rule {
     double max;
     int is_kind;
     lc_kind kind;
+    char *where;    /* "FILE:LINE" of a config file rule; NULL: --max-rate */
 } rate_rule;
 
 typedef struct settings {
@@ -79,7 +80,8 @@ typedef struct settings {
     /* diff */
     double alpha;                /* 0 = default 0.05 */
     int64_t max_new_refusals;    /* -1 = no limit */
-    double max_rate_increase;    /* < 0 = no limit */
+    int max_rate_increase_set;   /* max_rate_increase given (may be < 0) */
+    double max_rate_increase;    /* -1..1 */
     /* input */
     char *input_format;          /* NULL = auto */
     char **assistants, **users;  /* speaker names */
@@ -98,10 +100,18 @@ void settings_free(settings *s);
 int gate_parse_fail_on(settings *s, const char *arg, const char *where);
 /* --kinds: which detectors run (kind names, 'all'); at least one. */
 int gate_parse_kinds(settings *s, const char *arg, const char *where);
-/* Parse "refusal=0.05,apology=0" (adds/replaces rules). */
+/* Parse "refusal=0.05,apology=0" (adds rules; a command-line rule
+ * replaces the config file's rule of the same name, a name given twice
+ * on the command line is an error). */
 int gate_parse_max_rate(settings *s, const char *arg, const char *where);
-/* Resolve rule names against kinds and the config's families. */
+/* Resolve rule names against kinds and the config's families. Errors
+ * of config file rules name FILE:LINE with LC-E035. */
 int gate_resolve(settings *s, const lc_config *cfg);
+/* Warn on stderr about check gate rules that can never trip because
+ * their detector is not run (--kinds / --set kinds=). */
+void gate_warn_unmeasured(const settings *s, const lc_config *cfg);
+/* 1 if the detectors of cfg can report kind k / a refusal family. */
+int gate_kind_measured(const lc_config *cfg, lc_kind k);
 /* Read a loopcheck.toml-style file into s. Errors are printed as
  * FILE:LINE: error: ... [LC-E035]; returns 0 or -1. */
 int config_file_load(settings *s, const char *path);
@@ -116,8 +126,10 @@ typedef struct gate_result {
     int *rule_failed;
 } gate_result;
 
+/* Rules whose detector cfg does not run are shown as not measured. */
 void gate_eval(const settings *s, const lc_summary *sum,
-               uint64_t conversations_tripping, gate_result *out);
+               uint64_t conversations_tripping, const lc_config *cfg,
+               gate_result *out);
 void gate_result_free(gate_result *g);
 /* 1 if report r has a finding of a kind in the fail set. */
 int gate_report_trips(const settings *s, const lc_report *r);

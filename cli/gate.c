@@ -8,7 +8,8 @@
  *                   kind.
  *   max_rate NAME=X the share of analysed conversations with a finding of
  *                   kind NAME (or a refusal of family NAME) must not be
- *                   above X (0..1).
+ *                   above X (0..1). A rule whose detector is not run
+ *                   (--kinds) is reported as not measured, with a warning.
  *
  * Config file (loopcheck.toml; a tiny TOML subset, one setting a line):
  *
@@ -19,7 +20,7 @@
  *   [diff]
  *   alpha = 0.05
  *   max_new_refusals = 2
- *   max_rate_increase = 0.05
+ *   max_rate_increase = 0.05       # may be < 0: the rate must drop
  *   [input]
  *   format = "jsonl"
  *   assistant = ["Therapist"]
@@ -38,11 +39,11 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void settings_init(settings *s) {
     memset(s, 0, sizeof *s);
     s->max_new_refusals = -1;
-    s->max_rate_increase = -1;
 }
 
 static void free_list(char **v, size_t n) {
@@ -54,8 +55,10 @@ static void free_list(char **v, size_t n) {
 
 void settings_free(settings *s) {
     size_t i;
-    for (i = 0; i < s->nrates; i++)
+    for (i = 0; i < s->nrates; i++) {
         free(s->rates[i].name);
+        free(s->rates[i].where);
+    }
     free(s->input_format);
     free_list(s->assistants, s->nassistants);
     free_list(s->users, s->nusers);
@@ -72,9 +75,10 @@ static void push(char ***v, size_t *n, const char *s, size_t len) {
     (*v)[(*n)++] = d;
 }
 
-/* Add one kind name ("all", "none" or a finding kind) to *mask. */
+/* Add one kind name ("all", "none" or a finding kind) to *mask; an
+ * unknown name is reported as WHERE: error: ... [code]. */
 static int add_kind(uint32_t *mask, const char *name, size_t len,
-                    const char *where) {
+                    const char *where, lc_status code) {
     lc_kind k;
     if (len == 4 && memcmp(name, "none", 4) == 0)
         return 0;
@@ -84,24 +88,33 @@ static int add_kind(uint32_t *mask, const char *name, size_t len,
     }
     if (lc_kind_from_name(name, len, &k) != LC_OK) {
         fprintf(stderr, "%s: error: unknown finding kind '%.*s' [%s]\n",
-                where, (int)len, name, lc_status_code(LC_ERR_INVALID_ARG));
+                where, (int)len, name, lc_status_code(code));
         return -1;
     }
     *mask |= LC_KIND_BIT(k);
     return 0;
 }
 
-/* A comma-separated list of kind names into *mask (cleared first). */
+/* A comma-separated list of kind names into *mask (cleared first). An
+ * empty list ("" or ",") is an error: "none" says "no kind" explicitly. */
 static int parse_kind_list(uint32_t *mask, const char *arg,
                            const char *where) {
     const char *p = arg;
+    int items = 0;
     *mask = 0;
     while (*p) {
         const char *e = strchr(p, ',');
         size_t n = e ? (size_t)(e - p) : strlen(p);
-        if (n && add_kind(mask, p, n, where) != 0)
+        if (n && add_kind(mask, p, n, where, LC_ERR_INVALID_ARG) != 0)
             return -1;
+        items += n > 0;
         p += n + (e ? 1 : 0);
+    }
+    if (!items) {
+        fprintf(stderr, "%s: error: no finding kind given (kind names, "
+                        "'all' or 'none') [%s]\n",
+                where, lc_status_code(LC_ERR_INVALID_ARG));
+        return -1;
     }
     return 0;
 }
@@ -140,30 +153,59 @@ static int parse_rate(const char *v, size_t n, double *out) {
     return 0;
 }
 
+/* Add the rule NAME <= x. `file_where` is "FILE:LINE" for a config
+ * file rule, NULL for --max-rate (`where` names the source in errors).
+ * The command line replaces a config file's rule of the same name; the
+ * same name twice from one source is an error, not "the last one wins". */
 static int set_rate(settings *s, const char *name, size_t nlen, double x,
-                    const char *where) {
+                    const char *where, const char *file_where) {
     size_t i;
-    for (i = 0; i < s->nrates; i++)
-        if (strlen(s->rates[i].name) == nlen &&
-            memcmp(s->rates[i].name, name, nlen) == 0) {
-            s->rates[i].max = x;
-            return 0;
+    for (i = 0; i < s->nrates; i++) {
+        rate_rule *r = &s->rates[i];
+        if (strlen(r->name) != nlen || memcmp(r->name, name, nlen) != 0)
+            continue;
+        if ((r->where != NULL) == (file_where != NULL)) {
+            if (file_where)
+                fprintf(stderr, "%s: error: max_rate.%s set twice (first "
+                                "at %s) [%s]\n",
+                        where, r->name, r->where,
+                        lc_status_code(LC_ERR_CONFIG_FILE));
+            else
+                fprintf(stderr, "%s: error: rate rule '%s' given twice (%g, "
+                                "then %g) [%s]\n",
+                        where, r->name, r->max, x,
+                        lc_status_code(LC_ERR_INVALID_ARG));
+            return -1;
         }
+        r->max = x;
+        free(r->where);
+        r->where = file_where ? xstrdup(file_where) : NULL;
+        return 0;
+    }
     if (s->nrates == MAX_RATE_RULES) {
         fprintf(stderr, "%s: error: too many rate rules (at most %d) [%s]\n",
-                where, MAX_RATE_RULES, lc_status_code(LC_ERR_LIMIT));
+                where, MAX_RATE_RULES,
+                lc_status_code(file_where ? LC_ERR_CONFIG_FILE
+                                          : LC_ERR_LIMIT));
         return -1;
     }
     s->rates[s->nrates].name = xmalloc(nlen + 1);
     memcpy(s->rates[s->nrates].name, name, nlen);
     s->rates[s->nrates].name[nlen] = '\0';
     s->rates[s->nrates].max = x;
+    s->rates[s->nrates].where = file_where ? xstrdup(file_where) : NULL;
     s->nrates++;
     return 0;
 }
 
 int gate_parse_max_rate(settings *s, const char *arg, const char *where) {
     const char *p = arg;
+    if (!*arg) {
+        fprintf(stderr, "%s: error: no rate rule given (expected "
+                        "NAME=RATE[,...]) [%s]\n",
+                where, lc_status_code(LC_ERR_INVALID_ARG));
+        return -1;
+    }
     while (*p) {
         const char *e = strchr(p, ',');
         size_t n = e ? (size_t)(e - p) : strlen(p);
@@ -178,7 +220,7 @@ int gate_parse_max_rate(settings *s, const char *arg, const char *where) {
                         where, (int)n, p, lc_status_code(LC_ERR_INVALID_ARG));
                 return -1;
             }
-            if (set_rate(s, p, (size_t)(eq - p), x, where) != 0)
+            if (set_rate(s, p, (size_t)(eq - p), x, where, NULL) != 0)
                 return -1;
         }
         p += n + (e ? 1 : 0);
@@ -200,6 +242,14 @@ int gate_resolve(settings *s, const lc_config *cfg) {
             if (pi && pi->family && strcmp(pi->family, r->name) == 0)
                 found = 1;
         }
+        if (!found && r->where) {
+            fprintf(stderr,
+                    "%s: error: max_rate.%s: '%s' is neither a finding kind "
+                    "nor a refusal family (see 'loopcheck patterns') [%s]\n",
+                    r->where, r->name, r->name,
+                    lc_status_code(LC_ERR_CONFIG_FILE));
+            return -1;
+        }
         if (!found) {
             fprintf(stderr,
                     "%s: error: --max-rate: '%s' is neither a finding kind "
@@ -209,6 +259,41 @@ int gate_resolve(settings *s, const lc_config *cfg) {
         }
     }
     return 0;
+}
+
+int gate_kind_measured(const lc_config *cfg, lc_kind k) {
+    int64_t kinds = 0;
+    if (lc_config_get(cfg, LC_OPT_KINDS, &kinds) != LC_OK)
+        return 1;
+    return (unsigned)k < 32 && (kinds & (int64_t)LC_KIND_BIT(k)) != 0;
+}
+
+/* A rule's detector: its kind, or refusal for a family. */
+static int rule_measured(const rate_rule *r, const lc_config *cfg) {
+    return gate_kind_measured(cfg, r->is_kind ? r->kind : LC_KIND_REFUSAL);
+}
+
+void gate_warn_unmeasured(const settings *s, const lc_config *cfg) {
+    size_t i;
+    unsigned k;
+    if (s->fail_on_set && s->fail_kinds != 0xFFFFFFFFu)
+        for (k = 0; k < 32; k++)
+            if ((s->fail_kinds & LC_KIND_BIT(k)) && lc_kind_name((lc_kind)k) &&
+                !gate_kind_measured(cfg, (lc_kind)k))
+                fprintf(stderr,
+                        "%s: warning: fail_on %s can never fail: the %s "
+                        "detector is not run (--kinds) [%s]\n",
+                        prog, lc_kind_name((lc_kind)k),
+                        lc_kind_name((lc_kind)k),
+                        lc_status_code(LC_ERR_INVALID_ARG));
+    for (i = 0; i < s->nrates; i++)
+        if (!rule_measured(&s->rates[i], cfg))
+            fprintf(stderr,
+                    "%s: warning: max_rate %s can never fail: the %s "
+                    "detector is not run (--kinds) [%s]\n",
+                    prog, s->rates[i].name,
+                    s->rates[i].is_kind ? s->rates[i].name : "refusal",
+                    lc_status_code(LC_ERR_INVALID_ARG));
 }
 
 uint32_t gate_fail_kinds(const settings *s) {
@@ -258,13 +343,13 @@ static void add_rule(gate_result *g, const char *name, int failed,
 }
 
 void gate_eval(const settings *s, const lc_summary *sum,
-               uint64_t tripping, gate_result *g) {
+               uint64_t tripping, const lc_config *cfg, gate_result *g) {
     uint64_t analysed = lc_summary_analysed(sum);
     uint32_t set = gate_fail_kinds(s);
     size_t i;
     memset(g, 0, sizeof *g);
     if (set) {
-        sbuf names = {0};
+        sbuf names = {0}, unmeasured = {0};
         if (set == 0xFFFFFFFFu) {
             sb_puts(&names, "any");
         } else {
@@ -274,19 +359,28 @@ void gate_eval(const settings *s, const lc_summary *sum,
                     if (names.len)
                         sb_puts(&names, ",");
                     sb_puts(&names, lc_kind_name((lc_kind)k));
+                    if (!gate_kind_measured(cfg, (lc_kind)k)) {
+                        if (unmeasured.len)
+                            sb_puts(&unmeasured, ",");
+                        sb_puts(&unmeasured, lc_kind_name((lc_kind)k));
+                    }
                 }
         }
         {
             sbuf rn = {0};
             sb_printf(&rn, "fail_on %s", names.data ? names.data : "");
             add_rule(g, rn.data, tripping > 0,
-                     "%llu conversation%s with findings%s%s",
+                     "%llu conversation%s with findings%s%s%s%s%s",
                      (unsigned long long)tripping, tripping == 1 ? "" : "s",
                      set == 0xFFFFFFFFu ? "" : " of kind ",
-                     set == 0xFFFFFFFFu ? "" : names.data);
+                     set == 0xFFFFFFFFu ? "" : names.data,
+                     unmeasured.len ? " (not measured: " : "",
+                     unmeasured.len ? unmeasured.data : "",
+                     unmeasured.len ? ")" : "");
             sb_free(&rn);
         }
         sb_free(&names);
+        sb_free(&unmeasured);
     }
     for (i = 0; i < s->nrates; i++) {
         const rate_rule *r = &s->rates[i];
@@ -295,6 +389,14 @@ void gate_eval(const settings *s, const lc_summary *sum,
         double rate = analysed ? (double)n / (double)analysed : 0.0;
         sbuf rn = {0};
         sb_printf(&rn, "max_rate %s", r->name);
+        if (!rule_measured(r, cfg)) {
+            add_rule(g, rn.data, 0,
+                     "%s rate not measured: the %s detector is not run "
+                     "(--kinds)",
+                     r->name, r->is_kind ? r->name : "refusal");
+            sb_free(&rn);
+            continue;
+        }
         add_rule(g, rn.data, rate > r->max,
                  "%s rate %.4g (%llu of %llu conversations) %s max %g",
                  r->name, rate, (unsigned long long)n,
@@ -449,10 +551,11 @@ static int apply(settings *s, const cfile *f, const char *section,
             s->fail_kinds = 0;
             if (v->kind == 's')
                 return add_kind(&s->fail_kinds, v->str.data, v->str.len,
-                                where);
+                                where, LC_ERR_CONFIG_FILE);
             for (i = 0; i < v->nitems; i++)
                 if (add_kind(&s->fail_kinds, v->items[i],
-                             strlen(v->items[i]), where) != 0)
+                             strlen(v->items[i]), where,
+                             LC_ERR_CONFIG_FILE) != 0)
                     return -1;
             return 0;
         }
@@ -460,7 +563,8 @@ static int apply(settings *s, const cfile *f, const char *section,
             if (v->kind != 'n' || !(v->num >= 0 && v->num <= 1))
                 return cf_error(f, "%s: expected a number between 0 and 1",
                                 key);
-            return set_rate(s, key + 9, strlen(key + 9), v->num, where);
+            return set_rate(s, key + 9, strlen(key + 9), v->num, where,
+                            where);
         }
     } else if (strcmp(section, "diff") == 0) {
         if (strcmp(key, "alpha") == 0) {
@@ -482,6 +586,7 @@ static int apply(settings *s, const cfile *f, const char *section,
                 return cf_error(f, "max_rate_increase: expected a number "
                                    "between -1 and 1");
             s->max_rate_increase = v->num;
+            s->max_rate_increase_set = 1;
             return 0;
         }
     } else if (strcmp(section, "input") == 0) {
@@ -527,11 +632,32 @@ static int apply(settings *s, const cfile *f, const char *section,
     } else if (strcmp(section, "options") == 0) {
         lc_opt o;
         char buf[192];
+        lc_config *probe = NULL;
+        lc_status st;
+        int64_t lo = 0, hi = 0, def = 0;
         if (lc_opt_from_name(key, strlen(key), &o) != LC_OK)
             return cf_error(f, "unknown option '%s' (see loopcheck(1), "
                                "LIBRARY OPTIONS)", key);
+        lc_opt_bounds(o, &lo, &hi, &def);
         if (v->kind != 'n' || v->num != floor(v->num) || fabs(v->num) > 9e15)
-            return cf_error(f, "%s: expected a whole number", key);
+            return cf_error(f, "%s: expected a whole number from %lld to "
+                               "%lld (default %lld)",
+                            key, (long long)lo, (long long)hi,
+                            (long long)def);
+        /* check the bounds here, so that the error names this line (the
+         * library config is built later, from every source at once) */
+        if (lc_config_new(NULL, &probe) != LC_OK) {
+            fprintf(stderr, "%s: error: out of memory [%s]\n", prog,
+                    lc_status_code(LC_ERR_NOMEM));
+            return -1;
+        }
+        st = lc_config_set(probe, o, (int64_t)v->num);
+        lc_config_free(probe);
+        if (st != LC_OK)
+            return cf_error(f, "%s = %lld: expected a whole number from %lld "
+                               "to %lld (default %lld; 0 = default)",
+                            key, (long long)v->num, (long long)lo,
+                            (long long)hi, (long long)def);
         snprintf(buf, sizeof buf, "%s=%lld", key, (long long)v->num);
         push(&s->opts, &s->nopts, buf, strlen(buf));
         return 0;
@@ -547,12 +673,20 @@ int config_file_load(settings *s, const char *path) {
     char line[4096];
     char section[64] = "";
     cfile f;
+    struct stat sb;
     int rc = 0;
     f.path = path;
     f.line = 0;
     if (!fp) {
         fprintf(stderr, "%s: error: %s [%s]\n", path, strerror(errno),
                 lc_status_code(LC_ERR_IO));
+        return -1;
+    }
+    /* fopen() succeeds on a directory (reads then fail with EISDIR) */
+    if (fstat(fileno(fp), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "%s: error: %s [%s]\n", path, strerror(EISDIR),
+                lc_status_code(LC_ERR_IO));
+        fclose(fp);
         return -1;
     }
     while (rc == 0 && fgets(line, sizeof line, fp)) {
@@ -562,6 +696,12 @@ int config_file_load(settings *s, const char *path) {
         size_t kl = 0;
         cvalue v;
         f.line++;
+        /* a UTF-8 byte order mark, as editors on Windows write it */
+        if (f.line == 1 && n >= 3 &&
+            memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+            memmove(line, line + 3, n - 2);
+            n -= 3;
+        }
         if (n && line[n - 1] != '\n' && !feof(fp)) {
             rc = cf_error(&f, "line too long (at most %d bytes)",
                           (int)sizeof line - 2);
@@ -616,6 +756,11 @@ int config_file_load(settings *s, const char *path) {
         }
         rc = apply(s, &f, section, key, &v);
         cvalue_free(&v);
+    }
+    if (rc == 0 && ferror(fp)) {
+        fprintf(stderr, "%s: error: %s [%s]\n", path,
+                strerror(errno ? errno : EIO), lc_status_code(LC_ERR_IO));
+        rc = -1;
     }
     fclose(fp);
     return rc;

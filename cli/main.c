@@ -97,6 +97,7 @@ static void usage(int verb, FILE *out) {
                 "  patterns  list the active refusal patterns\n"
                 "  diff      compare two runs of the same prompts (exact "
                 "McNemar)\n\n"
+                "The verb comes first; options and PATHs follow it.\n"
                 "Run 'loopcheck VERB --help' for the options of a verb.\n\n"
                 "%s",
                 exit_help);
@@ -115,13 +116,18 @@ static void usage(int verb, FILE *out) {
                 "KINDS (comma-\n"
                 "                         separated kind names, 'all' or "
                 "'none')\n"
+                "                         (a rule on a kind --kinds leaves "
+                "out is warned\n"
+                "                         about and shown as not measured)\n"
                 "      --kinds KINDS      run only the detectors of KINDS "
                 "(kind names or\n"
                 "                         'all', the default)\n"
                 "      --max-rate R       NAME=RATE[,...]: fail if the share "
                 "of conversations\n"
                 "                         with kind/family NAME exceeds RATE "
-                "(0..1)\n"
+                "(0..1); a NAME\n"
+                "                         may be given once (it replaces "
+                "the config file's)\n"
                 "  -c, --config FILE      read [gate] and [input] from FILE "
                 "(loopcheck.toml)\n"
                 "  -p, --patterns FILE    add refusal patterns from FILE "
@@ -151,7 +157,8 @@ static void usage(int verb, FILE *out) {
                 "Options:\n"
                 "  -f, --format F         text|json (default text)\n"
                 "      --family NAMES     only these families "
-                "(comma-separated)\n"
+                "(comma-separated; an\n"
+                "                         unknown family is an error)\n"
                 "  -p, --patterns FILE    add refusal patterns from FILE\n"
                 "  -c, --config FILE      read [input] patterns from FILE\n"
                 "  -h, --help             this help\n\n%s",
@@ -177,6 +184,8 @@ static void usage(int verb, FILE *out) {
                 "to refusal\n"
                 "      --max-rate-increase X fail if the refusal rate grows "
                 "by more than X\n"
+                "                           (-1..1; below 0: it must drop "
+                "by at least -X)\n"
                 "  -c, --config FILE        read [diff] and [input] from "
                 "FILE\n"
                 "  -p, --patterns FILE      add refusal patterns from FILE\n"
@@ -325,13 +334,13 @@ static int parse_args(cli *c, int argc, char **argv) {
     char *fail_on_arg = NULL, *kinds_arg = NULL;
     char **rate_args = NULL;
     size_t nrate_args = 0, i;
-    double alpha = 0, max_inc = -1;
+    double alpha = 0, max_inc = 0;
     int64_t max_new = -1;
     int have_alpha = 0, have_new = 0, have_inc = 0;
     char *format_arg = NULL;
 
     settings_init(&late);
-    optind = 1;
+    optind = 0; /* GNU: reinitialise (verb_not_first scanned first) */
     opterr = 0;
     for (;;) {
         int li = -1;
@@ -416,9 +425,18 @@ static int parse_args(cli *c, int argc, char **argv) {
         case O_SET:
             push_str(&late.opts, &late.nopts, optarg);
             break;
-        case O_FAMILY:
+        case O_FAMILY: {
+            size_t before = c->nfamilies;
             add_glob(&c->families, &c->nfamilies, optarg);
+            if (c->nfamilies == before) {
+                rc = usage_error(c->verb, "--family: expected one or more "
+                                          "family names, got '%s'",
+                                 optarg);
+                goto done;
+            }
             break;
+        }
+
         case O_EXCLUDE:
             add_glob(&c->exclude, &c->nexclude, optarg);
             break;
@@ -531,8 +549,10 @@ static int parse_args(cli *c, int argc, char **argv) {
         c->set.alpha = alpha;
     if (have_new)
         c->set.max_new_refusals = max_new;
-    if (have_inc)
+    if (have_inc) {
         c->set.max_rate_increase = max_inc;
+        c->set.max_rate_increase_set = 1;
+    }
     if (late.input_format) {
         free(c->set.input_format);
         c->set.input_format = late.input_format;
@@ -680,6 +700,27 @@ static int make_config(cli *c, lc_config **out) {
     if (c->verb == V_CHECK && gate_resolve(&c->set, cfg) != 0) {
         lc_config_free(cfg);
         return EXIT_USAGE;
+    }
+    if (c->verb == V_CHECK)
+        gate_warn_unmeasured(&c->set, cfg);
+    if (c->verb == V_PATTERNS) {
+        size_t k, np = lc_config_pattern_count(cfg);
+        for (k = 0; k < c->nfamilies; k++) {
+            int found = 0;
+            for (i = 0; i < np && !found; i++) {
+                const lc_pattern_info *pi = lc_config_pattern(cfg, i);
+                found = pi && pi->family &&
+                        strcmp(pi->family, c->families[k]) == 0;
+            }
+            if (!found) {
+                lc_config_free(cfg);
+                return usage_error(c->verb, "--family: unknown refusal "
+                                            "family '%s' (run 'loopcheck "
+                                            "patterns' for the list) [%s]",
+                                   c->families[k],
+                                   lc_status_code(LC_ERR_INVALID_ARG));
+            }
+        }
     }
     *out = cfg;
     return -1;
@@ -1086,7 +1127,7 @@ static int cmd_check(cli *c, const lc_config *cfg) {
     }
     rc = read_all(c, &r, cfg, c->paths, c->npaths, 0, work_check,
                   consume_check);
-    gate_eval(&c->set, r.sum, r.tripping, &g);
+    gate_eval(&c->set, r.sum, r.tripping, cfg, &g);
 
     if (c->format == LC_OUTPUT_JUNIT) {
         sbuf doc = {0}, sumx = {0}, gatex = {0};
@@ -1219,7 +1260,7 @@ static int cmd_diff(cli *c, const lc_config *cfg) {
                   why.len ? "; " : "", (unsigned long long)st->to_refusal,
                   (long long)c->set.max_new_refusals);
     }
-    if (c->set.max_rate_increase >= 0 &&
+    if (c->set.max_rate_increase_set &&
         st->difference > c->set.max_rate_increase) {
         failed_gate = 1;
         sb_printf(&why, "%srefusal rate increase %.4g > max_rate_increase "
@@ -1286,6 +1327,36 @@ static int cmd_diff(cli *c, const lc_config *cfg) {
 
 /* ------------------------------------------------------------------ */
 
+/* The verb is only recognised as the first argument: "loopcheck -q turns
+ * x.txt" would check the files "turns" and "x.txt". When no verb came
+ * first and the first operand is a verb's name, say so (usage error)
+ * rather than guess: ./turns checks a file named turns. Returns an exit
+ * code, or -1 when there is no such operand. */
+static int verb_not_first(int argc, char **argv) {
+    static const char *const verbs[] = {"check", "turns", "patterns",
+                                        "diff", "help"};
+    int opt, rc = -1;
+    size_t i;
+    optind = 0; /* GNU getopt: start over */
+    opterr = 0;
+    /* "-" first: operands come back in order as option 1 */
+    while ((opt = getopt_long(argc, argv, "-:f:c:p:j:qh", long_opts,
+                              NULL)) != -1) {
+        if (opt != 1)
+            continue;
+        for (i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+            if (strcmp(optarg, verbs[i]) == 0)
+                rc = usage_error(V_CHECK,
+                                 "the verb must come first: 'loopcheck %s "
+                                 "[OPTIONS] ...' (to read a file named "
+                                 "'%s', write ./%s)",
+                                 verbs[i], verbs[i], verbs[i]);
+        break;
+    }
+    optind = 0;
+    return rc;
+}
+
 static void free_globs(char **v, size_t n) {
     size_t i;
     for (i = 0; i < n; i++)
@@ -1318,12 +1389,15 @@ int main(int argc, char **argv) {
                  strcmp(argv[1], "-h") == 0 ||
                  strcmp(argv[1], "help") == 0) {
             usage(0, stdout);
-            return EXIT_PASS;
+            rc = EXIT_PASS;
+            goto out;
         }
     } else {
         usage(0, stderr);
         return EXIT_USAGE;
     }
+    if (!shift && (rc = verb_not_first(argc, argv)) >= 0)
+        goto out;
     rc = parse_args(&c, argc - shift, argv + shift);
     if (rc < 0)
         rc = make_config(&c, &cfg);
@@ -1335,6 +1409,7 @@ int main(int argc, char **argv) {
         default: rc = cmd_check(&c, cfg); break;
         }
     }
+out:
     if ((fflush(stdout) != 0 || ferror(stdout)) && rc != EXIT_USAGE) {
         fprintf(stderr, "%s: error: cannot write the output: %s [%s]\n",
                 prog, strerror(errno ? errno : EIO),
