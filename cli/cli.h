@@ -82,6 +82,7 @@ typedef struct settings {
     int64_t max_new_refusals;    /* -1 = no limit */
     int max_rate_increase_set;   /* max_rate_increase given (may be < 0) */
     double max_rate_increase;    /* -1..1 */
+    int64_t max_new_loops;       /* default 0: any loop that appears */
     /* input */
     char *input_format;          /* NULL = auto */
     char **assistants, **users;  /* speaker names */

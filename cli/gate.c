@@ -21,6 +21,7 @@
  *   alpha = 0.05
  *   max_new_refusals = 2
  *   max_rate_increase = 0.05       # may be < 0: the rate must drop
+ *   max_new_loops = 0              # the default
  *   [input]
  *   format = "jsonl"
  *   assistant = ["Therapist"]
@@ -587,6 +588,14 @@ static int apply(settings *s, const cfile *f, const char *section,
                                    "between -1 and 1");
             s->max_rate_increase = v->num;
             s->max_rate_increase_set = 1;
+            return 0;
+        }
+        if (strcmp(key, "max_new_loops") == 0) {
+            if (v->kind != 'n' || v->num < 0 || v->num != floor(v->num) ||
+                v->num > 1e15)
+                return cf_error(f, "max_new_loops: expected a whole number "
+                                   ">= 0");
+            s->max_new_loops = (int64_t)v->num;
             return 0;
         }
     } else if (strcmp(section, "input") == 0) {

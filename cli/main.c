@@ -56,7 +56,9 @@ static const char *verb_name(int v) {
 static const char exit_help[] =
     "Exit status:\n"
     "  0  pass (no gate tripped)\n"
-    "  1  the gate failed (findings / rates / diff regression)\n"
+    "  1  the gate failed (findings / rates / diff regression, loops, "
+    "limits,\n"
+    "     or nothing paired)\n"
     "  2  usage error (bad option, bad config or pattern file)\n"
     "  3  some input could not be read (the rest was processed)\n"
     "  4  internal error (out of memory, output could not be written)\n";
@@ -173,8 +175,15 @@ static void usage(int verb, FILE *out) {
                 "with the exact\n"
                 "McNemar test; the 95%% CI of the paired difference uses "
                 "Newcombe's method 10.\n"
-                "Exit 1 when the verdict is 'regression' or a limit below "
-                "is exceeded.\n\n"
+                "Loop flips get the same exact test ('the candidate loops "
+                "more').\n"
+                "Exit 1 when the verdict is 'regression', when the "
+                "candidate loops\n"
+                "significantly more, when more than --max-new-loops prompts "
+                "(default 0)\n"
+                "start looping, when a limit below is exceeded, or when no "
+                "conversation\n"
+                "pairs at all.\n\n"
                 "Options:\n"
                 "  -f, --format F           text|json|junit|github (default "
                 "text)\n"
@@ -186,6 +195,9 @@ static void usage(int verb, FILE *out) {
                 "by more than X\n"
                 "                           (-1..1; below 0: it must drop "
                 "by at least -X)\n"
+                "      --max-new-loops N    fail if more than N prompts loop "
+                "in the candidate\n"
+                "                           only (default 0)\n"
                 "  -c, --config FILE        read [diff] and [input] from "
                 "FILE\n"
                 "  -p, --patterns FILE      add refusal patterns from FILE\n"
@@ -222,7 +234,7 @@ static int usage_error(int verb, const char *fmt, ...) {
 enum {
     O_FAIL_ON = 256, O_MAX_RATE, O_ASSISTANT, O_USER, O_INPUT_FORMAT,
     O_INCLUDE, O_EXCLUDE, O_ALPHA, O_MAX_NEW, O_MAX_INC, O_COLOR, O_VERSION,
-    O_SET, O_FAMILY, O_KINDS
+    O_SET, O_FAMILY, O_KINDS, O_MAX_LOOPS
 };
 
 static const struct option long_opts[] = {
@@ -242,6 +254,7 @@ static const struct option long_opts[] = {
     {"alpha", required_argument, NULL, O_ALPHA},
     {"max-new-refusals", required_argument, NULL, O_MAX_NEW},
     {"max-rate-increase", required_argument, NULL, O_MAX_INC},
+    {"max-new-loops", required_argument, NULL, O_MAX_LOOPS},
     {"color", required_argument, NULL, O_COLOR},
     {"set", required_argument, NULL, O_SET},
     {"family", required_argument, NULL, O_FAMILY},
@@ -259,6 +272,7 @@ static int opt_verbs(int c) {
     case O_ALPHA:
     case O_MAX_NEW:
     case O_MAX_INC:
+    case O_MAX_LOOPS:
         return V_DIFF;
     case O_FAMILY:
         return V_PATTERNS;
@@ -335,8 +349,8 @@ static int parse_args(cli *c, int argc, char **argv) {
     char **rate_args = NULL;
     size_t nrate_args = 0, i;
     double alpha = 0, max_inc = 0;
-    int64_t max_new = -1;
-    int have_alpha = 0, have_new = 0, have_inc = 0;
+    int64_t max_new = -1, max_loops = 0;
+    int have_alpha = 0, have_new = 0, have_inc = 0, have_loops = 0;
     char *format_arg = NULL;
 
     settings_init(&late);
@@ -436,7 +450,6 @@ static int parse_args(cli *c, int argc, char **argv) {
             }
             break;
         }
-
         case O_EXCLUDE:
             add_glob(&c->exclude, &c->nexclude, optarg);
             break;
@@ -465,19 +478,25 @@ static int parse_args(cli *c, int argc, char **argv) {
             }
             have_alpha = 1;
             break;
-        case O_MAX_NEW: {
+        case O_MAX_NEW:
+        case O_MAX_LOOPS: {
             char *end;
             long long n;
             errno = 0;
             n = strtoll(optarg, &end, 10);
             if (*end || end == optarg || errno || n < 0) {
-                rc = usage_error(c->verb, "--max-new-refusals: expected a "
-                                          "whole number >= 0, got '%s'",
-                                 optarg);
+                rc = usage_error(c->verb, "%s: expected a whole number >= 0, "
+                                          "got '%s'",
+                                 oname, optarg);
                 goto done;
             }
-            max_new = n;
-            have_new = 1;
+            if (opt == O_MAX_NEW) {
+                max_new = n;
+                have_new = 1;
+            } else {
+                max_loops = n;
+                have_loops = 1;
+            }
             break;
         }
         case O_MAX_INC:
@@ -553,6 +572,8 @@ static int parse_args(cli *c, int argc, char **argv) {
         c->set.max_rate_increase = max_inc;
         c->set.max_rate_increase_set = 1;
     }
+    if (have_loops)
+        c->set.max_new_loops = max_loops;
     if (late.input_format) {
         free(c->set.input_format);
         c->set.input_format = late.input_format;
@@ -616,6 +637,20 @@ static int read_file(const char *path, sbuf *out) {
     }
     fclose(fp);
     return 0;
+}
+
+/* diff: refusal limits given while the refusal detector is not run. */
+static void diff_warn_unmeasured(const cli *c, const lc_config *cfg) {
+    if (gate_kind_measured(cfg, LC_KIND_REFUSAL))
+        return;
+    if (c->set.max_new_refusals >= 0)
+        fprintf(stderr, "%s: warning: max_new_refusals can never fail: the "
+                        "refusal detector is not run (--kinds) [%s]\n",
+                prog, lc_status_code(LC_ERR_INVALID_ARG));
+    if (c->set.max_rate_increase_set)
+        fprintf(stderr, "%s: warning: max_rate_increase can never fail: the "
+                        "refusal detector is not run (--kinds) [%s]\n",
+                prog, lc_status_code(LC_ERR_INVALID_ARG));
 }
 
 /* Returns -1 to go on, else an exit code. */
@@ -703,6 +738,8 @@ static int make_config(cli *c, lc_config **out) {
     }
     if (c->verb == V_CHECK)
         gate_warn_unmeasured(&c->set, cfg);
+    if (c->verb == V_DIFF)
+        diff_warn_unmeasured(c, cfg);
     if (c->verb == V_PATTERNS) {
         size_t k, np = lc_config_pattern_count(cfg);
         for (k = 0; k < c->nfamilies; k++) {
@@ -741,6 +778,13 @@ typedef struct run {
     uint64_t tripping;     /* conversations that trip fail_on */
     uint64_t junit_tests, junit_failures, junit_errors;
     sbuf junit;            /* buffered <testcase> elements */
+    /* diff: every analysed conversation's id, per side (duplicates) */
+    struct seen_id {
+        char *id, *source;
+        uint64_t line;
+        size_t order;
+    } *seen[2];
+    size_t nseen[2], capseen[2];
     int fatal;             /* a library call failed (NOMEM...) */
     /* sessions reused across conversations (lc_session_check): every
      * session made for this run, freed once its threads are joined */
@@ -826,6 +870,14 @@ static void work_check(job *j, void *ctx) {
     }
     lc_conversation_free(j->conv);
     j->conv = NULL;
+    /* diff: a conversation that could not be read is shown in the JUnit
+     * and GitHub reports as check shows it (<error>, ::error) */
+    if (r->c->verb == V_DIFF && lc_report_status(j->report) != LC_OK &&
+        (r->c->format == LC_OUTPUT_JUNIT ||
+         r->c->format == LC_OUTPUT_GITHUB) &&
+        (st = lc_report_write_gated(j->report, r->c->format, 0, 0,
+                                    sb_write_fn, &j->out)) != LC_OK)
+        j->status = st;
     if (r->c->verb == V_CHECK &&
         (st = lc_report_write_gated(j->report, r->c->format, r->wflags,
                                     r->fail_kinds, sb_write_fn, &j->out)) !=
@@ -879,12 +931,109 @@ static void consume_check(job *j, void *ctx) {
     lc_conversation_free(j->conv);
 }
 
+/* The first line of a reader failure's diagnostic, without "\n". */
+static size_t first_line(const sbuf *b) {
+    const char *nl = b->data ? memchr(b->data, '\n', b->len) : NULL;
+    return nl ? (size_t)(nl - b->data) : b->len;
+}
+
+/* diff -f github: escape a workflow-command message (% CR LF). */
+static void sb_gh(sbuf *b, const char *s, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        switch (s[i]) {
+        case '%': sb_puts(b, "%25"); break;
+        case '\r': sb_puts(b, "%0D"); break;
+        case '\n': sb_puts(b, "%0A"); break;
+        default: sb_add(b, s + i, 1); break;
+        }
+}
+
+static void sb_xml_n(sbuf *b, const char *s, size_t n);
+
 static void consume_diff(job *j, void *ctx) {
     run *r = ctx;
-    if (count_job(r, j) && lc_diff_add(r->diff, j->side, j->report) != LC_OK)
-        r->fatal = 1;
+    int side = j->side ? 1 : 0;
+    if (count_job(r, j)) {
+        struct seen_id *e;
+        if (lc_diff_add(r->diff, j->side, j->report) != LC_OK)
+            r->fatal = 1;
+        if (r->nseen[side] == r->capseen[side]) {
+            r->capseen[side] = r->capseen[side] ? 2 * r->capseen[side] : 64;
+            r->seen[side] = xrealloc(r->seen[side],
+                                     r->capseen[side] * sizeof *e);
+        }
+        e = &r->seen[side][r->nseen[side]];
+        e->id = xstrdup(lc_report_conversation(j->report));
+        e->source = xstrdup(lc_report_source(j->report));
+        e->line = lc_report_line(j->report);
+        e->order = r->nseen[side]++;
+    } else if (r->c->format == LC_OUTPUT_JUNIT ||
+               r->c->format == LC_OUTPUT_GITHUB) {
+        /* rendered on the worker when there is a report; a reader-level
+         * failure has only its diagnostic */
+        if (j->out.len) {
+            sb_add(&r->junit, j->out.data, j->out.len);
+        } else if (j->err.len && r->c->format == LC_OUTPUT_JUNIT) {
+            size_t n = first_line(&j->err);
+            sb_puts(&r->junit, "    <testcase name=\"input\" "
+                               "classname=\"loopcheck.input\" time=\"0\">\n"
+                               "      <error message=\"");
+            sb_xml_n(&r->junit, j->err.data, n);
+            sb_puts(&r->junit, "\" type=\"input\">");
+            sb_xml_n(&r->junit, j->err.data, n);
+            sb_puts(&r->junit, "</error>\n    </testcase>\n");
+        } else if (j->err.len) {
+            sb_puts(&r->junit, "::error title=loopcheck input::");
+            sb_gh(&r->junit, j->err.data, first_line(&j->err));
+            sb_puts(&r->junit, "\n");
+        }
+        r->junit_errors++;
+    }
     lc_report_free(j->report);
     lc_conversation_free(j->conv);
+}
+
+static int seen_cmp(const void *pa, const void *pb) {
+    const struct seen_id *a = pa, *b = pb;
+    int c = strcmp(a->id, b->id);
+    if (c)
+        return c;
+    return a->order < b->order ? -1 : (a->order > b->order ? 1 : 0);
+}
+
+/* diff: warn about conversation ids given more than once on a side
+ * (they pair in input order, k-th with k-th, which may not be what the
+ * logs meant); frees the lists. */
+static void warn_duplicate_ids(run *r) {
+    int side;
+    size_t i;
+    for (side = 0; side < 2; side++) {
+        struct seen_id *v = r->seen[side];
+        size_t n = r->nseen[side], first = 0;
+        if (n > 1)
+            qsort(v, n, sizeof *v, seen_cmp);
+        for (i = 0; i < n; i++) {
+            if (i == 0 || strcmp(v[i].id, v[first].id) != 0) {
+                first = i;
+                continue;
+            }
+            fprintf(stderr,
+                    "%s:%llu: warning: conversation id '%s' already seen in "
+                    "the %s at %s:%llu; duplicates pair in input order [%s]\n",
+                    v[i].source, (unsigned long long)v[i].line, v[i].id,
+                    side ? "candidate" : "baseline", v[first].source,
+                    (unsigned long long)v[first].line,
+                    lc_status_code(LC_ERR_INVALID_ARG));
+        }
+        for (i = 0; i < n; i++) {
+            free(v[i].id);
+            free(v[i].source);
+        }
+        free(v);
+        r->seen[side] = NULL;
+        r->nseen[side] = r->capseen[side] = 0;
+    }
 }
 
 /* turns: render every turn on the worker */
@@ -1049,17 +1198,28 @@ static int read_all(cli *c, run *r, const lc_config *cfg, char **paths,
 }
 
 /* XML attribute text: the gate's rule names and messages are ASCII built
- * from kind/family names and numbers, but escape the specials anyway. */
-static void sb_xml(sbuf *b, const char *s) {
-    for (; *s; s++) {
-        switch (*s) {
+ * from kind/family names and numbers, but escape the specials anyway.
+ * Control characters other than tab are not allowed in XML 1.0: '?'. */
+static void sb_xml_n(sbuf *b, const char *s, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+        switch (s[i]) {
         case '<': sb_puts(b, "&lt;"); break;
         case '>': sb_puts(b, "&gt;"); break;
         case '&': sb_puts(b, "&amp;"); break;
         case '"': sb_puts(b, "&quot;"); break;
-        default: sb_add(b, s, 1); break;
+        default:
+            if ((unsigned char)s[i] < 0x20 && s[i] != '\t')
+                sb_puts(b, "?");
+            else
+                sb_add(b, s + i, 1);
+            break;
         }
     }
+}
+
+static void sb_xml(sbuf *b, const char *s) {
+    sb_xml_n(b, s, strlen(s));
 }
 
 /* The <testsuite> with one test case per gate rule. */
@@ -1223,13 +1383,38 @@ static int cmd_patterns(cli *c, const lc_config *cfg) {
     return EXIT_PASS;
 }
 
+/* The diff's gate rules besides the library's McNemar verdict on
+ * refusals: each is a test case of the JUnit suite loopcheck.gate. */
+enum { DR_PAIRED, DR_LOOPS, DR_LIMITS, DR_COUNT };
+static const char *const diff_rule_names[DR_COUNT] = {
+    "diff paired", "diff loops", "diff limits"};
+
+static void add_why(sbuf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static void add_why(sbuf *b, const char *fmt, ...) {
+    va_list ap;
+    char tmp[512];
+    va_start(ap, fmt);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (b->len)
+        sb_puts(b, "; ");
+    sb_puts(b, tmp);
+}
+
 static int cmd_diff(cli *c, const lc_config *cfg) {
     run r;
     const lc_diff_stats *st = NULL;
-    int rc0, rc1, code, failed_gate = 0;
+    int rc0, rc1, code, failed_gate = 0, k;
     unsigned wflags = color_flags(c);
-    sbuf out = {0}, why = {0};
+    double alpha = c->set.alpha > 0 ? c->set.alpha : 0.05;
+    sbuf out = {0}, why = {0}, rule[DR_COUNT];
     memset(&r, 0, sizeof r);
+    memset(rule, 0, sizeof rule);
     r.c = c;
     r.cfg = cfg;
     if (lc_diff_new(cfg, &r.diff) != LC_OK ||
@@ -1241,33 +1426,72 @@ static int cmd_diff(cli *c, const lc_config *cfg) {
     }
     rc0 = read_all(c, &r, cfg, &c->paths[0], 1, 0, work_check, consume_diff);
     rc1 = read_all(c, &r, cfg, &c->paths[1], 1, 1, work_check, consume_diff);
+    warn_duplicate_ids(&r);
     if (lc_diff_compute(r.diff, &st) != LC_OK) {
         msg_error("out of memory [LC-E090]");
         lc_diff_free(r.diff);
+        sb_free(&r.junit);
         return EXIT_INTERNAL;
     }
-    if (st->verdict == LC_VERDICT_REGRESSION) {
-        failed_gate = 1;
-        sb_printf(&why, "verdict regression: exact McNemar p = %.4g < alpha "
-                        "%g",
-                  st->p_value, c->set.alpha > 0 ? c->set.alpha : 0.05);
+
+    if (st->paired == 0) {
+        /* nothing was compared: that is not a pass */
+        add_why(&rule[DR_PAIRED],
+                "nothing to compare: no conversation of the baseline (%llu) "
+                "pairs with one of the candidate (%llu)",
+                (unsigned long long)st->unpaired_baseline,
+                (unsigned long long)st->unpaired_candidate);
+    } else {
+        uint64_t nb = st->paired + st->unpaired_baseline,
+                 nc = st->paired + st->unpaired_candidate;
+        double p_loops = lc_mcnemar_exact(
+            st->loops_appeared, st->loops_appeared + st->loops_disappeared);
+        if (st->unpaired_baseline * 10 > nb || st->unpaired_candidate * 10 > nc)
+            fprintf(stderr,
+                    "%s: warning: %llu of %llu baseline and %llu of %llu "
+                    "candidate conversations are unpaired; the statistics "
+                    "cover the %llu paired prompts only [%s]\n",
+                    prog, (unsigned long long)st->unpaired_baseline,
+                    (unsigned long long)nb,
+                    (unsigned long long)st->unpaired_candidate,
+                    (unsigned long long)nc, (unsigned long long)st->paired,
+                    lc_status_code(LC_ERR_INVALID_ARG));
+        if (st->verdict == LC_VERDICT_REGRESSION)
+            add_why(&why, "verdict regression: exact McNemar p = %.4g < "
+                          "alpha %g",
+                    st->p_value, alpha);
+        /* loops: the same exact one-sided McNemar test on the loop flips,
+         * plus a count limit (default 0: any loop that appears fails) */
+        if (st->loops_appeared > (uint64_t)c->set.max_new_loops)
+            add_why(&rule[DR_LOOPS],
+                    "%llu prompt%s started looping > max_new_loops %lld",
+                    (unsigned long long)st->loops_appeared,
+                    st->loops_appeared == 1 ? "" : "s",
+                    (long long)c->set.max_new_loops);
+        if (p_loops < alpha)
+            add_why(&rule[DR_LOOPS],
+                    "candidate loops more: %llu appeared vs %llu "
+                    "disappeared, exact McNemar p = %.4g < alpha %g",
+                    (unsigned long long)st->loops_appeared,
+                    (unsigned long long)st->loops_disappeared, p_loops,
+                    alpha);
+        if (c->set.max_new_refusals >= 0 &&
+            st->to_refusal > (uint64_t)c->set.max_new_refusals)
+            add_why(&rule[DR_LIMITS],
+                    "%llu prompts flipped to refusal > max_new_refusals %lld",
+                    (unsigned long long)st->to_refusal,
+                    (long long)c->set.max_new_refusals);
+        if (c->set.max_rate_increase_set &&
+            st->difference > c->set.max_rate_increase)
+            add_why(&rule[DR_LIMITS],
+                    "refusal rate increase %.4g > max_rate_increase %g",
+                    st->difference, c->set.max_rate_increase);
     }
-    if (c->set.max_new_refusals >= 0 &&
-        st->to_refusal > (uint64_t)c->set.max_new_refusals) {
-        failed_gate = 1;
-        sb_printf(&why, "%s%llu prompts flipped to refusal > "
-                        "max_new_refusals %lld",
-                  why.len ? "; " : "", (unsigned long long)st->to_refusal,
-                  (long long)c->set.max_new_refusals);
-    }
-    if (c->set.max_rate_increase_set &&
-        st->difference > c->set.max_rate_increase) {
-        failed_gate = 1;
-        sb_printf(&why, "%srefusal rate increase %.4g > max_rate_increase "
-                        "%g",
-                  why.len ? "; " : "", st->difference,
-                  c->set.max_rate_increase);
-    }
+    for (k = 0; k < DR_COUNT; k++)
+        if (rule[k].len)
+            add_why(&why, "%s", rule[k].data);
+    failed_gate = why.len > 0;
+
     if (lc_diff_write(r.diff, c->format, wflags, sb_write_fn, &out) != LC_OK)
         r.fatal = 1;
     if (c->format == LC_OUTPUT_JUNIT) {
@@ -1276,38 +1500,54 @@ static int cmd_diff(cli *c, const lc_config *cfg) {
         uint64_t dt = st->paired + 1,
                  df = st->verdict == LC_VERDICT_REGRESSION
                           ? st->to_refusal + 1
-                          : 0;
-        int limit_fail = failed_gate && st->verdict != LC_VERDICT_REGRESSION;
+                          : 0,
+                 gf = 0, ne = r.junit_errors;
+        for (k = 0; k < DR_COUNT; k++)
+            gf += rule[k].len > 0;
         printf("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                "<testsuites name=\"loopcheck\" tests=\"%llu\" "
-               "failures=\"%llu\" errors=\"0\">\n",
-               (unsigned long long)(dt + 1),
-               (unsigned long long)(df + (limit_fail ? 1 : 0)));
+               "failures=\"%llu\" errors=\"%llu\">\n",
+               (unsigned long long)(dt + DR_COUNT + ne),
+               (unsigned long long)(df + gf), (unsigned long long)ne);
+        if (ne) {
+            printf("  <testsuite name=\"loopcheck.input\" tests=\"%llu\" "
+                   "failures=\"0\" errors=\"%llu\" skipped=\"0\">\n",
+                   (unsigned long long)ne, (unsigned long long)ne);
+            put_out(r.junit.data, r.junit.len);
+            printf("  </testsuite>\n");
+        }
         put_out(out.data, out.len);
-        printf("  <testsuite name=\"loopcheck.gate\" tests=\"1\" "
-               "failures=\"%d\" errors=\"0\" skipped=\"0\">\n"
-               "    <testcase name=\"diff limits\" classname=\"loopcheck."
-               "gate\" time=\"0\"",
-               limit_fail);
-        if (limit_fail) {
-            sbuf m = {0};
-            sb_xml(&m, why.data);
-            printf(">\n      <failure message=\"%s\" type=\"gate\"/>\n"
-                   "    </testcase>\n",
-                   m.data);
-            sb_free(&m);
-        } else {
-            printf("/>\n");
+        printf("  <testsuite name=\"loopcheck.gate\" tests=\"%d\" "
+               "failures=\"%llu\" errors=\"0\" skipped=\"0\">\n",
+               DR_COUNT, (unsigned long long)gf);
+        for (k = 0; k < DR_COUNT; k++) {
+            printf("    <testcase name=\"%s\" classname=\"loopcheck.gate\" "
+                   "time=\"0\"",
+                   diff_rule_names[k]);
+            if (rule[k].len) {
+                sbuf m = {0};
+                sb_xml(&m, rule[k].data);
+                printf(">\n      <failure message=\"%s\" type=\"gate\"/>\n"
+                       "    </testcase>\n",
+                       m.data);
+                sb_free(&m);
+            } else {
+                printf("/>\n");
+            }
         }
         printf("  </testsuite>\n</testsuites>\n");
     } else {
+        if (c->format == LC_OUTPUT_GITHUB)
+            put_out(r.junit.data, r.junit.len);
         put_out(out.data, out.len);
         if (c->format == LC_OUTPUT_TEXT)
-            printf("gate: %s%s%s\n", failed_gate ? "FAIL: " : "pass",
-                   failed_gate ? why.data : "", "");
-        else if (c->format == LC_OUTPUT_GITHUB && failed_gate &&
-                   st->verdict != LC_VERDICT_REGRESSION)
-            printf("::error title=loopcheck gate::%s\n", why.data);
+            printf("gate: %s%s\n", failed_gate ? "FAIL: " : "pass",
+                   failed_gate ? why.data : "");
+        else if (c->format == LC_OUTPUT_GITHUB)
+            for (k = 0; k < DR_COUNT; k++)
+                if (rule[k].len)
+                    printf("::error title=loopcheck gate::%s: %s\n",
+                           diff_rule_names[k], rule[k].data);
     }
     if (failed_gate)
         fprintf(stderr, "%s: gate failed: %s\n", prog, why.data);
@@ -1319,8 +1559,11 @@ static int cmd_diff(cli *c, const lc_config *cfg) {
                          : EXIT_PASS;
     if (rc0 < 0 || rc1 < 0)
         code = EXIT_INTERNAL;
+    for (k = 0; k < DR_COUNT; k++)
+        sb_free(&rule[k]);
     sb_free(&out);
     sb_free(&why);
+    sb_free(&r.junit);
     lc_diff_free(r.diff);
     return code;
 }
