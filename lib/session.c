@@ -12,8 +12,9 @@
  *
  * Invariants: findings are individually allocated (pointers stay valid
  * while the session lives); queue holds each finding at most once
- * (lci_finding.queued); ring slot of turn i (1-based) is (i-1) % window
- * and is valid iff i > nturns - window.
+ * (lci_finding.queued) and has room for all (capqueue >= nfind, so an
+ * event is never lost to a failed allocation); ring slot of turn i
+ * (1-based) is (i-1) % window and is valid iff i > nturns - window.
  */
 #include "input.h" /* lci_json for lc_session_parse */
 
@@ -199,42 +200,47 @@ static lc_status session_run(lc_session *s, lci_turn *t) {
 }
 
 /* Grow the ring (turns, looped and foreign flags, keys) to hold one
- * more turn; new slots are zero. */
+ * more turn; new slots are zero. All or nothing: the four arrays share
+ * s->cap, so the new ones are all made before any old one is given up
+ * (growing them one by one left the grown ones with a wrong old size
+ * after a later one failed). Runs at most log2(window / 16) times per
+ * session. */
 static lc_status ring_grow(lc_session *s) {
     uint32_t ncap = s->cap * 2 > s->r.window ? s->r.window : s->cap * 2;
-    lci_turn *r;
-    uint8_t *l, *b;
-    turn_keys *k;
-    r = lci_realloc(s->alloc, s->r.turns, s->cap * sizeof *r,
-                    ncap * sizeof *r);
-    if (!r)
+    lci_turn *r = lci_calloc(s->alloc, ncap, sizeof *r);
+    uint8_t *l = lci_calloc(s->alloc, ncap, 1);
+    uint8_t *b = lci_calloc(s->alloc, ncap, 1);
+    turn_keys *k = lci_calloc(s->alloc, ncap, sizeof *k);
+    if (!r || !l || !b || !k) {
+        lci_free(s->alloc, r);
+        lci_free(s->alloc, l);
+        lci_free(s->alloc, b);
+        lci_free(s->alloc, k);
         return LC_ERR_NOMEM;
+    }
+    memcpy(r, s->r.turns, s->cap * sizeof *r);
+    memcpy(l, s->looped, s->cap);
+    memcpy(b, s->foreign, s->cap);
+    memcpy(k, s->keys, s->cap * sizeof *k);
+    lci_free(s->alloc, s->r.turns);
+    lci_free(s->alloc, s->looped);
+    lci_free(s->alloc, s->foreign);
+    lci_free(s->alloc, s->keys);
     s->r.turns = r;
-    memset(r + s->cap, 0, (ncap - s->cap) * sizeof *r);
-    l = lci_realloc(s->alloc, s->looped, s->cap, ncap);
-    if (!l)
-        return LC_ERR_NOMEM;
     s->looped = l;
-    memset(l + s->cap, 0, ncap - s->cap);
-    b = lci_realloc(s->alloc, s->foreign, s->cap, ncap);
-    if (!b)
-        return LC_ERR_NOMEM;
     s->foreign = b;
-    memset(b + s->cap, 0, ncap - s->cap);
-    k = lci_realloc(s->alloc, s->keys, s->cap * sizeof *k, ncap * sizeof *k);
-    if (!k)
-        return LC_ERR_NOMEM;
     s->keys = k;
-    memset(k + s->cap, 0, (ncap - s->cap) * sizeof *k);
     s->cap = ncap;
     return LC_OK;
 }
 
-/* The ring slot for the next turn, emptied; zeroed too unless the
- * caller overwrites all of it (`whole`: a borrowed push). */
-static lc_status session_slot(lc_session *s, lci_turn **slot, int whole) {
+/* The checks before a push, and room in the ring: *pos receives the
+ * slot of the next turn. Once the ring has wrapped, that slot holds the
+ * oldest turn of the window, which leaves it only when the new turn is
+ * in: it stays (r.n unchanged) until slot_run, so a push that fails
+ * making its turn leaves the window whole. */
+static lc_status session_slot(lc_session *s, uint32_t *pos) {
     lc_status st;
-    uint32_t pos;
     if (!s)
         return LC_ERR_INVALID_ARG;
     if (s->finished) {
@@ -249,64 +255,66 @@ static lc_status session_slot(lc_session *s, lci_turn **slot, int whole) {
     if (s->r.n >= s->cap && s->cap < s->r.window &&
         (st = ring_grow(s)) != LC_OK)
         return st;
-    pos = ring_pos(s, s->r.n);
-    *slot = &s->r.turns[pos];
-    if (s->foreign[pos] == SLOT_OWNED)
-        lci_turn_free(*slot, s->alloc);
-    s->foreign[pos] = SLOT_OWNED;
-    if (!whole)
-        memset(*slot, 0, sizeof **slot);
+    *pos = ring_pos(s, s->r.n);
     return LC_OK;
+}
+
+/* Empty slot pos (session_slot) for the new turn t, ready, move t in and
+ * run the detectors on it. */
+static lc_status slot_run(lc_session *s, uint32_t pos, const lci_turn *t,
+                          uint8_t owner) {
+    lci_turn *slot = &s->r.turns[pos];
+    if (s->foreign[pos] == SLOT_OWNED)
+        lci_turn_free(slot, s->alloc);
+    s->foreign[pos] = owner;
+    *slot = *t;
+    slot->pub.index = ++s->r.n;
+    return session_run(s, slot);
 }
 
 lc_status lc_session_push(lc_session *s, lc_role role, const char *speaker,
                           size_t speaker_len, const char *text, size_t len) {
-    lci_turn *t;
+    lci_turn t;
     size_t bad;
+    uint32_t pos;
     lc_status st;
     if (!s || (!text && len) || (!speaker && speaker_len) ||
         (unsigned)role > LC_ROLE_TOOL)
         return LC_ERR_INVALID_ARG;
-    if ((st = session_slot(s, &t, 0)) != LC_OK)
+    if ((st = session_slot(s, &pos)) != LC_OK)
         return st;
-    st = lci_turn_init(t, s->cfg, role, speaker, speaker_len, text ? text : "",
-                       len, &bad);
+    st = lci_turn_init(&t, s->cfg, role, speaker, speaker_len,
+                       text ? text : "", len, &bad);
     if (st != LC_OK) {
-        lci_turn_free(t, s->alloc);
-        memset(t, 0, sizeof *t);
+        lci_turn_free(&t, s->alloc);
         return st;
     }
-    t->pub.index = ++s->r.n;
-    return session_run(s, t);
+    return slot_run(s, pos, &t, SLOT_OWNED);
 }
 
 lc_status lc_session_push_turn(lc_session *s, const lc_turn *turn) {
-    lci_turn *t;
+    lci_turn t;
+    uint32_t pos;
     lc_status st;
     if (!s || !turn)
         return LC_ERR_INVALID_ARG;
-    if ((st = session_slot(s, &t, 0)) != LC_OK)
+    if ((st = session_slot(s, &pos)) != LC_OK)
         return st;
-    st = lci_turn_copy(t, lci_turn_of(turn), s->alloc);
-    if (st != LC_OK) {
-        memset(t, 0, sizeof *t);
-        return st;
-    }
-    t->pub.index = ++s->r.n;
-    return session_run(s, t);
+    st = lci_turn_copy(&t, lci_turn_of(turn), s->alloc);
+    if (st != LC_OK)
+        return st; /* lci_turn_copy freed what it made */
+    return slot_run(s, pos, &t, SLOT_OWNED);
 }
 
 lc_status lci_session_push_borrowed(lc_session *s, const lci_turn *turn) {
-    lci_turn *t;
+    uint32_t pos;
     lc_status st;
     if (!s || !turn)
         return LC_ERR_INVALID_ARG;
-    if ((st = session_slot(s, &t, 1)) != LC_OK)
+    if ((st = session_slot(s, &pos)) != LC_OK)
         return st;
-    *t = *turn; /* shallow: strings and tokens stay the caller's */
-    s->foreign[(t - s->r.turns)] = SLOT_FOREIGN;
-    t->pub.index = ++s->r.n;
-    return session_run(s, t);
+    /* shallow: strings and tokens stay the caller's */
+    return slot_run(s, pos, turn, SLOT_FOREIGN);
 }
 
 lc_status lci_session_reset(lc_session *s) {
@@ -467,6 +475,12 @@ lc_status lci_session_new_finding(lc_session *s, lc_kind kind,
                   s->nfind + 1);
     if (st != LC_OK)
         return st;
+    /* room to queue every finding at once: lci_session_touch then
+     * never loses an event */
+    st = lci_grow(s->alloc, (void **)&s->queue, sizeof *s->queue,
+                  &s->capqueue, s->nfind + 1);
+    if (st != LC_OK)
+        return st;
     f = lci_calloc(s->alloc, 1, sizeof *f);
     if (!f)
         return LC_ERR_NOMEM;
@@ -487,9 +501,20 @@ lc_status lci_session_new_finding(lc_session *s, lc_kind kind,
 void lci_session_touch(lc_session *s, lci_finding *f) {
     if (f->queued)
         return;
-    if (lci_grow(s->alloc, (void **)&s->queue, sizeof *s->queue,
-                 &s->capqueue, s->qlen + 1) != LC_OK)
-        return; /* the event is lost, the finding itself is kept */
+    if (s->qlen == s->capqueue &&
+        lci_grow(s->alloc, (void **)&s->queue, sizeof *s->queue,
+                 &s->capqueue, s->qlen + 1) != LC_OK) {
+        /* no room to be had: the events already returned (before
+         * qhead) make room, and there are some, as
+         * lci_session_new_finding keeps capqueue >= nfind and f is not
+         * pending */
+        memmove(s->queue, s->queue + s->qhead,
+                (s->qlen - s->qhead) * sizeof *s->queue);
+        s->qlen -= s->qhead;
+        s->qhead = 0;
+        if (s->qlen == s->capqueue)
+            return; /* not a finding of this session's: never */
+    }
     s->queue[s->qlen++] = f;
     f->queued = 1;
 }
