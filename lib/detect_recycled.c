@@ -106,10 +106,11 @@ typedef struct recyc_state {
     uint64_t *sh;
     size_t capsh;
     /* fingerprints: hashes and token positions in two arrays (the
-     * winnowing loop addresses both by a scaled index) */
+     * winnowing loop addresses both by a scaled index), each with its
+     * own capacity: a failed grow of one leaves the other grown */
     uint64_t *fph;
     uint32_t *fpp;
-    size_t capfps;
+    size_t capfph, capfpp;
     src_rec *srcs;
     size_t capsrcs;
     recyc_hit *hits;
@@ -197,8 +198,8 @@ static lc_status recyc_reset(void *st, lc_session *s) {
         idx_clear(r);
     }
     r->next_sweep = r->window;
-    if (r->capsh > RECYC_KEEP || r->capfps > RECYC_KEEP ||
-        r->caphits > RECYC_KEEP) {
+    if (r->capsh > RECYC_KEEP || r->capfph > RECYC_KEEP ||
+        r->capfpp > RECYC_KEEP || r->caphits > RECYC_KEEP) {
         lci_free(r->a, r->sh);
         lci_free(r->a, r->fph);
         lci_free(r->a, r->fpp);
@@ -207,7 +208,7 @@ static lc_status recyc_reset(void *st, lc_session *s) {
         r->fph = NULL;
         r->fpp = NULL;
         r->hits = NULL;
-        r->capsh = r->capfps = r->caphits = 0;
+        r->capsh = r->capfph = r->capfpp = r->caphits = 0;
     }
     return LC_OK;
 }
@@ -292,17 +293,15 @@ static lc_status fingerprints(recyc_state *r, const lci_turn *t,
     }
     /* at most one fingerprint per window position (+1: the branch-free
      * winnowing writes one past the last kept one) */
-    if (nsh + 1 > r->capfps) {
-        size_t cp = r->capfps;
-        cap = r->capfps;
-        st = lci_grow(r->a, (void **)&r->fph, sizeof *r->fph, &cap,
-                      nsh + 1);
+    if (nsh + 1 > r->capfph || nsh + 1 > r->capfpp) {
+        st = lci_grow(r->a, (void **)&r->fph, sizeof *r->fph, &r->capfph,
+                      (size_t)nsh + 1);
         if (st != LC_OK)
             return st;
-        st = lci_grow(r->a, (void **)&r->fpp, sizeof *r->fpp, &cp, cap);
+        st = lci_grow(r->a, (void **)&r->fpp, sizeof *r->fpp, &r->capfpp,
+                      (size_t)nsh + 1);
         if (st != LC_OK)
             return st;
-        r->capfps = cap < cp ? cap : cp;
     }
     sh = r->sh;
     fph = r->fph;
