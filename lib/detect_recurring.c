@@ -65,7 +65,7 @@ typedef struct recur_entry {
 
 typedef struct recur_state {
     const lci_alloc *a;
-    lci_u64map map; /* key -> pool index + 1 (0: none, allocation failed) */
+    lci_u64map map; /* key -> pool index + 1 */
     /* entries in one array (no allocation per distinct turn), emptied at
      * reset; entries dropped by a sweep are reused through a free list */
     recur_entry *pool;
@@ -100,27 +100,34 @@ static recur_entry *entry_at(recur_state *r, uint64_t v) {
 
 static uint32_t *occ_of(recur_entry *e) { return e->occ ? e->occ : e->inl; }
 
-/* A zeroed entry; *val receives its map value. */
-static lc_status entry_new(recur_state *r, uint64_t *val) {
+/* Room for one more entry, so that entry_new cannot fail: taken before
+ * a key goes into the map (a key inserted whose entry then could not be
+ * made would stay in the map without one). */
+static lc_status pool_reserve(recur_state *r) {
+    size_t cap = r->cappool;
+    lc_status st;
+    if (r->free_head || r->npool < r->cappool)
+        return LC_OK;
+    st = lci_grow(r->a, (void **)&r->pool, sizeof *r->pool, &cap,
+                  r->npool + 1);
+    if (st != LC_OK)
+        return st;
+    r->cappool = cap;
+    return LC_OK;
+}
+
+/* A zeroed entry (after pool_reserve); returns its map value. */
+static uint64_t entry_new(recur_state *r) {
     size_t i;
     if (r->free_head) {
         i = r->free_head - 1;
         r->free_head = r->pool[i].next_free;
     } else {
-        if (r->npool == r->cappool) {
-            size_t cap = r->cappool;
-            lc_status st = lci_grow(r->a, (void **)&r->pool, sizeof *r->pool,
-                                    &cap, r->npool + 1);
-            if (st != LC_OK)
-                return st;
-            r->cappool = cap;
-        }
         i = r->npool++;
     }
     memset(&r->pool[i], 0, sizeof r->pool[i]);
     r->pool[i].cap = RECUR_INL;
-    *val = (uint64_t)i + 1;
-    return LC_OK;
+    return (uint64_t)i + 1;
 }
 
 /* Give entry v back to the pool. */
@@ -183,7 +190,7 @@ static bool keep_recent(uint64_t key, uint64_t val, void *ctx) {
     recur_entry *e = entry_at(c->r, val);
     (void)key;
     if (e && e->seen_last >= c->lo)
-        return true; /* (a 0 value is left by a failed allocation) */
+        return true;
     entry_release(c->r, val);
     return false;
 }
@@ -224,20 +231,12 @@ static lc_status occurrence(recur_state *r, lc_session *s, uint32_t idx,
     lc_status st;
     if (!t)
         return LC_OK;
-    st = lci_u64map_slot(&r->map, r->a, key, &slot, &created);
-    if (st != LC_OK)
+    if ((st = pool_reserve(r)) != LC_OK ||
+        (st = lci_u64map_slot(&r->map, r->a, key, &slot, &created)) != LC_OK)
         return st;
-    if (created) {
-        uint64_t v;
-        if (entry_new(r, &v) != LC_OK) {
-            *slot = 0; /* the entry stays with a 0 value: skipped */
-            return LC_ERR_NOMEM;
-        }
-        *slot = v;
-    }
+    if (created)
+        *slot = entry_new(r);
     e = entry_at(r, *slot);
-    if (!e)
-        return LC_ERR_NOMEM;
     if (e->seen_last && continues_cycle(r, s, idx, idx - e->seen_last)) {
         e->seen_last = idx;
         return LC_OK;

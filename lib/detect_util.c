@@ -127,16 +127,45 @@ lc_status lci_u64map_slot(lci_u64map *m, const lci_alloc *a, uint64_t key,
     return LC_OK;
 }
 
+/* Make every key of m findable again after slots were emptied in place
+ * (no allocation): each key is taken out and inserted again, in probe
+ * order from `start`, a slot that was empty before any was emptied (so
+ * no probe sequence runs across it). A key moves only backwards along
+ * its own probe sequence, into a hole, so the keys before it stay
+ * findable. */
+static void map_fill_holes(lci_u64map *m, size_t start) {
+    size_t mask = m->cap - 1, k, i, j;
+    for (k = 1; k <= mask; k++) {
+        uint64_t key;
+        i = (start + k) & mask;
+        if (!(key = m->keys[i]))
+            continue;
+        for (j = slot_of(key) & mask; m->keys[j] && j != i;
+             j = (j + 1) & mask)
+            ;
+        if (j != i) {
+            m->keys[j] = key;
+            m->vals[j] = m->vals[i];
+            m->keys[i] = 0;
+        }
+    }
+}
+
 lc_status lci_u64map_retain(lci_u64map *m, const lci_alloc *a,
                             bool (*keep)(uint64_t key, uint64_t val,
                                          void *ctx),
                             void *ctx) {
-    size_t i, cap = 64;
+    size_t i, cap = 64, empty = 0;
     if (!m->cap)
         return LC_OK;
+    while (m->keys[empty]) /* there is one: load factor <= 1/2 */
+        empty++;
     /* one call of `keep` per entry (it may release what the value points
      * to); dropped slots are cleared, then everything left is rehashed
-     * into a table sized for it, so memory follows the live entries */
+     * into a table sized for it, so memory follows the live entries. If
+     * that table cannot be had, the entries left are re-placed in the
+     * table they are in: the map stays whole and this still succeeds
+     * (a cleared slot alone would cut the probe sequences through it). */
     for (i = 0; i < m->cap; i++)
         if (m->keys[i] &&
             !keep(m->keys[i] == U64MAP_ZERO ? 0 : m->keys[i], m->vals[i],
@@ -146,7 +175,9 @@ lc_status lci_u64map_retain(lci_u64map *m, const lci_alloc *a,
         }
     while (cap < 2 * m->n + 2)
         cap *= 2;
-    return map_rehash(m, a, cap);
+    if (map_rehash(m, a, cap) != LC_OK)
+        map_fill_holes(m, empty);
+    return LC_OK;
 }
 
 /* ---- speakers and the agent rule ---- */
