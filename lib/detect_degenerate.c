@@ -280,27 +280,34 @@ static lc_status line_words(degen_state *d, const char *p, size_t n,
     return LC_OK;
 }
 
-/* Distinct 3-grams of the ngr + 2 word hashes w[0], w[stride], ...
- * (token hashes in place, or d->words), at most most + 1: counting stops
- * there (the ratio cannot reach pct any more). The set has 2^(64 - shift)
+/* Distinct 3-grams of the ngr + 2 (>= 3) word hashes of an array of
+ * elements of `stride` bytes, each at byte `off` of its element (token
+ * hashes in place, or d->words), at most most + 1: counting stops there
+ * (the ratio cannot reach pct any more). The set has 2^(64 - shift)
  * slots, all zero; the slots filled are listed in ins. Word hashes are
  * random already: a multiply-add combination is enough, and the slot
  * comes from its high (well-mixed) bits, so the home slot needs no mask.
- * A function of its own, so that the loop has the registers to itself. */
-#if defined(__GNUC__)
-__attribute__((noinline))
-#endif
-static size_t count_grams(uint64_t *set, uint32_t *ins, unsigned shift,
-                          size_t mask, const uint64_t *w, size_t stride,
-                          size_t ngr, size_t most) {
-    const uint64_t *end = w + (ngr + 2) * stride;
-    uint64_t w0 = w[0], w1 = w[stride];
+ * The walk is by elements, so it ends one past the array's end (a walk
+ * over the hash members ended a member past it: outside the array).
+ * Made once per array (count_grams_tokens, count_grams_words: `off` and
+ * `stride` constants), each a function of its own, so that the loop has
+ * the registers to itself. */
+static inline size_t count_grams(uint64_t *set, uint32_t *ins,
+                                 unsigned shift, size_t mask,
+                                 const unsigned char *a, size_t stride,
+                                 size_t off, size_t ngr, size_t most) {
+    const unsigned char *p, *end = a + (ngr + 2) * stride;
+    uint64_t w0, w1;
     size_t distinct = 0;
-    for (w += 2 * stride; w < end; w += stride) {
-        uint64_t w2 = *w;
-        uint64_t g = w0 * UINT64_C(0x9e3779b97f4a7c15) +
-                     w1 * UINT64_C(0xbf58476d1ce4e5b9) + w2;
+    memcpy(&w0, a + off, sizeof w0);
+    memcpy(&w1, a + stride + off, sizeof w1);
+    for (p = a + 2 * stride; p < end; p += stride) {
+        uint64_t w2;
+        uint64_t g;
         size_t j;
+        memcpy(&w2, p + off, sizeof w2);
+        g = w0 * UINT64_C(0x9e3779b97f4a7c15) +
+            w1 * UINT64_C(0xbf58476d1ce4e5b9) + w2;
         w0 = w1;
         w1 = w2;
         if (!g)
@@ -316,6 +323,27 @@ static size_t count_grams(uint64_t *set, uint32_t *ins, unsigned shift,
         }
     }
     return distinct;
+}
+
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static size_t count_grams_tokens(uint64_t *set, uint32_t *ins,
+                                 unsigned shift, size_t mask,
+                                 const lci_token *t, size_t ngr,
+                                 size_t most) {
+    return count_grams(set, ins, shift, mask, (const unsigned char *)t,
+                       sizeof *t, offsetof(lci_token, hash), ngr, most);
+}
+
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static size_t count_grams_words(uint64_t *set, uint32_t *ins,
+                                unsigned shift, size_t mask,
+                                const uint64_t *w, size_t ngr, size_t most) {
+    return count_grams(set, ins, shift, mask, (const unsigned char *)w,
+                       sizeof *w, 0, ngr, most);
 }
 
 static lc_status degen_on_turn(void *st, lc_session *s, const lci_turn *t) {
@@ -402,12 +430,11 @@ static lc_status degen_on_turn(void *st, lc_session *s, const lci_turn *t) {
     }
     mask = cap - 1;
     if (fast)
-        distinct = count_grams(d->set, d->ins, shift, mask, &t->tokens[0].hash,
-                               sizeof *t->tokens / sizeof(uint64_t), ngr,
-                               most);
+        distinct = count_grams_tokens(d->set, d->ins, shift, mask,
+                                      t->tokens, ngr, most);
     else
-        distinct = count_grams(d->set, d->ins, shift, mask, d->words, 1, ngr,
-                               most);
+        distinct = count_grams_words(d->set, d->ins, shift, mask, d->words,
+                                     ngr, most);
     for (i = 0; i < distinct; i++)
         d->set[d->ins[i]] = 0;
     ratio = 1.0 - (double)distinct / (double)ngr;
