@@ -363,20 +363,6 @@ lc_status lci_emit_finding_detail(const lc_finding *f, lci_buf *out) {
     return LC_OK;
 }
 
-/* The plain entry points are the gated ones with every kind failing. */
-lc_status lci_emit_report_text(const lc_report *r, unsigned flags,
-                               lci_buf *out) {
-    return lci_emit_report_text_gated(r, flags, LCI_KINDS_ALL, out);
-}
-
-lc_status lci_emit_report_junit(const lc_report *r, lci_buf *out) {
-    return lci_emit_report_junit_gated(r, LCI_KINDS_ALL, out);
-}
-
-lc_status lci_emit_report_github(const lc_report *r, lci_buf *out) {
-    return lci_emit_report_github_gated(r, LCI_KINDS_ALL, out);
-}
-
 /* Does s need lci_buf_term_str (a control character or invalid UTF-8)? */
 static int needs_term_escape(const char *s) {
     size_t len, i = 0, n, bad;
@@ -432,6 +418,30 @@ static lc_status text_report(const lc_report *r, unsigned flags,
     return st;
 }
 
+/* Strings reach the XML from several places (source, id, error message,
+ * finding lines): one pass over the rendered test case repairs any
+ * invalid UTF-8 among them. */
+static lc_status junit_report(const lc_report *r, uint32_t fail_kinds,
+                              lci_buf *out) {
+    size_t start = out->len;
+    LCI_TRY(lci_emit_report_junit_gated(r, fail_kinds, out));
+    return lci_buf_utf8_guard(out, start);
+}
+
+/* The plain entry points are the gated ones with every kind failing. */
+lc_status lci_emit_report_text(const lc_report *r, unsigned flags,
+                               lci_buf *out) {
+    return text_report(r, flags, LCI_KINDS_ALL, out);
+}
+
+lc_status lci_emit_report_junit(const lc_report *r, lci_buf *out) {
+    return junit_report(r, LCI_KINDS_ALL, out);
+}
+
+lc_status lci_emit_report_github(const lc_report *r, lci_buf *out) {
+    return lci_emit_report_github_gated(r, LCI_KINDS_ALL, out);
+}
+
 lc_status lc_report_write_gated(const lc_report *report, lc_output fmt,
                                 unsigned flags, uint32_t fail_kinds,
                                 lc_write_fn fn, void *userdata) {
@@ -448,12 +458,7 @@ lc_status lc_report_write_gated(const lc_report *report, lc_output fmt,
         st = lci_emit_report_json(report, &out);
         break;
     case LC_OUTPUT_JUNIT:
-        /* strings reach the XML from several places (source, id, error
-         * message, finding lines): one pass over the test case repairs
-         * any invalid UTF-8 among them */
-        st = lci_emit_report_junit_gated(report, fail_kinds, &out);
-        if (st == LC_OK)
-            st = lci_buf_utf8_guard(&out, 0);
+        st = junit_report(report, fail_kinds, &out);
         break;
     case LC_OUTPUT_GITHUB:
         st = lci_emit_report_github_gated(report, fail_kinds, &out);

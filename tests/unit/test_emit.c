@@ -304,6 +304,27 @@ static void test_junit_invalid_utf8(void **state) {
     lc_report_free(r);
 }
 
+/* The internal entry points (no callback) make the same guarantees, and
+ * leave what the buffer held before alone. */
+static void test_internal_writers(void **state) {
+    lc_report *r = hostile();
+    lci_buf b;
+    (void)state;
+    lci_buf_init(&b, r->alloc);
+    assert_int_equal(lci_buf_append(&b, "\xff", 1), LC_OK);
+    assert_int_equal(lci_emit_report_junit(r, &b), LC_OK);
+    assert_int_equal(lci_buf_terminate(&b), LC_OK);
+    assert_int_equal((unsigned char)b.data[0], 0xFF);
+    assert_true(utf8_ok(b.data + 1, b.len - 1));
+    b.len = 0;
+    assert_int_equal(lci_emit_report_text(r, 0, &b), LC_OK);
+    assert_int_equal(lci_buf_terminate(&b), LC_OK);
+    assert_true(utf8_ok(b.data, b.len));
+    assert_true(no_controls(b.data));
+    lci_buf_free(&b);
+    lc_report_free(r);
+}
+
 /* Text and GitHub output: no control character from the data reaches
  * the terminal or the log (escaped as \u001b), invalid UTF-8 is U+FFFD. */
 static void test_text_controls(void **state) {
@@ -437,6 +458,7 @@ int main(void) {
         cmocka_unit_test(test_github_controls),
         cmocka_unit_test(test_term_helpers),
         cmocka_unit_test(test_utf8_helpers),
+        cmocka_unit_test(test_internal_writers),
     };
     return cmocka_run_group_tests_name("emit", tests, mk_setup, mk_teardown);
 }
