@@ -548,6 +548,9 @@ static int apply(settings *s, const cfile *f, const char *section,
             size_t i;
             if (v->kind != 'a' && v->kind != 's')
                 return cf_error(f, "fail_on: expected an array of kinds");
+            if (v->kind == 'a' && v->nitems == 0) /* as --fail-on '' */
+                return cf_error(f, "fail_on: no finding kind given (kind "
+                                   "names, \"all\" or \"none\")");
             s->fail_on_set = 1;
             s->fail_kinds = 0;
             if (v->kind == 's')
