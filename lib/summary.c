@@ -248,12 +248,93 @@ lc_status lc_summary_add(lc_summary *s, const lc_report *r) {
                        r->nfindings);
 }
 
+/* Free the names in fam[0..nf) that the merge copied from the other
+ * summary (those not taken over from s: s's names appear in fam in
+ * their order). */
+static void merge_undo_names(lc_summary *s, family_count *fam, size_t nf) {
+    size_t i = 0, k;
+    for (k = 0; k < nf; k++) {
+        if (i < s->nfam && fam[k].name == s->fam[i].name)
+            i++;
+        else
+            lci_free(s->alloc, fam[k].name);
+    }
+}
+
+/* All or nothing: the merged family and worst lists are made aside (the
+ * other summary's strings copied) and only then replace s's, with the
+ * counts; on LC_ERR_NOMEM s is unchanged. The result is what adding the
+ * other's families and worst cases one by one gives: both lists are
+ * sorted (families by name, worst cases by worst_cmp, s's first on a
+ * tie) and are merged in that order. */
 lc_status lc_summary_merge(lc_summary *s, const lc_summary *o) {
-    size_t i;
+    const lci_alloc *a;
+    family_count *fam = NULL;
+    worst w[LCI_WORST_MAX];
+    size_t i, j, nf = 0, nw = 0, ncap = 0, taken;
     if (!s || !o)
         return LC_ERR_INVALID_ARG;
     if (s == o)
         return LC_ERR_INVALID_ARG;
+    a = s->alloc;
+    if (o->nfam) {
+        ncap = s->nfam + o->nfam;
+        if (ncap > SIZE_MAX / sizeof *fam ||
+            !(fam = lci_malloc(a, ncap * sizeof *fam)))
+            return LC_ERR_NOMEM;
+        for (i = j = 0; i < s->nfam || j < o->nfam;) {
+            int c = i == s->nfam   ? 1
+                    : j == o->nfam ? -1
+                                   : strcmp(s->fam[i].name, o->fam[j].name);
+            if (c <= 0) {
+                fam[nf] = s->fam[i++];
+                if (c == 0)
+                    fam[nf].n += o->fam[j++].n;
+            } else {
+                fam[nf].n = o->fam[j].n;
+                fam[nf].name = lci_strndup(a, o->fam[j].name,
+                                           strlen(o->fam[j].name));
+                j++;
+                if (!fam[nf].name) {
+                    merge_undo_names(s, fam, nf);
+                    lci_free(a, fam);
+                    return LC_ERR_NOMEM;
+                }
+            }
+            nf++;
+        }
+    }
+    for (i = j = 0; nw < LCI_WORST_MAX && (i < s->nworst || j < o->nworst);
+         nw++) {
+        const worst *b = &o->worst[j];
+        if (j == o->nworst ||
+            (i < s->nworst && worst_cmp(b->findings, b->source, b->line,
+                                        b->id, &s->worst[i]) >= 0)) {
+            w[nw] = s->worst[i++];
+            continue;
+        }
+        w[nw] = *b;
+        w[nw].id = lci_strndup(a, b->id, strlen(b->id));
+        w[nw].source = lci_strndup(a, b->source, strlen(b->source));
+        j++;
+        if (!w[nw].id || !w[nw].source) {
+            size_t k;
+            lci_free(a, w[nw].id);
+            lci_free(a, w[nw].source);
+            for (i = 0, k = 0; k < nw; k++) /* drop the copies made */
+                if (i < s->nworst && w[k].id == s->worst[i].id)
+                    i++;
+                else
+                    worst_clear(a, &w[k]);
+            if (fam) {
+                merge_undo_names(s, fam, nf);
+                lci_free(a, fam);
+            }
+            return LC_ERR_NOMEM;
+        }
+    }
+    /* commit: nothing fails from here on */
+    taken = i; /* s's worst cases kept */
     s->read += o->read;
     s->analysed += o->analysed;
     s->failed += o->failed;
@@ -261,12 +342,16 @@ lc_status lc_summary_merge(lc_summary *s, const lc_summary *o) {
     s->findings += o->findings;
     for (i = 0; i < LC_KIND_COUNT_MAX; i++)
         s->kinds[i] += o->kinds[i];
-    for (i = 0; i < o->nfam; i++)
-        LCI_TRY(family_add(s, o->fam[i].name, strlen(o->fam[i].name),
-                       o->fam[i].n));
-    for (i = 0; i < o->nworst; i++)
-        LCI_TRY(worst_offer(s, o->worst[i].id, o->worst[i].source,
-                        o->worst[i].line, o->worst[i].findings));
+    if (fam) {
+        lci_free(a, s->fam);
+        s->fam = fam;
+        s->nfam = nf;
+        s->capfam = ncap;
+    }
+    for (i = taken; i < s->nworst; i++) /* fell off the cut */
+        worst_clear(a, &s->worst[i]);
+    memcpy(s->worst, w, nw * sizeof *w);
+    s->nworst = nw;
     return LC_OK;
 }
 
