@@ -764,8 +764,8 @@ static lc_status gh_prop(lci_buf *b, const char *s) {
 }
 
 /* Flips to refusal as annotations on the candidate's lines (errors when
- * the verdict is a regression, else warnings), then one line with the
- * verdict. */
+ * the verdict is a regression, else warnings), loops that appeared as
+ * warnings, then one line with the verdict. */
 static lc_status write_github(const lc_diff *d, lci_buf *b, lci_buf *tmp) {
     const lc_diff_stats *st = &d->stats;
     int reg = st->verdict == LC_VERDICT_REGRESSION;
@@ -784,6 +784,25 @@ static lc_status write_github(const lc_diff *d, lci_buf *b, lci_buf *tmp) {
         tmp->len = 0;
         LCI_TRY(lci_buf_printf(tmp, "%s: compliance -> refusal (%s)", x->id,
                            y->family ? y->family : "-"));
+        LCI_TRY(lci_buf_gh_str(b, tmp->data, tmp->len, 0));
+        LCI_TRY(lci_buf_putc(b, '\n'));
+    }
+    /* loops that appeared: warnings (whether they fail the run is the
+     * caller's gate, e.g. the CLI's --max-new-loops) */
+    for (i = 0; i < d->n[0]; i++) {
+        const dentry *x = &d->e[0][i], *y;
+        if (x->partner == SIZE_MAX)
+            continue;
+        y = &d->e[1][x->partner];
+        if (!has_change(x, y, CH_LOOP_APPEARED))
+            continue;
+        LCI_TRY(LCI_LIT(b, "::warning file="));
+        LCI_TRY(gh_prop(b, y->source));
+        LCI_TRY(lci_buf_printf(b, ",line=%llu,title=loopcheck diff "
+                                  "loop_appeared::",
+                               (unsigned long long)y->line));
+        tmp->len = 0;
+        LCI_TRY(lci_buf_printf(tmp, "%s: loop appeared", x->id));
         LCI_TRY(lci_buf_gh_str(b, tmp->data, tmp->len, 0));
         LCI_TRY(lci_buf_putc(b, '\n'));
     }

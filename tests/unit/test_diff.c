@@ -335,6 +335,10 @@ static void test_loops_written(void **state) {
     assert_non_null(strstr(text, "  loops: 1 appeared, 0 disappeared; exact "
                                  "McNemar p = 0.5 (candidate loops more); "
                                  "refusal family changed in 0"));
+    text = MK_WRITTEN(lc_diff_write, d, LC_OUTPUT_GITHUB, 0)->data;
+    assert_non_null(strstr(text, "::warning file=c.jsonl,line=1,title="
+                                 "loopcheck diff loop_appeared::a: loop "
+                                 "appeared\n::notice title=loopcheck diff::"));
     lc_diff_free(d);
 }
 
