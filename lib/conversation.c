@@ -17,6 +17,7 @@
  */
 #include "input.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -97,6 +98,17 @@ void lci_turn_free(lci_turn *t, const lci_alloc *a) {
     memset(t, 0, sizeof *t);
 }
 
+/* Length of s cut to at most max bytes (s has more than max) without
+ * splitting a code point: backs over at most 3 continuation bytes. */
+static size_t cut_cp(const char *s, size_t max) {
+    size_t cut = max, k = 0;
+    while (cut > 0 && k < 3 && ((unsigned char)s[cut] & 0xC0) == 0x80) {
+        cut--;
+        k++;
+    }
+    return cut;
+}
+
 lc_status lci_turn_init(lci_turn *t, const lc_config *cfg, lc_role role,
                         const char *speaker, size_t speaker_len,
                         const char *text, size_t len, size_t *bad_off) {
@@ -117,13 +129,10 @@ lc_status lci_turn_init(lci_turn *t, const lc_config *cfg, lc_role role,
     if (!speaker)
         speaker_len = 0;
     if (len > max) {
-        /* Cut on a code point boundary (at most 3 continuation bytes). */
-        size_t cut = max, k = 0;
-        while (cut > 0 && k < 3 && ((unsigned char)text[cut] & 0xC0) == 0x80) {
-            cut--;
-            k++;
-        }
-        len = cut;
+        /* Cut on a code point boundary (at most 3 continuation bytes).
+         * This bounds the work; the stored text is cut again below if
+         * U+FFFD replacements made it longer than max. */
+        len = cut_cp(text, max);
         t->pub.flags |= LC_TURN_TRUNCATED;
     }
     t->pub.role = role;
@@ -149,6 +158,12 @@ lc_status lci_turn_init(lci_turn *t, const lc_config *cfg, lc_role role,
         src = tmp.data ? tmp.data : "";
         len = tmp.len;
         t->pub.flags |= LC_TURN_REPAIRED;
+        if (len > max) {
+            /* each bad byte became 3: the limit is on the stored text
+             * (valid UTF-8 now, so the cut is on a code point) */
+            len = cut_cp(src, max);
+            t->pub.flags |= LC_TURN_TRUNCATED;
+        }
         if (bad_off)
             *bad_off = first != SIZE_MAX ? first : valid;
     }
@@ -411,8 +426,10 @@ lc_status lci_conv_add(lc_conversation *c, lc_role role, const char *speaker,
     if (t->pub.flags & LC_TURN_TRUNCATED) {
         st = lci_conv_diag(c, LC_ERR_LIMIT, LC_SEVERITY_WARNING, line, col,
                            off, (int64_t)t->pub.index,
-                           "turn text cut to %zu bytes (max_turn_bytes)",
-                           t->pub.text_len);
+                           "turn text cut to %zu bytes (max_turn_bytes "
+                           "%" PRId64 ")",
+                           t->pub.text_len,
+                           lci_opt(c->cfg, LC_OPT_MAX_TURN_BYTES));
         if (st != LC_OK)
             return st;
     }

@@ -66,6 +66,19 @@ static void test_utf8_valid_prefix(void **state) {
     assert_int_equal(lci_utf8_valid_prefix("0123456789abcdef\x80", 17), 16);
 }
 
+/* The diagnostics of c as "CODE message" lines, into out. */
+static void diag_lines(const lc_conversation *c, char *out, size_t n) {
+    size_t i, used = 0;
+    out[0] = '\0';
+    for (i = 0; i < lc_conversation_diag_count(c) && used < n; i++) {
+        const lc_error *e = lc_conversation_diag(c, i);
+        int k = snprintf(out + used, n - used, "%s %s\n", e->code,
+                         e->message);
+        assert_true(k > 0);
+        used += (size_t)k;
+    }
+}
+
 static void test_turn_init_and_copy(void **state) {
     lc_config *cfg;
     lci_turn t, u;
@@ -118,6 +131,43 @@ static void test_turn_init_and_copy(void **state) {
     assert_int_equal(t.pub.text_len, 63);
     assert_string_equal(t.pub.speaker, "");
     lci_turn_free(&t, &cfg->alloc);
+
+    /* the limit holds for the stored text: each bad byte becomes 3
+     * bytes of U+FFFD, and the repaired text is cut again (21 U+FFFD) */
+    memset(big, 0xFF, 100);
+    assert_int_equal(lci_turn_init(&t, cfg, LC_ROLE_USER, NULL, 0, big, 100,
+                                   NULL),
+                     LC_OK);
+    assert_true(t.pub.flags & LC_TURN_TRUNCATED);
+    assert_true(t.pub.flags & LC_TURN_REPAIRED);
+    assert_int_equal(t.pub.text_len, 63);
+    assert_int_equal(lci_utf8_valid_prefix(t.pub.text, t.pub.text_len), 63);
+    assert_int_equal(strlen(t.pub.text), 63);
+    lci_turn_free(&t, &cfg->alloc);
+    /* short enough as given, too long once repaired: cut too */
+    memcpy(big, "abc", 3);
+    assert_int_equal(lci_turn_init(&t, cfg, LC_ROLE_USER, NULL, 0, big, 30,
+                                   NULL),
+                     LC_OK);
+    assert_true(t.pub.flags & LC_TURN_TRUNCATED);
+    assert_int_equal(t.pub.text_len, 63); /* abc + 20 U+FFFD */
+    lci_turn_free(&t, &cfg->alloc);
+    {
+        lc_conversation *c;
+        char d[256];
+        assert_int_equal(lc_conversation_new(cfg, &c), LC_OK);
+        memset(big, 0xFF, 100);
+        assert_int_equal(lc_conversation_add(c, LC_ROLE_USER, NULL, 0, big,
+                                             100),
+                         LC_OK);
+        assert_int_equal(lc_conversation_turn(c, 0)->text_len, 63);
+        diag_lines(c, d, sizeof d);
+        assert_string_equal(
+            d, "LC-E040 turn text cut to 63 bytes (max_turn_bytes 64)\n"
+               "LC-E020 invalid UTF-8 at byte 0 of turn 1 replaced by "
+               "U+FFFD\n");
+        lc_conversation_free(c);
+    }
 
     /* empty text */
     assert_int_equal(lci_turn_init(&t, cfg, LC_ROLE_ASSISTANT, NULL, 0, NULL,
@@ -226,19 +276,6 @@ static void test_tool_calls_hash(void **state) {
     lc_conversation_free(c);
     lc_reader_free(r);
     lc_config_free(cfg);
-}
-
-/* The diagnostics of c as "CODE message" lines, into out. */
-static void diag_lines(const lc_conversation *c, char *out, size_t n) {
-    size_t i, used = 0;
-    out[0] = '\0';
-    for (i = 0; i < lc_conversation_diag_count(c) && used < n; i++) {
-        const lc_error *e = lc_conversation_diag(c, i);
-        int k = snprintf(out + used, n - used, "%s %s\n", e->code,
-                         e->message);
-        assert_true(k > 0);
-        used += (size_t)k;
-    }
 }
 
 #define FFFD "\xef\xbf\xbd"
