@@ -363,9 +363,73 @@ lc_status lci_conv_set_id(lc_conversation *c, const char *id, size_t len) {
     char *s = dup_utf8(c->alloc, id, len);
     if (!s)
         return LC_ERR_NOMEM;
-    lci_free(c->alloc, c->id);
+    if (c->in_mark && !c->id_saved) { /* kept for a rollback */
+        c->id_prev = c->id;
+        c->id_saved = 1;
+    } else {
+        lci_free(c->alloc, c->id);
+    }
     c->id = s;
     return LC_OK;
+}
+
+static size_t count_errors(const lc_conversation *c) {
+    size_t n = 0;
+    while (n < c->ndiags && c->diags[n].pub.severity == LC_SEVERITY_ERROR)
+        n++;
+    return n;
+}
+
+void lci_conv_begin(lc_conversation *c, lci_conv_mark *m) {
+    m->nturns = c->nturns;
+    m->ndiags = c->ndiags;
+    m->nerrors = count_errors(c);
+    m->status = c->status;
+    m->utf8_warned = c->utf8_warned;
+    m->speaker_note = c->speaker_note;
+    c->in_mark = 1;
+    c->id_saved = 0;
+    c->id_prev = NULL;
+}
+
+void lci_conv_commit(lc_conversation *c) {
+    if (c->id_saved)
+        lci_free(c->alloc, c->id_prev);
+    c->id_prev = NULL;
+    c->in_mark = c->id_saved = 0;
+}
+
+/* Diagnostics added since the mark: errors were inserted after the old
+ * errors, warnings appended after the old warnings:
+ *   [old errors][new errors][old warnings][new warnings] */
+void lci_conv_rollback(lc_conversation *c, const lci_conv_mark *m) {
+    size_t i, new_err = count_errors(c) - m->nerrors;
+    size_t old_warn = m->ndiags - m->nerrors;
+    for (i = m->nturns; i < c->nturns; i++)
+        lci_turn_free(&c->turns[i], c->alloc);
+    c->nturns = m->nturns;
+    for (i = m->nerrors; i < m->nerrors + new_err; i++)
+        lci_err_clear(&c->diags[i], c->alloc);
+    for (i = m->ndiags + new_err; i < c->ndiags; i++)
+        lci_err_clear(&c->diags[i], c->alloc);
+    if (new_err)
+        memmove(&c->diags[m->nerrors], &c->diags[m->nerrors + new_err],
+                old_warn * sizeof *c->diags);
+    c->ndiags = m->ndiags;
+    for (i = 0; i < c->ndiags; i++) /* views point into the entries */
+        c->diags[i].pub.message = c->diags[i].msg;
+    c->status = m->status;
+    c->utf8_warned = m->utf8_warned;
+    if (c->speaker_note != m->speaker_note) { /* parses do not set it */
+        lci_free(c->alloc, c->speaker_note);
+        c->speaker_note = m->speaker_note;
+    }
+    if (c->id_saved) {
+        lci_free(c->alloc, c->id);
+        c->id = c->id_prev;
+    }
+    c->id_prev = NULL;
+    c->in_mark = c->id_saved = 0;
 }
 
 lc_status lci_conv_warn_utf8(lc_conversation *c, unsigned field,
@@ -511,6 +575,7 @@ void lc_conversation_free(lc_conversation *c) {
         lci_err_clear(&c->diags[i], a);
     lci_free(a, c->diags);
     lci_free(a, c->id);
+    lci_free(a, c->id_prev);
     lci_free(a, c->source);
     lci_free(a, c->speaker_note);
     lci_free(a, c->raw);

@@ -38,6 +38,8 @@ static lc_status build(lci_json *j, lc_conversation *c, const char *p,
     lc_status st;
     int64_t bad;
     o = lci_json_parse(j, p, len, &err);
+    if (!o && err.status == LC_ERR_NOMEM)
+        return LC_ERR_NOMEM; /* not the record's fault */
     if (!o) {
         uint64_t l, col;
         lci_locate(p, len, err.off, &l, &col);
@@ -93,6 +95,7 @@ static lc_status jl_line(void *state, lc_reader *r, const char *p,
  * replaced when the conversation's config wants another depth limit). */
 lc_status lci_conv_parse(lc_conversation *c, lci_json **cache,
                          const lci_alloc *a) {
+    lci_conv_mark m;
     int depth;
     lci_json *j;
     lc_status st;
@@ -112,11 +115,17 @@ lc_status lci_conv_parse(lc_conversation *c, lci_json **cache,
             *cache = j;
         }
     }
+    /* all or nothing: a failed parse (LC_ERR_NOMEM) leaves c as it was,
+     * still unparsed, so a retry gives what a first parse gives */
+    lci_conv_begin(c, &m);
     st = build(j, c, c->raw, c->raw_len, c->line, c->raw_offset);
     if (!cache)
         lci_json_free(j);
-    if (st != LC_OK)
+    if (st != LC_OK) {
+        lci_conv_rollback(c, &m);
         return st;
+    }
+    lci_conv_commit(c);
     lci_free(c->alloc, c->raw);
     c->raw = NULL;
     c->raw_len = 0;

@@ -263,7 +263,25 @@ struct lc_conversation {
     uint64_t raw_offset;
     int unparsed;
     unsigned utf8_warned; /* LCI_UTF8_* fields already warned about */
+    /* between lci_conv_begin and its commit/rollback: the id replaced by
+     * lci_conv_set_id, kept for a rollback (id_saved: it was replaced) */
+    int in_mark, id_saved;
+    char *id_prev;
 };
+
+/* State of a conversation before a parse that may fail (lci_conv_begin):
+ * lci_conv_rollback puts turns, diagnostics, status, id and warned
+ * flags back exactly as they were, so a retry after LC_ERR_NOMEM gives
+ * the same result as a first parse. */
+typedef struct lci_conv_mark {
+    size_t nturns, nerrors, ndiags;
+    lc_status status;
+    unsigned utf8_warned;
+    char *speaker_note;
+} lci_conv_mark;
+void lci_conv_begin(lc_conversation *c, lci_conv_mark *m);
+void lci_conv_commit(lc_conversation *c);
+void lci_conv_rollback(lc_conversation *c, const lci_conv_mark *m);
 
 /* Record a diagnostic on a conversation (copies strings). */
 lc_status lci_conv_diag(lc_conversation *c, lc_status st, lc_severity sev,

@@ -437,6 +437,8 @@ static lc_status tool_args(lci_json *j, struct json_object *args,
                            (size_t)json_object_get_string_len(args), &err);
         lc_status st;
         st = lci_buf_putc(b, ' ');
+        if (!o && err.status == LC_ERR_NOMEM)
+            return LC_ERR_NOMEM;
         if (!o) /* not JSON: keep the string as written */
             return st == LC_OK ? put_str(b, args) : st;
         if (st == LC_OK)

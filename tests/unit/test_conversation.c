@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "input.h"
@@ -481,6 +482,147 @@ static void test_turn_key_why(void **state) {
     }
 }
 
+/* ---- a deferred parse that runs out of memory changes nothing ---- */
+
+typedef struct failer {
+    size_t calls, fail_at; /* fail call fail_at (1-based); 0 = never */
+    int failed;
+} failer;
+
+static int fail_now(failer *f) {
+    if (f->fail_at && ++f->calls == f->fail_at) {
+        f->failed = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static void *f_malloc(void *ctx, size_t n) {
+    return fail_now(ctx) ? NULL : malloc(n ? n : 1);
+}
+
+static void *f_realloc(void *ctx, void *p, size_t old, size_t n) {
+    (void)old;
+    return fail_now(ctx) ? NULL : realloc(p, n ? n : 1);
+}
+
+static void f_free(void *ctx, void *p) {
+    (void)ctx;
+    free(p);
+}
+
+/* Everything a parse sets, as text. */
+static void conv_dump(const lc_conversation *c, char *out, size_t n) {
+    size_t i, used = 0;
+    int k;
+    k = snprintf(out, n, "id=%s status=%d turns=%zu note=%s\n",
+                 lc_conversation_id(c), (int)lc_conversation_status(c),
+                 lc_conversation_turn_count(c),
+                 lc_conversation_speaker_note(c));
+    assert_true(k > 0 && (size_t)k < n);
+    used = (size_t)k;
+    for (i = 0; i < lc_conversation_turn_count(c); i++) {
+        const lc_turn *t = lc_conversation_turn(c, i);
+        k = snprintf(out + used, n - used,
+                     "turn %u %d %s %u %llu:%llu@%llu [%s]\n", t->index,
+                     (int)t->role, t->speaker, t->flags,
+                     (unsigned long long)t->line,
+                     (unsigned long long)t->column,
+                     (unsigned long long)t->offset, t->text);
+        assert_true(k > 0 && (size_t)k < n - used);
+        used += (size_t)k;
+    }
+    for (i = 0; i < lc_conversation_diag_count(c); i++) {
+        const lc_error *e = lc_conversation_diag(c, i);
+        k = snprintf(out + used, n - used, "%s %d %llu:%llu@%llu t%lld %s\n",
+                     e->code, (int)e->severity, (unsigned long long)e->line,
+                     (unsigned long long)e->column,
+                     (unsigned long long)e->offset, (long long)e->turn,
+                     e->message);
+        assert_true(k > 0 && (size_t)k < n - used);
+        used += (size_t)k;
+    }
+}
+
+/* lc_conversation_parse / lc_session_parse with the k-th allocation
+ * inside the parse failing, for every k: LC_ERR_NOMEM leaves the
+ * conversation as the reader returned it (no turns, diagnostics, id
+ * change), and a retry gives exactly the result of a clean parse. */
+static void test_parse_retry_after_nomem(void **state) {
+    static const char data[] =
+        "{\"id\":\"c1\",\"messages\":[{\"role\":\"user\",\"content\":\"one\"},"
+        "{\"role\":\"wizard\",\"content\":\"t\xffwo\"},{\"content\":[{\"type\":"
+        "\"text\",\"text\":\"three\"},{\"type\":\"image_url\"}]},{\"role\":"
+        "\"assistant\",\"content\":null,\"tool_calls\":[{\"function\":{"
+        "\"name\":\"f\",\"arguments\":\"{\\\"b\\\":1,\\\"a\\\":[2]}\"}}]},"
+        "{\"role\":\"us\xfe" "er\",\"content\":{\"k\":\"f\xf0ur\"}}]}\n"
+        "{\"id\":[1],\"messages\":{\"role\":\"user\"}}\n"
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"} oops\n"
+        "{\"id\":7,\"messages\":[]}\n"
+        "{\"id\":\"c5\",\"conversations\":[{\"from\":\"human\",\"value\":"
+        "\"hi\"},{\"from\":\"gpt\",\"value\":\"hello\"}]}\n";
+    failer f = {0, 0, 0};
+    lc_allocator a = {f_malloc, f_realloc, f_free, &f};
+    static char want[4096], got[4096], before[4096];
+    size_t rec, k;
+    int api;
+    (void)state;
+    for (api = 0; api < 2; api++) {
+        for (rec = 0; rec < 5; rec++) {
+            int done = 0;
+            want[0] = '\0';
+            for (k = 0; !done; k++) { /* k = 0: the reference run */
+                lc_config *cfg;
+                lc_reader *r;
+                lc_session *s = NULL;
+                lc_conversation *c = NULL;
+                size_t i;
+                lc_status st;
+                f.calls = f.fail_at = 0;
+                f.failed = 0;
+                assert_int_equal(lc_config_new(&a, &cfg), LC_OK);
+                assert_int_equal(lc_config_set(cfg, LC_OPT_DEFER_PARSE, 2),
+                                 LC_OK);
+                r = tu_reader_over(cfg, "f.jsonl", data, sizeof data - 1);
+                for (i = 0; i <= rec; i++) {
+                    lc_conversation_free(c);
+                    assert_int_equal(lc_reader_next(r, &c), LC_OK);
+                }
+                if (api)
+                    assert_int_equal(lc_session_new(cfg, &s), LC_OK);
+                conv_dump(c, before, sizeof before);
+                f.calls = 0;
+                f.fail_at = k;
+                st = api ? lc_session_parse(s, c) : lc_conversation_parse(c);
+                if (k == 0) {
+                    assert_int_equal(st, LC_OK);
+                    conv_dump(c, want, sizeof want);
+                } else if (!f.failed) {
+                    assert_int_equal(st, LC_OK); /* past the last one */
+                    done = 1;
+                } else {
+                    assert_int_equal(st, LC_ERR_NOMEM);
+                    conv_dump(c, got, sizeof got);
+                    assert_string_equal(got, before);
+                    f.fail_at = 0;
+                    st = api ? lc_session_parse(s, c)
+                             : lc_conversation_parse(c);
+                    assert_int_equal(st, LC_OK);
+                    conv_dump(c, got, sizeof got);
+                    assert_string_equal(got, want);
+                }
+                if (k == 0 && rec == 0)
+                    assert_int_equal(lc_conversation_turn_count(c), 5);
+                lc_conversation_free(c);
+                lc_session_free(s);
+                lc_reader_free(r);
+                lc_config_free(cfg);
+            }
+            assert_true(k > 3); /* some allocation did fail */
+        }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_role_names),
@@ -494,6 +636,7 @@ int main(void) {
         cmocka_unit_test(test_id_not_string),
         cmocka_unit_test(test_turn_key_why),
         cmocka_unit_test(test_unknown_role_quoted),
+        cmocka_unit_test(test_parse_retry_after_nomem),
     };
     return cmocka_run_group_tests_name("conversation", tests, NULL, NULL);
 }
