@@ -8,7 +8,11 @@
  * a reader over each input format (transcript, JSONL, JSONL turns, JSON,
  * with a broken line and invalid UTF-8 so error paths allocate too), fed
  * in two chunks; check; every report writer; a live session; summary;
- * diff. Each run must
+ * diff; and a long live session (long turns that recycle passages, a
+ * window of 24 turns that the ring grows to and wraps around, events
+ * drained slowly so the queue keeps a consumed head), reset and reused;
+ * it pushes on after a failed push, and a failed allocation must fail
+ * only that call. Each run must
  *   - stop with LC_ERR_NOMEM, or finish with LC_OK and produce exactly the
  *     output of the reference run (a swallowed failure that silently
  *     changes results is a bug);
@@ -26,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "loopcheck.h"
+#include "internal.h" /* lci_session_turn, lci_u64map */
 /* tu_buf: output collected outside the allocator under test */
 #include "testutil.h"
 
@@ -46,6 +50,7 @@ typedef union hdr {
 typedef struct fail_ctx {
     size_t calls;     /* malloc + realloc calls so far */
     size_t fail_at;   /* fail this call (1-based); 0 = never */
+    size_t fail_from; /* fail this call and all later ones; 0 = never */
     int failed;       /* the failure was injected */
     size_t live;      /* live blocks */
     size_t bytes;     /* live bytes */
@@ -55,7 +60,8 @@ typedef struct fail_ctx {
 
 static int should_fail(fail_ctx *c) {
     c->calls++;
-    if (c->fail_at && c->calls == c->fail_at) {
+    if ((c->fail_at && c->calls == c->fail_at) ||
+        (c->fail_from && c->calls >= c->fail_from)) {
         c->failed = 1;
         return 1;
     }
@@ -232,6 +238,113 @@ out:
     return st;
 }
 
+/* ---- the long live session ---- */
+
+/* Paragraphs of 21-23 words (passage_words is 12) that assistant turns
+ * recycle. */
+static const char *const paras[] = {
+    "The quick brown fox jumps over the lazy dog near the river bank "
+    "while the sun goes down behind the old stone bridge.",
+    "I understand your concern and I will explain the whole process again "
+    "more slowly so that every single step becomes clear to you.",
+};
+
+/* Turn i (0-based) of the long session. User turns are short, and one
+ * of them recurs. Assistant turn k has 12 + 3k words of its own (so the
+ * recycled detector's fingerprint arrays grow step by step), every third
+ * one adds a paragraph (recycled from the one six turns before), and
+ * every seventh is degenerate. */
+static lc_role long_turn(size_t i, char *buf, size_t cap) {
+    size_t k = i / 2, j, n = 0;
+    if (i % 2 == 0) {
+        if (i % 6 == 0)
+            snprintf(buf, cap, "What do you mean by that?");
+        else
+            snprintf(buf, cap, "Tell me about step %zu please.", i);
+        return LC_ROLE_USER;
+    }
+    if (k % 7 == 6) {
+        for (j = 0; j < 30 && n + 6 < cap; j++)
+            n += (size_t)snprintf(buf + n, cap - n, "jobs ");
+        return LC_ROLE_ASSISTANT;
+    }
+    for (j = 0; j < 12 + 3 * k && n + 16 < cap; j++)
+        n += (size_t)snprintf(buf + n, cap - n, "a%zuw%zu ", k, j);
+    if (k % 3 == 0)
+        snprintf(buf + n, cap - n, ". %s", paras[k / 3 % 2]);
+    return LC_ROLE_ASSISTANT;
+}
+
+/* Calls of the long session that failed in the last run: a live caller
+ * goes on pushing after a failed push, and one failed allocation must
+ * fail one call, not leave state that fails later ones. */
+static size_t long_failed;
+
+/* `nturns` turns of the long session, pushed on after a failure (which
+ * is returned at the end); events drained all after each push, or with
+ * `one` one after every fourth push (so the queue keeps a consumed head
+ * while events for findings already returned arrive: it must grow, or
+ * make room); then finish and list the findings. */
+static lc_status long_conv(lc_session *s, tu_buf *o, size_t nturns,
+                           int one) {
+    static char text[4096];
+    const lc_finding *f;
+    size_t i, nnew = 0, next = 0;
+    lc_status st = LC_OK, rc;
+    for (i = 0; i < nturns; i++) {
+        lc_role role = long_turn(i, text, sizeof text);
+        rc = lc_session_push(s, role, NULL, 0, text, strlen(text));
+        if (rc != LC_OK) {
+            long_failed++;
+            if (st == LC_OK)
+                st = rc;
+        }
+        while ((!one || i % 4 == 3) &&
+               lc_session_next_finding(s, &f) == LC_OK) {
+            nnew += f->event == LC_EVENT_NEW;
+            next += f->event == LC_EVENT_EXTENDED;
+            if (one)
+                break;
+        }
+    }
+    if ((rc = lc_session_finish(s)) != LC_OK) {
+        long_failed++;
+        if (st == LC_OK)
+            st = rc;
+    }
+    while (lc_session_next_finding(s, &f) == LC_OK) {
+        nnew += f->event == LC_EVENT_NEW;
+        next += f->event == LC_EVENT_EXTENDED;
+    }
+    if (st != LC_OK)
+        return st;
+    tu_buf_printf(o, "long session: events new %zu extended %zu\n", nnew,
+                  next);
+    for (i = 0; i < lc_session_finding_count(s); i++) {
+        f = lc_session_finding(s, i);
+        tu_buf_printf(o, "  %s turns %u-%u count %u words %u\n",
+                      f->kind_name, f->first_turn, f->last_turn, f->count,
+                      f->words);
+    }
+    return LC_OK;
+}
+
+/* On the workload's config, whose window is 24 turns: more than the
+ * ring's first 16 slots, fewer than the turns. (A config of its own
+ * would compile the built-in patterns again: most of the workload's
+ * allocations.) */
+static lc_status long_session(const lc_config *cfg, tu_buf *o) {
+    lc_session *s = NULL;
+    lc_status st;
+    TRY(lc_session_new(cfg, &s));
+    TRY(long_conv(s, o, 40, 1));
+    TRY(lc_session_reset(s));
+    TRY(long_conv(s, o, 12, 0));
+out:
+    lc_session_free(s);
+    return st;
+}
+
 /* A failed write inside lc_check_buffer's callback can only stop the
  * batch (LC_ERR_CALLBACK); the workload maps it back to the write's
  * status. */
@@ -250,6 +363,7 @@ static lc_status workload(const lc_allocator *a, tu_buf *o) {
     memset(&h, 0, sizeof h);
     TRY(lc_config_new(a, &h.cfg));
     TRY(lc_config_set(h.cfg, LC_OPT_MIN_REPEATS, 3));
+    TRY(lc_config_set(h.cfg, LC_OPT_HISTORY_TURNS, 24)); /* long_session */
     TRY(lc_config_map_speaker(h.cfg, "Therapist", 9, LC_ROLE_ASSISTANT));
     st = lc_config_add_patterns(h.cfg, "bad.lcp", bad_patterns,
                                 sizeof bad_patterns - 1);
@@ -350,6 +464,7 @@ static lc_status workload(const lc_allocator *a, tu_buf *o) {
     TRY(lc_diff_compute(h.diff, &ds));
     TRY(lc_diff_write(h.diff, LC_OUTPUT_JSON, 0, tu_buf_write, o));
     TRY(lc_diff_write(h.diff, LC_OUTPUT_TEXT, 0, tu_buf_write, o));
+    TRY(long_session(h.cfg, o));
     st = LC_OK;
 out:
     lc_report_free(h.rep);
@@ -396,6 +511,8 @@ static void test_fail_every_allocation(void **state) {
     assert_int_equal(c.bad_free, 0);
     total = c.calls;
     assert_true(total > 0);
+    if (getenv("LC_ALLOC_DUMP")) /* debugging: the reference output */
+        fwrite(ref.data, 1, ref.len, stderr);
 
     stride = sweep_stride(total);
     n = 1;
@@ -409,6 +526,7 @@ static void test_fail_every_allocation(void **state) {
         tu_buf o = {NULL, 0, 0};
         memset(&c, 0, sizeof c);
         c.fail_at = n;
+        long_failed = 0;
         st = workload(&a, &o);
         if (!c.failed) {
             /* got past every allocation: the success run */
@@ -424,6 +542,9 @@ static void test_fail_every_allocation(void **state) {
         if (c.bad_old || c.bad_free)
             fail_msg("N=%zu: %zu reallocs with a wrong old size, %zu bad "
                      "frees", n, c.bad_old, c.bad_free);
+        if (long_failed > 1)
+            fail_msg("N=%zu: one failed allocation failed %zu calls of the "
+                     "long session", n, long_failed);
         if (st == LC_ERR_NOMEM) {
             nomem++;
         } else if (st == LC_OK) {
@@ -467,6 +588,205 @@ static void test_config_new_nomem(void **state) {
     assert_int_equal(c.live, 0);
 }
 
+/* A push that fails once the ring has wrapped takes nothing from the
+ * window: the slot it was to use still holds the oldest turn of the
+ * window (it was freed and zeroed before the new turn was made). */
+static void test_failed_push_keeps_window(void **state) {
+    fail_ctx c;
+    lc_allocator a = {f_malloc, f_realloc, f_free, &c};
+    lc_config *cfg = NULL;
+    lc_session *s = NULL;
+    const lci_turn *t;
+    char text[64];
+    uint32_t i;
+    (void)state;
+    memset(&c, 0, sizeof c);
+    assert_int_equal(lc_config_new(&a, &cfg), LC_OK);
+    assert_int_equal(lc_config_set(cfg, LC_OPT_HISTORY_TURNS, 16), LC_OK);
+    assert_int_equal(lc_session_new(cfg, &s), LC_OK);
+    for (i = 1; i <= 20; i++) {
+        snprintf(text, sizeof text, "turn number %u of the window", i);
+        assert_int_equal(lc_session_push(s, LC_ROLE_USER, NULL, 0, text,
+                                         strlen(text)),
+                         LC_OK);
+    }
+    c.fail_from = c.calls + 1;
+    assert_int_equal(lc_session_push(s, LC_ROLE_USER, NULL, 0, "new turn",
+                                     8),
+                     LC_ERR_NOMEM);
+    c.fail_from = 0;
+    assert_int_equal(lci_session_nturns(s), 20);
+    for (i = 5; i <= 20; i++) { /* the window: turns 5..20 */
+        t = lci_session_turn(s, i);
+        assert_non_null(t);
+        assert_non_null(t->pub.text);
+        snprintf(text, sizeof text, "turn number %u of the window", i);
+        assert_string_equal(t->pub.text, text);
+        assert_int_equal(t->pub.index, i);
+    }
+    /* and the session goes on */
+    assert_int_equal(lc_session_push(s, LC_ROLE_USER, NULL, 0, "new turn",
+                                     8),
+                     LC_OK);
+    assert_int_equal(lc_session_finish(s), LC_OK);
+    lc_session_free(s);
+    lc_config_free(cfg);
+    assert_int_equal(c.live, 0);
+    assert_int_equal(c.bad_old, 0);
+    assert_int_equal(c.bad_free, 0);
+}
+
+static bool keep_odd(uint64_t key, uint64_t val, void *ctx) {
+    (void)key;
+    ++*(size_t *)ctx;
+    return val % 2 == 1;
+}
+
+/* lci_u64map_retain when the smaller table cannot be had: every entry it
+ * keeps stays findable (it used to clear the dropped slots in place,
+ * leaving holes in the probe sequences), none is inserted twice, and
+ * `keep` ran once per entry. The keys are multiples of 1024: with a
+ * table of at most 1024 slots they all share home slot 0, one cluster. */
+static void test_map_retain_nomem(void **state) {
+    fail_ctx c;
+    lc_allocator a = {f_malloc, f_realloc, f_free, &c};
+    lci_u64map m;
+    uint64_t k, *v;
+    size_t calls, fail;
+    bool created;
+    lc_status st;
+    (void)state;
+    for (fail = 0; fail < 2; fail++) {
+        memset(&c, 0, sizeof c);
+        memset(&m, 0, sizeof m);
+        for (k = 1; k <= 200; k++) {
+            assert_int_equal(lci_u64map_slot(&m, &a, k << 10, &v, &created),
+                             LC_OK);
+            assert_true(created);
+            *v = k;
+        }
+        assert_int_equal(m.n, 200);
+        assert_true(m.cap <= 1024);
+        if (fail)
+            c.fail_from = c.calls + 1;
+        calls = 0;
+        st = lci_u64map_retain(&m, &a, keep_odd, &calls);
+        c.fail_from = 0;
+        assert_int_equal(calls, 200);
+        assert_int_equal(m.n, 100);
+        for (k = 1; k <= 200; k++) {
+            v = lci_u64map_get(&m, k << 10);
+            if (k % 2 == 0) {
+                assert_null(v);
+                continue;
+            }
+            if (!v)
+                fail_msg("fail=%zu: kept key %llu not found", fail,
+                         (unsigned long long)k);
+            assert_int_equal(*v, k);
+            assert_int_equal(lci_u64map_slot(&m, &a, k << 10, &v, &created),
+                             LC_OK);
+            assert_false(created);
+        }
+        assert_int_equal(m.n, 100);
+        /* and it succeeds: the table it has still serves */
+        assert_int_equal(st, LC_OK);
+        lci_u64map_free(&m, &a);
+        assert_int_equal(c.live, 0);
+        assert_int_equal(c.bad_old, 0);
+    }
+}
+
+/* Two summaries with families and worst cases (the second's interleave
+ * the first's), from JSON. */
+static const char sum_a[] =
+    "{\"type\":\"summary\",\"schema\":1,\"read\":4,\"analysed\":3,"
+    "\"failed\":1,\"with_findings\":3,\"findings\":9,"
+    "\"kinds\":{\"refusal\":{\"conversations\":2}},"
+    "\"families\":{\"apology\":{\"conversations\":2},"
+    "\"inability\":{\"conversations\":1}},"
+    "\"worst\":[{\"conversation\":\"a1\",\"source\":\"a\",\"line\":1,"
+    "\"findings\":5},{\"conversation\":\"a2\",\"source\":\"a\",\"line\":2,"
+    "\"findings\":3},{\"conversation\":\"a3\",\"source\":\"a\",\"line\":3,"
+    "\"findings\":1}]}";
+static const char sum_b[] =
+    "{\"type\":\"summary\",\"schema\":1,\"read\":5,\"analysed\":5,"
+    "\"failed\":0,\"with_findings\":4,\"findings\":12,"
+    "\"kinds\":{\"refusal\":{\"conversations\":3}},"
+    "\"families\":{\"ai_disclaimer\":{\"conversations\":1},"
+    "\"apology\":{\"conversations\":1},\"policy\":{\"conversations\":2},"
+    "\"zeta\":{\"conversations\":1}},"
+    "\"worst\":[{\"conversation\":\"b1\",\"source\":\"b\",\"line\":1,"
+    "\"findings\":6},{\"conversation\":\"b2\",\"source\":\"b\",\"line\":2,"
+    "\"findings\":4},{\"conversation\":\"b3\",\"source\":\"b\",\"line\":3,"
+    "\"findings\":2},{\"conversation\":\"b4\",\"source\":\"b\",\"line\":4,"
+    "\"findings\":1}]}";
+
+static void sum_json(const lc_summary *s, tu_buf *o) {
+    o->len = 0;
+    assert_int_equal(lc_summary_write(s, LC_OUTPUT_JSON, 0, tu_buf_write, o),
+                     LC_OK);
+}
+
+/* lc_summary_merge is all or nothing: failing each of its allocations
+ * in turn leaves the summary exactly as it was (its JSON), and the run
+ * without a failure gives the merged counts, families and worst cases. */
+static void test_summary_merge_atomic(void **state) {
+    fail_ctx c;
+    lc_allocator a = {f_malloc, f_realloc, f_free, &c};
+    lc_config *cfg = NULL;
+    lc_summary *sa = NULL, *sb = NULL;
+    tu_buf before = {NULL, 0, 0}, after = {NULL, 0, 0};
+    size_t n;
+    lc_status st;
+    (void)state;
+    memset(&c, 0, sizeof c);
+    assert_int_equal(lc_config_new(&a, &cfg), LC_OK);
+    for (n = 1;; n++) {
+        assert_int_equal(lc_summary_new(cfg, &sa), LC_OK);
+        assert_int_equal(lc_summary_new(cfg, &sb), LC_OK);
+        assert_int_equal(lc_summary_merge_json(sa, sum_a, strlen(sum_a)),
+                         LC_OK);
+        assert_int_equal(lc_summary_merge_json(sb, sum_b, strlen(sum_b)),
+                         LC_OK);
+        sum_json(sa, &before);
+        c.failed = 0;
+        c.fail_at = c.calls + n;
+        st = lc_summary_merge(sa, sb);
+        c.fail_at = 0;
+        sum_json(sa, &after);
+        if (!c.failed) {
+            assert_int_equal(st, LC_OK);
+            break;
+        }
+        assert_int_equal(st, LC_ERR_NOMEM);
+        if (after.len != before.len ||
+            memcmp(after.data, before.data, before.len) != 0)
+            fail_msg("allocation %zu of the merge failed and the summary "
+                     "changed:\n%.*s\nwas\n%.*s",
+                     n, (int)after.len, after.data, (int)before.len,
+                     before.data);
+        lc_summary_free(sa);
+        lc_summary_free(sb);
+    }
+    assert_true(n > 1); /* the merge allocates: the sweep tested something */
+    assert_int_equal(lc_summary_read(sa), 9);
+    assert_int_equal(lc_summary_family_count(sa, "apology"), 3);
+    assert_int_equal(lc_summary_family_count(sa, "ai_disclaimer"), 1);
+    assert_int_equal(lc_summary_family_count(sa, "zeta"), 1);
+    assert_non_null(strstr(after.data, "\"worst\":[{\"conversation\":\"b1\""));
+    assert_non_null(strstr(after.data, "\"b3\",\"source\":\"b\",\"line\":3,"
+                                       "\"findings\":2}]"));
+    lc_summary_free(sa);
+    lc_summary_free(sb);
+    lc_config_free(cfg);
+    free(before.data);
+    free(after.data);
+    assert_int_equal(c.live, 0);
+    assert_int_equal(c.bad_old, 0);
+    assert_int_equal(c.bad_free, 0);
+}
+
 /*
  * A run that hit an allocation failure and still returned LC_OK must have
  * produced the reference output: anything else is a failure swallowed
@@ -482,9 +802,15 @@ static void test_no_swallowed_failure(void **state) {
 int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_new_nomem),
+        cmocka_unit_test(test_failed_push_keeps_window),
+        cmocka_unit_test(test_map_retain_nomem),
+        cmocka_unit_test(test_summary_merge_atomic),
         cmocka_unit_test(test_fail_every_allocation),
     };
     const struct CMUnitTest strict[] = {
+        cmocka_unit_test(test_failed_push_keeps_window),
+        cmocka_unit_test(test_map_retain_nomem),
+        cmocka_unit_test(test_summary_merge_atomic),
         cmocka_unit_test(test_fail_every_allocation),
         cmocka_unit_test(test_no_swallowed_failure),
     };
