@@ -724,7 +724,11 @@ LC_API void lc_summary_free(lc_summary *sum);
  * @since 0.1
  */
 LC_API lc_status lc_summary_add(lc_summary *sum, const lc_report *report);
-/** Add all counts of `other` into `sum` (merging shards). @since 0.1 */
+/**
+ * Add all counts of `other` into `sum` (merging shards). All or nothing:
+ * on LC_ERR_NOMEM `sum` is unchanged, so the merge can be retried.
+ * @since 0.1
+ */
 LC_API lc_status lc_summary_merge(lc_summary *sum, const lc_summary *other);
 /**
  * Merge a summary object written as JSON by lc_summary_write (one line;
