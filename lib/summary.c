@@ -594,6 +594,14 @@ static lc_status write_text(const lc_summary *s, unsigned flags,
                        "rate"));
     for (i = 0; i < NKINDS; i++) {
         uint64_t n = s->kinds[all_kinds[i]];
+        if (!(lci_opt(s->cfg, LC_OPT_KINDS) & LC_KIND_BIT(all_kinds[i]))) {
+            /* its detector did not run (LC_OPT_KINDS): 0 would read as
+             * "measured, none found" */
+            LCI_TRY(lci_buf_printf(b, "  %-24s %13s\n",
+                                   lc_kind_name(all_kinds[i]),
+                                   "not measured"));
+            continue;
+        }
         LCI_TRY(lci_buf_printf(b, "  %-24s %13llu ", lc_kind_name(all_kinds[i]),
                            (unsigned long long)n));
         LCI_TRY(pct(b, n, s->analysed));
