@@ -60,18 +60,31 @@ void sb_add(sbuf *b, const char *s, size_t n) {
 
 void sb_puts(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
 
+/* Formats straight into the free space (at least 128 bytes are made
+ * free first), and a second time only when the text did not fit, so a
+ * short message is formatted once. There is no measuring call
+ * vsnprintf(NULL, 0, ...): with -fsanitize=undefined, gcc 12 adds a null
+ * check of its format argument and then warns "null format string"
+ * (-Wformat-truncation) on that call, which broke -Werror builds. */
 void sb_printf(sbuf *b, const char *fmt, ...) {
     va_list ap;
+    size_t room;
     int n;
+    reserve(b, 128);
+    room = b->cap - b->len; /* >= 129, the NUL included */
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    n = vsnprintf(b->data + b->len, room, fmt, ap);
     va_end(ap);
-    if (n < 0)
+    if (n >= 0 && (size_t)n >= room) {
+        reserve(b, (size_t)n);
+        va_start(ap, fmt);
+        n = vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    if (n < 0) { /* an encoding error: nothing is added */
+        b->data[b->len] = '\0';
         return;
-    reserve(b, (size_t)n);
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    }
     b->len += (size_t)n;
 }
 
