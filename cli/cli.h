@@ -39,8 +39,18 @@ void sb_printf(sbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
-/* JSON string literal with quotes (RFC 8259 escapes). */
+/* JSON string literal with quotes (RFC 8259 escapes); invalid UTF-8 is
+ * replaced by U+FFFD, so the output always parses. */
 void sb_json(sbuf *b, const char *s, size_t n);
+/* s for a terminal: C0 controls (tab and newline too), DEL and C1
+ * controls as \u001b-style escapes, invalid UTF-8 as U+FFFD, the rest as
+ * is (the library's rule for text output). sb_term_str: NUL-terminated,
+ * NULL adds nothing. */
+void sb_term(sbuf *b, const char *s, size_t n);
+void sb_term_str(sbuf *b, const char *s);
+/* One code point of s[0..n) (n > 0) as sb_term writes it; returns the
+ * bytes consumed. */
+size_t sb_term_step(sbuf *b, const char *s, size_t n);
 /* lc_write_fn adapter appending to an sbuf (userdata = sbuf *). */
 int sb_write_fn(const char *data, size_t len, void *userdata);
 /* "path:line:col: error: message [LC-Ennn]" (col/line omitted when 0). */

@@ -617,21 +617,29 @@ done:
 /* Library config from the settings                                     */
 /* ------------------------------------------------------------------ */
 
+/* "PATH: error: MESSAGE [LC-E051]" on stderr, the path escaped for the
+ * terminal (sb_term). */
+static void path_error(const char *path, const char *msg, lc_status st) {
+    sbuf m = {0};
+    sb_term_str(&m, path);
+    sb_printf(&m, ": error: %s [%s]\n", msg, lc_status_code(st));
+    fputs(m.data, stderr);
+    sb_free(&m);
+}
+
 static int read_file(const char *path, sbuf *out) {
     FILE *fp = fopen(path, "rb");
     char buf[65536];
     size_t n;
     if (!fp) {
-        fprintf(stderr, "%s: error: %s [%s]\n", path, strerror(errno),
-                lc_status_code(LC_ERR_IO));
+        path_error(path, strerror(errno), LC_ERR_IO);
         return -1;
     }
     sb_add(out, "", 0);
     while ((n = fread(buf, 1, sizeof buf, fp)) > 0)
         sb_add(out, buf, n);
     if (ferror(fp)) {
-        fprintf(stderr, "%s: error: %s [%s]\n", path, strerror(errno),
-                lc_status_code(LC_ERR_IO));
+        path_error(path, strerror(errno), LC_ERR_IO);
         fclose(fp);
         return -1;
     }
@@ -720,14 +728,14 @@ static int make_config(cli *c, lc_config **out) {
         sb_free(&text);
         if (st != LC_OK) {
             const lc_error *e = lc_config_error(cfg);
-            sbuf m = {0};
-            if (e)
+            if (e) {
+                sbuf m = {0};
                 sb_diag(&m, pf, e);
-            else
-                sb_printf(&m, "%s: error: %s [%s]\n", pf, lc_status_str(st),
-                          lc_status_code(st));
-            fputs(m.data, stderr);
-            sb_free(&m);
+                fputs(m.data, stderr);
+                sb_free(&m);
+            } else {
+                path_error(pf, lc_status_str(st), st);
+            }
             lc_config_free(cfg);
             return st == LC_ERR_NOMEM ? EXIT_INTERNAL : EXIT_USAGE;
         }
@@ -1008,6 +1016,7 @@ static int seen_cmp(const void *pa, const void *pb) {
 static void warn_duplicate_ids(run *r) {
     int side;
     size_t i;
+    sbuf m = {0};
     for (side = 0; side < 2; side++) {
         struct seen_id *v = r->seen[side];
         size_t n = r->nseen[side], first = 0;
@@ -1018,13 +1027,18 @@ static void warn_duplicate_ids(run *r) {
                 first = i;
                 continue;
             }
-            fprintf(stderr,
-                    "%s:%llu: warning: conversation id '%s' already seen in "
-                    "the %s at %s:%llu; duplicates pair in input order [%s]\n",
-                    v[i].source, (unsigned long long)v[i].line, v[i].id,
-                    side ? "candidate" : "baseline", v[first].source,
-                    (unsigned long long)v[first].line,
-                    lc_status_code(LC_ERR_INVALID_ARG));
+            sb_term_str(&m, v[i].source);
+            sb_printf(&m, ":%llu: warning: conversation id '",
+                      (unsigned long long)v[i].line);
+            sb_term_str(&m, v[i].id);
+            sb_printf(&m, "' already seen in the %s at ",
+                      side ? "candidate" : "baseline");
+            sb_term_str(&m, v[first].source);
+            sb_printf(&m, ":%llu; duplicates pair in input order [%s]\n",
+                      (unsigned long long)v[first].line,
+                      lc_status_code(LC_ERR_INVALID_ARG));
+            fputs(m.data, stderr);
+            m.len = 0;
         }
         for (i = 0; i < n; i++) {
             free(v[i].id);
@@ -1034,17 +1048,19 @@ static void warn_duplicate_ids(run *r) {
         r->seen[side] = NULL;
         r->nseen[side] = r->capseen[side] = 0;
     }
+    sb_free(&m);
 }
 
 /* turns: render every turn on the worker */
+
+/* At most max code points of s, blanks (newline, tab...) as one space;
+ * other control characters escaped and invalid UTF-8 replaced as by
+ * sb_term, each counting as one code point. */
 static void cut_text(sbuf *b, const char *s, size_t len, size_t max) {
     size_t i = 0, cps = 0, start = 0;
     int sp = 1;
     while (i < len && cps < max) {
         unsigned char ch = (unsigned char)s[i];
-        size_t n = ch >= 0xF0 ? 4 : ch >= 0xE0 ? 3 : ch >= 0xC0 ? 2 : 1;
-        if (i + n > len)
-            break;
         if (ch == '\n' || ch == '\r' || ch == '\t' || ch == ' ') {
             sb_add(b, s + start, i - start);
             if (!sp)
@@ -1055,8 +1071,14 @@ static void cut_text(sbuf *b, const char *s, size_t len, size_t max) {
             continue;
         }
         sp = 0;
-        i += n;
         cps++;
+        if (ch > 0x20 && ch < 0x7F) {
+            i++;
+            continue;
+        }
+        sb_add(b, s + start, i - start);
+        i += sb_term_step(b, s + i, len - i);
+        start = i;
     }
     sb_add(b, s + start, i - start);
     if (i < len)
@@ -1076,10 +1098,15 @@ static void work_turns(job *j, void *ctx) {
     n = lc_conversation_turn_count(j->conv);
     if (r->c->format == LC_OUTPUT_TEXT) {
         const char *note = lc_conversation_speaker_note(j->conv);
-        sb_printf(&j->out, "== %s (%s, %zu turns)\n", id,
+        sb_puts(&j->out, "== ");
+        sb_term_str(&j->out, id);
+        sb_printf(&j->out, " (%s, %zu turns)\n",
                   lc_format_name(lc_conversation_format(j->conv)), n);
-        if (note && *note)
-            sb_printf(&j->out, "   speakers: %s\n", note);
+        if (note && *note) {
+            sb_puts(&j->out, "   speakers: ");
+            sb_term_str(&j->out, note);
+            sb_puts(&j->out, "\n");
+        }
     }
     for (i = 0; i < n; i++) {
         const lc_turn *t = lc_conversation_turn(j->conv, i);
@@ -1100,12 +1127,15 @@ static void work_turns(job *j, void *ctx) {
             sb_json(&j->out, t->text ? t->text : "", t->text_len);
             sb_puts(&j->out, "}\n");
         } else {
-            sb_printf(&j->out, "%s:%llu: %u %s", src,
-                      (unsigned long long)t->line, (unsigned)t->index,
-                      lc_role_name(t->role));
+            sb_term_str(&j->out, src);
+            sb_printf(&j->out, ":%llu: %u %s", (unsigned long long)t->line,
+                      (unsigned)t->index, lc_role_name(t->role));
             if (t->speaker && *t->speaker &&
-                strcmp(t->speaker, lc_role_name(t->role)) != 0)
-                sb_printf(&j->out, " (%s)", t->speaker);
+                strcmp(t->speaker, lc_role_name(t->role)) != 0) {
+                sb_puts(&j->out, " (");
+                sb_term_str(&j->out, t->speaker);
+                sb_puts(&j->out, ")");
+            }
             sb_puts(&j->out, ": ");
             cut_text(&j->out, t->text ? t->text : "", t->text_len, 100);
             sb_puts(&j->out, "\n");
@@ -1374,8 +1404,17 @@ static int cmd_patterns(cli *c, const lc_config *cfg) {
             sb_json(&b, p->text, strlen(p->text));
             sb_printf(&b, ",\"enabled\":%s}\n", p->enabled ? "true" : "false");
         } else {
-            sb_printf(&b, "%-20s %-12s %s%s\n", p->family, p->origin, p->text,
+            /* the origin is a pattern file's path: escaped, as the rest */
+            sbuf f = {0}, o = {0}, t = {0};
+            sb_term_str(&f, p->family);
+            sb_term_str(&o, p->origin);
+            sb_term_str(&t, p->text);
+            sb_printf(&b, "%-20s %-12s %s%s\n", f.data ? f.data : "",
+                      o.data ? o.data : "", t.data ? t.data : "",
                       p->enabled ? "" : "  (disabled)");
+            sb_free(&f);
+            sb_free(&o);
+            sb_free(&t);
         }
     }
     put_out(b.data, b.len);
