@@ -30,6 +30,14 @@
  * the loop flips (appeared vs disappeared), the statistic the CLI's loop
  * gate uses; the JSON schema is unchanged.
  *
+ * Strings from the data (ids, source names, families) are written as the
+ * report writers write them: JSON strings with invalid UTF-8 replaced by
+ * U+FFFD (lci_buf_json_text), text with control characters escaped
+ * (lci_buf_term_str), JUnit XML-escaped and then repaired as a whole
+ * (lci_buf_utf8_guard), GitHub messages and properties escaped by
+ * lci_buf_gh_str. A source name comes from the file system and may hold
+ * anything.
+ *
  * Costs: O(n log n) pairing (sorting index arrays), O(n) memory.
  */
 #include "internal.h"
@@ -423,7 +431,7 @@ static int has_change(const dentry *x, const dentry *y, int ch) {
 static lc_status jstr(lci_buf *b, const char *s) {
     if (!s)
         return LCI_LIT(b, "null");
-    return lci_buf_json_str(b, s, strlen(s));
+    return lci_buf_json_text(b, s, strlen(s));
 }
 
 static lc_status json_change(lci_buf *b, const dentry *x, const dentry *y,
@@ -558,25 +566,43 @@ static int loops_measured(const lc_diff *d) {
     return 0;
 }
 
+/* A string from the data in text output (NULL as "-"). */
+static lc_status term(lci_buf *b, const char *s) {
+    if (!s)
+        return lci_buf_putc(b, '-');
+    return lci_buf_term_str(b, s, strlen(s));
+}
+
+/* "  SOURCE:LINE: " */
+static lc_status text_loc(lci_buf *b, const dentry *e) {
+    LCI_TRY(LCI_LIT(b, "  "));
+    LCI_TRY(term(b, e->source));
+    return lci_buf_printf(b, ":%llu: ", (unsigned long long)e->line);
+}
+
 static lc_status text_change(lci_buf *b, const dentry *x, const dentry *y,
                              int ch) {
-    LCI_TRY(lci_buf_printf(b, "  %s:%llu: ", y->source,
-                       (unsigned long long)y->line));
+    LCI_TRY(text_loc(b, y));
     LCI_TRY(lci_buf_excerpt(b, x->id, strlen(x->id), 60));
     switch (ch) {
     case CH_TO_REFUSAL:
-        return lci_buf_printf(b, ": compliance -> refusal (%s)\n",
-                              y->family ? y->family : "-");
+        LCI_TRY(LCI_LIT(b, ": compliance -> refusal ("));
+        LCI_TRY(term(b, y->family));
+        return LCI_LIT(b, ")\n");
     case CH_TO_COMPLIANCE:
-        return lci_buf_printf(b, ": refusal (%s) -> compliance\n",
-                              x->family ? x->family : "-");
+        LCI_TRY(LCI_LIT(b, ": refusal ("));
+        LCI_TRY(term(b, x->family));
+        return LCI_LIT(b, ") -> compliance\n");
     case CH_LOOP_APPEARED:
         return LCI_LIT(b, ": loop appeared\n");
     case CH_LOOP_DISAPPEARED:
         return LCI_LIT(b, ": loop disappeared\n");
     default:
-        return lci_buf_printf(b, ": refusal family %s -> %s (style)\n",
-                              x->family, y->family);
+        LCI_TRY(LCI_LIT(b, ": refusal family "));
+        LCI_TRY(term(b, x->family));
+        LCI_TRY(LCI_LIT(b, " -> "));
+        LCI_TRY(term(b, y->family));
+        return LCI_LIT(b, " (style)\n");
     }
 }
 
@@ -665,8 +691,7 @@ static lc_status write_text(const lc_diff *d, unsigned flags, lci_buf *b) {
             if (!any)
                 LCI_TRY(LCI_LIT(b, "unpaired:\n"));
             any = 1;
-            LCI_TRY(lci_buf_printf(b, "  %s:%llu: ", x->source,
-                               (unsigned long long)x->line));
+            LCI_TRY(text_loc(b, x));
             LCI_TRY(lci_buf_excerpt(b, x->id, strlen(x->id), 60));
             LCI_TRY(lci_buf_printf(b, " (%s only)\n",
                                s ? "candidate" : "baseline"));
@@ -843,7 +868,11 @@ lc_status lc_diff_write(const lc_diff *d, lc_output fmt, unsigned flags,
     switch (fmt) {
     case LC_OUTPUT_TEXT: st = write_text(d, flags, &out); break;
     case LC_OUTPUT_JSON: st = write_json(d, &out); break;
-    case LC_OUTPUT_JUNIT: st = write_junit(d, &out); break;
+    case LC_OUTPUT_JUNIT:
+        /* the XML syntax is ASCII: one pass repairs every string in it */
+        if ((st = write_junit(d, &out)) == LC_OK)
+            st = lci_buf_utf8_guard(&out, 0);
+        break;
     case LC_OUTPUT_GITHUB: st = write_github(d, &out, &tmp); break;
     default: st = LC_ERR_INVALID_ARG; break;
     }

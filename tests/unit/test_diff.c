@@ -388,6 +388,132 @@ static void test_unmeasured_written(void **state) {
     cfg = keep;
 }
 
+#define FFFD "\xef\xbf\xbd"
+
+/* Well-formed UTF-8 throughout (a local check, independent of emit.c). */
+static int utf8_ok(const char *p, size_t n) {
+    const unsigned char *s = (const unsigned char *)p;
+    size_t i = 0, k, need;
+    while (i < n) {
+        unsigned c = s[i];
+        unsigned lo = 0x80, hi = 0xBF;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF)
+            need = 1;
+        else if (c >= 0xE0 && c <= 0xEF)
+            need = 2, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+        else if (c >= 0xF0 && c <= 0xF4)
+            need = 3, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+        else
+            return 0;
+        for (k = 1; k <= need; k++, lo = 0x80, hi = 0xBF)
+            if (i + k >= n || s[i + k] < lo || s[i + k] > hi)
+                return 0;
+        i += need + 1;
+    }
+    return 1;
+}
+
+/* No control character but newline (a line break of the format itself);
+ * with `c1`, no C1 control either (XML allows those). */
+static int no_controls(const char *p, int c1) {
+    const unsigned char *s = (const unsigned char *)p;
+    for (; *s; s++)
+        if ((*s < 0x20 && *s != '\n') || (c1 && *s == 0x7F) ||
+            (c1 && s[0] == 0xC2 && s[1] >= 0x80 && s[1] < 0xA0))
+            return 0;
+    return 1;
+}
+
+/* Ids, source names and families with control characters and invalid
+ * UTF-8 (a file name holds any byte but '/' and NUL; a family comes from
+ * a pattern file): every writer escapes or repairs them as the report
+ * writers do. */
+static void test_hostile_strings(void **state) {
+    static const char src_b[] = "b/x\xffy\x1b.jsonl";
+    static const char src_c[] = "c/\x1b]0;t\x07\xc2\x9b\xff.jsonl";
+    static const char fam[] = "fam\x1b\xff";
+    lc_diff *d;
+    lc_report *r;
+    const mk_out *o;
+    (void)state;
+    assert_int_equal(lc_diff_new(cfg, &d), LC_OK);
+    /* a flip to refusal, a family change, a loop that appeared and an
+     * unpaired conversation */
+    add_report(d, 0, "i\x1b[2J\xff", src_b, 1, 0, NULL);
+    add_report(d, 1, "i\x1b[2J\xff", src_c, 1, 0, fam);
+    add_report(d, 0, "w\x01", src_b, 2, 0, "apology");
+    add_report(d, 1, "w\x01", src_c, 2, 0, fam);
+    add_report(d, 0, "l\xff", src_b, 3, 0, NULL);
+    r = mk_report(cfg, "l\xff", src_c, 3, 2);
+    mk_finding(r, LC_KIND_EXACT_LOOP, 1, 2, 3, 3, "again");
+    assert_int_equal(lc_diff_add(d, 1, r), LC_OK);
+    lc_report_free(r);
+    add_report(d, 0, "u\x1b", src_b, 9, 0, NULL);
+    assert_int_equal(lc_diff_compute(d, NULL), LC_OK);
+
+    o = MK_WRITTEN(lc_diff_write, d, LC_OUTPUT_JSON, 0);
+    assert_true(utf8_ok(o->data, o->len));
+    assert_non_null(strstr(
+        o->data,
+        "\"flips\":[{\"conversation\":\"i\\u001b[2J" FFFD "\",\"change\":"
+        "\"to_refusal\",\"family_baseline\":null,\"family_candidate\":"
+        "\"fam\\u001b" FFFD "\",\"paired_by\":\"id\",\"baseline\":"
+        "{\"source\":\"b/x" FFFD "y\\u001b.jsonl\",\"line\":1},"
+        "\"candidate\":{\"conversation\":\"i\\u001b[2J" FFFD "\","
+        "\"source\":\"c/\\u001b]0;t\\u0007\xc2\x9b" FFFD ".jsonl\","
+        "\"line\":1}}]"));
+    assert_non_null(strstr(o->data, "{\"side\":\"baseline\",\"conversation\":"
+                                    "\"u\\u001b\",\"source\":\"b/x" FFFD
+                                    "y\\u001b.jsonl\",\"line\":9}"));
+
+    o = MK_WRITTEN(lc_diff_write, d, LC_OUTPUT_TEXT, 0);
+    assert_true(utf8_ok(o->data, o->len));
+    assert_true(no_controls(o->data, 1));
+    assert_non_null(strstr(o->data,
+                           "to_refusal:\n  c/\\u001b]0;t\\u0007\\u009b" FFFD
+                           ".jsonl:1: i\\u001b[2J" FFFD ": compliance -> "
+                           "refusal (fam\\u001b" FFFD ")\n"));
+    assert_non_null(strstr(o->data,
+                           "loop_appeared:\n  c/\\u001b]0;t\\u0007\\u009b" FFFD
+                           ".jsonl:3: l" FFFD ": loop appeared\n"));
+    assert_non_null(strstr(o->data,
+                           "family_changed:\n  c/\\u001b]0;t\\u0007\\u009b"
+                           FFFD ".jsonl:2: w\\u0001: refusal family apology "
+                           "-> fam\\u001b" FFFD " (style)\n"));
+    assert_non_null(strstr(o->data, "unpaired:\n  b/x" FFFD "y\\u001b.jsonl:9: "
+                                    "u\\u001b (baseline only)\n"));
+    /* colour: only the writer's own escape sequences */
+    o = MK_WRITTEN(lc_diff_write, d, LC_OUTPUT_TEXT, LC_WRITE_COLOR);
+    assert_null(strstr(o->data, "\x1b[2J"));
+    assert_null(strstr(o->data, "\x1b]"));
+
+    o = MK_WRITTEN(lc_diff_write, d, LC_OUTPUT_JUNIT, 0);
+    assert_true(utf8_ok(o->data, o->len));
+    assert_true(no_controls(o->data, 0));
+    assert_non_null(strstr(o->data, "<testcase name=\"i?[2J" FFFD "\" "
+                                     "classname=\"loopcheck.diff\" file=\"c/?]"
+                                     "0;t?\xc2\x9b" FFFD ".jsonl\" line=\"1\""));
+    assert_non_null(strstr(o->data, "<testcase name=\"l" FFFD "\""));
+
+    o = MK_WRITTEN(lc_diff_write, d, LC_OUTPUT_GITHUB, 0);
+    assert_true(utf8_ok(o->data, o->len));
+    assert_true(no_controls(o->data, 1));
+    assert_non_null(strstr(o->data,
+                           "::warning file=c/\\u001b]0;t\\u0007\\u009b" FFFD
+                           ".jsonl,line=1,title=loopcheck diff to_refusal::"
+                           "i\\u001b[2J" FFFD ": compliance -> refusal "
+                           "(fam\\u001b" FFFD ")\n"));
+    assert_non_null(strstr(o->data,
+                           "::warning file=c/\\u001b]0;t\\u0007\\u009b" FFFD
+                           ".jsonl,line=3,title=loopcheck diff loop_appeared"
+                           "::l" FFFD ": loop appeared\n"));
+    lc_diff_free(d);
+}
+
 static void test_args(void **state) {
     lc_diff *d;
     lc_report *r = mk_report(cfg, "a", "a", 1, 1);
@@ -414,6 +540,7 @@ int main(void) {
         cmocka_unit_test(test_empty_written),
         cmocka_unit_test(test_loops_written),
         cmocka_unit_test(test_unmeasured_written),
+        cmocka_unit_test(test_hostile_strings),
         cmocka_unit_test(test_args),
     };
     return cmocka_run_group_tests_name("diff", tests, mk_setup, mk_teardown);
