@@ -69,10 +69,11 @@ static lc_status tu_line(void *state, lc_reader *r, const char *p,
     }
     s->tmp.len = 0;
     if (!lci_json_turn_key(o, NULL)) {
+        char why[96];
+        lci_json_turn_key_why(o, why, sizeof why);
         json_object_put(o);
-        return lci_reader_emit_error(
-            r, line, off, LC_ERR_SCHEMA, line, 1, off,
-            "no \"conversation_id\", \"session_id\" or \"thread_id\"");
+        return lci_reader_emit_error(r, line, off, LC_ERR_SCHEMA, line, 1,
+                                     off, "%s", why);
     }
     if (!lci_json_turn_key(o, &s->tmp)) { /* present: only NOMEM fails */
         json_object_put(o);
