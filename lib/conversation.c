@@ -504,8 +504,10 @@ lc_status lci_conv_add(lc_conversation *c, lc_role role, const char *speaker,
 
 lc_status lci_input_utf8_warn(lc_conversation *c, const char *p, size_t len,
                               uint64_t line, uint64_t off, int64_t turn) {
-    size_t bad = lci_utf8_valid_prefix(p, len);
+    size_t bad = lci_json_text_bad(p, len);
     uint64_t l, col;
+    if (bad == SIZE_MAX) /* not in the text fields: the line's first */
+        bad = lci_utf8_valid_prefix(p, len);
     if (bad == len)
         return LC_OK;
     lci_locate(p, len, bad, &l, &col);

@@ -39,8 +39,6 @@ typedef struct json_state {
     lci_pos doc;              /* where the document starts */
     uint64_t last_elem_line;
     lc_conversation *bare;    /* bare messages array */
-    int has_bad;
-    lci_pos bad;              /* first invalid UTF-8 in the value */
     lci_pos end;              /* just past the last byte seen */
 } json_state;
 
@@ -116,30 +114,33 @@ static bool message_like(struct json_object *o) {
             json_object_object_get_ex(o, "from", NULL));
 }
 
-/* A value is complete: make its conversation (or turn). Consumes o. */
+/* A value is complete: make its conversation (or turn). Consumes o.
+ * raw[0..rawlen) is its text when it starts and ends on the current
+ * line (diagnostics then point into it), else raw is NULL: the text of
+ * a value spanning lines is not kept, and its diagnostics point at its
+ * start and name the message by index. */
 static lc_status value_done(json_state *s, lc_reader *r,
-                            struct json_object *o) {
+                            struct json_object *o, const char *raw,
+                            size_t rawlen) {
     lci_json *j = lci_reader_json(r);
+    lci_json_src src;
     lc_conversation *c;
     lc_status st;
-    int64_t bad;
     s->index++;
     if (s->in_array && s->index == 1 && message_like(o)) {
         st = lci_reader_conv_new(r, s->doc.line, s->doc.off, &s->bare);
         if (st != LC_OK)
             goto out;
     }
+    src = raw ? lci_json_src_text(raw, rawlen, s->vpos, s->bare != NULL)
+              : lci_json_src_at(s->vpos, s->bare != NULL);
     if (s->bare) {
         size_t before = s->bare->nturns;
         st = LC_OK;
         if (s->bare->status == LC_OK)
-            st = lci_json_message(j, s->bare, o, s->vpos, s->index);
-        if (st == LC_OK && s->has_bad && s->bare->nturns > before &&
-            (s->bare->turns[before].pub.flags & LC_TURN_REPAIRED))
-            st = lci_conv_diag(s->bare, LC_ERR_UTF8, LC_SEVERITY_WARNING,
-                               s->bad.line, s->bad.col, s->bad.off,
-                               (int64_t)before + 1,
-                               "invalid UTF-8 replaced by U+FFFD");
+            st = lci_json_message_src(j, s->bare, o, &src, s->index);
+        if (st == LC_OK && s->bare->nturns > before)
+            st = lci_json_utf8_turns(s->bare, &src, before, s->index);
         goto out;
     }
     st = lci_reader_conv_new(r, s->vpos.line, s->vpos.off, &c);
@@ -159,11 +160,9 @@ static lc_status value_done(json_state *s, lc_reader *r,
     }
     s->last_elem_line = s->vpos.line;
     if (st == LC_OK)
-        st = lci_json_conversation(j, c, o, s->vpos);
-    if (st == LC_OK && s->has_bad && (bad = lci_conv_first_repaired(c)) > 0)
-        st = lci_conv_diag(c, LC_ERR_UTF8, LC_SEVERITY_WARNING, s->bad.line,
-                           s->bad.col, s->bad.off, bad,
-                           "invalid UTF-8 replaced by U+FFFD");
+        st = lci_json_conversation(j, c, o, &src);
+    if (st == LC_OK && lci_conv_first_repaired(c) > 0)
+        st = lci_json_utf8_turns(c, &src, 0, 0);
     if (st != LC_OK)
         lc_conversation_free(c);
     else
@@ -177,7 +176,6 @@ static void begin_value(json_state *s, lc_reader *r, lci_pos at,
                         int in_array) {
     s->vpos = at;
     s->in_array = in_array;
-    s->has_bad = 0;
     s->state = J_VALUE;
     lci_json_stream_reset(lci_reader_json(r));
 }
@@ -203,7 +201,7 @@ static lc_status js_line(void *state, lc_reader *r, const char *p,
                          size_t len, uint64_t line, uint64_t off) {
     json_state *s = state;
     lci_json *j = lci_reader_json(r);
-    size_t i = 0, bad_at = SIZE_MAX; /* next invalid UTF-8 byte >= i */
+    size_t i = 0;
     lc_status st;
     colcur cc;
 
@@ -223,35 +221,29 @@ static lc_status js_line(void *state, lc_reader *r, const char *p,
             return LC_OK;
         if (s->state == J_VALUE) {
             struct json_object *o;
-            size_t used, b;
+            size_t used;
             lci_json_err err;
-            if (bad_at == SIZE_MAX || bad_at < i) /* amortized O(len) */
-                bad_at = i + lci_utf8_valid_prefix(p + i, len - i);
-            b = bad_at - i;
+            /* the value's text, if it started on this line */
+            const char *vp =
+                s->vpos.line == line ? p + (s->vpos.off - off) : NULL;
             st = lci_json_stream_feed(j, p + i, len - i, &o, &used, &err);
             if (st == LC_NEED_INPUT) {
-                if (b < len - i && !s->has_bad) {
-                    s->has_bad = 1;
-                    s->bad = pos_at(&cc, i + b);
-                }
                 /* the line break separates tokens */
                 st = lci_json_stream_feed(j, "\n", 1, &o, &used, &err);
                 if (st == LC_NEED_INPUT)
                     return LC_OK;
                 if (st == LC_OK) {
                     s->state = s->in_array ? J_ARR_SEP : J_TOP;
-                    return value_done(s, r, o);
+                    return value_done(s, r, o, vp,
+                                      vp ? (size_t)(p + len - vp) : 0);
                 }
                 return js_error(s, r, s->vpos, s->end, err.status, err.msg);
             }
             if (st == LC_OK) {
-                if (b < used && !s->has_bad) {
-                    s->has_bad = 1;
-                    s->bad = pos_at(&cc, i + b);
-                }
                 i += used;
                 s->state = s->in_array ? J_ARR_SEP : J_TOP;
-                if ((st = value_done(s, r, o)) != LC_OK)
+                if ((st = value_done(s, r, o, vp,
+                                     vp ? (size_t)(p + i - vp) : 0)) != LC_OK)
                     return st;
                 continue;
             }
@@ -357,7 +349,7 @@ static lc_status js_finish(void *state, lc_reader *r) {
         st = lci_json_stream_end(lci_reader_json(r), &o, &err);
         if (st == LC_OK) {
             s->state = s->in_array ? J_ARR_SEP : J_TOP;
-            if ((st = value_done(s, r, o)) != LC_OK)
+            if ((st = value_done(s, r, o, NULL, 0)) != LC_OK)
                 return st;
         } else {
             st = js_error(s, r, s->vpos, s->end, LC_ERR_SYNTAX,

@@ -34,9 +34,9 @@ static lc_status build(lci_json *j, lc_conversation *c, const char *p,
                        size_t len, uint64_t line, uint64_t off) {
     struct json_object *o;
     lci_json_err err;
+    lci_json_src src;
     lci_pos pos;
     lc_status st;
-    int64_t bad;
     o = lci_json_parse(j, p, len, &err);
     if (!o && err.status == LC_ERR_NOMEM)
         return LC_ERR_NOMEM; /* not the record's fault */
@@ -49,10 +49,13 @@ static lc_status build(lci_json *j, lc_conversation *c, const char *p,
     pos.line = line;
     pos.col = 1;
     pos.off = off;
-    st = lci_json_conversation(j, c, o, pos);
+    /* the line is the record's raw text: diagnostics find their element
+     * in it (only when one is written) */
+    src = lci_json_src_text(p, len, pos, 0);
+    st = lci_json_conversation(j, c, o, &src);
     json_object_put(o);
-    if (st == LC_OK && (bad = lci_conv_first_repaired(c)) > 0)
-        st = lci_input_utf8_warn(c, p, len, line, off, bad);
+    if (st == LC_OK && lci_conv_first_repaired(c) > 0)
+        st = lci_json_utf8_turns(c, &src, 0, 0);
     return st;
 }
 

@@ -149,13 +149,59 @@ typedef struct lci_pos {
     uint64_t line, col, off;
 } lci_pos;
 
+/* Where a parsed value came from. json-c keeps no source offsets for
+ * the elements of a tree, so positions inside the value are recovered
+ * from its raw text (p, one source line: a JSONL line, or a JSON
+ * document element that starts and ends on one line) by a small scanner
+ * that runs only when a diagnostic is written, never for a clean record.
+ * Without raw text (p NULL: an element spanning lines, whose text is not
+ * kept) every position is `pos`, the value's start, and the message
+ * names the message's index. Cursors make the scans of one value O(len)
+ * in total when positions are asked in order. */
+typedef struct lci_json_src {
+    const char *p; /* raw text of the value, or NULL */
+    size_t len;
+    lci_pos pos;   /* position of p[0] (of the value) */
+    int is_msg;    /* the value is one message, not a conversation */
+    /* cursors, private to json.c: zero-initialize */
+    const char *akey;        /* key of the messages array taken */
+    size_t arr;              /* index of its '[' + 1; 0: not looked up */
+    size_t msg_idx, msg_at;  /* last message found: 1-based index, byte */
+    size_t col_at, msg_col_at;
+    uint64_t col, msg_col;   /* column of p[col_at], p[msg_col_at] */
+} lci_json_src;
+
+/* A source for a value with no raw text, at pos. */
+lci_json_src lci_json_src_at(lci_pos pos, int is_msg);
+/* A source for raw text p[0..len) on one line, p[0] at pos. */
+lci_json_src lci_json_src_text(const char *p, size_t len, lci_pos pos,
+                               int is_msg);
+
 /* Build conversation turns from a parsed conversation object
  * ({"messages":[...]} or {"conversations":[...]}, optional "id" string
- * or number). Schema problems become diagnostics on c at pos (an error
- * makes c failed); returns only fatal statuses. `j` parses tool-call
- * arguments that are JSON inside a string. */
+ * or number). Schema problems become diagnostics on c at the offending
+ * element (an error makes c failed); returns only fatal statuses. `j`
+ * parses tool-call arguments that are JSON inside a string. */
 lc_status lci_json_conversation(lci_json *j, lc_conversation *c,
-                                struct json_object *obj, lci_pos pos);
+                                struct json_object *obj, lci_json_src *src);
+
+/* One message of src (src->is_msg) as lci_json_message. */
+lc_status lci_json_message_src(lci_json *j, lc_conversation *c,
+                               struct json_object *msg, lci_json_src *src,
+                               size_t idx);
+
+/* One warning LC_ERR_UTF8 per turn of c from `from` (0-based) on that
+ * is flagged LC_TURN_REPAIRED, at the first invalid byte of the fields
+ * its text came from (content / value, tool_calls, function_call) in
+ * src; turn k + 1 is message k + 1 of a conversation, or the message
+ * src itself (src->is_msg: `idx` is its index, 0 = none). */
+lc_status lci_json_utf8_turns(lc_conversation *c, lci_json_src *src,
+                              size_t from, size_t idx);
+
+/* Byte index of the first invalid UTF-8 byte in the turn-text fields
+ * of the message object whose raw text starts at p[0] (p[0..len) one
+ * line), or SIZE_MAX if none is there. */
+size_t lci_json_text_bad(const char *p, size_t len);
 
 /* One message object ({"role","content",...} or {"from","value"}) ->
  * one turn appended to c. `idx` (1-based, 0 = none) names the message
@@ -174,7 +220,9 @@ int64_t lci_conv_first_repaired(const lc_conversation *c);
 
 /* Record a warning for invalid UTF-8 in raw source bytes
  * line_text[0..len) of source line `line` starting at stream offset
- * `off`, if any; turn is the 1-based turn or -1. */
+ * `off`, if any; turn is the 1-based turn or -1. The line is one JSON
+ * message (jsonl-turns): the warning points at the first invalid byte
+ * of its turn-text fields (lci_json_text_bad), else of the line. */
 lc_status lci_input_utf8_warn(lc_conversation *c, const char *line_text,
                               size_t len, uint64_t line, uint64_t off,
                               int64_t turn);

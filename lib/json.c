@@ -12,7 +12,9 @@
  * as string, null, list of parts, or - with a warning - any other JSON
  * value), assistant tool_calls / function_call in a canonical text form
  * ("tool_call NAME {sorted-key JSON}") so identical calls hash
- * identically, and ShareGPT {"from","value"} messages.
+ * identically, and ShareGPT {"from","value"} messages. Diagnostics point
+ * at the offending element: json-c keeps no offsets, so a small scanner
+ * finds it in the record's raw text when one is written (lci_json_src).
  *
  * json-c notes (0.16): the parse trees use the process malloc (accepted,
  * they live for one record); duplicate object keys keep the LAST value,
@@ -26,6 +28,7 @@
 
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,6 +485,236 @@ static lc_status tool_call(lci_json *j, struct json_object *call,
     return tool_args(j, args, b);
 }
 
+/* ------------------------------------------------------------------ */
+/* Source positions of elements (diagnostics only)                      */
+/* ------------------------------------------------------------------ */
+
+/* A raw-text scanner over a value json-c parsed already (so it is
+ * well-formed: no error handling beyond staying inside p[0..n)). It
+ * runs only when a diagnostic is written. Single-quoted strings are
+ * skipped too: json-c accepts them even in strict mode. */
+
+static size_t sk_ws(const char *p, size_t n, size_t i) {
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' ||
+                     p[i] == '\r' || p[i] == '\f'))
+        i++;
+    return i;
+}
+
+/* i at a quote: just past the closing one */
+static size_t sk_str(const char *p, size_t n, size_t i) {
+    char q = p[i];
+    for (i++; i < n; i++) {
+        if (p[i] == '\\')
+            i++;
+        else if (p[i] == q)
+            return i + 1;
+    }
+    return n;
+}
+
+/* i at a value: just past it */
+static size_t sk_val(const char *p, size_t n, size_t i) {
+    size_t depth = 0;
+    if (i < n && (p[i] == '"' || p[i] == '\''))
+        return sk_str(p, n, i);
+    if (i < n && p[i] != '{' && p[i] != '[') {
+        while (i < n && p[i] != ',' && p[i] != '}' && p[i] != ']' &&
+               p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r')
+            i++;
+        return i;
+    }
+    while (i < n) {
+        char ch = p[i];
+        if (ch == '"' || ch == '\'') {
+            i = sk_str(p, n, i);
+            continue;
+        }
+        if (ch == '{' || ch == '[')
+            depth++;
+        else if ((ch == '}' || ch == ']') && --depth == 0)
+            return i + 1;
+        i++;
+    }
+    return n;
+}
+
+/* Start of the value of the LAST member `key` of the object at p[i]
+ * (json-c keeps the last duplicate), SIZE_MAX if none; with nonnull, a
+ * null value counts as absent (json-c's get() gives NULL for it). Keys
+ * spelled with escapes are not recognised (the caller falls back to the
+ * object's start). */
+static size_t sk_key(const char *p, size_t n, size_t i, const char *key,
+                     int nonnull) {
+    size_t found = SIZE_MAX, klen = strlen(key);
+    if (i >= n || p[i] != '{')
+        return SIZE_MAX;
+    i = sk_ws(p, n, i + 1);
+    while (i < n && (p[i] == '"' || p[i] == '\'')) {
+        size_t ks = i + 1, ke = sk_str(p, n, i);
+        int match = ke - ks == klen + 1 && memcmp(p + ks, key, klen) == 0;
+        i = sk_ws(p, n, ke);
+        if (i >= n || p[i] != ':')
+            break;
+        i = sk_ws(p, n, i + 1);
+        if (match)
+            found = i;
+        i = sk_ws(p, n, sk_val(p, n, i));
+        if (i >= n || p[i] != ',')
+            break;
+        i = sk_ws(p, n, i + 1);
+    }
+    if (found != SIZE_MAX && nonnull && n - found >= 4 &&
+        memcmp(p + found, "null", 4) == 0)
+        return SIZE_MAX;
+    return found;
+}
+
+/* From element start i of an array, `k` elements on; SIZE_MAX if the
+ * array ends first. */
+static size_t sk_next(const char *p, size_t n, size_t i, size_t k) {
+    while (k-- > 0) {
+        i = sk_ws(p, n, sk_val(p, n, i));
+        if (i >= n || p[i] != ',')
+            return SIZE_MAX;
+        i = sk_ws(p, n, i + 1);
+    }
+    return i < n ? i : SIZE_MAX;
+}
+
+lci_json_src lci_json_src_at(lci_pos pos, int is_msg) {
+    lci_json_src s;
+    memset(&s, 0, sizeof s);
+    s.pos = pos;
+    s.is_msg = is_msg;
+    return s;
+}
+
+lci_json_src lci_json_src_text(const char *p, size_t len, lci_pos pos,
+                               int is_msg) {
+    lci_json_src s = lci_json_src_at(pos, is_msg);
+    s.p = p;
+    s.len = len;
+    s.col = pos.col;
+    return s;
+}
+
+/* Position of byte k of the raw text (one line: columns count code
+ * points, as lci_locate). */
+static lci_pos src_pos(lci_json_src *s, size_t k) {
+    lci_pos q = s->pos;
+    if (!s->p || k == SIZE_MAX)
+        return q;
+    if (k > s->len)
+        k = s->len;
+    if (k < s->col_at) { /* back: from the message's start, or the top */
+        if (s->msg_col_at && k >= s->msg_col_at) {
+            s->col_at = s->msg_col_at;
+            s->col = s->msg_col;
+        } else {
+            s->col_at = 0;
+            s->col = s->pos.col;
+        }
+    }
+    for (; s->col_at < k; s->col_at++)
+        s->col += ((unsigned char)s->p[s->col_at] & 0xC0) != 0x80;
+    q.col = s->col;
+    q.off = s->pos.off + k;
+    return q;
+}
+
+/* Byte index of message idx (1-based) of src, SIZE_MAX if unknown. */
+static size_t src_msg(lci_json_src *s, size_t idx) {
+    size_t i;
+    if (!s->p)
+        return SIZE_MAX;
+    if (s->is_msg) {
+        i = sk_ws(s->p, s->len, 0);
+        return i < s->len ? i : SIZE_MAX;
+    }
+    if (!idx)
+        return SIZE_MAX;
+    if (s->msg_idx && idx >= s->msg_idx) {
+        i = sk_next(s->p, s->len, s->msg_at, idx - s->msg_idx);
+    } else {
+        if (!s->arr) {
+            size_t top = sk_ws(s->p, s->len, 0);
+            size_t a = s->akey ? sk_key(s->p, s->len, top, s->akey, 1)
+                               : SIZE_MAX;
+            if (a == SIZE_MAX || s->p[a] != '[')
+                return SIZE_MAX;
+            s->arr = a + 1;
+        }
+        i = sk_ws(s->p, s->len, s->arr);
+        if (i < s->len && s->p[i] == ']')
+            return SIZE_MAX;
+        i = sk_next(s->p, s->len, i, idx - 1);
+    }
+    if (i == SIZE_MAX)
+        return SIZE_MAX;
+    s->msg_idx = idx;
+    s->msg_at = i;
+    {
+        lci_pos q = src_pos(s, i);
+        s->msg_col_at = i;
+        s->msg_col = q.col;
+    }
+    return i;
+}
+
+/* Byte index of member `key` of message idx, else of the message. */
+static size_t src_field(lci_json_src *s, size_t idx, const char *key) {
+    size_t m = src_msg(s, idx), v;
+    if (m == SIZE_MAX || !key)
+        return m;
+    v = sk_key(s->p, s->len, m, key, 1);
+    return v != SIZE_MAX ? v : m;
+}
+
+/* Byte index of member `key` of the top-level object (a conversation,
+ * or a message when src->is_msg), else of the object's start. */
+static size_t src_top(lci_json_src *s, const char *key) {
+    size_t top, v;
+    if (!s->p)
+        return SIZE_MAX;
+    top = sk_ws(s->p, s->len, 0);
+    v = key ? sk_key(s->p, s->len, top, key, 0) : SIZE_MAX;
+    return v != SIZE_MAX ? v : top;
+}
+
+/* First invalid UTF-8 byte inside the value at p[i], SIZE_MAX if none. */
+static size_t bad_in(const char *p, size_t n, size_t i) {
+    size_t e, b;
+    if (i == SIZE_MAX)
+        return SIZE_MAX;
+    e = sk_val(p, n, i);
+    b = lci_utf8_valid_prefix(p + i, e - i);
+    return b < e - i ? i + b : SIZE_MAX;
+}
+
+/* First invalid byte of the turn text fields of the message at p[m]:
+ * its content ("content", else "value"), then tool_calls, then
+ * function_call, in the order the turn text is built. */
+static size_t msg_text_bad(const char *p, size_t n, size_t m) {
+    static const char *const keys[] = {"tool_calls", "function_call"};
+    size_t v = sk_key(p, n, m, "content", 1), b, k;
+    if (v == SIZE_MAX)
+        v = sk_key(p, n, m, "value", 1);
+    if ((b = bad_in(p, n, v)) != SIZE_MAX)
+        return b;
+    for (k = 0; k < 2; k++)
+        if ((b = bad_in(p, n, sk_key(p, n, m, keys[k], 1))) != SIZE_MAX)
+            return b;
+    return SIZE_MAX;
+}
+
+size_t lci_json_text_bad(const char *p, size_t len) {
+    size_t m = sk_ws(p, len, 0);
+    if (m >= len || p[m] != '{')
+        return SIZE_MAX;
+    return msg_text_bad(p, len, m);
+}
+
 /* Bytes of s[0..len) that fit in max bytes without cutting a code
  * point (for names quoted in diagnostics; s is valid UTF-8). */
 static int cut_utf8(const char *s, size_t len, size_t max) {
@@ -497,14 +730,16 @@ static const char *const turn_keys[] = {"conversation_id", "session_id",
 
 /* Warn once per conversation if a string taken from the data as a name
  * (id, role) held invalid UTF-8: the conversation keeps the repaired
- * text, the warning names the field. */
+ * text, the warning names the field and points at its value. */
 static lc_status check_utf8(lc_conversation *c, struct json_object *v,
-                            unsigned field, const char *what, lci_pos pos,
-                            int64_t turn) {
+                            unsigned field, const char *what,
+                            lci_json_src *src, size_t at, int64_t turn) {
     size_t len = (size_t)json_object_get_string_len(v);
+    lci_pos pos;
     if ((c->utf8_warned & field) ||
         lci_utf8_valid_prefix(json_object_get_string(v), len) == len)
         return LC_OK;
+    pos = src_pos(src, at);
     return lci_conv_warn_utf8(c, field, what, pos.line, pos.col, pos.off,
                               turn);
 }
@@ -517,31 +752,54 @@ static const char *what_of(size_t idx, char buf[40]) {
     return buf;
 }
 
-lc_status lci_json_message(lci_json *j, lc_conversation *c,
-                           struct json_object *msg, lci_pos pos,
-                           size_t idx) {
+/* Diagnostic at byte `at` of src (SIZE_MAX: the value's start). */
+static lc_status src_diag(lc_conversation *c, lc_status st, lc_severity sev,
+                          lci_json_src *src, size_t at, int64_t turn,
+                          const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 7, 8)))
+#endif
+    ;
+static lc_status src_diag(lc_conversation *c, lc_status st, lc_severity sev,
+                          lci_json_src *src, size_t at, int64_t turn,
+                          const char *fmt, ...) {
+    char msg[256];
+    va_list ap;
+    lci_pos q = src_pos(src, at);
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return lci_conv_diag(c, st, sev, q.line, q.col, q.off, turn, "%s", msg);
+}
+
+lc_status lci_json_message_src(lci_json *j, lc_conversation *c,
+                               struct json_object *msg, lci_json_src *src,
+                               size_t idx) {
     struct json_object *role, *content, *calls;
-    const char *rname = "", *rkey = "role";
+    const char *rname = "", *rkey = "role", *ckey = "content";
     size_t rlen = 0, k;
     lc_role r = LC_ROLE_OTHER;
     unsigned flags = LC_TURN_NONE;
     char wb[40], what[64];
     lci_buf b, rb;
+    lci_pos pos = src->pos; /* turns keep the value's position */
     lc_status st = LC_OK;
 
     if (!msg || json_object_get_type(msg) != json_type_object)
-        return lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_ERROR, pos.line,
-                             pos.col, pos.off, -1,
-                             "%sexpected a message object, got %s",
-                             what_of(idx, wb), type_name(msg));
+        return src_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_ERROR, src,
+                        src_msg(src, idx), -1,
+                        "%sexpected a message object, got %s",
+                        what_of(idx, wb), type_name(msg));
     role = get(msg, "role");
     if (!role) {
         role = get(msg, "from");
         rkey = "from";
     }
     content = get(msg, "content");
-    if (!content)
+    if (!content) {
         content = get(msg, "value");
+        ckey = "value";
+    }
 
     /* A turn-per-line record (idx 0) carries its conversation's key; the
      * reader made the id from it. */
@@ -549,7 +807,9 @@ lc_status lci_json_message(lci_json *j, lc_conversation *c,
         struct json_object *v = get(msg, turn_keys[k]);
         if (is_str(v)) { /* the key lci_json_turn_key takes */
             snprintf(what, sizeof what, "\"%s\"", turn_keys[k]);
-            if ((st = check_utf8(c, v, LCI_UTF8_ID, what, pos, -1)) != LC_OK)
+            st = check_utf8(c, v, LCI_UTF8_ID, what, src,
+                            src_field(src, idx, turn_keys[k]), -1);
+            if (st != LC_OK)
                 return st;
             break;
         }
@@ -568,8 +828,12 @@ lc_status lci_json_message(lci_json *j, lc_conversation *c,
                          idx);
             else
                 snprintf(what, sizeof what, "\"%s\"", rkey);
-            st = lci_conv_warn_utf8(c, LCI_UTF8_ROLE, what, pos.line,
-                                    pos.col, pos.off, (int64_t)c->nturns + 1);
+            if (!(c->utf8_warned & LCI_UTF8_ROLE)) {
+                lci_pos rp = src_pos(src, src_field(src, idx, rkey));
+                st = lci_conv_warn_utf8(c, LCI_UTF8_ROLE, what, rp.line,
+                                        rp.col, rp.off,
+                                        (int64_t)c->nturns + 1);
+            }
             if (st == LC_OK)
                 st = lci_utf8_repair(rname, rlen, &rb, NULL, NULL);
             if (st == LC_OK)
@@ -587,19 +851,26 @@ lc_status lci_json_message(lci_json *j, lc_conversation *c,
             lci_buf_init(&q, c->alloc);
             st = lci_buf_term_str(&q, rname, (size_t)cut_utf8(rname, rlen, 40));
             if (st == LC_OK)
-                st = lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_WARNING,
-                                   pos.line, pos.col, pos.off,
-                                   (int64_t)c->nturns + 1,
-                                   "%sunknown role \"%.*s\" (kept as other)",
-                                   what_of(idx, wb), (int)q.len,
-                                   q.data ? q.data : "");
+                st = src_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_WARNING, src,
+                              src_field(src, idx, rkey),
+                              (int64_t)c->nturns + 1,
+                              "%sunknown role \"%.*s\" (kept as other)",
+                              what_of(idx, wb), (int)q.len,
+                              q.data ? q.data : "");
             lci_buf_free(&q);
         }
     } else {
-        st = lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_WARNING, pos.line,
-                           pos.col, pos.off, (int64_t)c->nturns + 1,
-                           "%smissing role (kept as other)",
-                           what_of(idx, wb));
+        /* absent or not a string: at the "role" / "from" value if any */
+        st = src_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_WARNING, src,
+                      src_field(src, idx,
+                                json_object_object_get_ex(msg, "role", NULL)
+                                    ? "role"
+                                    : json_object_object_get_ex(msg, "from",
+                                                                NULL)
+                                          ? "from"
+                                          : NULL),
+                      (int64_t)c->nturns + 1,
+                      "%smissing role (kept as other)", what_of(idx, wb));
     }
     if (st != LC_OK) {
         lci_buf_free(&rb);
@@ -622,14 +893,14 @@ lc_status lci_json_message(lci_json *j, lc_conversation *c,
     } else if (json_object_get_type(content) == json_type_array) {
         st = content_parts(j, content, &b, &flags, 0);
     } else {
-        st = lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_WARNING, pos.line,
-                           pos.col, pos.off, (int64_t)c->nturns + 1,
-                           "%scontent is a%s %s; its JSON text is used",
-                           what_of(idx, wb),
-                           json_object_get_type(content) == json_type_object
-                               ? "n"
-                               : "",
-                           type_name(content));
+        st = src_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_WARNING, src,
+                      src_field(src, idx, ckey), (int64_t)c->nturns + 1,
+                      "%scontent is a%s %s; its JSON text is used",
+                      what_of(idx, wb),
+                      json_object_get_type(content) == json_type_object
+                          ? "n"
+                          : "",
+                      type_name(content));
         if (st == LC_OK)
             st = lci_json_canonical(content, &b);
     }
@@ -653,34 +924,41 @@ lc_status lci_json_message(lci_json *j, lc_conversation *c,
         st = lci_conv_add(c, r, rname, rlen, b.data ? b.data : "", b.len,
                           pos.line, pos.col, pos.off, flags, NULL);
 added:
-    if (st == LC_ERR_LIMIT) /* max_turns: the conversation fails */
-            st = lci_conv_diag(c, LC_ERR_LIMIT, LC_SEVERITY_ERROR, pos.line,
-                               pos.col, pos.off, -1,
-                               "more than %" PRId64 " turns (max_turns)",
-                               lci_opt(c->cfg, LC_OPT_MAX_TURNS));
+    if (st == LC_ERR_LIMIT) /* max_turns: the conversation fails here */
+        st = src_diag(c, LC_ERR_LIMIT, LC_SEVERITY_ERROR, src,
+                      src_msg(src, idx), -1,
+                      "%smore than %" PRId64 " turns (max_turns)",
+                      what_of(idx, wb), lci_opt(c->cfg, LC_OPT_MAX_TURNS));
     lci_buf_free(&b);
     lci_buf_free(&rb);
     return st;
 }
 
+lc_status lci_json_message(lci_json *j, lc_conversation *c,
+                           struct json_object *msg, lci_pos pos,
+                           size_t idx) {
+    lci_json_src src = lci_json_src_at(pos, 1);
+    return lci_json_message_src(j, c, msg, &src, idx);
+}
+
 lc_status lci_json_conversation(lci_json *j, lc_conversation *c,
-                                struct json_object *obj, lci_pos pos) {
+                                struct json_object *obj, lci_json_src *src) {
     struct json_object *id, *msgs;
     size_t i, n;
     lc_status st;
 
     if (!obj || json_object_get_type(obj) != json_type_object)
-        return lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_ERROR, pos.line,
-                             pos.col, pos.off, -1,
-                             "expected a conversation object, got %s",
-                             type_name(obj));
+        return src_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_ERROR, src,
+                        src_top(src, NULL), -1,
+                        "expected a conversation object, got %s",
+                        type_name(obj));
     id = get(obj, "id");
     if (is_str(id)) {
         if ((st = lci_conv_set_id(c, json_object_get_string(id),
                                   (size_t)json_object_get_string_len(id))) !=
                 LC_OK ||
-            (st = check_utf8(c, id, LCI_UTF8_ID, "\"id\"", pos, -1)) !=
-                LC_OK)
+            (st = check_utf8(c, id, LCI_UTF8_ID, "\"id\"", src,
+                             src_top(src, "id"), -1)) != LC_OK)
             return st;
     } else if (id && (json_object_get_type(id) == json_type_int ||
                       json_object_get_type(id) == json_type_double)) {
@@ -692,32 +970,34 @@ lc_status lci_json_conversation(lci_json *j, lc_conversation *c,
         /* "id": null is no id; an object, array or boolean is a mistake
          * worth a word, as the conversation keeps its position as id */
         json_type ty = json_object_get_type(id);
-        st = lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_WARNING, pos.line,
-                           pos.col, pos.off, -1,
-                           "\"id\" is a%s %s, not a string or number: the "
-                           "id is the position (source:line)",
-                           ty == json_type_object || ty == json_type_array
-                               ? "n"
-                               : "",
-                           type_name(id));
+        st = src_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_WARNING, src,
+                      src_top(src, "id"), -1,
+                      "\"id\" is a%s %s, not a string or number: the "
+                      "id is the position (source:line)",
+                      ty == json_type_object || ty == json_type_array ? "n"
+                                                                      : "",
+                      type_name(id));
         if (st != LC_OK)
             return st;
     }
+    src->akey = "messages";
     msgs = get(obj, "messages");
-    if (!msgs)
+    if (!msgs) {
+        src->akey = "conversations";
         msgs = get(obj, "conversations");
+    }
     if (!msgs)
-        return lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_ERROR, pos.line,
-                             pos.col, pos.off, -1,
-                             "no \"messages\" or \"conversations\" array");
+        return src_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_ERROR, src,
+                        src_top(src, NULL), -1,
+                        "no \"messages\" or \"conversations\" array");
     if (json_object_get_type(msgs) != json_type_array)
-        return lci_conv_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_ERROR, pos.line,
-                             pos.col, pos.off, -1,
-                             "\"messages\" is a%s %s, not an array",
-                             json_object_get_type(msgs) == json_type_object
-                                 ? "n"
-                                 : "",
-                             type_name(msgs));
+        return src_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_ERROR, src,
+                        src_top(src, src->akey), -1,
+                        "\"messages\" is a%s %s, not an array",
+                        json_object_get_type(msgs) == json_type_object
+                            ? "n"
+                            : "",
+                        type_name(msgs));
     n = json_object_array_length(msgs);
     /* one allocation for the turn array (bounded by max_turns) */
     if (n && (int64_t)n <= lci_opt(c->cfg, LC_OPT_MAX_TURNS) &&
@@ -725,16 +1005,42 @@ lc_status lci_json_conversation(lci_json *j, lc_conversation *c,
                        &c->capturns, c->nturns + n)) != LC_OK)
         return st;
     for (i = 0; i < n && c->status == LC_OK; i++) {
-        st = lci_json_message(j, c, json_object_array_get_idx(msgs, i), pos,
-                              i + 1);
+        st = lci_json_message_src(j, c, json_object_array_get_idx(msgs, i),
+                                  src, i + 1);
         if (st != LC_OK)
             return st;
     }
     if (c->status == LC_OK && c->nturns == 0)
-        return lci_conv_diag(c, LC_ERR_EMPTY, LC_SEVERITY_ERROR, pos.line,
-                             pos.col, pos.off, -1,
-                             "conversation has no messages");
+        return src_diag(c, LC_ERR_EMPTY, LC_SEVERITY_ERROR, src,
+                        src_top(src, src->akey), -1,
+                        "conversation has no messages");
     return LC_OK;
+}
+
+lc_status lci_json_utf8_turns(lc_conversation *c, lci_json_src *src,
+                              size_t from, size_t idx) {
+    size_t i;
+    char wb[40];
+    lc_status st = LC_OK;
+    for (i = from; i < c->nturns && st == LC_OK; i++) {
+        size_t m, bad = SIZE_MAX, mi = src->is_msg ? idx : i + 1;
+        if (!(c->turns[i].pub.flags & LC_TURN_REPAIRED))
+            continue;
+        m = src_msg(src, mi);
+        if (m != SIZE_MAX)
+            bad = msg_text_bad(src->p, src->len, m);
+        if (bad != SIZE_MAX)
+            st = src_diag(c, LC_ERR_UTF8, LC_SEVERITY_WARNING, src, bad,
+                          (int64_t)i + 1,
+                          "invalid UTF-8 (byte 0x%02X) replaced by U+FFFD",
+                          (unsigned)(unsigned char)src->p[bad]);
+        else /* no raw text: at the message, or the value, by index */
+            st = src_diag(c, LC_ERR_UTF8, LC_SEVERITY_WARNING, src, m,
+                          (int64_t)i + 1,
+                          "%sinvalid UTF-8 replaced by U+FFFD",
+                          what_of(mi, wb));
+    }
+    return st;
 }
 
 bool lci_json_turn_key(struct json_object *obj, lci_buf *out) {

@@ -901,6 +901,148 @@ static void test_sniff_bracket(void **state) {
     lc_config_free(cfg);
 }
 
+/* ------------------------------------------------------------------ */
+/* Element positions of JSON diagnostics                                */
+/* ------------------------------------------------------------------ */
+
+/* Diagnostic i of c is (line, col, off, turn) with msg in its message. */
+static void diag_at(const lc_conversation *c, size_t i, uint64_t line,
+                    uint64_t col, uint64_t off, int64_t turn,
+                    const char *msg) {
+    const lc_error *e = lc_conversation_diag(c, i);
+    assert_non_null(e);
+    if (!strstr(e->message, msg))
+        fail_msg("diag %zu: \"%s\" lacks \"%s\"", i, e->message, msg);
+    if (e->line != line || e->column != col || e->offset != off ||
+        e->turn != turn)
+        fail_msg("diag %zu (%s): at %llu:%llu off %llu turn %lld, want "
+                 "%llu:%llu off %llu turn %lld",
+                 i, e->message, (unsigned long long)e->line,
+                 (unsigned long long)e->column,
+                 (unsigned long long)e->offset, (long long)e->turn,
+                 (unsigned long long)line, (unsigned long long)col,
+                 (unsigned long long)off, (long long)turn);
+}
+
+/* Schema warnings and errors point at the offending element (the role
+ * or content value, the message, the messages array), not at column 1;
+ * max_turns at the first message past the limit; invalid UTF-8 gives
+ * one warning per affected turn, at that turn's first bad byte (as
+ * transcripts do), not at a bad byte of another field. Deferred parsing
+ * gives the same. */
+static void test_json_element_positions(void **state) {
+    /* line 2 (after GOOD, 46 bytes): the columns below are of line 2 */
+    static const char jl[] =
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"ok\"}]}\n"
+        "{\"id\":\"i\xff\",\"messages\":[{\"role\":\"user\",\"content\":"
+        "\"h\xffi\"},{\"role\":\"wiz\",\"content\":\"x\xfey\"},{\"content\":"
+        "7},{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":"
+        "\"\xc3\xa9\xfe\"}]}]}\n"
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":"
+        "\"user\",\"content\":\"b\"},  {\"role\":\"user\",\"content\":\"c\"}]}"
+        "\n";
+    static const char tr[] = "User: h\xffi\nBot: x\xfey\nUser: b\nBot: c\n";
+    static const char jl4[] =
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"h\xffi\"},{\"role\":"
+        "\"assistant\",\"content\":\"x\xfey\"},{\"role\":\"user\",\"content\":"
+        "\"b\"},{\"role\":\"assistant\",\"content\":\"c\"}]}\n";
+    static const char turns[] =
+        "{\"conversation_id\":\"c\xff\",\"role\":\"user\",\"content\":"
+        "\"a\xfe\"}\n";
+    static const char doc[] =
+        "[{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":"
+        "\"wiz\",\"content\":\"b\xff\"}]},\n"
+        " {\"messages\":[{\"role\":\"user\",\"content\":\"a\"},\n"
+        "   {\"role\":\"wiz\",\"content\":\"b\xff\"}]}]\n";
+    lc_conversation *c[4];
+    lc_config *cfg;
+    size_t n, i, k;
+    int defer;
+    (void)state;
+    for (defer = 1; defer <= 2; defer++) {
+        assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+        assert_int_equal(lc_config_set(cfg, LC_OPT_DEFER_PARSE, defer), LC_OK);
+        assert_int_equal(lc_config_set(cfg, LC_OPT_MAX_TURNS, 2), LC_OK);
+        n = read_all(cfg, jl, sizeof jl - 1, c, 4);
+        assert_int_equal(n, 3);
+        for (i = 0; i < n; i++)
+            assert_int_equal(lc_conversation_parse(c[i]), LC_OK);
+        /* max_turns 2: the error is at message 3 (after two blanks),
+         * and the record with 4 messages fails at its third */
+        assert_int_equal(lc_conversation_status(c[2]), LC_ERR_LIMIT);
+        diag_at(c[2], 0, 3, 76, 285, -1, "message 3: more than 2 turns");
+        assert_int_equal(lc_conversation_status(c[1]), LC_ERR_LIMIT);
+        diag_at(c[1], 0, 2, 87, 132, -1, "message 3: more than 2 turns");
+        diag_at(c[1], 1, 2, 7, 52, -1, "invalid UTF-8 in \"id\"");
+        diag_at(c[1], 2, 2, 64, 109, 2, "message 2: unknown role \"wiz\"");
+        diag_at(c[1], 3, 2, 87, 132, 3, "message 3: missing role");
+        diag_at(c[1], 4, 2, 98, 143, 3, "message 3: content is a number");
+        /* one per turn, at its own bad byte (not the id's) */
+        diag_at(c[1], 5, 2, 51, 96, 1, "(byte 0xFF)");
+        diag_at(c[1], 6, 2, 82, 127, 2, "(byte 0xFE)");
+        assert_int_equal(lc_conversation_diag_count(c[1]), 7);
+        for (i = 0; i < n; i++)
+            lc_conversation_free(c[i]);
+        lc_config_free(cfg);
+    }
+
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    n = read_all(cfg, jl, sizeof jl - 1, c, 4);
+    assert_int_equal(n, 3);
+    /* message 3 has no role (at the message) and content 7; the 4th
+     * turn's bad byte follows a 2-byte e-acute (column = byte - 1) */
+    diag_at(c[1], 2, 2, 87, 132, 3, "message 3: missing role");
+    diag_at(c[1], 3, 2, 98, 143, 3, "message 3: content is a number");
+    diag_at(c[1], 4, 2, 51, 96, 1, "(byte 0xFF)");
+    diag_at(c[1], 5, 2, 82, 127, 2, "(byte 0xFE)");
+    diag_at(c[1], 6, 2, 156, 202, 4, "(byte 0xFE)");
+    assert_int_equal(lc_conversation_diag_count(c[1]), 7);
+    for (i = 0; i < n; i++)
+        lc_conversation_free(c[i]);
+
+    /* transcript and JSONL: the same warnings per turn */
+    {
+        lc_conversation *t[1], *j[1];
+        assert_int_equal(read_all(cfg, tr, sizeof tr - 1, t, 1), 1);
+        assert_int_equal(read_all(cfg, jl4, sizeof jl4 - 1, j, 1), 1);
+        assert_int_equal(lc_conversation_diag_count(t[0]), 2);
+        assert_int_equal(lc_conversation_diag_count(j[0]), 2);
+        for (k = 0; k < 2; k++) {
+            assert_int_equal(lc_conversation_diag(t[0], k)->turn, k + 1);
+            assert_int_equal(lc_conversation_diag(j[0], k)->turn, k + 1);
+            assert_int_equal(lc_conversation_diag(j[0], k)->status,
+                             LC_ERR_UTF8);
+        }
+        diag_at(j[0], 0, 1, 41, 40, 1, "(byte 0xFF)");
+        diag_at(j[0], 1, 1, 78, 77, 2, "(byte 0xFE)");
+        lc_conversation_free(t[0]);
+        lc_conversation_free(j[0]);
+    }
+
+    /* jsonl-turns: the turn's warning is at its content, not the key
+     * (the key's own warning is at the record: format_turns.c passes no
+     * raw text to lci_json_message yet) */
+    assert_int_equal(read_all(cfg, turns, sizeof turns - 1, c, 4), 1);
+    diag_at(c[0], 0, 1, 1, 0, -1, "invalid UTF-8 in \"conversation_id\"");
+    diag_at(c[0], 1, 1, 51, 50, 1, "(byte 0xFE)");
+    lc_conversation_free(c[0]);
+
+    /* JSON document: an element on one line is located like a JSONL
+     * record; one spanning lines is not kept as text, so its diagnostics
+     * are at its start and name the message */
+    n = read_all(cfg, doc, sizeof doc - 1, c, 4);
+    assert_int_equal(n, 2);
+    assert_int_equal(lc_conversation_format(c[0]), LC_FORMAT_JSON);
+    diag_at(c[0], 0, 1, 53, 52, 2, "message 2: unknown role \"wiz\"");
+    diag_at(c[0], 1, 1, 71, 70, 2, "(byte 0xFF)");
+    diag_at(c[1], 0, 2, 2, 78, 2, "message 2: unknown role \"wiz\"");
+    diag_at(c[1], 1, 2, 2, 78, 2,
+            "message 2: invalid UTF-8 replaced by U+FFFD");
+    for (i = 0; i < n; i++)
+        lc_conversation_free(c[i]);
+    lc_config_free(cfg);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lagging_consumer),
@@ -917,6 +1059,7 @@ int main(void) {
         cmocka_unit_test(test_reader_misuse),
         cmocka_unit_test(test_mutations),
         cmocka_unit_test(test_sniff_bracket),
+        cmocka_unit_test(test_json_element_positions),
     };
     return cmocka_run_group_tests_name("reader", tests, NULL, NULL);
 }
