@@ -49,15 +49,19 @@
  * BATCH USE (a whole log file)
  *
  *     lc_reader *r; lc_conversation *c; lc_report *rep;
+ *     lc_status st;
  *     lc_reader_new(cfg, &r);
  *     lc_reader_set_source(r, "run.jsonl", 9);
  *     lc_reader_feed(r, buf, len);          (repeat for every chunk)
  *     lc_reader_finish(r);
- *     while (lc_reader_next(r, &c) != LC_END) {
- *         if (lc_conversation_check(cfg, c, &rep) == LC_OK)
- *             lc_report_write(rep, LC_OUTPUT_JSON, my_write, my_ctx);
- *         lc_report_free(rep); lc_conversation_free(c);
+ *     while ((st = lc_reader_next(r, &c)) == LC_OK) {
+ *         if (lc_conversation_check(cfg, c, &rep) == LC_OK) {
+ *             lc_report_write(rep, LC_OUTPUT_JSON, 0, my_write, my_ctx);
+ *             lc_report_free(rep);
+ *         }
+ *         lc_conversation_free(c);
  *     }
+ *     (st is LC_END, or LC_ERR_NOMEM: lc_reader_error(r) says where)
  *
  *   lc_reader_next returns LC_NEED_INPUT when it needs more bytes and
  *   LC_END once lc_reader_finish was called and everything was returned.
@@ -293,7 +297,8 @@ typedef enum lc_opt {
      *   lists, tables and dividers skipped.
      * - stalled_conversation: >= stall_percent of the last stall_window
      *   turns belong to loops or recycled passages.
-     * Memory per conversation is bounded by history_turns. */
+     * Turns in memory per conversation are bounded by history_turns;
+     * findings are kept until lc_session_reset (README, "Limits"). */
     LC_OPT_MIN_REPEATS = 20,         /**< exact/near loops: repeats, default 3 */
     LC_OPT_MAX_PERIOD = 21,          /**< exact/near loops: period, default 8 */
     LC_OPT_RECUR_MIN = 22,           /**< recurring_turn count, default 3 */
@@ -603,8 +608,10 @@ LC_API lc_status lc_session_reset(lc_session *session);
 /**
  * Analyse one conversation: a session fed every turn, then finished.
  * If the conversation failed to read, the report carries its error and
- * no findings. Returns LC_OK, LC_ERR_NOMEM or LC_ERR_INVALID_ARG (then
- * *report is NULL). @since 0.1
+ * no findings. Returns LC_OK, LC_ERR_NOMEM, LC_ERR_INVALID_ARG or
+ * LC_ERR_STATE for a conversation a reader returned unparsed
+ * (LC_OPT_DEFER_PARSE = 2: lc_conversation_parse it first); then *report
+ * is NULL. @since 0.1
  */
 LC_API lc_status lc_conversation_check(const lc_config *cfg,
                                        const lc_conversation *conv,
