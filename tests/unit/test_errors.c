@@ -181,14 +181,18 @@ static void test_schema(void **state) {
     CHECK(GOOD "{\"text\":\"hi\"}\n", LC_FORMAT_JSONL_CONV, 2, 1,
           LC_ERR_SCHEMA, LC_SEVERITY_ERROR, 2, 1, GOOD_LEN,
           "no \"messages\"");
+    /* at the element: {"messages":[]}  the '[' is col 13 */
     CHECK(GOOD "{\"messages\":[]}\n", LC_FORMAT_JSONL_CONV, 2, 1,
-          LC_ERR_EMPTY, LC_SEVERITY_ERROR, 2, 1, GOOD_LEN, "no messages");
+          LC_ERR_EMPTY, LC_SEVERITY_ERROR, 2, 13, GOOD_LEN + 12,
+          "no messages");
+    /* {"messages":[{"role":"user","content":7}]}: the 7 is col 39 */
     CHECK(GOOD "{\"messages\":[{\"role\":\"user\",\"content\":7}]}\n",
           LC_FORMAT_JSONL_CONV, 2, 1, LC_ERR_SCHEMA, LC_SEVERITY_WARNING, 2,
-          1, GOOD_LEN, "content is a number");
+          39, GOOD_LEN + 38, "content is a number");
+    /* {"messages":[{"role":"judge",...: "judge" starts at col 22 */
     CHECK(GOOD "{\"messages\":[{\"role\":\"judge\",\"content\":\"x\"}]}\n",
           LC_FORMAT_JSONL_CONV, 2, 1, LC_ERR_SCHEMA, LC_SEVERITY_WARNING, 2,
-          1, GOOD_LEN, "unknown role \"judge\"");
+          22, GOOD_LEN + 21, "unknown role \"judge\"");
 }
 
 static void test_invalid_utf8(void **state) {
