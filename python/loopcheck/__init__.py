@@ -422,7 +422,13 @@ class _Config(_Owner):
                     raise Error(st, message="unknown kind %r" % kn)
                 mask |= 1 << kv.value
             value = mask
-        st = _L.lc_config_set(self.ptr, opt.value, int(value))
+        if isinstance(value, bool) or not isinstance(value, int):
+            # int(0.5) would be 0 ("the default") and int(2.9) 2: refuse
+            # rather than guess (the CLI's --set rejects "2.9" too)
+            raise Error(_lib.ERR_INVALID_ARG,
+                        message="option %s=%r: expected an integer"
+                        % (key, value))
+        st = _L.lc_config_set(self.ptr, opt.value, value)
         if st != _lib.OK:
             err = _L.lc_config_error(self.ptr)
             if err:

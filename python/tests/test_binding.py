@@ -113,6 +113,15 @@ class TestOptions(unittest.TestCase):
         self.assertEqual(cm.exception.status, 13)
         self.assertEqual(cm.exception.code, "LC-E013")
 
+    def test_non_integer_value(self):
+        # 0.5 used to become 0 (the default) and 2.9 become 2, silently
+        for bad in (0.5, 2.9, "3", True, None):
+            with self.assertRaises(loopcheck.Error) as cm:
+                loopcheck.check([{"role": "user", "content": "hi"}],
+                                min_repeats=bad)
+            self.assertEqual(cm.exception.status, 10)
+            self.assertIn("expected an integer", cm.exception.message)
+
     def test_kinds_by_name(self):
         cfg = loopcheck._Config({"kinds": ["exact_loop", "refusal"]})
         try:
