@@ -51,6 +51,13 @@ void sb_term_str(sbuf *b, const char *s);
 /* One code point of s[0..n) (n > 0) as sb_term writes it; returns the
  * bytes consumed. */
 size_t sb_term_step(sbuf *b, const char *s, size_t n);
+/* Print "PATH: " and then fmt to stderr, PATH as sb_term writes it (a
+ * file name can hold any byte but '/' and NUL, ESC included). */
+void eprint_path(const char *path, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 /* lc_write_fn adapter appending to an sbuf (userdata = sbuf *). */
 int sb_write_fn(const char *data, size_t len, void *userdata);
 /* "path:line:col: error: message [LC-Ennn]" (col/line omitted when 0). */

@@ -437,7 +437,10 @@ static int cf_error(const cfile *f, const char *fmt, ...)
 
 static int cf_error(const cfile *f, const char *fmt, ...) {
     va_list ap;
-    fprintf(stderr, "%s:%u: error: ", f->path, f->line);
+    sbuf t = {0};
+    sb_term_str(&t, f->path);
+    fprintf(stderr, "%s:%u: error: ", t.data ? t.data : "", f->line);
+    sb_free(&t);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -542,7 +545,10 @@ static void dir_of(const char *path, sbuf *out) {
 static int apply(settings *s, const cfile *f, const char *section,
                  const char *key, cvalue *v) {
     char where[600];
-    snprintf(where, sizeof where, "%s:%u", f->path, f->line);
+    sbuf t = {0};
+    sb_term_str(&t, f->path); /* where goes into messages: escaped */
+    snprintf(where, sizeof where, "%s:%u", t.data ? t.data : "", f->line);
+    sb_free(&t);
     if (strcmp(section, "gate") == 0) {
         if (strcmp(key, "fail_on") == 0) {
             size_t i;
@@ -690,14 +696,14 @@ int config_file_load(settings *s, const char *path) {
     f.path = path;
     f.line = 0;
     if (!fp) {
-        fprintf(stderr, "%s: error: %s [%s]\n", path, strerror(errno),
-                lc_status_code(LC_ERR_IO));
+        eprint_path(path, "error: %s [%s]\n", strerror(errno),
+                    lc_status_code(LC_ERR_IO));
         return -1;
     }
     /* fopen() succeeds on a directory (reads then fail with EISDIR) */
     if (fstat(fileno(fp), &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        fprintf(stderr, "%s: error: %s [%s]\n", path, strerror(EISDIR),
-                lc_status_code(LC_ERR_IO));
+        eprint_path(path, "error: %s [%s]\n", strerror(EISDIR),
+                    lc_status_code(LC_ERR_IO));
         fclose(fp);
         return -1;
     }
@@ -770,8 +776,8 @@ int config_file_load(settings *s, const char *path) {
         cvalue_free(&v);
     }
     if (rc == 0 && ferror(fp)) {
-        fprintf(stderr, "%s: error: %s [%s]\n", path,
-                strerror(errno ? errno : EIO), lc_status_code(LC_ERR_IO));
+        eprint_path(path, "error: %s [%s]\n", strerror(errno ? errno : EIO),
+                    lc_status_code(LC_ERR_IO));
         rc = -1;
     }
     fclose(fp);

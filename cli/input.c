@@ -69,8 +69,7 @@ typedef struct walk {
 } walk;
 
 static void io_error(input_list *l, const char *path, const char *why) {
-    fprintf(stderr, "%s: error: %s [%s]\n", path, why,
-            lc_status_code(LC_ERR_IO));
+    eprint_path(path, "error: %s [%s]\n", why, lc_status_code(LC_ERR_IO));
     l->had_error = 1;
 }
 
@@ -120,10 +119,10 @@ static void walk_dir(walk *w, const char *dir, const struct stat *dst) {
     size_t n = 0, cap = 0, i;
 
     if (seen_dir(w, dst)) {
-        fprintf(stderr,
-                "%s: warning: directory already visited (symlink loop?), "
-                "skipped [%s]\n",
-                dir, lc_status_code(LC_ERR_IO));
+        eprint_path(dir,
+                    "warning: directory already visited (symlink loop?), "
+                    "skipped [%s]\n",
+                    lc_status_code(LC_ERR_IO));
         return;
     }
     if (!(d = opendir(dir))) {
@@ -522,7 +521,8 @@ static void reader_failure(pipeline *p, int side, const char *path,
     if (e) {
         sb_diag(&j->err, path, e);
     } else {
-        sb_printf(&j->err, "%s: error: %s [%s]\n", path, lc_status_str(st),
+        sb_term_str(&j->err, path);
+        sb_printf(&j->err, ": error: %s [%s]\n", lc_status_str(st),
                   lc_status_code(st));
     }
     submit(p, j);
@@ -695,8 +695,9 @@ static void run_part(pipeline *p, batch *b) {
     pthread_mutex_unlock(&p->mu);
 
     if (err) {
-        sb_printf(&b->io_err, "%s: error: %s [%s]\n", pt->name,
-                  strerror(err), lc_status_code(LC_ERR_IO));
+        sb_term_str(&b->io_err, pt->name);
+        sb_printf(&b->io_err, ": error: %s [%s]\n", strerror(err),
+                  lc_status_code(LC_ERR_IO));
         free(buf);
         return;
     }
@@ -722,11 +723,13 @@ static void run_part(pipeline *p, batch *b) {
         job *j = new_job(pt->side);
         const lc_error *e = r ? lc_reader_error(r) : NULL;
         j->reader_error = 1;
-        if (e)
+        if (e) {
             sb_diag(&j->err, pt->name, e);
-        else
-            sb_printf(&j->err, "%s: error: %s [%s]\n", pt->name,
-                      lc_status_str(st), lc_status_code(st));
+        } else {
+            sb_term_str(&j->err, pt->name);
+            sb_printf(&j->err, ": error: %s [%s]\n", lc_status_str(st),
+                      lc_status_code(st));
+        }
         add_item(b, j);
     }
     lc_reader_free(r);
@@ -798,8 +801,8 @@ static int read_one(pipeline *p, const lc_config *cfg, const input_file *f,
     if (is_stdin) {
         fd = STDIN_FILENO;
     } else if ((fd = open(f->path, O_RDONLY)) < 0) {
-        fprintf(stderr, "%s: error: %s [%s]\n", f->path, strerror(errno),
-                lc_status_code(LC_ERR_IO));
+        eprint_path(f->path, "error: %s [%s]\n", strerror(errno),
+                    lc_status_code(LC_ERR_IO));
         return 1;
     }
     if (p->nthreads > 0 && !is_stdin) {
@@ -814,8 +817,8 @@ static int read_one(pipeline *p, const lc_config *cfg, const input_file *f,
     }
     if ((st = lc_reader_new(cfg, &r)) != LC_OK ||
         (st = lc_reader_set_source(r, name, strlen(name))) != LC_OK) {
-        fprintf(stderr, "%s: error: %s [%s]\n", name, lc_status_str(st),
-                lc_status_code(st));
+        eprint_path(name, "error: %s [%s]\n", lc_status_str(st),
+                    lc_status_code(st));
         lc_reader_free(r);
         if (!is_stdin)
             close(fd);
@@ -827,8 +830,8 @@ static int read_one(pipeline *p, const lc_config *cfg, const input_file *f,
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            fprintf(stderr, "%s: error: %s [%s]\n", name, strerror(errno),
-                    lc_status_code(LC_ERR_IO));
+            eprint_path(name, "error: %s [%s]\n", strerror(errno),
+                        lc_status_code(LC_ERR_IO));
             rc = 1;
             break;
         }

@@ -201,6 +201,18 @@ void sb_term_str(sbuf *b, const char *s) {
         sb_term(b, s, strlen(s));
 }
 
+void eprint_path(const char *path, const char *fmt, ...) {
+    sbuf t = {0};
+    va_list ap;
+    sb_term_str(&t, path);
+    sb_add(&t, ": ", 2);
+    fputs(t.data, stderr);
+    sb_free(&t);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+
 void sb_json(sbuf *b, const char *s, size_t n) {
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0, run = 0;
