@@ -567,7 +567,7 @@ static void test_fail_every_allocation(void **state) {
         }
         free(o.data);
     }
-    print_message("allocations in the workload: %zu (every %zu-th failed); "
+    print_message("# allocations in the workload: %zu (every %zu-th failed); "
                   "NOMEM runs: %zu; recovered runs with identical output: "
                   "%zu; swallowed failures: %zu\n",
                   total, stride, nomem, ok_after_failure, swallowed);

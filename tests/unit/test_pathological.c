@@ -314,7 +314,7 @@ static void test_fixtures(void **state) {
     qsort(names, n, sizeof *names, cmp_str);
     assert_true(n >= 15);
     for (i = 0; i < n; i++) {
-        print_message("case %s\n", names[i]);
+        print_message("# case %s\n", names[i]);
         run_case(dir, names[i], update);
         free(names[i]);
     }
@@ -405,7 +405,7 @@ static void test_deep_nesting_jsonl(void **state) {
     assert_int_equal(b.data[res.off], '[');
     assert_int_equal(res.col, res.off - line2 + 1);
     depth = openers(b.data + line2, (size_t)(res.off - line2) + 1);
-    print_message("depth error at 2:%llu, opener #%zu\n",
+    print_message("# depth error at 2:%llu, opener #%zu\n",
                   (unsigned long long)res.col, depth);
     assert_int_equal(depth, 65);
     lc_config_free(cfg);
@@ -513,7 +513,7 @@ static void test_million_turns_session(void **state) {
     assert_int_equal(lc_session_error(s)->status, LC_ERR_LIMIT);
     assert_int_equal(lc_session_finish(s), LC_OK);
     rss1 = max_rss_kb();
-    print_message("1,000,000 turns pushed in %.1f s, %zu finding events, "
+    print_message("# 1,000,000 turns pushed in %.1f s, %zu finding events, "
                   "%zu findings, max RSS +%ld KiB\n",
                   now_s() - t0, events, lc_session_finding_count(s),
                   rss1 - rss0);
@@ -554,7 +554,7 @@ static void test_million_turns_reader(void **state) {
             assert_string_equal(e->code, "LC-E040");
             assert_int_equal(e->line, 1000001);
             assert_int_equal(e->column, 1);
-            print_message("%s:%llu:%llu: %s [%s]\n", e->source,
+            print_message("# %s:%llu:%llu: %s [%s]\n", e->source,
                           (unsigned long long)e->line,
                           (unsigned long long)e->column, e->message,
                           e->code);
@@ -566,7 +566,7 @@ static void test_million_turns_reader(void **state) {
         lc_conversation_free(c);
     }
     assert_int_equal(nconv, 2);
-    print_message("million-turn conversation read in %.1f s, max RSS +%ld "
+    print_message("# million-turn conversation read in %.1f s, max RSS +%ld "
                   "KiB\n",
                   now_s() - t0, max_rss_kb() - rss0);
     lc_reader_free(r);
@@ -659,7 +659,7 @@ static void test_100mb_line(void **state) {
             lc_conversation_free(c);
         }
         assert_int_equal(nconv, 2);
-        print_message("100 MB line, max_line_bytes %s: %.1f s\n",
+        print_message("# 100 MB line, max_line_bytes %s: %.1f s\n",
                       pass ? "1 MiB" : "default", now_s() - t0);
         lc_reader_free(r);
         lc_config_free(cfg);
@@ -692,7 +692,7 @@ static void test_long_stall_linear(void **state) {
         if (lc_report_finding(rep, k)->kind == LC_KIND_STALLED_CONVERSATION)
             stalled++;
     dt = now_s() - t0;
-    print_message("100,000-turn stall checked in %.1f s (%zu stalled "
+    print_message("# 100,000-turn stall checked in %.1f s (%zu stalled "
                   "findings)\n",
                   dt, stalled);
     assert_true(stalled >= 1);
@@ -738,7 +738,7 @@ static void test_minified_json_document_linear(void **state) {
         lc_conversation_free(c);
     }
     dt = now_s() - t0;
-    print_message("minified 100,000-conversation document read in %.1f s\n",
+    print_message("# minified 100,000-conversation document read in %.1f s\n",
                   dt);
     assert_int_equal(n, 100000);
     assert_true(dt < 60.0);
