@@ -295,7 +295,9 @@ struct pipeline {
      * (chain_line + 1) next */
     pthread_cond_t cv_chain;
     uint64_t chain_next, chain_line, nparts;
+    int chain_failed;       /* a part of the current file could not be read */
     int io_failed;          /* a part could not be read (exit status 3) */
+    int fatal;              /* a part's reader could not be made (exit 4) */
 };
 
 static void run_part(pipeline *p, batch *b);
@@ -588,21 +590,23 @@ static ssize_t pread_full(int fd, char *buf, size_t n, uint64_t off) {
     return (ssize_t)got;
 }
 
-/* The first line start at or after `pos` (< size): pos itself if it is 0
- * or follows a line feed, else the byte after the next line feed, else
- * `size`. A line start after a lone CR or a CRLF split differently is
- * never chosen: every part starts after a line feed, where the
- * sequential reader starts a line too. */
-static int line_start(int fd, uint64_t pos, uint64_t size, uint64_t *out) {
+/* The first line start in [pos, limit): pos itself if it is 0 or follows
+ * a line feed, else the byte after the next line feed before limit - 1;
+ * `limit` if there is none (no line starts in the range). A line start
+ * after a lone CR or a CRLF split differently is never chosen: every part
+ * starts after a line feed, where the sequential reader starts a line
+ * too. A part looks for its own start only up to its nominal end, so the
+ * parts inside one long line do not each scan to its end. */
+static int line_start(int fd, uint64_t pos, uint64_t limit, uint64_t *out) {
     char buf[CHUNK];
     uint64_t at;
-    if (pos == 0 || pos >= size) {
-        *out = pos >= size ? size : 0;
+    if (pos == 0 || pos >= limit) {
+        *out = pos >= limit ? limit : 0;
         return 0;
     }
-    for (at = pos - 1; at < size;) {
-        size_t want = size - at < sizeof buf ? (size_t)(size - at)
-                                             : sizeof buf;
+    for (at = pos - 1; at < limit - 1;) {
+        size_t want = limit - 1 - at < sizeof buf ? (size_t)(limit - 1 - at)
+                                                  : sizeof buf;
         ssize_t n = pread_full(fd, buf, want, at);
         const char *nl;
         if (n < 0)
@@ -615,27 +619,41 @@ static int line_start(int fd, uint64_t pos, uint64_t size, uint64_t *out) {
         }
         at += (uint64_t)n;
     }
-    *out = size;
+    *out = limit;
     return 0;
 }
 
-/* Line ends in p[0..n) by the reader's rules: LF, CRLF, a lone CR (the
- * part ends after a LF or at the end of the file, so a CR at its end is
- * a lone one). */
-static uint64_t line_ends(const char *p, size_t n) {
-    uint64_t k = 0;
+/* Line-end counter by the reader's rules: LF, CRLF, a lone CR, over
+ * pieces of a part (a CR at the end of a piece waits for the next one;
+ * the part ends after a LF or at the end of the file, so a CR still
+ * waiting at its end is a lone one). */
+typedef struct line_count {
+    uint64_t n;
+    int cr; /* the last piece ended with a CR */
+} line_count;
+
+static void count_piece(line_count *lc, const char *p, size_t n) {
     const char *q = p, *end = p + n;
     size_t i;
+    if (!n)
+        return;
+    if (lc->cr && p[0] != '\n')
+        lc->n++; /* the CR before this piece was a lone one */
+    lc->cr = 0;
     while ((q = memchr(q, '\n', (size_t)(end - q))) != NULL) {
-        k++;
+        lc->n++;
         q++;
     }
     if (!memchr(p, '\r', n))
-        return k;
-    for (i = 0; i < n; i++) /* lone CRs: rare, counted byte by byte */
-        if (p[i] == '\r' && (i + 1 == n || p[i + 1] != '\n'))
-            k++;
-    return k;
+        return;
+    for (i = 0; i + 1 < n; i++) /* lone CRs: rare, counted byte by byte */
+        if (p[i] == '\r' && p[i + 1] != '\n')
+            lc->n++;
+    lc->cr = p[n - 1] == '\r';
+}
+
+static uint64_t count_end(const line_count *lc) {
+    return lc->n + (uint64_t)lc->cr;
 }
 
 static void add_item(batch *b, job *j) {
@@ -659,69 +677,123 @@ static void take_framed(pipeline *p, batch *b, lc_reader *r, int side) {
     }
 }
 
-/* Runs on a worker: read part b->pt, publish its line count, wait for
- * its first line number, then frame its conversations into b->items and
- * work them. */
+/* A part's bytes are read into one buffer up to this size; a longer
+ * range (a long last line) is read twice in CHUNK pieces instead - once
+ * to count its line ends, once to feed the reader, which buffers no more
+ * of a line than max_line_bytes - so memory stays bounded. */
+#define PART_BUF_MAX (4u * CHUNK_MAX)
+
+/* Runs on a worker: count part b->pt's line ends, publish the count and
+ * wait for its first line number (the line-number chain), then frame its
+ * conversations into b->items and work them. After a part that could not
+ * be read, the file's later parts do nothing (the sequential path stops
+ * reading the file at its first error). */
 static void run_part(pipeline *p, batch *b) {
     const part *pt = b->pt;
-    uint64_t start = 0, end = 0, base, count = 0;
+    uint64_t start = 0, end = 0, base, at;
+    line_count lc = {0, 0};
     char *buf = NULL;
     size_t len = 0;
-    int err = 0;
+    int err = 0, skip, fatal = 0;
     lc_reader *r = NULL;
-    lc_status st;
+    lc_status st = LC_OK;
 
-    if (line_start(pt->fd, pt->lo, pt->size, &start) != 0 ||
-        line_start(pt->fd, pt->hi, pt->size, &end) != 0) {
+    if (line_start(pt->fd, pt->lo, pt->hi, &start) != 0 ||
+        (start < pt->hi &&
+         line_start(pt->fd, pt->hi, pt->size, &end) != 0)) {
         err = errno;
-    } else if (end > start) {
-        ssize_t n;
-        len = (size_t)(end - start);
-        buf = xmalloc(len);
-        if ((n = pread_full(pt->fd, buf, len, start)) < 0)
-            err = errno;
-        else
-            len = (size_t)n; /* less if the file shrank */
-        count = err ? 0 : line_ends(buf, len);
+    } else if (start < pt->hi && end > start) {
+        uint64_t want = end - start;
+        buf = xmalloc(want < PART_BUF_MAX ? (size_t)want : CHUNK);
+        for (at = start; at < end && !err;) {
+            size_t piece = want < PART_BUF_MAX ? (size_t)want
+                           : end - at < CHUNK  ? (size_t)(end - at)
+                                               : CHUNK;
+            ssize_t n = pread_full(pt->fd, buf, piece, at);
+            if (n < 0) {
+                err = errno;
+            } else {
+                count_piece(&lc, buf, (size_t)n);
+                len += (size_t)n;
+                if ((size_t)n < piece) /* the file shrank */
+                    break;
+                at += (uint64_t)n;
+            }
+        }
     }
     /* the chain goes on even when this part failed */
     pthread_mutex_lock(&p->mu);
     while (p->chain_next != pt->seq)
         pthread_cond_wait(&p->cv_chain, &p->mu);
+    if (pt->first)
+        p->chain_failed = 0;
+    skip = p->chain_failed;
     base = pt->first ? 0 : p->chain_line;
-    p->chain_line = base + count;
+    p->chain_line = base + count_end(&lc);
+    if (err)
+        p->chain_failed = 1;
     p->chain_next++;
     pthread_cond_broadcast(&p->cv_chain);
     pthread_mutex_unlock(&p->mu);
 
-    if (err) {
-        sb_term_str(&b->io_err, pt->name);
-        sb_printf(&b->io_err, ": error: %s [%s]\n", strerror(err),
-                  lc_status_code(LC_ERR_IO));
+    if (skip || err) {
+        if (err && !skip) {
+            sb_term_str(&b->io_err, pt->name);
+            sb_printf(&b->io_err, ": error: %s [%s]\n", strerror(err),
+                      lc_status_code(LC_ERR_IO));
+        }
         free(buf);
         return;
     }
-    if (len == 0)
+    if (len == 0) {
+        free(buf);
         return;
-    if ((st = lc_reader_new(pt->cfg, &r)) == LC_OK &&
-        (st = lc_reader_set_source(r, pt->name, strlen(pt->name))) == LC_OK &&
-        (st = lc_reader_set_format(r, pt->format)) == LC_OK &&
-        (st = lc_reader_set_start(r, base + 1, start)) == LC_OK) {
-        size_t at;
+    }
+    if ((st = lc_reader_new(pt->cfg, &r)) != LC_OK ||
+        (st = lc_reader_set_source(r, pt->name, strlen(pt->name))) != LC_OK ||
+        (st = lc_reader_set_format(r, pt->format)) != LC_OK ||
+        (st = lc_reader_set_start(r, base + 1, start)) != LC_OK) {
+        fatal = 1; /* as read_one: no reader, the run stops (exit 4) */
+    } else if (end - start < PART_BUF_MAX) {
         for (at = 0; at < len && st == LC_OK; at += CHUNK) {
             st = lc_reader_feed(r, buf + at,
                                 len - at < CHUNK ? len - at : CHUNK);
             take_framed(p, b, r, pt->side);
         }
-        if (st == LC_OK)
-            st = lc_reader_finish(r);
-        /* everything framed before a failure, then the failure */
-        take_framed(p, b, r, pt->side);
+    } else {
+        /* read again, piece by piece (len bytes were there) */
+        for (at = 0; at < len && st == LC_OK;) {
+            size_t piece = len - at < CHUNK ? (size_t)(len - at) : CHUNK;
+            ssize_t n = pread_full(pt->fd, buf, piece, start + at);
+            if (n <= 0) {
+                err = n < 0 ? errno : EIO; /* shrank between the reads */
+                break;
+            }
+            st = lc_reader_feed(r, buf, (size_t)n);
+            take_framed(p, b, r, pt->side);
+            at += (uint64_t)n;
+        }
     }
     free(buf);
-    if (st != LC_OK) {
+    if (err) {
+        sb_term_str(&b->io_err, pt->name);
+        sb_printf(&b->io_err, ": error: %s [%s]\n", strerror(err),
+                  lc_status_code(LC_ERR_IO));
+    }
+    if (!fatal && st == LC_OK && !err)
+        st = lc_reader_finish(r);
+    if (r) /* everything framed before a failure, then the failure */
+        take_framed(p, b, r, pt->side);
+    if (fatal) {
+        sb_term_str(&b->io_err, pt->name);
+        sb_printf(&b->io_err, ": error: %s [%s]\n", lc_status_str(st),
+                  lc_status_code(st));
+        pthread_mutex_lock(&p->mu);
+        p->fatal = 1;
+        pthread_mutex_unlock(&p->mu);
+    } else if (st != LC_OK) {
         job *j = new_job(pt->side);
-        const lc_error *e = r ? lc_reader_error(r) : NULL;
+        const lc_error *e = lc_reader_error(r);
         j->reader_error = 1;
         if (e) {
             sb_diag(&j->err, pt->name, e);
@@ -892,7 +964,9 @@ int run_inputs(const lc_config *cfg, const input_list *l, int side,
             rc = rc ? rc : 1;
     }
     pipeline_finish(&p);
-    if (p.io_failed && rc == 0)
+    if (p.fatal)
+        rc = -1;
+    else if (p.io_failed && rc == 0)
         rc = 1;
     progress_draw(&pr, 1);
     progress_clear(&pr);

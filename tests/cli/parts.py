@@ -10,17 +10,25 @@ with parts of 1, 3, 64 and 4096 bytes (LOOPCHECK_CHUNK_BYTES), so part
 boundaries fall inside lines, on CRLF pairs, BOMs and blank lines, and on
 every line of small files; the JSONL fixtures also as one run over several
 files and through `turns`. Parts of 1 byte make most parts empty: those
-must not lose or repeat a line either.
+must not lose or repeat a line either. Generated files add lines longer
+than a part's buffer (4 MiB: read twice in 64 KiB pieces, line ends
+counted across pieces: a CRLF split between two pieces, a lone CR), with
+max_line_bytes below and above their length, in parts of 64 KiB, 1 MiB
+and the default size.
 
 Usage: parts.py --loopcheck PATH --source DIR   (TAP output)
 """
 
 import argparse
+import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 SIZES = ["1", "3", "64", "4096"]
+BIG_SIZES = ["65536", "1048576", None]  # None: the default part size
 DIRS = ["jsonl", "json", "jsonl-turns", "transcript", "loops", "refusal",
         "runs", "pathological", os.path.join("fuzz", "reader")]
 
@@ -60,19 +68,42 @@ def main():
                     or name.endswith(".md")):
                 continue
             cases.append((path, ["check", "--format", "json",
-                                 "--fail-on", "none", path]))
+                                 "--fail-on", "none", path], SIZES))
             if name.endswith(".jsonl") and d != "jsonl-turns":
                 jsonl.append(path)
+    tmp = tempfile.mkdtemp(prefix="lc-parts-")
+    rec = lambda i, text: json.dumps(
+        {"id": "g%d" % i, "messages": [
+            {"role": "user", "content": text},
+            {"role": "assistant", "content": "I can't help with that."}]})
+    for name, eol in (("long-lf.jsonl", "\n"), ("long-crlf.jsonl", "\r\n")):
+        path = os.path.join(tmp, name)
+        # record 1 is 65,535 bytes: with parts of 1 MiB its CRLF straddles
+        # the first 64 KiB piece of a part read twice (record 2 is long)
+        first = rec(1, "")
+        first = rec(1, "p" * (65535 - len(first)))
+        assert len(first) == 65535
+        with open(path, "w", newline="") as f:
+            f.write(first + eol)
+            f.write(rec(2, "word " * (5 << 18)) + eol)   # 6.5 MB
+            f.write(rec(3, "after the long one") + "\r")  # a lone CR
+            f.write(rec(4, "x" * 100) + eol + eol)
+            f.write(rec(5, "last, no final newline"))
+        for opts in ([], ["--set", "max_line_bytes=1048576"]):
+            cases.append(("generated " + name + " " + " ".join(opts),
+                          ["check", "--format", "json", "--fail-on", "none"]
+                          + opts + [path], BIG_SIZES))
     cases.append(("all jsonl files, one run",
-                  ["check", "--format", "text", "--fail-on", "any"] + jsonl))
+                  ["check", "--format", "text", "--fail-on", "any"] + jsonl,
+                  SIZES))
     cases.append(("turns over the jsonl files",
-                  ["turns", "--format", "json"] + jsonl))
+                  ["turns", "--format", "json"] + jsonl, SIZES))
     print("1..%d" % len(cases))
     failed = 0
-    for n, (label, args) in enumerate(cases, 1):
+    for n, (label, args, sizes) in enumerate(cases, 1):
         want = run(o.loopcheck, args, 1, None)
         problems = []
-        for size in SIZES:
+        for size in sizes:
             got = run(o.loopcheck, args, 2, size)
             for what, a, b in (("exit status", want[0], got[0]),
                                ("stdout", want[1], got[1]),
@@ -81,7 +112,8 @@ def main():
                     detail = (first_difference(a, b)
                               if isinstance(a, bytes) else "%r != %r" % (a, b))
                     problems.append("parts of %s bytes: %s differs from -j 1 "
-                                    "(%s)" % (size, what, detail))
+                                    "(%s)" % (size or "default", what,
+                                              detail))
         rel = os.path.relpath(label, o.source) if os.path.exists(label) \
             else label
         if problems:
@@ -91,6 +123,7 @@ def main():
                 print("# " + p)
         else:
             print("ok %d - %s" % (n, rel))
+    shutil.rmtree(tmp, ignore_errors=True)
     return 1 if failed else 0
 
 
