@@ -693,6 +693,13 @@ int config_file_load(settings *s, const char *path) {
     cfile f;
     struct stat sb;
     int rc = 0;
+    /* settings seen so far, to reject one given twice (the man page:
+     * "a setting given twice" is an error) */
+    struct {
+        char name[200];
+        unsigned line;
+    } *seen = NULL;
+    size_t nseen = 0;
     f.path = path;
     f.line = 0;
     if (!fp) {
@@ -767,6 +774,21 @@ int config_file_load(settings *s, const char *path) {
                               "[gate], [diff], [input] or [options])", key);
             break;
         }
+        if (strncmp(key, "max_rate.", 9) != 0) { /* set_rate says so */
+            char full[200];
+            size_t i;
+            snprintf(full, sizeof full, "%s.%s", section, key);
+            for (i = 0; i < nseen && strcmp(seen[i].name, full); i++)
+                ;
+            if (i < nseen) {
+                rc = cf_error(&f, "'%s' in [%s] set twice (first at line "
+                                  "%u)", key, section, seen[i].line);
+                break;
+            }
+            seen = xrealloc(seen, (nseen + 1) * sizeof *seen);
+            snprintf(seen[nseen].name, sizeof seen[nseen].name, "%s", full);
+            seen[nseen++].line = f.line;
+        }
         if (parse_value(&f, p + 1, &v) != 0) {
             cvalue_free(&v);
             rc = -1;
@@ -780,6 +802,7 @@ int config_file_load(settings *s, const char *path) {
                     lc_status_code(LC_ERR_IO));
         rc = -1;
     }
+    free(seen);
     fclose(fp);
     return rc;
 }
