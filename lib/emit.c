@@ -63,43 +63,6 @@ lc_status lci_emit_flush(lci_buf *out, lc_write_fn fn, void *userdata) {
 
 static const char fffd[3] = {'\xEF', '\xBF', '\xBD'};
 
-/*
- * The code point at s[0..n), n > 0. Returns its length in bytes if it is
- * well-formed UTF-8, else 0 with *bad = the length of its maximal
- * ill-formed subpart (>= 1; one U+FFFD each, as lci_utf8_repair does).
- */
-static size_t utf8_next(const unsigned char *s, size_t n, size_t *bad) {
-    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-    size_t need, k;
-    *bad = 1;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        need = 1;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        if (c == 0xE0)
-            lo = 0xA0; /* overlong */
-        else if (c == 0xED)
-            hi = 0x9F; /* surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        if (c == 0xF0)
-            lo = 0x90; /* overlong */
-        else if (c == 0xF4)
-            hi = 0x8F; /* > U+10FFFF */
-    } else
-        return 0;
-    for (k = 1; k <= need; k++) {
-        if (k >= n || s[k] < lo || s[k] > hi) {
-            *bad = k;
-            return 0;
-        }
-        lo = 0x80;
-        hi = 0xBF;
-    }
-    return need + 1;
-}
 
 /* Length of the well-formed UTF-8 prefix of s[0..len). */
 static size_t utf8_valid(const char *str, size_t len) {
@@ -111,7 +74,7 @@ static size_t utf8_valid(const char *str, size_t len) {
             i++;
             continue;
         }
-        if ((n = utf8_next(s + i, len - i, &bad)) == 0)
+        if ((n = lci_utf8_next(s + i, len - i, &bad)) == 0)
             return i;
         i += n;
     }
@@ -177,7 +140,7 @@ lc_status lci_buf_term_str(lci_buf *b, const char *str, size_t len) {
             i++;
             continue;
         }
-        n = utf8_next(s + i, len - i, &bad);
+        n = lci_utf8_next(s + i, len - i, &bad);
         cp = n ? control_cp(s + i, n) : -1;
         if (n && cp < 0) {
             i += n;
@@ -213,7 +176,7 @@ lc_status lci_buf_gh_str(lci_buf *b, const char *str, size_t len,
             esc = NULL;
             if (s[i] >= 0x20 && s[i] < 0x7F)
                 break;
-            n = utf8_next(s + i, len - i, &bad);
+            n = lci_utf8_next(s + i, len - i, &bad);
             cp = n ? control_cp(s + i, n) : -1;
             if (!n)
                 esc = fffd; /* invalid UTF-8 */
@@ -276,7 +239,7 @@ lc_status lci_buf_excerpt(lci_buf *b, const char *s, size_t len,
             i++;
             continue;
         }
-        n = utf8_next(u + i, len - i, &bad);
+        n = lci_utf8_next(u + i, len - i, &bad);
         if (n && (cp = control_cp(u + i, n)) < 0) {
             i += n;
             continue;
@@ -375,7 +338,7 @@ static int needs_term_escape(const char *s) {
             i++;
             continue;
         }
-        n = utf8_next(u, len - i, &bad);
+        n = lci_utf8_next(u, len - i, &bad);
         if (!n || control_cp(u, n) >= 0)
             return 1;
         i += n;

@@ -175,6 +175,11 @@ typedef struct lci_token {
     uint32_t flags; /* LCI_TOK_* */
 } lci_token;
 
+/* The code point at s[0..n), n > 0: its length if it is well-formed
+ * UTF-8, else 0 with *bad = the length of its maximal ill-formed subpart
+ * (>= 1; each becomes one U+FFFD). The one decoding step of
+ * lci_utf8_repair and the output writers' escaping (emit.c). */
+size_t lci_utf8_next(const unsigned char *s, size_t n, size_t *bad);
 /*
  * Replace invalid UTF-8 by U+FFFD. Appends valid UTF-8 to out.
  * *bad_count receives the number of replacements and *first_bad the

@@ -64,6 +64,39 @@
 /* UTF-8 repair                                                         */
 /* ------------------------------------------------------------------ */
 
+size_t lci_utf8_next(const unsigned char *s, size_t n, size_t *bad) {
+    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+    size_t need, k;
+    *bad = 1;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        need = 1;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        if (c == 0xE0)
+            lo = 0xA0; /* overlong */
+        else if (c == 0xED)
+            hi = 0x9F; /* surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        if (c == 0xF0)
+            lo = 0x90; /* overlong */
+        else if (c == 0xF4)
+            hi = 0x8F; /* > U+10FFFF */
+    } else
+        return 0; /* 80..C1, F5..FF never start a sequence */
+    for (k = 1; k <= need; k++) {
+        if (k >= n || s[k] < lo || s[k] > hi) {
+            *bad = k;
+            return 0;
+        }
+        lo = 0x80;
+        hi = 0xBF;
+    }
+    return need + 1;
+}
+
 lc_status lci_utf8_repair(const char *in, size_t len, lci_buf *out,
                           size_t *bad_count, size_t *first_bad) {
     static const char fffd[3] = {'\xEF', '\xBF', '\xBD'};
@@ -74,41 +107,14 @@ lc_status lci_utf8_repair(const char *in, size_t len, lci_buf *out,
     if (!in && len)
         return LC_ERR_INVALID_ARG;
     while (i < len) {
-        unsigned char b = s[i], lo = 0x80, hi = 0xBF;
-        size_t need, k = 1;
-        if (b < 0x80) {
+        size_t n, k;
+        if (s[i] < 0x80) {
             i++;
             continue;
         }
-        if (b >= 0xC2 && b <= 0xDF) {
-            need = 1;
-        } else if (b == 0xE0) {
-            need = 2;
-            lo = 0xA0; /* no overlongs */
-        } else if (b == 0xED) {
-            need = 2;
-            hi = 0x9F; /* no surrogates */
-        } else if (b >= 0xE1 && b <= 0xEF) {
-            need = 2;
-        } else if (b == 0xF0) {
-            need = 3;
-            lo = 0x90; /* no overlongs */
-        } else if (b == 0xF4) {
-            need = 3;
-            hi = 0x8F; /* <= U+10FFFF */
-        } else if (b >= 0xF1 && b <= 0xF3) {
-            need = 3;
-        } else {
-            need = 0; /* 80..C1, F5..FF never start a sequence */
-        }
-        if (need && i + 1 < len && s[i + 1] >= lo && s[i + 1] <= hi) {
-            k = 2;
-            while (k <= need && i + k < len && (s[i + k] & 0xC0) == 0x80)
-                k++;
-            if (k == need + 1) {
-                i += k;
-                continue;
-            }
+        if ((n = lci_utf8_next(s + i, len - i, &k)) != 0) {
+            i += n;
+            continue;
         }
         /* s[i, i+k) is a maximal subpart of an ill-formed sequence */
         if ((st = lci_buf_append(out, in + run, i - run)) != LC_OK ||
