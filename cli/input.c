@@ -504,6 +504,13 @@ static void pipeline_finish(pipeline *p) {
 /* Reading                                                              */
 /* ------------------------------------------------------------------ */
 
+/* "PATH: error: WHY [CODE]\n" into b, PATH escaped for a terminal. */
+static void sb_error(sbuf *b, const char *path, const char *why,
+                     lc_status code) {
+    sb_term_str(b, path);
+    sb_printf(b, ": error: %s [%s]\n", why, lc_status_code(code));
+}
+
 static job *new_job(int side) {
     job *j = xmalloc(sizeof *j);
     memset(j, 0, sizeof *j);
@@ -514,20 +521,22 @@ static job *new_job(int side) {
 
 /* A reader-level failure becomes a finished job counted as one failed
  * conversation, so that read = analysed + failed still holds. */
+static job *failure_job(int side, const char *path, const lc_error *e,
+                        lc_status st) {
+    job *j = new_job(side);
+    j->reader_error = 1;
+    if (e)
+        sb_diag(&j->err, path, e);
+    else
+        sb_error(&j->err, path, lc_status_str(st), st);
+    return j;
+}
+
 static void reader_failure(pipeline *p, int side, const char *path,
                            const lc_error *e, lc_status st) {
-    job *j = new_job(side);
     /* no work to do; it still goes through a worker so that the window
      * bookkeeping stays simple (a job is consumed only once taken) */
-    j->reader_error = 1;
-    if (e) {
-        sb_diag(&j->err, path, e);
-    } else {
-        sb_term_str(&j->err, path);
-        sb_printf(&j->err, ": error: %s [%s]\n", lc_status_str(st),
-                  lc_status_code(st));
-    }
-    submit(p, j);
+    submit(p, failure_job(side, path, e, st));
 }
 
 /* Pull every ready conversation. Returns LC_NEED_INPUT, LC_END, or a
@@ -738,9 +747,7 @@ static void run_part(pipeline *p, batch *b) {
 
     if (skip || err) {
         if (err && !skip) {
-            sb_term_str(&b->io_err, pt->name);
-            sb_printf(&b->io_err, ": error: %s [%s]\n", strerror(err),
-                      lc_status_code(LC_ERR_IO));
+            sb_error(&b->io_err, pt->name, strerror(err), LC_ERR_IO);
         }
         free(buf);
         return;
@@ -776,33 +783,19 @@ static void run_part(pipeline *p, batch *b) {
     }
     free(buf);
     if (err) {
-        sb_term_str(&b->io_err, pt->name);
-        sb_printf(&b->io_err, ": error: %s [%s]\n", strerror(err),
-                  lc_status_code(LC_ERR_IO));
+        sb_error(&b->io_err, pt->name, strerror(err), LC_ERR_IO);
     }
     if (!fatal && st == LC_OK && !err)
         st = lc_reader_finish(r);
     if (r) /* everything framed before a failure, then the failure */
         take_framed(p, b, r, pt->side);
     if (fatal) {
-        sb_term_str(&b->io_err, pt->name);
-        sb_printf(&b->io_err, ": error: %s [%s]\n", lc_status_str(st),
-                  lc_status_code(st));
+        sb_error(&b->io_err, pt->name, lc_status_str(st), st);
         pthread_mutex_lock(&p->mu);
         p->fatal = 1;
         pthread_mutex_unlock(&p->mu);
     } else if (st != LC_OK) {
-        job *j = new_job(pt->side);
-        const lc_error *e = lc_reader_error(r);
-        j->reader_error = 1;
-        if (e) {
-            sb_diag(&j->err, pt->name, e);
-        } else {
-            sb_term_str(&j->err, pt->name);
-            sb_printf(&j->err, ": error: %s [%s]\n", lc_status_str(st),
-                      lc_status_code(st));
-        }
-        add_item(b, j);
+        add_item(b, failure_job(pt->side, pt->name, lc_reader_error(r), st));
     }
     lc_reader_free(r);
 }
