@@ -168,11 +168,18 @@ enum {
     LCI_TOK_TURN_START = 1 << 4  /* first token of the turn */
 };
 
+/* Longest token, in bytes: a longer run of letters (only possible in a
+ * turn longer than 16 MiB, max_turn_bytes raised) is cut into tokens of
+ * at most this many bytes, each ending on a code point boundary. The
+ * limit keeps a token at 16 bytes: one to four per cache line, and a
+ * third less memory than 24 for the token arrays of a huge turn. */
+#define LCI_TOK_LEN_MAX ((1u << 24) - 1)
+
 typedef struct lci_token {
-    uint32_t off;   /* byte offset in norm */
-    uint32_t len;   /* bytes */
-    uint64_t hash;  /* XXH3-64 of the token bytes */
-    uint32_t flags; /* LCI_TOK_* */
+    uint32_t off;        /* byte offset in norm */
+    unsigned len : 24;   /* bytes, 1 .. LCI_TOK_LEN_MAX */
+    unsigned flags : 8;  /* LCI_TOK_* */
+    uint64_t hash;       /* XXH3-64 of the token bytes */
 } lci_token;
 
 /* The code point at s[0..n), n > 0: its length if it is well-formed

@@ -380,9 +380,14 @@ TOK_COLD lc_status grow(tok_state *st, size_t need) {
     return lci_grow(st->a, (void **)&st->t, sizeof *st->t, &st->cap, need);
 }
 
+TOK_COLD lc_status emit_long(tok_state *st, size_t start, size_t end,
+                            uint32_t flags);
+
 TOK_HOT lc_status emit(tok_state *st, size_t start, size_t end,
                       uint32_t flags) {
     lci_token *t;
+    if (end - start > LCI_TOK_LEN_MAX)
+        return emit_long(st, start, end, flags);
     if (st->n >= st->cap) {
         lc_status rc = grow(st, (size_t)st->n + 1);
         if (rc != LC_OK)
@@ -400,6 +405,24 @@ TOK_HOT lc_status emit(tok_state *st, size_t start, size_t end,
     if (st->qopen && st->n - st->qfirst > LCI_QUOTE_MAX_TOKENS)
         st->qopen = 0; /* stray quote: give the span up */
     return LC_OK;
+}
+
+/* A token longer than LCI_TOK_LEN_MAX: pieces of at most that many
+ * bytes, each cut before a code point (norm is UTF-8), with the same
+ * flags (a sentence start only on the first). */
+TOK_COLD lc_status emit_long(tok_state *st, size_t start, size_t end,
+                            uint32_t flags) {
+    const unsigned char *s = (const unsigned char *)st->norm;
+    while (end - start > LCI_TOK_LEN_MAX) {
+        size_t cut = start + LCI_TOK_LEN_MAX;
+        lc_status rc;
+        while (cut > start + 1 && (s[cut] & 0xC0) == 0x80)
+            cut--;
+        if ((rc = emit(st, start, cut, flags)) != LC_OK)
+            return rc;
+        start = cut;
+    }
+    return emit(st, start, end, flags);
 }
 
 enum { T_NONE, T_WORD, T_CJK };

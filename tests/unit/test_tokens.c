@@ -243,6 +243,58 @@ static void test_allocator(void **state) {
  * upper case (tokenizing text that was not normalized), marks, CJK,
  * emoji, sentence terminators. Raw and normalized, so both kinds of
  * input are covered. */
+/* A run of letters longer than LCI_TOK_LEN_MAX (16 MiB - 1) is cut into
+ * tokens of at most that many bytes, before a code point, the fast path
+ * and the byte-wise one alike: every byte is covered once, each piece's
+ * hash is its bytes' hash, and only the first starts the turn. */
+static void check_long_run(const char *text, size_t len, uint32_t want_n) {
+    lci_token *f = NULL, *r = NULL;
+    uint32_t nf = 0, nr = 0, i;
+    size_t at = 0;
+    assert_int_equal(lci_tokenize(&lci_default_alloc, text, len, &f, &nf),
+                     LC_OK);
+    assert_int_equal(
+        lci_tokenize_plain(&lci_default_alloc, text, len, &r, &nr), LC_OK);
+    assert_int_equal(nf, want_n);
+    assert_int_equal(nr, nf);
+    for (i = 0; i < nf; i++) {
+        assert_int_equal(f[i].off, at);
+        assert_true(f[i].len >= 1 && f[i].len <= LCI_TOK_LEN_MAX);
+        /* a piece never starts inside a code point */
+        assert_true(((unsigned char)text[f[i].off] & 0xC0) != 0x80);
+        assert_true(f[i].hash == lci_hash(text + f[i].off, f[i].len));
+        assert_int_equal(f[i].flags,
+                         i == 0 ? (uint32_t)(TS | SS) : 0u);
+        assert_int_equal(r[i].off, f[i].off);
+        assert_int_equal(r[i].len, f[i].len);
+        assert_true(r[i].hash == f[i].hash);
+        assert_int_equal(r[i].flags, f[i].flags);
+        at += f[i].len;
+    }
+    assert_int_equal(at, len);
+    lci_free(&lci_default_alloc, f);
+    lci_free(&lci_default_alloc, r);
+}
+
+static void test_long_token_split(void **state) {
+    const size_t max = LCI_TOK_LEN_MAX;
+    size_t len = 2 * max + 100, k;
+    char *text = malloc(len);
+    (void)state;
+    assert_non_null(text);
+    memset(text, 'a', len);
+    check_long_run(text, max, 1);     /* at the limit: one token */
+    check_long_run(text, max + 1, 2); /* one byte over: two */
+    check_long_run(text, len, 3);
+    /* a 2-byte letter (U+00E9) across the cut: the piece ends before it */
+    for (k = max - 3; k + 1 < max + 3; k += 2) {
+        text[k] = (char)0xC3;
+        text[k + 1] = (char)0xA9;
+    }
+    check_long_run(text, max + 10, 2);
+    free(text);
+}
+
 static void test_fast_equals_plain(void **state) {
     static const char *const piece[] = {
         "a",  "the", "Word", "Z", "7",  "2024", " ",  " ",  "  ", ",",
@@ -318,6 +370,7 @@ int main(void) {
         cmocka_unit_test(test_empty_and_reuse),
         cmocka_unit_test(test_allocator),
         cmocka_unit_test(test_fast_equals_plain),
+        cmocka_unit_test(test_long_token_split),
     };
     return cmocka_run_group_tests_name("tokens", tests, NULL, NULL);
 }
