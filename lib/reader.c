@@ -29,6 +29,10 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Capacity of the split-line buffer kept for the next line; a bigger
+ * one (a long record) is released when its line has been handled. */
+#define PENDING_KEEP (1u << 20)
+
 struct lc_reader {
     const lc_config *cfg; /* reference held */
     const lci_alloc *a;
@@ -366,6 +370,8 @@ static lc_status end_line(lc_reader *r) {
         st = dispatch(r, "", 0);
     }
     r->pending.len = 0;
+    if (r->pending.cap > PENDING_KEEP)
+        lci_buf_free(&r->pending); /* do not pin a huge line's buffer */
     r->line_open = 0;
     r->lineno++;
     return st;

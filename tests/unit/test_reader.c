@@ -515,6 +515,82 @@ static void test_line_limit(void **state) {
     lc_config_free(cfg);
 }
 
+/* An allocator that knows how many bytes are live (a size header per
+ * block), to see what a reader keeps between lines. */
+typedef struct sized_heap {
+    size_t live;
+} sized_heap;
+
+static void *sized_malloc(void *ctx, size_t n) {
+    sized_heap *h = ctx;
+    size_t *p = malloc(sizeof(size_t) + (n ? n : 1));
+    if (!p)
+        return NULL;
+    *p = n;
+    h->live += n;
+    return p + 1;
+}
+
+static void *sized_realloc(void *ctx, void *ptr, size_t old, size_t n) {
+    sized_heap *h = ctx;
+    size_t *p = ptr ? (size_t *)ptr - 1 : NULL;
+    assert_true(!p || *p == old); /* the library passes the real size */
+    p = realloc(p, sizeof(size_t) + (n ? n : 1));
+    if (!p)
+        return NULL;
+    h->live = h->live - (ptr ? old : 0) + n;
+    *p = n;
+    return p + 1;
+}
+
+static void sized_free(void *ctx, void *ptr) {
+    sized_heap *h = ctx;
+    if (ptr) {
+        size_t *p = (size_t *)ptr - 1;
+        h->live -= *p;
+        free(p);
+    }
+}
+
+/* A long line split across chunks is assembled in a buffer; once the
+ * line is handled a buffer over 1 MiB is released, so one 4 MB record
+ * does not pin 4 MB for the rest of a long file. */
+static void test_long_line_buffer_released(void **state) {
+    static const char head[] = "{\"messages\":[{\"role\":\"user\","
+                               "\"content\":\"";
+    static const char tail[] = "\"}]}\n";
+    sized_heap h = {0};
+    lc_allocator al = {sized_malloc, sized_realloc, sized_free, &h};
+    size_t body = 4u << 20, len = sizeof head - 1 + body + sizeof tail - 1;
+    char *line = malloc(len);
+    lc_config *cfg;
+    lc_reader *r;
+    lc_conversation *c;
+    size_t before;
+    (void)state;
+    assert_non_null(line);
+    memcpy(line, head, sizeof head - 1);
+    memset(line + sizeof head - 1, 'a', body);
+    memcpy(line + sizeof head - 1 + body, tail, sizeof tail - 1);
+    assert_int_equal(lc_config_new(&al, &cfg), LC_OK);
+    assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
+    before = h.live;
+    /* two pieces: the line is assembled, not passed in place */
+    assert_int_equal(lc_reader_feed(r, line, len / 2), LC_OK);
+    assert_int_equal(lc_reader_feed(r, line + len / 2, len - len / 2),
+                     LC_OK);
+    assert_int_equal(lc_reader_next(r, &c), LC_OK);
+    assert_int_equal(lc_conversation_status(c), LC_OK);
+    assert_int_equal(lc_conversation_turn(c, 0)->text_len, body);
+    lc_conversation_free(c);
+    assert_true(h.live - before < (1u << 20));
+    assert_int_equal(lc_reader_finish(r), LC_OK);
+    lc_reader_free(r);
+    lc_config_free(cfg);
+    assert_int_equal(h.live, 0);
+    free(line);
+}
+
 static void test_turn_limits(void **state) {
     static const char in[] =
         "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},"
@@ -1053,6 +1129,7 @@ int main(void) {
         cmocka_unit_test(test_seed_transcript),
         cmocka_unit_test(test_line_endings),
         cmocka_unit_test(test_line_limit),
+        cmocka_unit_test(test_long_line_buffer_released),
         cmocka_unit_test(test_turn_limits),
         cmocka_unit_test(test_empty_and_blank),
         cmocka_unit_test(test_format_override),
