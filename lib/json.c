@@ -51,6 +51,10 @@ struct lci_json {
  * replaced by a fresh one before its next use (found by fuzz_reader:
  * normal and deferred parsing differed). Returns 0 on allocation
  * failure (the old tokener is kept). */
+/* Records longer than this get a fresh tokener afterwards (see
+ * lci_json_parse). */
+#define TOK_KEEP (1u << 20)
+
 static int renew(struct json_tokener **t, int depth, int flags) {
     struct json_tokener *n = json_tokener_new_ex(depth);
     if (!n)
@@ -188,6 +192,14 @@ struct json_object *lci_json_parse(lci_json *j, const char *text, size_t len,
     }
     if (e == json_tokener_success) {
         j->tok_dirty = 0;
+        if (len > TOK_KEEP) {
+            /* json-c keeps the buffer of the longest string it has
+             * read: after a long record, drop the tokener (a new one is
+             * made for the next record) before the turns are built */
+            json_tokener_free(j->tok);
+            j->tok = NULL;
+            j->tok_dirty = 1;
+        }
         /* strict mode already rejects trailing non-blank bytes */
         if (!o) /* json-c represents JSON null as NULL */
             set_msg_err(err, LC_ERR_SCHEMA,

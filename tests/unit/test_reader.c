@@ -591,6 +591,43 @@ static void test_long_line_buffer_released(void **state) {
     free(line);
 }
 
+/* After a record over 1 MiB the JSON tokener is replaced (json-c keeps
+ * its longest string's buffer): the records after it, broken or not,
+ * still parse and report as before. */
+static void test_after_long_record(void **state) {
+    static const char head[] = "{\"messages\":[{\"role\":\"user\","
+                               "\"content\":\"";
+    static const char rest[] =
+        "\"}]}\n"
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},]}\n"
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}\n";
+    size_t body = (1u << 20) + 10, len = sizeof head - 1 + body + sizeof rest - 1;
+    char *in = malloc(len);
+    lc_config *cfg;
+    lc_conversation *c[4];
+    const lc_error *d;
+    (void)state;
+    assert_non_null(in);
+    memcpy(in, head, sizeof head - 1);
+    memset(in + sizeof head - 1, 'b', body);
+    memcpy(in + sizeof head - 1 + body, rest, sizeof rest - 1);
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(read_all(cfg, in, len, c, 4), 3);
+    assert_int_equal(lc_conversation_status(c[0]), LC_OK);
+    assert_int_equal(lc_conversation_turn(c[0], 0)->text_len, body);
+    assert_int_equal(lc_conversation_status(c[1]), LC_ERR_SYNTAX);
+    d = lc_conversation_diag(c[1], 0);
+    assert_int_equal(d->line, 2);
+    assert_int_equal(d->column, 44); /* the ] after the comma */
+    assert_int_equal(lc_conversation_status(c[2]), LC_OK);
+    assert_string_equal(lc_conversation_turn(c[2], 0)->text, "hi");
+    lc_conversation_free(c[0]);
+    lc_conversation_free(c[1]);
+    lc_conversation_free(c[2]);
+    lc_config_free(cfg);
+    free(in);
+}
+
 static void test_turn_limits(void **state) {
     static const char in[] =
         "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},"
@@ -1130,6 +1167,7 @@ int main(void) {
         cmocka_unit_test(test_line_endings),
         cmocka_unit_test(test_line_limit),
         cmocka_unit_test(test_long_line_buffer_released),
+        cmocka_unit_test(test_after_long_record),
         cmocka_unit_test(test_turn_limits),
         cmocka_unit_test(test_empty_and_blank),
         cmocka_unit_test(test_format_override),
