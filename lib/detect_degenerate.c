@@ -816,15 +816,12 @@ static lc_status degen_on_turn(void *st, lc_session *s, const lci_turn *t) {
     return LC_OK;
 }
 
-/* ---- test hooks (tests/unit/test_degenerate.c declares them too) ---- */
+/* ---- test hooks (declared in internal.h) ---- */
 
 /* The words of `text` (NUL at text[len]) as the detector takes them:
  * *fast as in kept_words, else *n hashes, copied to *out (allocated
  * with a; NULL if none): by the new path, or by the original one if
  * `reference`. */
-lc_status lci_degen_test_words(const lci_alloc *a, const char *text,
-                               size_t len, bool symbols, bool reference,
-                               uint64_t **out, size_t *n, bool *fast);
 lc_status lci_degen_test_words(const lci_alloc *a, const char *text,
                                size_t len, bool symbols, bool reference,
                                uint64_t **out, size_t *n, bool *fast) {
@@ -855,11 +852,6 @@ lc_status lci_degen_test_words(const lci_alloc *a, const char *text,
 
 /* The detector's measure of one turn's text with these settings (see
  * measure). */
-lc_status lci_degen_test_measure(const lci_alloc *a, uint32_t min_words,
-                                 uint32_t pct, const char *text, size_t len,
-                                 const lci_token *tokens, uint32_t ntok,
-                                 bool reference, size_t *nw, double *ratio,
-                                 bool *fires);
 lc_status lci_degen_test_measure(const lci_alloc *a, uint32_t min_words,
                                  uint32_t pct, const char *text, size_t len,
                                  const lci_token *tokens, uint32_t ntok,

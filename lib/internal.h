@@ -738,4 +738,18 @@ lc_status lci_emit_finding_detail(const lc_finding *f, lci_buf *out);
 bool lci_kind_is_loop(lc_kind k);
 bool lci_kind_is_refusal(lc_kind k);
 
+/* Test hooks of the degenerate_repetition detector
+ * (detect_degenerate.c; used by tests/unit/test_degenerate.c): the words
+ * of `text` (NUL at text[len]) as the detector takes them, by its
+ * current path or by the original two-pass one (`reference`), and its
+ * measure of one turn with these settings. */
+lc_status lci_degen_test_words(const lci_alloc *a, const char *text,
+                               size_t len, bool symbols, bool reference,
+                               uint64_t **out, size_t *n, bool *fast);
+lc_status lci_degen_test_measure(const lci_alloc *a, uint32_t min_words,
+                                 uint32_t pct, const char *text, size_t len,
+                                 const lci_token *tokens, uint32_t ntok,
+                                 bool reference, size_t *nw, double *ratio,
+                                 bool *fires);
+
 #endif /* LOOPCHECK_INTERNAL_H */

@@ -26,15 +26,6 @@
 
 #include "internal.h"
 
-/* Test hooks defined in lib/detect_degenerate.c. */
-lc_status lci_degen_test_words(const lci_alloc *a, const char *text,
-                               size_t len, bool symbols, bool reference,
-                               uint64_t **out, size_t *n, bool *fast);
-lc_status lci_degen_test_measure(const lci_alloc *a, uint32_t min_words,
-                                 uint32_t pct, const char *text, size_t len,
-                                 const lci_token *tokens, uint32_t ntok,
-                                 bool reference, size_t *nw, double *ratio,
-                                 bool *fires);
 
 static uint64_t rng = UINT64_C(0x9e3779b97f4a7c15);
 
