@@ -6,8 +6,11 @@
  *
  * OVERVIEW
  *
- *   lc_config        all tunables + the allocator; snapshotted into every
- *                    handle created from it.
+ *   lc_config        all tunables + the allocator; every handle created
+ *                    from it holds a reference and freezes it, so the
+ *                    caller may free it at any time but never change it
+ *                    again (lc_config_set etc.: LC_ERR_STATE), even
+ *                    after those handles are freed.
  *   lc_reader        streaming decoder: feed bytes in any chunking, get
  *                    whole conversations (lc_conversation) out.
  *   lc_conversation  one conversation's turns (original text, normalized
@@ -23,7 +26,8 @@
  *
  *   Handles are not thread-safe; distinct handles may be used concurrently
  *   from different threads. A config is immutable once it has been used to
- *   create a reader or session and may then be shared read-only. Nothing in
+ *   create any handle (reader, session, conversation, summary, diff, or a
+ *   batch call) and may then be shared read-only. Nothing in
  *   the library uses process-global mutable state.
  *
  * STABILITY
@@ -342,7 +346,10 @@ LC_API lc_status lc_opt_bounds(lc_opt key, int64_t *min, int64_t *max,
                                int64_t *def);
 /** Option name ("min_repeats") or NULL. @since 0.1 */
 LC_API const char *lc_opt_name(lc_opt key);
-/** Parse an option name. @since 0.1 */
+/**
+ * Parse an option name: LC_ERR_UNKNOWN_OPTION if no option has it,
+ * LC_ERR_INVALID_ARG for a NULL argument. @since 0.1
+ */
 LC_API lc_status lc_opt_from_name(const char *name, size_t len, lc_opt *out);
 
 /**
@@ -471,7 +478,7 @@ LC_API const char *lc_conversation_speaker_note(const lc_conversation *conv);
 /* Reader                                                               */
 /* ------------------------------------------------------------------ */
 
-/** Create a reader (snapshots cfg). @since 0.1 */
+/** Create a reader (references and freezes cfg). @since 0.1 */
 LC_API lc_status lc_reader_new(const lc_config *cfg, lc_reader **reader);
 /** Free. NULL is a no-op. @since 0.1 */
 LC_API void lc_reader_free(lc_reader *reader);
@@ -504,7 +511,10 @@ LC_API lc_status lc_reader_set_start(lc_reader *reader, uint64_t line,
  */
 LC_API lc_status lc_reader_feed(lc_reader *reader, const void *data,
                                 size_t len);
-/** Mark end of input (flushes a last line without newline). @since 0.1 */
+/**
+ * Mark end of input (flushes a last line without newline). A second call
+ * returns LC_ERR_STATE, as does lc_reader_feed after it. @since 0.1
+ */
 LC_API lc_status lc_reader_finish(lc_reader *reader);
 /**
  * Next conversation. LC_OK: *conv is the caller's (free it); check its
@@ -565,13 +575,16 @@ typedef struct lc_finding {
     uint32_t helpful;        /**< refusal_onset: helpful turns before */
 } lc_finding;
 
-/** Create a session (snapshots cfg). @since 0.1 */
+/** Create a session (references and freezes cfg). @since 0.1 */
 LC_API lc_status lc_session_new(const lc_config *cfg, lc_session **session);
 /** Free. NULL is a no-op. @since 0.1 */
 LC_API void lc_session_free(lc_session *session);
 /**
  * Push one turn (text copied, normalized). LC_ERR_STATE after finish;
- * LC_ERR_LIMIT beyond max_turns. @since 0.1
+ * LC_ERR_LIMIT beyond max_turns. Invalid UTF-8 in text or speaker is
+ * replaced by U+FFFD and text beyond max_turn_bytes is cut at a UTF-8
+ * boundary, as lc_conversation_add does, but silently: a session records
+ * no warnings (lc_session_error stays NULL). @since 0.1
  */
 LC_API lc_status lc_session_push(lc_session *session, lc_role role,
                                  const char *speaker, size_t speaker_len,
@@ -734,6 +747,8 @@ LC_API lc_status lc_summary_add(lc_summary *sum, const lc_report *report);
 /**
  * Add all counts of `other` into `sum` (merging shards). All or nothing:
  * on LC_ERR_NOMEM `sum` is unchanged, so the merge can be retried.
+ * `other` must be another summary: merging a summary into itself returns
+ * LC_ERR_INVALID_ARG.
  * @since 0.1
  */
 LC_API lc_status lc_summary_merge(lc_summary *sum, const lc_summary *other);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "loopcheck.h"
@@ -546,6 +547,88 @@ static void test_summary_null(void **state) {
     lc_summary_free(s);
 }
 
+/* What the header's comments say about calls an integrator gets wrong:
+ * a second lc_reader_finish, an unknown option name, a summary merged
+ * into itself, and lc_session_push repairing and cutting text without a
+ * warning (the same text through lc_conversation_add carries both). */
+static void test_documented_misuse(void **state) {
+    static const char bad[] = "ok \xff\xfe then \xc0\xaf more";
+    lc_config *cfg = NULL;
+    lc_reader *r = NULL;
+    lc_summary *s = NULL;
+    lc_session *ss = NULL;
+    lc_conversation *c = NULL;
+    const lc_turn *t;
+    lc_opt o;
+    char *big;
+    size_t i, nbig = 200;
+    (void)state;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_config_set(cfg, LC_OPT_MAX_TURN_BYTES, 64), LC_OK);
+
+    assert_int_equal(lc_opt_from_name(S("no_such_option"), &o),
+                     LC_ERR_UNKNOWN_OPTION);
+    assert_int_equal(lc_opt_from_name(S("min_repeats\0"), &o),
+                     LC_ERR_UNKNOWN_OPTION);
+    assert_int_equal(lc_opt_from_name(NULL, 3, &o), LC_ERR_INVALID_ARG);
+    assert_int_equal(lc_opt_from_name(S("min_repeats"), NULL),
+                     LC_ERR_INVALID_ARG);
+
+    assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
+    assert_int_equal(lc_reader_finish(r), LC_OK);
+    assert_int_equal(lc_reader_finish(r), LC_ERR_STATE);
+    assert_int_equal(lc_reader_feed(r, S("x")), LC_ERR_STATE);
+    lc_reader_free(r);
+
+    assert_int_equal(lc_summary_new(cfg, &s), LC_OK);
+    assert_int_equal(lc_summary_merge(s, s), LC_ERR_INVALID_ARG);
+    lc_summary_free(s);
+
+    big = malloc(nbig);
+    assert_non_null(big);
+    for (i = 0; i < nbig; i++)
+        big[i] = "word "[i % 5];
+    assert_int_equal(lc_session_new(cfg, &ss), LC_OK);
+    assert_int_equal(lc_session_push(ss, LC_ROLE_USER, S("\xff" "me"),
+                                     S(bad)),
+                     LC_OK);
+    assert_int_equal(lc_session_push(ss, LC_ROLE_ASSISTANT, NULL, 0, big,
+                                     nbig),
+                     LC_OK);
+    assert_null(lc_session_error(ss));
+    lc_session_free(ss);
+
+    assert_int_equal(lc_conversation_new(cfg, &c), LC_OK);
+    assert_int_equal(lc_conversation_add(c, LC_ROLE_USER, NULL, 0, S(bad)),
+                     LC_OK);
+    assert_int_equal(lc_conversation_add(c, LC_ROLE_ASSISTANT, NULL, 0, big,
+                                         nbig),
+                     LC_OK);
+    assert_non_null(t = lc_conversation_turn(c, 0));
+    assert_true(t->flags & LC_TURN_REPAIRED);
+    assert_non_null(t = lc_conversation_turn(c, 1));
+    assert_true(t->flags & LC_TURN_TRUNCATED);
+    assert_true(t->text_len <= 64);
+    assert_true(lc_conversation_diag_count(c) >= 2);
+    lc_conversation_free(c);
+    free(big);
+    lc_config_free(cfg);
+
+    /* a config stays frozen after the handles made from it are gone, and
+     * a batch call freezes it too */
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_session_new(cfg, &ss), LC_OK);
+    lc_session_free(ss);
+    assert_int_equal(lc_config_set(cfg, LC_OPT_MIN_REPEATS, 4), LC_ERR_STATE);
+    lc_config_free(cfg);
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_check_buffer(cfg, "x", jsonl, sizeof jsonl - 1,
+                                     keep_first, &i),
+                     LC_OK);
+    assert_int_equal(lc_config_set(cfg, LC_OPT_MIN_REPEATS, 4), LC_ERR_STATE);
+    lc_config_free(cfg);
+}
+
 static void test_diff_null(void **state) {
     fx *f = *state;
     lc_diff *d = NULL;
@@ -672,6 +755,7 @@ int main(void) {
         cmocka_unit_test(test_summary_null),
         cmocka_unit_test(test_diff_null),
         cmocka_unit_test(test_handles_outlive_config),
+        cmocka_unit_test(test_documented_misuse),
     };
     return cmocka_run_group_tests_name("api", tests, setup, teardown);
 }
