@@ -171,6 +171,13 @@ typedef struct input_list {
  * Errors are printed as "path: error: ... [LC-E051]". */
 void input_add_path(input_list *l, const char *path);
 void input_list_free(input_list *l);
+/* Every path that could not be opened, read or walked so far (LC-E051),
+ * as its stderr line "PATH: error: WHY [LC-E051]" without the newline,
+ * PATH as sb_term writes it; for the JUnit and GitHub outputs, which have
+ * no conversation to show it on. Returns the count; *v stays valid until
+ * input_path_errors_free. */
+size_t input_path_errors(const char *const **v);
+void input_path_errors_free(void);
 
 /* One conversation travelling through the pipeline. */
 typedef struct job {

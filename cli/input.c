@@ -68,8 +68,49 @@ typedef struct walk {
     size_t nseen, capseen;
 } walk;
 
+/* Paths that could not be opened, read or walked (input_path_errors):
+ * noted by the main thread and by part readers on the workers. */
+static pthread_mutex_t path_errors_mu = PTHREAD_MUTEX_INITIALIZER;
+static char **path_errors;
+static size_t npath_errors, cappath_errors;
+
+static void note_path_error(const char *path, const char *why) {
+    sbuf b = {0};
+    sb_term_str(&b, path);
+    sb_printf(&b, ": error: %s [%s]", why, lc_status_code(LC_ERR_IO));
+    pthread_mutex_lock(&path_errors_mu);
+    if (npath_errors == cappath_errors) {
+        cappath_errors = cappath_errors ? 2 * cappath_errors : 8;
+        path_errors = xrealloc(path_errors,
+                               cappath_errors * sizeof *path_errors);
+    }
+    path_errors[npath_errors++] = b.data;
+    pthread_mutex_unlock(&path_errors_mu);
+}
+
+size_t input_path_errors(const char *const **v) {
+    size_t n;
+    pthread_mutex_lock(&path_errors_mu);
+    *v = (const char *const *)path_errors;
+    n = npath_errors;
+    pthread_mutex_unlock(&path_errors_mu);
+    return n;
+}
+
+void input_path_errors_free(void) {
+    size_t i;
+    pthread_mutex_lock(&path_errors_mu);
+    for (i = 0; i < npath_errors; i++)
+        free(path_errors[i]);
+    free(path_errors);
+    path_errors = NULL;
+    npath_errors = cappath_errors = 0;
+    pthread_mutex_unlock(&path_errors_mu);
+}
+
 static void io_error(input_list *l, const char *path, const char *why) {
     eprint_path(path, "error: %s [%s]\n", why, lc_status_code(LC_ERR_IO));
+    note_path_error(path, why);
     l->had_error = 1;
 }
 
@@ -748,6 +789,7 @@ static void run_part(pipeline *p, batch *b) {
     if (skip || err) {
         if (err && !skip) {
             sb_error(&b->io_err, pt->name, strerror(err), LC_ERR_IO);
+            note_path_error(pt->name, strerror(err));
         }
         free(buf);
         return;
@@ -784,6 +826,7 @@ static void run_part(pipeline *p, batch *b) {
     free(buf);
     if (err) {
         sb_error(&b->io_err, pt->name, strerror(err), LC_ERR_IO);
+        note_path_error(pt->name, strerror(err));
     }
     if (!fatal && st == LC_OK && !err)
         st = lc_reader_finish(r);
@@ -866,8 +909,10 @@ static int read_one(pipeline *p, const lc_config *cfg, const input_file *f,
     if (is_stdin) {
         fd = STDIN_FILENO;
     } else if ((fd = open(f->path, O_RDONLY)) < 0) {
-        eprint_path(f->path, "error: %s [%s]\n", strerror(errno),
+        int err = errno;
+        eprint_path(f->path, "error: %s [%s]\n", strerror(err),
                     lc_status_code(LC_ERR_IO));
+        note_path_error(f->path, strerror(err));
         return 1;
     }
     if (p->nthreads > 0 && !is_stdin) {
@@ -892,11 +937,13 @@ static int read_one(pipeline *p, const lc_config *cfg, const input_file *f,
     buf = xmalloc(CHUNK);
     for (;;) {
         ssize_t n = read(fd, buf, CHUNK);
+        int err = errno;
         if (n < 0) {
-            if (errno == EINTR)
+            if (err == EINTR)
                 continue;
-            eprint_path(name, "error: %s [%s]\n", strerror(errno),
+            eprint_path(name, "error: %s [%s]\n", strerror(err),
                         lc_status_code(LC_ERR_IO));
+            note_path_error(name, strerror(err));
             rc = 1;
             break;
         }

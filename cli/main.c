@@ -1252,6 +1252,34 @@ static void sb_xml(sbuf *b, const char *s) {
     sb_xml_n(b, s, strlen(s));
 }
 
+/* A path that could not be opened, read or walked has no conversation,
+ * so no test case or annotation of its own: give each one an <error>
+ * test case (JUnit) or an ::error command (GitHub) in r->junit, so the
+ * CI report shows why the exit status is 3. */
+static void add_path_errors(run *r) {
+    const char *const *v;
+    size_t i, n = input_path_errors(&v);
+    for (i = 0; i < n; i++) {
+        if (r->c->format == LC_OUTPUT_JUNIT) {
+            sb_puts(&r->junit, "    <testcase name=\"input\" "
+                               "classname=\"loopcheck.input\" time=\"0\">\n"
+                               "      <error message=\"");
+            sb_xml(&r->junit, v[i]);
+            sb_printf(&r->junit, "\" type=\"%s\">",
+                      lc_status_code(LC_ERR_IO));
+            sb_xml(&r->junit, v[i]);
+            sb_puts(&r->junit, "</error>\n    </testcase>\n");
+            r->junit_tests++;
+            r->junit_errors++;
+        } else if (r->c->format == LC_OUTPUT_GITHUB) {
+            sb_puts(&r->junit, "::error title=loopcheck input::");
+            sb_gh(&r->junit, v[i], strlen(v[i]));
+            sb_puts(&r->junit, "\n");
+        }
+    }
+    input_path_errors_free();
+}
+
 /* The <testsuite> with one test case per gate rule. */
 static void junit_gate_suite(const gate_result *g, sbuf *b) {
     size_t i;
@@ -1317,6 +1345,7 @@ static int cmd_check(cli *c, const lc_config *cfg) {
     }
     rc = read_all(c, &r, cfg, c->paths, c->npaths, 0, work_check,
                   consume_check);
+    add_path_errors(&r);
     gate_eval(&c->set, r.sum, r.tripping, cfg, &g);
 
     if (c->format == LC_OUTPUT_JUNIT) {
@@ -1375,6 +1404,7 @@ static int cmd_turns(cli *c, const lc_config *cfg) {
     r.cfg = cfg;
     rc = read_all(c, &r, cfg, c->paths, c->npaths, 0, work_turns,
                   consume_turns);
+    input_path_errors_free(); /* on stderr already; no CI output here */
     fflush(stdout);
     final_line(c, &r);
     if (r.fatal || rc < 0)
@@ -1465,6 +1495,7 @@ static int cmd_diff(cli *c, const lc_config *cfg) {
     }
     rc0 = read_all(c, &r, cfg, &c->paths[0], 1, 0, work_check, consume_diff);
     rc1 = read_all(c, &r, cfg, &c->paths[1], 1, 1, work_check, consume_diff);
+    add_path_errors(&r);
     warn_duplicate_ids(&r);
     if (lc_diff_compute(r.diff, &st) != LC_OK) {
         msg_error("out of memory [LC-E090]");
