@@ -180,7 +180,8 @@ static void walk_dir(walk *w, const char *dir, const struct stat *dst) {
         names[n++] = xstrdup(de->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_names);
+    if (n) /* names is NULL for an empty directory: qsort wants non-NULL */
+        qsort(names, n, sizeof *names, cmp_names);
     for (i = 0; i < n; i++) {
         sbuf p = {0};
         struct stat st;

@@ -9,6 +9,7 @@ attributes), GitHub output as an ::error command; otherwise the test tab
 of the CI system is all green next to a red job, and nothing says why.
 Checked for check and diff, with a plain missing file and one whose name
 holds an escape character and invalid UTF-8 (the XML must still parse).
+Also: an empty directory is no error (and no undefined behaviour).
 
 Usage: inputerrors.py --loopcheck PATH --source DIR   (TAP output)
 """
@@ -89,6 +90,18 @@ def main():
                         probs.append("exit status %d, want 3" % rc)
                     cases.append(("%s -f %s, unreadable %r"
                                   % (verb, fmt, shown), probs))
+        # an empty directory (only hidden entries): nothing to read, no
+        # error; walking it once called qsort(NULL, 0, ...), undefined
+        # behaviour that the ASan+UBSan leg of tests/run-all.sh (halt on
+        # error) stops on
+        os.mkdir(os.path.join(d, "empty"))
+        with open(os.path.join(d, "empty", ".hidden.jsonl"), "w") as f:
+            f.write(GOOD)
+        rc, out, err = run(exe, ["check", "-q", "empty"], d)
+        probs = [] if rc == 0 else ["exit status %d, want 0" % rc]
+        if b"runtime error" in err or b"Sanitizer" in err:
+            probs.append(err.decode("utf-8", "replace").strip())
+        cases.append(("check an empty directory", probs))
     print("1..%d" % len(cases))
     failed = 0
     for i, (name, probs) in enumerate(cases, 1):
