@@ -52,6 +52,7 @@ static lc_status build(lci_json *j, lc_conversation *c, const char *p,
     /* the line is the record's raw text: diagnostics find their element
      * in it (only when one is written) */
     src = lci_json_src_text(p, len, pos, 0);
+    lci_conv_expect(c, len);
     st = lci_json_conversation(j, c, o, &src);
     json_object_put(o);
     if (st == LC_OK && lci_conv_first_repaired(c) > 0)

@@ -41,6 +41,42 @@ lc_status lci_grow(const lci_alloc *a, void **arr, size_t elem, size_t *cap,
 /* The default (libc) allocator. */
 extern const lci_alloc lci_default_alloc;
 
+/*
+ * Arena: blocks carved out of chunks got from a backing allocator and
+ * given back all at once (lci_arena_free) or back to a mark
+ * (lci_arena_reset). For data that lives and dies together, e.g. the
+ * turns of a conversation: one allocation per chunk instead of several
+ * per turn. `as` is the arena as an lci_alloc (ctx = the arena, so the
+ * arena must not move while it is used) for code that takes one, e.g.
+ * lci_tokenize: its malloc carves a block, its realloc and free work in
+ * place on the most recent block (grow if the chunk has room, shrink,
+ * give back) and otherwise copy or do nothing. Blocks are aligned like
+ * malloc's (max_align_t).
+ */
+typedef struct lci_arena_chunk lci_arena_chunk;
+typedef struct lci_arena {
+    lci_alloc as;          /* this arena as an allocator */
+    const lci_alloc *base; /* where chunks come from */
+    lci_arena_chunk *head; /* newest chunk; each links to the one before */
+    unsigned char *last;   /* most recent block, NULL if unknown */
+    size_t next;           /* payload size of the next chunk */
+} lci_arena;
+typedef struct lci_arena_mark {
+    lci_arena_chunk *head;
+    size_t used;
+} lci_arena_mark;
+void lci_arena_init(lci_arena *ar, const lci_alloc *base);
+/* Expect about `bytes` of blocks: before the first block this sizes the
+ * first chunk (within limits); later it does nothing. */
+void lci_arena_hint(lci_arena *ar, size_t bytes);
+/* NULL if out of memory (the arena is unchanged). */
+void *lci_arena_alloc(lci_arena *ar, size_t size);
+void lci_arena_mark_get(const lci_arena *ar, lci_arena_mark *m);
+/* Give back every block made after the mark was taken. */
+void lci_arena_reset(lci_arena *ar, const lci_arena_mark *m);
+/* Give back everything; the arena is empty and usable again. */
+void lci_arena_free(lci_arena *ar);
+
 /* ------------------------------------------------------------------ */
 /* Growable byte buffer (buf.c)                                         */
 /* ------------------------------------------------------------------ */
@@ -203,6 +239,10 @@ lc_status lci_utf8_repair(const char *in, size_t len, lci_buf *out,
  * Idempotent: normalize(normalize(x)) == normalize(x).
  */
 lc_status lci_normalize(const char *in, size_t len, int fast, lci_buf *out);
+/* The same with the decomposition scratch from `scratch` instead of
+ * out's allocator (for an out in an arena, lci_turn_init). */
+lc_status lci_normalize_ex(const char *in, size_t len, int fast, lci_buf *out,
+                           const lci_alloc *scratch);
 
 /*
  * Tokenize normalized text into word tokens (letters/digits with inner
@@ -279,6 +319,9 @@ struct lc_conversation {
      * lci_conv_set_id, kept for a rollback (id_saved: it was replaced) */
     int in_mark, id_saved;
     char *id_prev;
+    /* the turns' strings and tokens (lci_conv_add), freed as a whole:
+     * one allocation per chunk instead of two per turn */
+    lci_arena arena;
 };
 
 /* State of a conversation before a parse that may fail (lci_conv_begin):
@@ -290,6 +333,7 @@ typedef struct lci_conv_mark {
     lc_status status;
     unsigned utf8_warned;
     char *speaker_note;
+    lci_arena_mark arena;
 } lci_conv_mark;
 void lci_conv_begin(lc_conversation *c, lci_conv_mark *m);
 void lci_conv_commit(lc_conversation *c);
@@ -317,6 +361,9 @@ lc_status lci_conv_warn_utf8(lc_conversation *c, unsigned field,
                              const char *what, uint64_t line, uint64_t col,
                              uint64_t off, int64_t turn);
 lc_status lci_conv_set_source(lc_conversation *c, const char *s, size_t len);
+/* The turns to come are read from a record of about `bytes` bytes: lets
+ * the conversation size its storage once (before the first turn only). */
+void lci_conv_expect(lc_conversation *c, size_t bytes);
 /* Append a turn with its source position; returns the new turn. */
 lc_status lci_conv_add(lc_conversation *c, lc_role role, const char *speaker,
                        size_t speaker_len, const char *text, size_t len,

@@ -51,8 +51,9 @@
  * allocation failure LC_ERR_NOMEM; either way out->len is restored.
  *
  * Memory: utf8proc_map() is not used (it calls malloc); decomposition goes
- * into a UTF-32 scratch array taken from the output buffer's allocator,
- * sized by utf8proc's own "required size" answer (two-call sizing).
+ * into a UTF-32 scratch array taken from the output buffer's allocator
+ * (or the one given to lci_normalize_ex), sized by utf8proc's own
+ * "required size" answer (two-call sizing).
  */
 #include "internal.h"
 
@@ -151,6 +152,7 @@ typedef struct norm_ctx {
     lci_buf *out;
     size_t start;           /* out->len on entry: our output begins here */
     int pending;            /* whitespace seen since the last emitted char */
+    const lci_alloc *sa;    /* where u32 comes from */
     utf8proc_int32_t *u32;  /* decomposition scratch */
     size_t u32cap;          /* in code points */
     /* letter_out() answers for the code points of its blocks (see
@@ -228,7 +230,7 @@ static void emit_cps(norm_ctx *c, const utf8proc_int32_t *cp, size_t n) {
 
 /* The reference path: utf8proc over s[0..n), then the emitter. */
 static lc_status run_utf8proc(norm_ctx *c, const char *s, size_t n) {
-    const lci_alloc *a = c->out->alloc;
+    const lci_alloc *a = c->sa;
     utf8proc_ssize_t r;
     lc_status st;
 
@@ -673,12 +675,18 @@ static lc_status run_fast(norm_ctx *c, const char *in, size_t len) {
 }
 
 lc_status lci_normalize(const char *in, size_t len, int fast, lci_buf *out) {
+    return lci_normalize_ex(in, len, fast, out, out ? out->alloc : NULL);
+}
+
+lc_status lci_normalize_ex(const char *in, size_t len, int fast, lci_buf *out,
+                           const lci_alloc *scratch) {
     norm_ctx c;
     lc_status st;
 
-    if (!out || (!in && len))
+    if (!out || (!in && len) || !scratch)
         return LC_ERR_INVALID_ARG;
     c.out = out;
+    c.sa = scratch;
     c.start = out->len;
     c.pending = 0;
     c.u32 = NULL;
@@ -690,7 +698,7 @@ lc_status lci_normalize(const char *in, size_t len, int fast, lci_buf *out) {
         st = run_fast(&c, in, len);
     else
         st = run_utf8proc(&c, in, len);
-    lci_free(out->alloc, c.u32);
+    lci_free(scratch, c.u32);
     if (st != LC_OK) {
         out->len = c.start;
         if (out->data)
