@@ -709,6 +709,8 @@ extern const lci_detector_vt lci_detect_stalled;
 struct lc_report {
     const lc_config *cfg; /* reference held */
     const lci_alloc *alloc;
+    /* conversation, source and speaker_note are in the report's own
+     * allocation, after the struct (report_new) */
     char *conversation;
     char *source;
     uint64_t line;
@@ -722,11 +724,16 @@ struct lc_report {
     int refuses;
     int loops;
     uint64_t prompt_hash;
-    char *prompt_excerpt;
     const char *refusal_family; /* family of the first refusal or NULL
                                    (static or owned by cfg) */
     char *speaker_note;
 };
+
+/* A report with no findings, status LC_OK, and copies of id, src and
+ * note (NULL: "") in its own allocation; lc_report_free frees it all. */
+lc_status lci_report_alloc(const lc_config *cfg, const char *id,
+                           const char *src, const char *note,
+                           lc_report **out);
 
 lc_status lci_emit_report_text(const lc_report *r, unsigned flags,
                                lci_buf *out);

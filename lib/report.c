@@ -8,27 +8,59 @@
 
 #include <string.h>
 
-static lc_status report_new(const lc_config *cfg, const lc_conversation *c,
-                            lc_report **out) {
+/* Copy s[0..n) and a NUL to p; returns the byte after them. */
+static char *put_str0(char *p, const char *s, size_t n) {
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p + n + 1;
+}
+
+lc_status lci_report_alloc(const lc_config *cfg, const char *id,
+                           const char *src, const char *note,
+                           lc_report **out) {
     const lci_alloc *a = &cfg->alloc;
-    lc_report *r = lci_calloc(a, 1, sizeof *r);
-    const char *id = lc_conversation_id(c);
-    const char *src = lc_conversation_source(c);
-    const char *note = lc_conversation_speaker_note(c);
+    size_t il, sl, nl, total;
+    lc_report *r;
+    char *p;
+    *out = NULL;
+    id = id ? id : "";
+    src = src ? src : "";
+    note = note ? note : "";
+    il = strlen(id);
+    sl = strlen(src);
+    nl = strlen(note);
+    total = sizeof *r;
+    if (il > SIZE_MAX - total - 3 || sl > SIZE_MAX - total - il - 3 ||
+        nl > SIZE_MAX - total - il - sl - 3)
+        return LC_ERR_NOMEM;
+    total += il + sl + nl + 3;
+    r = lci_malloc(a, total);
     if (!r)
         return LC_ERR_NOMEM;
+    memset(r, 0, sizeof *r);
     r->cfg = lci_config_ref(cfg);
     r->alloc = a;
-    r->conversation = lci_strndup(a, id ? id : "", id ? strlen(id) : 0);
-    r->source = lci_strndup(a, src ? src : "", src ? strlen(src) : 0);
-    r->speaker_note =
-        lci_strndup(a, note ? note : "", note ? strlen(note) : 0);
-    r->line = lc_conversation_line(c);
-    r->nturns = lc_conversation_turn_count(c);
+    p = (char *)(r + 1);
+    r->conversation = p;
+    p = put_str0(p, id, il);
+    r->source = p;
+    p = put_str0(p, src, sl);
+    r->speaker_note = p;
+    put_str0(p, note, nl);
     r->status = LC_OK;
     *out = r;
-    if (!r->conversation || !r->source || !r->speaker_note)
-        return LC_ERR_NOMEM;
+    return LC_OK;
+}
+
+static lc_status report_new(const lc_config *cfg, const lc_conversation *c,
+                            lc_report **out) {
+    lc_status st = lci_report_alloc(cfg, lc_conversation_id(c),
+                                    lc_conversation_source(c),
+                                    lc_conversation_speaker_note(c), out);
+    if (st != LC_OK)
+        return st;
+    (*out)->line = lc_conversation_line(c);
+    (*out)->nturns = lc_conversation_turn_count(c);
     return LC_OK;
 }
 
@@ -99,14 +131,6 @@ static lc_status check_with(const lc_config *cfg, lc_session *s,
         const lc_turn *t = &c->turns[i].pub;
         if (t->role == LC_ROLE_USER && !r->prompt_hash) {
             r->prompt_hash = t->hash;
-            lci_free(r->alloc, r->prompt_excerpt);
-            r->prompt_excerpt = lci_strndup(r->alloc, t->text,
-                                            t->text_len > 80 ? 80
-                                                             : t->text_len);
-            if (!r->prompt_excerpt) {
-                st = LC_ERR_NOMEM;
-                goto fail;
-            }
             if (r->prompt_hash)
                 break; /* the first user turn (with a hash) decides */
         }
@@ -183,10 +207,6 @@ void lc_report_free(lc_report *r) {
         lci_err_clear(&r->warnings[i], a);
     lci_free(a, r->warnings);
     lci_err_clear(&r->err, a);
-    lci_free(a, r->conversation);
-    lci_free(a, r->source);
-    lci_free(a, r->speaker_note);
-    lci_free(a, r->prompt_excerpt);
     cfg = r->cfg;
     lci_free(a, r); /* a points into cfg: free before the unref */
     lci_config_unref(cfg);

@@ -17,25 +17,16 @@
 
 #include "internal.h"
 
-static inline char *mk_strdup(lc_config *cfg, const char *s) {
-    return lci_strndup(&cfg->alloc, s ? s : "", s ? strlen(s) : 0);
-}
-
-/* An analysed report without findings. */
+/* An analysed report without findings (its id and source strings are
+ * in the report's own allocation: set them here, not afterwards). */
 static inline lc_report *mk_report(lc_config *cfg, const char *id,
                                    const char *source, uint64_t line,
                                    size_t nturns) {
-    lc_report *r = lci_calloc(&cfg->alloc, 1, sizeof *r);
-    if (!r)
+    lc_report *r = NULL;
+    if (lci_report_alloc(cfg, id, source, "", &r) != LC_OK)
         return NULL;
-    r->cfg = lci_config_ref(cfg);
-    r->alloc = &cfg->alloc;
-    r->conversation = mk_strdup(cfg, id);
-    r->source = mk_strdup(cfg, source);
-    r->speaker_note = mk_strdup(cfg, "");
     r->line = line;
     r->nturns = nturns;
-    r->status = LC_OK;
     return r;
 }
 

@@ -250,8 +250,8 @@ static int no_controls(const char *p) {
 /* Every string of a report with invalid UTF-8 (a source name from the
  * file system, anything a caller built): JSON and JUnit replace it by
  * U+FFFD, so the output always parses. */
-static lc_report *hostile(void) {
-    lc_report *r = mk_report(cfg, "i\xff", "n/x\xffy.txt", 2, 4);
+static lc_report *hostile_named(const char *id, const char *source) {
+    lc_report *r = mk_report(cfg, id, source, 2, 4);
     lci_finding *f;
     assert_non_null(r);
     f = mk_finding(r, LC_KIND_RECURRING_TURN, 1, 3, 2, 4,
@@ -262,6 +262,10 @@ static lc_report *hostile(void) {
     f->speaker = lci_strndup(r->alloc, "B\xc0t\x01", 5);
     f->pub.speaker = f->speaker;
     return r;
+}
+
+static lc_report *hostile(void) {
+    return hostile_named("i\xff", "n/x\xffy.txt");
 }
 
 static void test_json_invalid_utf8(void **state) {
@@ -328,13 +332,9 @@ static void test_internal_writers(void **state) {
 /* Text and GitHub output: no control character from the data reaches
  * the terminal or the log (escaped as \u001b), invalid UTF-8 is U+FFFD. */
 static void test_text_controls(void **state) {
-    lc_report *r = hostile();
+    lc_report *r = hostile_named("c\x01tl", "a\x1b]0;t\x07\xc2\x9b.jsonl");
     const char *text;
     (void)state;
-    lci_free(r->alloc, r->conversation);
-    r->conversation = lci_strndup(r->alloc, "c\x01tl", 4);
-    lci_free(r->alloc, r->source);
-    r->source = lci_strndup(r->alloc, "a\x1b]0;t\x07\xc2\x9b.jsonl", 15);
     text = MK_WRITTEN(lc_report_write, r, LC_OUTPUT_TEXT, 0)->data;
     assert_string_equal(
         text,
@@ -358,11 +358,9 @@ static void test_text_controls(void **state) {
 }
 
 static void test_github_controls(void **state) {
-    lc_report *r = hostile();
+    lc_report *r = hostile_named("c\x01\t:l", "n/x\xffy.txt");
     const char *text;
     (void)state;
-    lci_free(r->alloc, r->conversation);
-    r->conversation = lci_strndup(r->alloc, "c\x01\t:l", 5);
     text = MK_WRITTEN(lc_report_write, r, LC_OUTPUT_GITHUB, 0)->data;
     assert_string_equal(
         text,
