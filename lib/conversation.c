@@ -368,34 +368,69 @@ lc_status lci_conv_diag(lc_conversation *c, lc_status st, lc_severity sev,
     return LC_OK;
 }
 
-/* Copy of s[0..len) as valid UTF-8 (invalid sequences -> U+FFFD),
- * NUL-terminated; NULL if out of memory. */
-static char *dup_utf8(const lci_alloc *a, const char *s, size_t len) {
-    lci_buf b;
-    if (!s)
-        len = 0;
+/* Append s[0..len) to b as valid UTF-8 (invalid sequences -> U+FFFD). */
+static lc_status put_utf8(lci_buf *b, const char *s, size_t len) {
     if (lci_utf8_valid_prefix(s, len) == len)
-        return lci_strndup(a, len ? s : "", len);
-    lci_buf_init(&b, a);
-    if (lci_utf8_repair(s, len, &b, NULL, NULL) != LC_OK) {
+        return lci_buf_append(b, s, len);
+    return lci_utf8_repair(s, len, b, NULL, NULL);
+}
+
+lc_status lci_conv_set_origin(lc_conversation *c, const char *src,
+                              size_t len, uint64_t line) {
+    char num[24];
+    const char *name = len ? src : "input";
+    size_t nlen = len ? len : 5, k, id_off;
+    char *block = NULL;
+    lci_buf b;
+    lc_status st;
+    int n = snprintf(num, sizeof num, ":%llu", (unsigned long long)line);
+    k = n > 0 ? (size_t)n : 0;
+    /* [source NUL][id NUL]: one allocation unless the id needs repair */
+    lci_buf_init(&b, c->alloc);
+    if (len > SIZE_MAX / 2 - k - 2)
+        return LC_ERR_NOMEM;
+    st = lci_buf_reserve(&b, len + 1 + nlen + k);
+    if (st == LC_OK)
+        st = lci_buf_append(&b, src, len);
+    if (st == LC_OK)
+        st = lci_buf_putc(&b, '\0');
+    id_off = b.len;
+    if (st == LC_OK)
+        st = put_utf8(&b, name, nlen);
+    if (st == LC_OK)
+        st = lci_buf_append(&b, num, k);
+    if (st == LC_OK && !(block = lci_buf_take(&b)))
+        st = LC_ERR_NOMEM;
+    if (st != LC_OK) {
         lci_buf_free(&b);
-        return NULL;
+        return st;
     }
-    return lci_buf_take(&b);
+    lci_free(c->alloc, c->names); /* only ever set once */
+    c->names = c->source = block;
+    c->id = block + id_off;
+    return LC_OK;
 }
 
 /* Repairs silently: the id may be the source:line fallback, whose bytes
  * come from the source name, not from the data; the formats that take
- * an id from the data report its repair (lci_conv_warn_utf8). */
+ * an id from the data report its repair (lci_conv_warn_utf8). The copy
+ * goes to the arena: an id it replaces stays where it is (in names or
+ * the arena) until the conversation is freed, and a rollback to a mark
+ * taken before the call takes the copy back with the turns. */
 lc_status lci_conv_set_id(lc_conversation *c, const char *id, size_t len) {
-    char *s = dup_utf8(c->alloc, id, len);
-    if (!s)
+    lci_buf b;
+    char *s;
+    lci_buf_init(&b, &c->arena.as);
+    if (put_utf8(&b, id ? id : "", id ? len : 0) != LC_OK ||
+        lci_buf_terminate(&b) != LC_OK) {
+        lci_buf_free(&b);
         return LC_ERR_NOMEM;
+    }
+    /* the newest block in the arena: cut to size in place */
+    s = lci_realloc(&c->arena.as, b.data, b.cap, b.len + 1);
     if (c->in_mark && !c->id_saved) { /* kept for a rollback */
         c->id_prev = c->id;
         c->id_saved = 1;
-    } else {
-        lci_free(c->alloc, c->id);
     }
     c->id = s;
     return LC_OK;
@@ -422,8 +457,6 @@ void lci_conv_begin(lc_conversation *c, lci_conv_mark *m) {
 }
 
 void lci_conv_commit(lc_conversation *c) {
-    if (c->id_saved)
-        lci_free(c->alloc, c->id_prev);
     c->id_prev = NULL;
     c->in_mark = c->id_saved = 0;
 }
@@ -456,10 +489,8 @@ void lci_conv_rollback(lc_conversation *c, const lci_conv_mark *m) {
         lci_free(c->alloc, c->speaker_note);
         c->speaker_note = m->speaker_note;
     }
-    if (c->id_saved) {
-        lci_free(c->alloc, c->id);
+    if (c->id_saved) /* the replacing id went with the arena reset */
         c->id = c->id_prev;
-    }
     c->id_prev = NULL;
     c->in_mark = c->id_saved = 0;
 }
@@ -473,16 +504,6 @@ lc_status lci_conv_warn_utf8(lc_conversation *c, unsigned field,
     return lci_conv_diag(c, LC_ERR_UTF8, LC_SEVERITY_WARNING, line, col, off,
                          turn, "invalid UTF-8 in %s replaced by U+FFFD",
                          what);
-}
-
-lc_status lci_conv_set_source(lc_conversation *c, const char *src,
-                              size_t len) {
-    char *s = lci_strndup(c->alloc, src ? src : "", src ? len : 0);
-    if (!s)
-        return LC_ERR_NOMEM;
-    lci_free(c->alloc, c->source);
-    c->source = s;
-    return LC_OK;
 }
 
 /* A record's turns take about 5x its bytes in the arena (text as is and
@@ -615,9 +636,7 @@ void lc_conversation_free(lc_conversation *c) {
     for (i = 0; i < c->ndiags; i++)
         lci_err_clear(&c->diags[i], a);
     lci_free(a, c->diags);
-    lci_free(a, c->id);
-    lci_free(a, c->id_prev);
-    lci_free(a, c->source);
+    lci_free(a, c->names); /* source and the first id */
     lci_free(a, c->speaker_note);
     lci_free(a, c->raw);
     lci_free(a, c);

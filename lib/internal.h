@@ -298,8 +298,9 @@ static inline const lci_turn *lci_turn_of(const lc_turn *pub) {
 struct lc_conversation {
     const lc_config *cfg;   /* reference held */
     const lci_alloc *alloc; /* &cfg->alloc */
-    char *id;
-    char *source;
+    char *id;     /* in names or in arena: never freed on its own */
+    char *source; /* in names */
+    char *names;  /* source and first id, one allocation (set_origin) */
     uint64_t line;
     lc_format format;
     lci_turn *turns;
@@ -319,8 +320,9 @@ struct lc_conversation {
      * lci_conv_set_id, kept for a rollback (id_saved: it was replaced) */
     int in_mark, id_saved;
     char *id_prev;
-    /* the turns' strings and tokens (lci_conv_add), freed as a whole:
-     * one allocation per chunk instead of two per turn */
+    /* the turns' strings and tokens (lci_conv_add) and the ids set by
+     * lci_conv_set_id, freed as a whole: one allocation per chunk
+     * instead of two per turn and one per id */
     lci_arena arena;
 };
 
@@ -360,7 +362,11 @@ enum {
 lc_status lci_conv_warn_utf8(lc_conversation *c, unsigned field,
                              const char *what, uint64_t line, uint64_t col,
                              uint64_t off, int64_t turn);
-lc_status lci_conv_set_source(lc_conversation *c, const char *s, size_t len);
+/* Once, on a new conversation: the source name s[0..len) (copied as
+ * is) and the id "s:line" ("input:line" if len == 0; U+FFFD for invalid
+ * UTF-8), until lci_conv_set_id gives another. */
+lc_status lci_conv_set_origin(lc_conversation *c, const char *s, size_t len,
+                              uint64_t line);
 /* The turns to come are read from a record of about `bytes` bytes: lets
  * the conversation size its storage once (before the first turn only). */
 void lci_conv_expect(lc_conversation *c, size_t bytes);

@@ -86,7 +86,6 @@ lci_json *lci_reader_json(lc_reader *r) { return r->json; }
 lc_status lci_reader_conv_new(lc_reader *r, uint64_t line, uint64_t off,
                               lc_conversation **out) {
     lc_conversation *c;
-    char id[64];
     lc_status st = lc_conversation_new(r->cfg, &c);
     const char *src = lci_reader_source(r);
     (void)off;
@@ -95,18 +94,7 @@ lc_status lci_reader_conv_new(lc_reader *r, uint64_t line, uint64_t off,
         return st;
     c->line = line;
     c->format = r->format;
-    st = lci_conv_set_source(c, src, strlen(src));
-    if (st == LC_OK) {
-        lci_buf b;
-        lci_buf_init(&b, r->a);
-        snprintf(id, sizeof id, ":%llu", (unsigned long long)line);
-        st = lci_buf_append(&b, *src ? src : "input", *src ? strlen(src) : 5);
-        if (st == LC_OK)
-            st = lci_buf_append(&b, id, strlen(id));
-        if (st == LC_OK)
-            st = lci_conv_set_id(c, b.data, b.len);
-        lci_buf_free(&b);
-    }
+    st = lci_conv_set_origin(c, src, strlen(src), line);
     if (st != LC_OK) {
         lc_conversation_free(c);
         return st;

@@ -190,7 +190,7 @@ static void test_diag_order(void **state) {
     (void)state;
     assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
     assert_int_equal(lc_conversation_new(cfg, &c), LC_OK);
-    assert_int_equal(lci_conv_set_source(c, "src", 3), LC_OK);
+    assert_int_equal(lci_conv_set_origin(c, "src", 3, 1), LC_OK);
     for (i = 0; i < 40; i++)
         assert_int_equal(lci_conv_diag(c, LC_ERR_UTF8, LC_SEVERITY_WARNING,
                                        i + 1, 1, i, -1, "warning %zu", i),
