@@ -39,7 +39,12 @@ struct lci_json {
     struct json_tokener *stok; /* strict + trailing chars, incremental */
     int depth;
     int tok_dirty, stok_dirty; /* saw an error: replace before reuse */
+    lci_buf msg; /* a message's text when it is not one string (parts,
+                    tool calls), kept for the next message up to
+                    JSON_MSG_KEEP bytes of room */
 };
+
+#define JSON_MSG_KEEP ((size_t)1 << 20)
 
 #define TOK_FLAGS JSON_TOKENER_STRICT
 #define STOK_FLAGS (JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS)
@@ -74,6 +79,7 @@ lc_status lci_json_new(const lci_alloc *a, int depth, lci_json **out) {
         return LC_ERR_NOMEM;
     j->a = a;
     j->depth = depth;
+    lci_buf_init(&j->msg, a);
     j->tok = json_tokener_new_ex(depth);
     if (!j->tok) {
         lci_json_free(j);
@@ -100,6 +106,7 @@ void lci_json_free(lci_json *j) {
         json_tokener_free(j->tok);
     if (j->stok)
         json_tokener_free(j->stok);
+    lci_buf_free(&j->msg);
     lci_free(j->a, j);
 }
 
@@ -297,16 +304,19 @@ lc_status lci_json_canonical(const struct json_object *cv, lci_buf *out) {
     }
     case json_type_object: {
         size_t n = (size_t)json_object_object_length(v), i = 0, bytes;
-        const char **keys;
+        /* tool-call arguments mostly have a few keys: no allocation */
+        const char *few[16], **keys = few;
         if ((st = lci_buf_putc(out, '{')) != LC_OK)
             return st;
         if (n == 0)
             return lci_buf_putc(out, '}');
-        if (!lci_mul_ok(n, sizeof *keys, &bytes))
-            return LC_ERR_NOMEM;
-        keys = lci_malloc(out->alloc, bytes);
-        if (!keys)
-            return LC_ERR_NOMEM;
+        if (n > sizeof few / sizeof few[0]) {
+            if (!lci_mul_ok(n, sizeof *keys, &bytes))
+                return LC_ERR_NOMEM;
+            keys = lci_malloc(out->alloc, bytes);
+            if (!keys)
+                return LC_ERR_NOMEM;
+        }
         {
             json_object_object_foreach(v, key, val) {
                 (void)val;
@@ -329,7 +339,8 @@ lc_status lci_json_canonical(const struct json_object *cv, lci_buf *out) {
             json_object_object_get_ex(v, keys[i], &val);
             st = lci_json_canonical(val, out);
         }
-        lci_free(out->alloc, keys);
+        if (keys != few)
+            lci_free(out->alloc, keys);
         if (st != LC_OK)
             return st;
         return lci_buf_putc(out, '}');
@@ -798,7 +809,7 @@ lc_status lci_json_message_src(lci_json *j, lc_conversation *c,
     lc_role r = LC_ROLE_OTHER;
     unsigned flags = LC_TURN_NONE;
     char wb[40], what[64];
-    lci_buf b, rb;
+    lci_buf *b = &j->msg, rb;
     lci_pos pos = src->pos; /* turns keep the value's position */
     lc_status st = LC_OK;
 
@@ -894,7 +905,7 @@ lc_status lci_json_message_src(lci_json *j, lc_conversation *c,
         return st;
     }
 
-    lci_buf_init(&b, c->alloc);
+    b->len = 0; /* j's buffer, reused from message to message */
     if (is_str(content) && !get(msg, "tool_calls") &&
         !get(msg, "function_call")) {
         /* common case: the text goes straight to the turn, no copy */
@@ -906,9 +917,9 @@ lc_status lci_json_message_src(lci_json *j, lc_conversation *c,
     if (!content || json_object_get_type(content) == json_type_null) {
         /* empty turn; tool calls below may fill it */
     } else if (is_str(content)) {
-        st = put_str(&b, content);
+        st = put_str(b, content);
     } else if (json_object_get_type(content) == json_type_array) {
-        st = content_parts(j, content, &b, &flags, 0);
+        st = content_parts(j, content, b, &flags, 0);
     } else {
         st = src_diag(c, LC_ERR_SCHEMA, LC_SEVERITY_WARNING, src,
                       src_field(src, idx, ckey), (int64_t)c->nturns + 1,
@@ -919,26 +930,26 @@ lc_status lci_json_message_src(lci_json *j, lc_conversation *c,
                           : "",
                       type_name(content));
         if (st == LC_OK)
-            st = lci_json_canonical(content, &b);
+            st = lci_json_canonical(content, b);
     }
 
     calls = get(msg, "tool_calls");
     if (st == LC_OK && calls && json_object_get_type(calls) == json_type_array) {
         size_t i, n = json_object_array_length(calls);
         for (i = 0; i < n && st == LC_OK; i++) {
-            if ((st = sep(&b)) == LC_OK)
-                st = tool_call(j, json_object_array_get_idx(calls, i), &b);
+            if ((st = sep(b)) == LC_OK)
+                st = tool_call(j, json_object_array_get_idx(calls, i), b);
             flags |= LC_TURN_TOOL_CALL;
         }
     }
     calls = get(msg, "function_call");
     if (st == LC_OK && calls && json_object_get_type(calls) == json_type_object) {
-        if ((st = sep(&b)) == LC_OK)
-            st = tool_call(j, calls, &b);
+        if ((st = sep(b)) == LC_OK)
+            st = tool_call(j, calls, b);
         flags |= LC_TURN_TOOL_CALL;
     }
     if (st == LC_OK)
-        st = lci_conv_add(c, r, rname, rlen, b.data ? b.data : "", b.len,
+        st = lci_conv_add(c, r, rname, rlen, b->data ? b->data : "", b->len,
                           pos.line, pos.col, pos.off, flags, NULL);
 added:
     if (st == LC_ERR_LIMIT) /* max_turns: the conversation fails here */
@@ -946,7 +957,8 @@ added:
                       src_msg(src, idx), -1,
                       "%smore than %" PRId64 " turns (max_turns)",
                       what_of(idx, wb), lci_opt(c->cfg, LC_OPT_MAX_TURNS));
-    lci_buf_free(&b);
+    if (b->cap > JSON_MSG_KEEP) /* a huge one: do not keep it */
+        lci_buf_free(b);
     lci_buf_free(&rb);
     return st;
 }
