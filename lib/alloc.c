@@ -102,17 +102,29 @@ lc_status lci_grow(const lci_alloc *a, void **arr, size_t elem, size_t *cap,
 /* ------------------------------------------------------------------ */
 
 /*
- * Chunks are chained newest first; blocks are carved from the newest
- * only (a block that does not fit starts a new chunk and the old one's
- * tail stays unused). Chunk payloads start at 4 KiB and double up to
- * 64 KiB, so a conversation of n bytes takes O(log n) chunks at first and
- * one per 64 KiB after that, with at most about half of it unused; a
- * block larger than the next chunk gets a chunk of its own size. A
+ * Small blocks are carved from the newest chunk of `head` (chained
+ * newest first; a block that does not fit starts a new chunk and the old
+ * one's tail stays unused). Chunk payloads start at 4 KiB and double up
+ * to 64 KiB, so n bytes of small blocks take O(log n) chunks at first
+ * and one per 64 KiB after that, with at most about half of it unused. A
  * caller that knows how much it will need says so (lci_arena_hint) and
  * usually gets one chunk.
+ *
+ * A large block (ARENA_BIG and up: a long turn's text or tokens) gets a
+ * chunk of its own in the `big` list, which the backing allocator grows
+ * and shrinks as it would the block itself (glibc extends or mremaps
+ * large blocks in place): carving it would copy it each time it outgrew
+ * a chunk, and leave its room unused when it shrank. The work done on
+ * such a block dwarfs the cost of its allocation.
+ *
+ * Realloc and free act in place on the most recent block (`last`) only:
+ * growing it while its chunk has room, shrinking it, giving it back.
  */
 #define ARENA_FIRST ((size_t)4096)
 #define ARENA_MAX ((size_t)65536)
+#define ARENA_BIG ((size_t)16384)
+#define ARENA_BIG_ROOM ((size_t)256 << 10) /* most room to grow, see
+                                               big_room */
 /* largest first chunk lci_arena_hint asks for: beyond that, chunks of
  * this size cost one allocation per MiB, which no longer shows */
 #define ARENA_HINT_MAX ((size_t)1 << 20)
@@ -137,6 +149,34 @@ static size_t arena_round(size_t n) {
     return (n + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
 }
 
+/* Payload for a large block of `size` bytes with room to grow: arrays
+ * built by doubling (tokens) then mostly grow in place; the room is
+ * given back when the block shrinks to its final size. 0 if too large. */
+static size_t big_room(size_t size) {
+    size_t extra = size < ARENA_BIG_ROOM ? size : ARENA_BIG_ROOM;
+    if (size > SIZE_MAX - ARENA_HDR - ARENA_ALIGN - extra)
+        return 0;
+    return arena_round(size + extra);
+}
+
+/* A chunk of its own for a large block, at the front of `big`. */
+static void *big_alloc(lci_arena *ar, size_t size) {
+    lci_arena_chunk *c;
+    size_t payload = big_room(size);
+    if (!payload)
+        return NULL;
+    c = lci_malloc(ar->base, ARENA_HDR + payload);
+    if (!c)
+        return NULL;
+    c->prev = ar->big;
+    c->size = payload;
+    c->used = arena_round(size);
+    ar->big = c;
+    ar->last = chunk_data(c);
+    ar->last_big = 1;
+    return ar->last;
+}
+
 static void *arena_malloc(void *ctx, size_t size) {
     return lci_arena_alloc(ctx, size);
 }
@@ -147,29 +187,66 @@ static void *arena_realloc(void *ctx, void *p, size_t old_size,
     unsigned char *q;
     if (!size)
         size = 1;
-    if (p && p == ar->last) { /* the newest block, in the newest chunk */
+    if (p && p == ar->last && ar->last_big) {
+        /* the newest large block, alone in the newest big chunk: grows
+         * into its room, or the chunk is resized (to the exact size when
+         * it shrinks, which is when it is done) */
+        lci_arena_chunk *c = ar->big;
+        size_t payload;
+        if (size > SIZE_MAX - ARENA_HDR - ARENA_ALIGN)
+            return NULL;
+        if (size >= old_size && size <= c->size) {
+            c->used = arena_round(size);
+            return p;
+        }
+        payload = size < old_size ? arena_round(size) : big_room(size);
+        if (!payload)
+            return NULL;
+        c = lci_realloc(ar->base, c, ARENA_HDR + c->size, ARENA_HDR + payload);
+        if (!c)
+            return NULL;
+        c->size = payload;
+        c->used = arena_round(size);
+        ar->big = c;
+        ar->last = chunk_data(c);
+        return ar->last;
+    }
+    if (p && p == ar->last) { /* the newest small block, in head */
         lci_arena_chunk *c = ar->head;
         size_t off = (size_t)((unsigned char *)p - chunk_data(c));
         if (size <= c->size - off) {
             c->used = arena_round(off + size);
             return p;
         }
-    } else if (size <= old_size) {
-        return p;
+        q = lci_arena_alloc(ar, size);
+        if (!q)
+            return NULL;
+        memcpy(q, p, old_size);
+        if (c != ar->head || ar->last_big) /* p's room is free again */
+            c->used = off;
+        return q;
     }
+    if (size <= old_size)
+        return p;
     q = lci_arena_alloc(ar, size);
     if (!q)
         return NULL;
-    memcpy(q, p, old_size < size ? old_size : size);
+    memcpy(q, p, old_size);
     return q;
 }
 
 static void arena_free(void *ctx, void *p) {
     lci_arena *ar = ctx;
-    if (p && p == ar->last) {
+    if (!p || p != ar->last)
+        return;
+    if (ar->last_big) {
+        lci_arena_chunk *c = ar->big;
+        ar->big = c->prev;
+        lci_free(ar->base, c);
+    } else {
         ar->head->used = (size_t)((unsigned char *)p - chunk_data(ar->head));
-        ar->last = NULL;
     }
+    ar->last = NULL;
 }
 
 void lci_arena_init(lci_arena *ar, const lci_alloc *base) {
@@ -179,7 +256,9 @@ void lci_arena_init(lci_arena *ar, const lci_alloc *base) {
     ar->as.ctx = ar;
     ar->base = base;
     ar->head = NULL;
+    ar->big = NULL;
     ar->last = NULL;
+    ar->last_big = 0;
     ar->next = ARENA_FIRST;
 }
 
@@ -197,18 +276,15 @@ void *lci_arena_alloc(lci_arena *ar, size_t size) {
     unsigned char *p;
     if (!size)
         size = 1; /* distinct blocks have distinct addresses */
+    if (size >= ARENA_BIG)
+        return big_alloc(ar, size);
     if (!c || size > c->size - c->used) {
-        size_t payload = ar->next;
-        if (size > payload) {
-            if (size > SIZE_MAX - ARENA_HDR - ARENA_ALIGN)
-                return NULL;
-            payload = arena_round(size);
-        }
-        c = lci_malloc(ar->base, ARENA_HDR + payload);
+        /* size < ARENA_BIG <= ar->next: a chunk of the next size */
+        c = lci_malloc(ar->base, ARENA_HDR + ar->next);
         if (!c)
             return NULL;
         c->prev = ar->head;
-        c->size = payload;
+        c->size = ar->next;
         c->used = 0;
         ar->head = c;
         if (ar->next < ARENA_MAX)
@@ -217,31 +293,36 @@ void *lci_arena_alloc(lci_arena *ar, size_t size) {
     p = chunk_data(c) + c->used;
     c->used += arena_round(size); /* fits: c->size is a multiple too */
     ar->last = p;
+    ar->last_big = 0;
     return p;
 }
 
 void lci_arena_mark_get(const lci_arena *ar, lci_arena_mark *m) {
     m->head = ar->head;
     m->used = ar->head ? ar->head->used : 0;
+    m->big = ar->big;
+}
+
+static void free_chunks(const lci_alloc *a, lci_arena_chunk **list,
+                        const lci_arena_chunk *to) {
+    while (*list != to) {
+        lci_arena_chunk *c = *list;
+        *list = c->prev;
+        lci_free(a, c);
+    }
 }
 
 void lci_arena_reset(lci_arena *ar, const lci_arena_mark *m) {
-    while (ar->head != m->head) {
-        lci_arena_chunk *c = ar->head;
-        ar->head = c->prev;
-        lci_free(ar->base, c);
-    }
+    free_chunks(ar->base, &ar->head, m->head);
+    free_chunks(ar->base, &ar->big, m->big);
     if (ar->head)
         ar->head->used = m->used;
     ar->last = NULL;
 }
 
 void lci_arena_free(lci_arena *ar) {
-    while (ar->head) {
-        lci_arena_chunk *c = ar->head;
-        ar->head = c->prev;
-        lci_free(ar->base, c);
-    }
+    free_chunks(ar->base, &ar->head, NULL);
+    free_chunks(ar->base, &ar->big, NULL);
     ar->last = NULL;
     ar->next = ARENA_FIRST;
 }

@@ -46,23 +46,26 @@ extern const lci_alloc lci_default_alloc;
  * given back all at once (lci_arena_free) or back to a mark
  * (lci_arena_reset). For data that lives and dies together, e.g. the
  * turns of a conversation: one allocation per chunk instead of several
- * per turn. `as` is the arena as an lci_alloc (ctx = the arena, so the
- * arena must not move while it is used) for code that takes one, e.g.
- * lci_tokenize: its malloc carves a block, its realloc and free work in
- * place on the most recent block (grow if the chunk has room, shrink,
- * give back) and otherwise copy or do nothing. Blocks are aligned like
- * malloc's (max_align_t).
+ * per turn (large blocks get a chunk each, see alloc.c). `as` is the
+ * arena as an lci_alloc (ctx = the arena, so the arena must not move
+ * while it is used) for code that takes one, e.g. lci_tokenize: its
+ * malloc carves a block, its realloc and free work in place on the most
+ * recent block (grow if there is room, shrink, give back) and otherwise
+ * copy or do nothing. Blocks are aligned like malloc's (max_align_t).
  */
 typedef struct lci_arena_chunk lci_arena_chunk;
 typedef struct lci_arena {
     lci_alloc as;          /* this arena as an allocator */
     const lci_alloc *base; /* where chunks come from */
-    lci_arena_chunk *head; /* newest chunk; each links to the one before */
+    lci_arena_chunk *head; /* chunk small blocks come from; each links
+                              to the one before */
+    lci_arena_chunk *big;  /* chunks of one large block, newest first */
     unsigned char *last;   /* most recent block, NULL if unknown */
+    int last_big;          /* last is the block of chunk `big` */
     size_t next;           /* payload size of the next chunk */
 } lci_arena;
 typedef struct lci_arena_mark {
-    lci_arena_chunk *head;
+    lci_arena_chunk *head, *big;
     size_t used;
 } lci_arena_mark;
 void lci_arena_init(lci_arena *ar, const lci_alloc *base);
