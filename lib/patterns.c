@@ -689,6 +689,9 @@ typedef struct parser {
     lci_buf norm;
     lci_token *toks;
     uint32_t ntoks; /* elements allocated in toks (lci_tokenize contract) */
+    /* where toks lives: its only block, so resizing it to each word
+     * sequence's count is in place, not a realloc per sequence */
+    lci_arena toks_arena;
 } parser;
 
 /* Bytes of a UTF-8 byte order mark at the start of text[0..len): 3 or
@@ -776,8 +779,8 @@ static lc_status parse_words(parser *ps) {
         return st;
     if (ps->norm.len == 0)
         return LC_OK;
-    st = lci_tokenize(ps->a, ps->norm.data, ps->norm.len, &ps->toks,
-                      &ps->ntoks);
+    st = lci_tokenize(&ps->toks_arena.as, ps->norm.data, ps->norm.len,
+                      &ps->toks, &ps->ntoks);
     if (st != LC_OK) {
         ps->ntoks = 0;
         return st;
@@ -1254,6 +1257,7 @@ static lc_status parse_file(struct lci_patterns *p, const lci_alloc *a,
     ps.err = err;
     off = ps.bom = bom_len(text, len);
     lci_buf_init(&ps.norm, a);
+    lci_arena_init(&ps.toks_arena, a);
     while (off < len && st == LC_OK) {
         size_t e = off, n, lead = 0;
         while (e < len && text[e] != '\n')
@@ -1315,7 +1319,7 @@ static lc_status parse_file(struct lci_patterns *p, const lci_alloc *a,
         off = e + 1;
     }
     lci_buf_free(&ps.norm);
-    lci_free(a, ps.toks);
+    lci_arena_free(&ps.toks_arena); /* ps.toks */
     return st;
 }
 
