@@ -203,6 +203,10 @@ static void *arena_realloc(void *ctx, void *p, size_t old_size,
         if (!payload)
             return NULL;
         c = lci_realloc(ar->base, c, ARENA_HDR + c->size, ARENA_HDR + payload);
+        if (!c && size < old_size) { /* a shrink cannot fail: keep the room */
+            ar->big->used = arena_round(size);
+            return p;
+        }
         if (!c)
             return NULL;
         c->size = payload;

@@ -355,6 +355,16 @@ static int batch_cb(const lc_report *rep, void *ud) {
     return batch_status != LC_OK;
 }
 
+/* 3,000 words (about 21 KB): see the workload */
+static char long_text[3000 * 7 + 1];
+
+static void make_long_text(void) {
+    size_t i, n = 0;
+    for (i = 0; i < 3000; i++)
+        n += (size_t)snprintf(long_text + n, sizeof long_text - n, "w%04zu ",
+                              i % 7 == 6 ? i - 6 : i);
+}
+
 static lc_status workload(const lc_allocator *a, tu_buf *o) {
     handles h;
     lc_status st;
@@ -425,6 +435,21 @@ static lc_status workload(const lc_allocator *a, tu_buf *o) {
         goto out;
     lc_reader_free(h.rd);
     h.rd = NULL;
+    /* a turn long enough for blocks of their own in the conversation's
+     * arena (text block and token array over 16 KiB, growing past their
+     * first room) */
+    TRY(lc_conversation_new(h.cfg, &h.conv));
+    TRY(lc_conversation_add(h.conv, LC_ROLE_USER, NULL, 0, "go on", 5));
+    TRY(lc_conversation_add(h.conv, LC_ROLE_ASSISTANT, NULL, 0, long_text,
+                            strlen(long_text)));
+    TRY(lc_conversation_check(h.cfg, h.conv, &h.rep));
+    tu_buf_printf(o, "long turn: %zu words\n",
+                  (size_t)lc_conversation_turn(h.conv, 1)->words);
+    TRY(lc_report_write(h.rep, LC_OUTPUT_JSON, 0, tu_buf_write, o));
+    lc_report_free(h.rep);
+    h.rep = NULL;
+    lc_conversation_free(h.conv);
+    h.conv = NULL;
     /* the batch call */
     batch_status = LC_OK;
     st = lc_check_buffer(h.fcfg, "batch.jsonl", inputs[1].text,
@@ -814,6 +839,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_fail_every_allocation),
         cmocka_unit_test(test_no_swallowed_failure),
     };
+    make_long_text();
     if (argc > 1 && strcmp(argv[1], "--strict") == 0)
         return cmocka_run_group_tests_name("alloc-strict", strict, NULL,
                                            NULL);
