@@ -427,6 +427,9 @@ LC_API lc_status lc_conversation_new(const lc_config *cfg,
 /**
  * Append a turn (text is copied, normalized and hashed). Invalid UTF-8 is
  * replaced by U+FFFD and a warning recorded. speaker may be NULL.
+ * LC_ERR_STATE for a conversation a reader returned unparsed (parse it
+ * first) or one whose status is not LC_OK (a failed record is never
+ * analysed, so turns added to it would be lost silently).
  * @since 0.1
  */
 LC_API lc_status lc_conversation_add(lc_conversation *conv, lc_role role,

@@ -608,6 +608,10 @@ lc_status lc_conversation_add(lc_conversation *conv, lc_role role,
     if (!conv || (!text && len) || (!speaker && speaker_len) ||
         (unsigned)role > LC_ROLE_TOOL)
         return LC_ERR_INVALID_ARG;
+    /* a record not parsed yet would get the turn ahead of its own; a
+     * failed conversation is never analysed */
+    if (conv->unparsed || lc_conversation_status(conv) != LC_OK)
+        return LC_ERR_STATE;
     st = lci_conv_add(conv, role, speaker, speaker_len, text, len, 0, 0, 0,
                       LC_TURN_NONE, &t);
     if (st != LC_OK)

@@ -294,6 +294,9 @@ static void test_deferred_check_state(void **state) {
     assert_int_equal(lc_reader_next(r, &c), LC_OK);
     assert_int_equal(lc_conversation_check(cfg, c, &rep), LC_ERR_STATE);
     assert_null(rep);
+    /* a turn added before the parse would come ahead of the record's */
+    assert_int_equal(lc_conversation_add(c, LC_ROLE_USER, NULL, 0, "x", 1),
+                     LC_ERR_STATE);
     assert_int_equal(lc_conversation_parse(c), LC_OK);
     assert_int_equal(lc_conversation_parse(c), LC_OK);
     assert_int_equal(lc_conversation_turn_count(c), 2);
@@ -306,6 +309,19 @@ static void test_deferred_check_state(void **state) {
                                      keep_first, &n),
                      LC_OK);
     assert_int_equal(n, 2);
+    lc_config_free(cfg);
+    /* a failed record takes no turns: it is never analysed */
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
+    assert_int_equal(lc_reader_feed(r, "{\"messages\":[}\n", 15), LC_OK);
+    assert_int_equal(lc_reader_finish(r), LC_OK);
+    assert_int_equal(lc_reader_next(r, &c), LC_OK);
+    assert_int_equal(lc_conversation_status(c), LC_ERR_SYNTAX);
+    assert_int_equal(lc_conversation_add(c, LC_ROLE_USER, NULL, 0, "x", 1),
+                     LC_ERR_STATE);
+    assert_int_equal(lc_conversation_turn_count(c), 0);
+    lc_conversation_free(c);
+    lc_reader_free(r);
     lc_config_free(cfg);
 }
 
