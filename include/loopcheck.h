@@ -485,7 +485,11 @@ LC_API const char *lc_conversation_speaker_note(const lc_conversation *conv);
 LC_API lc_status lc_reader_new(const lc_config *cfg, lc_reader **reader);
 /** Free. NULL is a no-op. @since 0.1 */
 LC_API void lc_reader_free(lc_reader *reader);
-/** Name used in ids and diagnostics (copied). Call before feeding. @since 0.1 */
+/** Name used in ids and diagnostics (copied as given: unlike ids, speakers
+ * and text it is not repaired if it is not UTF-8, so that it still names
+ * the file; lc_conversation_source, lc_report_source and lc_error.source
+ * return it as given, and the report writers escape or repair it in their
+ * output). Call before feeding. @since 0.1 */
 LC_API lc_status lc_reader_set_source(lc_reader *reader, const char *name,
                                       size_t len);
 /**
