@@ -375,19 +375,6 @@ static inline void block_masks(const unsigned char *p, bool want_blank,
 #endif
 }
 
-static inline unsigned ctz64(uint64_t m) {
-#if defined(__GNUC__)
-    return (unsigned)__builtin_ctzll(m);
-#else
-    unsigned k = 0;
-    while (!(m & 1)) {
-        m >>= 1;
-        k++;
-    }
-    return k;
-#endif
-}
-
 /* Bits set in m, by halves (__builtin_popcountll is a libgcc call unless
  * the target has a popcount instruction, as baseline x86-64 has not). */
 static inline unsigned popcount64(uint64_t m) {
@@ -436,7 +423,7 @@ static lc_status scan_run(degen_state *d, const unsigned char *u, size_t a,
              * follows (u[o + j + 1] is readable: o + j < b <= len) */
             uint64_t m = qs & ap & ((w << 1) | (pw >> 63));
             while (m) {
-                unsigned j = ctz64(m);
+                unsigned j = lci_ctz64(m);
                 if (byte_class[u[o + j + 1]] == C_WORD)
                     qs &= ~(UINT64_C(1) << j);
                 m &= m - 1;
@@ -505,7 +492,7 @@ static void hash_tokens(degen_state *d, degen_cursor *c, size_t from,
             left = (++k)->starts;
         bit = left & (~left + 1);
         left ^= bit;
-        i = (size_t)k->off + ctz64(bit);
+        i = (size_t)k->off + lci_ctz64(bit);
         if (k->nonword & bit) { /* a run of punctuation/symbols */
             uint64_t h = UINT64_C(0x70756e6374); /* "punct" */
             while (i < len && (byte_class[u[i]] == C_OTHER ||
@@ -518,7 +505,8 @@ static void hash_tokens(degen_state *d, degen_cursor *c, size_t from,
         }
         m = k->nonword & ~(bit - 1); /* the word's end and beyond */
         if (m && !(k->apos & m & (~m + 1)) && k->off + 70 <= len)
-            d->words[j] = known_word_hash(u + i, ctz64(m) - ctz64(bit));
+            d->words[j] =
+                known_word_hash(u + i, lci_ctz64(m) - lci_ctz64(bit));
         else
             d->words[j] = word_hash(u, i, len + 1, &i);
     }

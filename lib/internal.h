@@ -198,6 +198,21 @@ bool lci_config_speaker_role(const lc_config *c, const char *name,
 /* (normalize.c, tokens.c, hash.c)                                      */
 /* ------------------------------------------------------------------ */
 
+/* Index of the lowest set bit of m != 0 (the bit scans of the tokenizer
+ * and of degenerate_repetition's word masks). */
+static inline unsigned lci_ctz64(uint64_t m) {
+#if defined(__GNUC__)
+    return (unsigned)__builtin_ctzll(m);
+#else
+    unsigned k = 0;
+    while (!(m & 1)) {
+        m >>= 1;
+        k++;
+    }
+    return k;
+#endif
+}
+
 /* Token flags */
 enum {
     LCI_TOK_SENT_START = 1 << 0, /* first token of a sentence or turn */

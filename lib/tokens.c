@@ -131,19 +131,6 @@ static inline size_t swar_first_byte(uint64_t m) {
 #define TOK_SSE2 0
 #endif
 
-static inline unsigned ctz64(uint64_t m) {
-#if defined(__GNUC__)
-    return (unsigned)__builtin_ctzll(m);
-#else
-    unsigned k = 0;
-    while (!(m & 1)) {
-        m >>= 1;
-        k++;
-    }
-    return k;
-#endif
-}
-
 #if TOK_SSE2
 static inline void scan16(const unsigned char *p, unsigned sh, uint64_t *w,
                           uint64_t *sp) {
@@ -223,7 +210,7 @@ static inline unsigned resolve(const unsigned char *p, size_t nb, int end,
                                uint64_t sp, uint64_t *w, uint64_t *sm) {
     *sm = 0;
     while (sp) {
-        unsigned k = ctz64(sp);
+        unsigned k = lci_ctz64(sp);
         uint64_t bit = UINT64_C(1) << k;
         unsigned c = p[k];
         if (c == '.') {
@@ -502,7 +489,7 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                 if (kind == T_CJK)
                     END_TOKEN(i);
                 if (kind == T_WORD) { /* the open word goes on */
-                    unsigned run = ~w ? ctz64(~w) : 64;
+                    unsigned run = ~w ? lci_ctz64(~w) : 64;
                     if (run) {
                         digits = digits && all_digits(p, run);
                         letter = is_alpha(p[run - 1]);
@@ -523,11 +510,11 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                     uint32_t nt = st.n;
                     int sent = st.sent;
                     while (m) {
-                        unsigned b = ctz64(m), e;
+                        unsigned b = lci_ctz64(m), e;
                         uint64_t rest = ~(m >> b);
                         lci_token *t;
                         int dig;
-                        e = rest ? b + ctz64(rest) : 64;
+                        e = rest ? b + lci_ctz64(rest) : 64;
                         below = (UINT64_C(1) << b) - 1;
                         if (sm & below) { /* a sentence ended before it */
                             sent = 1;
