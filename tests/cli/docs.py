@@ -18,6 +18,8 @@ import re
 import subprocess
 import sys
 
+import tap  # tests/cli/tap.py
+
 VERBS = ["check", "turns", "patterns", "diff"]
 
 
@@ -49,17 +51,7 @@ def main():
                    [] if got == want else
                    ["the section differs from doc/patterns.mdoc (or is "
                     "missing): paste the file again"]))
-    print("1..%d" % len(checks))
-    failed = 0
-    for i, (name, problems) in enumerate(checks, 1):
-        if problems:
-            failed += 1
-            print("not ok %d - %s" % (i, name))
-            for p in problems:
-                print("# " + p)
-        else:
-            print("ok %d - %s" % (i, name))
-    return 1 if failed else 0
+    return tap.report(len(checks), checks)
 
 
 if __name__ == "__main__":

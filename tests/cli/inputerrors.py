@@ -21,6 +21,8 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
+import tap  # tests/cli/tap.py
+
 GOOD = ('{"id":"a","messages":[{"role":"user","content":"hi"},'
         '{"role":"assistant","content":"Hello! How can I help?"}]}\n')
 
@@ -102,17 +104,7 @@ def main():
         if b"runtime error" in err or b"Sanitizer" in err:
             probs.append(err.decode("utf-8", "replace").strip())
         cases.append(("check an empty directory", probs))
-    print("1..%d" % len(cases))
-    failed = 0
-    for i, (name, probs) in enumerate(cases, 1):
-        if probs:
-            failed += 1
-            print("not ok %d - %s" % (i, name))
-            for p in probs:
-                print("# " + p)
-        else:
-            print("ok %d - %s" % (i, name))
-    return 1 if failed else 0
+    return tap.report(len(cases), cases)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ import subprocess
 import sys
 import tempfile
 
+import tap  # tests/cli/tap.py
+
 SIZES = ["1", "3", "64", "4096"]
 BIG_SIZES = ["65536", "1048576", None]  # None: the default part size
 DIRS = ["jsonl", "json", "jsonl-turns", "transcript", "loops", "refusal",
@@ -98,33 +100,27 @@ def main():
                   SIZES))
     cases.append(("turns over the jsonl files",
                   ["turns", "--format", "json"] + jsonl, SIZES))
-    print("1..%d" % len(cases))
-    failed = 0
-    for n, (label, args, sizes) in enumerate(cases, 1):
-        want = run(o.loopcheck, args, 1, None)
-        problems = []
-        for size in sizes:
-            got = run(o.loopcheck, args, 2, size)
-            for what, a, b in (("exit status", want[0], got[0]),
-                               ("stdout", want[1], got[1]),
-                               ("stderr", want[2], got[2])):
-                if a != b:
-                    detail = (first_difference(a, b)
-                              if isinstance(a, bytes) else "%r != %r" % (a, b))
-                    problems.append("parts of %s bytes: %s differs from -j 1 "
-                                    "(%s)" % (size or "default", what,
-                                              detail))
-        rel = os.path.relpath(label, o.source) if os.path.exists(label) \
-            else label
-        if problems:
-            failed += 1
-            print("not ok %d - %s" % (n, rel))
-            for p in problems:
-                print("# " + p)
-        else:
-            print("ok %d - %s" % (n, rel))
+    def results():
+        for label, args, sizes in cases:
+            want = run(o.loopcheck, args, 1, None)
+            problems = []
+            for size in sizes:
+                got = run(o.loopcheck, args, 2, size)
+                for what, a, b in (("exit status", want[0], got[0]),
+                                   ("stdout", want[1], got[1]),
+                                   ("stderr", want[2], got[2])):
+                    if a != b:
+                        detail = (first_difference(a, b) if isinstance(a, bytes)
+                                  else "%r != %r" % (a, b))
+                        problems.append("parts of %s bytes: %s differs from "
+                                        "-j 1 (%s)" % (size or "default", what,
+                                                       detail))
+            rel = os.path.relpath(label, o.source) if os.path.exists(label) \
+                else label
+            yield rel, problems
+    status = tap.report(len(cases), results())
     shutil.rmtree(tmp, ignore_errors=True)
-    return 1 if failed else 0
+    return status
 
 
 if __name__ == "__main__":

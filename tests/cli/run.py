@@ -36,6 +36,8 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
+import tap  # tests/cli/tap.py
+
 READ_VERBS = ("check", "turns", "diff")
 
 
@@ -244,20 +246,12 @@ def main():
     names = args.case or sorted(
         d for d in os.listdir(cases_dir)
         if os.path.exists(os.path.join(cases_dir, d, "args")))
-    print("1..%d" % len(names))
-    failed = 0
-    for i, name in enumerate(names, 1):
-        problems = run_case(args, os.path.join(cases_dir, name))
-        if problems:
-            failed += 1
-            print("not ok %d - %s" % (i, name))
-            for p in problems:
-                for line in p.rstrip("\n").split("\n"):
-                    print("# " + line)
-        else:
-            print("ok %d - %s%s" % (i, name,
-                                    " (updated)" if args.update else ""))
-    return 1 if failed else 0
+    def results():
+        for name in names:
+            problems = run_case(args, os.path.join(cases_dir, name))
+            yield (name + (" (updated)" if args.update and not problems
+                           else ""), problems)
+    return tap.report(len(names), results())
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ import select
 import subprocess
 import sys
 
+import tap  # tests/cli/tap.py
+
 GIVE_UP = 30.0  # seconds: a hang, not a slow machine
 
 
@@ -73,18 +75,10 @@ def main():
     with open(path, "rb") as f:
         record = f.readline()
     cases = [1, 2, 4]
-    print("1..%d" % len(cases))
-    failed = 0
-    for i, jobs in enumerate(cases, 1):
-        problems = one_case(a.loopcheck, record, jobs)
-        if problems:
-            failed += 1
-            print("not ok %d - live pipe, -j %d" % (i, jobs))
-            for p in problems:
-                print("# " + p)
-        else:
-            print("ok %d - live pipe, -j %d" % (i, jobs))
-    return 1 if failed else 0
+    return tap.report(len(cases),
+                      (("live pipe, -j %d" % jobs,
+                        one_case(a.loopcheck, record, jobs))
+                       for jobs in cases))
 
 
 if __name__ == "__main__":
