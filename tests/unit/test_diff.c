@@ -80,6 +80,73 @@ static void test_mcnemar(void **state) {
     assert_true(lc_mcnemar_exact(500500, 1000000) > 0.0);
 }
 
+/* Huge n: the result stays in [0, 1], symmetric cases come out at 0.5,
+ * and it returns at once (the old term-by-term sum ran ~sqrt(20 n)
+ * iterations: hours near n = 2^64, so a regression shows as a test
+ * timeout). For even n, P(X >= n/2) = 1/2 + t/2 and P(X >= n/2 + 1) =
+ * 1/2 - t/2 with t = C(n, n/2) 2^-n ~ sqrt(2 / (pi n)) (1 - 1/(4n)). */
+static void test_mcnemar_huge(void **state) {
+    const uint64_t ns[] = {UINT64_C(1) << 20,
+                           UINT64_C(1) << 32,
+                           (UINT64_C(1) << 32) + 1,
+                           UINT64_C(1) << 36,
+                           UINT64_C(1) << 50,
+                           (UINT64_C(1) << 53) + 1,
+                           UINT64_C(1) << 54,
+                           UINT64_C(1) << 63,
+                           UINT64_MAX - 1,
+                           UINT64_MAX};
+    size_t i, j;
+    (void)state;
+    for (i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+        uint64_t n = ns[i], h = n / 2, r = (uint64_t)sqrt((double)n);
+        /* k ascending: 1, below, at and above n/2, far tail, n */
+        const uint64_t ks[] = {1,       h - 40 * r, h - 3 * r, h - 1, h,
+                               h + 1,   h + 2,      h + r / 2, h + 3 * r,
+                               h + 8 * r, h + 40 * r, n - 1,   n};
+        double prev = 2.0;
+        for (j = 0; j < sizeof ks / sizeof ks[0]; j++) {
+            double p = lc_mcnemar_exact(ks[j], n);
+            assert_true(p >= 0.0 && p <= 1.0);
+            assert_true(p <= prev); /* non-increasing in k */
+            prev = p;
+            /* P(X >= k) + P(X >= n - k + 1) = 1 */
+            assert_true(fabs(p + lc_mcnemar_exact(n - ks[j] + 1, n) - 1) <
+                        1e-12);
+        }
+        assert_true(lc_mcnemar_exact(1, n) == 1.0);
+        assert_true(lc_mcnemar_exact(n, n) < 1e-300);
+        assert_true(lc_mcnemar_exact(h - 40 * r, n) == 1.0);
+        assert_true(lc_mcnemar_exact(h + 40 * r, n) < 1e-300);
+        if (n % 2 == 0) {
+            double t = sqrt(2.0 / (3.141592653589793 * (double)n)) *
+                       (1 - 0.25 / (double)n);
+            assert_true(fabs(lc_mcnemar_exact(h, n) - (0.5 + t / 2)) <
+                        1e-10);
+            assert_true(fabs(lc_mcnemar_exact(h + 1, n) - (0.5 - t / 2)) <
+                        1e-10);
+        } else {
+            /* odd n: P(X >= (n + 1) / 2) = 1/2 exactly */
+            assert_true(fabs(lc_mcnemar_exact(h + 1, n) - 0.5) < 1e-15);
+        }
+    }
+    /* the QA cases */
+    assert_true(fabs(lc_mcnemar_exact((UINT64_C(1) << 53) + 1,
+                                      UINT64_C(1) << 54) -
+                     0.5) < 1e-8);
+    assert_true(fabs(lc_mcnemar_exact(UINT64_C(1) << 63, UINT64_MAX) - 0.5) <
+                1e-15);
+    assert_true(fabs(lc_mcnemar_exact(UINT64_C(1) << 49, UINT64_C(1) << 50) -
+                     0.5) < 1e-7);
+    /* n = 2^36, k = 2^35: 0.5 + 1.52184e-6 (the old code was off at the
+     * 4th decimal) */
+    assert_true(fabs(lc_mcnemar_exact(UINT64_C(1) << 35, UINT64_C(1) << 36) -
+                     0.50000152184) < 1e-10);
+    /* k near n at n = 2^64 - 1 (2k overflowed) */
+    assert_true(lc_mcnemar_exact(UINT64_MAX - 1, UINT64_MAX) == 0.0);
+    assert_true(lc_mcnemar_exact(2, UINT64_MAX) == 1.0);
+}
+
 /* Add to `side` of d (0 baseline, 1 candidate) the 2-turn report of
  * conversation id from source:line with prompt hash `hash` (0: none),
  * refusing at turn 2 with `family` unless that is NULL. */
@@ -531,6 +598,7 @@ static void test_args(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mcnemar),
+        cmocka_unit_test(test_mcnemar_huge),
         cmocka_unit_test(test_regression),
         cmocka_unit_test(test_no_change_then_alpha),
         cmocka_unit_test(test_improvement),
