@@ -1458,21 +1458,48 @@ enum { DR_PAIRED, DR_LOOPS, DR_LIMITS, DR_COUNT };
 static const char *const diff_rule_names[DR_COUNT] = {
     "diff paired", "diff loops", "diff limits"};
 
-static void add_why(sbuf *b, const char *fmt, ...)
+/* v with as few significant digits as read back to v (at least 6, so
+ * 0.05 stays "0.05" but 0.9999999 does not become 1), -0 as 0. */
+static const char *num_g(char buf[40], double v) {
+    int prec;
+    if (v == 0.0)
+        v = 0.0; /* -0 -> 0 */
+    for (prec = 6; prec < 17; prec++) {
+        snprintf(buf, 40, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return buf;
+    }
+    snprintf(buf, 40, "%.17g", v);
+    return buf;
+}
+
+/* The reasons the diff gate failed: each is appended to a human line
+ * ("; "-separated: the verdict's, or one per rule of diff_rule_names)
+ * and, for the JSON output, to `json` as {"rule", "value", "limit",
+ * "message"} (see doc/formats.md, "gate"). */
+static void add_reason(sbuf *line, sbuf *json, const char *rule,
+                       double value, double limit, const char *fmt, ...)
 #if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
+    __attribute__((format(printf, 6, 7)))
 #endif
     ;
 
-static void add_why(sbuf *b, const char *fmt, ...) {
+static void add_reason(sbuf *line, sbuf *json, const char *rule,
+                       double value, double limit, const char *fmt, ...) {
     va_list ap;
-    char tmp[512];
+    char tmp[512], nb[40];
     va_start(ap, fmt);
     vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
-    if (b->len)
-        sb_puts(b, "; ");
-    sb_puts(b, tmp);
+    if (line->len)
+        sb_puts(line, "; ");
+    sb_puts(line, tmp);
+    if (json->len)
+        sb_puts(json, ",");
+    sb_printf(json, "{\"rule\":\"%s\",\"value\":%s", rule, num_g(nb, value));
+    sb_printf(json, ",\"limit\":%s,\"message\":", num_g(nb, limit));
+    sb_json(json, tmp, strlen(tmp));
+    sb_puts(json, "}");
 }
 
 static int cmd_diff(cli *c, const lc_config *cfg) {
@@ -1481,7 +1508,8 @@ static int cmd_diff(cli *c, const lc_config *cfg) {
     int rc0, rc1, code, failed_gate = 0, k;
     unsigned wflags = color_flags(c);
     double alpha = c->set.alpha > 0 ? c->set.alpha : 0.05;
-    sbuf out = {0}, why = {0}, rule[DR_COUNT];
+    char ab[40], lb[40];
+    sbuf out = {0}, why = {0}, jreasons = {0}, rule[DR_COUNT];
     memset(&r, 0, sizeof r);
     memset(rule, 0, sizeof rule);
     r.c = c;
@@ -1503,19 +1531,22 @@ static int cmd_diff(cli *c, const lc_config *cfg) {
         sb_free(&r.junit);
         return EXIT_INTERNAL;
     }
+    num_g(ab, alpha);
 
     if (st->paired == 0) {
         /* nothing was compared: that is not a pass */
-        add_why(&rule[DR_PAIRED],
-                "nothing to compare: no conversation of the baseline (%llu) "
-                "pairs with one of the candidate (%llu)",
-                (unsigned long long)st->unpaired_baseline,
-                (unsigned long long)st->unpaired_candidate);
+        add_reason(&rule[DR_PAIRED], &jreasons, "paired", 0, 1,
+                   "nothing to compare: no conversation of the baseline "
+                   "(%llu) pairs with one of the candidate (%llu)",
+                   (unsigned long long)st->unpaired_baseline,
+                   (unsigned long long)st->unpaired_candidate);
     } else {
         uint64_t nb = st->paired + st->unpaired_baseline,
                  nc = st->paired + st->unpaired_candidate;
         double p_loops = lc_mcnemar_exact(
             st->loops_appeared, st->loops_appeared + st->loops_disappeared);
+        /* LC-E010 for want of a better code: no status says "the input
+         * does not pair", and a new one would be an ABI addition */
         if (st->unpaired_baseline * 10 > nb || st->unpaired_candidate * 10 > nc)
             fprintf(stderr,
                     "%s: warning: %llu of %llu baseline and %llu of %llu "
@@ -1527,43 +1558,65 @@ static int cmd_diff(cli *c, const lc_config *cfg) {
                     (unsigned long long)nc, (unsigned long long)st->paired,
                     lc_status_code(LC_ERR_INVALID_ARG));
         if (st->verdict == LC_VERDICT_REGRESSION)
-            add_why(&why, "verdict regression: exact McNemar p = %.4g < "
-                          "alpha %g",
-                    st->p_value, alpha);
+            add_reason(&why, &jreasons, "verdict", st->p_value, alpha,
+                       "verdict regression: exact McNemar p = %.4g < "
+                       "alpha %s",
+                       st->p_value, ab);
         /* loops: the same exact one-sided McNemar test on the loop flips,
          * plus a count limit (default 0: any loop that appears fails) */
         if (st->loops_appeared > (uint64_t)c->set.max_new_loops)
-            add_why(&rule[DR_LOOPS],
-                    "%llu prompt%s started looping > max_new_loops %lld",
-                    (unsigned long long)st->loops_appeared,
-                    st->loops_appeared == 1 ? "" : "s",
-                    (long long)c->set.max_new_loops);
+            add_reason(&rule[DR_LOOPS], &jreasons, "max_new_loops",
+                       (double)st->loops_appeared,
+                       (double)c->set.max_new_loops,
+                       "%llu prompt%s started looping > max_new_loops %lld",
+                       (unsigned long long)st->loops_appeared,
+                       st->loops_appeared == 1 ? "" : "s",
+                       (long long)c->set.max_new_loops);
         if (p_loops < alpha)
-            add_why(&rule[DR_LOOPS],
-                    "candidate loops more: %llu appeared vs %llu "
-                    "disappeared, exact McNemar p = %.4g < alpha %g",
-                    (unsigned long long)st->loops_appeared,
-                    (unsigned long long)st->loops_disappeared, p_loops,
-                    alpha);
+            add_reason(&rule[DR_LOOPS], &jreasons, "loops_mcnemar", p_loops,
+                       alpha,
+                       "candidate loops more: %llu appeared vs %llu "
+                       "disappeared, exact McNemar p = %.4g < alpha %s",
+                       (unsigned long long)st->loops_appeared,
+                       (unsigned long long)st->loops_disappeared, p_loops,
+                       ab);
         if (c->set.max_new_refusals >= 0 &&
             st->to_refusal > (uint64_t)c->set.max_new_refusals)
-            add_why(&rule[DR_LIMITS],
-                    "%llu prompts flipped to refusal > max_new_refusals %lld",
-                    (unsigned long long)st->to_refusal,
-                    (long long)c->set.max_new_refusals);
+            add_reason(&rule[DR_LIMITS], &jreasons, "max_new_refusals",
+                       (double)st->to_refusal,
+                       (double)c->set.max_new_refusals,
+                       "%llu prompts flipped to refusal > max_new_refusals "
+                       "%lld",
+                       (unsigned long long)st->to_refusal,
+                       (long long)c->set.max_new_refusals);
         if (c->set.max_rate_increase_set &&
             st->difference > c->set.max_rate_increase)
-            add_why(&rule[DR_LIMITS],
-                    "refusal rate increase %.4g > max_rate_increase %g",
-                    st->difference, c->set.max_rate_increase);
+            add_reason(&rule[DR_LIMITS], &jreasons, "max_rate_increase",
+                       st->difference, c->set.max_rate_increase,
+                       "refusal rate increase %.4g > max_rate_increase %s",
+                       st->difference, num_g(lb, c->set.max_rate_increase));
     }
     for (k = 0; k < DR_COUNT; k++)
-        if (rule[k].len)
-            add_why(&why, "%s", rule[k].data);
+        if (rule[k].len) {
+            if (why.len)
+                sb_puts(&why, "; ");
+            sb_puts(&why, rule[k].data);
+        }
     failed_gate = why.len > 0;
 
     if (lc_diff_write(r.diff, c->format, wflags, sb_write_fn, &out) != LC_OK)
         r.fatal = 1;
+    if (c->format == LC_OUTPUT_JSON && out.len >= 2 &&
+        out.data[out.len - 2] == '}' && out.data[out.len - 1] == '\n') {
+        /* the gate's outcome as a last member of the library's diff
+         * object (added within schema 1) */
+        out.len -= 2;
+        sb_printf(&out, ",\"gate\":{\"passed\":%s,\"reasons\":[",
+                  failed_gate ? "false" : "true");
+        if (jreasons.len)
+            sb_add(&out, jreasons.data, jreasons.len);
+        sb_puts(&out, "]}}\n");
+    }
     if (c->format == LC_OUTPUT_JUNIT) {
         /* the diff suite: "mcnemar" + one case per pair; flips are
          * failures only with a regression verdict (see lc_diff_write) */
@@ -1633,6 +1686,7 @@ static int cmd_diff(cli *c, const lc_config *cfg) {
         sb_free(&rule[k]);
     sb_free(&out);
     sb_free(&why);
+    sb_free(&jreasons);
     sb_free(&r.junit);
     lc_diff_free(r.diff);
     return code;

@@ -26,9 +26,9 @@
  *
  * Writers: with nothing paired the text shows no rates, interval or
  * verdict; a kind the config does not detect (LC_OPT_KINDS) is "not
- * measured" rather than 0%. The text also gives the exact McNemar p of
- * the loop flips (appeared vs disappeared), the statistic the CLI's loop
- * gate uses; the JSON schema is unchanged.
+ * measured" rather than 0%. The text and the JSON (p_value_loops, added
+ * within schema 1) also give the exact McNemar p of the loop flips
+ * (appeared vs disappeared), the statistic the CLI's loop gate uses.
  *
  * Strings from the data (ids, source names, families) are written as the
  * report writers write them: JSON strings with invalid UTF-8 replaced by
@@ -43,6 +43,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -482,6 +483,30 @@ static const char *verdict_name(lc_verdict v) {
     return "no_change";
 }
 
+/* Exact one-sided McNemar p of the loop flips, "the candidate loops
+ * more" (the statistic of the CLI's loop gate). */
+static double loops_p(const lc_diff_stats *st) {
+    return lc_mcnemar_exact(st->loops_appeared,
+                            st->loops_appeared + st->loops_disappeared);
+}
+
+/* v with as few significant digits as read back to v (6 at least, so
+ * 0.05 stays "0.05"; 0.9999999 is not rounded to 1), -0 as 0. */
+static lc_status num_exact(lci_buf *b, double v) {
+    char tmp[40];
+    int prec;
+    if (!isfinite(v))
+        v = 0.0;
+    if (v == 0.0)
+        v = 0.0;
+    for (prec = 6; prec < 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+        if (strtod(tmp, NULL) == v)
+            break;
+    }
+    return lci_buf_printf(b, "%.*g", prec, v);
+}
+
 /* Kinds of per-pair changes, in the order they are listed. */
 enum { CH_TO_REFUSAL, CH_TO_COMPLIANCE, CH_LOOP_APPEARED,
        CH_LOOP_DISAPPEARED, CH_FAMILY_CHANGED, CH_COUNT };
@@ -585,7 +610,7 @@ static lc_status write_json(const lc_diff *d, lci_buf *b) {
             {",\"ci_high\":", st->ci_high},
             {",\"ci_method\":\"newcombe-10\",\"p_value\":", st->p_value},
             {",\"p_value_improvement\":", st->p_value_improvement},
-            {",\"alpha\":", d->alpha},
+            {",\"p_value_loops\":", loops_p(st)},
         };
         size_t k;
         for (k = 0; k < sizeof nums / sizeof nums[0]; k++) {
@@ -593,6 +618,9 @@ static lc_status write_json(const lc_diff *d, lci_buf *b) {
             LCI_TRY(lci_buf_json_num(b, nums[k].v));
         }
     }
+    /* alpha with the digits it was given (0.9999999, not 1) */
+    LCI_TRY(LCI_LIT(b, ",\"alpha\":"));
+    LCI_TRY(num_exact(b, d->alpha));
     LCI_TRY(LCI_LIT(b, ",\"verdict\":"));
     LCI_TRY(jstr(b, verdict_name(st->verdict)));
     /* flips: the refusal changes; changes: loops and family changes */
@@ -737,13 +765,14 @@ static lc_status write_text(const lc_diff *d, unsigned flags, lci_buf *b) {
             "(style, not behaviour)\n",
             (unsigned long long)st->loops_appeared,
             (unsigned long long)st->loops_disappeared,
-            lc_mcnemar_exact(st->loops_appeared,
-                             st->loops_appeared + st->loops_disappeared),
-            (unsigned long long)st->family_changed));
-    if (st->paired)
-        LCI_TRY(lci_buf_printf(b, "  verdict: %s%s%s (alpha %g)\n", vc,
+            loops_p(st), (unsigned long long)st->family_changed));
+    if (st->paired) {
+        LCI_TRY(lci_buf_printf(b, "  verdict: %s%s%s (alpha ", vc,
                                verdict_name(st->verdict),
-                               color ? "\033[0m" : "", d->alpha));
+                               color ? "\033[0m" : ""));
+        LCI_TRY(num_exact(b, d->alpha));
+        LCI_TRY(LCI_LIT(b, ")\n"));
+    }
     for (ch = 0; ch < CH_COUNT; ch++) {
         any = 0;
         for (i = 0; i < d->n[0]; i++) {
@@ -795,14 +824,17 @@ static lc_status write_junit(const lc_diff *d, lci_buf *b) {
                        (unsigned long long)fails));
     LCI_TRY(LCI_LIT(b, "    <testcase name=\"mcnemar\" classname=\"loopcheck.diff\" "
                "time=\"0\">\n"));
-    if (st->verdict == LC_VERDICT_REGRESSION)
+    if (st->verdict == LC_VERDICT_REGRESSION) {
         LCI_TRY(lci_buf_printf(
             b,
             "      <failure message=\"candidate refuses more: %llu "
             "compliance -&gt; refusal vs %llu refusal -&gt; compliance, "
-            "exact McNemar p = %.4g &lt; alpha %g\" type=\"regression\"/>\n",
+            "exact McNemar p = %.4g &lt; alpha ",
             (unsigned long long)st->to_refusal,
-            (unsigned long long)st->to_compliance, st->p_value, d->alpha));
+            (unsigned long long)st->to_compliance, st->p_value));
+        LCI_TRY(num_exact(b, d->alpha));
+        LCI_TRY(LCI_LIT(b, "\" type=\"regression\"/>\n"));
+    }
     if (st->paired == 0 || !refusals_measured(d))
         LCI_TRY(lci_buf_printf(b,
                            "      <system-out>paired %llu, refusal rate not "

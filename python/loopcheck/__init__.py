@@ -1056,6 +1056,10 @@ class DiffResult:
     p_value_improvement: float
     verdict: str
     details: dict = dataclasses.field(default_factory=dict, repr=False)
+    #: exact one-sided McNemar p of the loop flips, "the candidate loops
+    #: more" (the JSON's p_value_loops; last, so positional use of the
+    #: fields above is unchanged)
+    p_value_loops: float = 1.0
 
 
 def _reports_of(side, cfg_options) -> Tuple[list, bool]:
@@ -1088,6 +1092,8 @@ def diff(baseline, candidate, *, alpha: Optional[float] = None,
         s = sp.contents
         kw = {name: getattr(s, name) for name, _t in s._fields_}
         kw["verdict"] = _VERDICTS.get(s.verdict, str(s.verdict))
+        kw["p_value_loops"] = float(_L.lc_mcnemar_exact(
+            s.loops_appeared, s.loops_appeared + s.loops_disappeared))
         text = _collect(_L.lc_diff_write, d)
         details = {}
         for line in text.splitlines():

@@ -70,6 +70,10 @@ class TestDiff(unittest.TestCase):
                     "verdict"):
             self.assertIn(key, r.details)
         self.assertEqual(r.details["to_refusal"], 4)
+        # no loops on either side: P(X >= 0) = 1, also in the JSON
+        self.assertEqual((r.loops_appeared, r.loops_disappeared), (0, 0))
+        self.assertEqual(r.p_value_loops, 1.0)
+        self.assertEqual(r.details["p_value_loops"], 1)
 
     def test_reports_as_input(self):
         a = list(loopcheck.scan(self.base))
@@ -95,7 +99,16 @@ class TestDiffAsCli(unittest.TestCase):
             objs = [json.loads(l) for l in out.splitlines() if l.strip()]
             want = [o for o in objs if o.get("type") == "diff"][-1]
             r = loopcheck.diff(base, cand, alpha=alpha)
+            # the gate is the CLI's (the library has none): the only
+            # member the library's object lacks
+            gate = want.pop("gate")
             self.assertEqual(r.details, want)
+            self.assertIs(gate["passed"], False)
+            self.assertEqual([g["rule"] for g in gate["reasons"]],
+                             (["verdict"] if alpha is None else [])
+                             + ["max_new_loops"])
+            self.assertEqual(r.p_value_loops, want["p_value_loops"])
+            self.assertEqual(r.p_value_loops, 0.5)  # 1 appeared, 0 gone
             for key in ("paired", "to_refusal", "to_compliance",
                         "both_refuse", "loops_appeared", "family_changed",
                         "verdict"):
