@@ -15,6 +15,13 @@ section of DESTDIR/PREFIX/bin/loopcheck: with a prefix other than /usr its
 RUNPATH must name PREFIX/LIBDIR; with /usr (distribution packages) there
 must be none.
 
+It also reads the installed loopcheck.pc: with a shared library only, the
+public header needing only standard headers, `pkg-config --cflags --libs
+loopcheck` must work with nothing but that .pc on PKG_CONFIG_LIBDIR (no
+Requires/Requires.private on the -dev packages of utf8proc, xxhash and
+json-c, so no -DUTF8PROC_EXPORTS or -I/usr/include/json-c in the caller's
+flags); with a static library the dependencies must be listed.
+
 Usage: install.py --build DIR   (TAP output)
 """
 
@@ -59,14 +66,63 @@ def main():
                        check=True)
         exe = dest + os.path.join(prefix, "bin", "loopcheck")
         got = runpath(exe)
-    print("1..1")
+        pcdir = dest + os.path.join(prefix, libdir, "pkgconfig")
+        pc_results = check_pc(pcdir, val.get("default_library", "shared"))
+    print("1..%d" % (1 + len(pc_results)))
+    failed = 0
     if want == got or (want and want in got.split(":")):
         print("ok 1 - installed loopcheck's RUNPATH is %r" % got)
-        return 0
-    print("not ok 1 - installed loopcheck's RUNPATH")
-    print("# prefix %s, libdir %s: want %r, got %r" % (prefix, libdir,
-                                                       want, got))
-    return 1
+    else:
+        failed = 1
+        print("not ok 1 - installed loopcheck's RUNPATH")
+        print("# prefix %s, libdir %s: want %r, got %r" % (prefix, libdir,
+                                                           want, got))
+    for i, (ok, name, detail) in enumerate(pc_results, 2):
+        print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
+        if not ok:
+            failed = 1
+            for line in detail.splitlines():
+                print("# " + line)
+    return failed
+
+
+DEPS = ("libutf8proc", "libxxhash", "json-c")
+
+
+def check_pc(pcdir, default_library):
+    """[(ok, name, detail)] for the installed loopcheck.pc."""
+    path = os.path.join(pcdir, "loopcheck.pc")
+    if not os.path.exists(path):
+        return [(False, "loopcheck.pc installed", "no " + path)]
+    with open(path) as fh:
+        text = fh.read()
+    requires = " ".join(line.split(":", 1)[1] for line in text.splitlines()
+                        if line.startswith(("Requires:", "Requires.private:")))
+    res = []
+    if default_library == "shared":
+        res.append((not any(d in requires for d in DEPS),
+                    "shared only: loopcheck.pc requires no dependency "
+                    "(its header needs only standard headers)", text))
+        pkgconf = shutil.which("pkg-config") or shutil.which("pkgconf")
+        if pkgconf:
+            # nothing but our .pc visible: fails if it requires anything
+            env = dict(os.environ, PKG_CONFIG_LIBDIR=pcdir)
+            env.pop("PKG_CONFIG_PATH", None)
+            p = subprocess.run([pkgconf, "--cflags", "--libs", "loopcheck"],
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, env=env,
+                               check=False)
+            out = p.stdout.decode(errors="replace")
+            ok = (p.returncode == 0 and "UTF8PROC" not in out and
+                  "json-c" not in out and "-lloopcheck" in out)
+            res.append((ok, "pkg-config --cflags --libs loopcheck with only "
+                        "loopcheck.pc visible" +
+                        (": " + out.strip() if ok else ""), out))
+    else:
+        res.append((all(d in requires for d in DEPS),
+                    "static library: loopcheck.pc lists %s" % ", ".join(DEPS),
+                    text))
+    return res
 
 
 if __name__ == "__main__":
