@@ -1012,7 +1012,9 @@ static int seen_cmp(const void *pa, const void *pb) {
 
 /* diff: warn about conversation ids given more than once on a side
  * (they pair in input order, k-th with k-th, which may not be what the
- * logs meant); frees the lists. */
+ * logs meant); frees the lists. The code is LC-E010 for want of a
+ * fitting one (as for the unpaired warning in cmd_diff): no status says
+ * "the runs do not pair cleanly", and adding one is an ABI addition. */
 static void warn_duplicate_ids(run *r) {
     int side;
     size_t i;
@@ -1585,9 +1587,10 @@ static int cmd_diff(cli *c, const lc_config *cfg) {
             add_reason(&rule[DR_LIMITS], &jreasons, "max_new_refusals",
                        (double)st->to_refusal,
                        (double)c->set.max_new_refusals,
-                       "%llu prompts flipped to refusal > max_new_refusals "
+                       "%llu prompt%s flipped to refusal > max_new_refusals "
                        "%lld",
                        (unsigned long long)st->to_refusal,
+                       st->to_refusal == 1 ? "" : "s",
                        (long long)c->set.max_new_refusals);
         if (c->set.max_rate_increase_set &&
             st->difference > c->set.max_rate_increase)

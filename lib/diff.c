@@ -61,6 +61,7 @@ typedef struct dentry {
     int loops;
     size_t partner; /* index on the other side, SIZE_MAX if unpaired */
     int by_prompt;  /* paired by prompt hash, not by id */
+    int id_is_loc;  /* no id in the data: id is the "source:line" fallback */
 } dentry;
 
 struct lc_diff {
@@ -314,6 +315,16 @@ lc_status lc_diff_add(lc_diff *d, int side, const lc_report *r) {
         lci_free(d->alloc, e->source);
         lci_free(d->alloc, e->family);
         return LC_ERR_NOMEM;
+    }
+    {
+        /* the id is "SOURCE:LINE" when the data has none: the text and
+         * GitHub writers then do not print it as if it were a second
+         * location */
+        size_t sl = strlen(e->source);
+        char num[24];
+        snprintf(num, sizeof num, ":%llu", (unsigned long long)e->line);
+        e->id_is_loc = strncmp(e->id, e->source, sl) == 0 &&
+                       strcmp(e->id + sl, num) == 0;
     }
     d->n[side]++;
     d->computed = 0;
@@ -683,10 +694,36 @@ static lc_status text_loc(lci_buf *b, const dentry *e) {
     return lci_buf_printf(b, ":%llu: ", (unsigned long long)e->line);
 }
 
+/* An id as the text (excerpt) or GitHub (raw, escaped later) writer
+ * shows it. */
+static lc_status put_id(lci_buf *b, const char *id, int text) {
+    if (text)
+        return lci_buf_excerpt(b, id, strlen(id), 60);
+    return lci_buf_append(b, id, strlen(id));
+}
+
+/* What a change line names after the candidate's SOURCE:LINE: the id
+ * when both sides share it; for a pair made by prompt, the candidate's id
+ * (unless it is only its SOURCE:LINE) and "(baseline ID)", so neither the
+ * baseline's id at the candidate's line nor two bare locations in a row
+ * can be misread. */
+static lc_status pair_label(lci_buf *b, const dentry *x, const dentry *y,
+                            int text) {
+    if (strcmp(x->id, y->id) == 0)
+        return put_id(b, x->id, text);
+    if (!y->id_is_loc) {
+        LCI_TRY(put_id(b, y->id, text));
+        LCI_TRY(lci_buf_putc(b, ' '));
+    }
+    LCI_TRY(LCI_LIT(b, "(baseline "));
+    LCI_TRY(put_id(b, x->id, text));
+    return lci_buf_putc(b, ')');
+}
+
 static lc_status text_change(lci_buf *b, const dentry *x, const dentry *y,
                              int ch) {
     LCI_TRY(text_loc(b, y));
-    LCI_TRY(lci_buf_excerpt(b, x->id, strlen(x->id), 60));
+    LCI_TRY(pair_label(b, x, y, 1));
     switch (ch) {
     case CH_TO_REFUSAL:
         LCI_TRY(LCI_LIT(b, ": compliance -> refusal ("));
@@ -796,8 +833,11 @@ static lc_status write_text(const lc_diff *d, unsigned flags, lci_buf *b) {
                 LCI_TRY(LCI_LIT(b, "unpaired:\n"));
             any = 1;
             LCI_TRY(text_loc(b, x));
-            LCI_TRY(lci_buf_excerpt(b, x->id, strlen(x->id), 60));
-            LCI_TRY(lci_buf_printf(b, " (%s only)\n",
+            if (!x->id_is_loc) {
+                LCI_TRY(lci_buf_excerpt(b, x->id, strlen(x->id), 60));
+                LCI_TRY(lci_buf_putc(b, ' '));
+            }
+            LCI_TRY(lci_buf_printf(b, "(%s only)\n",
                                s ? "candidate" : "baseline"));
         }
     return LC_OK;
@@ -914,8 +954,9 @@ static lc_status write_github(const lc_diff *d, lci_buf *b, lci_buf *tmp) {
         LCI_TRY(lci_buf_printf(b, ",line=%llu,title=loopcheck diff to_refusal::",
                            (unsigned long long)y->line));
         tmp->len = 0;
-        LCI_TRY(lci_buf_printf(tmp, "%s: compliance -> refusal (%s)", x->id,
-                           y->family ? y->family : "-"));
+        LCI_TRY(pair_label(tmp, x, y, 0));
+        LCI_TRY(lci_buf_printf(tmp, ": compliance -> refusal (%s)",
+                               y->family ? y->family : "-"));
         LCI_TRY(lci_buf_gh_str(b, tmp->data, tmp->len, 0));
         LCI_TRY(lci_buf_putc(b, '\n'));
     }
@@ -934,7 +975,8 @@ static lc_status write_github(const lc_diff *d, lci_buf *b, lci_buf *tmp) {
                                   "loop_appeared::",
                                (unsigned long long)y->line));
         tmp->len = 0;
-        LCI_TRY(lci_buf_printf(tmp, "%s: loop appeared", x->id));
+        LCI_TRY(pair_label(tmp, x, y, 0));
+        LCI_TRY(LCI_LIT(tmp, ": loop appeared"));
         LCI_TRY(lci_buf_gh_str(b, tmp->data, tmp->len, 0));
         LCI_TRY(lci_buf_putc(b, '\n'));
     }
