@@ -316,12 +316,7 @@ static lc_status line_words(degen_state *d, const char *p, size_t n,
  * before it stops are hashed. line_words is the reference (the unit test
  * compares the two on generated text; a block's bytes past the range are
  * masked off, and words never cross a newline). */
-#if defined(__SSE2__) && !defined(LCI_NO_SIMD)
-#include <emmintrin.h>
-#define DEGEN_SSE2 1
-#else
-#define DEGEN_SSE2 0
-#endif
+#define DEGEN_SSE2 LCI_SSE2
 
 /* Masks of the 64 bytes at p (all readable): word bytes in *w,
  * apostrophes in *ap, blanks in *bl (only if want_blank), bit k for
@@ -334,17 +329,10 @@ static inline void block_masks(const unsigned char *p, bool want_blank,
     for (k = 0; k < 64; k += 16) {
         const __m128i v =
             _mm_loadu_si128((const __m128i *)(const void *)(p + k));
-        /* bytes >= 0x80 are negative as signed: never inside a range,
-         * and their high bit is the movemask bit (word bytes) */
-        const __m128i lc = _mm_or_si128(v, _mm_set1_epi8(0x20));
-        const __m128i let =
-            _mm_and_si128(_mm_cmpgt_epi8(lc, _mm_set1_epi8('a' - 1)),
-                          _mm_cmpgt_epi8(_mm_set1_epi8('z' + 1), lc));
-        const __m128i dig =
-            _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
-                          _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), v));
+        /* a byte >= 0x80 is a word byte: its high bit is the movemask
+         * bit */
         mw |= (uint64_t)(unsigned)_mm_movemask_epi8(
-                  _mm_or_si128(v, _mm_or_si128(let, dig)))
+                  _mm_or_si128(v, lci_sse2_ascii_alnum(v)))
               << k;
         ma |= (uint64_t)(unsigned)_mm_movemask_epi8(
                   _mm_cmpeq_epi8(v, _mm_set1_epi8('\'')))

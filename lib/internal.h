@@ -198,6 +198,29 @@ bool lci_config_speaker_role(const lc_config *c, const char *name,
 /* (normalize.c, tokens.c, hash.c)                                      */
 /* ------------------------------------------------------------------ */
 
+/* SSE2 fast paths (tokens.c, normalize.c, detect_degenerate.c); the
+ * portable code is the reference they are tested against (-Dsimd=false
+ * defines LCI_NO_SIMD). */
+#if defined(__SSE2__) && !defined(LCI_NO_SIMD)
+#include <emmintrin.h>
+#define LCI_SSE2 1
+
+/* 0xFF in each byte of v that is an ASCII letter or digit, else 0
+ * (bytes >= 0x80 are negative as signed: never inside a range). */
+static inline __m128i lci_sse2_ascii_alnum(__m128i v) {
+    const __m128i lc = _mm_or_si128(v, _mm_set1_epi8(0x20));
+    const __m128i let =
+        _mm_and_si128(_mm_cmpgt_epi8(lc, _mm_set1_epi8('a' - 1)),
+                      _mm_cmpgt_epi8(_mm_set1_epi8('z' + 1), lc));
+    const __m128i dig =
+        _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                      _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), v));
+    return _mm_or_si128(let, dig);
+}
+#else
+#define LCI_SSE2 0
+#endif
+
 /* Index of the lowest set bit of m != 0 (the bit scans of the tokenizer
  * and of degenerate_repetition's word masks). */
 static inline unsigned lci_ctz64(uint64_t m) {

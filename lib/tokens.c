@@ -124,26 +124,14 @@ static inline size_t swar_first_byte(uint64_t m) {
  * next window starts. The plain path is the reference;
  * the unit test and fuzz_normalize check both give the same tokens.
  */
-#if defined(__SSE2__) && !defined(LCI_NO_SIMD)
-#include <emmintrin.h>
-#define TOK_SSE2 1
-#else
-#define TOK_SSE2 0
-#endif
+#define TOK_SSE2 LCI_SSE2
 
 #if TOK_SSE2
 static inline void scan16(const unsigned char *p, unsigned sh, uint64_t *w,
                           uint64_t *sp) {
     const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-    /* bytes >= 0x80 are negative as signed: never inside a range */
-    const __m128i lc = _mm_or_si128(v, _mm_set1_epi8(0x20));
-    const __m128i let =
-        _mm_and_si128(_mm_cmpgt_epi8(lc, _mm_set1_epi8('a' - 1)),
-                      _mm_cmpgt_epi8(_mm_set1_epi8('z' + 1), lc));
-    const __m128i dig =
-        _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
-                      _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), v));
-    const unsigned mw = (unsigned)_mm_movemask_epi8(_mm_or_si128(let, dig));
+    const unsigned mw =
+        (unsigned)_mm_movemask_epi8(lci_sse2_ascii_alnum(v));
     const unsigned ms = (unsigned)_mm_movemask_epi8(
         _mm_cmpeq_epi8(v, _mm_set1_epi8(' ')));
     *w |= (uint64_t)mw << sh;
