@@ -39,6 +39,7 @@ struct lci_json {
     struct json_tokener *stok; /* strict + trailing chars, incremental */
     int depth;
     int tok_dirty, stok_dirty; /* saw an error: replace before reuse */
+    size_t stok_fed;           /* bytes fed to stok since its reset */
     lci_buf msg; /* a message's text when it is not one string (parts,
                     tool calls), kept for the next message up to
                     JSON_MSG_KEEP bytes of room */
@@ -220,6 +221,7 @@ struct json_object *lci_json_parse(lci_json *j, const char *text, size_t len,
 void lci_json_stream_reset(lci_json *j) {
     if (j->stok)
         json_tokener_reset(j->stok);
+    j->stok_fed = 0;
 }
 
 lc_status lci_json_stream_feed(lci_json *j, const char *p, size_t len,
@@ -242,6 +244,14 @@ lc_status lci_json_stream_feed(lci_json *j, const char *p, size_t len,
         if (e == json_tokener_success) {
             *out = o;
             *used = done + json_tokener_get_parse_end(j->stok);
+            j->stok_fed += *used;
+            if (j->stok_fed > TOK_KEEP) {
+                /* a long element: as in lci_json_parse, do not keep
+                 * json-c's buffer of its longest string */
+                json_tokener_free(j->stok);
+                j->stok = NULL;
+                j->stok_dirty = 1;
+            }
             return LC_OK;
         }
         if (e != json_tokener_continue) {
@@ -254,6 +264,7 @@ lc_status lci_json_stream_feed(lci_json *j, const char *p, size_t len,
         done += n;
     }
     *used = len;
+    j->stok_fed += len;
     return LC_NEED_INPUT;
 }
 

@@ -601,7 +601,8 @@ static void test_after_long_record(void **state) {
         "\"}]}\n"
         "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},]}\n"
         "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}\n";
-    size_t body = (1u << 20) + 10, len = sizeof head - 1 + body + sizeof rest - 1;
+    size_t body = (1u << 20) + 10;
+    size_t len = sizeof head - 1 + body + sizeof rest - 1;
     char *in = malloc(len);
     lc_config *cfg;
     lc_conversation *c[4];
@@ -624,6 +625,46 @@ static void test_after_long_record(void **state) {
     lc_conversation_free(c[0]);
     lc_conversation_free(c[1]);
     lc_conversation_free(c[2]);
+    lc_config_free(cfg);
+    free(in);
+}
+
+/* The same in a JSON document: after an element over 1 MiB the
+ * incremental tokener is replaced, and the elements after it still parse
+ * and report at their positions. */
+static void test_after_long_element(void **state) {
+    static const char head[] = "[{\"messages\":[{\"role\":\"user\","
+                               "\"content\":\"";
+    static const char rest[] =
+        "\"}]},\n"
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]},\n"
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},]}]\n";
+    size_t body = (1u << 20) + 10;
+    size_t len = sizeof head - 1 + body + sizeof rest - 1;
+    char *in = malloc(len);
+    lc_config *cfg;
+    lc_conversation *c[4];
+    const lc_error *d;
+    size_t i, n;
+    (void)state;
+    assert_non_null(in);
+    memcpy(in, head, sizeof head - 1);
+    memset(in + sizeof head - 1, 'b', body);
+    memcpy(in + sizeof head - 1 + body, rest, sizeof rest - 1);
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    n = read_all(cfg, in, len, c, 4);
+    assert_int_equal(n, 3);
+    assert_int_equal(lc_conversation_status(c[0]), LC_OK);
+    assert_int_equal(lc_conversation_turn(c[0], 0)->text_len, body);
+    assert_int_equal(lc_conversation_status(c[1]), LC_OK);
+    assert_string_equal(lc_conversation_turn(c[1], 0)->text, "hi");
+    assert_int_equal(lc_conversation_line(c[1]), 2);
+    assert_int_equal(lc_conversation_status(c[2]), LC_ERR_SYNTAX);
+    d = lc_conversation_diag(c[2], 0);
+    assert_int_equal(d->line, 3);
+    assert_int_equal(d->column, 44); /* the ] after the comma */
+    for (i = 0; i < n; i++)
+        lc_conversation_free(c[i]);
     lc_config_free(cfg);
     free(in);
 }
@@ -1168,6 +1209,7 @@ int main(void) {
         cmocka_unit_test(test_line_limit),
         cmocka_unit_test(test_long_line_buffer_released),
         cmocka_unit_test(test_after_long_record),
+        cmocka_unit_test(test_after_long_element),
         cmocka_unit_test(test_turn_limits),
         cmocka_unit_test(test_empty_and_blank),
         cmocka_unit_test(test_format_override),
