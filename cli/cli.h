@@ -139,9 +139,13 @@ typedef struct gate_result {
     int failed;
     sbuf lines;   /* one human line per rule: "fail_on exact_loop: ..." */
     size_t nrules, nfailed;
-    char **rule_names;
+    char **rule_names;  /* "fail_on KINDS", "max_rate NAME" */
     char **rule_msgs;
     int *rule_failed;
+    const char **rule_keys; /* "fail_on", "max_rate" (static strings) */
+    char **rule_args;       /* KINDS ("any" or a,b), NAME */
+    double *rule_values;    /* conversations tripping, or the rate */
+    double *rule_limits;    /* 0, or the max rate */
 } gate_result;
 
 /* Rules whose detector cfg does not run are shown as not measured. */

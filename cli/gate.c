@@ -314,28 +314,42 @@ int gate_report_trips(const settings *s, const lc_report *r) {
     return 0;
 }
 
-static void add_rule(gate_result *g, const char *name, int failed,
+static void add_rule(gate_result *g, const char *key, const char *arg,
+                     double value, double limit, int failed,
                      const char *fmt, ...)
 #if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
+    __attribute__((format(printf, 7, 8)))
 #endif
     ;
 
-static void add_rule(gate_result *g, const char *name, int failed,
+/* One rule of the gate: key ("fail_on", "max_rate") and its argument
+ * make its name; value and limit are what was compared. */
+static void add_rule(gate_result *g, const char *key, const char *arg,
+                     double value, double limit, int failed,
                      const char *fmt, ...) {
     va_list ap;
-    sbuf m = {0};
+    sbuf m = {0}, name = {0};
     char tmp[512];
+    size_t n = g->nrules + 1;
     va_start(ap, fmt);
     vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
     sb_puts(&m, tmp);
-    g->rule_names = xrealloc(g->rule_names, (g->nrules + 1) * sizeof(char *));
-    g->rule_msgs = xrealloc(g->rule_msgs, (g->nrules + 1) * sizeof(char *));
-    g->rule_failed = xrealloc(g->rule_failed, (g->nrules + 1) * sizeof(int));
-    g->rule_names[g->nrules] = xstrdup(name);
+    sb_printf(&name, "%s %s", key, arg);
+    g->rule_names = xrealloc(g->rule_names, n * sizeof(char *));
+    g->rule_msgs = xrealloc(g->rule_msgs, n * sizeof(char *));
+    g->rule_failed = xrealloc(g->rule_failed, n * sizeof(int));
+    g->rule_keys = xrealloc(g->rule_keys, n * sizeof(char *));
+    g->rule_args = xrealloc(g->rule_args, n * sizeof(char *));
+    g->rule_values = xrealloc(g->rule_values, n * sizeof(double));
+    g->rule_limits = xrealloc(g->rule_limits, n * sizeof(double));
+    g->rule_names[g->nrules] = name.data;
     g->rule_msgs[g->nrules] = m.data;
     g->rule_failed[g->nrules] = failed;
+    g->rule_keys[g->nrules] = key;
+    g->rule_args[g->nrules] = xstrdup(arg);
+    g->rule_values[g->nrules] = value;
+    g->rule_limits[g->nrules] = limit;
     g->nrules++;
     if (failed) {
         g->nfailed++;
@@ -368,9 +382,8 @@ void gate_eval(const settings *s, const lc_summary *sum,
                 }
         }
         {
-            sbuf rn = {0};
-            sb_printf(&rn, "fail_on %s", names.data ? names.data : "");
-            add_rule(g, rn.data, tripping > 0,
+            add_rule(g, "fail_on", names.data ? names.data : "",
+                     (double)tripping, 0, tripping > 0,
                      "%llu conversation%s with findings%s%s%s%s%s",
                      (unsigned long long)tripping, tripping == 1 ? "" : "s",
                      set == 0xFFFFFFFFu ? "" : " of kind ",
@@ -378,7 +391,6 @@ void gate_eval(const settings *s, const lc_summary *sum,
                      unmeasured.len ? " (not measured: " : "",
                      unmeasured.len ? unmeasured.data : "",
                      unmeasured.len ? ")" : "");
-            sb_free(&rn);
         }
         sb_free(&names);
         sb_free(&unmeasured);
@@ -388,22 +400,18 @@ void gate_eval(const settings *s, const lc_summary *sum,
         uint64_t n = r->is_kind ? lc_summary_kind_count(sum, r->kind)
                                 : lc_summary_family_count(sum, r->name);
         double rate = analysed ? (double)n / (double)analysed : 0.0;
-        sbuf rn = {0};
-        sb_printf(&rn, "max_rate %s", r->name);
         if (!rule_measured(r, cfg)) {
-            add_rule(g, rn.data, 0,
+            add_rule(g, "max_rate", r->name, 0, r->max, 0,
                      "%s rate not measured: the %s detector is not run "
                      "(--kinds)",
                      r->name, r->is_kind ? r->name : "refusal");
-            sb_free(&rn);
             continue;
         }
-        add_rule(g, rn.data, rate > r->max,
+        add_rule(g, "max_rate", r->name, rate, r->max, rate > r->max,
                  "%s rate %.4g (%llu of %llu conversations) %s max %g",
                  r->name, rate, (unsigned long long)n,
                  (unsigned long long)analysed, rate > r->max ? ">" : "<=",
                  r->max);
-        sb_free(&rn);
     }
 }
 
@@ -412,10 +420,15 @@ void gate_result_free(gate_result *g) {
     for (i = 0; i < g->nrules; i++) {
         free(g->rule_names[i]);
         free(g->rule_msgs[i]);
+        free(g->rule_args[i]);
     }
     free(g->rule_names);
     free(g->rule_msgs);
     free(g->rule_failed);
+    free((void *)g->rule_keys);
+    free(g->rule_args);
+    free(g->rule_values);
+    free(g->rule_limits);
     sb_free(&g->lines);
     memset(g, 0, sizeof *g);
 }

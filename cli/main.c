@@ -1332,6 +1332,39 @@ static void write_gate(const cli *c, const gate_result *g) {
                     g->rule_names[i], g->rule_msgs[i]);
 }
 
+static const char *num_g(char buf[40], double v);
+
+/* The check gate's outcome as the last member of the summary object of
+ * the JSON output (see doc/formats.md, "Summary object"): passed, and
+ * one reason per failed rule - {"rule":"fail_on","kinds",...} or
+ * {"rule":"max_rate","name",...} with value, limit and message. */
+static void json_check_gate(sbuf *out, const gate_result *g) {
+    size_t i, k = 0;
+    char nb[40];
+    if (out->len < 2 || out->data[out->len - 2] != '}' ||
+        out->data[out->len - 1] != '\n')
+        return;
+    out->len -= 2;
+    sb_printf(out, ",\"gate\":{\"passed\":%s,\"reasons\":[",
+              g->failed ? "false" : "true");
+    for (i = 0; i < g->nrules; i++) {
+        if (!g->rule_failed[i])
+            continue;
+        if (k++)
+            sb_puts(out, ",");
+        sb_printf(out, "{\"rule\":\"%s\",\"%s\":", g->rule_keys[i],
+                  strcmp(g->rule_keys[i], "fail_on") == 0 ? "kinds"
+                                                           : "name");
+        sb_json(out, g->rule_args[i], strlen(g->rule_args[i]));
+        sb_printf(out, ",\"value\":%s", num_g(nb, g->rule_values[i]));
+        sb_printf(out, ",\"limit\":%s,\"message\":",
+                  num_g(nb, g->rule_limits[i]));
+        sb_json(out, g->rule_msgs[i], strlen(g->rule_msgs[i]));
+        sb_puts(out, "}");
+    }
+    sb_puts(out, "]}}\n");
+}
+
 static int cmd_check(cli *c, const lc_config *cfg) {
     run r;
     gate_result g;
@@ -1381,6 +1414,8 @@ static int cmd_check(cli *c, const lc_config *cfg) {
         if (lc_summary_write(r.sum, c->format, r.wflags, sb_write_fn,
                              &r.junit) != LC_OK)
             r.fatal = 1;
+        else if (c->format == LC_OUTPUT_JSON)
+            json_check_gate(&r.junit, &g);
         put_out(r.junit.data, r.junit.len);
         write_gate(c, &g);
     }
