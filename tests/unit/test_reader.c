@@ -515,6 +515,20 @@ static void test_line_limit(void **state) {
     lc_config_free(cfg);
 }
 
+/* head, then `body` bytes of `fill` (a long JSON string's content), then
+ * rest, in a new buffer of *len bytes (the caller frees it). */
+static char *long_input(const char *head, size_t body, char fill,
+                        const char *rest, size_t *len) {
+    size_t nh = strlen(head), nr = strlen(rest);
+    char *in = malloc(nh + body + nr);
+    assert_non_null(in);
+    memcpy(in, head, nh);
+    memset(in + nh, fill, body);
+    memcpy(in + nh + body, rest, nr);
+    *len = nh + body + nr;
+    return in;
+}
+
 /* An allocator that knows how many bytes are live (a size header per
  * block), to see what a reader keeps between lines. */
 typedef struct sized_heap {
@@ -561,17 +575,13 @@ static void test_long_line_buffer_released(void **state) {
     static const char tail[] = "\"}]}\n";
     sized_heap h = {0};
     lc_allocator al = {sized_malloc, sized_realloc, sized_free, &h};
-    size_t body = 4u << 20, len = sizeof head - 1 + body + sizeof tail - 1;
-    char *line = malloc(len);
+    size_t body = 4u << 20, len;
+    char *line = long_input(head, body, 'a', tail, &len);
     lc_config *cfg;
     lc_reader *r;
     lc_conversation *c;
     size_t before;
     (void)state;
-    assert_non_null(line);
-    memcpy(line, head, sizeof head - 1);
-    memset(line + sizeof head - 1, 'a', body);
-    memcpy(line + sizeof head - 1 + body, tail, sizeof tail - 1);
     assert_int_equal(lc_config_new(&al, &cfg), LC_OK);
     assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
     before = h.live;
@@ -601,17 +611,12 @@ static void test_after_long_record(void **state) {
         "\"}]}\n"
         "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},]}\n"
         "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}\n";
-    size_t body = (1u << 20) + 10;
-    size_t len = sizeof head - 1 + body + sizeof rest - 1;
-    char *in = malloc(len);
+    size_t body = (1u << 20) + 10, len;
+    char *in = long_input(head, body, 'b', rest, &len);
     lc_config *cfg;
     lc_conversation *c[4];
     const lc_error *d;
     (void)state;
-    assert_non_null(in);
-    memcpy(in, head, sizeof head - 1);
-    memset(in + sizeof head - 1, 'b', body);
-    memcpy(in + sizeof head - 1 + body, rest, sizeof rest - 1);
     assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
     assert_int_equal(read_all(cfg, in, len, c, 4), 3);
     assert_int_equal(lc_conversation_status(c[0]), LC_OK);
@@ -639,18 +644,13 @@ static void test_after_long_element(void **state) {
         "\"}]},\n"
         "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]},\n"
         "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},]}]\n";
-    size_t body = (1u << 20) + 10;
-    size_t len = sizeof head - 1 + body + sizeof rest - 1;
-    char *in = malloc(len);
+    size_t body = (1u << 20) + 10, len;
+    char *in = long_input(head, body, 'b', rest, &len);
     lc_config *cfg;
     lc_conversation *c[4];
     const lc_error *d;
     size_t i, n;
     (void)state;
-    assert_non_null(in);
-    memcpy(in, head, sizeof head - 1);
-    memset(in + sizeof head - 1, 'b', body);
-    memcpy(in + sizeof head - 1 + body, rest, sizeof rest - 1);
     assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
     n = read_all(cfg, in, len, c, 4);
     assert_int_equal(n, 3);
