@@ -45,6 +45,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h" /* before mkreport.h: its global cfg */
 #include "mkreport.h"
 
 #include <math.h>
@@ -457,44 +458,6 @@ static void test_unmeasured_written(void **state) {
 
 #define FFFD "\xef\xbf\xbd"
 
-/* Well-formed UTF-8 throughout (a local check, independent of emit.c). */
-static int utf8_ok(const char *p, size_t n) {
-    const unsigned char *s = (const unsigned char *)p;
-    size_t i = 0, k, need;
-    while (i < n) {
-        unsigned c = s[i];
-        unsigned lo = 0x80, hi = 0xBF;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF)
-            need = 1;
-        else if (c >= 0xE0 && c <= 0xEF)
-            need = 2, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-        else if (c >= 0xF0 && c <= 0xF4)
-            need = 3, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-        else
-            return 0;
-        for (k = 1; k <= need; k++, lo = 0x80, hi = 0xBF)
-            if (i + k >= n || s[i + k] < lo || s[i + k] > hi)
-                return 0;
-        i += need + 1;
-    }
-    return 1;
-}
-
-/* No control character but newline (a line break of the format itself);
- * with `c1`, no C1 control either (XML allows those). */
-static int no_controls(const char *p, int c1) {
-    const unsigned char *s = (const unsigned char *)p;
-    for (; *s; s++)
-        if ((*s < 0x20 && *s != '\n') || (c1 && *s == 0x7F) ||
-            (c1 && s[0] == 0xC2 && s[1] >= 0x80 && s[1] < 0xA0))
-            return 0;
-    return 1;
-}
-
 /* Ids, source names and families with control characters and invalid
  * UTF-8 (a file name holds any byte but '/' and NUL; a family comes from
  * a pattern file): every writer escapes or repairs them as the report
@@ -523,7 +486,7 @@ static void test_hostile_strings(void **state) {
     assert_int_equal(lc_diff_compute(d, NULL), LC_OK);
 
     o = MK_WRITTEN(lc_diff_write, d, LC_OUTPUT_JSON, 0);
-    assert_true(utf8_ok(o->data, o->len));
+    assert_true(tu_utf8_ok(o->data, o->len));
     assert_non_null(strstr(
         o->data,
         "\"flips\":[{\"conversation\":\"i\\u001b[2J" FFFD "\",\"change\":"
@@ -538,8 +501,8 @@ static void test_hostile_strings(void **state) {
                                     "y\\u001b.jsonl\",\"line\":9}"));
 
     o = MK_WRITTEN(lc_diff_write, d, LC_OUTPUT_TEXT, 0);
-    assert_true(utf8_ok(o->data, o->len));
-    assert_true(no_controls(o->data, 1));
+    assert_true(tu_utf8_ok(o->data, o->len));
+    assert_true(tu_no_controls(o->data, 1));
     assert_non_null(strstr(o->data,
                            "to_refusal:\n  c/\\u001b]0;t\\u0007\\u009b" FFFD
                            ".jsonl:1: i\\u001b[2J" FFFD ": compliance -> "
@@ -559,16 +522,16 @@ static void test_hostile_strings(void **state) {
     assert_null(strstr(o->data, "\x1b]"));
 
     o = MK_WRITTEN(lc_diff_write, d, LC_OUTPUT_JUNIT, 0);
-    assert_true(utf8_ok(o->data, o->len));
-    assert_true(no_controls(o->data, 0));
+    assert_true(tu_utf8_ok(o->data, o->len));
+    assert_true(tu_no_controls(o->data, 0));
     assert_non_null(strstr(o->data, "<testcase name=\"i?[2J" FFFD "\" "
                                      "classname=\"loopcheck.diff\" file=\"c/?]"
                                      "0;t?\xc2\x9b" FFFD ".jsonl\" line=\"1\""));
     assert_non_null(strstr(o->data, "<testcase name=\"l" FFFD "\""));
 
     o = MK_WRITTEN(lc_diff_write, d, LC_OUTPUT_GITHUB, 0);
-    assert_true(utf8_ok(o->data, o->len));
-    assert_true(no_controls(o->data, 1));
+    assert_true(tu_utf8_ok(o->data, o->len));
+    assert_true(tu_no_controls(o->data, 1));
     assert_non_null(strstr(o->data,
                            "::warning file=c/\\u001b]0;t\\u0007\\u009b" FFFD
                            ".jsonl,line=1,title=loopcheck diff to_refusal::"

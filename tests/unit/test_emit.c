@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h" /* before mkreport.h: its global cfg */
 #include "mkreport.h"
 
 #include <stdio.h>
@@ -210,43 +211,6 @@ static void test_excerpt_utf8(void **state) {
 
 #define FFFD "\xef\xbf\xbd"
 
-/* Well-formed UTF-8 throughout (a local check, independent of emit.c). */
-static int utf8_ok(const char *p, size_t n) {
-    const unsigned char *s = (const unsigned char *)p;
-    size_t i = 0, k, need;
-    while (i < n) {
-        unsigned c = s[i];
-        unsigned lo = 0x80, hi = 0xBF;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF)
-            need = 1;
-        else if (c >= 0xE0 && c <= 0xEF)
-            need = 2, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-        else if (c >= 0xF0 && c <= 0xF4)
-            need = 3, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-        else
-            return 0;
-        for (k = 1; k <= need; k++, lo = 0x80, hi = 0xBF)
-            if (i + k >= n || s[i + k] < lo || s[i + k] > hi)
-                return 0;
-        i += need + 1;
-    }
-    return 1;
-}
-
-/* No control character but newline (a line break of the format itself). */
-static int no_controls(const char *p) {
-    const unsigned char *s = (const unsigned char *)p;
-    for (; *s; s++)
-        if ((*s < 0x20 && *s != '\n') || *s == 0x7F ||
-            (s[0] == 0xC2 && s[1] >= 0x80 && s[1] < 0xA0))
-            return 0;
-    return 1;
-}
-
 /* Every string of a report with invalid UTF-8 (a source name from the
  * file system, anything a caller built): JSON and JUnit replace it by
  * U+FFFD, so the output always parses. */
@@ -286,7 +250,7 @@ static void test_json_invalid_utf8(void **state) {
     /* an error message cut inside a code point (lci_err's 256 bytes) */
     mk_fail(r, LC_ERR_SCHEMA, 2, 1, "bad \xe2\x82");
     o = MK_WRITTEN(lc_report_write, r, LC_OUTPUT_JSON, 0);
-    assert_true(utf8_ok(o->data, o->len));
+    assert_true(tu_utf8_ok(o->data, o->len));
     assert_non_null(strstr(o->data, "\"message\":\"bad " FFFD "\""));
     lc_report_free(r);
 }
@@ -296,14 +260,14 @@ static void test_junit_invalid_utf8(void **state) {
     const mk_out *o;
     (void)state;
     o = MK_WRITTEN(lc_report_write, r, LC_OUTPUT_JUNIT, 0);
-    assert_true(utf8_ok(o->data, o->len));
+    assert_true(tu_utf8_ok(o->data, o->len));
     assert_non_null(strstr(o->data, "<testcase name=\"i" FFFD "\" "
                                     "classname=\"n/x" FFFD "y.txt\" "
                                     "file=\"n/x" FFFD "y.txt\""));
     assert_non_null(strstr(o->data, ">n/x" FFFD "y.txt:2: recurring_turn"));
     mk_fail(r, LC_ERR_SCHEMA, 2, 1, "bad \xe2\x82");
     o = MK_WRITTEN(lc_report_write, r, LC_OUTPUT_JUNIT, 0);
-    assert_true(utf8_ok(o->data, o->len));
+    assert_true(tu_utf8_ok(o->data, o->len));
     assert_non_null(strstr(o->data, "<error message=\"bad " FFFD " ["));
     lc_report_free(r);
 }
@@ -319,12 +283,12 @@ static void test_internal_writers(void **state) {
     assert_int_equal(lci_emit_report_junit(r, &b), LC_OK);
     assert_int_equal(lci_buf_terminate(&b), LC_OK);
     assert_int_equal((unsigned char)b.data[0], 0xFF);
-    assert_true(utf8_ok(b.data + 1, b.len - 1));
+    assert_true(tu_utf8_ok(b.data + 1, b.len - 1));
     b.len = 0;
     assert_int_equal(lci_emit_report_text(r, 0, &b), LC_OK);
     assert_int_equal(lci_buf_terminate(&b), LC_OK);
-    assert_true(utf8_ok(b.data, b.len));
-    assert_true(no_controls(b.data));
+    assert_true(tu_utf8_ok(b.data, b.len));
+    assert_true(tu_no_controls(b.data, 1));
     lci_buf_free(&b);
     lc_report_free(r);
 }
@@ -342,7 +306,7 @@ static void test_text_controls(void **state) {
         "a\\u001b]0;t\\u0007\\u009b.jsonl:2: recurring_turn: turns 1-3, 2 "
         "times, assistant (B" FFFD "t\\u0001): \"ab" FFFD
         " \\u001b[31mred\\u007f\"\n");
-    assert_true(no_controls(text));
+    assert_true(tu_no_controls(text, 1));
     /* colour codes are the writer's own, and still there */
     text =
         MK_WRITTEN(lc_report_write, r, LC_OUTPUT_TEXT, LC_WRITE_COLOR)->data;
@@ -368,7 +332,7 @@ static void test_github_controls(void **state) {
         "title=loopcheck recurring_turn::turns 1-3, 2 times, assistant (B" FFFD
         "t\\u0001): \"ab" FFFD " \\u001b[31mred\\u007f\" (conversation "
         "c\\u0001\\u0009:l)\n");
-    assert_true(no_controls(text));
+    assert_true(tu_no_controls(text, 1));
     lc_report_free(r);
 }
 

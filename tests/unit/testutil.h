@@ -164,4 +164,43 @@ static inline lc_reader *tu_reader_over(const lc_config *cfg, const char *src,
     return r;
 }
 
+/* Well-formed UTF-8 throughout (a check of the tests' own, independent of
+ * emit.c and normalize.c). */
+static inline int tu_utf8_ok(const char *p, size_t n) {
+    const unsigned char *s = (const unsigned char *)p;
+    size_t i = 0, k, need;
+    while (i < n) {
+        unsigned c = s[i];
+        unsigned lo = 0x80, hi = 0xBF;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF)
+            need = 1;
+        else if (c >= 0xE0 && c <= 0xEF)
+            need = 2, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+        else if (c >= 0xF0 && c <= 0xF4)
+            need = 3, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+        else
+            return 0;
+        for (k = 1; k <= need; k++, lo = 0x80, hi = 0xBF)
+            if (i + k >= n || s[i + k] < lo || s[i + k] > hi)
+                return 0;
+        i += need + 1;
+    }
+    return 1;
+}
+
+/* No control character but newline (a line break of the format itself);
+ * with `c1`, no C1 control either (XML allows those). */
+static inline int tu_no_controls(const char *p, int c1) {
+    const unsigned char *s = (const unsigned char *)p;
+    for (; *s; s++)
+        if ((*s < 0x20 && *s != '\n') || (c1 && *s == 0x7F) ||
+            (c1 && s[0] == 0xC2 && s[1] >= 0x80 && s[1] < 0xA0))
+            return 0;
+    return 1;
+}
+
 #endif /* LC_TEST_TESTUTIL_H */
