@@ -5,6 +5,7 @@
  */
 #include "internal.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -68,6 +69,65 @@ lc_status lci_buf_printf(lci_buf *b, const char *fmt, ...) {
     va_end(ap);
     b->len += (size_t)n;
     return LC_OK;
+}
+
+/* A byte of a formatted number other than its decimal point (the
+ * letters of inf and nan are left to lci_num_dot's no-digit rule). */
+static int num_byte(char c) {
+    return (c >= '0' && c <= '9') || c == '+' || c == '-' || c == 'e' ||
+           c == 'E' || c == ' ';
+}
+
+size_t lci_num_dot(char *s, size_t len) {
+    size_t i, o = 0;
+    for (i = 0; i < len && !(s[i] >= '0' && s[i] <= '9'); i++)
+        ;
+    if (i == len)
+        return len; /* inf, nan: no decimal point to fix */
+    for (i = 0; i < len;) {
+        if (num_byte(s[i])) {
+            s[o++] = s[i++];
+            continue;
+        }
+        s[o++] = '.';
+        while (i < len && !num_byte(s[i]))
+            i++;
+    }
+    return o;
+}
+
+/* Formats with the host's LC_NUMERIC, then puts '.' where the locale's
+ * decimal point went: no localeconv() (not thread-safe) and no
+ * uselocale() (a per-thread locale object to manage) needed. Thousands
+ * grouping (the ' flag) would be mistaken for decimal points; the
+ * assertion keeps fmt to one conversion without it. */
+lc_status lci_buf_num(lci_buf *b, const char *fmt, ...) {
+    va_list ap;
+    char small[64];
+    size_t at = b->len, flen = strlen(fmt);
+    int n;
+    lc_status st;
+    assert(flen >= 2 && fmt[0] == '%' && !strchr(fmt + 1, '%') &&
+           !strchr(fmt, '\'') && strchr("eEfFgG", fmt[flen - 1]));
+    (void)flen;
+    va_start(ap, fmt);
+    n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return LC_ERR_INTERNAL;
+    if ((size_t)n < sizeof small) {
+        st = lci_buf_append(b, small, (size_t)n);
+    } else { /* "%f" of a large value: format in place */
+        if ((st = lci_buf_reserve(b, (size_t)n)) != LC_OK)
+            return st;
+        va_start(ap, fmt);
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        b->len += (size_t)n;
+    }
+    if (st == LC_OK)
+        b->len = at + lci_num_dot(b->data + at, b->len - at);
+    return st;
 }
 
 lc_status lci_buf_json_str(lci_buf *b, const char *s, size_t len) {

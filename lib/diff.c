@@ -502,7 +502,11 @@ static double loops_p(const lc_diff_stats *st) {
 }
 
 /* v with as few significant digits as read back to v (6 at least, so
- * 0.05 stays "0.05"; 0.9999999 is not rounded to 1), -0 as 0. */
+ * 0.05 stays "0.05"; 0.9999999 is not rounded to 1), -0 as 0. The trial
+ * round trip uses the host's LC_NUMERIC for both snprintf and strtod, so
+ * it reads back what it wrote in any locale (the digits do not depend on
+ * the locale, only the decimal point does); lci_buf_num then writes the
+ * chosen digits with '.'. */
 static lc_status num_exact(lci_buf *b, double v) {
     char tmp[40];
     int prec;
@@ -515,7 +519,7 @@ static lc_status num_exact(lci_buf *b, double v) {
         if (strtod(tmp, NULL) == v)
             break;
     }
-    return lci_buf_printf(b, "%.*g", prec, v);
+    return lci_buf_num(b, "%.*g", prec, v);
 }
 
 /* Kinds of per-pair changes, in the order they are listed. */
@@ -662,7 +666,16 @@ static lc_status write_json(const lc_diff *d, lci_buf *b) {
 }
 
 static lc_status pct(lci_buf *b, double v, int sign) {
-    return lci_buf_printf(b, sign ? "%+.1f%%" : "%.1f%%", 100.0 * v);
+    if (sign)
+        LCI_TRY(lci_buf_num(b, "%+.1f", 100.0 * v));
+    else
+        LCI_TRY(lci_buf_num(b, "%.1f", 100.0 * v));
+    return lci_buf_putc(b, '%');
+}
+
+/* p-values in text, JUnit and GitHub output */
+static lc_status p4(lci_buf *b, double v) {
+    return lci_buf_num(b, "%.4g", v);
 }
 
 /* Whether the config's detectors can see refusals / loops at all
@@ -785,24 +798,28 @@ static lc_status write_text(const lc_diff *d, unsigned flags, lci_buf *b) {
         LCI_TRY(LCI_LIT(b, ", Newcombe)\n"));
         LCI_TRY(lci_buf_printf(b,
                            "  flips: %llu compliance -> refusal, %llu "
-                           "refusal -> compliance; exact McNemar p = %.4g "
-                           "(candidate refuses more), %.4g (refuses less)\n",
+                           "refusal -> compliance; exact McNemar p = ",
                            (unsigned long long)st->to_refusal,
-                           (unsigned long long)st->to_compliance,
-                           st->p_value, st->p_value_improvement));
+                           (unsigned long long)st->to_compliance));
+        LCI_TRY(p4(b, st->p_value));
+        LCI_TRY(LCI_LIT(b, " (candidate refuses more), "));
+        LCI_TRY(p4(b, st->p_value_improvement));
+        LCI_TRY(LCI_LIT(b, " (refuses less)\n"));
     }
     if (st->paired && !loops_measured(d))
         LCI_TRY(LCI_LIT(b, "  loops: not measured (no loop detector is "
                            "run)\n"));
-    else if (st->paired)
+    else if (st->paired) {
         LCI_TRY(lci_buf_printf(
-            b,
-            "  loops: %llu appeared, %llu disappeared; exact McNemar p = "
-            "%.4g (candidate loops more); refusal family changed in %llu "
-            "(style, not behaviour)\n",
+            b, "  loops: %llu appeared, %llu disappeared; exact McNemar p = ",
             (unsigned long long)st->loops_appeared,
-            (unsigned long long)st->loops_disappeared,
-            loops_p(st), (unsigned long long)st->family_changed));
+            (unsigned long long)st->loops_disappeared));
+        LCI_TRY(p4(b, loops_p(st)));
+        LCI_TRY(lci_buf_printf(b,
+                               " (candidate loops more); refusal family "
+                               "changed in %llu (style, not behaviour)\n",
+                               (unsigned long long)st->family_changed));
+    }
     if (st->paired) {
         LCI_TRY(lci_buf_printf(b, "  verdict: %s%s%s (alpha ", vc,
                                verdict_name(st->verdict),
@@ -869,9 +886,11 @@ static lc_status write_junit(const lc_diff *d, lci_buf *b) {
             b,
             "      <failure message=\"candidate refuses more: %llu "
             "compliance -&gt; refusal vs %llu refusal -&gt; compliance, "
-            "exact McNemar p = %.4g &lt; alpha ",
+            "exact McNemar p = ",
             (unsigned long long)st->to_refusal,
-            (unsigned long long)st->to_compliance, st->p_value));
+            (unsigned long long)st->to_compliance));
+        LCI_TRY(p4(b, st->p_value));
+        LCI_TRY(LCI_LIT(b, " &lt; alpha "));
         LCI_TRY(num_exact(b, d->alpha));
         LCI_TRY(LCI_LIT(b, "\" type=\"regression\"/>\n"));
     }
@@ -882,16 +901,27 @@ static lc_status write_junit(const lc_diff *d, lci_buf *b) {
                            "    </testcase>\n",
                            (unsigned long long)st->paired,
                            verdict_name(st->verdict)));
-    else
+    else {
         LCI_TRY(lci_buf_printf(b,
-                           "      <system-out>paired %llu, refusal rate %.4g "
-                           "-&gt; %.4g, difference %.4g (95%% CI %.4g to "
-                           "%.4g), p = %.4g, verdict %s</system-out>\n"
-                           "    </testcase>\n",
-                           (unsigned long long)st->paired, st->rate_baseline,
-                           st->rate_candidate, st->difference, st->ci_low,
-                           st->ci_high, st->p_value,
-                           verdict_name(st->verdict)));
+                               "      <system-out>paired %llu, refusal "
+                               "rate ",
+                               (unsigned long long)st->paired));
+        LCI_TRY(p4(b, st->rate_baseline));
+        LCI_TRY(LCI_LIT(b, " -&gt; "));
+        LCI_TRY(p4(b, st->rate_candidate));
+        LCI_TRY(LCI_LIT(b, ", difference "));
+        LCI_TRY(p4(b, st->difference));
+        LCI_TRY(LCI_LIT(b, " (95% CI "));
+        LCI_TRY(p4(b, st->ci_low));
+        LCI_TRY(LCI_LIT(b, " to "));
+        LCI_TRY(p4(b, st->ci_high));
+        LCI_TRY(LCI_LIT(b, "), p = "));
+        LCI_TRY(p4(b, st->p_value));
+        LCI_TRY(lci_buf_printf(b,
+                               ", verdict %s</system-out>\n"
+                               "    </testcase>\n",
+                               verdict_name(st->verdict)));
+    }
     for (i = 0; i < d->n[0]; i++) {
         const dentry *x = &d->e[0][i], *y;
         int other = 0;
@@ -986,18 +1016,26 @@ static lc_status write_github(const lc_diff *d, lci_buf *b, lci_buf *tmp) {
                                     "not measured",
                                verdict_name(st->verdict),
                                (unsigned long long)st->paired));
-    else
+    else {
         LCI_TRY(lci_buf_printf(
             tmp,
             "verdict %s: %llu paired, %llu compliance -> refusal, %llu "
-            "refusal -> compliance, refusal rate %.1f%% -> %.1f%% "
-            "(difference %+.1f%%, 95%% CI %+.1f%% to %+.1f%%), exact "
-            "McNemar p = %.4g",
+            "refusal -> compliance, refusal rate ",
             verdict_name(st->verdict), (unsigned long long)st->paired,
             (unsigned long long)st->to_refusal,
-            (unsigned long long)st->to_compliance, 100 * st->rate_baseline,
-            100 * st->rate_candidate, 100 * st->difference, 100 * st->ci_low,
-            100 * st->ci_high, st->p_value));
+            (unsigned long long)st->to_compliance));
+        LCI_TRY(pct(tmp, st->rate_baseline, 0));
+        LCI_TRY(LCI_LIT(tmp, " -> "));
+        LCI_TRY(pct(tmp, st->rate_candidate, 0));
+        LCI_TRY(LCI_LIT(tmp, " (difference "));
+        LCI_TRY(pct(tmp, st->difference, 1));
+        LCI_TRY(LCI_LIT(tmp, ", 95% CI "));
+        LCI_TRY(pct(tmp, st->ci_low, 1));
+        LCI_TRY(LCI_LIT(tmp, " to "));
+        LCI_TRY(pct(tmp, st->ci_high, 1));
+        LCI_TRY(LCI_LIT(tmp, "), exact McNemar p = "));
+        LCI_TRY(p4(tmp, st->p_value));
+    }
     LCI_TRY(lci_buf_printf(b, "::%s title=loopcheck diff::",
                        reg ? "error" : "notice"));
     LCI_TRY(lci_buf_gh_str(b, tmp->data, tmp->len, 0));

@@ -205,9 +205,9 @@ lc_status lci_buf_gh_str(lci_buf *b, const char *str, size_t len,
 lc_status lci_buf_json_num(lci_buf *b, double v) {
     if (!isfinite(v))
         v = 0.0;
-    /* %.6g never prints locale separators in the C locale, which the
-     * library never changes; integers print without a fraction. */
-    return lci_buf_printf(b, "%.6g", v);
+    /* integers print without a fraction; '.' whatever the host's
+     * LC_NUMERIC (lci_buf_num) */
+    return lci_buf_num(b, "%.6g", v);
 }
 
 lc_status lci_buf_excerpt(lci_buf *b, const char *s, size_t len,
@@ -282,13 +282,18 @@ lc_status lci_emit_finding_detail(const lc_finding *f, lci_buf *out) {
         st = lci_buf_printf(out, ", %u times", (unsigned)f->count);
         break;
     case LC_KIND_RECYCLED_PASSAGE:
-        st = lci_buf_printf(out, ", %u words (%.0f%% of turn %u)",
-                            (unsigned)f->words, f->share * 100.0,
-                            (unsigned)f->last_turn);
+        st = lci_buf_printf(out, ", %u words (", (unsigned)f->words);
+        if (st == LC_OK)
+            st = lci_buf_num(out, "%.0f", f->share * 100.0);
+        if (st == LC_OK)
+            st = lci_buf_printf(out, "%% of turn %u)",
+                                (unsigned)f->last_turn);
         break;
     case LC_KIND_DEGENERATE_REPETITION:
     case LC_KIND_STALLED_CONVERSATION:
-        st = lci_buf_printf(out, ", score %.2f", f->score);
+        st = LCI_LIT(out, ", score ");
+        if (st == LC_OK)
+            st = lci_buf_num(out, "%.2f", f->score);
         break;
     case LC_KIND_REFUSAL:
         st = lci_buf_printf(out, ", family %s%s", fam ? fam : "-",

@@ -101,6 +101,26 @@ lc_status lci_buf_printf(lci_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* Append one number formatted by fmt, which holds exactly one floating
+ * conversion (%f, %e or %g with any flags, width and precision, "*"
+ * included) and nothing else, with '.' as the decimal point whatever
+ * LC_NUMERIC says. The library never calls setlocale, but a host program
+ * may (a harness that calls setlocale(LC_ALL, "") under de_DE gets
+ * "0,5" from printf), and output that is parsed - JSON above all - must
+ * not depend on it. Every double the library prints goes through here;
+ * in the C locale the bytes are printf's own. */
+lc_status lci_buf_num(lci_buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* The normalisation of lci_buf_num, exposed for its tests: s[0..len) is
+ * the output of one floating conversion in some locale; each run of
+ * bytes that are not digits, '+', '-', 'e', 'E' or ' ' (the locale's
+ * decimal point, one byte or several, e.g. U+066B) becomes one '.'.
+ * Output without a digit (inf, nan) is left alone. Rewrites in place and
+ * returns the new length (<= len). */
+size_t lci_num_dot(char *s, size_t len);
 /* JSON string literal with quotes, escaping per RFC 8259. */
 lc_status lci_buf_json_str(lci_buf *b, const char *s, size_t len);
 /* XML-escaped text (for JUnit). */
@@ -825,7 +845,8 @@ lc_status lci_buf_utf8_guard(lci_buf *b, size_t from);
  * included), DEL and C1 control as a \u001b-style escape, invalid UTF-8
  * as U+FFFD, everything else as is. */
 lc_status lci_buf_term_str(lci_buf *b, const char *s, size_t len);
-/* Finite double as a JSON number ("%.6g"; NaN/inf -> 0). */
+/* Finite double as a JSON number ("%.6g" through lci_buf_num, so '.'
+ * in any locale; NaN/inf -> 0). */
 lc_status lci_buf_json_num(lci_buf *b, double v);
 /* At most `max` code points of s (cut at a UTF-8 boundary, newlines and
  * tabs shown as spaces, runs of them as one), with "..." appended when

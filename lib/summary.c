@@ -574,7 +574,8 @@ static lc_status write_json(const lc_summary *s, lci_buf *b) {
 }
 
 static lc_status pct(lci_buf *b, uint64_t n, uint64_t d) {
-    return lci_buf_printf(b, "%5.1f%%", 100.0 * rate(n, d));
+    LCI_TRY(lci_buf_num(b, "%5.1f", 100.0 * rate(n, d)));
+    return lci_buf_putc(b, '%');
 }
 
 static lc_status write_text(const lc_summary *s, unsigned flags,
@@ -699,11 +700,13 @@ static lc_status write_github(const lc_summary *s, lci_buf *b) {
                         (unsigned long long)s->with_findings);
     for (i = 0; i < NKINDS && st == LC_OK; i++)
         if (s->kinds[all_kinds[i]])
-            st = lci_buf_printf(&msg, "; %s %llu (%.1f%%)",
-                                lc_kind_name(all_kinds[i]),
-                                (unsigned long long)s->kinds[all_kinds[i]],
-                                100.0 * rate(s->kinds[all_kinds[i]],
-                                             s->analysed));
+            if ((st = lci_buf_printf(
+                     &msg, "; %s %llu (", lc_kind_name(all_kinds[i]),
+                     (unsigned long long)s->kinds[all_kinds[i]])) == LC_OK &&
+                (st = lci_buf_num(&msg, "%.1f",
+                                  100.0 * rate(s->kinds[all_kinds[i]],
+                                               s->analysed))) == LC_OK)
+                st = LCI_LIT(&msg, "%)");
     if (st == LC_OK)
         st = LCI_LIT(b, "::notice title=loopcheck summary::");
     if (st == LC_OK)
