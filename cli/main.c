@@ -1769,6 +1769,11 @@ static void free_globs(char **v, size_t n) {
     free(v);
 }
 
+/* No setlocale() here, on purpose: the CLI stays in the C locale
+ * whatever LC_ALL/LANG say, so strtod reads --max-rate 0.25, --alpha
+ * and the config file's numbers with '.', and its own printf of rates
+ * and p-values writes '.' (the library does so under any locale).
+ * tests/cli/lcnumeric.py fails if that changes. */
 int main(int argc, char **argv) {
     cli c;
     lc_config *cfg = NULL;
