@@ -16,8 +16,10 @@
  *   C locale's byte for byte;
  * - real output through the public API (reports of fixtures with
  *   refusal and loop scores, a summary with rates, a diff of
- *   fixtures/runs, in all four formats) made in such a locale equals the
- *   output made in the C locale, and every JSON line parses with json-c.
+ *   fixtures/runs, in all four formats; conversations with numeric ids
+ *   1.5 and 2.50e-1, which json-c parses) made in such a locale equals
+ *   the output made in the C locale, and every JSON line parses with
+ *   json-c.
  * Without a comma-decimal locale the last two skip, naming the locale
  * that is missing (tests/run-all.sh generates de_DE.UTF-8 and
  * ps_AF.UTF-8 when it runs as root).
@@ -347,8 +349,18 @@ static void everything(tu_buf *all, tu_buf *json) {
     size_t i;
     assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
     assert_int_equal(lc_summary_new(cfg, &k.sum), LC_OK);
+    /* numeric ids are parsed by json-c and kept as spelled */
+    static const char ids[] =
+        "{\"id\": 1.5, \"messages\": [{\"role\": \"user\", "
+        "\"content\": \"hi\"}, {\"role\": \"assistant\", \"content\": "
+        "\"Sorry, I can't help with that.\"}]}\n"
+        "{\"id\": 2.50e-1, \"messages\": [{\"role\": \"user\", "
+        "\"content\": \"hi\"}]}\n";
     for (i = 0; i < sizeof reports / sizeof reports[0]; i++)
         check_file(cfg, reports[i], &k);
+    assert_int_equal(lc_check_buffer(cfg, "ids.jsonl", ids, sizeof ids - 1,
+                                     on_report, &k),
+                     LC_OK);
     for (f = LC_OUTPUT_TEXT; f <= LC_OUTPUT_GITHUB; f++)
         assert_int_equal(lc_summary_write(k.sum, f, 0, tu_buf_write, all),
                          LC_OK);
@@ -402,6 +414,8 @@ static void outputs_in(const char *const *names, size_t nnames,
     everything(&c_all, &c_json);
     /* the output has fractions to get wrong */
     assert_non_null(strstr(c_json.data, "\"score\":0.714286"));
+    assert_non_null(strstr(c_json.data, "\"conversation\":\"1.5\""));
+    assert_non_null(strstr(c_json.data, "\"conversation\":\"2.50e-1\""));
     assert_non_null(strstr(c_json.data, "\"rate\":0."));
     assert_non_null(strstr(c_json.data, "\"ci_low\":0.0548608"));
     assert_non_null(strstr(c_json.data, "\"alpha\":0.0999999"));
