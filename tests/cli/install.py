@@ -22,12 +22,19 @@ Requires/Requires.private on the -dev packages of utf8proc, xxhash and
 json-c, so no -DUTF8PROC_EXPORTS or -I/usr/include/json-c in the caller's
 flags); with a static library the dependencies must be listed.
 
+And it reads the installed documentation: the man pages loopcheck(1) and
+loopcheck(3) under MANDIR, identical to cli/loopcheck.1 and
+lib/loopcheck.3, and DATADIR/doc/loopcheck holding exactly the Markdown
+documents for users (not doc/TEAM.md), among them every *.md file either
+man page names with .Pa, so that their references lead somewhere.
+
 Usage: install.py --build DIR   (TAP output)
 """
 
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -68,6 +75,8 @@ def main():
         got = runpath(exe)
         pcdir = dest + os.path.join(prefix, libdir, "pkgconfig")
         pc_results = check_pc(pcdir, val.get("default_library", "shared"))
+        pc_results += check_docs(dest, os.path.join(prefix, val["mandir"]),
+                                 os.path.join(prefix, val["datadir"]))
     print("1..%d" % (1 + len(pc_results)))
     failed = 0
     if want == got or (want and want in got.split(":")):
@@ -122,6 +131,43 @@ def check_pc(pcdir, default_library):
         res.append((all(d in requires for d in DEPS),
                     "static library: loopcheck.pc lists %s" % ", ".join(DEPS),
                     text))
+    return res
+
+
+SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+USER_DOCS = ["formats.md", "gate-in-ci.md", "input-formats.md", "limits.md",
+             "patterns.md", "python.md"]
+
+
+def check_docs(dest, mandir, datadir):
+    """[(ok, name, detail)] for the man pages and documents installed in
+    DESTDIR dest (mandir, datadir: absolute, with the prefix)."""
+    res = []
+    named = set()
+    for src, sect in (("cli/loopcheck.1", "man1"), ("lib/loopcheck.3",
+                                                    "man3")):
+        inst = os.path.join(mandir, sect, os.path.basename(src))
+        path = dest + inst
+        with open(os.path.join(SOURCE, src), "rb") as fh:
+            want = fh.read()
+        got = None
+        if os.path.exists(path):
+            with open(path, "rb") as fh:
+                got = fh.read()
+        res.append((got == want, "%s installed as %s" % (src, inst),
+                    "missing" if got is None else "differs from the source"))
+        named |= set(re.findall(r"^\.Pa ([\w.-]+\.md)\b",
+                                want.decode("utf-8"), re.M))
+    docdir = os.path.join(datadir, "doc", "loopcheck")
+    have = (sorted(os.listdir(dest + docdir))
+            if os.path.isdir(dest + docdir) else [])
+    res.append((have == USER_DOCS, "%s holds %s" % (docdir,
+                                                    ", ".join(USER_DOCS)),
+                "installed: %s" % (", ".join(have) or "nothing")))
+    res.append((bool(named) and named <= set(have),
+                "every .Pa *.md of the man pages is installed (%s)" %
+                ", ".join(sorted(named)),
+                "not installed: %s" % ", ".join(sorted(named - set(have)))))
     return res
 
 
