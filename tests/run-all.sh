@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev valgrind \
+PKGS="meson ninja-build pkg-config groff-base gcc clang libclang-rt-14-dev valgrind \
 libutf8proc-dev libxxhash-dev libjson-c-dev libcmocka-dev python3 \
 python3-dask python3-distributed locales"
 if [ "${LC_SKIP_INSTALL:-0}" != 1 ]; then
