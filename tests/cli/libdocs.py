@@ -3,7 +3,8 @@
 
 1. Every symbol of lib/loopcheck.map has a prototype in the SYNOPSIS
    (.Ft + .Fn, or .Fo/.Fa/.Fc), and that prototype is the one in
-   include/loopcheck.h; the SYNOPSIS declares nothing else.
+   include/loopcheck.h; the SYNOPSIS declares nothing else. The typedefs
+   the page shows (.Vt lines, the lc_allocator block) are the header's.
 2. Every exported function is also named (.Fn) in the text after the
    SYNOPSIS, so none is listed without a word about it.
 3. Every lc_ name the page mentions is an exported function or a type of
@@ -96,6 +97,13 @@ def norm_type(t):
     return re.sub(r"\* \*", "**", t).strip()
 
 
+def squash(text):
+    """Whitespace-insensitive form of C text: one space between words,
+    none around punctuation."""
+    text = re.sub(r"\s+", " ", text)
+    return re.sub(r" ?([^\w ]) ?", r"\1", text).strip()
+
+
 def norm_params(params):
     ps = [norm_type(p) for p in params]
     return [] if ps in ([], ["void"]) else ps
@@ -185,8 +193,20 @@ def check_names(page, header, mapfile):
                 name, proto[0], name, ", ".join(proto[1]), hdr[name][0],
                 name, ", ".join(hdr[name][1])))
     bad += ["%s: declared twice in the SYNOPSIS" % n for n in dups]
-    res.append(("SYNOPSIS prototypes are the header's, of exported "
-                "functions only", bad))
+    # other declarations shown: .Vt typedef lines, and literal blocks
+    # outside EXAMPLES that start with a typedef (the allocator)
+    flat = squash(re.sub(r"/\*.*?\*/", " ", header, flags=re.S))
+    decls = re.findall(r"^\.Vt (typedef .*;)$", page, re.M)
+    decls += [unescape(b) for b in
+              literal_blocks(page[:page.find(".Sh EXAMPLES")])
+              if b.startswith("typedef ")]
+    bad += ["not in the header: %s" % d for d in decls
+            if squash(d) not in flat]
+    if not decls:
+        bad.append("no typedef shown (the lc_report_fn, lc_write_fn and "
+                   "lc_allocator declarations are gone?)")
+    res.append(("SYNOPSIS prototypes and the typedefs shown are the "
+                "header's, of exported functions only", bad))
     body = page[page.find(".Sh DESCRIPTION"):]
     named = set(re.findall(r"^\.Fn (lc_\w+)", body, re.M))
     named |= set(re.findall(r"\bFn (lc_\w+)", body))
