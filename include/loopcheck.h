@@ -607,7 +607,9 @@ LC_API lc_status lc_session_next_finding(lc_session *session,
                                          const lc_finding **finding);
 /** End of conversation: flushes end-only detectors. @since 0.1 */
 LC_API lc_status lc_session_finish(lc_session *session);
-/** Current findings (final after finish), in report order. @since 0.1 */
+/** Current findings: in the order found until lc_session_finish, which
+ * puts them in report order (first turn, kind, last turn) and makes them
+ * final. Both calls only read the session. @since 0.1 */
 LC_API size_t lc_session_finding_count(const lc_session *session);
 LC_API const lc_finding *lc_session_finding(const lc_session *session,
                                             size_t i);

@@ -61,7 +61,6 @@ struct lc_session {
     size_t ndets;
     int classify; /* a refusal kind is enabled: classify assistant turns */
     int finished;
-    int sorted;
     int has_err;
     lci_err err;
     lci_json *json; /* lc_session_parse's parser, made on first use */
@@ -340,7 +339,6 @@ lc_status lci_session_reset(lc_session *s) {
     s->qhead = s->qlen = 0;
     s->r.n = 0;
     s->finished = 0;
-    s->sorted = 0;
     if (s->has_err) {
         lci_err_clear(&s->err, a);
         s->has_err = 0;
@@ -399,9 +397,18 @@ static int finding_cmp(const void *pa, const void *pb) {
     return a->id < b->id ? -1 : (a->id > b->id);
 }
 
+static void session_sort(lc_session *s) {
+    if (s->nfind > 1)
+        qsort(s->findings, s->nfind, sizeof *s->findings, finding_cmp);
+}
+
+/* The findings are put in report order here, once no detector can add
+ * any, so that lc_session_finding only reads (it takes a const session,
+ * which two threads may read at once). The queue of lc_session_next_finding
+ * holds pointers: sorting the array does not disturb it. */
 lc_status lc_session_finish(lc_session *s) {
     size_t i;
-    lc_status st;
+    lc_status st = LC_OK;
     if (!s)
         return LC_ERR_INVALID_ARG;
     if (s->finished)
@@ -413,29 +420,20 @@ lc_status lc_session_finish(lc_session *s) {
         st = s->dets[i].vt->finish(s->dets[i].state, s);
         if (st != LC_OK) {
             session_error(s, st, "detector failed: ", s->dets[i].vt->name);
-            return st;
+            break;
         }
     }
-    return LC_OK;
-}
-
-static void session_sort(lc_session *s) {
-    if (s->nfind > 1)
-        qsort(s->findings, s->nfind, sizeof *s->findings, finding_cmp);
+    session_sort(s);
+    return st;
 }
 
 size_t lc_session_finding_count(const lc_session *s) {
     return s ? s->nfind : 0;
 }
 
-const lc_finding *lc_session_finding(const lc_session *cs, size_t i) {
-    lc_session *s = (lc_session *)(uintptr_t)cs;
+const lc_finding *lc_session_finding(const lc_session *s, size_t i) {
     if (!s || i >= s->nfind)
         return NULL;
-    if (s->finished && !s->sorted) {
-        session_sort(s);
-        s->sorted = 1;
-    }
     return &s->findings[i]->pub;
 }
 
@@ -493,7 +491,6 @@ lc_status lci_session_new_finding(lc_session *s, lc_kind kind,
     f->pub.families = NULL;
     s->reported[s->nfind] = 0;
     s->findings[s->nfind++] = f;
-    s->sorted = 0;
     *out = f;
     return LC_OK;
 }
