@@ -25,7 +25,9 @@
  * THREADS
  *
  *   Handles are not thread-safe; distinct handles may be used concurrently
- *   from different threads. A config is immutable once it has been used to
+ *   from different threads. Calls that take a const handle only read it:
+ *   several threads may make them on one handle at once while no thread
+ *   makes another call on it. A config is immutable once it has been used to
  *   create any handle (reader, session, conversation, summary, diff, or a
  *   batch call) and may then be shared read-only. Nothing in
  *   the library uses process-global mutable state.
