@@ -34,6 +34,10 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "cli"))
+import tap  # noqa: E402  tests/cli/tap.py
+
 LOOP_KINDS = ("exact_loop", "recurring_turn", "recycled_passage",
               "near_duplicate_loop", "degenerate_repetition",
               "stalled_conversation")
@@ -325,21 +329,11 @@ def main():
 
 
 def emit(cases, notes):
-    print("1..%d" % len(cases))
+    """The notes (the tables, the disagreements) as TAP comments, then the
+    plan and the cases (tests/cli/tap.py)."""
     for line in notes:
         print(("# " + line).rstrip())
-    failed = 0
-    for i, (name, problems) in enumerate(cases, 1):
-        if problems:
-            failed += 1
-            print("not ok %d - %s" % (i, name))
-            for pr in problems:
-                for line in str(pr).rstrip("\n").split("\n"):
-                    print("# " + line)
-        else:
-            print("ok %d - %s" % (i, name))
-    sys.stdout.flush()
-    return 1 if failed else 0
+    return tap.report(len(cases), cases)
 
 
 if __name__ == "__main__":
