@@ -510,6 +510,10 @@ int lci_family_find(const struct lci_patterns *p, const char *name);
 int lci_family_specificity(const struct lci_patterns *p, int family);
 int lci_family_weight(const struct lci_patterns *p, int family);
 unsigned lci_family_flags(const struct lci_patterns *p, int family);
+/* Bit f set for every family f scanned on assistant turns (neither
+ * disabled nor `role user`), kept with the patterns: refusal.c needs it
+ * for every assistant turn. 0 when p is NULL. */
+uint64_t lci_family_assistant_mask(const struct lci_patterns *p);
 /* Hashed features of an assistant turn for the linear refusal model
  * (refusal.c; trained by tools/train_refusal.py): fn(bucket, value) per
  * feature occurrence, bucket < LCI_FEAT_BUCKETS. */

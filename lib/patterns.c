@@ -146,6 +146,8 @@ struct lci_patterns {
     char **origins; /* owned source names */
     size_t norigins, caporigins;
     size_t nuser; /* patterns loaded from user files */
+    /* lci_family_assistant_mask (refresh_info) */
+    uint64_t assistant_fams;
 };
 
 /* ------------------------------------------------------------------ */
@@ -193,6 +195,10 @@ unsigned lci_family_flags(const struct lci_patterns *p, int family) {
                                                    : LCI_FAM_DISABLED;
 }
 
+uint64_t lci_family_assistant_mask(const struct lci_patterns *p) {
+    return p ? p->assistant_fams : 0;
+}
+
 lc_status lci_family_list(const struct lci_patterns *p, uint64_t set,
                           lci_buf *buf) {
     int i, first = 1;
@@ -227,14 +233,21 @@ const lc_pattern_info *lci_patterns_info(const struct lci_patterns *p,
     return &p->pats[i].info;
 }
 
+/* What follows from the families and patterns once they are final (after
+ * every compile and load, failed ones included). */
 static void refresh_info(struct lci_patterns *p) {
     size_t i;
+    int f;
     for (i = 0; i < p->npats; i++) {
         pat *q = &p->pats[i];
         q->info.family = p->fam[q->family].name;
         q->info.text = q->text;
         q->info.enabled = !(p->fam[q->family].flags & LCI_FAM_DISABLED);
     }
+    p->assistant_fams = 0;
+    for (f = 0; f < p->nfam; f++)
+        if (!(p->fam[f].flags & (LCI_FAM_DISABLED | LCI_FAM_USER_ROLE)))
+            p->assistant_fams |= (uint64_t)1 << f;
 }
 
 /* ------------------------------------------------------------------ */

@@ -64,7 +64,6 @@ typedef struct mrec {
 typedef struct scan_ctx {
     const struct lci_patterns *p;
     const lci_turn *t;
-    mrec recs[MAX_MATCHES];
     int n;
     uint8_t per_fam[LCI_MAX_FAMILIES]; /* live matches kept per family */
     /* running cursors (matches arrive by ascending tok_start) */
@@ -73,6 +72,7 @@ typedef struct scan_ctx {
     uint64_t work;        /* tokens and bytes walked (for tests) */
     size_t qpos;  /* byte cursor in norm for single-quote tracking */
     int qopen;    /* inside a '...' span at qpos */
+    mrec recs[MAX_MATCHES]; /* last: not cleared (classify_rules) */
 } scan_ctx;
 
 static int is_alnum_byte(unsigned char c) {
@@ -93,8 +93,11 @@ static void quote_advance(scan_ctx *c, size_t to) {
         to = len;
     for (i = c->qpos; i < to; i++) {
         unsigned char prev, next;
-        if (s[i] != '\'')
-            continue;
+        /* only apostrophes change the state: jump to the next one */
+        const unsigned char *q = memchr(s + i, '\'', to - i);
+        if (!q)
+            break;
+        i = (size_t)(q - s);
         prev = i ? s[i - 1] : ' ';
         next = i + 1 < len ? s[i + 1] : ' ';
         if (!c->qopen) {
@@ -545,12 +548,11 @@ static void classify_rules(const lc_config *cfg, const lci_turn *t,
         return;
     }
     nfam = lci_family_count(p);
-    for (f = 0; f < nfam; f++) {
-        unsigned fl = lci_family_flags(p, f);
-        if (!(fl & (LCI_FAM_DISABLED | LCI_FAM_USER_ROLE)))
-            mask |= (uint64_t)1 << f;
-    }
-    memset(&c, 0, sizeof c);
+    mask = lci_family_assistant_mask(p);
+    /* everything but recs (6 KiB, more than the rest of a short turn's
+     * classification costs): on_match writes each record it adds, and
+     * only the first c.n are read */
+    memset(&c, 0, offsetof(scan_ctx, recs));
     c.p = p;
     c.t = t;
     lci_patterns_scan_work(p, tk, n, mask, on_match, &c, work);
