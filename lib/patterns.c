@@ -362,12 +362,12 @@ static lc_status insert_entry(struct lci_patterns *p, const lci_alloc *a,
         uint32_t k2 = pair_of(h, pair_key(64, 0));
         p->pairbits[k2 / 64] |= (uint64_t)1 << (k2 % 64);
     } else {
-        uint32_t c;
-        for (c = 0; c < 64; c++)
-            if (fw->mask2b >> c & 1u) {
-                uint32_t k2 = pair_of(h, pair_key(bit, (uint64_t)c << 6));
-                p->pairbits[k2 / 64] |= (uint64_t)1 << (k2 % 64);
-            }
+        uint64_t left = fw->mask2b; /* its set bits, lowest first */
+        for (; left; left &= left - 1) {
+            uint32_t c = lci_ctz64(left);
+            uint32_t k2 = pair_of(h, pair_key(bit, (uint64_t)c << 6));
+            p->pairbits[k2 / 64] |= (uint64_t)1 << (k2 % 64);
+        }
     }
     p->entries[p->nentries].hash = h;
     p->entries[p->nentries].pat = pi;
@@ -452,6 +452,31 @@ static lc_status index_pattern(struct lci_patterns *p, const lci_alloc *a,
     }
 }
 
+/* A larger slot table for the entries built (load factor <= 1/2 again).
+ * The entries, the filters and the entries' order do not depend on the
+ * table's size, so they are chained into it again in the order they were
+ * made, each at the head of its slot: every chain comes out as a
+ * rebuild with this size from the start would make it (and is walked in
+ * the same order by the scan), without running index_pattern again -
+ * which was most of the cost of compiling the built-in library. */
+static lc_status reslot_index(struct lci_patterns *p, const lci_alloc *a) {
+    size_t want = 64, i;
+    uint32_t *s;
+    while (want < p->npats * 4 || want < p->nentries * 2)
+        want *= 2;
+    if (!(s = lci_calloc(a, want, sizeof *s)))
+        return LC_ERR_NOMEM;
+    for (i = 0; i < p->nentries; i++) {
+        size_t k = slot_of(p->entries[i].hash, p->entries[i].bit, want);
+        p->entries[i].next = s[k];
+        s[k] = (uint32_t)i + 1;
+    }
+    lci_free(a, p->slots);
+    p->slots = s;
+    p->nslots = want;
+    return LC_OK;
+}
+
 static lc_status rebuild_index(struct lci_patterns *p, const lci_alloc *a) {
     size_t want = 64, i;
     lc_status st;
@@ -478,20 +503,18 @@ static lc_status rebuild_index(struct lci_patterns *p, const lci_alloc *a) {
         st = index_pattern(p, a, (uint32_t)i, p->pats[i].prog, 0);
         for (j = 0; j < p->nfw && st == LC_OK; j++) {
             uint64_t m = p->fw[j].mask;
-            uint32_t b;
             if (m == ~(uint64_t)0) {
                 st = insert_entry(p, a, &p->fw[j], 64, (uint32_t)i);
                 continue;
             }
-            for (b = 0; b < 64 && st == LC_OK; b++)
-                if (m & (uint64_t)1 << b)
-                    st = insert_entry(p, a, &p->fw[j], b, (uint32_t)i);
+            for (; m && st == LC_OK; m &= m - 1) /* set bits, lowest first */
+                st = insert_entry(p, a, &p->fw[j], lci_ctz64(m), (uint32_t)i);
         }
         if (st != LC_OK)
             return st;
     }
     if (p->nentries * 2 > p->nslots)
-        return rebuild_index(p, a); /* now that the count is known */
+        return reslot_index(p, a); /* now that the count is known */
     return LC_OK;
 }
 
