@@ -274,23 +274,37 @@ static size_t slot_of(uint64_t h, uint32_t bit, size_t nslots) {
     return (size_t)((h ^ (h >> 32)) & (nslots - 1));
 }
 
+/* A word mask twice: bit (hash & 63) in lo, bit (hash >> 6 & 63) in hi.
+ * The walks below do not depend on which bits are taken, so both masks
+ * come from one walk (the index keeps both; two walks per mask made
+ * compiling the built-in library twice as slow). */
+typedef struct mask2 {
+    uint64_t lo, hi;
+} mask2;
+
+static const mask2 mask2_any = {~(uint64_t)0, ~(uint64_t)0};
+
 /*
  * Mask of the words that can follow the instruction before pc: one bit
- * (hash >> shift & 63) per word reachable without consuming a token. A
- * gap, a match or anything unexpected gives ~0 (no filter).
+ * per word reachable without consuming a token. A gap, a match or
+ * anything unexpected gives ~0 (no filter).
  */
-static uint64_t next_mask(const struct lci_patterns *p, uint32_t pc,
-                          int depth, unsigned shift) {
-    uint64_t m = 0;
+static mask2 next_mask(const struct lci_patterns *p, uint32_t pc,
+                       int depth) {
+    mask2 m = {0, 0}, r;
     for (;;) {
         const insn *in = &p->insns[pc];
         if (depth > 64)
-            return ~(uint64_t)0;
+            return mask2_any;
         switch (in->op) {
         case OP_TOK:
-            return m | (uint64_t)1 << (in->hash >> shift & 63);
+            m.lo |= (uint64_t)1 << (in->hash & 63);
+            m.hi |= (uint64_t)1 << (in->hash >> 6 & 63);
+            return m;
         case OP_SPLIT:
-            m |= next_mask(p, in->x, depth + 1, shift);
+            r = next_mask(p, in->x, depth + 1);
+            m.lo |= r.lo;
+            m.hi |= r.hi;
             pc = in->y;
             break;
         case OP_JMP:
@@ -304,7 +318,7 @@ static uint64_t next_mask(const struct lci_patterns *p, uint32_t pc,
         case OP_FAIL:
             return m;
         default: /* OP_GAP, OP_MATCH */
-            return ~(uint64_t)0;
+            return mask2_any;
         }
     }
 }
@@ -315,18 +329,23 @@ static uint64_t next_mask(const struct lci_patterns *p, uint32_t pc,
  * pattern when pc follows its first word), the words that can follow
  * it. Gaps, matches and anything unexpected give ~0.
  */
-static uint64_t next2_mask(const struct lci_patterns *p, uint32_t pc,
-                           int depth, unsigned shift) {
-    uint64_t m = 0;
+static mask2 next2_mask(const struct lci_patterns *p, uint32_t pc,
+                        int depth) {
+    mask2 m = {0, 0}, r;
     for (;;) {
         const insn *in = &p->insns[pc];
         if (depth > 64)
-            return ~(uint64_t)0;
+            return mask2_any;
         switch (in->op) {
         case OP_TOK:
-            return m | next_mask(p, pc + 1, 0, shift);
+            r = next_mask(p, pc + 1, 0);
+            m.lo |= r.lo;
+            m.hi |= r.hi;
+            return m;
         case OP_SPLIT:
-            m |= next2_mask(p, in->x, depth + 1, shift);
+            r = next2_mask(p, in->x, depth + 1);
+            m.lo |= r.lo;
+            m.hi |= r.hi;
             pc = in->y;
             break;
         case OP_JMP:
@@ -340,7 +359,7 @@ static uint64_t next2_mask(const struct lci_patterns *p, uint32_t pc,
         case OP_FAIL:
             return m;
         default: /* OP_GAP, OP_MATCH */
-            return ~(uint64_t)0;
+            return mask2_any;
         }
     }
 }
@@ -420,12 +439,13 @@ static lc_status index_pattern(struct lci_patterns *p, const lci_alloc *a,
         switch (in->op) {
         case OP_TOK: {
             first_word_t w;
+            mask2 m2 = next_mask(p, pc + 1, 0), m3 = next2_mask(p, pc + 1, 0);
             (void)pi;
             w.hash = in->hash;
-            w.mask = next_mask(p, pc + 1, 0, 0);
-            w.mask3 = next2_mask(p, pc + 1, 0, 0);
-            w.mask2b = next_mask(p, pc + 1, 0, 6);
-            w.mask3b = next2_mask(p, pc + 1, 0, 6);
+            w.mask = m2.lo;
+            w.mask3 = m3.lo;
+            w.mask2b = m2.hi;
+            w.mask3b = m3.hi;
             return add_first(p, a, &w);
         }
         case OP_SPLIT:
