@@ -364,6 +364,113 @@ static void test_many_patterns(void **state) {
     lc_config_free(cfg);
 }
 
+typedef struct all_hits {
+    lci_pmatch *m;
+    size_t n, max;
+} all_hits;
+
+static int collect_all(const lci_pmatch *m, void *ud) {
+    all_hits *h = ud;
+    if (h->n < h->max)
+        h->m[h->n] = *m;
+    h->n++;
+    return 0;
+}
+
+/* Every match of family "t" in text, in the order the scan reports
+ * them (the index's chain order within a position), into h. */
+static void scan_all(lc_config *cfg, const char *text, size_t len,
+                     all_hits *h) {
+    lci_turn t;
+    size_t bad;
+    int fam = lci_family_find(cfg->patterns, "t");
+    assert_true(fam >= 0);
+    memset(&t, 0, sizeof t);
+    assert_int_equal(
+        lci_turn_init(&t, cfg, LC_ROLE_ASSISTANT, NULL, 0, text, len, &bad),
+        LC_OK);
+    h->n = 0;
+    lci_patterns_scan(cfg->patterns, t.tokens, t.ntokens, (uint64_t)1 << fam,
+                      collect_all, h);
+    lci_turn_free(&t, &cfg->alloc);
+}
+
+/* The index is built with a slot table sized from the pattern count and
+ * re-chained into a larger one once the entries are counted
+ * (patterns.c, reslot_index); loaded in pieces, the same patterns get
+ * the final size directly. Either way the scan must report the same
+ * matches in the same order: generated patterns sharing a few first
+ * words (long chains, "any second word" entries from gaps), scanned over
+ * generated text, loaded at once and in six pieces. */
+static void test_index_build_order(void **state) {
+    enum { NPAT = 1500, PIECES = 6, NWORDS = 3000, MAXHITS = 60000 };
+    lc_config *one, *parts;
+    lci_buf pats, text;
+    all_hits a, b;
+    size_t i, k;
+    uint32_t x = 12345;
+    (void)state;
+    assert_int_equal(lc_config_new(NULL, &one), LC_OK);
+    assert_int_equal(lc_config_new(NULL, &parts), LC_OK);
+    lci_buf_init(&pats, &one->alloc);
+    lci_buf_init(&text, &one->alloc);
+    assert_int_equal(lci_buf_printf(&pats, "[family t]\n"), LC_OK);
+    for (i = 0; i < NPAT; i++)
+        assert_int_equal(
+            lci_buf_printf(&pats,
+                           i % 5 == 0 ? "w%zu ... z%zu\n"
+                                      : "w%zu (x%zu|y%zu) [z%zu]\n",
+                           i % 7, i % 11, i % 13, i % 5),
+            LC_OK);
+    assert_int_equal(lc_config_add_patterns(one, "t.lcp", pats.data, pats.len),
+                     LC_OK);
+    for (k = 0; k < PIECES; k++) {
+        lci_buf piece;
+        lci_buf_init(&piece, &one->alloc);
+        assert_int_equal(lci_buf_printf(&piece, "[family t]\n"), LC_OK);
+        for (i = k * (NPAT / PIECES); i < (k + 1) * (NPAT / PIECES); i++)
+            assert_int_equal(
+                lci_buf_printf(&piece,
+                               i % 5 == 0 ? "w%zu ... z%zu\n"
+                                          : "w%zu (x%zu|y%zu) [z%zu]\n",
+                               i % 7, i % 11, i % 13, i % 5),
+                LC_OK);
+        assert_int_equal(
+            lc_config_add_patterns(parts, "t.lcp", piece.data, piece.len),
+            LC_OK);
+        lci_buf_free(&piece);
+    }
+    assert_int_equal(lc_config_pattern_count(one),
+                     lc_config_pattern_count(parts));
+    for (i = 0; i < NWORDS; i++) {
+        static const char pre[] = "wxyz";
+        x = x * 1103515245u + 12345u;
+        assert_int_equal(lci_buf_printf(&text, "%c%u ", pre[(x >> 16) % 4],
+                                        (x >> 20) % 13),
+                         LC_OK);
+    }
+    a.m = malloc(MAXHITS * sizeof *a.m);
+    b.m = malloc(MAXHITS * sizeof *b.m);
+    assert_non_null(a.m);
+    assert_non_null(b.m);
+    a.max = b.max = MAXHITS;
+    scan_all(one, text.data, text.len, &a);
+    scan_all(parts, text.data, text.len, &b);
+    assert_true(a.n > 100 && a.n <= MAXHITS);
+    assert_int_equal(a.n, b.n);
+    for (i = 0; i < a.n; i++) {
+        assert_int_equal(a.m[i].pattern, b.m[i].pattern);
+        assert_int_equal(a.m[i].tok_start, b.m[i].tok_start);
+        assert_int_equal(a.m[i].tok_end, b.m[i].tok_end);
+    }
+    free(a.m);
+    free(b.m);
+    lci_buf_free(&pats);
+    lci_buf_free(&text);
+    lc_config_free(one);
+    lc_config_free(parts);
+}
+
 /* The pushback test must not allocate at all (and never through
  * anything but the config's allocator): counted here. */
 static tu_counting pb_count;
@@ -520,6 +627,7 @@ int main(void) {
         cmocka_unit_test(test_disable_builtin),
         cmocka_unit_test(test_frozen_config),
         cmocka_unit_test(test_many_patterns),
+        cmocka_unit_test(test_index_build_order),
         cmocka_unit_test(test_pushback_builtin),
         cmocka_unit_test(test_never_match),
         cmocka_unit_test(test_bom),
