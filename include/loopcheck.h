@@ -288,7 +288,10 @@ typedef enum lc_opt {
      *   finding: whichever of exact/near is certain first.
      * - recurring_turn: the same words from the same speaker coming back
      *   non-consecutively recur_min times (recur_short_min times for
-     *   turns under recur_short_words words, e.g. "ok", "why?");
+     *   turns under recur_short_words words, e.g. "ok", "why?";
+     *   recur_long_min times for turns of >= passage_words words: a
+     *   whole paragraph said again word for word is at least a recycled
+     *   passage, which recycled_passage leaves to this rule);
      *   occurrences that only continue a cycle (the turns since the last
      *   occurrence repeat, identically or near-identically) are the loop
      *   detectors' and not counted; tool calls count with their
@@ -297,7 +300,8 @@ typedef enum lc_opt {
      *   same speaker said in an earlier turn (winnowed k-word shingle
      *   fingerprints, k = passage_words - winnow_window + 1), counted if
      *   it holds a whole sentence of the later turn or is twice as long;
-     *   linked to the most recent earlier turn; identical turns excluded.
+     *   linked to the most recent earlier turn; identical turns excluded
+     *   (recurring_turn reports them, from recur_long_min occurrences).
      * - degenerate_repetition: one turn whose word 3-grams repeat
      *   >= degenerate_percent, with >= degenerate_min_words words, code,
      *   lists, tables and dividers skipped.
@@ -318,6 +322,7 @@ typedef enum lc_opt {
     LC_OPT_STALL_WINDOW = 30,        /**< last K turns, default 10 */
     LC_OPT_STALL_PERCENT = 31,       /**< share looping, default 60 */
     LC_OPT_HISTORY_TURNS = 32,       /**< window of turns kept, default 512 */
+    LC_OPT_RECUR_LONG_MIN = 33,      /**< count needed for turns of >= passage_words words, default 2 */
 
     /* refusal detectors */
     LC_OPT_REFUSAL_LOOP_MIN = 40,    /**< consecutive refusals, default 3 */

@@ -35,6 +35,10 @@ static const struct {
     {LC_OPT_RECUR_MIN, "recur_min", 2, 1000, 3},
     {LC_OPT_RECUR_SHORT_WORDS, "recur_short_words", 1, 100, 4},
     {LC_OPT_RECUR_SHORT_MIN, "recur_short_min", 2, 1000, 5},
+    /* a whole turn of passage_words or more said again word for word:
+     * recycled_passage excludes identical turns, so this rule must see
+     * the second time (ConvAI2 bots repeating a 14-word line) */
+    {LC_OPT_RECUR_LONG_MIN, "recur_long_min", 2, 1000, 2},
     {LC_OPT_PASSAGE_WORDS, "passage_words", 4, 1000, 12},
     {LC_OPT_WINNOW_WINDOW, "winnow_window", 1, 64, 4},
     {LC_OPT_NEAR_DUP_PERCENT, "near_dup_percent", 10, 100, 60},

@@ -23,8 +23,27 @@
  *  - The finding is made when LC_OPT_RECUR_MIN occurrences are counted
  *    within the history window; a turn with fewer than
  *    LC_OPT_RECUR_SHORT_WORDS words ("ok", "why?", "what?") is generic and
- *    needs LC_OPT_RECUR_SHORT_MIN occurrences instead. Turns without any
- *    word are ignored. Later occurrences EXTEND the finding (count grows).
+ *    needs LC_OPT_RECUR_SHORT_MIN occurrences instead, and a turn of at
+ *    least LC_OPT_PASSAGE_WORDS words LC_OPT_RECUR_LONG_MIN (default 2):
+ *    a paragraph said again word for word is a recycled passage, and
+ *    recycled_passage leaves identical turns to this rule, so with 3 a
+ *    bot repeating a 14-word line once got no finding at all while the
+ *    same line inside a longer turn was one (measured on ConvAI2,
+ *    tests/quality). Tool calls keep the other two rules: re-running a
+ *    call with the same result twice is common, not a loop. Turns
+ *    without any word are ignored. Later occurrences EXTEND the finding
+ *    (count grows).
+ *  - A finding that only the long rule makes (fewer than LC_OPT_RECUR_MIN
+ *    occurrences) is decided d turns after its last occurrence, d being
+ *    that occurrence's distance to the one before (at lc_session_finish
+ *    if the conversation ends first; at once if d > LC_OPT_MAX_PERIOD,
+ *    which no loop can have): if the d turns then ending continue the
+ *    cycle, the turn is entering a loop that exact_loop or
+ *    near_duplicate_loop reports (the seed's refusal R U R U R ..., a
+ *    joke told over and over), and recurring_turn stays quiet as it does
+ *    with 3 occurrences; otherwise it reports. So a repeated paragraph
+ *    is reported d turns late in a live session, and a loop's entry is
+ *    never reported twice.
  *  - Agents: tool observations (role tool) are not speaker turns and are
  *    ignored. An assistant tool call is keyed on its action (the
  *    canonical calls, without the thought written around them:
@@ -63,6 +82,13 @@ typedef struct recur_entry {
     lci_finding *f;     /* finding once reported */
 } recur_entry;
 
+/* A finding of the long rule waiting for its decision (see banner). */
+typedef struct recur_defer {
+    uint64_t key; /* its entry's map key (the entry may have been swept) */
+    uint32_t at;  /* the occurrence that reached the count */
+    uint32_t d;   /* its distance to the occurrence before */
+} recur_defer;
+
 typedef struct recur_state {
     const lci_alloc *a;
     lci_u64map map; /* key -> pool index + 1 */
@@ -72,6 +98,9 @@ typedef struct recur_state {
     size_t npool, cappool;
     uint32_t free_head; /* pool index + 1, 0 if none */
     uint32_t window, maxp, need, need_short, short_words, pct;
+    uint32_t need_long, long_words;
+    recur_defer *defer; /* in order of `at + d` */
+    size_t ndefer, capdefer;
     lci_sketch ska, skb; /* for the cycle check */
     uint32_t pending; /* tool call waiting for its observation, 0 if none */
     uint32_t next_sweep;
@@ -88,6 +117,8 @@ static lc_status recur_create(lc_session *s, void **out) {
     r->need = (uint32_t)lci_opt(cfg, LC_OPT_RECUR_MIN);
     r->need_short = (uint32_t)lci_opt(cfg, LC_OPT_RECUR_SHORT_MIN);
     r->short_words = (uint32_t)lci_opt(cfg, LC_OPT_RECUR_SHORT_WORDS);
+    r->need_long = (uint32_t)lci_opt(cfg, LC_OPT_RECUR_LONG_MIN);
+    r->long_words = (uint32_t)lci_opt(cfg, LC_OPT_PASSAGE_WORDS);
     r->pct = (uint32_t)lci_opt(cfg, LC_OPT_NEAR_DUP_PERCENT);
     r->next_sweep = r->window;
     *out = r;
@@ -158,6 +189,7 @@ static void recur_destroy(void *st, const lci_alloc *a) {
         return;
     pool_clear(r);
     lci_free(a, r->pool);
+    lci_free(a, r->defer);
     lci_u64map_free(&r->map, a);
     lci_free(a, r);
 }
@@ -175,6 +207,7 @@ static lc_status recur_reset(void *st, lc_session *s) {
         r->cappool = 0;
     }
     lci_u64map_clear(&r->map, r->a, (size_t)1 << 12);
+    r->ndefer = 0;
     r->pending = 0;
     r->next_sweep = r->window;
     return LC_OK;
@@ -219,11 +252,24 @@ static bool continues_cycle(recur_state *r, lc_session *s, uint32_t n,
     return true;
 }
 
+/* Occurrences turn t needs (see banner). */
+static uint32_t need_of(const recur_state *r, const lci_turn *t) {
+    if (t->ntokens < r->short_words)
+        return r->need_short;
+    if (t->ntokens >= r->long_words && !lci_turn_is_call(t))
+        return r->need_long;
+    return r->need;
+}
+
 /* Count turn `idx` (a candidate occurrence) under `key`. */
+static lc_status make_finding(lc_session *s, recur_entry *e,
+                              const lci_turn *t, uint32_t idx,
+                              uint32_t need);
+
 static lc_status occurrence(recur_state *r, lc_session *s, uint32_t idx,
                             uint64_t key) {
     const lci_turn *t = lci_session_turn(s, idx);
-    uint32_t lo = idx >= r->window ? idx - r->window + 1 : 1, need, i;
+    uint32_t lo = idx >= r->window ? idx - r->window + 1 : 1, need, prev;
     uint32_t *occ;
     uint64_t *slot;
     bool created;
@@ -237,7 +283,8 @@ static lc_status occurrence(recur_state *r, lc_session *s, uint32_t idx,
     if (created)
         *slot = entry_new(r);
     e = entry_at(r, *slot);
-    if (e->seen_last && continues_cycle(r, s, idx, idx - e->seen_last)) {
+    prev = e->seen_last;
+    if (prev && continues_cycle(r, s, idx, idx - prev)) {
         e->seen_last = idx;
         return LC_OK;
     }
@@ -278,7 +325,7 @@ static lc_status occurrence(recur_state *r, lc_session *s, uint32_t idx,
             return st;
         f->pub.count++;
         lci_finding_set_span(s, f, f->pub.first_turn, idx);
-        need = t->ntokens < r->short_words ? r->need_short : r->need;
+        need = need_of(r, t);
         f->pub.score = f->pub.count >= 2 * need
                            ? 1.0
                            : (double)f->pub.count / (2.0 * need);
@@ -286,9 +333,33 @@ static lc_status occurrence(recur_state *r, lc_session *s, uint32_t idx,
         lci_session_touch(s, f);
         return LC_OK;
     }
-    need = t->ntokens < r->short_words ? r->need_short : r->need;
+    need = need_of(r, t);
     if (e->n < need)
         return LC_OK;
+    if (e->n < r->need && prev && idx - prev <= r->maxp) {
+        /* the long rule alone: decide once the cycle could go on */
+        size_t cap = r->capdefer;
+        if ((st = lci_grow(r->a, (void **)&r->defer, sizeof *r->defer, &cap,
+                           r->ndefer + 1)) != LC_OK)
+            return st;
+        r->capdefer = cap;
+        r->defer[r->ndefer].key = key;
+        r->defer[r->ndefer].at = idx;
+        r->defer[r->ndefer].d = idx - prev;
+        r->ndefer++;
+        return LC_OK;
+    }
+    return make_finding(s, e, t, idx, need);
+}
+
+/* Report entry e's counted occurrences (the latest is turn t = idx) as a
+ * new finding. */
+static lc_status make_finding(lc_session *s, recur_entry *e,
+                              const lci_turn *t, uint32_t idx,
+                              uint32_t need) {
+    const uint32_t *occ = occ_of(e);
+    uint32_t i;
+    lc_status st;
     st = lci_session_new_finding(s, LC_KIND_RECURRING_TURN, &e->f);
     if (st != LC_OK)
         return st;
@@ -342,6 +413,35 @@ static lc_status sweep(recur_state *r, uint32_t n) {
     return lci_u64map_retain(&r->map, r->a, keep_recent, &c);
 }
 
+/* Decide the waiting findings whose turn has come: turn n has just been
+ * seen (all of them at the end of the conversation, `end`). */
+static lc_status decide(recur_state *r, lc_session *s, uint32_t n, int end) {
+    size_t i, kept = 0;
+    lc_status st = LC_OK;
+    for (i = 0; i < r->ndefer; i++) {
+        const recur_defer q = r->defer[i];
+        const uint64_t *v;
+        recur_entry *e;
+        const lci_turn *t;
+        if (st != LC_OK || (!end && q.at + q.d > n)) {
+            r->defer[kept++] = q;
+            continue;
+        }
+        v = lci_u64map_get(&r->map, q.key);
+        e = v ? entry_at(r, *v) : NULL;
+        /* gone from the window, reported by now (a third occurrence),
+         * no longer holding the count, or entering a loop: nothing */
+        if (!e || e->f || e->n < r->need_long ||
+            occ_of(e)[e->head + e->n - 1] != q.at ||
+            !(t = lci_session_turn(s, q.at)) ||
+            (!end && continues_cycle(r, s, q.at + q.d, q.d)))
+            continue;
+        st = make_finding(s, e, t, q.at, need_of(r, t));
+    }
+    r->ndefer = kept;
+    return st;
+}
+
 static lc_status recur_on_turn(void *st, lc_session *s, const lci_turn *t) {
     recur_state *r = st;
     uint32_t n = t->pub.index;
@@ -353,19 +453,24 @@ static lc_status recur_on_turn(void *st, lc_session *s, const lci_turn *t) {
     }
     if (n >= r->next_sweep && (rc = sweep(r, n)) != LC_OK)
         return rc;
-    if (t->pub.role == LC_ROLE_TOOL || t->ntokens == 0)
-        return LC_OK;
-    if (lci_turn_is_call(t)) {
-        r->pending = n;
-        return LC_OK;
-    }
-    return occurrence(r, s, n,
+    if (t->pub.role != LC_ROLE_TOOL && t->ntokens != 0) {
+        if (lci_turn_is_call(t))
+            r->pending = n;
+        else if ((rc = occurrence(
+                      r, s, n,
                       lci_mix64(lci_session_words_key(s, t) ^
-                                lci_session_speaker_key(s, t)));
+                                lci_session_speaker_key(s, t)))) != LC_OK)
+            return rc;
+    }
+    return r->ndefer ? decide(r, s, n, 0) : LC_OK;
 }
 
 static lc_status recur_finish(void *st, lc_session *s) {
-    return flush_pending(st, s, NULL);
+    recur_state *r = st;
+    lc_status rc = flush_pending(r, s, NULL);
+    if (rc != LC_OK)
+        return rc;
+    return r->ndefer ? decide(r, s, 0, 1) : LC_OK;
 }
 
 const lci_detector_vt lci_detect_recurring = {

@@ -47,7 +47,10 @@
  * Identical turns (same hash, or the same words up to punctuation and
  * emoji: lci_turn_words_hash) never form a pair: repetition of a whole
  * turn is exact_loop's (consecutive) or recurring_turn's
- * (non-consecutive) finding, so the seed's refusal loop gives none here.
+ * (non-consecutive) finding - the latter from the second time for a turn
+ * of passage_words words or more (LC_OPT_RECUR_LONG_MIN), so a whole
+ * paragraph said again is never less than a recycled passage - and the
+ * seed's refusal loop gives none here.
  *
  * Cost per turn O(words) plus the extensions (each later-turn token is
  * extended over at most once per source turn); memory: the index holds

@@ -103,6 +103,7 @@ static const lc_config *config_for(uint8_t b) {
             {LC_OPT_MIN_REPEATS, 2},         {LC_OPT_MAX_PERIOD, 32},
             {LC_OPT_RECUR_MIN, 2},           {LC_OPT_RECUR_SHORT_WORDS, 1},
             {LC_OPT_RECUR_SHORT_MIN, 2},     {LC_OPT_PASSAGE_WORDS, 4},
+            {LC_OPT_RECUR_LONG_MIN, 2},
             {LC_OPT_WINNOW_WINDOW, 1},       {LC_OPT_NEAR_DUP_PERCENT, 10},
             {LC_OPT_DEGENERATE_PERCENT, 10}, {LC_OPT_DEGENERATE_MIN_WORDS, 4},
             {LC_OPT_STALL_WINDOW, 2},        {LC_OPT_STALL_PERCENT, 10},

@@ -588,6 +588,73 @@ static void t_seed(void **state) {
     lc_config_free(cfg);
 }
 
+/* A 15-word answer said at turns 2 and 6 (recurring-bot-reasks #3):
+ * recurring_turn with 2 occurrences (recur_long_min), decided d = 4
+ * turns after the repeat, i.e. announced when turn 10 arrives, and at
+ * finish when the conversation stops before that turn. With d greater
+ * than max_period no loop can follow, so it is announced at turn 6;
+ * with recur_long_min = 3 there is no finding. Returns the turn at which
+ * the finding was announced (0: none; turn count + 1: at finish). */
+static uint32_t long_repeat_announced(int64_t long_min, int64_t max_period,
+                                      size_t nturns) {
+    lc_config *cfg = NULL;
+    lc_conversation *c;
+    lc_session *s = NULL;
+    const lc_finding *f;
+    json_object *obj;
+    char path[4096], *data, *p, *line;
+    uint32_t at = 0, k = 0;
+    size_t i;
+    snprintf(path, sizeof path, "%s/loops/recurring-bot-reasks.jsonl",
+             tu_fixtures_dir());
+    data = tu_slurp(path, NULL);
+    assert_non_null(data);
+    for (p = data; (line = strsep(&p, "\n")) != NULL && ++k < 3;)
+        ;
+    assert_non_null(line);
+    obj = json_tokener_parse(line);
+    assert_non_null(obj);
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_config_set(cfg, LC_OPT_RECUR_LONG_MIN, long_min),
+                     LC_OK);
+    assert_int_equal(lc_config_set(cfg, LC_OPT_MAX_PERIOD, max_period),
+                     LC_OK);
+    c = conv_from_json(cfg, obj, 3);
+    assert_true(lc_conversation_turn_count(c) >= nturns);
+    assert_int_equal(lc_session_new(cfg, &s), LC_OK);
+    for (i = 0; i <= nturns; i++) {
+        if (i < nturns)
+            assert_int_equal(
+                lc_session_push_turn(s, lc_conversation_turn(c, i)), LC_OK);
+        else
+            assert_int_equal(lc_session_finish(s), LC_OK);
+        while (lc_session_next_finding(s, &f) == LC_OK) {
+            assert_int_equal(f->kind, LC_KIND_RECURRING_TURN);
+            assert_int_equal(f->event, LC_EVENT_NEW);
+            assert_int_equal(at, 0);
+            assert_int_equal(f->first_turn, 2);
+            assert_int_equal(f->last_turn, 6);
+            assert_int_equal(f->count, 2);
+            assert_int_equal(f->role, LC_ROLE_ASSISTANT);
+            at = (uint32_t)i + 1;
+        }
+    }
+    lc_session_free(s);
+    lc_conversation_free(c);
+    lc_config_free(cfg);
+    json_object_put(obj);
+    free(data);
+    return at;
+}
+
+static void t_recurring_long_timing(void **state) {
+    (void)state;
+    assert_int_equal(long_repeat_announced(2, 8, 10), 10);
+    assert_int_equal(long_repeat_announced(2, 8, 8), 9); /* at finish */
+    assert_int_equal(long_repeat_announced(2, 3, 10), 6);
+    assert_int_equal(long_repeat_announced(3, 8, 10), 0);
+}
+
 /* Live: the seed's loop is reported at its 3rd repetition (turn 24) and
  * then extended block by block. */
 static void t_seed_live_timing(void **state) {
@@ -1976,6 +2043,7 @@ int main(void) {
         cmocka_unit_test(t_agent_stuck_error),
         cmocka_unit_test(t_error_signature),
         cmocka_unit_test(t_recurring_bot),
+        cmocka_unit_test(t_recurring_long_timing),
         cmocka_unit_test(t_recycled),
         cmocka_unit_test(t_neardup_bot),
         cmocka_unit_test(t_degenerate_jobs),
