@@ -285,20 +285,33 @@ nomem:
 /* ------------------------------------------------------------------ */
 
 /* Generic role names only: transcript-specific names ("Therapist",
- * "Patient") are mapped by option or by the transcript heuristic. */
+ * "Patient") are mapped by option or by the transcript heuristic. The
+ * length is kept with each name: this runs once per turn, and a strlen
+ * per candidate was most of its cost. */
+#define ROLE_NAME(s, r) {s, sizeof s - 1, r}
 static const struct {
     const char *name;
+    size_t len;
     lc_role role;
 } role_names[] = {
-    {"user", LC_ROLE_USER},           {"human", LC_ROLE_USER},
-    {"customer", LC_ROLE_USER},       {"prompter", LC_ROLE_USER},
-    {"assistant", LC_ROLE_ASSISTANT}, {"gpt", LC_ROLE_ASSISTANT},
-    {"bot", LC_ROLE_ASSISTANT},       {"model", LC_ROLE_ASSISTANT},
-    {"ai", LC_ROLE_ASSISTANT},        {"chatbot", LC_ROLE_ASSISTANT},
-    {"system", LC_ROLE_SYSTEM},       {"developer", LC_ROLE_SYSTEM},
-    {"tool", LC_ROLE_TOOL},           {"function", LC_ROLE_TOOL},
-    {"ipython", LC_ROLE_TOOL},        {"observation", LC_ROLE_TOOL},
+    ROLE_NAME("user", LC_ROLE_USER),
+    ROLE_NAME("human", LC_ROLE_USER),
+    ROLE_NAME("customer", LC_ROLE_USER),
+    ROLE_NAME("prompter", LC_ROLE_USER),
+    ROLE_NAME("assistant", LC_ROLE_ASSISTANT),
+    ROLE_NAME("gpt", LC_ROLE_ASSISTANT),
+    ROLE_NAME("bot", LC_ROLE_ASSISTANT),
+    ROLE_NAME("model", LC_ROLE_ASSISTANT),
+    ROLE_NAME("ai", LC_ROLE_ASSISTANT),
+    ROLE_NAME("chatbot", LC_ROLE_ASSISTANT),
+    ROLE_NAME("system", LC_ROLE_SYSTEM),
+    ROLE_NAME("developer", LC_ROLE_SYSTEM),
+    ROLE_NAME("tool", LC_ROLE_TOOL),
+    ROLE_NAME("function", LC_ROLE_TOOL),
+    ROLE_NAME("ipython", LC_ROLE_TOOL),
+    ROLE_NAME("observation", LC_ROLE_TOOL),
 };
+#undef ROLE_NAME
 
 bool lci_role_from_name(const char *name, size_t len, lc_role *role) {
     size_t i, j;
@@ -306,7 +319,7 @@ bool lci_role_from_name(const char *name, size_t len, lc_role *role) {
         return false;
     for (i = 0; i < sizeof role_names / sizeof role_names[0]; i++) {
         const char *n = role_names[i].name;
-        if (strlen(n) != len)
+        if (role_names[i].len != len)
             continue;
         for (j = 0; j < len; j++) {
             char ch = name[j];
