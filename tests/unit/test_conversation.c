@@ -68,6 +68,45 @@ static void test_utf8_valid_prefix(void **state) {
 }
 
 /* The diagnostics of c as "CODE message" lines, into out. */
+/* The fast paths of lci_utf8_valid_prefix (blocks of 64, 16 and 8
+ * ASCII bytes) against a code point at a time with lci_utf8_next, on
+ * ASCII text with a valid or invalid sequence at every offset near the
+ * block edges. */
+static size_t valid_prefix_ref(const char *str, size_t n) {
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, bad, k;
+    while (i < n && (k = lci_utf8_next(s + i, n - i, &bad)) != 0)
+        i += k;
+    return i;
+}
+
+static void test_utf8_valid_prefix_blocks(void **state) {
+    static const char *const seqs[] = {
+        "\xc3\xa9",         "\xe2\x82\xac",     "\xf0\x9f\x98\x80",
+        "\x80",             "\xff",             "\xc0\xaf",
+        "\xed\xa0\x80",     "\xe2\x82",         "\xf4\x90\x80\x80",
+    };
+    char buf[200];
+    size_t n, at, q;
+    uint32_t x = 12345;
+    (void)state;
+    for (n = 0; n <= 150; n++) {
+        for (at = 0; at <= n; at++) {
+            for (q = 0; q < sizeof seqs / sizeof seqs[0]; q++) {
+                size_t k, sl = strlen(seqs[q]);
+                for (k = 0; k < n; k++) {
+                    x = x * 1103515245u + 12345u;
+                    buf[k] = (char)(0x20 + (x >> 16) % 0x5F);
+                }
+                if (at + sl <= n)
+                    memcpy(buf + at, seqs[q], sl);
+                assert_int_equal(lci_utf8_valid_prefix(buf, n),
+                                 valid_prefix_ref(buf, n));
+            }
+        }
+    }
+}
+
 static void diag_lines(const lc_conversation *c, char *out, size_t n) {
     size_t i, used = 0;
     out[0] = '\0';
@@ -627,6 +666,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_role_names),
         cmocka_unit_test(test_utf8_valid_prefix),
+        cmocka_unit_test(test_utf8_valid_prefix_blocks),
         cmocka_unit_test(test_turn_init_and_copy),
         cmocka_unit_test(test_diag_order),
         cmocka_unit_test(test_canonical_json),
