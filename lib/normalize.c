@@ -357,21 +357,24 @@ static inline int swar_simple(uint64_t w, uint64_t *sp, int word_next) {
 #define NORM_SSE2 1
 /* swar_simple() for the 16 bytes at p, lowercased into o when they pass
  * (same conditions: all 0x20..0x7E, no two adjacent spaces, the last one
- * a space only if word_next); *spm gets the space mask, bit k = byte k. */
+ * a space only if a word byte follows, looked at only then: p[16] when
+ * has_next); *spm gets the space mask, bit k = byte k. The ranges are
+ * tested with one signed compare each: adding 0x60 maps 0x20..0x7E, and
+ * only those, onto -128..-34, and adding 0x3F maps 'A'..'Z' onto
+ * -128..-103 (other printable ASCII lands above). */
 static inline int sse2_simple(const unsigned char *p, unsigned char *o,
-                              int word_next, unsigned *spm) {
+                              int has_next, unsigned *spm) {
     const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-    /* as signed bytes, >= 0x80 are negative: not > 0x1F */
-    const __m128i ok = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x1F)),
-                                     _mm_cmpgt_epi8(_mm_set1_epi8(0x7F), v));
-    const __m128i up =
-        _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)),
-                      _mm_cmpgt_epi8(_mm_set1_epi8('Z' + 1), v));
+    const __m128i ok = _mm_cmpgt_epi8(_mm_set1_epi8(-33),
+                                      _mm_add_epi8(v, _mm_set1_epi8(0x60)));
+    const __m128i up = _mm_cmpgt_epi8(_mm_set1_epi8(-102),
+                                      _mm_add_epi8(v, _mm_set1_epi8(0x3F)));
     unsigned sp;
     if ((unsigned)_mm_movemask_epi8(ok) != 0xFFFFu)
         return 0;
     sp = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')));
-    if ((sp & (sp >> 1)) || (!word_next && (sp & 0x8000u)))
+    if ((sp & (sp >> 1)) ||
+        ((sp & 0x8000u) && !(has_next && fast_cls[p[16]] == A_WORD)))
         return 0;
     _mm_storeu_si128(
         (__m128i *)(void *)o,
@@ -594,22 +597,29 @@ static lc_status run_fast(norm_ctx *c, const char *in, size_t len) {
                  * in a space if a word byte follows it, so the next block
                  * starts with a word byte. */
 #if NORM_SSE2
-                /* the same, 16 bytes at a time */
-                while (len - i >= 16) {
-                    unsigned sp;
-                    if (!sse2_simple(s + i, o,
-                                     len - i > 16 &&
-                                         fast_cls[s[i + 16]] == A_WORD,
-                                     &sp))
-                        break;
-                    if (sp) { /* rollback point: before the last space */
-                        int p = 31 - __builtin_clz(sp);
-                        word = i + (size_t)p + 1;
-                        wout = (size_t)(o - base) + (size_t)p;
+                /* the same, 16 bytes at a time; the rollback point is
+                 * set once after the run, from the last block with a
+                 * space (i and o advance together in the run) */
+                {
+                    size_t lsp_i = 0;
+                    unsigned lsp = 0;
+                    while (len - i >= 16) {
+                        unsigned sp;
+                        if (!sse2_simple(s + i, o, len - i > 16, &sp))
+                            break;
+                        if (sp) {
+                            lsp = sp;
+                            lsp_i = i;
+                        }
+                        o += 16;
+                        i += 16;
+                    }
+                    if (lsp) { /* rollback point: before the last space */
+                        int p = 31 - __builtin_clz(lsp);
+                        word = lsp_i + (size_t)p + 1;
+                        wout = (size_t)(o - base) - (i - lsp_i) + (size_t)p;
                         wpend = 1;
                     }
-                    o += 16;
-                    i += 16;
                 }
 #endif
                 while (len - i >= 8) {
