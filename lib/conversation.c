@@ -201,20 +201,22 @@ static lc_status turn_make(lci_turn *t, const lc_config *cfg, lc_role role,
             *bad_off = first != SIZE_MAX ? first : valid;
     }
 
-    /* usual case: one allocation (normalized ~ text length) */
-    st = lci_buf_reserve(&blk, speaker_len + 2 * len + 24);
-    if (st == LC_OK && speaker_len)
-        st = lci_buf_append(&blk, speaker, speaker_len);
-    if (st == LC_OK)
-        st = lci_buf_putc(&blk, '\0');
+    /* usual case: one allocation (normalized ~ text length). The
+     * speaker and the text with their NULs fit in the room reserved, so
+     * they are copied in directly (this runs once per turn). */
+    if ((st = lci_buf_reserve(&blk, speaker_len + 2 * len + 24)) != LC_OK)
+        goto fail;
+    if (speaker_len)
+        memcpy(blk.data + blk.len, speaker, speaker_len);
+    blk.len += speaker_len;
+    blk.data[blk.len++] = '\0';
     text_off = blk.len;
-    if (st == LC_OK)
-        st = lci_buf_append(&blk, src, len);
-    if (st == LC_OK)
-        st = lci_buf_putc(&blk, '\0');
+    if (len)
+        memcpy(blk.data + blk.len, src, len);
+    blk.len += len;
+    blk.data[blk.len++] = '\0';
     norm_off = blk.len;
-    if (st == LC_OK)
-        st = lci_normalize_ex(src, len, fast, &blk, a);
+    st = lci_normalize_ex(src, len, fast, &blk, a);
     if (st == LC_OK)
         st = lci_buf_terminate(&blk); /* NUL-terminates norm */
     if (st != LC_OK)
