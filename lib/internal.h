@@ -444,6 +444,13 @@ lc_status lci_conv_add(lc_conversation *c, lc_role role, const char *speaker,
 struct json_object;
 void lci_json_turn_key_why(struct json_object *obj, char *buf, size_t n);
 
+/* Canonical JSON (as lci_json_canonical) of the text p[0..n) if it is a
+ * flat object the fast path of json.c takes (strings without escapes,
+ * plain integers, true/false/null): appends it to b and returns 1, with
+ * *st the status (LC_OK or LC_ERR_NOMEM); else returns 0 and leaves b
+ * and *st alone (the caller parses with json-c). */
+int lci_json_flat_args(const char *p, size_t n, lci_buf *b, lc_status *st);
+
 /* Map a speaker/role name ("human", "gpt", "Assistant") to a role.
  * Returns false if the name is not a known one. */
 bool lci_role_from_name(const char *name, size_t len, lc_role *role);

@@ -461,19 +461,172 @@ static lc_status content_parts(lci_json *j, struct json_object *arr,
     return st;
 }
 
+/* ------------------------------------------------------------------ */
+/* Flat tool-call arguments                                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Tool-call arguments are mostly JSON text holding a flat object of
+ * strings and integers ({"path": "src/a.py", "line": 12}). Parsing each
+ * with json-c and walking the tree (a tokener pass with its locale
+ * switch, a hash table, the canonical walk) cost about 9,000
+ * instructions per call on the bench corpus; lci_json_flat_args writes
+ * the canonical form of such an object straight from the text: members
+ * sorted by key in byte order (strcmp's order: keys hold no NUL), values
+ * as written. It takes only text that json-c parses, and whose
+ * canonical form is that:
+ *  - strings of bytes >= 0x20 other than '"' and '\' (no escapes: the
+ *    text between the quotes is the value, and lci_buf_json_str writes
+ *    it back unchanged);
+ *  - integers of 1 to 18 digits, no leading zero, not -0 (json-c writes
+ *    it 0); true, false, null;
+ *  - spaces (only) around the punctuation, nothing before '{' or after
+ *    '}', at most 16 members, no key twice (json-c keeps the last).
+ * Anything else (fractions, escapes, nesting...) returns 0 with b
+ * untouched, and the caller takes the json-c path, which also decides
+ * what is not JSON. A flat object needs max_depth 2; the least allowed
+ * is 4.
+ */
+#define FLAT_MAX 16
+
+typedef struct flat_member {
+    const char *k, *v; /* key without its quotes; value as written */
+    size_t klen, vlen;
+} flat_member;
+
+static size_t flat_ws(const char *p, size_t n, size_t i) {
+    while (i < n && p[i] == ' ')
+        i++;
+    return i;
+}
+
+/* p[i] == '"': index past the closing quote, 0 if not a plain string */
+static size_t flat_str(const char *p, size_t n, size_t i) {
+    for (i++; i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if (ch == '"')
+            return i + 1;
+        if (ch < 0x20 || ch == '\\')
+            return 0;
+    }
+    return 0;
+}
+
+/* A value at p[i]: index past it, 0 if not one the fast path takes (the
+ * caller checks that ',' or '}' follows: "nullx" and "1.5" stop there) */
+static size_t flat_value(const char *p, size_t n, size_t i) {
+    size_t d;
+    int neg;
+    if (i >= n)
+        return 0;
+    if (p[i] == '"')
+        return flat_str(p, n, i);
+    if (n - i >= 4 &&
+        (memcmp(p + i, "true", 4) == 0 || memcmp(p + i, "null", 4) == 0))
+        return i + 4;
+    if (n - i >= 5 && memcmp(p + i, "false", 5) == 0)
+        return i + 5;
+    neg = p[i] == '-';
+    d = i = i + (size_t)neg;
+    while (i < n && p[i] >= '0' && p[i] <= '9')
+        i++;
+    if (i == d || i - d > 18 || (p[d] == '0' && (i - d > 1 || neg)))
+        return 0;
+    return i;
+}
+
+/* strcmp's order on keys without NUL bytes */
+static int flat_cmp(const flat_member *x, const flat_member *y) {
+    size_t n = x->klen < y->klen ? x->klen : y->klen;
+    int c = n ? memcmp(x->k, y->k, n) : 0;
+    if (c)
+        return c;
+    return x->klen < y->klen ? -1 : x->klen > y->klen;
+}
+
+int lci_json_flat_args(const char *p, size_t n, lci_buf *b, lc_status *st) {
+    flat_member m[FLAT_MAX], t;
+    size_t i, k, cnt = 0, bytes = 2;
+    if (n < 2 || p[0] != '{')
+        return 0;
+    i = flat_ws(p, n, 1);
+    if (i < n && p[i] != '}') {
+        for (;;) {
+            size_t ke, vs, ve;
+            if (i >= n || p[i] != '"' || cnt == FLAT_MAX ||
+                (ke = flat_str(p, n, i)) == 0)
+                return 0;
+            m[cnt].k = p + i + 1;
+            m[cnt].klen = ke - i - 2;
+            i = flat_ws(p, n, ke);
+            if (i >= n || p[i] != ':')
+                return 0;
+            vs = flat_ws(p, n, i + 1);
+            if ((ve = flat_value(p, n, vs)) == 0)
+                return 0;
+            m[cnt].v = p + vs;
+            m[cnt].vlen = ve - vs;
+            bytes += m[cnt].klen + m[cnt].vlen + 4; /* "": and , */
+            cnt++;
+            i = flat_ws(p, n, ve);
+            if (i < n && p[i] == ',') {
+                i = flat_ws(p, n, i + 1);
+                continue;
+            }
+            break;
+        }
+    }
+    if (i + 1 != n || p[i] != '}')
+        return 0;
+    for (i = 1; i < cnt; i++) { /* insertion sort: a few members */
+        t = m[i];
+        for (k = i; k > 0 && flat_cmp(&m[k - 1], &t) > 0; k--)
+            m[k] = m[k - 1];
+        m[k] = t;
+    }
+    for (i = 1; i < cnt; i++)
+        if (flat_cmp(&m[i - 1], &m[i]) == 0)
+            return 0; /* a duplicate: json-c keeps the last one */
+    if ((*st = lci_buf_reserve(b, bytes)) != LC_OK)
+        return 1;
+    b->data[b->len++] = '{';
+    for (i = 0; i < cnt; i++) {
+        char *o = b->data + b->len;
+        if (i)
+            *o++ = ',';
+        *o++ = '"';
+        if (m[i].klen)
+            memcpy(o, m[i].k, m[i].klen);
+        o += m[i].klen;
+        *o++ = '"';
+        *o++ = ':';
+        memcpy(o, m[i].v, m[i].vlen);
+        o += m[i].vlen;
+        b->len = (size_t)(o - b->data);
+    }
+    b->data[b->len++] = '}';
+    return 1;
+}
+
 /* Arguments: an object/array -> canonical JSON; a string holding JSON
- * -> parsed and canonicalized; any other string kept verbatim. */
+ * -> parsed and canonicalized (a flat object without json-c, see
+ * above); any other string kept verbatim. */
 static lc_status tool_args(lci_json *j, struct json_object *args,
                            lci_buf *b) {
     if (!args)
         return LC_OK;
     if (is_str(args)) {
         lci_json_err err;
-        struct json_object *o =
-            lci_json_parse(j, json_object_get_string(args),
-                           (size_t)json_object_get_string_len(args), &err);
+        struct json_object *o;
         lc_status st;
         st = lci_buf_putc(b, ' ');
+        if (st == LC_OK &&
+            lci_json_flat_args(json_object_get_string(args),
+                               (size_t)json_object_get_string_len(args), b,
+                               &st))
+            return st;
+        o = lci_json_parse(j, json_object_get_string(args),
+                           (size_t)json_object_get_string_len(args), &err);
         if (!o && err.status == LC_ERR_NOMEM)
             return LC_ERR_NOMEM;
         if (!o) /* not JSON: keep the string as written */

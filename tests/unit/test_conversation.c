@@ -284,6 +284,150 @@ static void test_canonical_json(void **state) {
     lci_free(&lci_default_alloc, s);
 }
 
+/* lci_json_flat_args (tool-call arguments without json-c) against the
+ * json-c path it replaces (strict parse with max_depth 4, the least
+ * allowed, then lci_json_canonical) on generated objects mixing what it
+ * takes with near misses (escapes, leading zeros, -0, fractions, other
+ * whitespace, nesting, duplicate and prefix keys, junk around the
+ * object): whenever it takes one, json-c parses it to the same text. */
+static int flat_case(lci_json *j, const char *txt, size_t n) {
+    lci_buf a, b;
+    lc_status st = LC_ERR_INTERNAL;
+    int took;
+    lci_buf_init(&a, &lci_default_alloc);
+    lci_buf_init(&b, &lci_default_alloc);
+    assert_int_equal(lci_buf_append(&a, "x", 1), LC_OK);
+    took = lci_json_flat_args(txt, n, &a, &st);
+    if (took) {
+        lci_json_err err;
+        struct json_object *o = lci_json_parse(j, txt, n, &err);
+        assert_int_equal(st, LC_OK);
+        if (!o)
+            fail_msg("fast path took what json-c rejects: %.*s", (int)n,
+                     txt);
+        assert_int_equal(lci_buf_append(&b, "x", 1), LC_OK);
+        assert_int_equal(lci_json_canonical(o, &b), LC_OK);
+        json_object_put(o);
+        if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0)
+            fail_msg("%.*s: fast %.*s, json-c %.*s", (int)n, txt,
+                     (int)a.len, a.data, (int)b.len, b.data);
+    } else {
+        assert_int_equal(st, LC_ERR_INTERNAL); /* untouched */
+        assert_int_equal(a.len, 1);
+    }
+    lci_buf_free(&a);
+    lci_buf_free(&b);
+    return took;
+}
+
+static uint32_t flat_rnd(uint32_t *x) { /* xorshift32 */
+    *x ^= *x << 13;
+    *x ^= *x >> 17;
+    *x ^= *x << 5;
+    return *x;
+}
+
+static void flat_put(lci_buf *t, const char *s) {
+    assert_int_equal(lci_buf_append(t, s, strlen(s)), LC_OK);
+}
+
+/* mostly nothing or spaces, now and then a tab or a newline */
+static void flat_gap(lci_buf *t, uint32_t *x, const char *const gaps[6]) {
+    flat_put(t, flat_rnd(x) % 8 ? gaps[flat_rnd(x) % 4]
+                                : gaps[flat_rnd(x) % 6]);
+}
+
+static void test_flat_args(void **state) {
+    static const char *const keys[] = {
+        "\"a\"", "\"ab\"", "\"b\"", "\"\"", "\"A\"", "\"a b\"",
+        "\"\xc3\xa4\"", "\"path\"", "\"a\\\"\"", "\"\\u0061\"", "a",
+        "'a'"};
+    static const char *const vals[] = {
+        "\"x\"", "\"\"", "0", "-0", "7", "-12", "012", "00", "-",
+        "123456789012345678", "1234567890123456789", "1.5", "1e5",
+        "-7.0", "true", "false", "null", "nul", "truex", "True",
+        "\"a\\\"b\"", "\"\x7f\xc3\xa9\xff\"", "\"tab\there\"", "[1]",
+        "{}", "{\"k\":1}", "\"src/a.py\"", "'q'", "\"a/b?c!\""};
+    static const char *const gaps[] = {"", "", " ", "  ", "\t", "\n"};
+    const struct {
+        const char *in, *want; /* want NULL: not taken */
+    } fixed[] = {
+        {"{}", "{}"},
+        {"{ }", "{}"},
+        {"{\"b\": true, \"a\": null}", "{\"a\":null,\"b\":true}"},
+        {"{\"path\": \"src/x.py\", \"line\": 355}",
+         "{\"line\":355,\"path\":\"src/x.py\"}"},
+        {"{\"ab\":1,\"a\":2,\"\":3}", "{\"\":3,\"a\":2,\"ab\":1}"},
+        {"{\"a\": -0}", NULL},
+        {"{\"a\": 012}", NULL},
+        {"{\"a\": 1, \"a\": 2}", NULL},
+        {"{\"a\": 1} ", NULL},
+        {" {\"a\": 1}", NULL},
+        {"{\"a\": \"x\\ny\"}", NULL},
+        {"{\"a\": 1,}", NULL},
+        {"{\"a\": 1", NULL},
+        {"{", NULL},
+        {"", NULL},
+    };
+    lci_json *j;
+    lci_buf t;
+    uint32_t x = 2463534242u;
+    size_t i;
+    int iter, taken = 0;
+    (void)state;
+    assert_int_equal(lci_json_new(&lci_default_alloc, 4, &j), LC_OK);
+    for (i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        lci_buf a;
+        lc_status st = LC_OK;
+        size_t n = strlen(fixed[i].in);
+        lci_buf_init(&a, &lci_default_alloc);
+        assert_int_equal(lci_json_flat_args(fixed[i].in, n, &a, &st),
+                         fixed[i].want != NULL);
+        if (fixed[i].want) {
+            assert_int_equal(lci_buf_terminate(&a), LC_OK);
+            assert_string_equal(a.data, fixed[i].want);
+            flat_case(j, fixed[i].in, n);
+        }
+        lci_buf_free(&a);
+    }
+    lci_buf_init(&t, &lci_default_alloc);
+    for (iter = 0; iter < 20000; iter++) {
+        int k, nm = (int)(flat_rnd(&x) % 6);
+        t.len = 0;
+        if (flat_rnd(&x) % 50 == 0)
+            flat_gap(&t, &x, gaps);
+        flat_put(&t, "{");
+        for (k = 0; k < nm; k++) {
+            const char *key = flat_rnd(&x) % 4 ? keys[flat_rnd(&x) % 8]
+                                               : keys[flat_rnd(&x) % 12];
+            const char *val =
+                flat_rnd(&x) % 3
+                    ? vals[flat_rnd(&x) % 17]
+                    : vals[flat_rnd(&x) % (sizeof vals / sizeof vals[0])];
+            flat_gap(&t, &x, gaps);
+            flat_put(&t, key);
+            flat_gap(&t, &x, gaps);
+            flat_put(&t, flat_rnd(&x) % 40 ? ":" : ";");
+            flat_gap(&t, &x, gaps);
+            flat_put(&t, val);
+            flat_gap(&t, &x, gaps);
+            if (k + 1 < nm || flat_rnd(&x) % 30 == 0)
+                flat_put(&t, ",");
+        }
+        flat_gap(&t, &x, gaps);
+        if (flat_rnd(&x) % 30)
+            flat_put(&t, "}");
+        if (flat_rnd(&x) % 50 == 0)
+            flat_gap(&t, &x, gaps);
+        taken += flat_case(j, t.data, t.len);
+    }
+    lci_buf_free(&t);
+    lci_json_free(j);
+    /* most of the generated objects are the shapes the fast path is
+     * for: a test that never reaches it would pass on anything */
+    assert_true(taken > 3000);
+}
+
 /* The same call written three ways hashes identically. */
 static void test_tool_calls_hash(void **state) {
     static const char in[] =
@@ -670,6 +814,7 @@ int main(void) {
         cmocka_unit_test(test_turn_init_and_copy),
         cmocka_unit_test(test_diag_order),
         cmocka_unit_test(test_canonical_json),
+        cmocka_unit_test(test_flat_args),
         cmocka_unit_test(test_tool_calls_hash),
         cmocka_unit_test(test_names_utf8),
         cmocka_unit_test(test_turn_speaker_utf8),
