@@ -359,6 +359,40 @@ static void test_fast_equals_plain(void **state) {
     lci_buf_free(&norm);
 }
 
+/* Every byte value (0x01..0xFF) at every offset of a 40-byte text of
+ * letters, digits and spaces, which puts it in each lane of the 16-byte
+ * blocks the fast path classifies (tokens.c, alnum16): fast path ==
+ * byte-wise reference. */
+static void test_fast_equals_plain_bytes(void **state) {
+    static const char base[] = "ab 12 cd9 Ef gh 3i jk lm 0n op Q4 rs tu ";
+    char text[sizeof base];
+    unsigned b;
+    size_t at, n = sizeof base - 1;
+    (void)state;
+    for (b = 1; b < 256; b++) {
+        for (at = 0; at < n; at++) {
+            lci_token *f = NULL, *r = NULL;
+            uint32_t nf = 0, nr = 0, i;
+            memcpy(text, base, n);
+            text[at] = (char)b;
+            assert_int_equal(lci_tokenize(&lci_default_alloc, text, n, &f, &nf),
+                             LC_OK);
+            assert_int_equal(
+                lci_tokenize_plain(&lci_default_alloc, text, n, &r, &nr),
+                LC_OK);
+            if (nf != nr)
+                fail_msg("byte 0x%02X at %zu: %u tokens, reference %u", b, at,
+                         nf, nr);
+            for (i = 0; i < nf; i++)
+                if (f[i].off != r[i].off || f[i].len != r[i].len ||
+                    f[i].hash != r[i].hash || f[i].flags != r[i].flags)
+                    fail_msg("byte 0x%02X at %zu: token %u differs", b, at, i);
+            lci_free(&lci_default_alloc, f);
+            lci_free(&lci_default_alloc, r);
+        }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_example_sentence),
@@ -370,6 +404,7 @@ int main(void) {
         cmocka_unit_test(test_empty_and_reuse),
         cmocka_unit_test(test_allocator),
         cmocka_unit_test(test_fast_equals_plain),
+        cmocka_unit_test(test_fast_equals_plain_bytes),
         cmocka_unit_test(test_long_token_split),
     };
     return cmocka_run_group_tests_name("tokens", tests, NULL, NULL);
