@@ -167,14 +167,18 @@ static inline void scan(const unsigned char *p, size_t nb, unsigned win,
     uint64_t mw = 0, ms = 0;
 #if TOK_SSE2
     unsigned char pad[64];
-    unsigned k;
     if (nb < win) {
         memcpy(pad, p, nb);
         memset(pad + nb, 0, win - nb);
         p = pad;
     }
-    for (k = 0; k < win; k += 16)
-        scan16(p + k, k, &mw, &ms);
+    /* win is 16 or 64: written out, with constant shifts and no loop */
+    scan16(p, 0, &mw, &ms);
+    if (win == 64) {
+        scan16(p + 16, 16, &mw, &ms);
+        scan16(p + 32, 32, &mw, &ms);
+        scan16(p + 48, 48, &mw, &ms);
+    }
     if (nb < 64)
         ms &= (UINT64_C(1) << nb) - 1; /* not the padding */
 #else
