@@ -547,7 +547,8 @@ static int flat_cmp(const flat_member *x, const flat_member *y) {
 int lci_json_flat_args(const char *p, size_t n, lci_buf *b, lc_status *st) {
     flat_member m[FLAT_MAX], t;
     size_t i, k, cnt = 0, bytes = 2;
-    if (n < 2 || p[0] != '{')
+    /* over INT_MAX, lci_json_parse refuses the text: so do we */
+    if (n < 2 || n > INT_MAX || p[0] != '{')
         return 0;
     i = flat_ws(p, n, 1);
     if (i < n && p[i] != '}') {
