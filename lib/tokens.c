@@ -168,8 +168,8 @@ static inline void scan(const unsigned char *p, size_t nb, unsigned win,
 #if TOK_SSE2
     unsigned char pad[64];
     if (nb < win) {
+        memset(pad, 0, sizeof pad); /* constant size: a few stores */
         memcpy(pad, p, nb);
-        memset(pad + nb, 0, win - nb);
         p = pad;
     }
     /* win is 16 or 64: written out, with constant shifts and no loop */
