@@ -148,8 +148,8 @@ static lc_status turn_make(lci_turn *t, const lc_config *cfg, lc_role role,
     lci_buf blk;
     size_t max = (size_t)lci_opt(cfg, LC_OPT_MAX_TURN_BYTES);
     int fast = lci_opt(cfg, LC_OPT_NORMALIZE_FAST) == 1;
-    size_t valid, text_off, norm_off;
-    const char *src; /* valid UTF-8 to normalize (never inside blk) */
+    size_t text_off, norm_off;
+    const char *src; /* the text to normalize (never inside blk) */
     lci_buf tmp;
     lc_status st;
     char *block;
@@ -182,24 +182,7 @@ static lc_status turn_make(lci_turn *t, const lc_config *cfg, lc_role role,
         tmp.len = 0;
         speaker_len = 0; /* copied already */
     }
-    valid = lci_utf8_valid_prefix(text, len);
     src = len ? text : "";
-    if (valid != len) {
-        size_t nbad = 0, first = SIZE_MAX;
-        if ((st = lci_utf8_repair(text, len, &tmp, &nbad, &first)) != LC_OK)
-            goto fail;
-        src = tmp.data ? tmp.data : "";
-        len = tmp.len;
-        t->pub.flags |= LC_TURN_REPAIRED;
-        if (len > max) {
-            /* each bad byte became 3: the limit is on the stored text
-             * (valid UTF-8 now, so the cut is on a code point) */
-            len = cut_cp(src, max);
-            t->pub.flags |= LC_TURN_TRUNCATED;
-        }
-        if (bad_off)
-            *bad_off = first != SIZE_MAX ? first : valid;
-    }
 
     /* usual case: one allocation (normalized ~ text length). The
      * speaker and the text with their NULs fit in the room reserved, so
@@ -216,7 +199,39 @@ static lc_status turn_make(lci_turn *t, const lc_config *cfg, lc_role role,
     blk.len += len;
     blk.data[blk.len++] = '\0';
     norm_off = blk.len;
+    /* The text is normalized as it came, without a validation pass of
+     * its own: lci_normalize_ex decodes every byte >= 0x80 (utf8proc's
+     * decoder, as strict as lci_utf8_valid_prefix: test_normalize checks
+     * both agree) and fails with LC_ERR_UTF8, leaving blk as it was,
+     * exactly when the text is not valid UTF-8. Then the text is
+     * repaired and both copies are made again. */
     st = lci_normalize_ex(src, len, fast, &blk, a);
+    if (st == LC_ERR_UTF8) {
+        size_t nbad = 0, first = SIZE_MAX;
+        size_t valid = lci_utf8_valid_prefix(text, len);
+        if ((st = lci_utf8_repair(text, len, &tmp, &nbad, &first)) != LC_OK)
+            goto fail;
+        src = tmp.data ? tmp.data : "";
+        len = tmp.len;
+        t->pub.flags |= LC_TURN_REPAIRED;
+        if (len > max) {
+            /* each bad byte became 3: the limit is on the stored text
+             * (valid UTF-8 now, so the cut is on a code point) */
+            len = cut_cp(src, max);
+            t->pub.flags |= LC_TURN_TRUNCATED;
+        }
+        if (bad_off)
+            *bad_off = first != SIZE_MAX ? first : valid;
+        blk.len = text_off;
+        if ((st = lci_buf_reserve(&blk, 2 * len + 24)) != LC_OK)
+            goto fail;
+        if (len)
+            memcpy(blk.data + blk.len, src, len);
+        blk.len += len;
+        blk.data[blk.len++] = '\0';
+        norm_off = blk.len;
+        st = lci_normalize_ex(src, len, fast, &blk, a);
+    }
     if (st == LC_OK)
         st = lci_buf_terminate(&blk); /* NUL-terminates norm */
     if (st != LC_OK)

@@ -656,6 +656,85 @@ static void test_fast_equals_plain_letters(void **state) {
     assert_int_equal(bad, 0);
 }
 
+/* turn_make (conversation.c) normalizes a turn's text without
+ * validating it first and repairs it when normalization fails with
+ * LC_ERR_UTF8: that must happen exactly when the text is not valid
+ * UTF-8 (lci_utf8_next, the decoder of lci_utf8_repair, and
+ * lci_utf8_valid_prefix, checked against each other in
+ * test_conversation), on both paths. Every sequence of one to four bytes
+ * from a set of boundary values (ASCII, each edge of the continuation
+ * range and of the lead ranges, overlong and surrogate edges) in
+ * several places: alone, inside and at either end of an ASCII word,
+ * after a CJK ideograph, an accented letter or a combining mark, before
+ * whitespace, after and before a long run of plain ASCII. */
+static int utf8_valid(const char *str, size_t n) {
+    const unsigned char *u = (const unsigned char *)str;
+    size_t i = 0, bad, k;
+    while (i < n && (k = lci_utf8_next(u + i, n - i, &bad)) != 0)
+        i += k;
+    return i == n;
+}
+
+static void test_invalid_utf8_agrees(void **state) {
+    static const unsigned char vals[] = {
+        0x00, 0x20, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF,
+        0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xEC, 0xED, 0xEE, 0xEF,
+        0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF};
+    /* the long ones take the 16- and 8-byte blocks of the fast path up
+     * to the sequence, and from it */
+    static const char *const pre[] = {
+        "", "ab", "x ", "\xE4\xB8\xAD", "\xC3\xA9", "e\xCC\x81", "Ab1'",
+        "The quick brown fox jumps over the lazy dog and "};
+    static const char *const post[] = {
+        "", "cd", " y", "\n", "\xC3\xA9",
+        "s and the quick brown fox jumps over the lazy dog"};
+    const size_t nv = sizeof vals / sizeof vals[0];
+    size_t n, k, idx[4], pi, qi, total = 1;
+    unsigned long checked = 0, invalid = 0;
+    char buf[128];
+    (void)state;
+    for (n = 1; n <= 4; n++) {
+        total *= nv;
+        for (k = 0; k < total; k++) {
+            size_t x = k, j;
+            unsigned char seq[4];
+            for (j = 0; j < n; j++) {
+                idx[j] = x % nv;
+                x /= nv;
+                seq[j] = vals[idx[j]];
+            }
+            if (n == 4 && (seq[0] < 0xF0 || seq[1] < 0x80))
+                continue; /* four bytes: only 4-byte leads matter */
+            for (pi = 0; pi < sizeof pre / sizeof pre[0]; pi++) {
+                for (qi = 0; qi < sizeof post / sizeof post[0]; qi++) {
+                    size_t pl = strlen(pre[pi]), ql = strlen(post[qi]);
+                    size_t len = pl + n + ql;
+                    int valid, fast;
+                    memcpy(buf, pre[pi], pl);
+                    memcpy(buf + pl, seq, n);
+                    memcpy(buf + pl + n, post[qi], ql);
+                    valid = utf8_valid(buf, len);
+                    invalid += !valid;
+                    for (fast = 0; fast < 2; fast++) {
+                        lci_buf out;
+                        lc_status st = norm(buf, len, fast, &out);
+                        lci_buf_free(&out);
+                        checked++;
+                        if (valid ? st != LC_OK : st != LC_ERR_UTF8)
+                            fail_msg("fast=%d valid=%d status %d for %02X "
+                                     "%02X %02X %02X (%zu bytes) after "
+                                     "piece %zu",
+                                     fast, valid, (int)st, seq[0],
+                                     n > 1 ? seq[1] : 0, n > 2 ? seq[2] : 0,
+                                     n > 3 ? seq[3] : 0, n, pi);
+                    }
+                }
+            }
+        }
+    }
+    assert_true(checked > 100000 && invalid > 10000);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_repair_valid),
@@ -668,6 +747,7 @@ int main(void) {
         cmocka_unit_test(test_norm_quotes),
         cmocka_unit_test(test_norm_appends),
         cmocka_unit_test(test_norm_invalid_utf8),
+        cmocka_unit_test(test_invalid_utf8_agrees),
         cmocka_unit_test(test_norm_allocator),
         cmocka_unit_test(test_fast_equals_plain_shared),
         cmocka_unit_test(test_fast_equals_plain_fixtures),
