@@ -132,6 +132,14 @@ static size_t cut_cp(const char *s, size_t max) {
     return cut;
 }
 
+/* Append s[0..n) and a NUL to b, whose room the caller has reserved. */
+static void put_z(lci_buf *b, const char *s, size_t n) {
+    if (n)
+        memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len++] = '\0';
+}
+
 /*
  * lci_turn_init's work. With ar == NULL the block and the tokens come
  * from the config's allocator; otherwise both are carved from ar: the
@@ -189,15 +197,9 @@ static lc_status turn_make(lci_turn *t, const lc_config *cfg, lc_role role,
      * they are copied in directly (this runs once per turn). */
     if ((st = lci_buf_reserve(&blk, speaker_len + 2 * len + 24)) != LC_OK)
         goto fail;
-    if (speaker_len)
-        memcpy(blk.data + blk.len, speaker, speaker_len);
-    blk.len += speaker_len;
-    blk.data[blk.len++] = '\0';
+    put_z(&blk, speaker, speaker_len);
     text_off = blk.len;
-    if (len)
-        memcpy(blk.data + blk.len, src, len);
-    blk.len += len;
-    blk.data[blk.len++] = '\0';
+    put_z(&blk, src, len);
     norm_off = blk.len;
     /* The text is normalized as it came, without a validation pass of
      * its own: lci_normalize_ex decodes every byte >= 0x80 (utf8proc's
@@ -225,10 +227,7 @@ static lc_status turn_make(lci_turn *t, const lc_config *cfg, lc_role role,
         blk.len = text_off;
         if ((st = lci_buf_reserve(&blk, 2 * len + 24)) != LC_OK)
             goto fail;
-        if (len)
-            memcpy(blk.data + blk.len, src, len);
-        blk.len += len;
-        blk.data[blk.len++] = '\0';
+        put_z(&blk, src, len);
         norm_off = blk.len;
         st = lci_normalize_ex(src, len, fast, &blk, a);
     }
