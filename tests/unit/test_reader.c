@@ -740,6 +740,61 @@ static void test_empty_and_blank(void **state) {
     lc_config_free(cfg);
 }
 
+/* Input that is not text is named by its first bytes (one failed
+ * conversation, LC_ERR_FORMAT at 1:1), whatever follows; text that only
+ * looks like a magic number stays text. */
+static void test_not_text(void **state) {
+    static const struct {
+        const char *head;
+        size_t n;
+        const char *msg; /* prefix */
+    } cases[] = {
+        {"\x1f\x8b\x08\x00", 4, "gzip-compressed"},
+        {"\x28\xb5\x2f\xfd\x20", 5, "zstd-compressed"},
+        {"\xfd" "7zXZ\0\0", 7, "xz-compressed"},
+        {"BZh91AY&SY\x01", 11, "bzip2-compressed"},
+        {"PK\x03\x04\x14", 5, "a zip archive"},
+        {"\x04\x22\x4d\x18\x64", 5, "lz4-compressed"},
+        {"7z\xbc\xaf\x27\x1c\0", 7, "a 7z archive"},
+        {"\xff\xfeU\0:\0", 6, "UTF-16 text (byte order mark FF FE)"},
+        {"\xfe\xff\0U\0:", 6, "UTF-16 text (byte order mark FE FF)"},
+    };
+    static const char tail[] = "\nUser: hi\nBot: hello\nUser: ok\n";
+    static const char word[] = "BZh is what the file starts with.\n"
+                               "User: hi\nBot: hello\nUser: ok\nBot: bye\n";
+    static const lc_format fmts[] = {LC_FORMAT_AUTO, LC_FORMAT_TRANSCRIPT};
+    lc_config *cfg;
+    lc_conversation *c[2];
+    char buf[128];
+    size_t i, f;
+    (void)state;
+    for (f = 0; f < 2; f++) {
+        assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+        assert_int_equal(lc_config_set(cfg, LC_OPT_FORMAT, fmts[f]), LC_OK);
+        for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            const lc_error *e;
+            memcpy(buf, cases[i].head, cases[i].n);
+            memcpy(buf + cases[i].n, tail, sizeof tail - 1);
+            assert_int_equal(
+                read_all(cfg, buf, cases[i].n + sizeof tail - 1, c, 2), 1);
+            assert_int_equal(lc_conversation_status(c[0]), LC_ERR_FORMAT);
+            assert_int_equal(lc_conversation_turn_count(c[0]), 0);
+            e = lc_conversation_diag(c[0], 0);
+            assert_non_null(e);
+            assert_int_equal(e->line, 1);
+            assert_int_equal(e->column, 1);
+            if (strncmp(e->message, cases[i].msg, strlen(cases[i].msg)))
+                fail_msg("case %zu: %s", i, e->message);
+            lc_conversation_free(c[0]);
+        }
+        assert_int_equal(read_all(cfg, word, sizeof word - 1, c, 2), 1);
+        assert_int_equal(lc_conversation_status(c[0]), LC_OK);
+        assert_int_equal(lc_conversation_turn_count(c[0]), 4);
+        lc_conversation_free(c[0]);
+        lc_config_free(cfg);
+    }
+}
+
 static void test_format_override(void **state) {
     static const char in[] = "{\"conversation_id\":\"x\",\"role\":\"user\","
                              "\"content\":\"hi\"}\n";
@@ -1212,6 +1267,7 @@ int main(void) {
         cmocka_unit_test(test_after_long_element),
         cmocka_unit_test(test_turn_limits),
         cmocka_unit_test(test_empty_and_blank),
+        cmocka_unit_test(test_not_text),
         cmocka_unit_test(test_format_override),
         cmocka_unit_test(test_reader_misuse),
         cmocka_unit_test(test_mutations),
