@@ -252,11 +252,17 @@ static bool continues_cycle(recur_state *r, lc_session *s, uint32_t n,
     return true;
 }
 
+/* Is turn t under the long rule (see banner)? */
+static bool long_rule(const recur_state *r, const lci_turn *t) {
+    return t->ntokens >= r->short_words && t->ntokens >= r->long_words &&
+           !lci_turn_is_call(t);
+}
+
 /* Occurrences turn t needs (see banner). */
 static uint32_t need_of(const recur_state *r, const lci_turn *t) {
     if (t->ntokens < r->short_words)
         return r->need_short;
-    if (t->ntokens >= r->long_words && !lci_turn_is_call(t))
+    if (long_rule(r, t))
         return r->need_long;
     return r->need;
 }
@@ -336,7 +342,7 @@ static lc_status occurrence(recur_state *r, lc_session *s, uint32_t idx,
     need = need_of(r, t);
     if (e->n < need)
         return LC_OK;
-    if (e->n < r->need && prev && idx - prev <= r->maxp) {
+    if (e->n < r->need && long_rule(r, t) && prev && idx - prev <= r->maxp) {
         /* the long rule alone: decide once the cycle could go on */
         size_t cap = r->capdefer;
         if ((st = lci_grow(r->a, (void **)&r->defer, sizeof *r->defer, &cap,

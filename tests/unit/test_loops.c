@@ -717,6 +717,61 @@ static void push(lc_session *s, lc_role role, const char *text) {
                      LC_OK);
 }
 
+/* A short turn under recur_short_min = 2 (below recur_min) is the short
+ * rule's, not the long rule's: reported at its 2nd occurrence, and not
+ * lost when recur_long_min is larger (the deferral of the long rule used
+ * to take it and then drop it for holding fewer than recur_long_min). */
+static uint32_t short_repeat_announced(int64_t long_min) {
+    lc_config *cfg = NULL;
+    lc_session *s = NULL;
+    const lc_finding *f;
+    static const char *const user[] = {"hello there", "what is the plan",
+                                       "tell me more about it",
+                                       "and then what happens next",
+                                       "fine thanks a lot", "bye now"};
+    uint32_t at = 0, n = 0;
+    size_t i;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_config_set(cfg, LC_OPT_RECUR_SHORT_MIN, 2), LC_OK);
+    assert_int_equal(lc_config_set(cfg, LC_OPT_RECUR_LONG_MIN, long_min),
+                     LC_OK);
+    assert_int_equal(lc_session_new(cfg, &s), LC_OK);
+    for (i = 0; i <= 6; i++) {
+        if (i < 6) {
+            push(s, LC_ROLE_USER, user[i]);
+            n++;
+            push(s, LC_ROLE_ASSISTANT,
+                 i == 0 || i == 2 ? "ok sure"
+                 : i == 1         ? "the plan has three steps in it"
+                 : i == 3         ? "it ends well for everyone involved"
+                 : i == 4         ? "you are welcome any time"
+                                  : "goodbye and take care");
+            n++;
+        } else {
+            assert_int_equal(lc_session_finish(s), LC_OK);
+            n++;
+        }
+        while (lc_session_next_finding(s, &f) == LC_OK) {
+            if (f->kind != LC_KIND_RECURRING_TURN)
+                continue;
+            assert_int_equal(at, 0);
+            assert_int_equal(f->first_turn, 2);
+            assert_int_equal(f->last_turn, 6);
+            assert_int_equal(f->count, 2);
+            at = n;
+        }
+    }
+    lc_session_free(s);
+    lc_config_free(cfg);
+    return at;
+}
+
+static void t_recurring_short_not_deferred(void **state) {
+    (void)state;
+    assert_int_equal(short_repeat_announced(4), 6);
+    assert_int_equal(short_repeat_announced(2), 6);
+}
+
 /* The exact_loop finding of s; there must be exactly one. */
 static const lc_finding *the_exact_loop(const lc_session *s) {
     const lc_finding *loop = NULL;
@@ -2044,6 +2099,7 @@ int main(void) {
         cmocka_unit_test(t_error_signature),
         cmocka_unit_test(t_recurring_bot),
         cmocka_unit_test(t_recurring_long_timing),
+        cmocka_unit_test(t_recurring_short_not_deferred),
         cmocka_unit_test(t_recycled),
         cmocka_unit_test(t_neardup_bot),
         cmocka_unit_test(t_degenerate_jobs),
