@@ -135,7 +135,14 @@ static const struct input {
      "Patient: I feel stuck.\nTherapist: Tell me more.\n"
      "Patient: I feel stuck.\nTherapist: Tell me more.\n"
      "Patient: I feel stuck.\nTherapist: Tell me more.\n"
-     "Patient: caf\xc3 au lait\nTherapist: I won't do that.\n"},
+     "Patient: caf\xc3 au lait\nTherapist: I won't do that.\n"
+     /* a long turn said again: recurring_turn's deferred decision */
+     "Patient: and after that?\n"
+     "Therapist: We will meet again next week and go through every one "
+     "of the exercises together slowly.\n"
+     "Patient: I see.\n"
+     "Therapist: We will meet again next week and go through every one "
+     "of the exercises together slowly.\n"},
     {"alloc.jsonl", LC_FORMAT_AUTO,
      "{\"id\":\"c1\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},"
      "{\"role\":\"assistant\",\"content\":\"I can't help with that.\"},"
