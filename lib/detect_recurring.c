@@ -41,9 +41,13 @@
  *    cycle, the turn is entering a loop that exact_loop or
  *    near_duplicate_loop reports (the seed's refusal R U R U R ..., a
  *    joke told over and over), and recurring_turn stays quiet as it does
- *    with 3 occurrences; otherwise it reports. So a repeated paragraph
- *    is reported d turns late in a live session, and a loop's entry is
- *    never reported twice.
+ *    with 3 occurrences once that loop has marked the turn looped; until
+ *    then the decision waits d more turns at a time, and a cycle that
+ *    stops, or a conversation that ends, before any loop is reported
+ *    (A U A U A: 2.5 periods) leaves the finding to this rule;
+ *    otherwise it reports. So a repeated paragraph is reported d turns
+ *    late (or more) in a live session, and a loop's entry is never
+ *    reported twice.
  *  - Agents: tool observations (role tool) are not speaker turns and are
  *    ignored. An assistant tool call is keyed on its action (the
  *    canonical calls, without the thought written around them:
@@ -87,6 +91,8 @@ typedef struct recur_defer {
     uint64_t key; /* its entry's map key (the entry may have been swept) */
     uint32_t at;  /* the occurrence that reached the count */
     uint32_t d;   /* its distance to the occurrence before */
+    uint32_t due; /* turn of the decision: at + d, then d more while the
+                     cycle goes on without a loop reported over it */
 } recur_defer;
 
 typedef struct recur_state {
@@ -352,6 +358,7 @@ static lc_status occurrence(recur_state *r, lc_session *s, uint32_t idx,
         r->defer[r->ndefer].key = key;
         r->defer[r->ndefer].at = idx;
         r->defer[r->ndefer].d = idx - prev;
+        r->defer[r->ndefer].due = idx + (idx - prev);
         r->ndefer++;
         return LC_OK;
     }
@@ -425,23 +432,37 @@ static lc_status decide(recur_state *r, lc_session *s, uint32_t n, int end) {
     size_t i, kept = 0;
     lc_status st = LC_OK;
     for (i = 0; i < r->ndefer; i++) {
-        const recur_defer q = r->defer[i];
+        recur_defer q = r->defer[i];
         const uint64_t *v;
         recur_entry *e;
         const lci_turn *t;
-        if (st != LC_OK || (!end && q.at + q.d > n)) {
+        if (st != LC_OK || (!end && q.due > n)) {
             r->defer[kept++] = q;
             continue;
         }
         v = lci_u64map_get(&r->map, q.key);
         e = v ? entry_at(r, *v) : NULL;
         /* gone from the window, reported by now (a third occurrence),
-         * no longer holding the count, or entering a loop: nothing */
+         * or no longer holding the count: nothing */
         if (!e || e->f || e->n < r->need_long ||
             occ_of(e)[e->head + e->n - 1] != q.at ||
-            !(t = lci_session_turn(s, q.at)) ||
-            (!end && continues_cycle(r, s, q.at + q.d, q.d)))
+            !(t = lci_session_turn(s, q.at)))
             continue;
+        /* entering a loop: the loop's finding covers the turn once
+         * exact_loop or near_duplicate_loop reports it (marking it
+         * looped); until then, and if the cycle stops or the
+         * conversation ends before any loop is reported, the turn is
+         * still this rule's (A U A U A: the paragraph said three times
+         * in 2.5 periods is no exact_loop) */
+        if (q.due != q.at + q.d && lci_session_is_looped(s, q.at))
+            continue;
+        if (!end && continues_cycle(r, s, n, q.d)) {
+            if (lci_session_is_looped(s, q.at))
+                continue;
+            q.due = n + q.d;
+            r->defer[kept++] = q;
+            continue;
+        }
         st = make_finding(s, e, t, q.at, need_of(r, t));
     }
     r->ndefer = kept;

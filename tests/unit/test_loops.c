@@ -772,6 +772,54 @@ static void t_recurring_short_not_deferred(void **state) {
     assert_int_equal(short_repeat_announced(2), 6);
 }
 
+/* A long answer said three times in 2.5 periods (U A U' A U' A): the
+ * cycle goes on at the decision, but no exact_loop follows (3 repeats
+ * need turns 2-7), so the repeat is still recurring_turn's; saying it a
+ * third time must not lose the finding that twice (U A U' A) gets. With
+ * one more U' A the exact_loop reports and recurring_turn stays quiet. */
+static void t_recurring_long_short_cycle(void **state) {
+    static const char para[] =
+        "The quick brown fox jumps over the lazy dog near the river bank "
+        "while the sun goes down";
+    size_t n, i;
+    (void)state;
+    for (n = 4; n <= 7; n++) {
+        lc_config *cfg = NULL;
+        lc_conversation *c = NULL;
+        lc_session *s;
+        size_t nrec = 0, nexact = 0;
+        assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+        assert_int_equal(lc_conversation_new(cfg, &c), LC_OK);
+        assert_int_equal(lc_conversation_add(c, LC_ROLE_USER, NULL, 0,
+                                             "hello, describe the scene",
+                                             25),
+                         LC_OK);
+        for (i = 0; i < n; i++)
+            assert_int_equal(
+                i % 2 ? lc_conversation_add(c, LC_ROLE_USER, NULL, 0,
+                                            "and then?", 9)
+                      : lc_conversation_add(c, LC_ROLE_ASSISTANT, NULL, 0,
+                                            para, strlen(para)),
+                LC_OK);
+        s = run_live(cfg, c, true);
+        assert_live_equals_batch(cfg, c, s);
+        for (i = 0; i < lc_session_finding_count(s); i++) {
+            const lc_finding *f = lc_session_finding(s, i);
+            if (f->kind == LC_KIND_RECURRING_TURN) {
+                nrec++;
+                assert_int_equal(f->first_turn, 2);
+                assert_int_equal(f->last_turn, 4);
+            }
+            nexact += f->kind == LC_KIND_EXACT_LOOP;
+        }
+        assert_int_equal(nrec, n < 6 ? 1 : 0);
+        assert_int_equal(nexact, n < 6 ? 0 : 1);
+        lc_session_free(s);
+        lc_conversation_free(c);
+        lc_config_free(cfg);
+    }
+}
+
 /* The exact_loop finding of s; there must be exactly one. */
 static const lc_finding *the_exact_loop(const lc_session *s) {
     const lc_finding *loop = NULL;
@@ -2100,6 +2148,7 @@ int main(void) {
         cmocka_unit_test(t_recurring_bot),
         cmocka_unit_test(t_recurring_long_timing),
         cmocka_unit_test(t_recurring_short_not_deferred),
+        cmocka_unit_test(t_recurring_long_short_cycle),
         cmocka_unit_test(t_recycled),
         cmocka_unit_test(t_neardup_bot),
         cmocka_unit_test(t_degenerate_jobs),
