@@ -105,7 +105,7 @@ typedef struct recur_state {
     uint32_t free_head; /* pool index + 1, 0 if none */
     uint32_t window, maxp, need, need_short, short_words, pct;
     uint32_t need_long, long_words;
-    recur_defer *defer; /* in order of `at + d` */
+    recur_defer *defer; /* in no particular order (decide scans all) */
     size_t ndefer, capdefer;
     lci_sketch ska, skb; /* for the cycle check */
     uint32_t pending; /* tool call waiting for its observation, 0 if none */
