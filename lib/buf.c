@@ -49,26 +49,37 @@ lc_status lci_buf_putc(lci_buf *b, char c) {
     return LC_OK;
 }
 
-lc_status lci_buf_printf(lci_buf *b, const char *fmt, ...) {
-    va_list ap;
+/* vsnprintf onto the end of b: through a stack buffer, or straight into
+ * b when the text is longer (lci_buf_printf and lci_buf_num). */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 0)))
+#endif
+static lc_status buf_vprintf(lci_buf *b, const char *fmt, va_list ap) {
+    va_list again;
+    char small[256];
     int n;
     lc_status st;
-    char small[256];
-    va_start(ap, fmt);
+    va_copy(again, ap);
     n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return LC_ERR_INTERNAL;
-    if ((size_t)n < sizeof small)
-        return lci_buf_append(b, small, (size_t)n);
-    st = lci_buf_reserve(b, (size_t)n);
-    if (st != LC_OK)
-        return st;
+    if (n < 0) {
+        st = LC_ERR_INTERNAL;
+    } else if ((size_t)n < sizeof small) {
+        st = lci_buf_append(b, small, (size_t)n);
+    } else if ((st = lci_buf_reserve(b, (size_t)n)) == LC_OK) {
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, again);
+        b->len += (size_t)n;
+    }
+    va_end(again);
+    return st;
+}
+
+lc_status lci_buf_printf(lci_buf *b, const char *fmt, ...) {
+    va_list ap;
+    lc_status st;
     va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    st = buf_vprintf(b, fmt, ap);
     va_end(ap);
-    b->len += (size_t)n;
-    return LC_OK;
+    return st;
 }
 
 /* A byte of a formatted number other than its decimal point (the
@@ -103,28 +114,14 @@ size_t lci_num_dot(char *s, size_t len) {
  * assertion keeps fmt to one conversion without it. */
 lc_status lci_buf_num(lci_buf *b, const char *fmt, ...) {
     va_list ap;
-    char small[64];
     size_t at = b->len, flen = strlen(fmt);
-    int n;
     lc_status st;
     assert(flen >= 2 && fmt[0] == '%' && !strchr(fmt + 1, '%') &&
            !strchr(fmt, '\'') && strchr("eEfFgG", fmt[flen - 1]));
     (void)flen;
     va_start(ap, fmt);
-    n = vsnprintf(small, sizeof small, fmt, ap);
+    st = buf_vprintf(b, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return LC_ERR_INTERNAL;
-    if ((size_t)n < sizeof small) {
-        st = lci_buf_append(b, small, (size_t)n);
-    } else { /* "%f" of a large value: format in place */
-        if ((st = lci_buf_reserve(b, (size_t)n)) != LC_OK)
-            return st;
-        va_start(ap, fmt);
-        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-        b->len += (size_t)n;
-    }
     if (st == LC_OK)
         b->len = at + lci_num_dot(b->data + at, b->len - at);
     return st;
