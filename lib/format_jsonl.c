@@ -37,6 +37,19 @@ static lc_status build(lci_json *j, lc_conversation *c, const char *p,
     lci_json_src src;
     lci_pos pos;
     lc_status st;
+    pos.line = line;
+    pos.col = 1;
+    pos.off = off;
+    /* the line is the record's raw text: diagnostics find their element
+     * in it (only when one is written) */
+    src = lci_json_src_text(p, len, pos, 0);
+    if (lci_json_fast_conversation(j, c, &src, &st)) {
+        if (st == LC_OK && lci_conv_first_repaired(c) > 0)
+            st = lci_json_utf8_turns(c, &src, 0, 0);
+        return st;
+    }
+    if (st != LC_OK)
+        return st;
     o = lci_json_parse(j, p, len, &err);
     if (!o && err.status == LC_ERR_NOMEM)
         return LC_ERR_NOMEM; /* not the record's fault */
@@ -46,12 +59,6 @@ static lc_status build(lci_json *j, lc_conversation *c, const char *p,
         return lci_conv_diag(c, err.status, LC_SEVERITY_ERROR, line, col,
                              off + err.off, -1, "%s", err.msg);
     }
-    pos.line = line;
-    pos.col = 1;
-    pos.off = off;
-    /* the line is the record's raw text: diagnostics find their element
-     * in it (only when one is written) */
-    src = lci_json_src_text(p, len, pos, 0);
     lci_conv_expect(c, len);
     st = lci_json_conversation(j, c, o, &src);
     json_object_put(o);

@@ -177,6 +177,60 @@ lci_json_src lci_json_src_at(lci_pos pos, int is_msg);
 lci_json_src lci_json_src_text(const char *p, size_t len, lci_pos pos,
                                int is_msg);
 
+/* The common JSONL record, recognized without json-c (json_scan.c has
+ * the shape it takes). Strings are the bodies between their quotes in
+ * the record's text, escapes still in (esc != 0). */
+typedef struct lci_jstr {
+    size_t off, len;
+    int esc;
+} lci_jstr;
+
+typedef struct lci_jcall {
+    lci_jstr name, args;
+    int has_args;
+} lci_jcall;
+
+typedef struct lci_jmsg {
+    lci_jstr role, text;
+    lc_role r;
+    int has_text;  /* a string; else null or absent */
+    int has_calls; /* a "tool_calls" array, maybe empty */
+    size_t call0, ncalls; /* its calls: rec->calls[call0..+ncalls) */
+} lci_jmsg;
+
+typedef struct lci_jrec {
+    const lci_alloc *a; /* for the arrays, kept from record to record */
+    lci_jstr id;
+    int has_id;
+    int conversations; /* the array's key is "conversations" */
+    lci_jmsg *msgs;
+    size_t nmsgs, capmsgs;
+    lci_jcall *calls;
+    size_t ncalls, capcalls;
+} lci_jrec;
+
+/* 1 if p[0..n) is a record of that shape under nesting limit max_depth,
+ * described in rec; 0 if not (nothing is said about why: json-c will
+ * parse it), with *st LC_ERR_NOMEM if rec could not grow. */
+int lci_json_scan_record(lci_jrec *rec, const char *p, size_t n,
+                         int max_depth, lc_status *st);
+/* Append the text of a string body the scan took (escapes decoded). */
+lc_status lci_json_unescape(const char *p, size_t n, lci_buf *out);
+void lci_jrec_free(lci_jrec *rec);
+
+/* Build c from the raw record src->p[0..src->len) without json-c when
+ * lci_json_scan_record takes it: returns 1 with *st the status
+ * lci_json_conversation would return on json-c's tree (c is then what
+ * it would be: lci_conv_expect, id, turns), or 0 with c untouched and
+ * *st LC_OK (parse it with json-c) or LC_ERR_NOMEM (fatal). */
+int lci_json_fast_conversation(lci_json *j, lc_conversation *c,
+                               lci_json_src *src, lc_status *st);
+/* Tests: turn the fast path off (0) or on (1, the default) for j; count
+ * the records it took and declined. */
+void lci_json_set_fast(lci_json *j, int on);
+void lci_json_fast_counts(const lci_json *j, size_t *taken,
+                          size_t *declined);
+
 /* Build conversation turns from a parsed conversation object
  * ({"messages":[...]} or {"conversations":[...]}, optional "id" string
  * or number). Schema problems become diagnostics on c at the offending

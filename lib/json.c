@@ -43,6 +43,11 @@ struct lci_json {
     lci_buf msg; /* a message's text when it is not one string (parts,
                     tool calls), kept for the next message up to
                     JSON_MSG_KEEP bytes of room */
+    /* the fast path (lci_json_fast_conversation) */
+    int no_fast;
+    size_t fast_taken, fast_declined;
+    lci_jrec rec; /* where the scan found a record's strings */
+    lci_buf arg;  /* a tool call's arguments, unescaped */
 };
 
 #define JSON_MSG_KEEP ((size_t)1 << 20)
@@ -81,6 +86,8 @@ lc_status lci_json_new(const lci_alloc *a, int depth, lci_json **out) {
     j->a = a;
     j->depth = depth;
     lci_buf_init(&j->msg, a);
+    lci_buf_init(&j->arg, a);
+    j->rec.a = a;
     j->tok = json_tokener_new_ex(depth);
     if (!j->tok) {
         lci_json_free(j);
@@ -108,6 +115,8 @@ void lci_json_free(lci_json *j) {
     if (j->stok)
         json_tokener_free(j->stok);
     lci_buf_free(&j->msg);
+    lci_buf_free(&j->arg);
+    lci_jrec_free(&j->rec);
     lci_free(j->a, j);
 }
 
@@ -609,6 +618,27 @@ int lci_json_flat_args(const char *p, size_t n, lci_buf *b, lc_status *st) {
     return 1;
 }
 
+/* Arguments given as the string s[0..n): ' ' and its canonical JSON if
+ * it holds JSON (a flat object without json-c, see above), else ' ' and
+ * the string as written. */
+static lc_status args_str(lci_json *j, const char *s, size_t n,
+                          lci_buf *b) {
+    lci_json_err err;
+    struct json_object *o;
+    lc_status st = lci_buf_putc(b, ' ');
+    if (st == LC_OK && lci_json_flat_args(s, n, b, &st))
+        return st;
+    o = lci_json_parse(j, s, n, &err);
+    if (!o && err.status == LC_ERR_NOMEM)
+        return LC_ERR_NOMEM;
+    if (!o) /* not JSON: keep the string as written */
+        return st == LC_OK ? lci_buf_append(b, s, n) : st;
+    if (st == LC_OK)
+        st = lci_json_canonical(o, b);
+    json_object_put(o);
+    return st;
+}
+
 /* Arguments: an object/array -> canonical JSON; a string holding JSON
  * -> parsed and canonicalized (a flat object without json-c, see
  * above); any other string kept verbatim. */
@@ -616,27 +646,9 @@ static lc_status tool_args(lci_json *j, struct json_object *args,
                            lci_buf *b) {
     if (!args)
         return LC_OK;
-    if (is_str(args)) {
-        lci_json_err err;
-        struct json_object *o;
-        lc_status st;
-        st = lci_buf_putc(b, ' ');
-        if (st == LC_OK &&
-            lci_json_flat_args(json_object_get_string(args),
-                               (size_t)json_object_get_string_len(args), b,
-                               &st))
-            return st;
-        o = lci_json_parse(j, json_object_get_string(args),
-                           (size_t)json_object_get_string_len(args), &err);
-        if (!o && err.status == LC_ERR_NOMEM)
-            return LC_ERR_NOMEM;
-        if (!o) /* not JSON: keep the string as written */
-            return st == LC_OK ? put_str(b, args) : st;
-        if (st == LC_OK)
-            st = lci_json_canonical(o, b);
-        json_object_put(o);
-        return st;
-    }
+    if (is_str(args))
+        return args_str(j, json_object_get_string(args),
+                        (size_t)json_object_get_string_len(args), b);
     if (lci_buf_putc(b, ' ') != LC_OK)
         return LC_ERR_NOMEM;
     return lci_json_canonical(args, b);
@@ -1261,6 +1273,111 @@ lc_status lci_json_conversation(lci_json *j, lc_conversation *c,
                         src_top(src, src->akey), -1,
                         "conversation has no messages");
     return LC_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Records without json-c (json_scan.c recognizes them)                 */
+/* ------------------------------------------------------------------ */
+
+void lci_json_set_fast(lci_json *j, int on) {
+    j->no_fast = !on;
+}
+
+void lci_json_fast_counts(const lci_json *j, size_t *taken,
+                          size_t *declined) {
+    *taken = j->fast_taken;
+    *declined = j->fast_declined;
+}
+
+/* Message idx of the scanned record as lci_json_message_src makes it
+ * from json-c's tree: the same text, flags and calls, in the same
+ * order. */
+static lc_status fast_message(lci_json *j, lc_conversation *c,
+                              lci_json_src *src, const lci_jmsg *m,
+                              size_t idx) {
+    const char *p = src->p;
+    const char *role = p + m->role.off;
+    lci_buf *b = &j->msg;
+    unsigned flags = LC_TURN_NONE;
+    lci_pos pos = src->pos;
+    char wb[40];
+    size_t k;
+    lc_status st = LC_OK;
+
+    if (!m->has_calls && !(m->has_text && m->text.esc)) {
+        /* the text as written: straight to the turn, no copy */
+        st = lci_conv_add(c, m->r, role, m->role.len,
+                          m->has_text ? p + m->text.off : "",
+                          m->has_text ? m->text.len : 0, pos.line, pos.col,
+                          pos.off, flags, NULL);
+    } else {
+        b->len = 0;
+        if (m->has_text)
+            st = lci_json_unescape(p + m->text.off, m->text.len, b);
+        for (k = 0; k < m->ncalls && st == LC_OK; k++) {
+            const lci_jcall *call = &j->rec.calls[m->call0 + k];
+            flags |= LC_TURN_TOOL_CALL;
+            if ((st = sep(b)) == LC_OK)
+                st = lci_buf_append(b, "tool_call ", 10);
+            if (st == LC_OK)
+                st = lci_json_unescape(p + call->name.off, call->name.len, b);
+            if (st == LC_OK && call->has_args) {
+                j->arg.len = 0;
+                st = lci_json_unescape(p + call->args.off, call->args.len,
+                                       &j->arg);
+                if (st == LC_OK)
+                    st = args_str(j, j->arg.data ? j->arg.data : "",
+                                  j->arg.len, b);
+            }
+        }
+        if (st == LC_OK)
+            st = lci_conv_add(c, m->r, role, m->role.len,
+                              b->data ? b->data : "", b->len, pos.line,
+                              pos.col, pos.off, flags, NULL);
+    }
+    if (st == LC_ERR_LIMIT) /* as lci_json_message_src */
+        st = src_diag(c, LC_ERR_LIMIT, LC_SEVERITY_ERROR, src,
+                      src_msg(src, idx), -1,
+                      "%smore than %" PRId64 " turns (max_turns)",
+                      what_of(idx, wb), lci_opt(c->cfg, LC_OPT_MAX_TURNS));
+    if (b->cap > JSON_MSG_KEEP)
+        lci_buf_free(b);
+    if (j->arg.cap > JSON_MSG_KEEP)
+        lci_buf_free(&j->arg);
+    return st;
+}
+
+int lci_json_fast_conversation(lci_json *j, lc_conversation *c,
+                               lci_json_src *src, lc_status *st) {
+    lci_jrec *r = &j->rec;
+    size_t i, n;
+    *st = LC_OK;
+    if (j->no_fast || !src->p)
+        return 0;
+    if (!lci_json_scan_record(r, src->p, src->len, j->depth, st) ||
+        (int64_t)r->nmsgs > lci_opt(c->cfg, LC_OPT_MAX_TURNS)) {
+        j->fast_declined++;
+        return 0;
+    }
+    j->fast_taken++;
+    n = r->nmsgs;
+    lci_conv_expect(c, src->len);
+    if (r->has_id &&
+        (*st = lci_conv_set_id(c, src->p + r->id.off, r->id.len)) != LC_OK)
+        return 1;
+    src->akey = r->conversations ? "conversations" : "messages";
+    if ((*st = lci_grow(c->alloc, (void **)&c->turns, sizeof *c->turns,
+                        &c->capturns, c->nturns + n)) != LC_OK)
+        return 1;
+    for (i = 0; i < n && c->status == LC_OK; i++)
+        if ((*st = fast_message(j, c, src, &r->msgs[i], i + 1)) != LC_OK)
+            return 1;
+    /* a record of a million short messages leaves big arrays: do not
+     * keep them */
+    if (r->capmsgs * sizeof *r->msgs > JSON_MSG_KEEP ||
+        r->capcalls * sizeof *r->calls > JSON_MSG_KEEP)
+        lci_jrec_free(r);
+    return 1;
 }
 
 lc_status lci_json_utf8_turns(lc_conversation *c, lci_json_src *src,

@@ -7,7 +7,9 @@
  * 2 jsonl, 3 jsonl-turns, 4 json, 5-7 auto), bits 3-7 a chunk size
  * 1..32; byte 1: bit 0 small limits (max_line_bytes 1024, max_turns 8,
  * max_depth 4, max_turn_bytes 64), bit 1 deferred parsing in the chunked
- * pass. The rest is the log. Seeds start with two ASCII characters, e.g.
+ * pass, bit 2 the chunked pass reads JSONL records with json-c only (the
+ * fast path off: json_scan.c against its reference). The rest is the
+ * log. Seeds start with two ASCII characters, e.g.
  * "0 " (auto, defaults), "2!" (jsonl, small limits).
  *
  * Oracles: feed/finish/next return only the documented progress
@@ -25,7 +27,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "internal.h"
+#include "input.h"
 
 #define SOURCE "fuzz-src"
 
@@ -165,12 +167,14 @@ static void drain(lc_reader *r, int finished, int defer, size_t input_len,
 }
 
 static void run(const lc_config *cfg, const uint8_t *p, size_t len,
-                size_t chunk, int defer, lc_summary *sum, run_result *res) {
+                size_t chunk, int defer, int fast, lc_summary *sum,
+                run_result *res) {
     lc_reader *r = NULL;
     size_t off = 0;
     memset(res, 0, sizeof *res);
     res->digest = FUZZ_SEED;
     FUZZ_CHECK(lc_reader_new(cfg, &r) == LC_OK);
+    lci_json_set_fast(lci_reader_json(r), fast);
     FUZZ_CHECK(lc_reader_set_source(r, SOURCE, strlen(SOURCE)) == LC_OK);
     do {
         size_t n = len - off < chunk ? len - off : chunk;
@@ -218,7 +222,7 @@ static lc_config *make_config(lc_format fmt, int small, int defer) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     lc_format fmt;
     size_t chunk;
-    int small, defer;
+    int small, defer, fast;
     const lc_config *whole_cfg, *chunk_cfg;
     lc_summary *sum = NULL;
     run_result whole, chunked;
@@ -229,6 +233,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     chunk = (size_t)(data[0] >> 3) + 1;
     small = data[1] & 1;
     defer = (data[1] >> 1) & 1;
+    fast = !((data[1] >> 2) & 1);
     data += 2;
     size -= 2;
 
@@ -236,8 +241,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     chunk_cfg = make_config(fmt, small, defer);
     FUZZ_CHECK(lc_summary_new(whole_cfg, &sum) == LC_OK);
 
-    run(whole_cfg, data, size, size ? size : 1, 0, sum, &whole);
-    run(chunk_cfg, data, size, chunk, defer, NULL, &chunked);
+    run(whole_cfg, data, size, size ? size : 1, 0, 1, sum, &whole);
+    run(chunk_cfg, data, size, chunk, defer, fast, NULL, &chunked);
 
     FUZZ_CHECK(lc_summary_read(sum) == whole.nconv);
     FUZZ_CHECK(lc_summary_read(sum) ==
@@ -245,9 +250,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(lc_summary_failed(sum) >= whole.nfailed);
     if (whole.nconv != chunked.nconv || whole.digest != chunked.digest) {
         fprintf(stderr,
-                "whole-buffer and %zu-byte-chunk%s reads differ: "
+                "whole-buffer and %zu-byte-chunk%s%s reads differ: "
                 "%zu vs %zu conversations\n",
-                chunk, defer ? " (deferred parse)" : "", whole.nconv,
+                chunk, defer ? " (deferred parse)" : "",
+                fast ? "" : " (json-c only)", whole.nconv,
                 chunked.nconv);
         abort();
     }

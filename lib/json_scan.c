@@ -1,0 +1,601 @@
+/*
+ * json_scan.c - the common JSONL record, recognized without json-c.
+ *
+ * Most records of a chat log have one shape: an object with a string
+ * "id", a "messages" array of {"role": "...", "content": "..." | null}
+ * objects (some with OpenAI "tool_calls"), and members loopcheck does
+ * not read ("source", "meta", ...). json-c builds a tree of such a
+ * record (a hash table per object, a malloc per value, a locale switch
+ * per parse) only for json.c to copy a few strings out of it: about a
+ * third of all instructions on the bench corpus. lci_json_scan_record
+ * checks a record in one pass over its bytes and notes where the
+ * strings json.c needs are; json.c builds the turns from them
+ * (lci_json_fast_conversation) exactly as it would from the tree.
+ *
+ * It takes only records it can vouch for, those that json-c parses and
+ * from whose tree json.c would write no diagnostic:
+ *  - standard JSON (RFC 8259) only: no NaN, no single quotes, no
+ *    control bytes in strings, no "\u0000", no lone surrogate escape,
+ *    integers of at most 18 digits and exponents of at most 3 (json-c
+ *    accepts more, with its own rules: those go to json-c);
+ *  - nesting at most min(max_depth - 1, 64) levels, counting every
+ *    value as json-c's depth limit does (the top object is level 1);
+ *  - "id" a string without escapes holding valid UTF-8, an integer
+ *    (not -0), null, or absent; one of "messages" / "conversations", a non-empty array of
+ *    objects;
+ *  - each message: "role" or "from" (one of them, once) a string
+ *    without escapes, valid UTF-8, a role name loopcheck knows;
+ *    "content" or "value" (at most one) a string or null; optional
+ *    "tool_calls", an array of {"function": {"name": string,
+ *    "arguments": string}} objects (other members of the call are
+ *    skipped; no "input");
+ *  - no key the builder reads appears twice in its object (json-c keeps
+ *    the last one), and no key holds an escape.
+ * Anything else returns 0 and json-c parses the record: the fast path
+ * never decides what is an error, and its coverage is a matter of
+ * speed only. Bytes >= 0x80 in strings are taken as they are, valid or
+ * not, as json-c does (it does not check UTF-8 in strict mode): the
+ * turns repair them later, the same way on both paths.
+ *
+ * test_conversation compares the turns and diagnostics both paths give
+ * on generated records, near misses included, and fuzz_reader does so
+ * on every input it runs.
+ */
+#include "input.h"
+
+#include <string.h>
+
+#define NOPE SIZE_MAX
+
+/* Deepest level the scanner takes whatever max_depth says: it recurses
+ * once per level. */
+#define SCAN_MAX_LEVEL 64
+
+static size_t ws(const char *p, size_t n, size_t i) {
+    while (i < n &&
+           (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+        i++;
+    return i;
+}
+
+static int hexval(int ch) {
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* The four hex digits at p[i..i+4) as a number, or -1. */
+static long hex4(const char *p, size_t n, size_t i) {
+    long v = 0;
+    size_t k;
+    if (i > n || n - i < 4)
+        return -1;
+    for (k = 0; k < 4; k++) {
+        int h = hexval((unsigned char)p[i + k]);
+        if (h < 0)
+            return -1;
+        v = v * 16 + h;
+    }
+    return v;
+}
+
+/* p[i] == '\\': index past the escape, or NOPE if the fast path does not
+ * take it (unknown letter, bad hex, \u0000, lone surrogate). *cp gets
+ * the code point it stands for. */
+static size_t escape(const char *p, size_t n, size_t i, unsigned long *cp) {
+    long u, lo;
+    if (i + 1 >= n)
+        return NOPE;
+    switch (p[i + 1]) {
+    case '"': *cp = '"'; return i + 2;
+    case '\\': *cp = '\\'; return i + 2;
+    case '/': *cp = '/'; return i + 2;
+    case 'b': *cp = '\b'; return i + 2;
+    case 'f': *cp = '\f'; return i + 2;
+    case 'n': *cp = '\n'; return i + 2;
+    case 'r': *cp = '\r'; return i + 2;
+    case 't': *cp = '\t'; return i + 2;
+    case 'u': break;
+    default: return NOPE;
+    }
+    u = hex4(p, n, i + 2);
+    if (u <= 0 || (u >= 0xDC00 && u <= 0xDFFF))
+        return NOPE; /* bad hex, NUL, lone low surrogate */
+    if (u < 0xD800 || u > 0xDBFF) {
+        *cp = (unsigned long)u;
+        return i + 6;
+    }
+    /* a high surrogate: the low one must follow */
+    if (n - i < 12 || p[i + 6] != '\\' || p[i + 7] != 'u')
+        return NOPE;
+    lo = hex4(p, n, i + 8);
+    if (lo < 0xDC00 || lo > 0xDFFF)
+        return NOPE;
+    *cp = 0x10000ul + (((unsigned long)u - 0xD800ul) << 10) +
+          ((unsigned long)lo - 0xDC00ul);
+    return i + 12;
+}
+
+/* p[i] is the byte after an opening quote: index of the closing quote,
+ * or NOPE. *esc is set if the body holds an escape. */
+static size_t str_end(const char *p, size_t n, size_t i, int *esc) {
+    unsigned long cp;
+    *esc = 0;
+    for (;;) {
+#if LCI_SSE2
+        while (n - i >= 16) {
+            const __m128i v =
+                _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+            const __m128i stop = _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                             _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                /* bytes 0x00..0x1F: nothing left after subtracting 0x1F */
+                _mm_cmpeq_epi8(_mm_subs_epu8(v, _mm_set1_epi8(0x1F)),
+                               _mm_setzero_si128()));
+            const unsigned m = (unsigned)_mm_movemask_epi8(stop);
+            if (m) {
+                i += lci_ctz64(m);
+                break;
+            }
+            i += 16;
+        }
+#endif
+        while (i < n && (unsigned char)p[i] >= 0x20 && p[i] != '"' &&
+               p[i] != '\\')
+            i++;
+        if (i >= n || (unsigned char)p[i] < 0x20)
+            return NOPE;
+        if (p[i] == '"')
+            return i;
+        *esc = 1;
+        if ((i = escape(p, n, i, &cp)) == NOPE)
+            return NOPE;
+    }
+}
+
+/* A number at p[i]: index past it, or NOPE. Standard grammar; at most 18
+ * integer digits and 3 exponent digits. */
+static size_t number(const char *p, size_t n, size_t i) {
+    size_t d;
+    if (i < n && p[i] == '-')
+        i++;
+    d = i;
+    while (i < n && p[i] >= '0' && p[i] <= '9')
+        i++;
+    if (i == d || i - d > 18 || (p[d] == '0' && i - d > 1))
+        return NOPE;
+    if (i < n && p[i] == '.') {
+        d = ++i;
+        while (i < n && p[i] >= '0' && p[i] <= '9')
+            i++;
+        if (i == d)
+            return NOPE;
+    }
+    if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+        i++;
+        if (i < n && (p[i] == '+' || p[i] == '-'))
+            i++;
+        d = i;
+        while (i < n && p[i] >= '0' && p[i] <= '9')
+            i++;
+        if (i == d || i - d > 3)
+            return NOPE;
+    }
+    return i;
+}
+
+/* Any value at p[i] (after whitespace) at `level`: index past it, or
+ * NOPE. */
+static size_t skip(const char *p, size_t n, size_t i, int level, int max) {
+    int esc;
+    if (level > max || i >= n)
+        return NOPE;
+    switch (p[i]) {
+    case '"':
+        i = str_end(p, n, i + 1, &esc);
+        return i == NOPE ? NOPE : i + 1;
+    case '{':
+        i = ws(p, n, i + 1);
+        if (i < n && p[i] == '}')
+            return i + 1;
+        for (;;) {
+            if (i >= n || p[i] != '"' ||
+                (i = str_end(p, n, i + 1, &esc)) == NOPE)
+                return NOPE;
+            i = ws(p, n, i + 1);
+            if (i >= n || p[i] != ':')
+                return NOPE;
+            i = skip(p, n, ws(p, n, i + 1), level + 1, max);
+            if (i == NOPE)
+                return NOPE;
+            i = ws(p, n, i);
+            if (i < n && p[i] == ',') {
+                i = ws(p, n, i + 1);
+                continue;
+            }
+            return i < n && p[i] == '}' ? i + 1 : NOPE;
+        }
+    case '[':
+        i = ws(p, n, i + 1);
+        if (i < n && p[i] == ']')
+            return i + 1;
+        for (;;) {
+            i = skip(p, n, i, level + 1, max);
+            if (i == NOPE)
+                return NOPE;
+            i = ws(p, n, i);
+            if (i < n && p[i] == ',') {
+                i = ws(p, n, i + 1);
+                continue;
+            }
+            return i < n && p[i] == ']' ? i + 1 : NOPE;
+        }
+    case 't':
+        return n - i >= 4 && memcmp(p + i, "true", 4) == 0 ? i + 4 : NOPE;
+    case 'f':
+        return n - i >= 5 && memcmp(p + i, "false", 5) == 0 ? i + 5 : NOPE;
+    case 'n':
+        return n - i >= 4 && memcmp(p + i, "null", 4) == 0 ? i + 4 : NOPE;
+    default:
+        return number(p, n, i);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Objects the builder reads                                            */
+/* ------------------------------------------------------------------ */
+
+typedef struct scan {
+    const char *p;
+    size_t n;
+    int max; /* deepest level taken */
+    lci_jrec *rec;
+    lc_status st; /* LC_ERR_NOMEM, or LC_OK */
+} scan;
+
+/* A member key at p[i] == '"' without escapes: its body in *k, *klen;
+ * returns the index of the value (after ':' and whitespace), or NOPE. */
+static size_t key(const scan *s, size_t i, const char **k, size_t *klen) {
+    int esc;
+    size_t e;
+    if (i >= s->n || s->p[i] != '"' ||
+        (e = str_end(s->p, s->n, i + 1, &esc)) == NOPE || esc)
+        return NOPE;
+    *k = s->p + i + 1;
+    *klen = e - i - 1;
+    i = ws(s->p, s->n, e + 1);
+    if (i >= s->n || s->p[i] != ':')
+        return NOPE;
+    return ws(s->p, s->n, i + 1);
+}
+
+static int key_is(const char *k, size_t klen, const char *name) {
+    size_t n = strlen(name);
+    return klen == n && memcmp(k, name, n) == 0;
+}
+
+/* After a member's value at i: index of the next key (after ','), or
+ * *end = 1 and the index past '}'; NOPE if neither follows. */
+static size_t next_member(const scan *s, size_t i, int *end) {
+    i = ws(s->p, s->n, i);
+    *end = 0;
+    if (i < s->n && s->p[i] == ',')
+        return ws(s->p, s->n, i + 1);
+    if (i < s->n && s->p[i] == '}') {
+        *end = 1;
+        return i + 1;
+    }
+    return NOPE;
+}
+
+/* A string value at i: its body in *out; index past it, or NOPE. */
+static size_t string(const scan *s, size_t i, lci_jstr *out) {
+    int esc;
+    size_t e;
+    if (i >= s->n || s->p[i] != '"' ||
+        (e = str_end(s->p, s->n, i + 1, &esc)) == NOPE)
+        return NOPE;
+    out->off = i + 1;
+    out->len = e - i - 1;
+    out->esc = esc;
+    return e + 1;
+}
+
+/* {"name": string, "arguments": string, ...} at level `level`. */
+static size_t function(scan *s, size_t i, int level, lci_jcall *call) {
+    int have_name = 0, have_args = 0, end = 0;
+    if (level > s->max || i >= s->n || s->p[i] != '{')
+        return NOPE;
+    i = ws(s->p, s->n, i + 1);
+    if (i < s->n && s->p[i] == '}')
+        return NOPE; /* no name */
+    while (!end) {
+        const char *k;
+        size_t klen;
+        if ((i = key(s, i, &k, &klen)) == NOPE || level + 1 > s->max)
+            return NOPE;
+        if (key_is(k, klen, "name")) {
+            if (have_name++ || (i = string(s, i, &call->name)) == NOPE)
+                return NOPE;
+        } else if (key_is(k, klen, "arguments")) {
+            if (have_args++ || (i = string(s, i, &call->args)) == NOPE)
+                return NOPE;
+        } else if (key_is(k, klen, "input")) {
+            return NOPE;
+        } else if ((i = skip(s->p, s->n, i, level + 1, s->max)) == NOPE) {
+            return NOPE;
+        }
+        if ((i = next_member(s, i, &end)) == NOPE)
+            return NOPE;
+    }
+    if (!have_name)
+        return NOPE;
+    call->has_args = have_args;
+    return i;
+}
+
+/* One call {"function": {...}, ...} at level `level`. */
+static size_t call(scan *s, size_t i, int level, lci_jcall *c) {
+    int have_fn = 0, end = 0;
+    if (level > s->max || i >= s->n || s->p[i] != '{')
+        return NOPE;
+    i = ws(s->p, s->n, i + 1);
+    if (i < s->n && s->p[i] == '}')
+        return NOPE;
+    while (!end) {
+        const char *k;
+        size_t klen;
+        if ((i = key(s, i, &k, &klen)) == NOPE)
+            return NOPE;
+        if (key_is(k, klen, "function")) {
+            if (have_fn++ || (i = function(s, i, level + 1, c)) == NOPE)
+                return NOPE;
+        } else if ((i = skip(s->p, s->n, i, level + 1, s->max)) == NOPE) {
+            return NOPE;
+        }
+        if ((i = next_member(s, i, &end)) == NOPE)
+            return NOPE;
+    }
+    return have_fn ? i : NOPE;
+}
+
+/* "tool_calls": [call, ...] at level `level`, appended to rec->calls. */
+static size_t calls(scan *s, size_t i, int level, lci_jmsg *m) {
+    lci_jrec *r = s->rec;
+    if (level > s->max || i >= s->n || s->p[i] != '[')
+        return NOPE;
+    m->call0 = r->ncalls;
+    m->ncalls = 0;
+    i = ws(s->p, s->n, i + 1);
+    if (i < s->n && s->p[i] == ']')
+        return i + 1;
+    for (;;) {
+        lci_jcall c;
+        memset(&c, 0, sizeof c);
+        if ((i = call(s, i, level + 1, &c)) == NOPE)
+            return NOPE;
+        if (r->ncalls == r->capcalls &&
+            (s->st = lci_grow(r->a, (void **)&r->calls, sizeof *r->calls,
+                              &r->capcalls, r->ncalls + 1)) != LC_OK)
+            return NOPE;
+        r->calls[r->ncalls++] = c;
+        m->ncalls++;
+        i = ws(s->p, s->n, i);
+        if (i < s->n && s->p[i] == ',') {
+            i = ws(s->p, s->n, i + 1);
+            continue;
+        }
+        return i < s->n && s->p[i] == ']' ? i + 1 : NOPE;
+    }
+}
+
+/* One message object at level `level`. */
+static size_t message(scan *s, size_t i, int level, lci_jmsg *m) {
+    int have_role = 0, have_text = 0, end = 0;
+    if (level > s->max || i >= s->n || s->p[i] != '{')
+        return NOPE;
+    memset(m, 0, sizeof *m);
+    i = ws(s->p, s->n, i + 1);
+    if (i < s->n && s->p[i] == '}')
+        return NOPE; /* no role */
+    while (!end) {
+        const char *k;
+        size_t klen;
+        if ((i = key(s, i, &k, &klen)) == NOPE || level + 1 > s->max)
+            return NOPE;
+        if (key_is(k, klen, "role") || key_is(k, klen, "from")) {
+            const char *name;
+            lc_role role;
+            if (have_role++ || (i = string(s, i, &m->role)) == NOPE ||
+                m->role.esc)
+                return NOPE;
+            name = s->p + m->role.off;
+            if (lci_utf8_valid_prefix(name, m->role.len) != m->role.len ||
+                !lci_role_from_name(name, m->role.len, &role))
+                return NOPE;
+            m->r = role;
+        } else if (key_is(k, klen, "content") || key_is(k, klen, "value")) {
+            if (have_text++)
+                return NOPE;
+            if (i < s->n && s->p[i] == 'n') {
+                if ((i = skip(s->p, s->n, i, level + 1, s->max)) == NOPE)
+                    return NOPE; /* null (or not JSON) */
+            } else {
+                if ((i = string(s, i, &m->text)) == NOPE)
+                    return NOPE;
+                m->has_text = 1;
+            }
+        } else if (key_is(k, klen, "tool_calls")) {
+            if (m->has_calls++ || (i = calls(s, i, level + 1, m)) == NOPE)
+                return NOPE;
+        } else if (key_is(k, klen, "function_call")) {
+            return NOPE;
+        } else if ((i = skip(s->p, s->n, i, level + 1, s->max)) == NOPE) {
+            return NOPE;
+        }
+        if ((i = next_member(s, i, &end)) == NOPE)
+            return NOPE;
+    }
+    return have_role ? i : NOPE;
+}
+
+/* The messages array at level 2. */
+static size_t messages(scan *s, size_t i) {
+    lci_jrec *r = s->rec;
+    if (2 > s->max || i >= s->n || s->p[i] != '[')
+        return NOPE;
+    i = ws(s->p, s->n, i + 1);
+    if (i < s->n && s->p[i] == ']')
+        return NOPE; /* no messages: an error json.c words */
+    for (;;) {
+        if (r->nmsgs == r->capmsgs &&
+            (s->st = lci_grow(r->a, (void **)&r->msgs, sizeof *r->msgs,
+                              &r->capmsgs, r->nmsgs + 1)) != LC_OK)
+            return NOPE;
+        if ((i = message(s, i, 3, &r->msgs[r->nmsgs])) == NOPE)
+            return NOPE;
+        r->nmsgs++;
+        i = ws(s->p, s->n, i);
+        if (i < s->n && s->p[i] == ',') {
+            i = ws(s->p, s->n, i + 1);
+            continue;
+        }
+        return i < s->n && s->p[i] == ']' ? i + 1 : NOPE;
+    }
+}
+
+/* An integer id at p[i]: index past it, or NOPE. json-c keeps it as an
+ * int64 and json.c takes its text, the digits as written - except "-0",
+ * written "0", and fractions or exponents, written json-c's way. */
+static size_t int_id(const char *p, size_t n, size_t i) {
+    size_t e = number(p, n, i), k;
+    if (e == NOPE || (e - i == 2 && p[i] == '-' && p[i + 1] == '0'))
+        return NOPE;
+    for (k = i; k < e; k++)
+        if (p[k] == '.' || p[k] == 'e' || p[k] == 'E')
+            return NOPE;
+    return e;
+}
+
+int lci_json_scan_record(lci_jrec *rec, const char *p, size_t n,
+                         int max_depth, lc_status *st) {
+    scan s;
+    size_t i, e;
+    int have_id = 0, have_msgs = 0, end = 0;
+    rec->has_id = 0;
+    rec->conversations = 0;
+    rec->nmsgs = 0;
+    rec->ncalls = 0;
+    *st = LC_OK;
+    if (n > INT32_MAX)
+        return 0; /* lci_json_parse refuses it: its error */
+    s.p = p;
+    s.n = n;
+    s.max = max_depth - 1 < SCAN_MAX_LEVEL ? max_depth - 1 : SCAN_MAX_LEVEL;
+    s.rec = rec;
+    s.st = LC_OK;
+    i = ws(p, n, 0);
+    if (s.max < 1 || i >= n || p[i] != '{')
+        return 0;
+    i = ws(p, n, i + 1);
+    if (i < n && p[i] == '}')
+        return 0;
+    while (!end) {
+        const char *k;
+        size_t klen;
+        if ((i = key(&s, i, &k, &klen)) == NOPE || s.max < 2)
+            return 0;
+        if (key_is(k, klen, "id")) {
+            if (have_id++)
+                return 0;
+            if (i < n && p[i] == '"') {
+                if ((i = string(&s, i, &rec->id)) == NOPE || rec->id.esc ||
+                    lci_utf8_valid_prefix(p + rec->id.off, rec->id.len) !=
+                        rec->id.len)
+                    return 0;
+                rec->has_id = 1;
+            } else if (n - i >= 4 && memcmp(p + i, "null", 4) == 0) {
+                i += 4;
+            } else if ((e = int_id(p, n, i)) != NOPE) {
+                rec->id.off = i;
+                rec->id.len = e - i;
+                rec->id.esc = 0;
+                rec->has_id = 1;
+                i = e;
+            } else {
+                return 0; /* a fraction (json-c's text) or a warning */
+            }
+        } else if (key_is(k, klen, "messages") ||
+                   key_is(k, klen, "conversations")) {
+            if (have_msgs++)
+                return 0;
+            rec->conversations = key_is(k, klen, "conversations");
+            i = messages(&s, i);
+            if (s.st != LC_OK) {
+                *st = s.st;
+                return 0;
+            }
+            if (i == NOPE)
+                return 0;
+        } else if ((i = skip(p, n, i, 2, s.max)) == NOPE) {
+            return 0;
+        }
+        if ((i = next_member(&s, i, &end)) == NOPE)
+            return 0;
+    }
+    return have_msgs && ws(p, n, i) == n;
+}
+
+lc_status lci_json_unescape(const char *p, size_t n, lci_buf *out) {
+    size_t i = 0;
+    lc_status st = lci_buf_reserve(out, n);
+    while (st == LC_OK && i < n) {
+        const char *bs = memchr(p + i, '\\', n - i);
+        size_t run = bs ? (size_t)(bs - (p + i)) : n - i;
+        unsigned long cp = 0;
+        char u[4];
+        size_t ulen;
+        memcpy(out->data + out->len, p + i, run); /* fits: reserved n */
+        out->len += run;
+        i += run;
+        if (i >= n)
+            break;
+        i = escape(p, n, i, &cp); /* checked by the scan: never NOPE */
+        if (cp < 0x80) {
+            u[0] = (char)cp;
+            ulen = 1;
+        } else if (cp < 0x800) {
+            u[0] = (char)(0xC0 | (cp >> 6));
+            u[1] = (char)(0x80 | (cp & 0x3F));
+            ulen = 2;
+        } else if (cp < 0x10000) {
+            u[0] = (char)(0xE0 | (cp >> 12));
+            u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+            u[2] = (char)(0x80 | (cp & 0x3F));
+            ulen = 3;
+        } else {
+            u[0] = (char)(0xF0 | (cp >> 18));
+            u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+            u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+            u[3] = (char)(0x80 | (cp & 0x3F));
+            ulen = 4;
+        }
+        /* an escape is at least as long as its UTF-8 (\uXXXX: 6 bytes
+         * for at most 3, a pair: 12 for 4), so n stays enough */
+        memcpy(out->data + out->len, u, ulen);
+        out->len += ulen;
+    }
+    return st;
+}
+
+void lci_jrec_free(lci_jrec *rec) {
+    lci_free(rec->a, rec->msgs);
+    lci_free(rec->a, rec->calls);
+    rec->msgs = NULL;
+    rec->calls = NULL;
+    rec->capmsgs = rec->capcalls = rec->nmsgs = rec->ncalls = 0;
+}
