@@ -193,7 +193,9 @@ typedef struct lci_jcall {
 typedef struct lci_jmsg {
     lci_jstr role, text;
     lc_role r;
-    int has_text;  /* a string; else null or absent */
+    int has_text;  /* a string; else null, absent, or parts */
+    int has_parts; /* a list of text parts: rec->parts[part0..+nparts) */
+    size_t part0, nparts;
     int has_calls; /* a "tool_calls" array, maybe empty */
     size_t call0, ncalls; /* its calls: rec->calls[call0..+ncalls) */
 } lci_jmsg;
@@ -207,6 +209,8 @@ typedef struct lci_jrec {
     size_t nmsgs, capmsgs;
     lci_jcall *calls;
     size_t ncalls, capcalls;
+    lci_jstr *parts;
+    size_t nparts, capparts;
 } lci_jrec;
 
 /* 1 if p[0..n) is a record of that shape under nesting limit max_depth,

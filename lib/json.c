@@ -1304,7 +1304,7 @@ static lc_status fast_message(lci_json *j, lc_conversation *c,
     size_t k;
     lc_status st = LC_OK;
 
-    if (!m->has_calls && !(m->has_text && m->text.esc)) {
+    if (!m->has_calls && !m->has_parts && !(m->has_text && m->text.esc)) {
         /* the text as written: straight to the turn, no copy */
         st = lci_conv_add(c, m->r, role, m->role.len,
                           m->has_text ? p + m->text.off : "",
@@ -1314,6 +1314,11 @@ static lc_status fast_message(lci_json *j, lc_conversation *c,
         b->len = 0;
         if (m->has_text)
             st = lci_json_unescape(p + m->text.off, m->text.len, b);
+        for (k = 0; k < m->nparts && st == LC_OK; k++) {
+            const lci_jstr *part = &j->rec.parts[m->part0 + k];
+            if ((st = sep(b)) == LC_OK) /* as content_parts */
+                st = lci_json_unescape(p + part->off, part->len, b);
+        }
         for (k = 0; k < m->ncalls && st == LC_OK; k++) {
             const lci_jcall *call = &j->rec.calls[m->call0 + k];
             flags |= LC_TURN_TOOL_CALL;
@@ -1375,7 +1380,8 @@ int lci_json_fast_conversation(lci_json *j, lc_conversation *c,
     /* a record of a million short messages leaves big arrays: do not
      * keep them */
     if (r->capmsgs * sizeof *r->msgs > JSON_MSG_KEEP ||
-        r->capcalls * sizeof *r->calls > JSON_MSG_KEEP)
+        r->capcalls * sizeof *r->calls > JSON_MSG_KEEP ||
+        r->capparts * sizeof *r->parts > JSON_MSG_KEEP)
         lci_jrec_free(r);
     return 1;
 }

@@ -25,7 +25,9 @@
  *    objects;
  *  - each message: "role" or "from" (one of them, once) a string
  *    without escapes, valid UTF-8, a role name loopcheck knows;
- *    "content" or "value" (at most one) a string or null; optional
+ *    "content" or "value" (at most one) a string, null, or a list of
+ *    text parts (strings, or objects with a "text" string and a "type",
+ *    if any, a string holding "text", written without escapes); optional
  *    "tool_calls", an array of {"function": {"name": string,
  *    "arguments": string}} objects (other members of the call are
  *    skipped; no "input");
@@ -393,6 +395,85 @@ static size_t calls(scan *s, size_t i, int level, lci_jmsg *m) {
     }
 }
 
+/* "content": [part, ...] at level `level`: strings and text parts
+ * {"type": "text", "text": "..."}, appended to rec->parts. json.c's
+ * content_parts takes a part's "text" when its "type" is absent, null or
+ * a string containing "text"; other parts (images, tool use) decline. */
+static size_t parts(scan *s, size_t i, int level, lci_jmsg *m) {
+    lci_jrec *r = s->rec;
+    if (level > s->max || i >= s->n || s->p[i] != '[')
+        return NOPE;
+    m->part0 = r->nparts;
+    m->nparts = 0;
+    i = ws(s->p, s->n, i + 1);
+    if (i < s->n && s->p[i] == ']')
+        return i + 1;
+    for (;;) {
+        lci_jstr t;
+        if (level + 1 > s->max || i >= s->n)
+            return NOPE;
+        if (s->p[i] == '"') {
+            if ((i = string(s, i, &t)) == NOPE)
+                return NOPE;
+        } else if (s->p[i] == '{') {
+            int have_type = 0, have_text = 0, end = 0;
+            i = ws(s->p, s->n, i + 1);
+            if (i < s->n && s->p[i] == '}')
+                return NOPE;
+            while (!end) {
+                const char *k;
+                size_t klen;
+                if ((i = key(s, i, &k, &klen)) == NOPE ||
+                    level + 2 > s->max)
+                    return NOPE;
+                if (key_is(k, klen, "text")) {
+                    if (have_text++ || (i = string(s, i, &t)) == NOPE)
+                        return NOPE;
+                } else if (key_is(k, klen, "type")) {
+                    lci_jstr ty;
+                    size_t a;
+                    int has = 0;
+                    if (have_type++)
+                        return NOPE;
+                    if (i < s->n && s->p[i] == 'n') {
+                        if (s->n - i < 4 || memcmp(s->p + i, "null", 4) != 0)
+                            return NOPE;
+                        i += 4;
+                    } else {
+                        if ((i = string(s, i, &ty)) == NOPE || ty.esc)
+                            return NOPE;
+                        for (a = 0; a + 4 <= ty.len && !has; a++)
+                            has = memcmp(s->p + ty.off + a, "text", 4) == 0;
+                        if (!has)
+                            return NOPE;
+                    }
+                } else if ((i = skip(s->p, s->n, i, level + 2, s->max)) ==
+                           NOPE) {
+                    return NOPE;
+                }
+                if ((i = next_member(s, i, &end)) == NOPE)
+                    return NOPE;
+            }
+            if (!have_text)
+                return NOPE;
+        } else {
+            return NOPE; /* "[number]", "[null]"... */
+        }
+        if (r->nparts == r->capparts &&
+            (s->st = lci_grow(r->a, (void **)&r->parts, sizeof *r->parts,
+                              &r->capparts, r->nparts + 1)) != LC_OK)
+            return NOPE;
+        r->parts[r->nparts++] = t;
+        m->nparts++;
+        i = ws(s->p, s->n, i);
+        if (i < s->n && s->p[i] == ',') {
+            i = ws(s->p, s->n, i + 1);
+            continue;
+        }
+        return i < s->n && s->p[i] == ']' ? i + 1 : NOPE;
+    }
+}
+
 /* One message object at level `level`. */
 static size_t message(scan *s, size_t i, int level, lci_jmsg *m) {
     int have_role = 0, have_text = 0, end = 0;
@@ -424,6 +505,10 @@ static size_t message(scan *s, size_t i, int level, lci_jmsg *m) {
             if (i < s->n && s->p[i] == 'n') {
                 if ((i = skip(s->p, s->n, i, level + 1, s->max)) == NOPE)
                     return NOPE; /* null (or not JSON) */
+            } else if (i < s->n && s->p[i] == '[') {
+                if ((i = parts(s, i, level + 1, m)) == NOPE)
+                    return NOPE;
+                m->has_parts = 1;
             } else {
                 if ((i = string(s, i, &m->text)) == NOPE)
                     return NOPE;
@@ -490,6 +575,7 @@ int lci_json_scan_record(lci_jrec *rec, const char *p, size_t n,
     rec->conversations = 0;
     rec->nmsgs = 0;
     rec->ncalls = 0;
+    rec->nparts = 0;
     *st = LC_OK;
     if (n > INT32_MAX)
         return 0; /* lci_json_parse refuses it: its error */
@@ -595,7 +681,10 @@ lc_status lci_json_unescape(const char *p, size_t n, lci_buf *out) {
 void lci_jrec_free(lci_jrec *rec) {
     lci_free(rec->a, rec->msgs);
     lci_free(rec->a, rec->calls);
+    lci_free(rec->a, rec->parts);
     rec->msgs = NULL;
     rec->calls = NULL;
+    rec->parts = NULL;
     rec->capmsgs = rec->capcalls = rec->nmsgs = rec->ncalls = 0;
+    rec->capparts = rec->nparts = 0;
 }

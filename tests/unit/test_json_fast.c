@@ -36,6 +36,23 @@ static uint32_t rnd(uint32_t *x) { /* xorshift32 */
 
 #define PICK(x, arr) ((arr)[rnd(x) % (sizeof(arr) / sizeof((arr)[0]))])
 
+/* Near misses: in an odd record, one choice in `one_in`; in a rare one,
+ * one in 24 times that. */
+static int rare;
+
+static int is_odd(uint32_t *x, int odd, uint32_t one_in) {
+    if (odd)
+        return rnd(x) % one_in == 0;
+    return rare && rnd(x) % (24 * one_in) == 0;
+}
+
+/* Which near miss of n - 1 kinds (0: none). */
+static int odd_k(uint32_t *x, int odd, uint32_t n) {
+    if (odd || (rare && rnd(x) % 24 == 0))
+        return (int)(rnd(x) % n);
+    return 0;
+}
+
 static void put(lci_buf *b, const char *s) {
     assert_int_equal(lci_buf_append(b, s, strlen(s)), LC_OK);
 }
@@ -71,7 +88,7 @@ static void text(lci_buf *b, uint32_t *x, int odd) {
     };
     int k, n = (int)(rnd(x) % 6);
     for (k = 0; k < n; k++)
-        put(b, odd && rnd(x) % 8 == 0 ? PICK(x, bad) : PICK(x, good));
+        put(b, is_odd(x, odd, 8) ? PICK(x, bad) : PICK(x, good));
     if (rnd(x) % 4 == 0) { /* a long run: the 16-byte scan */
         for (k = (int)(rnd(x) % 40); k > 0; k--)
             put(b, "abc de");
@@ -93,7 +110,7 @@ static void number(lci_buf *b, uint32_t *x, int odd) {
     static const char *const bad[] = {
         "-0",   "01",   "1.",  ".5",    "-",   "1e",  "1e999", "1e1234",
         "1234567890123456789", "NaN", "Infinity", "+1", "0x10", "1.5e+"};
-    put(b, odd && rnd(x) % 3 == 0 ? PICK(x, bad) : PICK(x, good));
+    put(b, is_odd(x, odd, 3) ? PICK(x, bad) : PICK(x, good));
 }
 
 static void value(lci_buf *b, uint32_t *x, int depth, int odd) {
@@ -181,7 +198,7 @@ static void member(lci_buf *b, uint32_t *x, int *first, const char *k) {
 }
 
 static void tool_call(lci_buf *b, uint32_t *x, int odd) {
-    int first = 1, k = (int)(odd ? rnd(x) % 10 : 0);
+    int first = 1, k = odd_k(x, odd, 10);
     if (k == 9) {
         value(b, x, 2, odd); /* not an object */
         return;
@@ -233,6 +250,60 @@ static void tool_call(lci_buf *b, uint32_t *x, int odd) {
     put(b, "}");
 }
 
+/* "content": [...] of strings and parts: text parts the fast path
+ * takes; with odd, also images, tool parts, types without "text",
+ * escaped or duplicate members. */
+static void content_parts(lci_buf *b, uint32_t *x, int odd) {
+    static const char *const types[] = {"\"text\"", "\"input_text\"",
+                                        "\"output_text\"", "null",
+                                        "\"texts\""};
+    static const char *const odd_types[] = {
+        "\"image_url\"", "\"tool_use\"", "\"tool_result\"", "\"te\\u0078t\"",
+        "1", "\"Text\""};
+    int j, n = (int)(rnd(x) % 4);
+    put(b, "[");
+    for (j = 0; j < n; j++) {
+        int first = 1, k = odd_k(x, odd, 8);
+        if (j)
+            put(b, ",");
+        gap(b, x);
+        if (rnd(x) % 4 == 0) {
+            str(b, x, odd);
+            continue;
+        }
+        if (k == 7) {
+            value(b, x, 2, odd);
+            continue;
+        }
+        put(b, "{");
+        if (k != 1 && rnd(x) % 6) {
+            member(b, x, &first, "type");
+            put(b, k == 2 ? PICK(x, odd_types) : PICK(x, types));
+        }
+        if (rnd(x) % 3 == 0) {
+            member(b, x, &first, "cache_control");
+            value(b, x, 2, odd);
+        }
+        if (k != 3) {
+            member(b, x, &first, "text");
+            if (k == 4)
+                value(b, x, 2, odd);
+            else
+                str(b, x, odd);
+        }
+        if (k == 5) {
+            member(b, x, &first, "text");
+            str(b, x, odd);
+        }
+        if (k == 6) {
+            member(b, x, &first, "content");
+            str(b, x, odd);
+        }
+        put(b, "}");
+    }
+    put(b, "]");
+}
+
 static void message(lci_buf *b, uint32_t *x, int odd) {
     static const char *const roles[] = {"user",  "assistant", "system",
                                         "tool",  "human",     "gpt",
@@ -240,7 +311,7 @@ static void message(lci_buf *b, uint32_t *x, int odd) {
     static const char *const odd_roles[] = {
         "\"narrator\"", "\"\"", "\"us\\u0065r\"", "\"\xffuser\"", "1",
         "null",        "[\"user\"]", "\"user\x01\""};
-    int first = 1, k = (int)(odd ? rnd(x) % 12 : 0), j;
+    int first = 1, k = odd_k(x, odd, 12), j;
     if (k == 11) {
         value(b, x, 2, odd);
         return;
@@ -269,6 +340,8 @@ static void message(lci_buf *b, uint32_t *x, int odd) {
         member(b, x, &first, rnd(x) % 4 ? "content" : "value");
         if (k == 5)
             value(b, x, 3, odd); /* parts, objects, numbers... */
+        else if (rnd(x) % 5 == 0)
+            content_parts(b, x, odd);
         else if (rnd(x) % 6 == 0)
             put(b, "null");
         else
@@ -318,9 +391,13 @@ static void record(lci_buf *b, uint32_t *x) {
     static const char *const odd_ids[] = {
         "-0",         "1.5",  "1e3",        "true", "{}", "[1]",
         "\"a\\u0062\"", "\"\xff\"", "\"\\ud83d\"", "01"};
-    int odd = rnd(x) % 3 == 0, first = 1, k = (int)(odd ? rnd(x) % 10 : 0);
-    int j, n;
-    odd_gaps = odd && rnd(x) % 4 == 0;
+    int odd = rnd(x) % 3 == 0, first = 1, k, j, n;
+    /* a third of the records are odd throughout (most are declined for
+     * several reasons at once); a third have a near miss here and there,
+     * often just one, so that each rule is also tested on its own */
+    rare = !odd && rnd(x) % 2 == 0;
+    k = odd_k(x, odd, 10);
+    odd_gaps = is_odd(x, odd, 4);
     gap(b, x);
     put(b, "{");
     if (rnd(x) % 2) {
@@ -329,7 +406,7 @@ static void record(lci_buf *b, uint32_t *x) {
     }
     if (k != 1) {
         member(b, x, &first, "id");
-        put(b, odd && rnd(x) % 3 == 0 ? PICK(x, odd_ids) : PICK(x, ids));
+        put(b, is_odd(x, odd, 3) ? PICK(x, odd_ids) : PICK(x, ids));
     }
     if (k == 2) {
         member(b, x, &first, "id");
@@ -512,13 +589,16 @@ static void test_fast_takes(void **state) {
         "{\"id\": 42, \"conversations\": [{\"from\": \"human\", \"value\": "
         "\"caf\\u00e9 \\ud83d\\ude00\"}], \"meta\": {\"x\": [1, 2.5e3]}}",
         " {\"id\":null,\"messages\":[{\"role\":\"user\",\"content\":\"\\t\"}]} ",
+        "{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": "
+        "\"text\", \"text\": \"a\"}, \"b\", {\"text\": \"\"}, \"c\"]}]}",
     };
     static const char *const no[] = {
         "{\"id\": -0, \"messages\": [{\"role\": \"user\", \"content\": \"\"}]}",
         "{\"id\": \"a\", \"id\": \"b\", \"messages\": [{\"role\": \"user\"}]}",
         "{\"messages\": [{\"role\": \"narrator\", \"content\": \"x\"}]}",
         "{\"messages\": [{\"role\": \"user\", \"content\": \"\\u0000\"}]}",
-        "{\"messages\": [{\"role\": \"user\", \"content\": [\"a\"]}]}",
+        "{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": "
+        "\"image_url\", \"image_url\": {\"url\": \"x\"}}]}]}",
         "{\"messages\": []}",
         "{\"messages\": [{\"role\": \"user\", \"content\": NaN}]}",
     };
@@ -549,6 +629,9 @@ static void test_fast_takes(void **state) {
     o.len = 0;
     read_with(cfg, 1, yes[1], strlen(yes[1]), &o, &t, &d);
     assert_non_null(strstr(o.data, "text [tool_call ls {\"d\":1}]"));
+    o.len = 0;
+    read_with(cfg, 1, yes[4], strlen(yes[4]), &o, &t, &d);
+    assert_non_null(strstr(o.data, "text [a\nb\n\nc]"));
     lci_buf_free(&o);
     lc_config_free(cfg);
 }
