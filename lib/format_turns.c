@@ -53,44 +53,52 @@ static lc_status tu_line(void *state, lc_reader *r, const char *p,
                          size_t len, uint64_t line, uint64_t off) {
     turns_state *s = state;
     lci_json *j = lci_reader_json(r);
-    struct json_object *o;
+    struct json_object *o = NULL;
     lci_json_err err;
     lci_pos pos;
     lc_status st;
-    size_t before;
+    size_t before, klen;
+    const char *key;
+    int fast;
     if (blank(p, len))
         return LC_OK;
-    o = lci_json_parse(j, p, len, &err);
-    if (!o) {
-        uint64_t l, col;
-        lci_locate(p, len, err.off, &l, &col);
-        return lci_reader_emit_error(r, line, off, err.status, line, col,
-                                     off + err.off, "%s", err.msg);
+    /* the common line without json-c (json_scan.c); else json-c's tree */
+    fast = lci_json_fast_turn_scan(j, p, len, &key, &klen, &st);
+    if (st != LC_OK)
+        return st;
+    if (!fast) {
+        o = lci_json_parse(j, p, len, &err);
+        if (!o) {
+            uint64_t l, col;
+            lci_locate(p, len, err.off, &l, &col);
+            return lci_reader_emit_error(r, line, off, err.status, line, col,
+                                         off + err.off, "%s", err.msg);
+        }
+        s->tmp.len = 0;
+        if (!lci_json_turn_key(o, NULL)) {
+            char why[96];
+            lci_json_turn_key_why(o, why, sizeof why);
+            json_object_put(o);
+            return lci_reader_emit_error(r, line, off, LC_ERR_SCHEMA, line,
+                                         1, off, "%s", why);
+        }
+        if (!lci_json_turn_key(o, &s->tmp)) { /* present: only NOMEM */
+            json_object_put(o);
+            return LC_ERR_NOMEM;
+        }
+        key = s->tmp.data ? s->tmp.data : "";
+        klen = s->tmp.len;
     }
-    s->tmp.len = 0;
-    if (!lci_json_turn_key(o, NULL)) {
-        char why[96];
-        lci_json_turn_key_why(o, why, sizeof why);
-        json_object_put(o);
-        return lci_reader_emit_error(r, line, off, LC_ERR_SCHEMA, line, 1,
-                                     off, "%s", why);
-    }
-    if (!lci_json_turn_key(o, &s->tmp)) { /* present: only NOMEM fails */
-        json_object_put(o);
-        return LC_ERR_NOMEM;
-    }
-    if (s->cur && (s->key.len != s->tmp.len ||
-                   (s->tmp.len &&
-                    memcmp(s->key.data, s->tmp.data, s->tmp.len) != 0))) {
+    if (s->cur && (s->key.len != klen ||
+                   (klen && memcmp(s->key.data, key, klen) != 0))) {
         if ((st = flush(s, r)) != LC_OK)
             goto out;
     }
     if (!s->cur) {
         if ((st = lci_reader_conv_new(r, line, off, &s->cur)) != LC_OK)
             goto out;
-        if ((st = lci_conv_set_id(s->cur, s->tmp.data, s->tmp.len)) !=
-                LC_OK ||
-            (st = lci_buf_append(&s->key, s->tmp.data, s->tmp.len)) != LC_OK)
+        if ((st = lci_conv_set_id(s->cur, key, klen)) != LC_OK ||
+            (st = lci_buf_append(&s->key, key, klen)) != LC_OK)
             goto out;
     }
     if (s->cur->status != LC_OK) { /* failed already: absorb */
@@ -101,13 +109,15 @@ static lc_status tu_line(void *state, lc_reader *r, const char *p,
     pos.col = 1;
     pos.off = off;
     before = s->cur->nturns;
-    st = lci_json_message(j, s->cur, o, pos, 0);
+    st = fast ? lci_json_fast_turn_add(j, s->cur, p, pos)
+              : lci_json_message(j, s->cur, o, pos, 0);
     if (st == LC_OK && s->cur->nturns > before &&
         (s->cur->turns[before].pub.flags & LC_TURN_REPAIRED))
         st = lci_input_utf8_warn(s->cur, p, len, line, off,
                                  (int64_t)before + 1);
 out:
-    json_object_put(o);
+    if (o)
+        json_object_put(o);
     return st;
 }
 

@@ -229,6 +229,18 @@ void lci_jrec_free(lci_jrec *rec);
  * *st LC_OK (parse it with json-c) or LC_ERR_NOMEM (fatal). */
 int lci_json_fast_conversation(lci_json *j, lc_conversation *c,
                                lci_json_src *src, lc_status *st);
+/* The same for one line of jsonl-turns (a message object with its
+ * conversation key): 1 if lci_json_scan_turn takes it, with *key,
+ * *keylen the text lci_json_turn_key would give (in p); then
+ * lci_json_fast_turn_add appends its turn to c as lci_json_message
+ * would, at pos. 0 and *st as above: parse it with json-c. */
+int lci_json_scan_turn(lci_jrec *rec, const char *p, size_t n,
+                       int max_depth, lc_status *st);
+int lci_json_fast_turn_scan(lci_json *j, const char *p, size_t len,
+                            const char **key, size_t *keylen,
+                            lc_status *st);
+lc_status lci_json_fast_turn_add(lci_json *j, lc_conversation *c,
+                                 const char *p, lci_pos pos);
 /* Tests: turn the fast path off (0) or on (1, the default) for j; count
  * the records it took and declined. */
 void lci_json_set_fast(lci_json *j, int on);

@@ -1289,13 +1289,12 @@ void lci_json_fast_counts(const lci_json *j, size_t *taken,
     *declined = j->fast_declined;
 }
 
-/* Message idx of the scanned record as lci_json_message_src makes it
- * from json-c's tree: the same text, flags and calls, in the same
- * order. */
+/* Message idx of the scanned record p as lci_json_message_src makes it
+ * from json-c's tree (src for diagnostics): the same text, flags and
+ * calls, in the same order. */
 static lc_status fast_message(lci_json *j, lc_conversation *c,
-                              lci_json_src *src, const lci_jmsg *m,
-                              size_t idx) {
-    const char *p = src->p;
+                              const char *p, lci_json_src *src,
+                              const lci_jmsg *m, size_t idx) {
     const char *role = p + m->role.off;
     lci_buf *b = &j->msg;
     unsigned flags = LC_TURN_NONE;
@@ -1375,7 +1374,8 @@ int lci_json_fast_conversation(lci_json *j, lc_conversation *c,
                         &c->capturns, c->nturns + n)) != LC_OK)
         return 1;
     for (i = 0; i < n && c->status == LC_OK; i++)
-        if ((*st = fast_message(j, c, src, &r->msgs[i], i + 1)) != LC_OK)
+        if ((*st = fast_message(j, c, src->p, src, &r->msgs[i], i + 1)) !=
+            LC_OK)
             return 1;
     /* a record of a million short messages leaves big arrays: do not
      * keep them */
@@ -1384,6 +1384,27 @@ int lci_json_fast_conversation(lci_json *j, lc_conversation *c,
         r->capparts * sizeof *r->parts > JSON_MSG_KEEP)
         lci_jrec_free(r);
     return 1;
+}
+
+int lci_json_fast_turn_scan(lci_json *j, const char *p, size_t len,
+                            const char **key, size_t *keylen,
+                            lc_status *st) {
+    *st = LC_OK;
+    if (j->no_fast ||
+        !lci_json_scan_turn(&j->rec, p, len, j->depth, st)) {
+        j->fast_declined++;
+        return 0;
+    }
+    j->fast_taken++;
+    *key = p + j->rec.id.off;
+    *keylen = j->rec.id.len;
+    return 1;
+}
+
+lc_status lci_json_fast_turn_add(lci_json *j, lc_conversation *c,
+                                 const char *p, lci_pos pos) {
+    lci_json_src src = lci_json_src_at(pos, 1); /* as lci_json_message */
+    return fast_message(j, c, p, &src, &j->rec.msgs[0], 0);
 }
 
 lc_status lci_json_utf8_turns(lc_conversation *c, lci_json_src *src,

@@ -395,6 +395,19 @@ static size_t calls(scan *s, size_t i, int level, lci_jmsg *m) {
     }
 }
 
+/* An integer id at p[i]: index past it, or NOPE. json-c keeps it as an
+ * int64 and json.c takes its text, the digits as written - except "-0",
+ * written "0", and fractions or exponents, written json-c's way. */
+static size_t int_id(const char *p, size_t n, size_t i) {
+    size_t e = number(p, n, i), k;
+    if (e == NOPE || (e - i == 2 && p[i] == '-' && p[i + 1] == '0'))
+        return NOPE;
+    for (k = i; k < e; k++)
+        if (p[k] == '.' || p[k] == 'e' || p[k] == 'E')
+            return NOPE;
+    return e;
+}
+
 /* "content": [part, ...] at level `level`: strings and text parts
  * {"type": "text", "text": "..."}, appended to rec->parts. json.c's
  * content_parts takes a part's "text" when its "type" is absent, null or
@@ -474,9 +487,58 @@ static size_t parts(scan *s, size_t i, int level, lci_jmsg *m) {
     }
 }
 
-/* One message object at level `level`. */
-static size_t message(scan *s, size_t i, int level, lci_jmsg *m) {
-    int have_role = 0, have_text = 0, end = 0;
+/* The conversation keys of a turn-per-line record, in the order
+ * lci_json_turn_key tries them: kind 0 absent or null, 1 a string, 2 an
+ * integer. */
+#define TURN_KEYS 3
+static const char *const turn_key_names[TURN_KEYS] = {
+    "conversation_id", "session_id", "thread_id"};
+
+typedef struct turn_keys {
+    lci_jstr v[TURN_KEYS];
+    int kind[TURN_KEYS], seen[TURN_KEYS];
+} turn_keys;
+
+/* Index of key k in turn_key_names, or -1. */
+static int turn_key_at(const char *k, size_t klen) {
+    int w;
+    for (w = 0; w < TURN_KEYS; w++)
+        if (key_is(k, klen, turn_key_names[w]))
+            return w;
+    return -1;
+}
+
+/* A turn key's value at i: a string without escapes holding valid UTF-8
+ * (json.c checks the one it takes and would warn), an integer, or null;
+ * anything else declines. */
+static size_t turn_key(const scan *s, size_t i, turn_keys *tk, int w) {
+    size_t e;
+    if (tk->seen[w]++ || i >= s->n)
+        return NOPE;
+    if (s->p[i] == '"') {
+        if ((i = string(s, i, &tk->v[w])) == NOPE || tk->v[w].esc ||
+            lci_utf8_valid_prefix(s->p + tk->v[w].off, tk->v[w].len) !=
+                tk->v[w].len)
+            return NOPE;
+        tk->kind[w] = 1;
+        return i;
+    }
+    if (s->n - i >= 4 && memcmp(s->p + i, "null", 4) == 0)
+        return i + 4;
+    if ((e = int_id(s->p, s->n, i)) == NOPE)
+        return NOPE;
+    tk->v[w].off = i;
+    tk->v[w].len = e - i;
+    tk->v[w].esc = 0;
+    tk->kind[w] = 2;
+    return e;
+}
+
+/* One message object at level `level`; with tk, a turn-per-line record
+ * whose conversation keys go there. */
+static size_t message(scan *s, size_t i, int level, lci_jmsg *m,
+                      turn_keys *tk) {
+    int have_role = 0, have_text = 0, end = 0, w;
     if (level > s->max || i >= s->n || s->p[i] != '{')
         return NOPE;
     memset(m, 0, sizeof *m);
@@ -519,6 +581,9 @@ static size_t message(scan *s, size_t i, int level, lci_jmsg *m) {
                 return NOPE;
         } else if (key_is(k, klen, "function_call")) {
             return NOPE;
+        } else if (tk && (w = turn_key_at(k, klen)) >= 0) {
+            if ((i = turn_key(s, i, tk, w)) == NOPE)
+                return NOPE;
         } else if ((i = skip(s->p, s->n, i, level + 1, s->max)) == NOPE) {
             return NOPE;
         }
@@ -541,7 +606,7 @@ static size_t messages(scan *s, size_t i) {
             (s->st = lci_grow(r->a, (void **)&r->msgs, sizeof *r->msgs,
                               &r->capmsgs, r->nmsgs + 1)) != LC_OK)
             return NOPE;
-        if ((i = message(s, i, 3, &r->msgs[r->nmsgs])) == NOPE)
+        if ((i = message(s, i, 3, &r->msgs[r->nmsgs], NULL)) == NOPE)
             return NOPE;
         r->nmsgs++;
         i = ws(s->p, s->n, i);
@@ -551,19 +616,6 @@ static size_t messages(scan *s, size_t i) {
         }
         return i < s->n && s->p[i] == ']' ? i + 1 : NOPE;
     }
-}
-
-/* An integer id at p[i]: index past it, or NOPE. json-c keeps it as an
- * int64 and json.c takes its text, the digits as written - except "-0",
- * written "0", and fractions or exponents, written json-c's way. */
-static size_t int_id(const char *p, size_t n, size_t i) {
-    size_t e = number(p, n, i), k;
-    if (e == NOPE || (e - i == 2 && p[i] == '-' && p[i + 1] == '0'))
-        return NOPE;
-    for (k = i; k < e; k++)
-        if (p[k] == '.' || p[k] == 'e' || p[k] == 'E')
-            return NOPE;
-    return e;
 }
 
 int lci_json_scan_record(lci_jrec *rec, const char *p, size_t n,
@@ -687,4 +739,45 @@ void lci_jrec_free(lci_jrec *rec) {
     rec->parts = NULL;
     rec->capmsgs = rec->capcalls = rec->nmsgs = rec->ncalls = 0;
     rec->capparts = rec->nparts = 0;
+}
+
+int lci_json_scan_turn(lci_jrec *rec, const char *p, size_t n,
+                       int max_depth, lc_status *st) {
+    scan s;
+    turn_keys tk;
+    size_t i;
+    int w;
+    rec->has_id = 0;
+    rec->conversations = 0;
+    rec->nmsgs = 0;
+    rec->ncalls = 0;
+    rec->nparts = 0;
+    *st = LC_OK;
+    if (n > INT32_MAX)
+        return 0;
+    if (rec->capmsgs == 0 &&
+        (*st = lci_grow(rec->a, (void **)&rec->msgs, sizeof *rec->msgs,
+                        &rec->capmsgs, 1)) != LC_OK)
+        return 0;
+    s.p = p;
+    s.n = n;
+    s.max = max_depth - 1 < SCAN_MAX_LEVEL ? max_depth - 1 : SCAN_MAX_LEVEL;
+    s.rec = rec;
+    s.st = LC_OK;
+    memset(&tk, 0, sizeof tk);
+    i = message(&s, ws(p, n, 0), 1, &rec->msgs[0], &tk);
+    if (s.st != LC_OK) {
+        *st = s.st;
+        return 0;
+    }
+    if (i == NOPE || ws(p, n, i) != n)
+        return 0;
+    for (w = 0; w < TURN_KEYS && !tk.kind[w]; w++)
+        ;
+    if (w == TURN_KEYS)
+        return 0; /* no key: json.c words the error */
+    rec->id = tk.v[w];
+    rec->has_id = 1;
+    rec->nmsgs = 1;
+    return 1;
 }

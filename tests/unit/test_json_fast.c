@@ -448,6 +448,50 @@ static void record(lci_buf *b, uint32_t *x) {
         put(b, rnd(x) % 2 ? " x" : "{}");
 }
 
+/* One jsonl-turns line: a message with its conversation key(s) first
+ * (the key from a few, so that neighbouring lines share it). */
+static void turn_line(lci_buf *b, uint32_t *x) {
+    static const char *const keys[] = {"\"c1\"", "\"c2\"", "7", "\"\"",
+                                       "-3"};
+    static const char *const odd_keys[] = {
+        "1.5", "-0", "true", "{}", "\"c\\u0031\"", "\"\xff\"", "[1]", "01"};
+    static const char *const names[] = {"conversation_id", "session_id",
+                                        "thread_id"};
+    lci_buf msg;
+    int odd = rnd(x) % 3 == 0, first = 1, k, n, j;
+    rare = !odd && rnd(x) % 2 == 0;
+    odd_gaps = is_odd(x, odd, 4);
+    lci_buf_init(&msg, &lci_default_alloc);
+    message(&msg, x, odd);
+    gap(b, x);
+    if (!msg.len || msg.data[0] != '{') { /* not an object */
+        assert_int_equal(lci_buf_append(b, msg.data, msg.len), LC_OK);
+        lci_buf_free(&msg);
+        return;
+    }
+    put(b, "{");
+    for (j = 0, n = 1 + (int)(rnd(x) % 2); j < n; j++) {
+        k = odd_k(x, odd, 6);
+        member(b, x, &first, k == 1 ? "conversation" : PICK(x, names));
+        if (k == 2)
+            put(b, "null");
+        else
+            put(b, k >= 3 ? PICK(x, odd_keys) : PICK(x, keys));
+    }
+    /* the message's members after the key's */
+    {
+        size_t i = 1;
+        while (i < msg.len && (msg.data[i] == ' ' || msg.data[i] == '\t' ||
+                               msg.data[i] == '\f' || msg.data[i] == '\v'))
+            i++;
+        if (i < msg.len && msg.data[i] != '}')
+            put(b, ",");
+        assert_int_equal(lci_buf_append(b, msg.data + 1, msg.len - 1), LC_OK);
+    }
+    gap(b, x);
+    lci_buf_free(&msg);
+}
+
 /* Everything a caller sees of r's conversations, as text. */
 static void dump(lc_reader *r, lci_buf *o) {
     lc_conversation *c;
@@ -497,13 +541,15 @@ static void dump(lc_reader *r, lci_buf *o) {
 }
 
 /* Read data with the fast path on or off into o; count what it took. */
+static lc_format read_format = LC_FORMAT_JSONL_CONV;
+
 static void read_with(const lc_config *cfg, int fast, const char *data,
                       size_t len, lci_buf *o, size_t *taken,
                       size_t *declined) {
     lc_reader *r = NULL;
     size_t t, d;
     assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
-    assert_int_equal(lc_reader_set_format(r, LC_FORMAT_JSONL_CONV), LC_OK);
+    assert_int_equal(lc_reader_set_format(r, read_format), LC_OK);
     lci_json_set_fast(lci_reader_json(r), fast);
     assert_int_equal(lc_reader_feed(r, data, len), LC_OK);
     assert_int_equal(lc_reader_finish(r), LC_OK);
@@ -578,6 +624,51 @@ static void test_fast_max_turns(void **state) {
     assert_true(declined > 300);
 }
 
+/* jsonl-turns: runs of lines, the key changing now and then (a bad line
+ * in a run makes its own failed conversation, max_turns absorbs). */
+static void test_fast_turns(void **state) {
+    lc_config *cfg = NULL;
+    lci_buf in, a, b;
+    uint32_t x = 0xBADC0DEu;
+    size_t taken = 0, declined = 0, t0 = 0, d0 = 0;
+    int i, k;
+    (void)state;
+    read_format = LC_FORMAT_JSONL_TURN;
+    lci_buf_init(&in, &lci_default_alloc);
+    lci_buf_init(&a, &lci_default_alloc);
+    lci_buf_init(&b, &lci_default_alloc);
+    for (i = 0; i < 1500; i++) {
+        int depth = i % 3 ? 64 : 4 + i % 7;
+        assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+        assert_int_equal(lc_config_set(cfg, LC_OPT_MAX_DEPTH, depth), LC_OK);
+        assert_int_equal(lc_config_set(cfg, LC_OPT_MAX_TURNS,
+                                       i % 5 ? 1000000 : 3),
+                         LC_OK);
+        in.len = a.len = b.len = 0;
+        for (k = 0; k < 1 + (int)(rnd(&x) % 8); k++) {
+            turn_line(&in, &x);
+            put(&in, "\n");
+        }
+        read_with(cfg, 1, in.data, in.len, &a, &taken, &declined);
+        read_with(cfg, 0, in.data, in.len, &b, &t0, &d0);
+        if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0)
+            fail_msg("jsonl-turns, max_depth %d, input %d:\n%.*s\n"
+                     "fast:\n%.*s\njson-c:\n%.*s",
+                     depth, i, (int)in.len, in.data, (int)a.len, a.data,
+                     (int)b.len, b.data);
+        lc_config_free(cfg);
+    }
+    read_format = LC_FORMAT_JSONL_CONV;
+    print_message("# jsonl-turns: %zu lines taken, %zu declined\n", taken,
+                  declined);
+    assert_int_equal(t0, 0);
+    assert_true(taken > 1500);
+    assert_true(declined > 1500);
+    lci_buf_free(&in);
+    lci_buf_free(&a);
+    lci_buf_free(&b);
+}
+
 /* Records the fast path must take, and what it makes of them. */
 static void test_fast_takes(void **state) {
     static const char *const yes[] = {
@@ -642,6 +733,7 @@ int main(void) {
         cmocka_unit_test(test_fast_equals_json_c),
         cmocka_unit_test(test_fast_depth_limits),
         cmocka_unit_test(test_fast_max_turns),
+        cmocka_unit_test(test_fast_turns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
