@@ -241,6 +241,10 @@ int lci_json_fast_turn_scan(lci_json *j, const char *p, size_t len,
                             lc_status *st);
 lc_status lci_json_fast_turn_add(lci_json *j, lc_conversation *c,
                                  const char *p, lci_pos pos);
+/* 1 if lci_json_scan_record takes p[0..len) (so it is a JSONL record with
+ * "messages" or "conversations"), for format sniffing; 0 otherwise,
+ * out of memory included. */
+int lci_json_fast_is_record(lci_json *j, const char *p, size_t len);
 /* Tests: turn the fast path off (0) or on (1, the default) for j; count
  * the records it took and declined. */
 void lci_json_set_fast(lci_json *j, int on);

@@ -1386,6 +1386,11 @@ int lci_json_fast_conversation(lci_json *j, lc_conversation *c,
     return 1;
 }
 
+int lci_json_fast_is_record(lci_json *j, const char *p, size_t len) {
+    lc_status st;
+    return !j->no_fast && lci_json_scan_record(&j->rec, p, len, j->depth, &st);
+}
+
 int lci_json_fast_turn_scan(lci_json *j, const char *p, size_t len,
                             const char **key, size_t *keylen,
                             lc_status *st) {

@@ -595,6 +595,10 @@ static void test_fast_equals_json_c(void **state) {
     size_t taken = 0, declined = 0;
     (void)state;
     run(64, 1000000, 0x9E3779B9u, 6000, &taken, &declined);
+    /* format detection looks at the first record with the scan too */
+    read_format = LC_FORMAT_AUTO;
+    run(64, 1000000, 0x5EED5u, 2000, &taken, &declined);
+    read_format = LC_FORMAT_JSONL_CONV;
     print_message("# max_depth 64: %zu records taken, %zu declined\n",
                   taken, declined);
     /* each side must be exercised for the comparison to mean much */
@@ -644,6 +648,8 @@ static void test_fast_turns(void **state) {
         assert_int_equal(lc_config_set(cfg, LC_OPT_MAX_TURNS,
                                        i % 5 ? 1000000 : 3),
                          LC_OK);
+        /* every fourth input detected, not forced */
+        read_format = i % 4 ? LC_FORMAT_JSONL_TURN : LC_FORMAT_AUTO;
         in.len = a.len = b.len = 0;
         for (k = 0; k < 1 + (int)(rnd(&x) % 8); k++) {
             turn_line(&in, &x);
