@@ -114,6 +114,66 @@ static bool message_like(struct json_object *o) {
             json_object_object_get_ex(o, "from", NULL));
 }
 
+/* The conversation of the array element or top-level object starting at
+ * s->vpos, with its default id. */
+static lc_status elem_conv(json_state *s, lc_reader *r, lc_conversation **out) {
+    lc_conversation *c;
+    lc_status st = lci_reader_conv_new(r, s->vpos.line, s->vpos.off, &c);
+    *out = NULL;
+    if (st != LC_OK)
+        return st;
+    if (s->in_array && s->index > 1 && s->vpos.line == s->last_elem_line) {
+        char id[64];
+        lci_buf b;
+        lci_buf_init(&b, c->alloc);
+        snprintf(id, sizeof id, ":%llu", (unsigned long long)s->vpos.col);
+        st = lci_buf_append(&b, c->id, strlen(c->id));
+        if (st == LC_OK)
+            st = lci_buf_append(&b, id, strlen(id));
+        if (st == LC_OK)
+            st = lci_conv_set_id(c, b.data, b.len);
+        lci_buf_free(&b);
+    }
+    s->last_elem_line = s->vpos.line;
+    if (st != LC_OK) {
+        lc_conversation_free(c);
+        return st;
+    }
+    *out = c;
+    return LC_OK;
+}
+
+/* The value starting at p[i] (s->vpos) without json-c, when all of it is
+ * on this line and it is a record the fast path takes (json_scan.c): its
+ * conversation as value_done makes it, *end just past it. 0: feed it to
+ * json-c (*st LC_OK, or LC_ERR_NOMEM). */
+static int fast_value(json_state *s, lc_reader *r, const char *p, size_t len,
+                      size_t i, size_t *end, lc_status *st) {
+    lci_json *j = lci_reader_json(r);
+    lci_json_src src;
+    lc_conversation *c;
+    size_t e;
+    *st = LC_OK;
+    if (s->bare || p[i] != '{' ||
+        (e = lci_json_value_end(p, len, i, lci_json_depth(j))) == SIZE_MAX ||
+        !lci_json_fast_scan(j, lci_reader_config(r), p + i, e - i, st))
+        return 0;
+    /* value_done: a record with "messages" is not message-like */
+    s->index++;
+    if ((*st = elem_conv(s, r, &c)) != LC_OK)
+        return 1;
+    src = lci_json_src_text(p + i, e - i, s->vpos, 0);
+    *st = lci_json_fast_build(j, c, &src);
+    if (*st == LC_OK && lci_conv_first_repaired(c) > 0)
+        *st = lci_json_utf8_turns(c, &src, 0, 0);
+    if (*st != LC_OK)
+        lc_conversation_free(c);
+    else
+        *st = lci_reader_emit(r, c);
+    *end = e;
+    return 1;
+}
+
 /* A value is complete: make its conversation (or turn). Consumes o.
  * raw[0..rawlen) is its text when it starts and ends on the current
  * line (diagnostics then point into it), else raw is NULL: the text of
@@ -143,24 +203,10 @@ static lc_status value_done(json_state *s, lc_reader *r,
             st = lci_json_utf8_turns(s->bare, &src, before, s->index);
         goto out;
     }
-    st = lci_reader_conv_new(r, s->vpos.line, s->vpos.off, &c);
+    st = elem_conv(s, r, &c);
     if (st != LC_OK)
         goto out;
-    if (s->in_array && s->index > 1 && s->vpos.line == s->last_elem_line) {
-        char id[64];
-        lci_buf b;
-        lci_buf_init(&b, c->alloc);
-        snprintf(id, sizeof id, ":%llu", (unsigned long long)s->vpos.col);
-        st = lci_buf_append(&b, c->id, strlen(c->id));
-        if (st == LC_OK)
-            st = lci_buf_append(&b, id, strlen(id));
-        if (st == LC_OK)
-            st = lci_conv_set_id(c, b.data, b.len);
-        lci_buf_free(&b);
-    }
-    s->last_elem_line = s->vpos.line;
-    if (st == LC_OK)
-        st = lci_json_conversation(j, c, o, &src);
+    st = lci_json_conversation(j, c, o, &src);
     if (st == LC_OK && lci_conv_first_repaired(c) > 0)
         st = lci_json_utf8_turns(c, &src, 0, 0);
     if (st != LC_OK)
@@ -226,6 +272,17 @@ static lc_status js_line(void *state, lc_reader *r, const char *p,
             /* the value's text, if it started on this line */
             const char *vp =
                 s->vpos.line == line ? p + (s->vpos.off - off) : NULL;
+            size_t e = 0;
+            if (vp == p + i) { /* nothing fed yet: all of it here? */
+                int took = fast_value(s, r, p, len, i, &e, &st);
+                if (st != LC_OK)
+                    return st;
+                if (took) {
+                    i = e;
+                    s->state = s->in_array ? J_ARR_SEP : J_TOP;
+                    continue;
+                }
+            }
             st = lci_json_stream_feed(j, p + i, len - i, &o, &used, &err);
             if (st == LC_NEED_INPUT) {
                 /* the line break separates tokens */

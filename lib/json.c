@@ -1351,38 +1351,50 @@ static lc_status fast_message(lci_json *j, lc_conversation *c,
     return st;
 }
 
-int lci_json_fast_conversation(lci_json *j, lc_conversation *c,
-                               lci_json_src *src, lc_status *st) {
-    lci_jrec *r = &j->rec;
-    size_t i, n;
+int lci_json_fast_scan(lci_json *j, const lc_config *cfg, const char *p,
+                       size_t len, lc_status *st) {
     *st = LC_OK;
-    if (j->no_fast || !src->p)
+    if (j->no_fast)
         return 0;
-    if (!lci_json_scan_record(r, src->p, src->len, j->depth, st) ||
-        (int64_t)r->nmsgs > lci_opt(c->cfg, LC_OPT_MAX_TURNS)) {
-        j->fast_declined++;
+    if (!lci_json_scan_record(&j->rec, p, len, j->depth, st) ||
+        (int64_t)j->rec.nmsgs > lci_opt(cfg, LC_OPT_MAX_TURNS)) {
+        j->fast_declined++; /* over max_turns: json.c words the error */
         return 0;
     }
     j->fast_taken++;
-    n = r->nmsgs;
+    return 1;
+}
+
+lc_status lci_json_fast_build(lci_json *j, lc_conversation *c,
+                              lci_json_src *src) {
+    lci_jrec *r = &j->rec;
+    size_t i, n = r->nmsgs;
+    lc_status st = LC_OK;
     lci_conv_expect(c, src->len);
     if (r->has_id &&
-        (*st = lci_conv_set_id(c, src->p + r->id.off, r->id.len)) != LC_OK)
-        return 1;
+        (st = lci_conv_set_id(c, src->p + r->id.off, r->id.len)) != LC_OK)
+        return st;
     src->akey = r->conversations ? "conversations" : "messages";
-    if ((*st = lci_grow(c->alloc, (void **)&c->turns, sizeof *c->turns,
-                        &c->capturns, c->nturns + n)) != LC_OK)
-        return 1;
-    for (i = 0; i < n && c->status == LC_OK; i++)
-        if ((*st = fast_message(j, c, src->p, src, &r->msgs[i], i + 1)) !=
-            LC_OK)
-            return 1;
+    if ((st = lci_grow(c->alloc, (void **)&c->turns, sizeof *c->turns,
+                       &c->capturns, c->nturns + n)) != LC_OK)
+        return st;
+    for (i = 0; i < n && c->status == LC_OK && st == LC_OK; i++)
+        st = fast_message(j, c, src->p, src, &r->msgs[i], i + 1);
     /* a record of a million short messages leaves big arrays: do not
      * keep them */
     if (r->capmsgs * sizeof *r->msgs > JSON_MSG_KEEP ||
         r->capcalls * sizeof *r->calls > JSON_MSG_KEEP ||
         r->capparts * sizeof *r->parts > JSON_MSG_KEEP)
         lci_jrec_free(r);
+    return st;
+}
+
+int lci_json_fast_conversation(lci_json *j, lc_conversation *c,
+                               lci_json_src *src, lc_status *st) {
+    *st = LC_OK;
+    if (!src->p || !lci_json_fast_scan(j, c->cfg, src->p, src->len, st))
+        return 0;
+    *st = lci_json_fast_build(j, c, src);
     return 1;
 }
 

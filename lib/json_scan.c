@@ -781,3 +781,8 @@ int lci_json_scan_turn(lci_jrec *rec, const char *p, size_t n,
     rec->nmsgs = 1;
     return 1;
 }
+
+size_t lci_json_value_end(const char *p, size_t n, size_t i, int max_depth) {
+    int max = max_depth - 1 < SCAN_MAX_LEVEL ? max_depth - 1 : SCAN_MAX_LEVEL;
+    return max < 1 ? NOPE : skip(p, n, i, 1, max);
+}

@@ -675,6 +675,67 @@ static void test_fast_turns(void **state) {
     lci_buf_free(&b);
 }
 
+/* JSON documents: arrays of records (one line or several, minified or
+ * not), sequences of objects, bare message arrays; elements that start
+ * and end on one line take the fast path. */
+static void test_fast_documents(void **state) {
+    static const char *const seps[] = {",", ", ", ",\n", "\n,", " ,\n  "};
+    lc_config *cfg = NULL;
+    lci_buf in, a, b;
+    uint32_t x = 0xD0C5u;
+    size_t taken = 0, declined = 0, t0 = 0, d0 = 0;
+    int i, k, n;
+    (void)state;
+    read_format = LC_FORMAT_JSON;
+    lci_buf_init(&in, &lci_default_alloc);
+    lci_buf_init(&a, &lci_default_alloc);
+    lci_buf_init(&b, &lci_default_alloc);
+    for (i = 0; i < 1200; i++) {
+        int shape = (int)(rnd(&x) % 4);
+        assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+        assert_int_equal(lc_config_set(cfg, LC_OPT_MAX_DEPTH,
+                                       i % 3 ? 64 : 4 + i % 7),
+                         LC_OK);
+        in.len = a.len = b.len = 0;
+        n = 1 + (int)(rnd(&x) % 5);
+        if (shape == 3) { /* a bare array of messages */
+            put(&in, "[");
+            for (k = 0; k < n; k++) {
+                if (k)
+                    put(&in, PICK(&x, seps));
+                rare = rnd(&x) % 2;
+                message(&in, &x, 0);
+            }
+            put(&in, "]\n");
+        } else {
+            if (shape != 1)
+                put(&in, rnd(&x) % 2 ? "[" : "[\n");
+            for (k = 0; k < (shape == 2 ? 1 : n); k++) {
+                if (k)
+                    put(&in, shape == 1 ? "\n" : PICK(&x, seps));
+                record(&in, &x);
+            }
+            if (shape != 1)
+                put(&in, rnd(&x) % 2 ? "]" : "\n]\n");
+        }
+        read_with(cfg, 1, in.data, in.len, &a, &taken, &declined);
+        read_with(cfg, 0, in.data, in.len, &b, &t0, &d0);
+        if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0)
+            fail_msg("json, input %d:\n%.*s\nfast:\n%.*s\njson-c:\n%.*s", i,
+                     (int)in.len, in.data, (int)a.len, a.data, (int)b.len,
+                     b.data);
+        lc_config_free(cfg);
+    }
+    read_format = LC_FORMAT_JSONL_CONV;
+    print_message("# json documents: %zu elements taken, %zu declined\n",
+                  taken, declined);
+    assert_int_equal(t0, 0);
+    assert_true(taken > 400); /* after a syntax error the rest is skipped */
+    lci_buf_free(&in);
+    lci_buf_free(&a);
+    lci_buf_free(&b);
+}
+
 /* Records the fast path must take, and what it makes of them. */
 static void test_fast_takes(void **state) {
     static const char *const yes[] = {
@@ -740,6 +801,7 @@ int main(void) {
         cmocka_unit_test(test_fast_depth_limits),
         cmocka_unit_test(test_fast_max_turns),
         cmocka_unit_test(test_fast_turns),
+        cmocka_unit_test(test_fast_documents),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
