@@ -88,15 +88,12 @@ lc_status lci_json_new(const lci_alloc *a, int depth, lci_json **out) {
     lci_buf_init(&j->msg, a);
     lci_buf_init(&j->arg, a);
     j->rec.a = a;
-    j->tok = json_tokener_new_ex(depth);
-    if (!j->tok) {
-        lci_json_free(j);
-        return LC_ERR_NOMEM;
-    }
-    json_tokener_set_flags(j->tok, TOK_FLAGS);
-    /* the incremental tokener is made on first use (stok_dirty: see
-     * renew()): only the JSON-document format needs it, and a deferred
-     * parse makes one lci_json per conversation */
+    /* both tokeners are made on first use (*_dirty: see renew()): most
+     * records never reach json-c (json_scan.c), only the JSON-document
+     * format needs the incremental one, and lc_conversation_parse makes
+     * one lci_json per conversation */
+    j->tok = NULL;
+    j->tok_dirty = 1;
     j->stok = NULL;
     j->stok_dirty = 1;
     *out = j;
