@@ -477,7 +477,7 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
         if (fast && s[i] < 0x80) {
             win = 16;
             do {
-                uint64_t w, sp, sm = 0, m, below;
+                uint64_t w, sp, sm = 0, m;
                 size_t nb = len - i < win ? len - i : win;
                 const unsigned char *p = s + i;
                 unsigned stop, pos = 0;
@@ -509,24 +509,33 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                     (rc = grow(&st, (size_t)st.n + 32)) != LC_OK)
                     goto fail;
                 {
-                    /* st's fields stay in registers across the loop */
+                    /* st's fields stay in registers across the loop. The
+                     * runs of m are taken by their first and last bits,
+                     * two masks read in step; the sentence ends by the
+                     * position of the first one left (a token starting
+                     * after it starts a sentence). */
                     lci_token *tv = st.t;
                     uint32_t nt = st.n;
                     int sent = st.sent;
-                    while (m) {
-                        unsigned b = lci_ctz64(m), e;
-                        uint64_t rest = ~(m >> b);
+                    uint64_t firsts = m & ~(m << 1), lasts = m & ~(m >> 1);
+                    unsigned nsm = sm ? lci_ctz64(sm) : 64;
+                    while (firsts) {
+                        unsigned b = lci_ctz64(firsts);
+                        unsigned e = lci_ctz64(lasts) + 1;
                         lci_token *t;
                         int dig;
-                        e = rest ? b + lci_ctz64(rest) : 64;
-                        below = (UINT64_C(1) << b) - 1;
-                        if (sm & below) { /* a sentence ended before it */
+                        firsts &= firsts - 1;
+                        lasts &= lasts - 1;
+                        if (nsm < b) { /* a sentence ended before it */
                             sent = 1;
-                            sm &= ~below;
+                            sm &= ~UINT64_C(0) << b;
+                            nsm = sm ? lci_ctz64(sm) : 64;
                         }
-                        /* most words start with a letter: no loop */
-                        dig = acls[p[b]] == K_DIGIT &&
-                              all_digits(p + b, e - b);
+                        /* p[b] is an ASCII letter or digit (an inner
+                         * apostrophe never starts a run), so a digit iff
+                         * <= '9'; most words start with a letter: no
+                         * loop */
+                        dig = p[b] <= '9' && all_digits(p + b, e - b);
                         if (e == stop) { /* reaches the window's end: open */
                             kind = T_WORD;
                             start = i + b;
@@ -541,7 +550,6 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                         t->flags = (dig ? (uint32_t)LCI_TOK_NUMBER : 0u) |
                                    (sent ? (uint32_t)LCI_TOK_SENT_START : 0u);
                         sent = 0;
-                        m &= ~UINT64_C(0) << e;
                     }
                     st.n = nt;
                     st.sent = sent;
