@@ -126,6 +126,17 @@ static inline size_t swar_first_byte(uint64_t m) {
  */
 #define TOK_SSE2 LCI_SSE2
 
+/* len and flags of a token (bit-fields after `off`) written as one
+ * 32-bit word, len in its low 24 bits: the x86-64 psABI lays bit-fields
+ * out from the least significant bit (test_tokens checks the layout
+ * and the fast path against the plain one, which writes the members). */
+#if defined(__GNUC__) && defined(__x86_64__) &&                           \
+    defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define TOK_LENFLAGS_WORD 1
+#else
+#define TOK_LENFLAGS_WORD 0
+#endif
+
 #if TOK_SSE2
 /* lci_sse2_ascii_alnum() with one signed compare per range instead of
  * two: adding 0x1F maps 'a'..'z' (after OR 0x20: also 'A'..'Z'), and no
@@ -192,6 +203,18 @@ static inline void scan(const unsigned char *p, size_t nb, unsigned win,
 #endif
     *w = mw;
     *sp = ms;
+}
+
+/* Index of the highest bit set in m != 0. */
+static inline unsigned top_bit(uint64_t m) {
+#if defined(__GNUC__)
+    return 63u - (unsigned)__builtin_clzll(m);
+#else
+    unsigned k = 63;
+    while (!(m >> k))
+        k--;
+    return k;
+#endif
 }
 
 /* 1 if the n bytes at p are all ASCII digits. */
@@ -514,11 +537,17 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                      * two masks read in step; the sentence ends by the
                      * position of the first one left (a token starting
                      * after it starts a sentence). */
-                    lci_token *tv = st.t;
-                    uint32_t nt = st.n;
+                    lci_token *tp = st.t + st.n;
                     int sent = st.sent;
                     uint64_t firsts = m & ~(m << 1), lasts = m & ~(m >> 1);
-                    unsigned nsm = sm ? lci_ctz64(sm) : 64;
+                    unsigned nsm = sm ? lci_ctz64(sm) : 64, ob = 64;
+                    if ((m >> (stop - 1)) & 1) {
+                        /* the last run reaches the window's end: it stays
+                         * open (below), the loop takes the others */
+                        ob = top_bit(firsts);
+                        firsts &= ~(UINT64_C(1) << ob);
+                        lasts &= ~(UINT64_C(1) << (stop - 1));
+                    }
                     while (firsts) {
                         unsigned b = lci_ctz64(firsts);
                         unsigned e = lci_ctz64(lasts) + 1;
@@ -536,22 +565,36 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                          * <= '9'; most words start with a letter: no
                          * loop */
                         dig = p[b] <= '9' && all_digits(p + b, e - b);
-                        if (e == stop) { /* reaches the window's end: open */
-                            kind = T_WORD;
-                            start = i + b;
-                            digits = dig;
-                            letter = is_alpha(p[e - 1]);
-                            break;
-                        }
-                        t = &tv[nt++];
+                        t = tp++;
                         t->off = (uint32_t)(i + b);
+#if TOK_LENFLAGS_WORD
+                        {
+                            uint32_t lf =
+                                (e - b) |
+                                (dig ? (uint32_t)LCI_TOK_NUMBER << 24 : 0u) |
+                                (sent ? (uint32_t)LCI_TOK_SENT_START << 24
+                                      : 0u);
+                            memcpy((unsigned char *)t + 4, &lf, 4);
+                        }
+#else
                         t->len = e - b;
-                        t->hash = (uint64_t)XXH3_64bits(p + b, e - b);
                         t->flags = (dig ? (uint32_t)LCI_TOK_NUMBER : 0u) |
                                    (sent ? (uint32_t)LCI_TOK_SENT_START : 0u);
+#endif
+                        t->hash = (uint64_t)XXH3_64bits(p + b, e - b);
                         sent = 0;
                     }
-                    st.n = nt;
+                    if (ob < 64) { /* the open word */
+                        if (nsm < ob) {
+                            sent = 1;
+                            sm &= ~UINT64_C(0) << ob;
+                        }
+                        kind = T_WORD;
+                        start = i + ob;
+                        digits = p[ob] <= '9' && all_digits(p + ob, stop - ob);
+                        letter = is_alpha(p[stop - 1]);
+                    }
+                    st.n = (uint32_t)(tp - st.t);
                     st.sent = sent;
                 }
                 if (sm && kind != T_WORD)

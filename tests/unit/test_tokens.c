@@ -393,6 +393,30 @@ static void test_fast_equals_plain_bytes(void **state) {
     }
 }
 
+/* tokens.c writes a token's len and flags as one 32-bit word after off
+ * (len in the low 24 bits) on x86-64 with GCC or Clang: the members read
+ * back what that word holds. */
+static void test_token_layout(void **state) {
+    (void)state;
+#if defined(__GNUC__) && defined(__x86_64__) &&                           \
+    defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    {
+        lci_token t;
+        uint32_t lf = UINT32_C(0x9A123456);
+        memset(&t, 0, sizeof t);
+        memcpy((unsigned char *)&t + 4, &lf, 4);
+        assert_int_equal(t.off, 0);
+        assert_int_equal(t.len, 0x123456);
+        assert_int_equal(t.flags, 0x9A);
+        assert_true(t.hash == 0);
+        t.len = 0xABCDEF;
+        t.flags = 0x5C;
+        memcpy(&lf, (unsigned char *)&t + 4, 4);
+        assert_int_equal(lf, UINT32_C(0x5CABCDEF));
+    }
+#endif
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_example_sentence),
@@ -405,6 +429,7 @@ int main(void) {
         cmocka_unit_test(test_allocator),
         cmocka_unit_test(test_fast_equals_plain),
         cmocka_unit_test(test_fast_equals_plain_bytes),
+        cmocka_unit_test(test_token_layout),
         cmocka_unit_test(test_long_token_split),
     };
     return cmocka_run_group_tests_name("tokens", tests, NULL, NULL);
