@@ -503,12 +503,13 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                 uint64_t w, sp, sm = 0, m;
                 size_t nb = len - i < win ? len - i : win;
                 const unsigned char *p = s + i;
-                unsigned stop, pos = 0;
+                unsigned stop, adv, pos = 0;
                 int end = nb == len - i;
                 scan(p, nb, win, &w, &sp);
                 stop = sp ? resolve(p, nb, end, sp, &w, &sm) : (unsigned)nb;
                 if (stop == 0)
                     break;
+                adv = stop;
                 if (stop < 64) { /* the window ends there */
                     w &= (UINT64_C(1) << stop) - 1;
                     sm &= (UINT64_C(1) << stop) - 1;
@@ -584,7 +585,12 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                         t->hash = (uint64_t)XXH3_64bits(p + b, e - b);
                         sent = 0;
                     }
-                    if (ob < 64) { /* the open word */
+                    if (ob < 64 && ob > 0 && stop == nb && !end) {
+                        /* the next window starts with the open word, a
+                         * whole token there (a sentence end before it is
+                         * still in sm: see below) */
+                        adv = ob;
+                    } else if (ob < 64) { /* the open word */
                         if (nsm < ob) {
                             sent = 1;
                             sm &= ~UINT64_C(0) << ob;
@@ -601,7 +607,7 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                     st.sent = 1; /* ends after the last token */
                 if (st.qopen && st.n - st.qfirst > LCI_QUOTE_MAX_TOKENS)
                     st.qopen = 0; /* what emit() does, once per window */
-                i += stop;
+                i += adv;
                 if (stop < nb || end)
                     break;
                 win = 64;
