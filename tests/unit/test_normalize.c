@@ -603,6 +603,33 @@ static void test_fast_equals_plain_ascii_heavy(void **state) {
     assert_int_equal(bad, 0);
 }
 
+/* The ASCII fast path takes 32, 16 and 8 bytes at a time: a word of
+ * ASCII letters with one byte or pair of bytes that stops a block (a
+ * space, two spaces, a tab, a capital, a newline, a control, DEL, a
+ * non-ASCII letter) at every offset of the first 72 bytes, and a
+ * second one 1 to 40 bytes later: fast path == plain path. */
+static void test_fast_equals_plain_block_edges(void **state) {
+    static const char *const odd[] = {" ",  "  ", "\t", "Q", "\n", "\x01",
+                                      "\x7F", " -", "- ", "\xC3\xA9"};
+    const size_t nodd = sizeof odd / sizeof odd[0];
+    char text[160];
+    size_t a, b, d, e;
+    int bad = 0;
+    (void)state;
+    for (a = 0; a < nodd; a++)
+        for (b = 0; b < nodd; b += 3)
+            for (d = 0; d < 72; d++)
+                for (e = 1; e <= 40; e += 3) {
+                    size_t la = strlen(odd[a]), lb = strlen(odd[b]), n = 120;
+                    memset(text, 'k', n);
+                    memcpy(text + d, odd[a], la);
+                    memcpy(text + d + la + e, odd[b], lb);
+                    bad += check_one(text, n, "block edges");
+                    bad += check_one(text, d + la + e + lb, "block edges");
+                }
+    assert_int_equal(bad, 0);
+}
+
 /* Letters of the Latin, Greek and Cyrillic blocks are boundaries of the
  * fast path when normalization keeps them (normalize.c, stable_letter).
  * Every code point of those blocks, between each of a set of left
@@ -753,6 +780,7 @@ int main(void) {
         cmocka_unit_test(test_fast_equals_plain_fixtures),
         cmocka_unit_test(test_fast_equals_plain_random),
         cmocka_unit_test(test_fast_equals_plain_ascii_heavy),
+        cmocka_unit_test(test_fast_equals_plain_block_edges),
         cmocka_unit_test(test_fast_equals_plain_letters),
     };
     return cmocka_run_group_tests_name("normalize", tests, NULL, NULL);
