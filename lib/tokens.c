@@ -539,7 +539,11 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                      * position of the first one left (a token starting
                      * after it starts a sentence). */
                     lci_token *tp = st.t + st.n;
-                    int sent = st.sent;
+                    /* LCI_TOK_SENT_START in the flags' place (bits 24..31
+                     * of the len/flags word) if the next token starts a
+                     * sentence, else 0 */
+                    uint32_t sent =
+                        st.sent ? (uint32_t)LCI_TOK_SENT_START << 24 : 0u;
                     uint64_t firsts = m & ~(m << 1), lasts = m & ~(m >> 1);
                     unsigned nsm = sm ? lci_ctz64(sm) : 64, ob = 64;
                     if ((m >> (stop - 1)) & 1) {
@@ -557,7 +561,7 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                         firsts &= firsts - 1;
                         lasts &= lasts - 1;
                         if (nsm < b) { /* a sentence ended before it */
-                            sent = 1;
+                            sent = (uint32_t)LCI_TOK_SENT_START << 24;
                             sm &= ~UINT64_C(0) << b;
                             nsm = sm ? lci_ctz64(sm) : 64;
                         }
@@ -573,14 +577,13 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                             uint32_t lf =
                                 (e - b) |
                                 (dig ? (uint32_t)LCI_TOK_NUMBER << 24 : 0u) |
-                                (sent ? (uint32_t)LCI_TOK_SENT_START << 24
-                                      : 0u);
+                                sent;
                             memcpy((unsigned char *)t + 4, &lf, 4);
                         }
 #else
                         t->len = e - b;
                         t->flags = (dig ? (uint32_t)LCI_TOK_NUMBER : 0u) |
-                                   (sent ? (uint32_t)LCI_TOK_SENT_START : 0u);
+                                   (sent >> 24);
 #endif
                         t->hash = (uint64_t)XXH3_64bits(p + b, e - b);
                         sent = 0;
@@ -592,7 +595,7 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                         adv = ob;
                     } else if (ob < 64) { /* the open word */
                         if (nsm < ob) {
-                            sent = 1;
+                            sent = (uint32_t)LCI_TOK_SENT_START << 24;
                             sm &= ~UINT64_C(0) << ob;
                         }
                         kind = T_WORD;
@@ -601,7 +604,7 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                         letter = is_alpha(p[stop - 1]);
                     }
                     st.n = (uint32_t)(tp - st.t);
-                    st.sent = sent;
+                    st.sent = sent != 0;
                 }
                 if (sm && kind != T_WORD)
                     st.sent = 1; /* ends after the last token */
