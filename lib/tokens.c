@@ -129,8 +129,9 @@ static inline size_t swar_first_byte(uint64_t m) {
 /* len and flags of a token (bit-fields after `off`) written as one
  * 32-bit word, len in its low 24 bits: the x86-64 psABI lays bit-fields
  * out from the least significant bit (test_tokens checks the layout
- * and the fast path against the plain one, which writes the members). */
-#if defined(__GNUC__) && defined(__x86_64__) &&                           \
+ * and the fast path against the plain one, which writes the members).
+ * -Dsimd=false builds the member stores. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(LCI_NO_SIMD) &&  \
     defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define TOK_LENFLAGS_WORD 1
 #else
