@@ -499,6 +499,23 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
          * 64-byte scan for a few bytes cost non-English text up to 0.6x
          * of the byte-wise speed. Non-ASCII (CJK...) goes there at once. */
         if (fast && s[i] < 0x80) {
+            /* st.n and st.sent stay in registers across the windows (tp:
+             * the next token; sent: LCI_TOK_SENT_START in the flags'
+             * place, bits 24..31 of the len/flags word, if the next token
+             * starts a sentence, else 0), written back around the rare
+             * calls that use st and after the last window */
+            lci_token *tp = st.t + st.n;
+            uint32_t sent = st.sent ? (uint32_t)LCI_TOK_SENT_START << 24 : 0u;
+#define TOK_SYNC_OUT()                                                     \
+    do {                                                                   \
+        st.n = (uint32_t)(tp - st.t);                                      \
+        st.sent = sent != 0;                                               \
+    } while (0)
+#define TOK_SYNC_IN()                                                      \
+    do {                                                                   \
+        tp = st.t + st.n;                                                  \
+        sent = st.sent ? (uint32_t)LCI_TOK_SENT_START << 24 : 0u;          \
+    } while (0)
             win = 16;
             do {
                 uint64_t w, sp, sm = 0, m;
@@ -515,36 +532,38 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                     w &= (UINT64_C(1) << stop) - 1;
                     sm &= (UINT64_C(1) << stop) - 1;
                 }
-                if (kind == T_CJK)
-                    END_TOKEN(i);
-                if (kind == T_WORD) { /* the open word goes on */
-                    unsigned run = ~w ? lci_ctz64(~w) : 64;
-                    if (run) {
-                        digits = digits && all_digits(p, run);
-                        letter = is_alpha(p[run - 1]);
+                if (kind != T_NONE) {
+                    /* the first window after the byte-wise code, or a
+                     * word over 64 bytes */
+                    TOK_SYNC_OUT();
+                    if (kind == T_CJK)
+                        END_TOKEN(i);
+                    if (kind == T_WORD) { /* the open word goes on */
+                        unsigned run = ~w ? lci_ctz64(~w) : 64;
+                        if (run) {
+                            digits = digits && all_digits(p, run);
+                            letter = is_alpha(p[run - 1]);
+                        }
+                        if (run < stop) {
+                            END_TOKEN(i + run);
+                            pos = run;
+                        }
                     }
-                    if (run < stop) {
-                        END_TOKEN(i + run);
-                        pos = run;
-                    }
+                    TOK_SYNC_IN();
                 }
                 m = kind == T_WORD ? 0 : w & (~UINT64_C(0) << pos);
                 /* a 64-byte window holds at most 32 tokens */
-                if (m && st.cap - st.n < 32 &&
-                    (rc = grow(&st, (size_t)st.n + 32)) != LC_OK)
-                    goto fail;
+                if (m && st.cap - (size_t)(tp - st.t) < 32) {
+                    TOK_SYNC_OUT();
+                    if ((rc = grow(&st, (size_t)st.n + 32)) != LC_OK)
+                        goto fail;
+                    TOK_SYNC_IN();
+                }
                 {
-                    /* st's fields stay in registers across the loop. The
-                     * runs of m are taken by their first and last bits,
-                     * two masks read in step; the sentence ends by the
-                     * position of the first one left (a token starting
-                     * after it starts a sentence). */
-                    lci_token *tp = st.t + st.n;
-                    /* LCI_TOK_SENT_START in the flags' place (bits 24..31
-                     * of the len/flags word) if the next token starts a
-                     * sentence, else 0 */
-                    uint32_t sent =
-                        st.sent ? (uint32_t)LCI_TOK_SENT_START << 24 : 0u;
+                    /* The runs of m are taken by their first and last
+                     * bits, two masks read in step; the sentence ends by
+                     * the position of the first one left (a token
+                     * starting after it starts a sentence). */
                     uint64_t firsts = m & ~(m << 1), lasts = m & ~(m >> 1);
                     unsigned nsm = sm ? lci_ctz64(sm) : 64, ob = 64;
                     if ((m >> (stop - 1)) & 1) {
@@ -604,18 +623,20 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                         digits = p[ob] <= '9' && all_digits(p + ob, stop - ob);
                         letter = is_alpha(p[stop - 1]);
                     }
-                    st.n = (uint32_t)(tp - st.t);
-                    st.sent = sent != 0;
                 }
-                if (sm && kind != T_WORD)
-                    st.sent = 1; /* ends after the last token */
-                if (st.qopen && st.n - st.qfirst > LCI_QUOTE_MAX_TOKENS)
+                if (sm && kind != T_WORD) /* ends after the last token */
+                    sent = (uint32_t)LCI_TOK_SENT_START << 24;
+                if (st.qopen &&
+                    (uint32_t)(tp - st.t) - st.qfirst > LCI_QUOTE_MAX_TOKENS)
                     st.qopen = 0; /* what emit() does, once per window */
                 i += adv;
                 if (stop < nb || end)
                     break;
                 win = 64;
             } while (s[i] < 0x80);
+            TOK_SYNC_OUT();
+#undef TOK_SYNC_OUT
+#undef TOK_SYNC_IN
             if (i >= len)
                 break;
         }
