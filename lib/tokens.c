@@ -152,14 +152,17 @@ static inline __m128i alnum16(__m128i v) {
     return _mm_or_si128(let, dig);
 }
 
+/* Adds to *w the word bytes of the 16 at p, and to *ns the word bytes
+ * and spaces (the complement of sp), at bit sh up. */
 static inline void scan16(const unsigned char *p, unsigned sh, uint64_t *w,
-                          uint64_t *sp) {
+                          uint64_t *ns) {
     const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-    const unsigned mw = (unsigned)_mm_movemask_epi8(alnum16(v));
-    const unsigned ms = (unsigned)_mm_movemask_epi8(
-        _mm_cmpeq_epi8(v, _mm_set1_epi8(' ')));
+    const __m128i a = alnum16(v);
+    const unsigned mw = (unsigned)_mm_movemask_epi8(a);
+    const unsigned mn = (unsigned)_mm_movemask_epi8(
+        _mm_or_si128(a, _mm_cmpeq_epi8(v, _mm_set1_epi8(' '))));
     *w |= (uint64_t)mw << sh;
-    *sp |= (uint64_t)(~(mw | ms) & 0xFFFFu) << sh;
+    *ns |= (uint64_t)mn << sh;
 }
 #endif
 
@@ -191,6 +194,7 @@ static inline void scan(const unsigned char *p, size_t nb, unsigned win,
         scan16(p + 32, 32, &mw, &ms);
         scan16(p + 48, 48, &mw, &ms);
     }
+    ms = ~ms; /* the bytes that are neither */
     if (nb < 64)
         ms &= (UINT64_C(1) << nb) - 1; /* not the padding */
 #else
