@@ -213,7 +213,7 @@ static inline void scan(const unsigned char *p, size_t nb, unsigned win,
 /* Index of the highest bit set in m != 0. */
 static inline unsigned top_bit(uint64_t m) {
 #if defined(__GNUC__)
-    return 63u - (unsigned)__builtin_clzll(m);
+    return 63u ^ (unsigned)__builtin_clzll(m); /* = 63 - clz: one bsr */
 #else
     unsigned k = 63;
     while (!(m >> k))
@@ -574,8 +574,8 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                         /* the last run reaches the window's end: it stays
                          * open (below), the loop takes the others */
                         ob = top_bit(firsts);
-                        firsts &= ~(UINT64_C(1) << ob);
-                        lasts &= ~(UINT64_C(1) << (stop - 1));
+                        firsts ^= UINT64_C(1) << ob; /* both bits are set */
+                        lasts ^= UINT64_C(1) << (stop - 1);
                     }
                     while (firsts) {
                         unsigned b = lci_ctz64(firsts);
