@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "internal.h"
 #include "testutil.h"
 
@@ -395,6 +397,27 @@ static void test_fast_equals_plain_bytes(void **state) {
     }
 }
 
+/* lci_hash is XXH3-64 at every length, by whichever path hash.c takes
+ * (xxHash's runtime-dispatched vector code for long inputs where the
+ * library has it): the plain library function is the reference. */
+static void test_hash_lengths(void **state) {
+    static unsigned char buf[4100];
+    uint32_t seed = 7;
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof buf; i++) {
+        seed = seed * 1103515245u + 12345u;
+        buf[i] = (unsigned char)(seed >> 16);
+    }
+    assert_true(lci_hash("", 0) == UINT64_C(0x2D06800538D394C2));
+    for (i = 0; i <= sizeof buf; i++)
+        if (lci_hash(buf, i) != (uint64_t)XXH3_64bits(buf, i))
+            fail_msg("length %zu", i);
+    for (i = 1; i < 64; i++) /* unaligned starts */
+        assert_true(lci_hash(buf + i, 1000) ==
+                    (uint64_t)XXH3_64bits(buf + i, 1000));
+}
+
 /* tokens.c writes a token's len and flags as one 32-bit word after off
  * (len in the low 24 bits) on x86-64 with GCC or Clang: the members read
  * back what that word holds. */
@@ -432,6 +455,7 @@ int main(void) {
         cmocka_unit_test(test_fast_equals_plain),
         cmocka_unit_test(test_fast_equals_plain_bytes),
         cmocka_unit_test(test_token_layout),
+        cmocka_unit_test(test_hash_lengths),
         cmocka_unit_test(test_long_token_split),
     };
     return cmocka_run_group_tests_name("tokens", tests, NULL, NULL);
