@@ -506,10 +506,13 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
             /* st.n and st.sent stay in registers across the windows (tp:
              * the next token; sent: LCI_TOK_SENT_START in the flags'
              * place, bits 24..31 of the len/flags word, if the next token
-             * starts a sentence, else 0), written back around the rare
-             * calls that use st and after the last window */
-            lci_token *tp = st.t + st.n;
-            uint32_t sent = st.sent ? (uint32_t)LCI_TOK_SENT_START << 24 : 0u;
+             * starts a sentence, else 0) from the first window with
+             * tokens on (`live`), written back around the rare calls that
+             * use st and after the last window. A window without tokens
+             * (a space before a non-ASCII word...) touches neither. */
+            lci_token *tp = NULL;
+            uint32_t sent = 0;
+            int live = 0;
 #define TOK_SYNC_OUT()                                                     \
     do {                                                                   \
         st.n = (uint32_t)(tp - st.t);                                      \
@@ -539,7 +542,9 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                 if (kind != T_NONE) {
                     /* the first window after the byte-wise code, or a
                      * word over 64 bytes */
-                    TOK_SYNC_OUT();
+                    if (live)
+                        TOK_SYNC_OUT();
+                    live = 0;
                     if (kind == T_CJK)
                         END_TOKEN(i);
                     if (kind == T_WORD) { /* the open word goes on */
@@ -553,17 +558,20 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                             pos = run;
                         }
                     }
-                    TOK_SYNC_IN();
                 }
                 m = kind == T_WORD ? 0 : w & (~UINT64_C(0) << pos);
-                /* a 64-byte window holds at most 32 tokens */
-                if (m && st.cap - (size_t)(tp - st.t) < 32) {
-                    TOK_SYNC_OUT();
-                    if ((rc = grow(&st, (size_t)st.n + 32)) != LC_OK)
-                        goto fail;
-                    TOK_SYNC_IN();
-                }
-                {
+                if (m) {
+                    if (!live) {
+                        TOK_SYNC_IN();
+                        live = 1;
+                    }
+                    /* a 64-byte window holds at most 32 tokens */
+                    if (st.cap - (size_t)(tp - st.t) < 32) {
+                        TOK_SYNC_OUT();
+                        if ((rc = grow(&st, (size_t)st.n + 32)) != LC_OK)
+                            goto fail;
+                        TOK_SYNC_IN();
+                    }
                     /* The runs of m are taken by their first and last
                      * bits, two masks read in step; the sentence ends by
                      * the position of the first one left (a token
@@ -628,9 +636,13 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                         letter = is_alpha(p[stop - 1]);
                     }
                 }
-                if (sm && kind != T_WORD) /* ends after the last token */
-                    sent = (uint32_t)LCI_TOK_SENT_START << 24;
-                if (st.qopen &&
+                if (sm && kind != T_WORD) { /* ends after the last token */
+                    if (live)
+                        sent = (uint32_t)LCI_TOK_SENT_START << 24;
+                    else
+                        st.sent = 1;
+                }
+                if (live && st.qopen &&
                     (uint32_t)(tp - st.t) - st.qfirst > LCI_QUOTE_MAX_TOKENS)
                     st.qopen = 0; /* what emit() does, once per window */
                 i += adv;
@@ -638,7 +650,8 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                     break;
                 win = 64;
             } while (s[i] < 0x80);
-            TOK_SYNC_OUT();
+            if (live)
+                TOK_SYNC_OUT();
 #undef TOK_SYNC_OUT
 #undef TOK_SYNC_IN
             if (i >= len)
