@@ -382,47 +382,6 @@ static inline int sse2_simple(const unsigned char *p, unsigned char *o,
     *spm = sp;
     return 1;
 }
-
-/* sse2_simple() for the 32 bytes at p as one block (its two halves meet
- * at a space only if a word byte follows it: the double-space test over
- * both masks sees that), *spm bit k = byte k: half the loop and test
- * overhead per byte of a long run. */
-static inline int sse2_simple32(const unsigned char *p, unsigned char *o,
-                                int has_next, unsigned *spm) {
-    const __m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)p);
-    const __m128i v1 =
-        _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
-    const __m128i ok =
-        _mm_and_si128(_mm_cmpgt_epi8(_mm_set1_epi8(-33),
-                                     _mm_add_epi8(v0, _mm_set1_epi8(0x60))),
-                      _mm_cmpgt_epi8(_mm_set1_epi8(-33),
-                                     _mm_add_epi8(v1, _mm_set1_epi8(0x60))));
-    unsigned sp;
-    if ((unsigned)_mm_movemask_epi8(ok) != 0xFFFFu)
-        return 0;
-    sp = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v0, _mm_set1_epi8(' '))) |
-         (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v1, _mm_set1_epi8(' ')))
-             << 16;
-    if ((sp & (sp >> 1)) ||
-        ((sp & 0x80000000u) && !(has_next && fast_cls[p[32]] == A_WORD)))
-        return 0;
-    _mm_storeu_si128(
-        (__m128i *)(void *)o,
-        _mm_add_epi8(v0, _mm_and_si128(
-                             _mm_cmpgt_epi8(_mm_set1_epi8(-102),
-                                            _mm_add_epi8(v0, _mm_set1_epi8(
-                                                                 0x3F))),
-                             _mm_set1_epi8(0x20))));
-    _mm_storeu_si128(
-        (__m128i *)(void *)(o + 16),
-        _mm_add_epi8(v1, _mm_and_si128(
-                             _mm_cmpgt_epi8(_mm_set1_epi8(-102),
-                                            _mm_add_epi8(v1, _mm_set1_epi8(
-                                                                 0x3F))),
-                             _mm_set1_epi8(0x20))));
-    *spm = sp;
-    return 1;
-}
 #else
 #define NORM_SSE2 0
 #endif
@@ -644,17 +603,6 @@ static lc_status run_fast(norm_ctx *c, const char *in, size_t len) {
                 {
                     size_t lsp_i = 0;
                     unsigned lsp = 0;
-                    while (len - i >= 32) {
-                        unsigned sp;
-                        if (!sse2_simple32(s + i, o, len - i > 32, &sp))
-                            break;
-                        if (sp) {
-                            lsp = sp;
-                            lsp_i = i;
-                        }
-                        o += 32;
-                        i += 32;
-                    }
                     while (len - i >= 16) {
                         unsigned sp;
                         if (!sse2_simple(s + i, o, len - i > 16, &sp))
