@@ -507,12 +507,12 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
              * the next token; sent: LCI_TOK_SENT_START in the flags'
              * place, bits 24..31 of the len/flags word, if the next token
              * starts a sentence, else 0) from the first window with
-             * tokens on (`live`), written back around the rare calls that
-             * use st and after the last window. A window without tokens
-             * (a space before a non-ASCII word...) touches neither. */
+             * tokens on (tp != NULL), written back around the rare calls
+             * that use st and after the last window. A window without
+             * tokens (a space before a non-ASCII word...) touches
+             * neither. */
             lci_token *tp = NULL;
             uint32_t sent = 0;
-            int live = 0;
 #define TOK_SYNC_OUT()                                                     \
     do {                                                                   \
         st.n = (uint32_t)(tp - st.t);                                      \
@@ -542,9 +542,9 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                 if (kind != T_NONE) {
                     /* the first window after the byte-wise code, or a
                      * word over 64 bytes */
-                    if (live)
+                    if (tp)
                         TOK_SYNC_OUT();
-                    live = 0;
+                    tp = NULL;
                     if (kind == T_CJK)
                         END_TOKEN(i);
                     if (kind == T_WORD) { /* the open word goes on */
@@ -561,10 +561,8 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                 }
                 m = kind == T_WORD ? 0 : w & (~UINT64_C(0) << pos);
                 if (m) {
-                    if (!live) {
+                    if (!tp)
                         TOK_SYNC_IN();
-                        live = 1;
-                    }
                     /* a 64-byte window holds at most 32 tokens */
                     if (st.cap - (size_t)(tp - st.t) < 32) {
                         TOK_SYNC_OUT();
@@ -637,12 +635,12 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                     }
                 }
                 if (sm && kind != T_WORD) { /* ends after the last token */
-                    if (live)
+                    if (tp)
                         sent = (uint32_t)LCI_TOK_SENT_START << 24;
                     else
                         st.sent = 1;
                 }
-                if (live && st.qopen &&
+                if (tp && st.qopen &&
                     (uint32_t)(tp - st.t) - st.qfirst > LCI_QUOTE_MAX_TOKENS)
                     st.qopen = 0; /* what emit() does, once per window */
                 i += adv;
@@ -650,7 +648,7 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                     break;
                 win = 64;
             } while (s[i] < 0x80);
-            if (live)
+            if (tp)
                 TOK_SYNC_OUT();
 #undef TOK_SYNC_OUT
 #undef TOK_SYNC_IN
