@@ -355,32 +355,43 @@ static inline int swar_simple(uint64_t w, uint64_t *sp, int word_next) {
 #if defined(__SSE2__) && !defined(LCI_NO_SIMD)
 #include <emmintrin.h>
 #define NORM_SSE2 1
-/* swar_simple() for the 16 bytes at p, lowercased into o when they pass
- * (same conditions: all 0x20..0x7E, no two adjacent spaces, the last one
- * a space only if a word byte follows, looked at only then: p[16] when
- * has_next); *spm gets the space mask, bit k = byte k. The ranges are
- * tested with one signed compare each: adding 0x60 maps 0x20..0x7E, and
- * only those, onto -128..-34, and adding 0x3F maps 'A'..'Z' onto
- * -128..-103 (other printable ASCII lands above). */
-static inline int sse2_simple(const unsigned char *p, unsigned char *o,
-                              int has_next, unsigned *spm) {
+/* swar_simple() for the 16 bytes at p, lowercased into o (same
+ * conditions: all 0x20..0x7E, no two adjacent spaces, the last one a
+ * space only if a word byte follows, looked at only then: p[16] when
+ * has_next). Returns 16 when they pass; otherwise the length of their
+ * longest prefix that passes the same way: the bytes before the first
+ * one that is not 0x20..0x7E and before the first space not followed by
+ * a word byte (so the prefix ends with a word byte), which the
+ * byte-wise code would only have taken one at a time, each time trying
+ * the 16- and 8-byte tests again (a line's last words, the ASCII part of
+ * a word with an accent). *spm gets the space mask of what passed, bit
+ * k = byte k. All 16 bytes are stored (the caller has room: i and o
+ * advance together, 16 bytes of input are left), only the count is
+ * kept. The ranges are tested with one signed compare each: adding 0x60
+ * maps 0x20..0x7E, and only those, onto -128..-34, and adding 0x3F maps
+ * 'A'..'Z' onto -128..-103 (other printable ASCII lands above). */
+static inline unsigned sse2_run16(const unsigned char *p, unsigned char *o,
+                                  int has_next, unsigned *spm) {
     const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
     const __m128i ok = _mm_cmpgt_epi8(_mm_set1_epi8(-33),
                                       _mm_add_epi8(v, _mm_set1_epi8(0x60)));
     const __m128i up = _mm_cmpgt_epi8(_mm_set1_epi8(-102),
                                       _mm_add_epi8(v, _mm_set1_epi8(0x3F)));
-    unsigned sp;
-    if ((unsigned)_mm_movemask_epi8(ok) != 0xFFFFu)
-        return 0;
+    unsigned bad = ~(unsigned)_mm_movemask_epi8(ok) & 0xFFFFu, sp, stop, n;
     sp = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')));
-    if ((sp & (sp >> 1)) ||
-        ((sp & 0x8000u) && !(has_next && fast_cls[p[16]] == A_WORD)))
-        return 0;
+    stop = bad | (sp & ((sp | bad) >> 1));
+    if ((sp & 0x8000u) && !(has_next && fast_cls[p[16]] == A_WORD))
+        stop |= 0x8000u;
     _mm_storeu_si128(
         (__m128i *)(void *)o,
         _mm_add_epi8(v, _mm_and_si128(up, _mm_set1_epi8(0x20))));
-    *spm = sp;
-    return 1;
+    if (!stop) {
+        *spm = sp;
+        return 16;
+    }
+    n = (unsigned)__builtin_ctz(stop);
+    *spm = sp & ((1u << n) - 1);
+    return n;
 }
 #else
 #define NORM_SSE2 0
@@ -604,15 +615,16 @@ static lc_status run_fast(norm_ctx *c, const char *in, size_t len) {
                     size_t lsp_i = 0;
                     unsigned lsp = 0;
                     while (len - i >= 16) {
-                        unsigned sp;
-                        if (!sse2_simple(s + i, o, len - i > 16, &sp))
-                            break;
+                        unsigned sp,
+                            n = sse2_run16(s + i, o, len - i > 16, &sp);
                         if (sp) {
                             lsp = sp;
                             lsp_i = i;
                         }
-                        o += 16;
-                        i += 16;
+                        o += n;
+                        i += n;
+                        if (n < 16)
+                            break;
                     }
                     if (lsp) { /* rollback point: before the last space */
                         int p = 31 - __builtin_clz(lsp);

@@ -603,14 +603,17 @@ static void test_fast_equals_plain_ascii_heavy(void **state) {
     assert_int_equal(bad, 0);
 }
 
-/* The ASCII fast path takes 32, 16 and 8 bytes at a time: a word of
- * ASCII letters with one byte or pair of bytes that stops a block (a
- * space, two spaces, a tab, a capital, a newline, a control, DEL, a
- * non-ASCII letter) at every offset of the first 72 bytes, and a
- * second one 1 to 40 bytes later: fast path == plain path. */
+/* The ASCII fast path takes 16 and 8 bytes at a time, and the part of
+ * a 16-byte block before the byte that stops it: a word of ASCII
+ * letters with one byte or pair of bytes that stops a block (a space,
+ * two spaces, a tab, a capital, a newline, a control, DEL, a non-ASCII
+ * letter, a space before either of the last two) at every offset of the
+ * first 72 bytes, and a second one 1 to 40 bytes later: fast path ==
+ * plain path. */
 static void test_fast_equals_plain_block_edges(void **state) {
-    static const char *const odd[] = {" ",  "  ", "\t", "Q", "\n", "\x01",
-                                      "\x7F", " -", "- ", "\xC3\xA9"};
+    static const char *const odd[] = {
+        " ",  "  ",  "\t",  "Q",  "\n",          "\x01",
+        "\x7F", " -", "- ", " \n", " \xC3\xA9", "\xC3\xA9"};
     const size_t nodd = sizeof odd / sizeof odd[0];
     char text[160];
     size_t a, b, d, e;
