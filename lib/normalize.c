@@ -614,9 +614,22 @@ static lc_status run_fast(norm_ctx *c, const char *in, size_t len) {
                 {
                     size_t lsp_i = 0;
                     unsigned lsp = 0;
-                    while (len - i >= 16) {
-                        unsigned sp,
+                    for (;;) {
+                        unsigned sp, n;
+                        if (len - i >= 16) {
                             n = sse2_run16(s + i, o, len - i > 16, &sp);
+                        } else {
+                            /* the text's last bytes, through a copy padded
+                             * with NULs (which stop the run); only what
+                             * passes is written to o */
+                            unsigned char tin[16], tout[16];
+                            if (i == len)
+                                break;
+                            memset(tin, 0, sizeof tin);
+                            memcpy(tin, s + i, len - i);
+                            n = sse2_run16(tin, tout, 0, &sp);
+                            memcpy(o, tout, n);
+                        }
                         if (sp) {
                             lsp = sp;
                             lsp_i = i;
