@@ -552,6 +552,21 @@ static lc_status run_word(norm_ctx *c, const unsigned char *s, size_t k,
                 o += n;
             } else if (u < 0x80) {
                 *o++ = (unsigned char)u;
+                k += n; /* 1, or 3 for a folded quote */
+                if (k < end && fast_cls[s[k]] == A_WORD) {
+                    /* more printable ASCII (fast_cls is A_HIGH from
+                     * 0x80 up): the same boundaries, one loop; the
+                     * restart point is the last one */
+                    do {
+                        unsigned ch = s[k++];
+                        *o++ = (unsigned char)(ch - 'A' < 26u ? ch + 32 : ch);
+                    } while (k < end && fast_cls[s[k]] == A_WORD);
+                    rs = k - 1;
+                    rout = (size_t)((char *)o - c->out->data) - 1;
+                    rpend = 0;
+                }
+                c->out->len = (size_t)((char *)o - c->out->data);
+                continue;
             } else {
                 o += utf8proc_encode_char(u, o);
             }

@@ -335,6 +335,11 @@ static void test_norm_quotes(void **state) {
                 "5' 3\" \"q' don't");
     expect_norm(S("\u2034"), "'''"); /* triple prime: NFKC gives 3 primes */
     expect_norm(S("\u301Dx\u301E"), "\"x\"");
+    /* inside a word with a non-ASCII letter (the fast path redoes it
+     * code point by code point, ASCII runs in one loop): a folded quote
+     * (3 bytes in, 1 out) followed by ASCII, and ASCII after a letter */
+    expect_norm(S("Caf\u00E9\u2019S NA\u00CFVE\u201CAbc\u201D x\u00E9\u2018yZ"),
+                "caf\u00E9's na\u00EFve\"abc\" x\u00E9'yz");
 }
 
 static void test_norm_appends(void **state) {
