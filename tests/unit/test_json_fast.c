@@ -739,24 +739,24 @@ static void test_fast_documents(void **state) {
 /* Records the fast path must take, and what it makes of them. */
 static void test_fast_takes(void **state) {
     static const char *const yes[] = {
-        "{\"id\": \"a\", \"messages\": [{\"role\": \"user\", \"content\": "
-        "\"hi\"}]}",
-        "{\"messages\":[{\"role\":\"assistant\",\"content\":null,"
-        "\"tool_calls\":[{\"id\":\"c\",\"type\":\"function\",\"function\":"
-        "{\"name\":\"ls\",\"arguments\":\"{\\\"d\\\": 1}\"}}]}]}",
-        "{\"id\": 42, \"conversations\": [{\"from\": \"human\", \"value\": "
-        "\"caf\\u00e9 \\ud83d\\ude00\"}], \"meta\": {\"x\": [1, 2.5e3]}}",
+        ("{\"id\": \"a\", \"messages\": [{\"role\": \"user\", \"content\": "
+         "\"hi\"}]}"),
+        ("{\"messages\":[{\"role\":\"assistant\",\"content\":null,"
+         "\"tool_calls\":[{\"id\":\"c\",\"type\":\"function\",\"function\":"
+         "{\"name\":\"ls\",\"arguments\":\"{\\\"d\\\": 1}\"}}]}]}"),
+        ("{\"id\": 42, \"conversations\": [{\"from\": \"human\", \"value\": "
+         "\"caf\\u00e9 \\ud83d\\ude00\"}], \"meta\": {\"x\": [1, 2.5e3]}}"),
         " {\"id\":null,\"messages\":[{\"role\":\"user\",\"content\":\"\\t\"}]} ",
-        "{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": "
-        "\"text\", \"text\": \"a\"}, \"b\", {\"text\": \"\"}, \"c\"]}]}",
+        ("{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": "
+         "\"text\", \"text\": \"a\"}, \"b\", {\"text\": \"\"}, \"c\"]}]}"),
     };
     static const char *const no[] = {
         "{\"id\": -0, \"messages\": [{\"role\": \"user\", \"content\": \"\"}]}",
         "{\"id\": \"a\", \"id\": \"b\", \"messages\": [{\"role\": \"user\"}]}",
         "{\"messages\": [{\"role\": \"narrator\", \"content\": \"x\"}]}",
         "{\"messages\": [{\"role\": \"user\", \"content\": \"\\u0000\"}]}",
-        "{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": "
-        "\"image_url\", \"image_url\": {\"url\": \"x\"}}]}]}",
+        ("{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": "
+         "\"image_url\", \"image_url\": {\"url\": \"x\"}}]}]}"),
         "{\"messages\": []}",
         "{\"messages\": [{\"role\": \"user\", \"content\": NaN}]}",
     };
