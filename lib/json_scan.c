@@ -21,8 +21,8 @@
  *  - nesting at most min(max_depth - 1, 64) levels, counting every
  *    value as json-c's depth limit does (the top object is level 1);
  *  - "id" a string without escapes holding valid UTF-8, an integer
- *    (not -0), null, or absent; one of "messages" / "conversations", a non-empty array of
- *    objects;
+ *    (not -0), null, or absent; one of "messages" / "conversations", a
+ *    non-empty array of objects;
  *  - each message: "role" or "from" (one of them, once) a string
  *    without escapes, valid UTF-8, a role name loopcheck knows;
  *    "content" or "value" (at most one) a string, null, or a list of
@@ -39,9 +39,15 @@
  * not, as json-c does (it does not check UTF-8 in strict mode): the
  * turns repair them later, the same way on both paths.
  *
- * test_conversation compares the turns and diagnostics both paths give
- * on generated records, near misses included, and fuzz_reader does so
- * on every input it runs.
+ * lci_json_scan_turn takes a jsonl-turns line the same way: one message
+ * whose conversation key (conversation_id, session_id, thread_id) is a
+ * string without escapes or an integer. format_json.c uses
+ * lci_json_value_end and lci_json_scan_record for a document's elements
+ * that start and end on one line.
+ *
+ * test_json_fast compares the turns and diagnostics both paths give on
+ * generated records, lines and documents, near misses included, and
+ * fuzz_reader does so on every input it runs.
  */
 #include "input.h"
 
