@@ -16,6 +16,11 @@
  * at the offending element: json-c keeps no offsets, so a small scanner
  * finds it in the record's raw text when one is written (lci_json_src).
  *
+ * Records of the common shape never reach json-c: json_scan.c finds
+ * where their strings are and lci_json_fast_conversation (below) builds
+ * the turns json-c's tree would give, through the same helpers (the
+ * tree path stays the reference, tests/unit/test_json_fast.c).
+ *
  * json-c notes (0.16): the parse trees use the process malloc (accepted,
  * they live for one record); duplicate object keys keep the LAST value,
  * silently (json-c gives no cheap way to detect them); lone surrogates
