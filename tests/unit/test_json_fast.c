@@ -543,6 +543,38 @@ static void dump(lc_reader *r, lci_buf *o) {
 /* Read data with the fast path on or off into o; count what it took. */
 static lc_format read_format = LC_FORMAT_JSONL_CONV;
 
+/* Configs by (max_depth, max_turns), made once: making one compiles the
+ * built-in patterns, which under valgrind would dominate the test. */
+static struct {
+    int depth;
+    int64_t max_turns;
+    lc_config *cfg;
+} cfgs[32];
+static size_t ncfgs;
+
+static const lc_config *cfg_for(int depth, int64_t max_turns) {
+    size_t i;
+    for (i = 0; i < ncfgs; i++)
+        if (cfgs[i].depth == depth && cfgs[i].max_turns == max_turns)
+            return cfgs[i].cfg;
+    assert_true(ncfgs < sizeof cfgs / sizeof cfgs[0]);
+    assert_int_equal(lc_config_new(NULL, &cfgs[ncfgs].cfg), LC_OK);
+    assert_int_equal(lc_config_set(cfgs[ncfgs].cfg, LC_OPT_MAX_DEPTH, depth),
+                     LC_OK);
+    assert_int_equal(
+        lc_config_set(cfgs[ncfgs].cfg, LC_OPT_MAX_TURNS, max_turns), LC_OK);
+    cfgs[ncfgs].depth = depth;
+    cfgs[ncfgs].max_turns = max_turns;
+    return cfgs[ncfgs++].cfg;
+}
+
+static int free_cfgs(void **state) {
+    (void)state;
+    while (ncfgs)
+        lc_config_free(cfgs[--ncfgs].cfg);
+    return 0;
+}
+
 static void read_with(const lc_config *cfg, int fast, const char *data,
                       size_t len, lci_buf *o, size_t *taken,
                       size_t *declined) {
@@ -631,7 +663,6 @@ static void test_fast_max_turns(void **state) {
 /* jsonl-turns: runs of lines, the key changing now and then (a bad line
  * in a run makes its own failed conversation, max_turns absorbs). */
 static void test_fast_turns(void **state) {
-    lc_config *cfg = NULL;
     lci_buf in, a, b;
     uint32_t x = 0xBADC0DEu;
     size_t taken = 0, declined = 0, t0 = 0, d0 = 0;
@@ -643,11 +674,7 @@ static void test_fast_turns(void **state) {
     lci_buf_init(&b, &lci_default_alloc);
     for (i = 0; i < 1500; i++) {
         int depth = i % 3 ? 64 : 4 + i % 7;
-        assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
-        assert_int_equal(lc_config_set(cfg, LC_OPT_MAX_DEPTH, depth), LC_OK);
-        assert_int_equal(lc_config_set(cfg, LC_OPT_MAX_TURNS,
-                                       i % 5 ? 1000000 : 3),
-                         LC_OK);
+        const lc_config *cfg = cfg_for(depth, i % 5 ? 1000000 : 3);
         /* every fourth input detected, not forced */
         read_format = i % 4 ? LC_FORMAT_JSONL_TURN : LC_FORMAT_AUTO;
         in.len = a.len = b.len = 0;
@@ -662,7 +689,6 @@ static void test_fast_turns(void **state) {
                      "fast:\n%.*s\njson-c:\n%.*s",
                      depth, i, (int)in.len, in.data, (int)a.len, a.data,
                      (int)b.len, b.data);
-        lc_config_free(cfg);
     }
     read_format = LC_FORMAT_JSONL_CONV;
     print_message("# jsonl-turns: %zu lines taken, %zu declined\n", taken,
@@ -680,7 +706,6 @@ static void test_fast_turns(void **state) {
  * and end on one line take the fast path. */
 static void test_fast_documents(void **state) {
     static const char *const seps[] = {",", ", ", ",\n", "\n,", " ,\n  "};
-    lc_config *cfg = NULL;
     lci_buf in, a, b;
     uint32_t x = 0xD0C5u;
     size_t taken = 0, declined = 0, t0 = 0, d0 = 0;
@@ -692,10 +717,7 @@ static void test_fast_documents(void **state) {
     lci_buf_init(&b, &lci_default_alloc);
     for (i = 0; i < 1200; i++) {
         int shape = (int)(rnd(&x) % 4);
-        assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
-        assert_int_equal(lc_config_set(cfg, LC_OPT_MAX_DEPTH,
-                                       i % 3 ? 64 : 4 + i % 7),
-                         LC_OK);
+        const lc_config *cfg = cfg_for(i % 3 ? 64 : 4 + i % 7, 1000000);
         in.len = a.len = b.len = 0;
         n = 1 + (int)(rnd(&x) % 5);
         if (shape == 3) { /* a bare array of messages */
@@ -724,7 +746,6 @@ static void test_fast_documents(void **state) {
             fail_msg("json, input %d:\n%.*s\nfast:\n%.*s\njson-c:\n%.*s", i,
                      (int)in.len, in.data, (int)a.len, a.data, (int)b.len,
                      b.data);
-        lc_config_free(cfg);
     }
     read_format = LC_FORMAT_JSONL_CONV;
     print_message("# json documents: %zu elements taken, %zu declined\n",
@@ -803,5 +824,5 @@ int main(void) {
         cmocka_unit_test(test_fast_turns),
         cmocka_unit_test(test_fast_documents),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, free_cfgs);
 }
