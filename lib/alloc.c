@@ -283,12 +283,16 @@ void *lci_arena_alloc(lci_arena *ar, size_t size) {
     if (size >= ARENA_BIG)
         return big_alloc(ar, size);
     if (!c || size > c->size - c->used) {
-        /* size < ARENA_BIG <= ar->next: a chunk of the next size */
-        c = lci_malloc(ar->base, ARENA_HDR + ar->next);
+        /* a chunk of the next size, or of the block's own when that is
+         * larger: a block under ARENA_BIG may not fit the first chunks
+         * (4 KiB, 8 KiB; a 3 KB turn's normalized text did not) */
+        size_t pay = arena_round(size) > ar->next ? arena_round(size)
+                                                  : ar->next;
+        c = lci_malloc(ar->base, ARENA_HDR + pay);
         if (!c)
             return NULL;
         c->prev = ar->head;
-        c->size = ar->next;
+        c->size = pay;
         c->used = 0;
         ar->head = c;
         if (ar->next < ARENA_MAX)

@@ -25,6 +25,10 @@ typedef union hdr {
 typedef struct base_ctx {
     size_t live, mallocs, reallocs, bad_old;
     int fail; /* fail every allocation */
+    /* the newest chunks handed out (start, size), for test_block_inside */
+    const unsigned char *at[64];
+    size_t len[64];
+    size_t nat;
 } base_ctx;
 
 static void *b_malloc(void *ctx, size_t size) {
@@ -35,7 +39,22 @@ static void *b_malloc(void *ctx, size_t size) {
     h->size = size;
     c->live++;
     c->mallocs++;
+    if (c->nat < 64) {
+        c->at[c->nat] = (const unsigned char *)(h + 1);
+        c->len[c->nat++] = size;
+    }
     return h + 1;
+}
+
+/* 1 if p[0..n) lies inside one chunk b_malloc handed out. */
+static int inside_chunk(const base_ctx *c, const void *p, size_t n) {
+    const unsigned char *q = p;
+    size_t i;
+    for (i = 0; i < c->nat; i++)
+        if (q >= c->at[i] && n <= c->len[i] &&
+            (size_t)(q - c->at[i]) <= c->len[i] - n)
+            return 1;
+    return 0;
 }
 
 static void *b_realloc(void *ctx, void *p, size_t old, size_t size) {
@@ -127,6 +146,43 @@ static void test_chunks_and_hint(void **state) {
     lci_arena_hint(&ar, 1); /* too late: nothing changes */
     lci_arena_free(&ar);
     assert_int_equal(bc.live, 0);
+}
+
+/* Every small block, whatever its size below the large-block threshold
+ * (16 KiB), lies inside the chunk it was carved from: blocks larger than
+ * the first chunks (4 and 8 KiB) once ran past their end (a transcript
+ * turn of 3 KB wrote 6 KB of normalized text into a 4 KiB chunk). Also
+ * through realloc of the newest block, and after other blocks. */
+static void test_block_inside(void **state) {
+    static const size_t sizes[] = {1,    4095, 4096, 4097,  5000, 8191,
+                                   8192, 8193, 9000, 12000, 16383};
+    size_t i, k;
+    (void)state;
+    for (k = 0; k < 3; k++) {
+        for (i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+            lci_arena ar;
+            unsigned char *p;
+            memset(&bc, 0, sizeof bc);
+            lci_arena_init(&ar, &base);
+            if (k == 1) /* a chunk already started */
+                assert_non_null(lci_arena_alloc(&ar, 100));
+            if (k == 2) { /* the newest block grows to the size */
+                p = lci_malloc(&ar.as, 10);
+                assert_non_null(p);
+                p = lci_realloc(&ar.as, p, 10, sizes[i]);
+            } else {
+                p = lci_arena_alloc(&ar, sizes[i]);
+            }
+            assert_non_null(p);
+            if (!inside_chunk(&bc, p, sizes[i]))
+                fail_msg("a block of %zu bytes (case %zu) runs past its "
+                         "chunk",
+                         sizes[i], k);
+            memset(p, 0xA5, sizes[i]); /* and valgrind / ASan agree */
+            lci_arena_free(&ar);
+            assert_int_equal(bc.live, 0);
+        }
+    }
 }
 
 /* A large block gets a chunk of its own, grows into its room or by the
@@ -231,6 +287,7 @@ int main(void) {
         cmocka_unit_test_setup(test_small_blocks, reset_ctx),
         cmocka_unit_test_setup(test_chunks_and_hint, reset_ctx),
         cmocka_unit_test_setup(test_large_blocks, reset_ctx),
+        cmocka_unit_test_setup(test_block_inside, reset_ctx),
         cmocka_unit_test_setup(test_mark_reset, reset_ctx),
         cmocka_unit_test_setup(test_failure, reset_ctx),
     };
