@@ -1353,6 +1353,16 @@ static lc_status fast_message(lci_json *j, lc_conversation *c,
     return st;
 }
 
+/* A record of a million short messages leaves big arrays: do not keep
+ * them for the next record, whether the scan took it or not (a declined
+ * one goes to json-c next: its tree and turns would come on top). */
+static void fast_trim(lci_jrec *r) {
+    if (r->capmsgs * sizeof *r->msgs > JSON_MSG_KEEP ||
+        r->capcalls * sizeof *r->calls > JSON_MSG_KEEP ||
+        r->capparts * sizeof *r->parts > JSON_MSG_KEEP)
+        lci_jrec_free(r);
+}
+
 int lci_json_fast_scan(lci_json *j, const lc_config *cfg, const char *p,
                        size_t len, lc_status *st) {
     *st = LC_OK;
@@ -1361,6 +1371,7 @@ int lci_json_fast_scan(lci_json *j, const lc_config *cfg, const char *p,
     if (!lci_json_scan_record(&j->rec, p, len, j->depth, st) ||
         (int64_t)j->rec.nmsgs > lci_opt(cfg, LC_OPT_MAX_TURNS)) {
         j->fast_declined++; /* over max_turns: json.c words the error */
+        fast_trim(&j->rec);
         return 0;
     }
     j->fast_taken++;
@@ -1382,12 +1393,7 @@ lc_status lci_json_fast_build(lci_json *j, lc_conversation *c,
         return st;
     for (i = 0; i < n && c->status == LC_OK && st == LC_OK; i++)
         st = fast_message(j, c, src->p, src, &r->msgs[i], i + 1);
-    /* a record of a million short messages leaves big arrays: do not
-     * keep them */
-    if (r->capmsgs * sizeof *r->msgs > JSON_MSG_KEEP ||
-        r->capcalls * sizeof *r->calls > JSON_MSG_KEEP ||
-        r->capparts * sizeof *r->parts > JSON_MSG_KEEP)
-        lci_jrec_free(r);
+    fast_trim(r);
     return st;
 }
 
@@ -1402,7 +1408,10 @@ int lci_json_fast_conversation(lci_json *j, lc_conversation *c,
 
 int lci_json_fast_is_record(lci_json *j, const char *p, size_t len) {
     lc_status st;
-    return !j->no_fast && lci_json_scan_record(&j->rec, p, len, j->depth, &st);
+    int yes = !j->no_fast && lci_json_scan_record(&j->rec, p, len, j->depth,
+                                                  &st);
+    fast_trim(&j->rec);
+    return yes;
 }
 
 int lci_json_fast_turn_scan(lci_json *j, const char *p, size_t len,
@@ -1412,6 +1421,7 @@ int lci_json_fast_turn_scan(lci_json *j, const char *p, size_t len,
     if (j->no_fast ||
         !lci_json_scan_turn(&j->rec, p, len, j->depth, st)) {
         j->fast_declined++;
+        fast_trim(&j->rec);
         return 0;
     }
     j->fast_taken++;
@@ -1423,7 +1433,9 @@ int lci_json_fast_turn_scan(lci_json *j, const char *p, size_t len,
 lc_status lci_json_fast_turn_add(lci_json *j, lc_conversation *c,
                                  const char *p, lci_pos pos) {
     lci_json_src src = lci_json_src_at(pos, 1); /* as lci_json_message */
-    return fast_message(j, c, p, &src, &j->rec.msgs[0], 0);
+    lc_status st = fast_message(j, c, p, &src, &j->rec.msgs[0], 0);
+    fast_trim(&j->rec);
+    return st;
 }
 
 lc_status lci_json_utf8_turns(lc_conversation *c, lci_json_src *src,

@@ -815,6 +815,79 @@ static void test_fast_takes(void **state) {
     lc_config_free(cfg);
 }
 
+/* An allocator that knows its live bytes: a size before each block. */
+static size_t sized_live;
+
+static void *sized_malloc(void *ctx, size_t n) {
+    size_t *p = malloc(sizeof(size_t) + n);
+    (void)ctx;
+    if (!p)
+        return NULL;
+    *p = n;
+    sized_live += n;
+    return p + 1;
+}
+
+static void sized_free(void *ctx, void *q) {
+    size_t *p = q;
+    (void)ctx;
+    if (!p)
+        return;
+    sized_live -= p[-1];
+    free(p - 1);
+}
+
+static void *sized_realloc(void *ctx, void *q, size_t old, size_t n) {
+    size_t *p = q ? (size_t *)q - 1 : NULL, *np;
+    (void)ctx;
+    (void)old;
+    np = realloc(p, sizeof(size_t) + n);
+    if (!np)
+        return NULL;
+    sized_live = sized_live - (p ? np[0] : 0) + n;
+    *np = n;
+    return np + 1;
+}
+
+/* A declined record of many messages (the scan's arrays grew for them
+ * before its last message was found wanting) leaves no big arrays
+ * behind: json-c's tree and the turns come on top of them, and the
+ * reader would hold them until a record is taken. */
+static void test_fast_declined_keeps_no_arrays(void **state) {
+    static const lc_allocator al = {sized_malloc, sized_realloc, sized_free,
+                                    NULL};
+    lc_config *cfg = NULL;
+    lc_reader *r = NULL;
+    lc_conversation *c;
+    lci_buf rec;
+    size_t i, before, t, d;
+    (void)state;
+    lci_buf_init(&rec, &lci_default_alloc);
+    put(&rec, "{\"messages\": [");
+    for (i = 0; i < 20000; i++)
+        put(&rec, "{\"role\": \"user\", \"content\": \"hi\"},");
+    put(&rec, "{\"role\": \"narrator\", \"content\": \"x\"}]}\n");
+    assert_int_equal(lc_config_new(&al, &cfg), LC_OK);
+    assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
+    assert_int_equal(lc_reader_set_format(r, LC_FORMAT_JSONL_CONV), LC_OK);
+    before = sized_live;
+    assert_int_equal(lc_reader_feed(r, rec.data, rec.len), LC_OK);
+    assert_int_equal(lc_reader_finish(r), LC_OK);
+    while (lc_reader_next(r, &c) == LC_OK && c) {
+        assert_int_equal(lc_conversation_turn_count(c), 20001);
+        lc_conversation_free(c);
+    }
+    lci_json_fast_counts(lci_reader_json(r), &t, &d);
+    assert_int_equal(t, 0);
+    assert_int_equal(d, 1);
+    if (sized_live > before + ((size_t)1 << 20))
+        fail_msg("the reader kept %zu bytes after a declined record",
+                 sized_live - before);
+    lc_reader_free(r);
+    lc_config_free(cfg);
+    lci_buf_free(&rec);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fast_takes),
@@ -823,6 +896,7 @@ int main(void) {
         cmocka_unit_test(test_fast_max_turns),
         cmocka_unit_test(test_fast_turns),
         cmocka_unit_test(test_fast_documents),
+        cmocka_unit_test(test_fast_declined_keeps_no_arrays),
     };
     return cmocka_run_group_tests(tests, NULL, free_cfgs);
 }
