@@ -549,7 +549,7 @@ static struct {
     int depth;
     int64_t max_turns;
     lc_config *cfg;
-} cfgs[32];
+} cfgs[128];
 static size_t ncfgs;
 
 static const lc_config *cfg_for(int depth, int64_t max_turns) {
@@ -888,6 +888,80 @@ static void test_fast_declined_keeps_no_arrays(void **state) {
     lci_buf_free(&rec);
 }
 
+/* Hand-picked records at the edges of what the fast path takes (found
+ * taken and equal by an outside differential run; kept as a guard):
+ * bytes json-c keeps as they are, escapes of noncharacters and the last
+ * surrogate pair, the longest integer id, numbers json-c reads as inf
+ * or 0, an empty tool_calls or parts list, and nesting one level short
+ * of the scan's limit for each max_depth from 5 (at 4, a role is one
+ * level too deep for the scan). Each must be taken, and read as
+ * json-c's path reads it. */
+static void test_fast_edge_records(void **state) {
+    static const char *const recs[] = {
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"a\x7f" "b\xff\xfe"
+        "\xe2\x80\xa8\"}]}",
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"\\uFFFF\\u0080"
+        "\\uFEFF\\uDBFF\\uDFFF\\uFDD0\"}]}",
+        "{\"id\":-123456789012345678,\"messages\":[{\"role\":\"user\","
+        "\"content\":\"x\"}]}",
+        "{\"meta\":[1e999,-0,0.0000e-000,-1E+999,5e-324],\"messages\":"
+        "[{\"role\":\"user\",\"content\":\"x\"}]}",
+        "{\"messages\":[{\"role\":\"AsSiStAnT\",\"content\":\"x\","
+        "\"tool_calls\":[]}]}",
+        "{\"messages\":[{\"role\":\"user\",\"content\":[]}]}",
+        "{\"messages\":[{\"role\":\"user\"}]}",
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"\\\\\\\\\\\"\\/\"}]}",
+        "{\"messages\":[{\"from\":\"gpt\",\"value\":null}],\"id\":\"\"}",
+        "{\"messages\":[{\"role\":\"assistant\",\"content\":\"x\","
+        "\"tool_calls\":[{\"function\":{\"name\":\"f\\u00e9\",\"arguments\":"
+        "\"\\u007b\\\"a\\\":1}\"}}]}]}",
+    };
+    const lc_config *cfg;
+    lci_buf a, b, rec;
+    size_t i, t, d, t0 = 0, d0 = 0;
+    int depth, k;
+    (void)state;
+    lci_buf_init(&a, &lci_default_alloc);
+    lci_buf_init(&b, &lci_default_alloc);
+    lci_buf_init(&rec, &lci_default_alloc);
+    for (depth = 5; depth <= 70; depth++) {
+        size_t nrec = sizeof recs / sizeof *recs + 1;
+        cfg = cfg_for(depth, 1000000);
+        for (i = 0; i < nrec; i++) {
+            rec.len = 0;
+            if (i < nrec - 1) {
+                if (depth < 8) /* tool calls sit at level 7 */
+                    continue;
+                put(&rec, recs[i]);
+            } else {
+                /* "meta" at level 2, its innermost value at depth - 1
+                 * (at most 64, the scan's own limit) */
+                put(&rec, "{\"messages\":[{\"role\":\"user\"}],\"meta\":");
+                for (k = 2; k < depth - 1 && k < 64; k++)
+                    put(&rec, k % 2 ? "[" : "{\"k\":");
+                put(&rec, "1");
+                for (k--; k >= 2; k--)
+                    put(&rec, k % 2 ? "]" : "}");
+                put(&rec, "}");
+            }
+            a.len = b.len = 0;
+            t = d = 0;
+            read_with(cfg, 1, rec.data, rec.len, &a, &t, &d);
+            read_with(cfg, 0, rec.data, rec.len, &b, &t0, &d0);
+            if (t != 1)
+                fail_msg("max_depth %d: declined: %.*s", depth, (int)rec.len,
+                         rec.data);
+            if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0)
+                fail_msg("max_depth %d: %.*s\nfast:\n%.*s\njson-c:\n%.*s",
+                         depth, (int)rec.len, rec.data, (int)a.len, a.data,
+                         (int)b.len, b.data);
+        }
+    }
+    lci_buf_free(&a);
+    lci_buf_free(&b);
+    lci_buf_free(&rec);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fast_takes),
@@ -897,6 +971,7 @@ int main(void) {
         cmocka_unit_test(test_fast_turns),
         cmocka_unit_test(test_fast_documents),
         cmocka_unit_test(test_fast_declined_keeps_no_arrays),
+        cmocka_unit_test(test_fast_edge_records),
     };
     return cmocka_run_group_tests(tests, NULL, free_cfgs);
 }
