@@ -284,6 +284,45 @@ typedef struct lci_token {
  * (>= 1; each becomes one U+FFFD). The one decoding step of
  * lci_utf8_repair and the output writers' escaping (emit.c). */
 size_t lci_utf8_next(const unsigned char *s, size_t n, size_t *bad);
+
+/* The code point at s[0..n), n > 0, s[0] >= 0x80, decoded inline with
+ * exactly the rules of utf8proc_iterate() (no overlongs, surrogates or
+ * values above U+10FFFF; noncharacters are valid): its length 2..4 and
+ * *u, or 0 and *u = -1 where utf8proc_iterate() returns an error. The
+ * per-code-point step of the tokenizer's and the normalizer's fast
+ * paths; utf8proc_iterate() stays the reference (test_normalize
+ * compares both on every sequence of up to 3 bytes and on 4-byte ones
+ * with every lead, first and second byte). */
+static inline size_t lci_utf8_decode(const unsigned char *s, size_t n,
+                                     int32_t *u) {
+    uint32_t c = s[0], v;
+    if (c - 0xC2u <= 0xDFu - 0xC2u) {
+        if (n >= 2 && (s[1] & 0xC0) == 0x80) {
+            *u = (int32_t)(((c & 0x1Fu) << 6) | (s[1] & 0x3Fu));
+            return 2;
+        }
+    } else if (c - 0xE0u <= 0x0Fu) {
+        if (n >= 3 && (s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80) {
+            v = ((c & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
+            if (v >= 0x800 && (v < 0xD800 || v > 0xDFFF)) {
+                *u = (int32_t)v;
+                return 3;
+            }
+        }
+    } else if (c - 0xF0u <= 0x04u) {
+        if (n >= 4 && (s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80 &&
+            (s[3] & 0xC0) == 0x80) {
+            v = ((c & 0x07u) << 18) | ((s[1] & 0x3Fu) << 12) |
+                ((s[2] & 0x3Fu) << 6) | (s[3] & 0x3Fu);
+            if (v >= 0x10000 && v <= 0x10FFFF) {
+                *u = (int32_t)v;
+                return 4;
+            }
+        }
+    }
+    *u = -1;
+    return 0;
+}
 /*
  * Replace invalid UTF-8 by U+FFFD. Appends valid UTF-8 to out.
  * *bad_count receives the number of replacements and *first_bad the

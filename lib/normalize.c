@@ -155,11 +155,6 @@ typedef struct norm_ctx {
     const lci_alloc *sa;    /* where u32 comes from */
     utf8proc_int32_t *u32;  /* decomposition scratch */
     size_t u32cap;          /* in code points */
-    /* letter_out() answers for the code points of its blocks (see
-     * memo_slot): 0 not known yet, 0xFFFF none, else the output code
-     * point; cleared on first use */
-    int memo_ready;
-    uint16_t memo[0x190 + 0x1C0 + 0x200];
 } norm_ctx;
 
 static int is_space_cp(utf8proc_int32_t u) {
@@ -431,19 +426,13 @@ static int cp_invariant(utf8proc_int32_t u) {
  * no longer in UTF-8 than the letter (run_word's output bound).
  */
 
-/* Index of u in norm_ctx.memo if u is in those blocks (U+00C0-024F,
- * U+0370-052F, U+1E00-1FFF), else -1. */
-static int memo_slot(utf8proc_int32_t u) {
-    if (u >= 0xC0 && u < 0x250)
-        return (int)(u - 0xC0);
-    if (u >= 0x370 && u < 0x530)
-        return 0x190 + (int)(u - 0x370);
-    if (u >= 0x1E00 && u < 0x2000)
-        return 0x190 + 0x1C0 + (int)(u - 0x1E00);
-    return -1;
+/* u is in the blocks U+00C0-024F, U+0370-052F, U+1E00-1FFF. */
+static int letter_block(utf8proc_int32_t u) {
+    return (u >= 0xC0 && u < 0x250) || (u >= 0x370 && u < 0x530) ||
+           (u >= 0x1E00 && u < 0x2000);
 }
 
-/* A letter (L*) of combining class 0; u is in the blocks of memo_slot. */
+/* A letter (L*) of combining class 0; u is in the blocks of letter_block. */
 static int alpha_starter(const utf8proc_property_t *p) {
     return p->category >= UTF8PROC_CATEGORY_LU &&
            p->category <= UTF8PROC_CATEGORY_LO && p->combining_class == 0;
@@ -451,20 +440,13 @@ static int alpha_starter(const utf8proc_property_t *p) {
 
 /* The one code point the whole pipeline (decomposition with case
  * folding, composition, quote folding) makes of u if it is a letter of
- * those blocks, or 0 if none (see above); memoized in c for the call. */
-static utf8proc_int32_t letter_out(norm_ctx *c, utf8proc_int32_t u) {
-    int slot = memo_slot(u);
+ * those blocks, or 0 if none (see above). */
+static utf8proc_int32_t letter_out(utf8proc_int32_t u) {
     utf8proc_int32_t buf[8], v = 0;
     utf8proc_uint8_t enc[4];
     utf8proc_ssize_t r, n;
-    if (slot < 0)
+    if (!letter_block(u))
         return 0;
-    if (!c->memo_ready) {
-        memset(c->memo, 0, sizeof c->memo);
-        c->memo_ready = 1;
-    } else if (c->memo[slot]) {
-        return c->memo[slot] == 0xFFFF ? 0 : c->memo[slot];
-    }
     if (alpha_starter(utf8proc_get_property(u))) {
         n = utf8proc_encode_char(u, enc);
         r = utf8proc_decompose_custom(enc, n, buf, 8, DECOMP_OPTS, prefold,
@@ -475,43 +457,90 @@ static utf8proc_int32_t letter_out(norm_ctx *c, utf8proc_int32_t u) {
             utf8proc_encode_char(buf[0], enc) <= n)
             v = fold_quote(buf[0]);
     }
-    c->memo[slot] = (uint16_t)(v ? v : 0xFFFF);
     return v;
+}
+
+/* boundary_at()'s answer for a non-ASCII code point u (see there): 0,
+ * 1 with output *v, or 2. */
+static int boundary_cp(utf8proc_int32_t u, utf8proc_int32_t *v) {
+    utf8proc_int32_t f = fold_quote(u);
+    if (f != u) {
+        *v = f;
+        return 1;
+    }
+    if (cp_invariant(u))
+        return 2;
+    f = letter_out(u);
+    if (!f)
+        return 0;
+    *v = f;
+    return 1;
+}
+
+/*
+ * boundary_cp() of the BMP code points met so far, shared by all
+ * threads: 0 not known yet, else (answer + 1) << 16 | output code point.
+ * boundary_cp() is a pure function of u (utf8proc's tables), so racing
+ * threads store the same value (relaxed atomics: plain 32-bit loads and
+ * stores). It replaced a utf8proc_iterate() and a utf8proc_get_property()
+ * call per non-ASCII code point of the fast path; test_normalize compares
+ * the fast path with the plain one on every code point.
+ */
+static atomic_uint boundary_memo[0x10000];
+
+static int boundary_cp_memo(utf8proc_int32_t u, utf8proc_int32_t *v) {
+    unsigned m;
+    int b;
+    if (u >= 0x10000)
+        return boundary_cp(u, v);
+    m = atomic_load_explicit(&boundary_memo[u], memory_order_relaxed);
+    if (!m) {
+        utf8proc_int32_t w = u;
+        b = boundary_cp(u, &w);
+        m = ((unsigned)b + 1) << 16 | ((unsigned)w & 0xFFFFu);
+        atomic_store_explicit(&boundary_memo[u], m, memory_order_relaxed);
+    }
+    *v = (utf8proc_int32_t)(m & 0xFFFFu);
+    return (int)(m >> 16) - 1;
 }
 
 /* The code point at s[k..end): its size in *n; returns 1 if it is a
  * boundary whose output is *u (ASCII printable lowered, quotes folded,
  * letters as letter_out() says), 2 if it is a boundary whose output is
  * its input bytes (cp_invariant() code points), 0 if it needs utf8proc
- * (ASCII controls, everything else, and bytes that are not UTF-8). */
-static int boundary_at(norm_ctx *c, const unsigned char *s, size_t k,
-                       size_t end, utf8proc_int32_t *u, size_t *n) {
-    utf8proc_ssize_t r;
-    utf8proc_int32_t f;
+ * (ASCII controls, everything else, and bytes that are not UTF-8).
+ * Decodes with lci_utf8_decode() (utf8proc_iterate()'s rules). */
+static inline int boundary_at(const unsigned char *s, size_t k, size_t end,
+                              utf8proc_int32_t *u, size_t *n) {
     unsigned b = s[k];
+    size_t r;
     if (b < 0x80) {
         *n = 1;
         *u = (utf8proc_int32_t)(b - 'A' < 26u ? b + 32 : b);
         return fast_cls[b] == A_WORD;
     }
-    r = utf8proc_iterate(s + k, (utf8proc_ssize_t)(end - k), u);
-    if (r < 0) {
+    r = lci_utf8_decode(s + k, end - k, u);
+    if (!r) {
         *n = 1;
         return 0;
     }
-    *n = (size_t)r;
-    f = fold_quote(*u);
-    if (f != *u) {
-        *u = f;
-        return 1;
-    }
-    if (cp_invariant(*u))
+    *n = r;
+    return boundary_cp_memo(*u, u);
+}
+
+/* UTF-8 of u (0x80 <= u <= 0xFFFF: letter_out()'s outputs) at o; its
+ * length. */
+static inline size_t encode_bmp(utf8proc_int32_t u, unsigned char *o) {
+    uint32_t v = (uint32_t)u;
+    if (v < 0x800) {
+        o[0] = (unsigned char)(0xC0 | (v >> 6));
+        o[1] = (unsigned char)(0x80 | (v & 0x3F));
         return 2;
-    f = letter_out(c, *u);
-    if (!f)
-        return 0;
-    *u = f;
-    return 1;
+    }
+    o[0] = (unsigned char)(0xE0 | (v >> 12));
+    o[1] = (unsigned char)(0x80 | ((v >> 6) & 0x3F));
+    o[2] = (unsigned char)(0x80 | (v & 0x3F));
+    return 3;
 }
 
 /*
@@ -536,7 +565,7 @@ static lc_status run_word(norm_ctx *c, const unsigned char *s, size_t k,
     if ((st = lci_buf_reserve(c->out, end - k + 1)) != LC_OK)
         return st;
     while (k < end) {
-        int b = boundary_at(c, s, k, end, &u, &n);
+        int b = boundary_at(s, k, end, &u, &n);
         if (b) {
             unsigned char *o = (unsigned char *)c->out->data + c->out->len;
             rs = k;
@@ -568,13 +597,13 @@ static lc_status run_word(norm_ctx *c, const unsigned char *s, size_t k,
                 c->out->len = (size_t)((char *)o - c->out->data);
                 continue;
             } else {
-                o += utf8proc_encode_char(u, o);
+                o += encode_bmp(u, o);
             }
             c->out->len = (size_t)((char *)o - c->out->data);
             k += n;
             continue;
         }
-        for (k += n; k < end && !boundary_at(c, s, k, end, &u, &n); k += n)
+        for (k += n; k < end && !boundary_at(s, k, end, &u, &n); k += n)
             ;
         c->out->len = rout;
         c->pending = rpend;
@@ -741,7 +770,6 @@ lc_status lci_normalize_ex(const char *in, size_t len, int fast, lci_buf *out,
     c.pending = 0;
     c.u32 = NULL;
     c.u32cap = 0;
-    c.memo_ready = 0;
     if (len == 0)
         st = LC_OK;
     else if (fast)

@@ -24,8 +24,10 @@
  *    unmatched quote never marks the rest of a long turn; the next '"'
  *    then opens a new span.
  *
- * Cost: one pass; ASCII is classified by table, utf8proc_category() is
- * only called for non-ASCII code points; one XXH3 per token.
+ * Cost: one pass; ASCII is classified by table, other BMP code points
+ * (fast path) by lci_utf8_decode() and a memo of their class that
+ * utf8proc_category() fills once per code point and process; one XXH3
+ * per token.
  */
 #include "internal.h"
 
@@ -329,9 +331,35 @@ static int classify(int32_t u) {
     }
 }
 
-/* Class of the code point at s[i] (K_OTHER at the end); *clen its size. */
-static int class_at(const unsigned char *s, size_t len, size_t i,
-                    size_t *clen) {
+/*
+ * classify() of the BMP code points met so far, plus 1 (0: not known
+ * yet), shared by all threads: classify() is a pure function of the
+ * code point, so racing threads store the same value (relaxed atomics,
+ * which compile to plain byte loads and stores). The fast path's
+ * replacement for a utf8proc_iterate() and a utf8proc_category() call
+ * per non-ASCII code point; test_tokens compares it with the plain path
+ * on every code point.
+ */
+static atomic_uchar class_memo[0x10000];
+
+static int classify_memo(int32_t u) {
+    unsigned m;
+    if (u >= 0x10000)
+        return classify(u);
+    m = atomic_load_explicit(&class_memo[u], memory_order_relaxed);
+    if (m)
+        return (int)m - 1;
+    m = (unsigned)classify(u);
+    atomic_store_explicit(&class_memo[u], (unsigned char)(m + 1),
+                          memory_order_relaxed);
+    return (int)m;
+}
+
+/* Class of the code point at s[i] (K_OTHER at the end); *clen its size.
+ * fast: lci_utf8_decode() and class_memo; else the reference,
+ * utf8proc_iterate() and classify(). */
+static inline int class_at(const unsigned char *s, size_t len, size_t i,
+                           size_t *clen, int fast) {
     utf8proc_int32_t u;
     utf8proc_ssize_t r;
     if (i >= len) {
@@ -341,6 +369,16 @@ static int class_at(const unsigned char *s, size_t len, size_t i,
     if (s[i] < 0x80) {
         *clen = 1;
         return acls[s[i]];
+    }
+    if (fast) {
+        int32_t v;
+        size_t n = lci_utf8_decode(s + i, len - i, &v);
+        if (!n) {
+            *clen = 1;
+            return K_OTHER;
+        }
+        *clen = n;
+        return classify_memo(v);
     }
     r = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &u);
     if (r <= 0) {
@@ -659,7 +697,7 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
             k = acls[s[i]];
             clen = 1;
         } else {
-            k = class_at(s, len, i, &clen);
+            k = class_at(s, len, i, &clen, fast);
         }
         switch (k) {
         case K_LETTER:
@@ -729,7 +767,7 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
         case K_APOS: {
             size_t nlen;
             if (kind == T_WORD && letter &&
-                class_at(s, len, i + 1, &nlen) == K_LETTER) {
+                class_at(s, len, i + 1, &nlen, fast) == K_LETTER) {
                 digits = 0;
                 i++;
                 continue;
@@ -739,7 +777,7 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
         }
         case K_DOT: {
             size_t nlen;
-            int next = class_at(s, len, i + 1, &nlen);
+            int next = class_at(s, len, i + 1, &nlen, fast);
             END_TOKEN(i);
             if (next != K_LETTER && next != K_DIGIT && next != K_NUM &&
                 next != K_CJK && next != K_MARK)

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <utf8proc.h>
+
 #include "internal.h"
 #include "testutil.h"
 
@@ -770,6 +772,101 @@ static void test_invalid_utf8_agrees(void **state) {
     assert_true(checked > 100000 && invalid > 10000);
 }
 
+/* lci_utf8_decode (internal.h), the fast paths' inline decoder, against
+ * utf8proc_iterate, the reference: every lead byte 0x80..0xFF with every
+ * first and second continuation byte, at every available length 1..3,
+ * and at length 4 with a set of third bytes (both edges of the
+ * continuation range and bytes outside it) - so every sequence of up to
+ * 3 bytes, including overlongs, surrogates, noncharacters, U+FFFD and
+ * truncations. Same length (0 for an error) and code point. */
+static void test_utf8_decode_matches_iterate(void **state) {
+    static const unsigned char third[] = {0x00, 0x3F, 0x7F, 0x80, 0x81,
+                                          0x9F, 0xA0, 0xBE, 0xBF, 0xC0,
+                                          0xF4, 0xFF};
+    unsigned lead, b1, b2;
+    size_t t, n;
+    unsigned long checked = 0;
+    (void)state;
+    for (lead = 0x80; lead < 0x100; lead++) {
+        for (b1 = 0; b1 < 0x100; b1++) {
+            for (b2 = 0; b2 < 0x100; b2++) {
+                for (t = 0; t < sizeof third; t++) {
+                    unsigned char s[4];
+                    s[0] = (unsigned char)lead;
+                    s[1] = (unsigned char)b1;
+                    s[2] = (unsigned char)b2;
+                    s[3] = third[t];
+                    /* the lengths 1..3 once per (lead, b1, b2); 4 for
+                     * every third byte, but only under a 4-byte lead */
+                    for (n = t ? 4 : 1; n <= 4; n++) {
+                        utf8proc_int32_t ref = 0;
+                        int32_t got = 0;
+                        utf8proc_ssize_t r;
+                        size_t k;
+                        if ((n == 1 && (b1 || b2)) || (n == 2 && b2) ||
+                            (n == 4 && lead < 0xF0))
+                            continue;
+                        r = utf8proc_iterate(s, (utf8proc_ssize_t)n, &ref);
+                        k = lci_utf8_decode(s, n, &got);
+                        checked++;
+                        if ((r < 0 ? 0 : (size_t)r) != k ||
+                            (r < 0 ? -1 : ref) != got)
+                            fail_msg("%02X %02X %02X %02X (n=%zu): "
+                                     "utf8proc %ld U+%04X, decode %zu "
+                                     "U+%04X",
+                                     s[0], s[1], s[2], s[3], n, (long)r,
+                                     (unsigned)ref, k, (unsigned)got);
+                    }
+                }
+            }
+        }
+    }
+    assert_true(checked > 8000000);
+}
+
+/* The fast path's per-code-point answers (normalize.c, boundary_memo,
+ * filled from utf8proc on first use, shared by calls and threads)
+ * against the plain path, for EVERY code point U+0080..U+10FFFF except
+ * the surrogates (above U+FFFF, which the memo does not cover: the
+ * emoji planes U+1F000..1FFFF whole, elsewhere one in 16): alone (which
+ * fills the memo), then read from it inside an ASCII word, after a base
+ * it may compose with, before a combining mark, before a composing mark
+ * behind a dropped control, before a Hangul vowel, and between spaces. */
+static void test_fast_equals_plain_every_cp(void **state) {
+    static const char *const ctx[][2] = {
+        {"", ""},
+        {"Ab", "cD"},
+        {"e", "\xCC\x81"},
+        {"", "\xCC\x88"},
+        {"x", "\x01\xCC\xA3"},
+        {"\xE1\x84\x80", "\xE1\x85\xA1"},
+        {" \xC3\xA9 ", " Z"}};
+    const size_t nc = sizeof ctx / sizeof ctx[0];
+    lci_buf s;
+    uint32_t u;
+    size_t i;
+    int bad = 0;
+    (void)state;
+    lci_buf_init(&s, &lci_default_alloc);
+    for (u = 0x80; u <= 0x10FFFF; u++) {
+        if (u == 0xD800)
+            u = 0xE000;
+        if (u > 0xFFFF && (u >> 12) != 0x1F && (u & 0xF) != 0x7)
+            continue;
+        for (i = 0; i < nc; i++) {
+            s.len = 0;
+            assert_int_equal(
+                lci_buf_append(&s, ctx[i][0], strlen(ctx[i][0])), LC_OK);
+            put_utf8(&s, u);
+            assert_int_equal(
+                lci_buf_append(&s, ctx[i][1], strlen(ctx[i][1])), LC_OK);
+            bad += check_one(s.data, s.len, "every code point");
+        }
+    }
+    lci_buf_free(&s);
+    assert_int_equal(bad, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_repair_valid),
@@ -783,6 +880,8 @@ int main(void) {
         cmocka_unit_test(test_norm_appends),
         cmocka_unit_test(test_norm_invalid_utf8),
         cmocka_unit_test(test_invalid_utf8_agrees),
+        cmocka_unit_test(test_utf8_decode_matches_iterate),
+        cmocka_unit_test(test_fast_equals_plain_every_cp),
         cmocka_unit_test(test_norm_allocator),
         cmocka_unit_test(test_fast_equals_plain_shared),
         cmocka_unit_test(test_fast_equals_plain_fixtures),

@@ -441,6 +441,143 @@ static void test_token_layout(void **state) {
 #endif
 }
 
+/* lci_tokenize == lci_tokenize_plain on the n bytes at text (any bytes:
+ * the tokenizer also takes text that was not normalized). Returns 1 and
+ * prints the first few if they differ. */
+static int tokens_differ(const char *text, size_t n, const char *what) {
+    static int printed;
+    lci_token *f = NULL, *r = NULL;
+    uint32_t nf = 0, nr = 0, i;
+    int bad = 0;
+    assert_int_equal(lci_tokenize(&lci_default_alloc, text, n, &f, &nf),
+                     LC_OK);
+    assert_int_equal(lci_tokenize_plain(&lci_default_alloc, text, n, &r, &nr),
+                     LC_OK);
+    if (nf != nr)
+        bad = 1;
+    for (i = 0; !bad && i < nf; i++)
+        if (f[i].off != r[i].off || f[i].len != r[i].len ||
+            f[i].hash != r[i].hash || f[i].flags != r[i].flags)
+            bad = 1;
+    if (bad && printed++ < 5) {
+        size_t k;
+        fprintf(stderr, "# %s: %u tokens, reference %u; input:\n# ", what, nf,
+                nr);
+        for (k = 0; k < n && k < 200; k++)
+            fprintf(stderr, "%02x", (unsigned char)text[k]);
+        fprintf(stderr, "\n");
+    }
+    lci_free(&lci_default_alloc, f);
+    lci_free(&lci_default_alloc, r);
+    return bad;
+}
+
+static size_t put_cp(char *o, uint32_t u) {
+    if (u < 0x80) {
+        o[0] = (char)u;
+        return 1;
+    }
+    if (u < 0x800) {
+        o[0] = (char)(0xC0 | (u >> 6));
+        o[1] = (char)(0x80 | (u & 0x3F));
+        return 2;
+    }
+    if (u < 0x10000) {
+        o[0] = (char)(0xE0 | (u >> 12));
+        o[1] = (char)(0x80 | ((u >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (u & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | (u >> 18));
+    o[1] = (char)(0x80 | ((u >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((u >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (u & 0x3F));
+    return 4;
+}
+
+/* The fast path classifies non-ASCII code points with lci_utf8_decode
+ * and a memo of classify() (tokens.c, class_memo), the plain path with
+ * utf8proc_iterate and utf8proc_category. EVERY code point
+ * U+0080..U+10FFFF except the surrogates (above U+FFFF, which the memo
+ * does not cover: the emoji planes U+1F000..1FFFF whole, elsewhere one in
+ * 16), in contexts that tell every class apart: alone (letter vs mark),
+ * inside a word (word vs CJK vs separator vs sentence end), between
+ * digits (Nd vs other numbers), before an inner apostrophe (letter vs
+ * number), after a dot and after an apostrophe (the look-ahead). */
+static void test_fast_equals_plain_every_cp(void **state) {
+    static const char *const ctx[][2] = {
+        {"", ""},    {"x", "x"},  {"1", "1"}, {"x", "'y"},
+        {"a.", "b"}, {"a'", "b"}, {"\xC3\xA9", " w"}};
+    const size_t nc = sizeof ctx / sizeof ctx[0];
+    char buf[64];
+    uint32_t u;
+    size_t i;
+    int bad = 0;
+    (void)state;
+    for (u = 0x80; u <= 0x10FFFF; u++) {
+        if (u == 0xD800)
+            u = 0xE000;
+        if (u > 0xFFFF && (u >> 12) != 0x1F && (u & 0xF) != 0x7)
+            continue;
+        for (i = 0; i < nc; i++) {
+            size_t n = strlen(ctx[i][0]), m = strlen(ctx[i][1]);
+            memcpy(buf, ctx[i][0], n);
+            n += put_cp(buf + n, u);
+            memcpy(buf + n, ctx[i][1], m);
+            bad += tokens_differ(buf, n + m, "every code point");
+        }
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* Random strings of pieces that stress the decoder and the classes:
+ * invalid, overlong and truncated sequences, surrogates, values above
+ * U+10FFFF, noncharacters, U+FFFD, combining marks, CJK, letters of
+ * several scripts, digits, sentence ends, quotes, apostrophes, dots;
+ * also every piece cut short at its end (a truncated last sequence). */
+static void test_fast_equals_plain_random_utf8(void **state) {
+    static const char *const piece[] = {
+        "a", "Zz", "7", " ", ".", "'", "\"", "!", "\xC3\xA9", "\xD0\xB8",
+        "\xD0\x99", "\xCE\xB1", "\xD7\x90", "\xD9\xA3", "\xE0\xA5\xA6",
+        "\xCC\x81", "\xCC\xA3", "\xE2\x83\x90", "\xE4\xB8\xAD",
+        "\xE3\x81\x82", "\xEA\xB0\x80", "\xE3\x80\x82", "\xEF\xBC\x81",
+        "\xEF\xBF\xBD", "\xEF\xBF\xBE", "\xEF\xBF\xBF", "\xEF\xB7\x90",
+        "\xF0\x9F\x98\x80", "\xF4\x8F\xBF\xBF", "\xF0\xA0\x80\x80",
+        "\xC0\xAF", "\xC1\xBF", "\xE0\x80\xAF", "\xE0\x9F\xBF",
+        "\xF0\x8F\xBF\xBF", "\xED\xA0\x80", "\xED\xBF\xBF", "\xED\x9F\xBF",
+        "\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\xFF", "\x80", "\xBF",
+        "\xC2", "\xE4\xB8", "\xF0\x9F\x98", "\xC2\xB2", "\xE2\x85\xA0",
+        "\xE2\x80\xBC", "\xD8\x9F", "\xC2\xA0", "\xE2\x80\x8B", "\xCA\xBC",
+        "\xE3\x80\x85", "\xEF\xBD\xA6"};
+    const size_t np = sizeof piece / sizeof piece[0];
+    uint64_t x = 0x2545F4914F6CDD1Du;
+    char buf[512];
+    int iter, bad = 0;
+    (void)state;
+    for (iter = 0; iter < 50000; iter++) {
+        size_t n = 0, k, parts;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        parts = (size_t)(x % 40);
+        for (k = 0; k < parts; k++) {
+            const char *p;
+            size_t m;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            p = piece[x % np];
+            m = strlen(p);
+            memcpy(buf + n, p, m);
+            n += m;
+        }
+        bad += tokens_differ(buf, n, "random utf-8");
+        if (n)
+            bad += tokens_differ(buf, n - 1, "random utf-8, cut");
+    }
+    assert_int_equal(bad, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_example_sentence),
@@ -453,6 +590,8 @@ int main(void) {
         cmocka_unit_test(test_allocator),
         cmocka_unit_test(test_fast_equals_plain),
         cmocka_unit_test(test_fast_equals_plain_bytes),
+        cmocka_unit_test(test_fast_equals_plain_every_cp),
+        cmocka_unit_test(test_fast_equals_plain_random_utf8),
         cmocka_unit_test(test_token_layout),
         cmocka_unit_test(test_hash_lengths),
         cmocka_unit_test(test_long_token_split),
