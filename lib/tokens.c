@@ -342,17 +342,24 @@ static int classify(int32_t u) {
  */
 static atomic_uchar class_memo[0x10000];
 
-static int classify_memo(int32_t u) {
+/* classify() of u < 0x10000 when class_memo does not know it yet:
+ * computed and stored. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static int class_memo_fill(int32_t u) {
+    int k = classify(u);
+    atomic_store_explicit(&class_memo[u], (unsigned char)(k + 1),
+                          memory_order_relaxed);
+    return k;
+}
+
+static inline int classify_memo(int32_t u) {
     unsigned m;
     if (u >= 0x10000)
         return classify(u);
     m = atomic_load_explicit(&class_memo[u], memory_order_relaxed);
-    if (m)
-        return (int)m - 1;
-    m = (unsigned)classify(u);
-    atomic_store_explicit(&class_memo[u], (unsigned char)(m + 1),
-                          memory_order_relaxed);
-    return (int)m;
+    return m ? (int)m - 1 : class_memo_fill(u);
 }
 
 /* Class of the code point at s[i] (K_OTHER at the end); *clen its size.
@@ -715,8 +722,29 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
             letter = k == K_LETTER;
             i += clen;
             /* ASCII run inside the word: a-z 8 bytes at a time, then one
-             * byte of anything else that continues the word */
+             * byte of anything else that continues the word; on the fast
+             * path also non-ASCII letters, digits, numbers and marks
+             * (what the dispatch above does with them, without going
+             * through it) */
             for (;;) {
+                if (fast && i < len && s[i] >= 0x80) {
+                    int32_t v;
+                    size_t cn = lci_utf8_decode(s + i, len - i, &v);
+                    int c;
+                    if (!cn)
+                        break;
+                    c = classify_memo(v);
+                    if (c == K_LETTER || c == K_DIGIT || c == K_NUM) {
+                        digits &= c == K_DIGIT;
+                        letter = c == K_LETTER;
+                    } else if (c == K_MARK) {
+                        digits = 0;
+                    } else {
+                        break;
+                    }
+                    i += cn;
+                    continue;
+                }
                 while (len - i >= 8) {
                     uint64_t w, nl;
                     size_t p;
@@ -739,19 +767,32 @@ static lc_status tokenize(const lci_alloc *a, const char *norm, size_t len,
                         i++;
                         continue;
                     }
+                } else if (fast && i < len) {
+                    continue; /* non-ASCII: the top of the loop */
                 }
                 break;
             }
             /* The usual next step: one space, then an ASCII letter or
              * digit that starts the next word. Take it here rather than
              * going through the dispatch above twice. */
-            if (len - i >= 2 && s[i] == ' ' && s[i + 1] < 0x80 &&
-                (acls[s[i + 1]] == K_LETTER || acls[s[i + 1]] == K_DIGIT)) {
-                END_TOKEN(i);
-                i++;
-                k = acls[s[i]];
-                clen = 1;
-                goto word;
+            if (len - i >= 2 && s[i] == ' ') {
+                if (s[i + 1] < 0x80) {
+                    if (acls[s[i + 1]] == K_LETTER ||
+                        acls[s[i + 1]] == K_DIGIT) {
+                        END_TOKEN(i);
+                        i++;
+                        k = acls[s[i]];
+                        clen = 1;
+                        goto word;
+                    }
+                } else if (fast) { /* the same for a non-ASCII start */
+                    k = class_at(s, len, i + 1, &clen, 1);
+                    if (k == K_LETTER || k == K_DIGIT || k == K_NUM) {
+                        END_TOKEN(i);
+                        i++;
+                        goto word;
+                    }
+                }
             }
             continue;
         case K_CJK:
