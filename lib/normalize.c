@@ -223,6 +223,14 @@ static void emit_cps(norm_ctx *c, const utf8proc_int32_t *cp, size_t n) {
     c->out->len = (size_t)((char *)o - c->out->data);
 }
 
+/* lci_buf_reserve(b, extra) without the call when there is room already
+ * (twice per word with a non-ASCII byte on the fast path). */
+static inline lc_status reserve(lci_buf *b, size_t extra) {
+    if (b->cap > b->len && extra < b->cap - b->len)
+        return LC_OK; /* len + extra + 1 <= cap */
+    return lci_buf_reserve(b, extra);
+}
+
 /* The reference path: utf8proc over s[0..n), then the emitter. */
 static lc_status run_utf8proc(norm_ctx *c, const char *s, size_t n) {
     const lci_alloc *a = c->sa;
@@ -423,7 +431,13 @@ static int cp_invariant(utf8proc_int32_t u) {
  * it, the last boundary before them. So a letter whose whole
  * normalization is one code point v (itself: \u00E9; or its case fold:
  * \u00C9 -> \u00E9, \u0419 -> \u0439) is a boundary with output v, if v is
- * no longer in UTF-8 than the letter (run_word's output bound).
+ * no longer in UTF-8 than the letter (run_word's output bound). The same
+ * holds for a letter whose normalization is two printable ASCII
+ * characters no longer than it (\u00DF -> "ss", the commonest German
+ * letter outside ASCII), and for the full-width forms U+FF01..FF5E,
+ * combining class 0, whose normalization is one printable ASCII
+ * character (\uFF0C -> ",", the commonest Chinese punctuation): ASCII
+ * characters are never the second element of a composition.
  */
 
 /* u is in the blocks U+00C0-024F, U+0370-052F, U+1E00-1FFF. */
@@ -438,48 +452,75 @@ static int alpha_starter(const utf8proc_property_t *p) {
            p->category <= UTF8PROC_CATEGORY_LO && p->combining_class == 0;
 }
 
-/* The one code point the whole pipeline (decomposition with case
- * folding, composition, quote folding) makes of u if it is a letter of
- * those blocks, or 0 if none (see above). */
-static utf8proc_int32_t letter_out(utf8proc_int32_t u) {
-    utf8proc_int32_t buf[8], v = 0;
+/* Printable ASCII other than the space. */
+static int ascii_graph(utf8proc_int32_t v) {
+    return v > 0x20 && v < 0x7F;
+}
+
+/* What the whole pipeline (decomposition with case folding, composition,
+ * quote folding) makes of u, if u may be a boundary with that output
+ * (see above): 1 with out[0] (a letter of those blocks: one code point,
+ * no longer in UTF-8; a full-width form: one printable ASCII character),
+ * 2 with out[0..1] (a letter: two printable ASCII characters, no longer
+ * than it), else 0. */
+static int computed_out(utf8proc_int32_t u, utf8proc_int32_t out[2]) {
+    utf8proc_int32_t buf[8];
     utf8proc_uint8_t enc[4];
     utf8proc_ssize_t r, n;
-    if (!letter_block(u))
+    const utf8proc_property_t *p;
+    int full = u >= 0xFF01 && u <= 0xFF5E;
+    if (!letter_block(u) && !full)
         return 0;
-    if (alpha_starter(utf8proc_get_property(u))) {
-        n = utf8proc_encode_char(u, enc);
-        r = utf8proc_decompose_custom(enc, n, buf, 8, DECOMP_OPTS, prefold,
-                                      NULL);
-        if (r > 0 && r <= 8)
-            r = utf8proc_normalize_utf32(buf, r, COMPOSE_OPTS);
-        if (r == 1 && buf[0] > 0 && buf[0] < 0xFFFF &&
-            utf8proc_encode_char(buf[0], enc) <= n)
-            v = fold_quote(buf[0]);
+    p = utf8proc_get_property(u);
+    if (full ? p->combining_class != 0 : !alpha_starter(p))
+        return 0;
+    n = utf8proc_encode_char(u, enc);
+    r = utf8proc_decompose_custom(enc, n, buf, 8, DECOMP_OPTS, prefold, NULL);
+    if (r > 0 && r <= 8)
+        r = utf8proc_normalize_utf32(buf, r, COMPOSE_OPTS);
+    if (full)
+        r = r == 1 && ascii_graph(buf[0]) ? 1 : 0;
+    if (r == 1 && buf[0] > 0 && buf[0] < 0xFFFF &&
+        utf8proc_encode_char(buf[0], enc) <= n) {
+        out[0] = fold_quote(buf[0]);
+        return 1;
     }
-    return v;
+    if (r == 2 && n >= 2 && ascii_graph(buf[0]) && ascii_graph(buf[1])) {
+        out[0] = buf[0];
+        out[1] = buf[1];
+        return 2;
+    }
+    return 0;
 }
 
 /* boundary_at()'s answer for a non-ASCII code point u (see there): 0,
- * 1 with output *v, or 2. */
+ * 1 with output *v, 2, or 3 with two ASCII characters in *v (the first
+ * in bits 8..15). */
 static int boundary_cp(utf8proc_int32_t u, utf8proc_int32_t *v) {
-    utf8proc_int32_t f = fold_quote(u);
+    utf8proc_int32_t f = fold_quote(u), out[2];
     if (f != u) {
         *v = f;
         return 1;
     }
     if (cp_invariant(u))
         return 2;
-    f = letter_out(u);
-    if (!f)
+    switch (computed_out(u, out)) {
+    case 1:
+        *v = out[0];
+        return 1;
+    case 2:
+        *v = out[0] << 8 | out[1];
+        return 3;
+    default:
         return 0;
-    *v = f;
-    return 1;
+    }
 }
 
 /*
  * boundary_cp() of the BMP code points met so far, shared by all
- * threads: 0 not known yet, else (answer + 1) << 16 | output code point.
+ * threads: 0 not known yet, else (answer + 1) << 16 | output code point;
+ * a letter that computed_out() maps to itself is stored as a 2 (same
+ * output, and run_word copies runs of them in one go).
  * boundary_cp() is a pure function of u (utf8proc's tables), so racing
  * threads store the same value (relaxed atomics: plain 32-bit loads and
  * stores). It replaced a utf8proc_iterate() and a utf8proc_get_property()
@@ -488,26 +529,40 @@ static int boundary_cp(utf8proc_int32_t u, utf8proc_int32_t *v) {
  */
 static atomic_uint boundary_memo[0x10000];
 
-static int boundary_cp_memo(utf8proc_int32_t u, utf8proc_int32_t *v) {
+/* boundary_cp() of u < 0x10000 when boundary_memo does not know it
+ * yet: computed and stored; the memo's entry. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static unsigned boundary_memo_fill(utf8proc_int32_t u) {
+    utf8proc_int32_t w = u;
+    int b = boundary_cp(u, &w);
     unsigned m;
-    int b;
+    if (b == 1 && w == u)
+        b = 2; /* the same output: its own bytes */
+    m = ((unsigned)b + 1) << 16 | ((unsigned)w & 0xFFFFu);
+    atomic_store_explicit(&boundary_memo[u], m, memory_order_relaxed);
+    return m;
+}
+
+static inline int boundary_cp_memo(utf8proc_int32_t u, utf8proc_int32_t *v) {
+    unsigned m;
     if (u >= 0x10000)
         return boundary_cp(u, v);
     m = atomic_load_explicit(&boundary_memo[u], memory_order_relaxed);
-    if (!m) {
-        utf8proc_int32_t w = u;
-        b = boundary_cp(u, &w);
-        m = ((unsigned)b + 1) << 16 | ((unsigned)w & 0xFFFFu);
-        atomic_store_explicit(&boundary_memo[u], m, memory_order_relaxed);
-    }
+    if (!m)
+        m = boundary_memo_fill(u);
     *v = (utf8proc_int32_t)(m & 0xFFFFu);
     return (int)(m >> 16) - 1;
 }
 
 /* The code point at s[k..end): its size in *n; returns 1 if it is a
  * boundary whose output is *u (ASCII printable lowered, quotes folded,
- * letters as letter_out() says), 2 if it is a boundary whose output is
- * its input bytes (cp_invariant() code points), 0 if it needs utf8proc
+ * computed_out()'s letters and full-width forms), 2 if it is a boundary
+ * whose output is its input bytes (cp_invariant() code points, and in the
+ * BMP letters that computed_out() maps to themselves), 3 if it is a
+ * boundary whose output is the two ASCII characters in *u (bits 8..15
+ * first: computed_out()'s \u00DF -> "ss"), 0 if it needs utf8proc
  * (ASCII controls, everything else, and bytes that are not UTF-8).
  * Decodes with lci_utf8_decode() (utf8proc_iterate()'s rules). */
 static inline int boundary_at(const unsigned char *s, size_t k, size_t end,
@@ -528,7 +583,7 @@ static inline int boundary_at(const unsigned char *s, size_t k, size_t end,
     return boundary_cp_memo(*u, u);
 }
 
-/* UTF-8 of u (0x80 <= u <= 0xFFFF: letter_out()'s outputs) at o; its
+/* UTF-8 of u (0x80 <= u <= 0xFFFF: computed_out()'s outputs) at o; its
  * length. */
 static inline size_t encode_bmp(utf8proc_int32_t u, unsigned char *o) {
     uint32_t v = (uint32_t)u;
@@ -556,29 +611,53 @@ static inline size_t encode_bmp(utf8proc_int32_t u, unsigned char *o) {
 static lc_status run_word(norm_ctx *c, const unsigned char *s, size_t k,
                           size_t end) {
     size_t rs = k, rout = c->out->len; /* restart point */
-    int rpend = c->pending;
+    int rpend = c->pending, pending = c->pending;
+    unsigned char *base, *o, *first;
     utf8proc_int32_t u;
     size_t n;
     lc_status st;
 
     /* direct output never exceeds its input, plus one leading space */
-    if ((st = lci_buf_reserve(c->out, end - k + 1)) != LC_OK)
+    if ((st = reserve(c->out, end - k + 1)) != LC_OK)
         return st;
+    base = (unsigned char *)c->out->data;
+    o = base + c->out->len;
+    first = base + c->start;
     while (k < end) {
         int b = boundary_at(s, k, end, &u, &n);
         if (b) {
-            unsigned char *o = (unsigned char *)c->out->data + c->out->len;
             rs = k;
-            rout = c->out->len;
-            rpend = c->pending;
-            if (c->pending) {
-                if (c->out->len != c->start)
+            rout = (size_t)(o - base);
+            rpend = pending;
+            if (pending) {
+                if (o != first)
                     *o++ = ' ';
-                c->pending = 0;
+                pending = 0;
             }
             if (b == 2) {
-                memcpy(o, s + k, n);
-                o += n;
+                /* and the ones after it that are copied too (Cyrillic,
+                 * Greek, accented words, CJK): one copy; the restart
+                 * point is the last one */
+                size_t from = k;
+                k += n;
+                while (k < end && s[k] >= 0x80 &&
+                       boundary_at(s, k, end, &u, &n) == 2) {
+                    rs = k;
+                    k += n;
+                }
+                if (rs != from) {
+                    rout = (size_t)(o - base) + (rs - from);
+                    rpend = 0;
+                }
+                if (k - from <= 16) { /* mostly: not worth a call */
+                    size_t j;
+                    for (j = from; j < k; j++)
+                        *o++ = s[j];
+                } else {
+                    memcpy(o, s + from, k - from);
+                    o += k - from;
+                }
+                continue;
             } else if (u < 0x80) {
                 *o++ = (unsigned char)u;
                 k += n; /* 1, or 3 for a folded quote */
@@ -591,15 +670,16 @@ static lc_status run_word(norm_ctx *c, const unsigned char *s, size_t k,
                         *o++ = (unsigned char)(ch - 'A' < 26u ? ch + 32 : ch);
                     } while (k < end && fast_cls[s[k]] == A_WORD);
                     rs = k - 1;
-                    rout = (size_t)((char *)o - c->out->data) - 1;
+                    rout = (size_t)(o - base) - 1;
                     rpend = 0;
                 }
-                c->out->len = (size_t)((char *)o - c->out->data);
                 continue;
+            } else if (b == 3) {
+                *o++ = (unsigned char)(u >> 8);
+                *o++ = (unsigned char)(u & 0xFF);
             } else {
                 o += encode_bmp(u, o);
             }
-            c->out->len = (size_t)((char *)o - c->out->data);
             k += n;
             continue;
         }
@@ -612,10 +692,15 @@ static lc_status run_word(norm_ctx *c, const unsigned char *s, size_t k,
             return st;
         rs = k;
         rout = c->out->len;
-        rpend = c->pending;
-        if ((st = lci_buf_reserve(c->out, end - k + 1)) != LC_OK)
+        rpend = pending = c->pending;
+        if ((st = reserve(c->out, end - k + 1)) != LC_OK)
             return st;
+        base = (unsigned char *)c->out->data;
+        o = base + c->out->len;
+        first = base + c->start;
     }
+    c->out->len = (size_t)(o - base);
+    c->pending = pending;
     return LC_OK;
 }
 
@@ -736,7 +821,7 @@ static lc_status run_fast(norm_ctx *c, const char *in, size_t len) {
                 return st;
             pending = c->pending;
             /* ASCII output never exceeds its input */
-            if ((st = lci_buf_reserve(c->out, len - end)) != LC_OK)
+            if ((st = reserve(c->out, len - end)) != LC_OK)
                 return st;
             base = (unsigned char *)c->out->data;
             o = base + c->out->len;
