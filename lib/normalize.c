@@ -649,9 +649,11 @@ static lc_status run_word(norm_ctx *c, const unsigned char *s, size_t k,
                     rout = (size_t)(o - base) + (rs - from);
                     rpend = 0;
                 }
-                if (k - from <= 16) { /* mostly: not worth a call */
-                    size_t j;
-                    for (j = from; j < k; j++)
+                if (k - from <= 32) { /* mostly: not worth a call */
+                    size_t j = from;
+                    for (; k - j >= 8; j += 8, o += 8)
+                        memcpy(o, s + j, 8);
+                    for (; j < k; j++)
                         *o++ = s[j];
                 } else {
                     memcpy(o, s + from, k - from);
@@ -702,6 +704,33 @@ static lc_status run_word(norm_ctx *c, const unsigned char *s, size_t k,
     c->out->len = (size_t)(o - base);
     c->pending = pending;
     return LC_OK;
+}
+
+/* The first ASCII whitespace byte (A_SPACE: 0x20, 0x09..0x0D) at or
+ * after s[i], or len; 8 bytes at a time (words with non-ASCII letters
+ * are long in bytes). */
+static inline size_t word_end(const unsigned char *s, size_t i, size_t len) {
+    while (len - i >= 8) {
+        uint64_t w, x, m;
+        memcpy(&w, s + i, 8);
+        x = w & LOWS; /* no carries between bytes below */
+        m = ((x + ONES * (0x80 - 0x09)) & ~(x + ONES * (0x80 - 0x0D - 1)) &
+             ~w & HIGHS) |
+            swar_zero(w ^ (ONES * 0x20));
+        if (m) {
+#if defined(__GNUC__)
+            if (!SWAR_BE)
+                return i + (size_t)__builtin_ctzll(m) / 8;
+#endif
+            while (fast_cls[s[i]] != A_SPACE) /* one of the 8 is */
+                i++;
+            return i;
+        }
+        i += 8;
+    }
+    while (i < len && fast_cls[s[i]] != A_SPACE)
+        i++;
+    return i;
 }
 
 static lc_status run_fast(norm_ctx *c, const char *in, size_t len) {
@@ -812,9 +841,7 @@ static lc_status run_fast(norm_ctx *c, const char *in, size_t len) {
             i++;
             break;
         default: { /* non-ASCII: redo the whole word */
-            size_t end = i + 1;
-            while (end < len && fast_cls[s[end]] != A_SPACE)
-                end++;
+            size_t end = word_end(s, i + 1, len);
             c->out->len = wout;
             c->pending = wpend;
             if ((st = run_word(c, s, word, end)) != LC_OK)

@@ -867,6 +867,40 @@ static void test_fast_equals_plain_every_cp(void **state) {
     assert_int_equal(bad, 0);
 }
 
+/* The fast path finds the end of a word with a non-ASCII byte 8 bytes at
+ * a time (normalize.c, word_end): every ASCII whitespace byte, and bytes
+ * next to them in value, at every distance 0..24 from the non-ASCII
+ * letter that starts the word, followed by more text. */
+static void test_fast_equals_plain_word_end(void **state) {
+    static const char *const after[] = {
+        "\t", "\n", "\v", "\f", "\r", " ", "\x08", "\x0E", "\x1F", "!",
+        "\xC2\xA0", "\xC2\x89", "\xC2\x85", "\xE3\x80\x80", "\xC3\xA9"};
+    static const char tail[] = "xy \xD0\x99z zz";
+    lci_buf s;
+    size_t a, k, j;
+    int bad = 0;
+    (void)state;
+    lci_buf_init(&s, &lci_default_alloc);
+    for (a = 0; a < sizeof after / sizeof after[0]; a++) {
+        for (k = 0; k <= 24; k++) {
+            s.len = 0;
+            assert_int_equal(lci_buf_append(&s, S("ab \xC3\x89")), LC_OK);
+            for (j = 0; j < k; j++)
+                assert_int_equal(lci_buf_putc(&s, (char)('a' + j % 26)),
+                                 LC_OK);
+            assert_int_equal(
+                lci_buf_append(&s, after[a], strlen(after[a])), LC_OK);
+            assert_int_equal(lci_buf_append(&s, tail, sizeof tail - 1),
+                             LC_OK);
+            bad += check_one(s.data, s.len, "word end");
+            s.len -= sizeof tail - 1; /* and with the text ending there */
+            bad += check_one(s.data, s.len, "word end, last");
+        }
+    }
+    lci_buf_free(&s);
+    assert_int_equal(bad, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_repair_valid),
@@ -882,6 +916,7 @@ int main(void) {
         cmocka_unit_test(test_invalid_utf8_agrees),
         cmocka_unit_test(test_utf8_decode_matches_iterate),
         cmocka_unit_test(test_fast_equals_plain_every_cp),
+        cmocka_unit_test(test_fast_equals_plain_word_end),
         cmocka_unit_test(test_norm_allocator),
         cmocka_unit_test(test_fast_equals_plain_shared),
         cmocka_unit_test(test_fast_equals_plain_fixtures),
