@@ -196,10 +196,26 @@ static size_t number(const char *p, size_t n, size_t i) {
     return i;
 }
 
+/* After an item (a member's value, an element) at i in a container that
+ * `close` ends: the index of the next item (after ',' and whitespace),
+ * or *end = 1 and the index past `close`; NOPE if neither follows. */
+static size_t next_item(const char *p, size_t n, size_t i, char close,
+                        int *end) {
+    i = ws(p, n, i);
+    *end = 0;
+    if (i < n && p[i] == ',')
+        return ws(p, n, i + 1);
+    if (i < n && p[i] == close) {
+        *end = 1;
+        return i + 1;
+    }
+    return NOPE;
+}
+
 /* Any value at p[i] (after whitespace) at `level`: index past it, or
  * NOPE. */
 static size_t skip(const char *p, size_t n, size_t i, int level, int max) {
-    int esc;
+    int esc, end = 0;
     if (level > max || i >= n)
         return NOPE;
     switch (p[i]) {
@@ -210,7 +226,7 @@ static size_t skip(const char *p, size_t n, size_t i, int level, int max) {
         i = ws(p, n, i + 1);
         if (i < n && p[i] == '}')
             return i + 1;
-        for (;;) {
+        while (!end) {
             if (i >= n || p[i] != '"' ||
                 (i = str_end(p, n, i + 1, &esc)) == NOPE)
                 return NOPE;
@@ -218,30 +234,20 @@ static size_t skip(const char *p, size_t n, size_t i, int level, int max) {
             if (i >= n || p[i] != ':')
                 return NOPE;
             i = skip(p, n, ws(p, n, i + 1), level + 1, max);
-            if (i == NOPE)
+            if (i == NOPE || (i = next_item(p, n, i, '}', &end)) == NOPE)
                 return NOPE;
-            i = ws(p, n, i);
-            if (i < n && p[i] == ',') {
-                i = ws(p, n, i + 1);
-                continue;
-            }
-            return i < n && p[i] == '}' ? i + 1 : NOPE;
         }
+        return i;
     case '[':
         i = ws(p, n, i + 1);
         if (i < n && p[i] == ']')
             return i + 1;
-        for (;;) {
+        while (!end) {
             i = skip(p, n, i, level + 1, max);
-            if (i == NOPE)
+            if (i == NOPE || (i = next_item(p, n, i, ']', &end)) == NOPE)
                 return NOPE;
-            i = ws(p, n, i);
-            if (i < n && p[i] == ',') {
-                i = ws(p, n, i + 1);
-                continue;
-            }
-            return i < n && p[i] == ']' ? i + 1 : NOPE;
         }
+        return i;
     case 't':
         return n - i >= 4 && memcmp(p + i, "true", 4) == 0 ? i + 4 : NOPE;
     case 'f':
@@ -286,18 +292,33 @@ static int key_is(const char *k, size_t klen, const char *name) {
     return klen == n && memcmp(k, name, n) == 0;
 }
 
-/* After a member's value at i: index of the next key (after ','), or
- * *end = 1 and the index past '}'; NOPE if neither follows. */
+/* After a member's value at i: next_item in an object. */
 static size_t next_member(const scan *s, size_t i, int *end) {
-    i = ws(s->p, s->n, i);
+    return next_item(s->p, s->n, i, '}', end);
+}
+
+/* An array at i, at a level taken: the index of its first element, or
+ * *end = 1 and the index past ']' when it is empty; NOPE if it is not
+ * an array. */
+static size_t open_array(const scan *s, size_t i, int level, int *end) {
     *end = 0;
-    if (i < s->n && s->p[i] == ',')
-        return ws(s->p, s->n, i + 1);
-    if (i < s->n && s->p[i] == '}') {
+    if (level > s->max || i >= s->n || s->p[i] != '[')
+        return NOPE;
+    i = ws(s->p, s->n, i + 1);
+    if (i < s->n && s->p[i] == ']') {
         *end = 1;
         return i + 1;
     }
-    return NOPE;
+    return i;
+}
+
+/* Room in *arr (*cap elements of `elem` bytes) for element n; 0 with
+ * s->st set when it cannot grow. */
+static int room(scan *s, void **arr, size_t elem, size_t *cap, size_t n) {
+    if (n < *cap)
+        return 1;
+    s->st = lci_grow(s->rec->a, arr, elem, cap, n + 1);
+    return s->st == LC_OK;
 }
 
 /* A string value at i: its body in *out; index past it, or NOPE. */
@@ -374,31 +395,24 @@ static size_t call(scan *s, size_t i, int level, lci_jcall *c) {
 /* "tool_calls": [call, ...] at level `level`, appended to rec->calls. */
 static size_t calls(scan *s, size_t i, int level, lci_jmsg *m) {
     lci_jrec *r = s->rec;
-    if (level > s->max || i >= s->n || s->p[i] != '[')
-        return NOPE;
+    int end;
     m->call0 = r->ncalls;
     m->ncalls = 0;
-    i = ws(s->p, s->n, i + 1);
-    if (i < s->n && s->p[i] == ']')
-        return i + 1;
-    for (;;) {
+    if ((i = open_array(s, i, level, &end)) == NOPE)
+        return NOPE;
+    while (!end) {
         lci_jcall c;
         memset(&c, 0, sizeof c);
-        if ((i = call(s, i, level + 1, &c)) == NOPE)
-            return NOPE;
-        if (r->ncalls == r->capcalls &&
-            (s->st = lci_grow(r->a, (void **)&r->calls, sizeof *r->calls,
-                              &r->capcalls, r->ncalls + 1)) != LC_OK)
+        if ((i = call(s, i, level + 1, &c)) == NOPE ||
+            !room(s, (void **)&r->calls, sizeof *r->calls, &r->capcalls,
+                  r->ncalls))
             return NOPE;
         r->calls[r->ncalls++] = c;
         m->ncalls++;
-        i = ws(s->p, s->n, i);
-        if (i < s->n && s->p[i] == ',') {
-            i = ws(s->p, s->n, i + 1);
-            continue;
-        }
-        return i < s->n && s->p[i] == ']' ? i + 1 : NOPE;
+        if ((i = next_item(s->p, s->n, i, ']', &end)) == NOPE)
+            return NOPE;
     }
+    return i;
 }
 
 /* An integer id at p[i]: index past it, or NOPE. json-c keeps it as an
@@ -420,14 +434,12 @@ static size_t int_id(const char *p, size_t n, size_t i) {
  * a string containing "text"; other parts (images, tool use) decline. */
 static size_t parts(scan *s, size_t i, int level, lci_jmsg *m) {
     lci_jrec *r = s->rec;
-    if (level > s->max || i >= s->n || s->p[i] != '[')
-        return NOPE;
+    int end;
     m->part0 = r->nparts;
     m->nparts = 0;
-    i = ws(s->p, s->n, i + 1);
-    if (i < s->n && s->p[i] == ']')
-        return i + 1;
-    for (;;) {
+    if ((i = open_array(s, i, level, &end)) == NOPE)
+        return NOPE;
+    while (!end) {
         lci_jstr t;
         if (level + 1 > s->max || i >= s->n)
             return NOPE;
@@ -435,11 +447,11 @@ static size_t parts(scan *s, size_t i, int level, lci_jmsg *m) {
             if ((i = string(s, i, &t)) == NOPE)
                 return NOPE;
         } else if (s->p[i] == '{') {
-            int have_type = 0, have_text = 0, end = 0;
+            int have_type = 0, have_text = 0, oend = 0;
             i = ws(s->p, s->n, i + 1);
             if (i < s->n && s->p[i] == '}')
                 return NOPE;
-            while (!end) {
+            while (!oend) {
                 const char *k;
                 size_t klen;
                 if ((i = key(s, i, &k, &klen)) == NOPE ||
@@ -470,7 +482,7 @@ static size_t parts(scan *s, size_t i, int level, lci_jmsg *m) {
                            NOPE) {
                     return NOPE;
                 }
-                if ((i = next_member(s, i, &end)) == NOPE)
+                if ((i = next_member(s, i, &oend)) == NOPE)
                     return NOPE;
             }
             if (!have_text)
@@ -478,19 +490,15 @@ static size_t parts(scan *s, size_t i, int level, lci_jmsg *m) {
         } else {
             return NOPE; /* "[number]", "[null]"... */
         }
-        if (r->nparts == r->capparts &&
-            (s->st = lci_grow(r->a, (void **)&r->parts, sizeof *r->parts,
-                              &r->capparts, r->nparts + 1)) != LC_OK)
+        if (!room(s, (void **)&r->parts, sizeof *r->parts, &r->capparts,
+                  r->nparts))
             return NOPE;
         r->parts[r->nparts++] = t;
         m->nparts++;
-        i = ws(s->p, s->n, i);
-        if (i < s->n && s->p[i] == ',') {
-            i = ws(s->p, s->n, i + 1);
-            continue;
-        }
-        return i < s->n && s->p[i] == ']' ? i + 1 : NOPE;
+        if ((i = next_item(s->p, s->n, i, ']', &end)) == NOPE)
+            return NOPE;
     }
+    return i;
 }
 
 /* The conversation keys of a turn-per-line record, in the order
@@ -602,26 +610,19 @@ static size_t message(scan *s, size_t i, int level, lci_jmsg *m,
 /* The messages array at level 2. */
 static size_t messages(scan *s, size_t i) {
     lci_jrec *r = s->rec;
-    if (2 > s->max || i >= s->n || s->p[i] != '[')
-        return NOPE;
-    i = ws(s->p, s->n, i + 1);
-    if (i < s->n && s->p[i] == ']')
-        return NOPE; /* no messages: an error json.c words */
-    for (;;) {
-        if (r->nmsgs == r->capmsgs &&
-            (s->st = lci_grow(r->a, (void **)&r->msgs, sizeof *r->msgs,
-                              &r->capmsgs, r->nmsgs + 1)) != LC_OK)
-            return NOPE;
-        if ((i = message(s, i, 3, &r->msgs[r->nmsgs], NULL)) == NOPE)
+    int end;
+    if ((i = open_array(s, i, 2, &end)) == NOPE || end)
+        return NOPE; /* not an array, or no messages: json.c words it */
+    while (!end) {
+        if (!room(s, (void **)&r->msgs, sizeof *r->msgs, &r->capmsgs,
+                  r->nmsgs) ||
+            (i = message(s, i, 3, &r->msgs[r->nmsgs], NULL)) == NOPE)
             return NOPE;
         r->nmsgs++;
-        i = ws(s->p, s->n, i);
-        if (i < s->n && s->p[i] == ',') {
-            i = ws(s->p, s->n, i + 1);
-            continue;
-        }
-        return i < s->n && s->p[i] == ']' ? i + 1 : NOPE;
+        if ((i = next_item(s->p, s->n, i, ']', &end)) == NOPE)
+            return NOPE;
     }
+    return i;
 }
 
 int lci_json_scan_record(lci_jrec *rec, const char *p, size_t n,

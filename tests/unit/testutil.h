@@ -164,6 +164,18 @@ static inline lc_reader *tu_reader_over(const lc_config *cfg, const char *src,
     return r;
 }
 
+/* The code point after u that the fast-vs-plain tests of the tokenizer
+ * and the normalizer walk: every one from U+0080 to U+FFFF but the
+ * surrogates, and above it the emoji plane (U+1Fxxx) whole and one in 16
+ * of the rest. Past U+10FFFF at the end. */
+static inline uint32_t tu_next_cp(uint32_t u) {
+    do
+        u = u + 1 == 0xD800 ? 0xE000 : u + 1;
+    while (u <= 0x10FFFF && u > 0xFFFF && (u >> 12) != 0x1F &&
+           (u & 0xF) != 0x7);
+    return u;
+}
+
 /* Well-formed UTF-8 throughout (a check of the tests' own, independent of
  * emit.c and normalize.c). */
 static inline int tu_utf8_ok(const char *p, size_t n) {
