@@ -145,8 +145,8 @@ lc_format lci_format_sniff(lci_json *j, const char *p, size_t len,
     if (!complete)
         return LC_FORMAT_JSONL_CONV;
     /* a record the fast path takes has "messages" or "conversations":
-     * no need for json-c's tree of it (a first record of a million
-     * messages took 0.14 GB) */
+     * no need for json-c's tree of it (for a first record of a million
+     * short messages, 0.66 GB of the run's 1.04 GB peak) */
     if (lci_json_fast_is_record(j, p, len))
         return LC_FORMAT_JSONL_CONV;
     o = lci_json_parse(j, p, len, &err);
