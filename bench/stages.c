@@ -207,7 +207,7 @@ static size_t stage_json(const corpus *c, int level, size_t *texts,
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
         lc_status st;
-        if (fast && lci_json_scan_record(&rec, p, len, 64, &st)) {
+        if (fast && lci_json_scan_record(&rec, p, len, 64, NULL, &st)) {
             convs++;
             for (size_t i = 0; i < rec.nmsgs; i++) {
                 const lci_jmsg *m = &rec.msgs[i];

@@ -155,9 +155,9 @@ static int fast_value(json_state *s, lc_reader *r, const char *p, size_t len,
     size_t e;
     *st = LC_OK;
     if (s->bare || p[i] != '{' ||
-        (e = lci_json_value_end(p, len, i, lci_json_depth(j))) == SIZE_MAX ||
-        !lci_json_fast_scan(j, lci_reader_config(r), p + i, e - i, st))
+        !lci_json_fast_scan(j, lci_reader_config(r), p + i, len - i, &e, st))
         return 0;
+    e += i; /* the record's end on this line */
     /* value_done: a record with "messages" is not message-like */
     s->index++;
     if ((*st = elem_conv(s, r, &c)) != LC_OK)

@@ -215,9 +215,11 @@ typedef struct lci_jrec {
 
 /* 1 if p[0..n) is a record of that shape under nesting limit max_depth,
  * described in rec; 0 if not (nothing is said about why: json-c will
- * parse it), with *st LC_ERR_NOMEM if rec could not grow. */
+ * parse it), with *st LC_ERR_NOMEM if rec could not grow. With rec_end,
+ * the record only has to start p[0..n) (after whitespace): *rec_end is
+ * the index just past its '}', and what follows is not looked at. */
 int lci_json_scan_record(lci_jrec *rec, const char *p, size_t n,
-                         int max_depth, lc_status *st);
+                         int max_depth, size_t *rec_end, lc_status *st);
 /* Append the text of a string body the scan took (escapes decoded). */
 lc_status lci_json_unescape(const char *p, size_t n, lci_buf *out);
 void lci_jrec_free(lci_jrec *rec);
@@ -231,16 +233,13 @@ int lci_json_fast_conversation(lci_json *j, lc_conversation *c,
                                lci_json_src *src, lc_status *st);
 /* The same in two steps, for callers that must know before they make
  * the conversation: lci_json_fast_scan says whether the fast path takes
- * p[0..len) under cfg's limits (0: json-c, *st as above), then
- * lci_json_fast_build fills c from that scan (src->p must be p). */
+ * p[0..len) (with rec_end: a record starting there, as
+ * lci_json_scan_record) under cfg's limits (0: json-c, *st as above),
+ * then lci_json_fast_build fills c from that scan (src->p must be p). */
 int lci_json_fast_scan(lci_json *j, const lc_config *cfg, const char *p,
-                       size_t len, lc_status *st);
+                       size_t len, size_t *rec_end, lc_status *st);
 lc_status lci_json_fast_build(lci_json *j, lc_conversation *c,
                               lci_json_src *src);
-/* Index just past the JSON value at p[i] if all of it is in p[0..n) and
- * it is standard JSON nested at most max_depth - 1 levels, else
- * SIZE_MAX (json_scan.c). */
-size_t lci_json_value_end(const char *p, size_t n, size_t i, int max_depth);
 /* The same for one line of jsonl-turns (a message object with its
  * conversation key): 1 if lci_json_scan_turn takes it, with *key,
  * *keylen the text lci_json_turn_key would give (in p); then

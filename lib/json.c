@@ -1364,11 +1364,11 @@ static void fast_trim(lci_jrec *r) {
 }
 
 int lci_json_fast_scan(lci_json *j, const lc_config *cfg, const char *p,
-                       size_t len, lc_status *st) {
+                       size_t len, size_t *rec_end, lc_status *st) {
     *st = LC_OK;
     if (j->no_fast)
         return 0;
-    if (!lci_json_scan_record(&j->rec, p, len, j->depth, st) ||
+    if (!lci_json_scan_record(&j->rec, p, len, j->depth, rec_end, st) ||
         (int64_t)j->rec.nmsgs > lci_opt(cfg, LC_OPT_MAX_TURNS)) {
         j->fast_declined++; /* over max_turns: json.c words the error */
         fast_trim(&j->rec);
@@ -1400,7 +1400,8 @@ lc_status lci_json_fast_build(lci_json *j, lc_conversation *c,
 int lci_json_fast_conversation(lci_json *j, lc_conversation *c,
                                lci_json_src *src, lc_status *st) {
     *st = LC_OK;
-    if (!src->p || !lci_json_fast_scan(j, c->cfg, src->p, src->len, st))
+    if (!src->p ||
+        !lci_json_fast_scan(j, c->cfg, src->p, src->len, NULL, st))
         return 0;
     *st = lci_json_fast_build(j, c, src);
     return 1;
@@ -1409,7 +1410,7 @@ int lci_json_fast_conversation(lci_json *j, lc_conversation *c,
 int lci_json_fast_is_record(lci_json *j, const char *p, size_t len) {
     lc_status st;
     int yes = !j->no_fast && lci_json_scan_record(&j->rec, p, len, j->depth,
-                                                  &st);
+                                                  NULL, &st);
     fast_trim(&j->rec);
     return yes;
 }

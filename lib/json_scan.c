@@ -41,9 +41,9 @@
  *
  * lci_json_scan_turn takes a jsonl-turns line the same way: one message
  * whose conversation key (conversation_id, session_id, thread_id) is a
- * string without escapes or an integer. format_json.c uses
- * lci_json_value_end and lci_json_scan_record for a document's elements
- * that start and end on one line.
+ * string without escapes or an integer. format_json.c scans a
+ * document's element from its start to the end of its line, and takes
+ * it when the record ends there (rec_end: what follows is its own).
  *
  * test_json_fast compares the turns and diagnostics both paths give on
  * generated records, lines and documents, near misses included, and
@@ -626,7 +626,7 @@ static size_t messages(scan *s, size_t i) {
 }
 
 int lci_json_scan_record(lci_jrec *rec, const char *p, size_t n,
-                         int max_depth, lc_status *st) {
+                         int max_depth, size_t *rec_end, lc_status *st) {
     scan s;
     size_t i, e;
     int have_id = 0, have_msgs = 0, end = 0;
@@ -692,7 +692,13 @@ int lci_json_scan_record(lci_jrec *rec, const char *p, size_t n,
         if ((i = next_member(&s, i, &end)) == NOPE)
             return 0;
     }
-    return have_msgs && ws(p, n, i) == n;
+    if (!have_msgs)
+        return 0;
+    if (rec_end) { /* whatever follows is the caller's */
+        *rec_end = i;
+        return 1;
+    }
+    return ws(p, n, i) == n;
 }
 
 lc_status lci_json_unescape(const char *p, size_t n, lci_buf *out) {
@@ -789,7 +795,3 @@ int lci_json_scan_turn(lci_jrec *rec, const char *p, size_t n,
     return 1;
 }
 
-size_t lci_json_value_end(const char *p, size_t n, size_t i, int max_depth) {
-    int max = max_depth - 1 < SCAN_MAX_LEVEL ? max_depth - 1 : SCAN_MAX_LEVEL;
-    return max < 1 ? NOPE : skip(p, n, i, 1, max);
-}

@@ -395,6 +395,19 @@ static void scan_all(lc_config *cfg, const char *text, size_t len,
     lci_turn_free(&t, &cfg->alloc);
 }
 
+/* Generated pattern i of test_index_build_order: a first word out of 7,
+ * every fifth with a gap, the others with alternatives and an optional
+ * word. */
+static void put_gen_pattern(lci_buf *b, size_t i) {
+    if (i % 5 == 0)
+        assert_int_equal(lci_buf_printf(b, "w%zu ... z%zu\n", i % 7, i % 11),
+                         LC_OK);
+    else
+        assert_int_equal(lci_buf_printf(b, "w%zu (x%zu|y%zu) [z%zu]\n",
+                                        i % 7, i % 11, i % 13, i % 5),
+                         LC_OK);
+}
+
 /* The index is built with a slot table sized from the pattern count and
  * re-chained into a larger one once the entries are counted
  * (patterns.c, reslot_index); loaded in pieces, the same patterns get
@@ -416,12 +429,7 @@ static void test_index_build_order(void **state) {
     lci_buf_init(&text, &one->alloc);
     assert_int_equal(lci_buf_printf(&pats, "[family t]\n"), LC_OK);
     for (i = 0; i < NPAT; i++)
-        assert_int_equal(
-            lci_buf_printf(&pats,
-                           i % 5 == 0 ? "w%zu ... z%zu\n"
-                                      : "w%zu (x%zu|y%zu) [z%zu]\n",
-                           i % 7, i % 11, i % 13, i % 5),
-            LC_OK);
+        put_gen_pattern(&pats, i);
     assert_int_equal(lc_config_add_patterns(one, "t.lcp", pats.data, pats.len),
                      LC_OK);
     for (k = 0; k < PIECES; k++) {
@@ -429,12 +437,7 @@ static void test_index_build_order(void **state) {
         lci_buf_init(&piece, &one->alloc);
         assert_int_equal(lci_buf_printf(&piece, "[family t]\n"), LC_OK);
         for (i = k * (NPAT / PIECES); i < (k + 1) * (NPAT / PIECES); i++)
-            assert_int_equal(
-                lci_buf_printf(&piece,
-                               i % 5 == 0 ? "w%zu ... z%zu\n"
-                                          : "w%zu (x%zu|y%zu) [z%zu]\n",
-                               i % 7, i % 11, i % 13, i % 5),
-                LC_OK);
+            put_gen_pattern(&piece, i);
         assert_int_equal(
             lc_config_add_patterns(parts, "t.lcp", piece.data, piece.len),
             LC_OK);
