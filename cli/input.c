@@ -854,8 +854,22 @@ static lc_format file_format(const lc_config *cfg, int fd, uint64_t size) {
     uint64_t at = 0;
     char *buf;
     if (lc_config_get(cfg, LC_OPT_FORMAT, &forced) == LC_OK &&
-        forced != LC_FORMAT_AUTO)
+        forced != LC_FORMAT_AUTO) {
+        /* Parts are for records: a file that does not start with one
+         * (after blanks and a BOM) is read in one piece, so that the
+         * library sees its start (a gzipped file is one error "not
+         * text", not a syntax error for each "line" of every part). */
+        unsigned char head[256];
+        ssize_t n = pread_full(fd, (char *)head, sizeof head, 0), i = 0;
+        if (n >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF)
+            i = 3;
+        while (i < n && (head[i] == ' ' || head[i] == '\t' ||
+                         head[i] == '\n' || head[i] == '\r'))
+            i++;
+        if (i < n && head[i] != '{')
+            return LC_FORMAT_AUTO;
         return (lc_format)forced;
+    }
     if (lc_reader_new(cfg, &r) != LC_OK)
         return LC_FORMAT_AUTO;
     buf = xmalloc(CHUNK);

@@ -135,42 +135,6 @@ static void set_fail(tstate *s, lc_status st, uint64_t line, uint64_t off,
     lci_buf_free(&s->text); /* nothing more is needed */
 }
 
-/* What the first line of input that is not text is, as an error
- * message; NULL for text (see the banner). */
-static const char *not_text(const char *p, size_t len) {
-    static const struct {
-        const char *magic;
-        size_t n;
-        const char *msg;
-    } kinds[] = {
-        {"\x1f\x8b", 2, "gzip-compressed data, not text: decompress it first"},
-        {"\x28\xb5\x2f\xfd", 4,
-         "zstd-compressed data, not text: decompress it first"},
-        {"\xfd" "7zXZ\0", 6, "xz-compressed data, not text: decompress it first"},
-        {"BZh", 3, "bzip2-compressed data, not text: decompress it first"},
-        {"PK\x03\x04", 4, "a zip archive, not text: extract it first"},
-        {"\x04\x22\x4d\x18", 4,
-         "lz4-compressed data, not text: decompress it first"},
-        {"7z\xbc\xaf\x27\x1c", 6, "a 7z archive, not text: extract it first"},
-        {"\xff\xfe", 2,
-         "UTF-16 text (byte order mark FF FE): convert it to UTF-8 first"},
-        {"\xfe\xff", 2,
-         "UTF-16 text (byte order mark FE FF): convert it to UTF-8 first"},
-    };
-    size_t i;
-    for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if (len >= kinds[i].n && memcmp(p, kinds[i].magic, kinds[i].n) == 0 &&
-            /* "BZh" is also a word: bzip2 goes on with the block size
-             * and the block magic "1AY&SY" */
-            (kinds[i].magic[0] != 'B' ||
-             (len >= 10 && p[3] >= '1' && p[3] <= '9' &&
-              memcmp(p + 4, "1AY&SY", 6) == 0)))
-            return kinds[i].msg;
-    /* A NUL byte alone does not decide: a transcript with a stray NUL
-     * in its text is still read (fixtures/pathological/nul-in-text). */
-    return NULL;
-}
-
 static lc_status tr_line(void *state, lc_reader *r, const char *p,
                          size_t len, uint64_t line, uint64_t off) {
     tstate *s = state;
@@ -184,7 +148,7 @@ static lc_status tr_line(void *state, lc_reader *r, const char *p,
         return LC_OK;
     }
     if (s->nlines == 0) {
-        const char *why = not_text(p, len);
+        const char *why = lci_not_text(p, len);
         s->first_line = line;
         s->first_off = off;
         if (why) {

@@ -88,6 +88,12 @@ const lci_format_vt *lci_format_get(lc_format id);
  * next non-blank line decides, via lci_format_sniff_next(). */
 lc_format lci_format_sniff(struct lci_json *j, const char *p, size_t len,
                            int complete);
+/* What the first line of an input that is not text is, as an error
+ * message ("gzip-compressed data, not text: decompress it first"), from
+ * its magic bytes: compressed data, archives, UTF-16; NULL for anything
+ * else (text, or binary data without a known magic). Whatever the
+ * format, such an input gives this one error and nothing else. */
+const char *lci_not_text(const char *p, size_t len);
 /* Second line after an unfinished first object: jsonl / jsonl-turns if
  * it is a complete conversation record by itself, else json. */
 lc_format lci_format_sniff_next(struct lci_json *j, const char *p,

@@ -56,6 +56,8 @@ struct lc_reader {
     int bom_done;
     unsigned bom_n;      /* BOM bytes matched so far */
     int fed;
+    int mid_stream;      /* lc_reader_set_start() past offset 0 */
+    int not_text;        /* forced format, input not text: ignore the rest */
 
     /* first line held back while sniffing (unfinished JSON object) */
     lci_buf held;
@@ -231,6 +233,7 @@ lc_status lc_reader_set_start(lc_reader *r, uint64_t line, uint64_t offset) {
     /* the stream's own BOM is the one at offset 0; past it, a BOM at a
      * line start is skipped by dispatch() as in the middle of a file */
     r->bom_done = offset > 0;
+    r->mid_stream = offset > 0;
     return LC_OK;
 }
 
@@ -282,6 +285,28 @@ static lc_status choose(lc_reader *r, const char *p, size_t n, int complete) {
     return start_format(r, f);
 }
 
+/* A forced JSON format whose input starts with the magic bytes of
+ * compressed data, an archive or UTF-16 (lci_not_text): one failed
+ * conversation that says what the input is, instead of a syntax error
+ * per "line" of it (6,166 for a gzipped 2 MB JSONL file), and the rest
+ * of the input is ignored. Auto-detection sends such input to the
+ * transcript format, which does the same; a part of a file read from
+ * the middle (lc_reader_set_start) has no magic to look at. Returns 1
+ * when it took the line. */
+static int forced_not_text(lc_reader *r, const char *p, size_t n,
+                           uint64_t off, lc_status *st) {
+    const char *why;
+    if (r->forced == LC_FORMAT_AUTO || r->forced == LC_FORMAT_TRANSCRIPT ||
+        r->mid_stream || !(why = lci_not_text(p, n)))
+        return 0;
+    *st = start_format(r, r->forced);
+    if (*st == LC_OK)
+        *st = lci_reader_emit_error(r, r->lineno, off, LC_ERR_FORMAT,
+                                    r->lineno, 1, off, "%s", why);
+    r->not_text = 1;
+    return 1;
+}
+
 /* Replay the held first line into the chosen format. */
 static lc_status release_held(lc_reader *r) {
     lc_status st;
@@ -295,6 +320,8 @@ static lc_status release_held(lc_reader *r) {
 static lc_status dispatch(lc_reader *r, const char *p, size_t n) {
     lc_status st;
     uint64_t off = r->line_off;
+    if (r->not_text)
+        return LC_OK;
     if (n >= 3 && memcmp(p, bom, 3) == 0) { /* files joined with cat */
         p += 3;
         n -= 3;
@@ -303,6 +330,8 @@ static lc_status dispatch(lc_reader *r, const char *p, size_t n) {
     if (!r->vt) {
         if (is_blank(p, n))
             return LC_OK;
+        if (forced_not_text(r, p, n, off, &st))
+            return st;
         if (r->holding) {
             st = start_format(r, lci_format_sniff_next(r->json, p, n));
             if (st == LC_OK)
@@ -336,7 +365,9 @@ static lc_status start_skipping(lc_reader *r, const char *p, size_t n) {
     if (!r->vt) {
         const char *s = r->pending.len ? r->pending.data : p;
         size_t sn = r->pending.len ? r->pending.len : n;
-        if ((st = choose(r, s, sn, 0)) != LC_OK)
+        if (!forced_not_text(r, s, sn, r->line_off, &st))
+            st = choose(r, s, sn, 0);
+        if (st != LC_OK)
             return st;
     }
     r->skipping = 1;
@@ -348,8 +379,9 @@ static lc_status start_skipping(lc_reader *r, const char *p, size_t n) {
 static lc_status end_line(lc_reader *r) {
     lc_status st = LC_OK;
     if (r->skipping) {
-        st = r->vt->overlong(r->fstate, r, r->lineno, r->line_off,
-                             r->skip_len);
+        if (!r->not_text)
+            st = r->vt->overlong(r->fstate, r, r->lineno, r->line_off,
+                                 r->skip_len);
         r->skipping = 0;
     } else if (r->line_open) {
         st = dispatch(r, r->pending.data ? r->pending.data : "",
@@ -490,7 +522,7 @@ lc_status lc_reader_finish(lc_reader *r) {
             return fail(r, st);
     }
     r->finished = 1;
-    if (r->vt && (st = r->vt->finish(r->fstate, r)) != LC_OK)
+    if (r->vt && !r->not_text && (st = r->vt->finish(r->fstate, r)) != LC_OK)
         return fail(r, st);
     return LC_OK;
 }

@@ -14,12 +14,15 @@ must not lose or repeat a line either. Generated files add lines longer
 than a part's buffer (4 MiB: read twice in 64 KiB pieces, line ends
 counted across pieces: a CRLF split between two pieces, a lone CR), with
 max_line_bytes below and above their length, in parts of 64 KiB, 1 MiB
-and the default size.
+and the default size. A gzipped JSONL file read with --input-format jsonl
+(forced: no detection) must give one error, "gzip-compressed data, not
+text", whatever the parts, not a syntax error per "line" of each part.
 
 Usage: parts.py --loopcheck PATH --source DIR   (TAP output)
 """
 
 import argparse
+import gzip
 import json
 import os
 import shutil
@@ -70,7 +73,7 @@ def main():
                     or name.endswith(".md")):
                 continue
             cases.append((path, ["check", "--format", "json",
-                                 "--fail-on", "none", path], SIZES))
+                                 "--fail-on", "none", path], SIZES, None))
             if name.endswith(".jsonl") and d != "jsonl-turns":
                 jsonl.append(path)
     tmp = tempfile.mkdtemp(prefix="lc-parts-")
@@ -94,16 +97,43 @@ def main():
         for opts in ([], ["--set", "max_line_bytes=1048576"]):
             cases.append(("generated " + name + " " + " ".join(opts),
                           ["check", "--format", "json", "--fail-on", "none"]
-                          + opts + [path], BIG_SIZES))
+                          + opts + [path], BIG_SIZES, None))
     cases.append(("all jsonl files, one run",
                   ["check", "--format", "text", "--fail-on", "any"] + jsonl,
-                  SIZES))
+                  SIZES, None))
     cases.append(("turns over the jsonl files",
-                  ["turns", "--format", "json"] + jsonl, SIZES))
+                  ["turns", "--format", "json"] + jsonl, SIZES, None))
+    gz = os.path.join(tmp, "all.jsonl.gz")
+    with open(gz, "wb") as out:
+        with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as z:
+            for path in jsonl:
+                with open(path, "rb") as f:
+                    z.write(f.read())
+
+    def one_gzip_error(stdout):
+        lines = [json.loads(x) for x in stdout.splitlines() if x.strip()]
+        convs = [x for x in lines if x.get("type") == "conversation"]
+        summ = [x for x in lines if x.get("type") == "summary"]
+        if (len(convs) != 1 or not summ or summ[0].get("read") != 1 or
+                not convs[0].get("error", {}).get("message", "")
+                .startswith("gzip-compressed data, not text")):
+            return ("want one conversation, the error 'gzip-compressed "
+                    "data, not text'; got %d conversations, first %r"
+                    % (len(convs), convs[:1]))
+        return None
+    cases.append(("gzipped jsonl, --input-format jsonl",
+                  ["check", "--format", "json", "--fail-on", "none",
+                   "--input-format", "jsonl", gz], SIZES + [None],
+                  one_gzip_error))
+
     def results():
-        for label, args, sizes in cases:
+        for label, args, sizes, check in cases:
             want = run(o.loopcheck, args, 1, None)
             problems = []
+            if check:
+                why = check(want[1].decode("utf-8", "replace"))
+                if why:
+                    problems.append("-j 1: " + why)
             for size in sizes:
                 got = run(o.loopcheck, args, 2, size)
                 for what, a, b in (("exit status", want[0], got[0]),

@@ -741,8 +741,10 @@ static void test_empty_and_blank(void **state) {
 }
 
 /* Input that is not text is named by its first bytes (one failed
- * conversation, LC_ERR_FORMAT at 1:1), whatever follows; text that only
- * looks like a magic number stays text. */
+ * conversation, LC_ERR_FORMAT at 1:1), whatever follows and whatever
+ * the format (auto-detected or forced: a forced JSON format used to give
+ * a syntax error per "line" of a gzipped file); text that only looks
+ * like a magic number stays text. */
 static void test_not_text(void **state) {
     static const struct {
         const char *head;
@@ -762,13 +764,15 @@ static void test_not_text(void **state) {
     static const char tail[] = "\nUser: hi\nBot: hello\nUser: ok\n";
     static const char word[] = "BZh is what the file starts with.\n"
                                "User: hi\nBot: hello\nUser: ok\nBot: bye\n";
-    static const lc_format fmts[] = {LC_FORMAT_AUTO, LC_FORMAT_TRANSCRIPT};
+    static const lc_format fmts[] = {LC_FORMAT_AUTO, LC_FORMAT_TRANSCRIPT,
+                                     LC_FORMAT_JSONL_CONV,
+                                     LC_FORMAT_JSONL_TURN, LC_FORMAT_JSON};
     lc_config *cfg;
-    lc_conversation *c[2];
+    lc_conversation *c[4];
     char buf[128];
     size_t i, f;
     (void)state;
-    for (f = 0; f < 2; f++) {
+    for (f = 0; f < sizeof fmts / sizeof fmts[0]; f++) {
         assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
         assert_int_equal(lc_config_set(cfg, LC_OPT_FORMAT, fmts[f]), LC_OK);
         for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -776,7 +780,7 @@ static void test_not_text(void **state) {
             memcpy(buf, cases[i].head, cases[i].n);
             memcpy(buf + cases[i].n, tail, sizeof tail - 1);
             assert_int_equal(
-                read_all(cfg, buf, cases[i].n + sizeof tail - 1, c, 2), 1);
+                read_all(cfg, buf, cases[i].n + sizeof tail - 1, c, 4), 1);
             assert_int_equal(lc_conversation_status(c[0]), LC_ERR_FORMAT);
             assert_int_equal(lc_conversation_turn_count(c[0]), 0);
             e = lc_conversation_diag(c[0], 0);
@@ -787,12 +791,64 @@ static void test_not_text(void **state) {
                 fail_msg("case %zu: %s", i, e->message);
             lc_conversation_free(c[0]);
         }
-        assert_int_equal(read_all(cfg, word, sizeof word - 1, c, 2), 1);
-        assert_int_equal(lc_conversation_status(c[0]), LC_OK);
-        assert_int_equal(lc_conversation_turn_count(c[0]), 4);
-        lc_conversation_free(c[0]);
+        if (fmts[f] == LC_FORMAT_AUTO || fmts[f] == LC_FORMAT_TRANSCRIPT) {
+            assert_int_equal(read_all(cfg, word, sizeof word - 1, c, 4), 1);
+            assert_int_equal(lc_conversation_status(c[0]), LC_OK);
+            assert_int_equal(lc_conversation_turn_count(c[0]), 4);
+            lc_conversation_free(c[0]);
+        }
         lc_config_free(cfg);
     }
+}
+
+/* The same for a first line longer than max_line_bytes; and a reader
+ * that starts in the middle of a file (a part of it, read on its own)
+ * has no magic bytes to go by: its lines are records as usual. */
+static void test_not_text_forced_edges(void **state) {
+    static const char rec[] =
+        "\n{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}\n";
+    char gz[1100 + sizeof rec];
+    lc_config *cfg;
+    lc_conversation *c[4];
+    lc_reader *r;
+    const lc_error *e;
+    size_t n = 0;
+    (void)state;
+    /* a first "line" of 1,100 bytes: longer than max_line_bytes = 1024 */
+    memset(gz, 'x', 1100);
+    memcpy(gz, "\x1f\x8b\x08\x00", 4);
+    memcpy(gz + 1100, rec, sizeof rec);
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_config_set(cfg, LC_OPT_FORMAT, LC_FORMAT_JSONL_CONV),
+                     LC_OK);
+    assert_int_equal(lc_config_set(cfg, LC_OPT_MAX_LINE_BYTES, 1024), LC_OK);
+    assert_int_equal(read_all(cfg, gz, sizeof gz - 1, c, 4), 1);
+    assert_int_equal(lc_conversation_status(c[0]), LC_ERR_FORMAT);
+    e = lc_conversation_diag(c[0], 0);
+    assert_non_null(e);
+    assert_int_equal(e->line, 1);
+    assert_string_equal(e->message,
+                        "gzip-compressed data, not text: decompress it first");
+    lc_conversation_free(c[0]);
+    lc_config_free(cfg);
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_config_set(cfg, LC_OPT_FORMAT, LC_FORMAT_JSONL_CONV),
+                     LC_OK);
+    assert_int_equal(lc_reader_new(cfg, &r), LC_OK);
+    assert_int_equal(lc_reader_set_start(r, 7, 100), LC_OK);
+    assert_int_equal(lc_reader_feed(r, gz, sizeof gz - 1), LC_OK);
+    assert_int_equal(lc_reader_finish(r), LC_OK);
+    while (n < 4 && lc_reader_next(r, &c[n]) == LC_OK)
+        n++;
+    assert_int_equal(n, 2); /* a broken record, then a good one */
+    assert_int_equal(lc_conversation_status(c[0]), LC_ERR_SYNTAX);
+    assert_int_equal(lc_conversation_line(c[0]), 7);
+    assert_int_equal(lc_conversation_status(c[1]), LC_OK);
+    assert_int_equal(lc_conversation_line(c[1]), 8);
+    lc_conversation_free(c[0]);
+    lc_conversation_free(c[1]);
+    lc_reader_free(r);
+    lc_config_free(cfg);
 }
 
 static void test_format_override(void **state) {
@@ -1268,6 +1324,7 @@ int main(void) {
         cmocka_unit_test(test_turn_limits),
         cmocka_unit_test(test_empty_and_blank),
         cmocka_unit_test(test_not_text),
+        cmocka_unit_test(test_not_text_forced_edges),
         cmocka_unit_test(test_format_override),
         cmocka_unit_test(test_reader_misuse),
         cmocka_unit_test(test_mutations),
