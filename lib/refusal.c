@@ -515,6 +515,10 @@ static void classify_rules(const lc_config *cfg, const lci_turn *t,
     const lci_token *tk;
     uint64_t mask = 0, h_but, h_however, h_though;
     float fam_best[LCI_MAX_FAMILIES];
+    /* best weight x position factor, before a soft family's discount:
+     * what names the family ("I can't give medical advice. However,
+     * here is ..." is still redirect_professional, partial) */
+    float fam_named[LCI_MAX_FAMILIES];
     int fam_rec[LCI_MAX_FAMILIES];
     float neg = 0, s1 = 0, s2 = 0, s3 = 0, score;
     int nfam, f, i, j, primary = -1, first_ref = -1;
@@ -585,6 +589,7 @@ static void classify_rules(const lc_config *cfg, const lci_turn *t,
     h_though = lci_hash(though_w, sizeof though_w - 1);
     for (f = 0; f < LCI_MAX_FAMILIES; f++) {
         fam_best[f] = 0;
+        fam_named[f] = 0;
         fam_rec[f] = -1;
     }
     for (i = 0; i < c.n; i++) {
@@ -595,6 +600,8 @@ static void classify_rules(const lc_config *cfg, const lci_turn *t,
         if (r->dead || (fl & (LCI_FAM_CANCEL | LCI_FAM_HELP)))
             continue;
         eff = (float)w * pos_factor(r, tk);
+        if (eff > fam_named[r->m.family])
+            fam_named[r->m.family] = eff;
         if ((fl & LCI_FAM_SOFT) && w > 0) {
             int but_clause = 0;
             uint32_t k, kend = r->sent_end;
@@ -687,13 +694,13 @@ static void classify_rules(const lc_config *cfg, const lci_turn *t,
 
     /* primary family: most specific among those with real evidence */
     for (f = 0; f < nfam; f++) {
-        if (fam_rec[f] < 0 || fam_best[f] < 20.0f)
+        if (fam_rec[f] < 0 || fam_best[f] <= 0 || fam_named[f] < 20.0f)
             continue;
         if (primary < 0 ||
             lci_family_specificity(p, f) > lci_family_specificity(p, primary) ||
             (lci_family_specificity(p, f) ==
                  lci_family_specificity(p, primary) &&
-             fam_best[f] > fam_best[primary]))
+             fam_named[f] > fam_named[primary]))
             primary = f;
     }
     if (primary < 0) {

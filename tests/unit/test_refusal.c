@@ -527,12 +527,17 @@ static void test_fixture_onset(void **state) {
 
 static void test_fixture_partial(void **state) {
     const lc_finding *f;
+    const char *family = NULL;
     (void)state;
     check_file("refusal/partial.jsonl");
     assert_int_equal(g_nconv, 2);
-    f = find(&g_conv[0], LC_KIND_REFUSAL, 0, NULL);
+    f = find(&g_conv[0], LC_KIND_REFUSAL, 0, &family);
     assert_non_null(f);
     assert_true(f->partial);
+    /* "I can't provide medical advice ... However, here is ...": the help
+     * after it discounts the soft family's score, not its name */
+    assert_non_null(family);
+    assert_string_equal(family, "redirect_professional");
     f = find(&g_conv[1], LC_KIND_REFUSAL, 0, NULL);
     assert_non_null(f);
     assert_false(f->partial);
