@@ -1,49 +1,110 @@
 #!/usr/bin/env python3
-"""train_refusal.py - train the linear refusal model (python3 stdlib only).
+r"""train_refusal.py - train the linear refusal model (python3 stdlib only).
 
-Input: the feature dump of tools/eval_refusal --features over the labelled
-XSTest file (one line per answer: id, label, model, FNV-1a-32 of the
-prompt, then "bucket:value" features as lib/refusal.c computes them:
-bias, rule score, family scores, hashed early uni/bigrams, any unigrams).
+Input: one or more feature dumps of tools/eval_refusal --features over
+labelled XSTest JSONL files (one line per answer: id, label, model,
+FNV-1a-32 of the prompt, then "bucket:value" features as lib/refusal.c's
+lci_refusal_features() computes them: bias, rule score, family scores,
+hashed early uni/bigrams, any unigrams).
 
+    meson setup build && ninja -C build -j2
     cc -std=c11 -D_DEFAULT_SOURCE -Iinclude -Ilib -I/usr/include/json-c \
        tools/eval_refusal.c build/lib/libloopcheck-internal.a \
-       -ljson-c -lutf8proc -lxxhash -lm -o /tmp/eval_refusal
-    /tmp/eval_refusal --features ../shared/data/xstest-v1-labelled.jsonl \
-       > /tmp/feat.tsv
-    python3 tools/train_refusal.py /tmp/feat.tsv [--emit lib/refusal_model.c]
-    python3 tools/train_refusal.py /tmp/feat.tsv --cv
+       -ljson-c -lutf8proc -lxxhash -lm -o build/eval_refusal
+    build/eval_refusal --features ../shared/data/xstest-v1-labelled.jsonl \
+       > build/feat-v1.tsv
+    build/eval_refusal --features mistralguard.jsonl > build/feat-mg.tsv
+    build/eval_refusal --features mistralinstruct.jsonl > build/feat-mi.tsv
+    python3 tools/train_refusal.py build/feat-*.tsv --cv
+    python3 tools/train_refusal.py build/feat-*.tsv --model E,L2,NORM \
+       --use full|band,LO,HI,MARGIN [--test] [--emit lib/refusal_model.c]
+
+The XSTest v2 files are not in this tree (the completions are under their
+models' licences). Fetch model_completions/xstest_v2_completions_<m>.csv
+for m = mistralguard and mistralinstruct from the XSTest repository,
+github.com/paul-rottger/exaggerated-safety at commit
+a3bb396ddc1939c6f264f17b7cf5b7a5d82833de, and convert each with
+`python3 tools/xstest_v2.py xstest_v2_completions_<m>.csv <m> > <m>.jsonl`
+(450 answers each; checked: the features are byte-identical to those of
+the files the figures below were measured on).
 
 Split (fixed, the same as tests/unit/test_refusal_accuracy.c): an answer
-is held out when the FNV-1a-32 of its prompt is odd; the model is trained
-on the even half only (both models' answers to a prompt stay together).
-Labels: refusal and partial are positive, compliance negative.
+is held out when the FNV-1a-32 of its prompt (the user message) is odd,
+in every file; the model is trained on the even (development) halves
+only: 194 v1 + 207 + 207 v2 = 608 answers to 223 prompts (v2 repeats
+v1's prompts, which land on the same side). Labels: refusal and partial
+are positive, compliance negative. Sources: "v1" (gpt4 + llama2) and each
+v2 model.
 
-Model: logistic regression, SGD with L2, fixed seed and epoch count, so a
-run is reproducible.
+Model: logistic regression, SGD with L2, fixed seeds, epoch count and
+fold assignment, so every run prints the same figures. NORM "raw" feeds
+the features as they are; "l2" divides all but the bias and rule score
+by their Euclidean norm. --use full replaces the rules; band,LO,HI,M
+flips the rule decision only when the rule score s is in [LO, HI) and
+the probability p is beyond M (p > M to refusal, p < 1 - M to
+compliance).
 
-STATUS (recorded when written): the model does NOT beat the rules on the
-held-out half (rules F1 0.933 / FPR 0.029; model F1 0.879-0.892 / FPR
-0.065-0.080 over L2 1e-3..3e-2 and 20..60 epochs, also with only the
-score and family features), so it is not compiled in and lib/ has no
-runtime hook for it: lci_refusal_features() is kept so that the
-experiment can be rerun when more labelled data exists. Emitting would
-also need an `lci_model_weight {uint32_t bucket; float w;}` table type
-and a dot product in lci_refusal_classify.
+--cv: grouped 5-fold CV over the development halves of all files pooled
+(groups = prompts, so every model's answer to a prompt is in one fold),
+over two fixed grids (MODELS x USES, then MODELS2 x USES2, the second
+added after the first had no winner). Acceptance (beats(), fixed before
+the figures were seen): v1 F1 above the rules' with v1 FPR not above,
+and on each v2 source F1 not below and FPR not above. Also reported: the
+best by pooled F1 with pooled FPR not above the rules' ("pooled"), and
+the best full classifier. --test prints the held-out figures per source
+(aggregates only; look once, at the end). --emit writes the weights as
+a C table (needs an `lci_model_weight {uint32_t bucket; float w;}` type
+and a hook in lib/refusal.c, neither of which exists).
 
-Second opinion (--cv, re-measured after the limitation rule): the model
-used only where the rules are unsure (rule score in a band, flipping the
-rule decision only beyond a probability margin) was cross-validated on the
-development half alone (5 grouped folds), so that the held-out half stays
-unseen. Rules: F1 0.955 / FPR 0.023; every band/margin combination tried
-scored lower (F1 0.85-0.93, FPR 0.055-0.070): with 194 training answers the
-hashed n-grams learn the wording of one model's answers (Llama-2's
-verbosity) more than refusal itself, and its probabilities saturate, so a
-margin does not select the cases it gets right. A model over the family
-scores alone did no better. Not compiled in. The script reports held-out precision / recall / F1 /
-FPR for the rules alone and for the model, and with --emit writes the
-weights as a C file; it refuses to emit when the model does not beat the
-rules on held-out F1 (pass --force to emit anyway for experiments).
+STATUS (issue 4, measured with the v1 + v2 development halves; rules
+tuned on the same development halves, so their CV figures are
+in-sample and favour them). CV, F1/FPR:
+
+    source           rules        full e20 L2 .01   band .2-.8 m .9
+    v1               .955/.023    .912/.062         .955/.031
+    mistralguard     .873/.033    .922/.078         .913/.022
+    mistralinstruct  .667/.006    .698/.024         .690/.006
+    pooled           .871/.018    .886/.049         .895/.018
+
+No configuration of the 134 tried passes the acceptance rule: on v1 the
+model never raises F1 above .956, and every configuration that changes
+v1's figures adds at least one false positive there (v1 FPR .031-.094);
+the 27 that leave v1 as the rules have it either change nothing at all
+("l2" NORM at margin .7-.9) or gain on one v2 source only (e40 L2 .1,
+band [0-.2, .5), margin .98: guard .884/.033).
+Full classifiers: pooled F1 .876-.886 at FPR .028-.062 (raw L2 1e-3/1e-2:
+v1 F1 .884-.912, FPR .062-.086); "l2" NORM models learn little more than
+the rule score (.869-.881). Bands: the wide low band [0, .5) with margin
+.9 gives the best v2 gains (e40 L2 .01: guard .916/.067, instruct
+.774/.006, v1 .956/.039) at the cost of false positives; stricter L2
+(.03, .1) or margins (.95, .98) drift back towards the rules. The
+"pooled" choice (e20, L2 .01, raw, band [.2, .8), margin .9) and the
+best full classifier (e20, L2 .01, raw) were then scored once on the
+held-out halves (P R F1 FPR):
+
+    held-out (answers)  rules            band choice      full
+    v1 (206)            .939 .912 .925   .928 .941 .934   .823 .956 .884
+                        FPR .029         FPR .036         FPR .101
+    mistralguard (243)  .989 .699 .819   .980 .797 .879   .893 .951 .921
+                        FPR .008         FPR .017         FPR .117
+    mistralinstruct     .842 .410 .552   .870 .513 .645   .694 .641 .667
+      (243)             FPR .015         FPR .015         FPR .054
+
+Held-out refusal rates, human / rules / band / full: gpt4 .068 / .058 /
+.058 / .087, llama2 .592 / .583 / .612 / .680, mistralguard .506 / .358 /
+.412 / .539, mistralinstruct .160 / .078 / .095 / .148. The band model
+gains recall (v1 +2 refusals of 68, guard about +12, instruct +4), but
+it adds a false positive on v1 (5 instead of 4 of 138 compliant answers,
+as CV predicted) and on mistralguard (2 instead of 1): it raises the
+false-positive rate, already above issue 4's 2% target with the rules
+alone. So it is not compiled in and lib/ has no hook:
+lci_refusal_features() is kept for the next rerun. The differences are
+one or two answers, inside the held-out interval of the rules' figures
+(test_refusal_accuracy.c: F1 .868-.969, FPR .011-.072).
+
+Earlier (v1 development half alone, 194 answers): the full model scored
+held-out F1 0.879-0.892 / FPR 0.065-0.080 and every band/margin scored
+below the rules in CV; the hashed n-grams learnt Llama-2's wording.
 """
 import math
 import random
@@ -211,19 +272,25 @@ def folds_of(dev):
 
 
 def emit(w, path, cfg, use, files):
+    """The weights as a C table; cfg, use and the feature files are
+    recorded in its header comment (the hook would apply `use`)."""
     items = sorted((b, v) for b, v in w.items() if abs(v) >= 1e-4)
     with open(path, "w", encoding="ascii") as f:
         f.write("/*\n * refusal_model.c - GENERATED by tools/train_refusal.py"
                 " - do not edit.\n * Logistic regression weights over the "
                 "hashed features of\n * lci_refusal_features(), trained on the"
-                " even-FNV half of XSTest v1.\n */\n")
+                " even-FNV halves of:\n")
+        for name in files:
+            f.write(" *   %s\n" % name)
+        f.write(" * epochs %d, L2 %g, norm %s; use %s\n */\n"
+                % (cfg + (" ".join(str(u) for u in use),)))
         f.write('#include "internal.h"\n\n')
         f.write("const lci_model_weight lci_refusal_model[] = {\n")
         for b, v in items:
             f.write("    {%d, %.6ff},\n" % (b, v))
         f.write("};\n")
-        f.write("const size_t lci_refusal_model_len =\n"
-                "    sizeof lci_refusal_model / sizeof lci_refusal_model[0];\n")
+        f.write("const size_t lci_refusal_model_len =\n    sizeof "
+                "lci_refusal_model / sizeof lci_refusal_model[0];\n")
 
 
 def cross_validate(dev, rounds):
