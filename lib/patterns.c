@@ -19,14 +19,15 @@
  * Compilation: every pattern becomes a small program for a backtracking
  * token VM (TOK, SPLIT, JMP, GAP, SET guard, anchors, MATCH). The words a
  * pattern can start with, and for each the words that can follow it, are
- * computed from the program; every (first word, 6 bits of the second
- * word's hash, pattern) triple goes into one chained hash table ("any
- * second word" when a gap or the end follows). A scan is a single pass
- * over the turn's tokens with two table probes per token, whatever the
- * number of patterns, and a pattern is only run where its first two
- * words can match; a 4 KiB bit filter of the first words lets most
- * tokens skip both probes, and an 8 KiB one of the (first word, bit,
- * bits 6..11 of the second word) keys most of the remaining probes. Groups of LCI_SET_MIN or more
+ * computed from the program; every (first word, 12 bits of the second
+ * word's hash, pattern) triple goes into one hash table ("any second
+ * word" when a gap or the end follows), as runs of entries per key. A
+ * scan is a single pass over the turn's tokens with two table probes per
+ * token, whatever the number of patterns, and a pattern is only run
+ * where its first two words can match; a 4 KiB bit filter of the first
+ * words lets most tokens skip both probes, and an 8 KiB one of the
+ * (first word, 12 bits of the second word) keys most of the remaining
+ * probes. Groups of LCI_SET_MIN or more
  * alternatives start with a SET guard (binary search over their first
  * words). Matching from one
  * start position is bounded by LCI_STEP_BUDGET VM steps; a 64-bit filter
@@ -95,30 +96,66 @@ typedef struct fam_t {
     unsigned flags;  /* LCI_FAM_* */
 } fam_t;
 
+/* Second-word key of the index: the low LCI_KEY_BITS bits of the
+ * second word's hash, or LCI_KEY_ANY (followed by anything, or by
+ * nothing: a gap or the end follows the first word). */
+#define LCI_KEY_BITS 12
+#define LCI_KEY_ANY (1u << LCI_KEY_BITS)
+
 /*
- * Index entry: pattern `pat` may start with the word `hash` followed by a
- * word whose hash has low 6 bits `bit` (bit 64: followed by anything, or
- * by nothing). Keyed by (hash, bit), so a token is looked up twice, with
- * the next token's bit and with 64, and a pattern is only tried when its
- * first two words can match.
+ * The index maps (first word's hash, second-word key) to a run of
+ * entries, one per pattern whose first two words can be these, in
+ * descending pattern order: the order the matcher tries them in (that of
+ * the chained table this replaces, where an entry went to the head of
+ * its slot's chain). A scan probes it twice per candidate token, with
+ * the next token's key and with LCI_KEY_ANY.
+ *
+ * Why this layout (cachegrind, 10 MB corpus, built-ins + 1,000 user
+ * patterns): the chained table (a 4-byte slot array, then 48-byte
+ * entries keyed by the first word and six bits of the second) visited
+ * 113K entries for 74K whose key matched, of which 31K passed the test
+ * of bits 6..11 of the second word; with 3,864 entries (185 KB) the
+ * visits missed L1 127K times. Keying by twelve bits, a pattern gets an
+ * entry per distinct (first word, twelve bits of a second word) it can
+ * start with (not per six-bit value), a probe reads one 16-byte key slot
+ * (open addressing, no chains), and only the entries of its own key are
+ * visited, 32 bytes each, two to a cache line.
  */
-typedef struct entry {
-    uint64_t hash;
+typedef struct islot {
+    uint64_t hash; /* first word */
+    uint32_t key;  /* second-word key + 1; 0: empty slot */
+    uint32_t run;  /* index of the key's first entry in ents */
+} islot;
+
+typedef struct ient {
     uint64_t mask3; /* bit (h & 63) per possible third word; ~0 any */
     /* the same for bits 6..11 of the hash (h >> 6 & 63): with only the
      * low six bits, one of 64 words after a common first word ("the")
      * passed for a pattern with one possible second word */
-    uint64_t mask2b, mask3b;
+    uint64_t mask3b;
+    /* bits 6..11 of the possible second words, tested in LCI_KEY_ANY
+     * runs only (~0 unless the first word was followed by all 64 low
+     * six-bit values; the other runs' key holds these bits) */
+    uint64_t mask2b;
     uint32_t pat;
-    uint32_t next; /* index+1 of the next entry with the same slot, 0 end */
-    uint32_t bit;
-} entry;
+    uint8_t family; /* pats[pat].family: no read of pats before the VM */
+    uint8_t last;   /* 1 on the last entry of a run */
+    uint16_t unused;
+} ient;
+
+/* An entry as index_pattern makes them, before they are grouped. */
+typedef struct raw_ent {
+    uint64_t hash, mask3, mask3b, mask2b;
+    uint32_t pat, key;
+} raw_ent;
 
 typedef struct first_word_t {
     uint64_t hash;
     uint64_t mask;  /* bit (h & 63) per possible second word; ~0 any */
     uint64_t mask3; /* bit (h & 63) per possible third word; ~0 any */
-    uint64_t mask2b, mask3b; /* the same with bits 6..11 (entry) */
+    uint64_t mask2b, mask3b; /* the same with bits 6..11 (ient) */
+    /* bit (h & 4095) per possible second word (when mask is not ~0) */
+    uint64_t keys2[LCI_KEY_ANY / 64];
 } first_word_t;
 
 struct lci_patterns {
@@ -130,17 +167,20 @@ struct lci_patterns {
     size_t ninsns, capinsns;
     uint64_t *sets; /* OP_SET hash arrays, each sorted */
     size_t nsets, capsets;
-    entry *entries;
-    size_t nentries, capentries;
+    ient *ents;      /* runs of entries (64-byte aligned in ents_mem) */
+    void *ents_mem;
+    size_t nents;
+    islot *slots;    /* size nslots, a power of two, at most half full */
+    size_t nslots;
     first_word_t *fw; /* scratch for index_pattern */
     size_t nfw, capfw;
-    uint32_t *slots; /* index+1 into entries, 0 empty; size nslots */
-    size_t nslots;
+    raw_ent *raw;     /* scratch for rebuild_index */
+    size_t nraw, capraw;
     /* bit (hash >> LCI_FW_SHIFT) set for every indexed first word (a
      * superset while an index is being rebuilt): most tokens start no
      * pattern, and one L1-resident bit test skips both of their probes */
     uint64_t fwbits[(1u << LCI_FW_BITS) / 64];
-    /* likewise one bit per pair_key() of every index entry (its low
+    /* likewise one bit per pair_key() of every index key (its low
      * bits: independent of the first-word filter's) */
     uint64_t pairbits[(1u << LCI_PAIR_BITS) / 64];
     char **origins; /* owned source names */
@@ -254,12 +294,12 @@ static void refresh_info(struct lci_patterns *p) {
 /* Index                                                                */
 /* ------------------------------------------------------------------ */
 
-/* Key of the pair filter: probe 1 (bit 64) is keyed by the first word
- * alone; probe 0 by the first word and twelve bits of the second one
- * (the six of `bit`, then bits 6..11), so a common first word ("the")
- * gets past it only before the second words its patterns can have. */
-static uint32_t pair_key(uint32_t bit, uint64_t h2) {
-    return bit == 64 ? 64 : 65 + bit + 64 * (uint32_t)(h2 >> 6 & 63);
+/* Key of the pair filter: probe 1 (LCI_KEY_ANY) is keyed by the first
+ * word alone; probe 0 by the first word and twelve bits of the second
+ * one, so a common first word ("the") gets past it only before the
+ * second words its patterns can have. */
+static uint32_t pair_key(uint32_t key) {
+    return key == LCI_KEY_ANY ? 64 : 65 + key;
 }
 
 static uint32_t pair_of(uint64_t h, uint32_t bit) {
@@ -267,8 +307,8 @@ static uint32_t pair_of(uint64_t h, uint32_t bit) {
                       ((1u << LCI_PAIR_BITS) - 1));
 }
 
-static size_t slot_of(uint64_t h, uint32_t bit, size_t nslots) {
-    h ^= UINT64_C(0x9E3779B97F4A7C15) * (bit + 1);
+static size_t slot_of(uint64_t h, uint32_t key, size_t nslots) {
+    h ^= UINT64_C(0x9E3779B97F4A7C15) * (key + 1);
     h ^= h >> 29;
     h *= UINT64_C(0xbf58476d1ce4e5b9);
     return (size_t)((h ^ (h >> 32)) & (nslots - 1));
@@ -324,6 +364,44 @@ static mask2 next_mask(const struct lci_patterns *p, uint32_t pc,
 }
 
 /*
+ * The words that can follow the instruction before pc, as next_mask
+ * walks them, into set: bit (hash & 4095) per word (the index's
+ * second-word keys). Returns 1, leaving set partial, where next_mask
+ * gives ~0 (a gap, a match, too deep).
+ */
+static int next_words(const struct lci_patterns *p, uint32_t pc, int depth,
+                      uint64_t *set) {
+    for (;;) {
+        const insn *in = &p->insns[pc];
+        if (depth > 64)
+            return 1;
+        switch (in->op) {
+        case OP_TOK:
+            set[(in->hash & (LCI_KEY_ANY - 1)) / 64] |= (uint64_t)1
+                                                       << (in->hash & 63);
+            return 0;
+        case OP_SPLIT:
+            if (next_words(p, in->x, depth + 1, set))
+                return 1;
+            pc = in->y;
+            break;
+        case OP_JMP:
+            pc = in->x;
+            break;
+        case OP_SENT:
+        case OP_TURN:
+        case OP_SET:
+            pc++;
+            break;
+        case OP_FAIL:
+            return 0;
+        default: /* OP_GAP, OP_MATCH */
+            return 1;
+        }
+    }
+}
+
+/*
  * Mask of the words that can come two tokens after the instruction
  * before pc: for every word reachable from pc (the second word of a
  * pattern when pc follows its first word), the words that can follow
@@ -364,48 +442,41 @@ static mask2 next2_mask(const struct lci_patterns *p, uint32_t pc,
     }
 }
 
-static lc_status insert_entry(struct lci_patterns *p, const lci_alloc *a,
-                              const first_word_t *fw, uint32_t bit,
-                              uint32_t pi) {
+/* Add the entry of pattern pi for first word fw and second-word key
+ * `key` (in pattern order; rebuild_index groups them), and its bits in
+ * the filters. */
+static lc_status add_raw(struct lci_patterns *p, const lci_alloc *a,
+                         const first_word_t *fw, uint32_t key, uint32_t pi) {
     uint64_t h = fw->hash;
+    uint32_t k2 = pair_of(h, pair_key(key));
+    raw_ent *r;
     lc_status st;
-    size_t k;
-    st = lci_grow(a, (void **)&p->entries, sizeof(entry), &p->capentries,
-                  p->nentries + 1);
+    /* entries are numbered in 32 bits (islot.run) */
+    if (p->nraw >= UINT32_MAX)
+        return LC_ERR_NOMEM;
+    st = lci_grow(a, (void **)&p->raw, sizeof *p->raw, &p->capraw,
+                  p->nraw + 1);
     if (st != LC_OK)
         return st;
-    k = slot_of(h, bit, p->nslots);
     p->fwbits[(h >> LCI_FW_SHIFT) / 64] |= (uint64_t)1
                                            << ((h >> LCI_FW_SHIFT) % 64);
-    if (bit == 64) {
-        uint32_t k2 = pair_of(h, pair_key(64, 0));
-        p->pairbits[k2 / 64] |= (uint64_t)1 << (k2 % 64);
-    } else {
-        uint64_t left = fw->mask2b; /* its set bits, lowest first */
-        for (; left; left &= left - 1) {
-            uint32_t c = lci_ctz64(left);
-            uint32_t k2 = pair_of(h, pair_key(bit, (uint64_t)c << 6));
-            p->pairbits[k2 / 64] |= (uint64_t)1 << (k2 % 64);
-        }
-    }
-    p->entries[p->nentries].hash = h;
-    p->entries[p->nentries].pat = pi;
-    p->entries[p->nentries].bit = bit;
-    /* supersets of the possible second and third words, whichever key
-     * (bit 64 too: its masks are ~0 unless all 64 low bits occur) */
-    p->entries[p->nentries].mask3 = fw->mask3;
-    p->entries[p->nentries].mask2b = fw->mask2b;
-    p->entries[p->nentries].mask3b = fw->mask3b;
-    p->entries[p->nentries].next = p->slots[k];
-    p->nentries++;
-    p->slots[k] = (uint32_t)p->nentries;
+    p->pairbits[k2 / 64] |= (uint64_t)1 << (k2 % 64);
+    r = &p->raw[p->nraw++];
+    r->hash = h;
+    r->key = key;
+    r->pat = pi;
+    /* supersets of the possible second and third words (LCI_KEY_ANY
+     * too: its masks are ~0 unless all 64 low bits occur) */
+    r->mask3 = fw->mask3;
+    r->mask2b = fw->mask2b;
+    r->mask3b = fw->mask3b;
     return LC_OK;
 }
 
 /* Record a possible first word (merging masks per word). */
 static lc_status add_first(struct lci_patterns *p, const lci_alloc *a,
                            const first_word_t *w) {
-    size_t i;
+    size_t i, k;
     lc_status st;
     for (i = 0; i < p->nfw; i++)
         if (p->fw[i].hash == w->hash) {
@@ -413,6 +484,8 @@ static lc_status add_first(struct lci_patterns *p, const lci_alloc *a,
             p->fw[i].mask3 |= w->mask3;
             p->fw[i].mask2b |= w->mask2b;
             p->fw[i].mask3b |= w->mask3b;
+            for (k = 0; k < LCI_KEY_ANY / 64; k++)
+                p->fw[i].keys2[k] |= w->keys2[k];
             return LC_OK;
         }
     st = lci_grow(a, (void **)&p->fw, sizeof *p->fw, &p->capfw, p->nfw + 1);
@@ -439,12 +512,22 @@ static lc_status index_pattern(struct lci_patterns *p, const lci_alloc *a,
         switch (in->op) {
         case OP_TOK: {
             first_word_t w;
-            mask2 m2 = next_mask(p, pc + 1, 0), m3 = next2_mask(p, pc + 1, 0);
+            mask2 m3 = next2_mask(p, pc + 1, 0);
+            size_t k;
             (void)pi;
+            memset(w.keys2, 0, sizeof w.keys2);
             w.hash = in->hash;
-            w.mask = m2.lo;
+            w.mask = w.mask2b = 0;
+            /* next_mask's two masks, from the set of keys */
+            if (next_words(p, pc + 1, 0, w.keys2)) {
+                w.mask = w.mask2b = ~(uint64_t)0;
+            } else {
+                for (k = 0; k < LCI_KEY_ANY / 64; k++) {
+                    w.mask |= w.keys2[k];
+                    w.mask2b |= (uint64_t)(w.keys2[k] != 0) << k;
+                }
+            }
             w.mask3 = m3.lo;
-            w.mask2b = m2.hi;
             w.mask3b = m3.hi;
             return add_first(p, a, &w);
         }
@@ -472,70 +555,133 @@ static lc_status index_pattern(struct lci_patterns *p, const lci_alloc *a,
     }
 }
 
-/* A larger slot table for the entries built (load factor <= 1/2 again).
- * The entries, the filters and the entries' order do not depend on the
- * table's size, so they are chained into it again in the order they were
- * made, each at the head of its slot: every chain comes out as a
- * rebuild with this size from the start would make it (and is walked in
- * the same order by the scan), without running index_pattern again -
- * which was most of the cost of compiling the built-in library. */
-static lc_status reslot_index(struct lci_patterns *p, const lci_alloc *a) {
-    size_t want = 64, i;
-    uint32_t *s;
-    while (want < p->npats * 4 || want < p->nentries * 2)
-        want *= 2;
-    if (!(s = lci_calloc(a, want, sizeof *s)))
-        return LC_ERR_NOMEM;
-    for (i = 0; i < p->nentries; i++) {
-        size_t k = slot_of(p->entries[i].hash, p->entries[i].bit, want);
-        p->entries[i].next = s[k];
-        s[k] = (uint32_t)i + 1;
-    }
-    lci_free(a, p->slots);
-    p->slots = s;
-    p->nslots = want;
-    return LC_OK;
+/* Slot of key (hash, key) in slots[0..n): its own, or the empty one
+ * where it would go (n is a power of two, the table never full). */
+static islot *find_slot(islot *slots, size_t n, uint64_t hash,
+                        uint32_t key) {
+    size_t k = slot_of(hash, key, n);
+    while (slots[k].key && (slots[k].hash != hash || slots[k].key != key + 1))
+        k = (k + 1) & (n - 1);
+    return &slots[k];
 }
 
+static size_t table_size(size_t nkeys) {
+    size_t n = 16;
+    while (n < nkeys * 2) /* load factor <= 1/2 */
+        n *= 2;
+    return n;
+}
+
+/*
+ * Build the index from scratch: every pattern's entries in pattern order
+ * (index_pattern), then grouped by key into runs that hold them in
+ * reverse (the matcher's order), with a key table sized from the number
+ * of distinct keys. The filters are rebuilt in place; the tables are
+ * replaced only when the new ones are complete.
+ */
 static lc_status rebuild_index(struct lci_patterns *p, const lci_alloc *a) {
-    size_t want = 64, i;
-    lc_status st;
-    /* load factor <= 1/2 over entries (a pattern has one entry per
-     * possible first word, so entries outnumber patterns) */
-    while (want < p->npats * 4 || want < p->nentries * 2)
-        want *= 2;
-    if (want != p->nslots) {
-        uint32_t *s = lci_calloc(a, want, sizeof *s);
-        if (!s)
-            return LC_ERR_NOMEM;
-        lci_free(a, p->slots);
-        p->slots = s;
-        p->nslots = want;
-    } else {
-        memset(p->slots, 0, p->nslots * sizeof *p->slots);
-    }
-    p->nentries = 0;
+    size_t i, j, k, nkeys = 0, ntmp, nslots;
+    islot *tmp = NULL, *slots = NULL;
+    uint32_t *kid = NULL, *pos = NULL;
+    void *mem = NULL;
+    ient *ents;
+    lc_status st = LC_OK;
+    p->nraw = 0;
     memset(p->fwbits, 0, sizeof p->fwbits);
     memset(p->pairbits, 0, sizeof p->pairbits);
-    for (i = 0; i < p->npats; i++) {
-        size_t j;
+    for (i = 0; i < p->npats && st == LC_OK; i++) {
         p->nfw = 0;
         st = index_pattern(p, a, (uint32_t)i, p->pats[i].prog, 0);
         for (j = 0; j < p->nfw && st == LC_OK; j++) {
-            uint64_t m = p->fw[j].mask;
-            if (m == ~(uint64_t)0) {
-                st = insert_entry(p, a, &p->fw[j], 64, (uint32_t)i);
+            const first_word_t *w = &p->fw[j];
+            if (w->mask == ~(uint64_t)0) {
+                st = add_raw(p, a, w, LCI_KEY_ANY, (uint32_t)i);
                 continue;
             }
-            for (; m && st == LC_OK; m &= m - 1) /* set bits, lowest first */
-                st = insert_entry(p, a, &p->fw[j], lci_ctz64(m), (uint32_t)i);
+            for (k = 0; k < LCI_KEY_ANY / 64; k++) {
+                uint64_t m = w->keys2[k];
+                for (; m && st == LC_OK; m &= m - 1)
+                    st = add_raw(p, a, w,
+                                 (uint32_t)(k * 64 + lci_ctz64(m)),
+                                 (uint32_t)i);
+            }
         }
-        if (st != LC_OK)
-            return st;
     }
-    if (p->nentries * 2 > p->nslots)
-        return reslot_index(p, a); /* now that the count is known */
-    return LC_OK;
+    if (st != LC_OK)
+        goto out;
+    /* number the keys (tmp: every entry's key could be new) */
+    ntmp = table_size(p->nraw);
+    tmp = lci_calloc(a, ntmp, sizeof *tmp);
+    kid = lci_malloc(a, (p->nraw ? p->nraw : 1) * sizeof *kid);
+    pos = lci_calloc(a, p->nraw ? p->nraw : 1, sizeof *pos);
+    if (!tmp || !kid || !pos) {
+        st = LC_ERR_NOMEM;
+        goto out;
+    }
+    for (i = 0; i < p->nraw; i++) {
+        islot *s = find_slot(tmp, ntmp, p->raw[i].hash, p->raw[i].key);
+        if (!s->key) {
+            s->hash = p->raw[i].hash;
+            s->key = p->raw[i].key + 1;
+            s->run = (uint32_t)nkeys++;
+        }
+        kid[i] = s->run;
+        pos[s->run]++; /* count */
+    }
+    nslots = table_size(nkeys);
+    slots = lci_calloc(a, nslots, sizeof *slots);
+    /* 32-byte entries, 64-byte aligned: none straddles two lines */
+    mem = lci_malloc(a, p->nraw * sizeof *ents + 64);
+    if (!slots || !mem) {
+        st = LC_ERR_NOMEM;
+        goto out;
+    }
+    ents = (ient *)(void *)(((uintptr_t)mem + 63) & ~(uintptr_t)63);
+    for (i = 0, j = 0; i < nkeys; i++) { /* counts to run starts */
+        size_t c = pos[i];
+        pos[i] = (uint32_t)j;
+        j += c;
+    }
+    for (i = 0; i < ntmp; i++) {
+        if (tmp[i].key) {
+            islot *s = find_slot(slots, nslots, tmp[i].hash, tmp[i].key - 1);
+            *s = tmp[i];
+            s->run = pos[tmp[i].run];
+        }
+    }
+    for (i = p->nraw; i-- > 0;) { /* each run in reverse pattern order */
+        const raw_ent *r = &p->raw[i];
+        ient *e = &ents[pos[kid[i]]++];
+        e->mask3 = r->mask3;
+        e->mask3b = r->mask3b;
+        e->mask2b = r->mask2b;
+        e->pat = r->pat;
+        e->family = (uint8_t)p->pats[r->pat].family;
+        e->last = 0;
+        e->unused = 0;
+    }
+    for (i = 0; i < nkeys; i++) /* pos[i]: the end of run i now */
+        ents[pos[i] - 1].last = 1;
+    lci_free(a, p->slots);
+    lci_free(a, p->ents_mem);
+    p->slots = slots;
+    p->nslots = nslots;
+    p->ents_mem = mem;
+    p->ents = ents;
+    p->nents = p->nraw;
+    slots = NULL;
+    mem = NULL;
+out:
+    lci_free(a, tmp);
+    lci_free(a, kid);
+    lci_free(a, pos);
+    lci_free(a, slots);
+    lci_free(a, mem);
+    /* scratch: not kept between loads */
+    lci_free(a, p->raw);
+    p->raw = NULL;
+    p->nraw = p->capraw = 0;
+    return st;
 }
 
 /* ------------------------------------------------------------------ */
@@ -649,7 +795,7 @@ void lci_patterns_scan_work(const struct lci_patterns *p,
         }
         for (c = 0; c < nc; c++) {
             uint64_t h;
-            uint32_t k, probe;
+            uint32_t probe;
             i = cand[c];
             /* the tokens skipped since `next` start no pattern: both of
              * their probes would find nothing (counted as the probes
@@ -662,27 +808,31 @@ void lci_patterns_scan_work(const struct lci_patterns *p,
                  * token; probe 1: patterns that need no particular
                  * second word */
                 uint64_t h2 = toks[i + 1 < n ? i + 1 : i].hash;
-                uint32_t bit = probe ? 64 : (uint32_t)(h2 & 63), pk;
+                uint32_t key = probe ? LCI_KEY_ANY
+                                     : (uint32_t)(h2 & (LCI_KEY_ANY - 1)),
+                         pk, more;
+                const islot *sl;
+                const ient *e;
                 if (!probe && i + 1 >= n)
                     continue;
                 used++;
-                pk = pair_of(h, pair_key(bit, h2));
+                pk = pair_of(h, pair_key(key));
                 if (!((p->pairbits[pk / 64] >> (pk % 64)) & 1u))
-                    continue; /* no entry for (h, bit, h2 bits 6..11) */
-                for (k = p->slots[slot_of(h, bit, p->nslots)]; k;
-                     k = p->entries[k - 1].next) {
-                    const entry *e = &p->entries[k - 1];
+                    continue; /* no key (h, key) */
+                sl = find_slot(p->slots, p->nslots, h, key);
+                if (!sl->key)
+                    continue;
+                for (e = &p->ents[sl->run], more = 1; more; e++) {
                     const pat *q;
                     int budget;
                     int64_t end;
                     lci_pmatch m;
+                    more = !e->last;
                     used++;
-                    if (e->hash != h || e->bit != bit)
-                        continue;
                     /* second- and third-word filters (cheap; the VM would
                      * fail anyway; ~0 where the first word's patterns put
                      * no condition on that word) */
-                    if (i + 1 < n &&
+                    if (probe && i + 1 < n &&
                         !((e->mask2b >> (toks[i + 1].hash >> 6 & 63)) & 1u))
                         continue;
                     if (i + 2 < n &&
@@ -690,10 +840,10 @@ void lci_patterns_scan_work(const struct lci_patterns *p,
                            e->mask3b >> (toks[i + 2].hash >> 6 & 63)) &
                           1u))
                         continue;
-                    q = &p->pats[e->pat];
-                    if (!(families & ((uint64_t)1 << q->family)) ||
-                        (p->fam[q->family].flags & LCI_FAM_DISABLED))
+                    if (!(families & ((uint64_t)1 << e->family)) ||
+                        (p->fam[e->family].flags & LCI_FAM_DISABLED))
                         continue;
+                    q = &p->pats[e->pat];
                     if (used >= left)
                         goto out;
                     budget = left - used < LCI_STEP_BUDGET
@@ -1398,8 +1548,9 @@ void lci_patterns_free(struct lci_patterns *p, const lci_alloc *a) {
     lci_free(a, p->pats);
     lci_free(a, p->insns);
     lci_free(a, p->sets);
-    lci_free(a, p->entries);
+    lci_free(a, p->ents_mem);
     lci_free(a, p->fw);
+    lci_free(a, p->raw);
     lci_free(a, p->slots);
     lci_free(a, p);
 }

@@ -408,13 +408,13 @@ static void put_gen_pattern(lci_buf *b, size_t i) {
                          LC_OK);
 }
 
-/* The index is built with a slot table sized from the pattern count and
- * re-chained into a larger one once the entries are counted
- * (patterns.c, reslot_index); loaded in pieces, the same patterns get
- * the final size directly. Either way the scan must report the same
- * matches in the same order: generated patterns sharing a few first
- * words (long chains, "any second word" entries from gaps), scanned over
- * generated text, loaded at once and in six pieces. */
+/* The index is rebuilt after every load, its key table sized from the
+ * number of keys (patterns.c, rebuild_index): loaded in pieces, the
+ * same patterns go through tables of other sizes. Either way the scan
+ * must report the same matches in the same order: generated patterns
+ * sharing a few first words (long runs, "any second word" entries from
+ * gaps), scanned over generated text, loaded at once and in six
+ * pieces. */
 static void test_index_build_order(void **state) {
     enum { NPAT = 1500, PIECES = 6, NWORDS = 3000, MAXHITS = 60000 };
     lc_config *one, *parts;
