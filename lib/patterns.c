@@ -366,22 +366,31 @@ static mask2 next_mask(const struct lci_patterns *p, uint32_t pc,
 /*
  * The words that can follow the instruction before pc, as next_mask
  * walks them, into set: bit (hash & 4095) per word (the index's
- * second-word keys). Returns 1, leaving set partial, where next_mask
- * gives ~0 (a gap, a match, too deep).
+ * second-word keys). Only the words of set whose bit is in *used are
+ * valid (a word is cleared when first used): *used is next_mask's hi
+ * mask, and the 512-byte set is neither cleared nor walked whole per
+ * first word (that doubled the cost of indexing the built-in library).
+ * Returns 1, leaving set partial, where next_mask gives ~0 (a gap, a
+ * match, too deep).
  */
 static int next_words(const struct lci_patterns *p, uint32_t pc, int depth,
-                      uint64_t *set) {
+                      uint64_t *set, uint64_t *used) {
     for (;;) {
         const insn *in = &p->insns[pc];
         if (depth > 64)
             return 1;
         switch (in->op) {
-        case OP_TOK:
-            set[(in->hash & (LCI_KEY_ANY - 1)) / 64] |= (uint64_t)1
-                                                       << (in->hash & 63);
+        case OP_TOK: {
+            uint32_t k = (uint32_t)(in->hash >> 6 & 63);
+            if (!(*used >> k & 1)) {
+                set[k] = 0;
+                *used |= (uint64_t)1 << k;
+            }
+            set[k] |= (uint64_t)1 << (in->hash & 63);
             return 0;
+        }
         case OP_SPLIT:
-            if (next_words(p, in->x, depth + 1, set))
+            if (next_words(p, in->x, depth + 1, set, used))
                 return 1;
             pc = in->y;
             break;
@@ -476,23 +485,41 @@ static lc_status add_raw(struct lci_patterns *p, const lci_alloc *a,
 /* Record a possible first word (merging masks per word). */
 static lc_status add_first(struct lci_patterns *p, const lci_alloc *a,
                            const first_word_t *w) {
-    size_t i, k;
+    size_t i;
+    uint64_t m;
+    first_word_t *f;
     lc_status st;
     for (i = 0; i < p->nfw; i++)
         if (p->fw[i].hash == w->hash) {
-            p->fw[i].mask |= w->mask;
-            p->fw[i].mask3 |= w->mask3;
-            p->fw[i].mask2b |= w->mask2b;
-            p->fw[i].mask3b |= w->mask3b;
-            for (k = 0; k < LCI_KEY_ANY / 64; k++)
-                p->fw[i].keys2[k] |= w->keys2[k];
+            f = &p->fw[i];
+            /* keys2 is valid where mask2b has a bit, and needed only
+             * while mask is not ~0 (next_words) */
+            if (f->mask != ~(uint64_t)0 && w->mask != ~(uint64_t)0)
+                for (m = w->mask2b; m; m &= m - 1) {
+                    unsigned k = lci_ctz64(m);
+                    if (f->mask2b >> k & 1)
+                        f->keys2[k] |= w->keys2[k];
+                    else
+                        f->keys2[k] = w->keys2[k];
+                }
+            f->mask |= w->mask;
+            f->mask3 |= w->mask3;
+            f->mask2b |= w->mask2b;
+            f->mask3b |= w->mask3b;
             return LC_OK;
         }
     st = lci_grow(a, (void **)&p->fw, sizeof *p->fw, &p->capfw, p->nfw + 1);
     if (st != LC_OK)
         return st;
-    p->fw[p->nfw] = *w;
-    p->nfw++;
+    f = &p->fw[p->nfw++];
+    f->hash = w->hash;
+    f->mask = w->mask;
+    f->mask3 = w->mask3;
+    f->mask2b = w->mask2b;
+    f->mask3b = w->mask3b;
+    if (w->mask != ~(uint64_t)0)
+        for (m = w->mask2b; m; m &= m - 1)
+            f->keys2[lci_ctz64(m)] = w->keys2[lci_ctz64(m)];
     return LC_OK;
 }
 
@@ -513,19 +540,16 @@ static lc_status index_pattern(struct lci_patterns *p, const lci_alloc *a,
         case OP_TOK: {
             first_word_t w;
             mask2 m3 = next2_mask(p, pc + 1, 0);
-            size_t k;
+            uint64_t m;
             (void)pi;
-            memset(w.keys2, 0, sizeof w.keys2);
             w.hash = in->hash;
             w.mask = w.mask2b = 0;
             /* next_mask's two masks, from the set of keys */
-            if (next_words(p, pc + 1, 0, w.keys2)) {
+            if (next_words(p, pc + 1, 0, w.keys2, &w.mask2b)) {
                 w.mask = w.mask2b = ~(uint64_t)0;
             } else {
-                for (k = 0; k < LCI_KEY_ANY / 64; k++) {
-                    w.mask |= w.keys2[k];
-                    w.mask2b |= (uint64_t)(w.keys2[k] != 0) << k;
-                }
+                for (m = w.mask2b; m; m &= m - 1)
+                    w.mask |= w.keys2[lci_ctz64(m)];
             }
             w.mask3 = m3.lo;
             w.mask3b = m3.hi;
@@ -581,8 +605,9 @@ static size_t table_size(size_t nkeys) {
  */
 static lc_status rebuild_index(struct lci_patterns *p, const lci_alloc *a) {
     size_t i, j, k, nkeys = 0, ntmp, nslots;
-    islot *tmp = NULL, *slots = NULL;
-    uint32_t *kid = NULL, *pos = NULL;
+    uint64_t m2;
+    islot *keys = NULL, *slots = NULL;
+    uint32_t *tmp = NULL, *kid = NULL, *pos = NULL;
     void *mem = NULL;
     ient *ents;
     lc_status st = LC_OK;
@@ -598,9 +623,10 @@ static lc_status rebuild_index(struct lci_patterns *p, const lci_alloc *a) {
                 st = add_raw(p, a, w, LCI_KEY_ANY, (uint32_t)i);
                 continue;
             }
-            for (k = 0; k < LCI_KEY_ANY / 64; k++) {
-                uint64_t m = w->keys2[k];
-                for (; m && st == LC_OK; m &= m - 1)
+            for (m2 = w->mask2b; m2 && st == LC_OK; m2 &= m2 - 1) {
+                uint64_t m;
+                k = lci_ctz64(m2);
+                for (m = w->keys2[k]; m && st == LC_OK; m &= m - 1)
                     st = add_raw(p, a, w,
                                  (uint32_t)(k * 64 + lci_ctz64(m)),
                                  (uint32_t)i);
@@ -609,24 +635,30 @@ static lc_status rebuild_index(struct lci_patterns *p, const lci_alloc *a) {
     }
     if (st != LC_OK)
         goto out;
-    /* number the keys (tmp: every entry's key could be new) */
+    /* number the keys in order of appearance: keys[id], tmp a table of
+     * id + 1 sized as if every entry's key were new */
     ntmp = table_size(p->nraw);
     tmp = lci_calloc(a, ntmp, sizeof *tmp);
+    keys = lci_malloc(a, (p->nraw ? p->nraw : 1) * sizeof *keys);
     kid = lci_malloc(a, (p->nraw ? p->nraw : 1) * sizeof *kid);
     pos = lci_calloc(a, p->nraw ? p->nraw : 1, sizeof *pos);
-    if (!tmp || !kid || !pos) {
+    if (!tmp || !keys || !kid || !pos) {
         st = LC_ERR_NOMEM;
         goto out;
     }
     for (i = 0; i < p->nraw; i++) {
-        islot *s = find_slot(tmp, ntmp, p->raw[i].hash, p->raw[i].key);
-        if (!s->key) {
-            s->hash = p->raw[i].hash;
-            s->key = p->raw[i].key + 1;
-            s->run = (uint32_t)nkeys++;
+        const raw_ent *r = &p->raw[i];
+        k = slot_of(r->hash, r->key, ntmp);
+        while (tmp[k] && (keys[tmp[k] - 1].hash != r->hash ||
+                          keys[tmp[k] - 1].key != r->key + 1))
+            k = (k + 1) & (ntmp - 1);
+        if (!tmp[k]) {
+            keys[nkeys].hash = r->hash;
+            keys[nkeys].key = r->key + 1;
+            tmp[k] = (uint32_t)++nkeys;
         }
-        kid[i] = s->run;
-        pos[s->run]++; /* count */
+        kid[i] = tmp[k] - 1;
+        pos[tmp[k] - 1]++; /* count */
     }
     nslots = table_size(nkeys);
     slots = lci_calloc(a, nslots, sizeof *slots);
@@ -638,16 +670,13 @@ static lc_status rebuild_index(struct lci_patterns *p, const lci_alloc *a) {
     }
     ents = (ient *)(void *)(((uintptr_t)mem + 63) & ~(uintptr_t)63);
     for (i = 0, j = 0; i < nkeys; i++) { /* counts to run starts */
+        islot *s = find_slot(slots, nslots, keys[i].hash, keys[i].key - 1);
         size_t c = pos[i];
+        s->hash = keys[i].hash;
+        s->key = keys[i].key;
+        s->run = (uint32_t)j;
         pos[i] = (uint32_t)j;
         j += c;
-    }
-    for (i = 0; i < ntmp; i++) {
-        if (tmp[i].key) {
-            islot *s = find_slot(slots, nslots, tmp[i].hash, tmp[i].key - 1);
-            *s = tmp[i];
-            s->run = pos[tmp[i].run];
-        }
     }
     for (i = p->nraw; i-- > 0;) { /* each run in reverse pattern order */
         const raw_ent *r = &p->raw[i];
@@ -673,6 +702,7 @@ static lc_status rebuild_index(struct lci_patterns *p, const lci_alloc *a) {
     mem = NULL;
 out:
     lci_free(a, tmp);
+    lci_free(a, keys);
     lci_free(a, kid);
     lci_free(a, pos);
     lci_free(a, slots);
