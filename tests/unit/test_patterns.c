@@ -474,6 +474,169 @@ static void test_index_build_order(void **state) {
     lc_config_free(parts);
 }
 
+/* test_index_build_order's patterns again, with the matches worked out
+ * here without the index: pattern i matches at token t when t is its
+ * first word and its second word follows (gap patterns: its last word
+ * comes after up to five other tokens). The scan must report exactly
+ * these, and at each position in the matcher's order: the patterns
+ * keyed by their second word before those keyed "any second word" (the
+ * gap patterns), each group from the last pattern loaded to the first
+ * (patterns.c: a run holds its key's entries in descending pattern
+ * order). The runs, their ends and the probing of the key table are all
+ * on this path. */
+static void test_index_reference(void **state) {
+    enum { NPAT = 1500, NWORDS = 3000, MAXHITS = 60000 };
+    static const char pre[] = "wxyz";
+    lc_config *cfg;
+    lci_buf pats, text;
+    all_hits a;
+    unsigned char wp[NWORDS], wn[NWORDS];
+    size_t i, t, k, want = 0;
+    uint32_t x = 777;
+    (void)state;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    lci_buf_init(&pats, &cfg->alloc);
+    lci_buf_init(&text, &cfg->alloc);
+    assert_int_equal(lci_buf_printf(&pats, "[family t]\n"), LC_OK);
+    for (i = 0; i < NPAT; i++)
+        put_gen_pattern(&pats, i);
+    assert_int_equal(lc_config_add_patterns(cfg, "t.lcp", pats.data, pats.len),
+                     LC_OK);
+    for (t = 0; t < NWORDS; t++) {
+        x = x * 1103515245u + 12345u;
+        wp[t] = (unsigned char)pre[(x >> 16) % 4];
+        wn[t] = (unsigned char)((x >> 20) % 13);
+        assert_int_equal(lci_buf_printf(&text, "%c%u ", wp[t], wn[t]), LC_OK);
+    }
+    a.m = malloc(MAXHITS * sizeof *a.m);
+    assert_non_null(a.m);
+    a.max = MAXHITS;
+    scan_all(cfg, text.data, text.len, &a);
+    assert_true(a.n > 1000 && a.n <= MAXHITS);
+    for (t = 0; t < NWORDS; t++) {
+        int gap;
+        for (gap = 0; gap < 2; gap++) {
+            for (i = NPAT; i-- > 0;) {
+                int hit = 0;
+                if ((i % 5 == 0) != gap || wp[t] != 'w' || wn[t] != i % 7)
+                    continue;
+                if (gap) {
+                    for (k = t + 1; k <= t + 6 && k < NWORDS; k++)
+                        hit |= wp[k] == 'z' && wn[k] == i % 11;
+                } else if (t + 1 < NWORDS) {
+                    hit = (wp[t + 1] == 'x' && wn[t + 1] == i % 11) ||
+                          (wp[t + 1] == 'y' && wn[t + 1] == i % 13);
+                }
+                if (!hit)
+                    continue;
+                if (want >= a.n || a.m[want].tok_start != t ||
+                    a.m[want].pattern != lc_config_pattern_count(cfg) -
+                                             NPAT + i)
+                    fail_msg("match %zu: want pattern %zu at token %zu, got "
+                             "%u at %u",
+                             want, i, t,
+                             want < a.n ? a.m[want].pattern : 0,
+                             want < a.n ? a.m[want].tok_start : 0);
+                want++;
+            }
+        }
+    }
+    assert_int_equal(a.n, want);
+    free(a.m);
+    lci_buf_free(&pats);
+    lci_buf_free(&text);
+    lc_config_free(cfg);
+}
+
+/* Hash of the one token of word w (as turns and patterns hash it). */
+static uint64_t word_hash(lc_config *cfg, const char *w) {
+    lci_turn t;
+    size_t bad;
+    uint64_t h;
+    memset(&t, 0, sizeof t);
+    assert_int_equal(lci_turn_init(&t, cfg, LC_ROLE_ASSISTANT, NULL, 0, w,
+                                   strlen(w), &bad),
+                     LC_OK);
+    assert_int_equal(t.ntokens, 1);
+    h = t.tokens[0].hash;
+    lci_turn_free(&t, &cfg->alloc);
+    return h;
+}
+
+/* The index keys a pattern by its first word and only twelve bits of
+ * its second word's hash (patterns.c, LCI_KEY_BITS): second words that
+ * share them share a run, and the matcher must still tell them apart.
+ * The extreme keys (all twelve bits clear, all set: one below "any
+ * second word" stored + 1) must stay apart from "any second word".
+ * Words found by hashing k0, k1, ... (deterministic: the hash is). */
+static void test_index_key_edges(void **state) {
+    enum { SEARCH = 60000 };
+    static char w[4][16]; /* two sharing a key; key 0; key 4095 */
+    uint16_t *seen;
+    lc_config *cfg;
+    lci_buf b;
+    all_hits a;
+    lci_pmatch m[16];
+    int found = 0, lo = 0, hi = 0;
+    size_t i, n0;
+    (void)state;
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    seen = calloc(4096, sizeof *seen); /* word index + 1 per key */
+    assert_non_null(seen);
+    for (i = 0; i < SEARCH && !(found && lo && hi); i++) {
+        char k[16];
+        uint32_t key;
+        snprintf(k, sizeof k, "k%zu", i);
+        key = (uint32_t)(word_hash(cfg, k) & 4095);
+        if (!found && seen[key]) {
+            snprintf(w[0], sizeof w[0], "k%u", seen[key] - 1u);
+            snprintf(w[1], sizeof w[1], "%s", k);
+            found = 1;
+        }
+        if (!seen[key])
+            seen[key] = (uint16_t)(i + 1);
+        if (!lo && key == 0) {
+            snprintf(w[2], sizeof w[2], "%s", k);
+            lo = 1;
+        }
+        if (!hi && key == 4095) {
+            snprintf(w[3], sizeof w[3], "%s", k);
+            hi = 1;
+        }
+    }
+    free(seen);
+    assert_true(found && lo && hi);
+    lci_buf_init(&b, &cfg->alloc);
+    /* patterns 0..4 (after the built-ins): four keyed by their second
+     * word, one "any second word" */
+    assert_int_equal(lci_buf_printf(&b, "[family t]\nqq %s\nqq %s\nqq %s\n"
+                                        "qq %s\nqq ... zz\n",
+                                    w[0], w[1], w[2], w[3]),
+                     LC_OK);
+    n0 = lc_config_pattern_count(cfg);
+    assert_int_equal(lc_config_add_patterns(cfg, "t.lcp", b.data, b.len),
+                     LC_OK);
+    b.len = 0;
+    assert_int_equal(lci_buf_printf(&b, "qq %s zz qq %s zz qq %s zz qq %s zz",
+                                    w[0], w[1], w[2], w[3]),
+                     LC_OK);
+    a.m = m;
+    a.max = 16;
+    scan_all(cfg, b.data, b.len, &a);
+    /* at each "qq": its own pattern only, then the gap pattern */
+    assert_int_equal(a.n, 8);
+    for (i = 0; i < 4; i++) {
+        assert_int_equal(m[2 * i].tok_start, 3 * i);
+        assert_int_equal(m[2 * i].pattern, n0 + i);
+        assert_int_equal(m[2 * i].tok_end, 3 * i + 2);
+        assert_int_equal(m[2 * i + 1].tok_start, 3 * i);
+        assert_int_equal(m[2 * i + 1].pattern, n0 + 4);
+        assert_int_equal(m[2 * i + 1].tok_end, 3 * i + 3);
+    }
+    lci_buf_free(&b);
+    lc_config_free(cfg);
+}
+
 /* The pushback test must not allocate at all (and never through
  * anything but the config's allocator): counted here. */
 static tu_counting pb_count;
@@ -631,6 +794,8 @@ int main(void) {
         cmocka_unit_test(test_frozen_config),
         cmocka_unit_test(test_many_patterns),
         cmocka_unit_test(test_index_build_order),
+        cmocka_unit_test(test_index_reference),
+        cmocka_unit_test(test_index_key_edges),
         cmocka_unit_test(test_pushback_builtin),
         cmocka_unit_test(test_never_match),
         cmocka_unit_test(test_bom),
