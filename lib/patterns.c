@@ -125,9 +125,9 @@ typedef struct fam_t {
  * of bits 6..11 of the second word; with 3,864 entries (185 KB) the
  * visits missed L1 127K times. Keying by twelve bits, a pattern gets an
  * entry per distinct (first word, twelve bits of a second word) it can
- * start with (not per six-bit value), a probe reads one 16-byte key slot
- * (open addressing, no chains), and only the entries of its own key are
- * visited, 32 bytes each, two to a cache line.
+ * start with (not per six-bit value), a probe reads 16-byte key slots
+ * (open addressing, linear probing: no chains), and only the entries of
+ * its own key are visited, 32 bytes each, two to a cache line.
  */
 typedef struct islot {
     uint64_t hash; /* first word */
@@ -142,8 +142,9 @@ typedef struct ient {
      * passed for a pattern with one possible second word */
     uint64_t mask3b;
     /* bits 6..11 of the possible second words, tested in LCI_KEY_ANY
-     * runs only (~0 unless the first word was followed by all 64 low
-     * six-bit values; the other runs' key holds these bits) */
+     * runs only (the other runs' key holds them): ~0 where a gap or the
+     * end follows the first word, a filter where the second words are
+     * known but take all 64 values of their low six bits */
     uint64_t mask2b;
     uint32_t pat;
     uint8_t family; /* pats[pat].family: no read of pats before the VM */
@@ -612,7 +613,7 @@ static size_t table_size(size_t nkeys) {
  * replaced only when the new ones are complete.
  */
 static lc_status rebuild_index(struct lci_patterns *p, const lci_alloc *a) {
-    size_t i, j, k, nkeys = 0, ntmp, nslots;
+    size_t i, j, k, nkeys = 0, ntmp, nslots, ents_bytes;
     uint64_t m2;
     islot *keys = NULL, *slots = NULL;
     uint32_t *tmp = NULL, *kid = NULL, *pos = NULL;
@@ -643,6 +644,11 @@ static lc_status rebuild_index(struct lci_patterns *p, const lci_alloc *a) {
     }
     if (st != LC_OK)
         goto out;
+    /* the entries with room to align them: the largest block below */
+    if (!lci_mul_ok(p->nraw + 2, sizeof *ents, &ents_bytes)) {
+        st = LC_ERR_NOMEM;
+        goto out;
+    }
     /* number the keys in order of appearance: keys[id], tmp a table of
      * id + 1 sized as if every entry's key were new */
     ntmp = table_size(p->nraw);
@@ -671,7 +677,7 @@ static lc_status rebuild_index(struct lci_patterns *p, const lci_alloc *a) {
     nslots = table_size(nkeys);
     slots = lci_calloc(a, nslots, sizeof *slots);
     /* 32-byte entries, 64-byte aligned: none straddles two lines */
-    mem = lci_malloc(a, p->nraw * sizeof *ents + 64);
+    mem = lci_malloc(a, ents_bytes);
     if (!slots || !mem) {
         st = LC_ERR_NOMEM;
         goto out;
