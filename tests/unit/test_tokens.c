@@ -574,6 +574,60 @@ static void test_fast_equals_plain_random_utf8(void **state) {
     assert_int_equal(bad, 0);
 }
 
+/* The fast path hashes a mostly-ASCII turn's tokens by length class
+ * (tokens.c, hash_batch: 1-3, 4-8, 9-16 bytes and longer, 256 tokens a
+ * round) and other turns' one by one: both against the plain path, on
+ * texts that take either way (an ASCII or a non-ASCII first 256 bytes)
+ * and then hold words of every length up to 40 bytes (some with
+ * apostrophes, digits, non-ASCII letters, CJK), over 256 tokens long. */
+static void test_fast_equals_plain_hash_classes(void **state) {
+    static const char *const nonascii[] = {"\xC3\xA9", "\xD0\xB8",
+                                           "\xE4\xB8\xAD", "\xCC\x81",
+                                           "\xF0\x9F\x98\x80"};
+    static const char sep[] = " .,!?\"'-\n";
+    static char buf[16384];
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    int iter, bad = 0;
+    (void)state;
+    for (iter = 0; iter < 400; iter++) {
+        size_t n = 0, k, words;
+        int ascii_first = iter & 1;
+        if (!ascii_first) /* a non-ASCII first sample */
+            for (k = 0; k < 90; k++) {
+                memcpy(buf + n, "\xD0\xB8", 2);
+                n += 2;
+                buf[n++] = k % 3 ? 'a' : ' ';
+            }
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        words = 100 + (size_t)(x % 500);
+        for (k = 0; k < words && n + 200 < sizeof buf; k++) {
+            size_t len, j;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            len = 1 + (size_t)(x % 40);
+            for (j = 0; j < len; j++)
+                buf[n++] = (char)("abcdefghijklmnopqrstuvwxyzAB0123456789"
+                                  [(x >> (j % 50)) % 38]);
+            if (x % 7 == 0) /* an inner apostrophe */
+                buf[n - len / 2 - 1] = '\'';
+            if ((ascii_first ? k > 60 : 1) && x % 5 == 0) {
+                const char *p = nonascii[(x >> 20) % 5];
+                memcpy(buf + n, p, strlen(p));
+                n += strlen(p);
+            }
+            buf[n++] = sep[(x >> 30) % (sizeof sep - 1)];
+            if (x % 11 == 0)
+                buf[n++] = ' ';
+        }
+        bad += tokens_differ(buf, n, "hash classes");
+        bad += tokens_differ(buf + 1, n - 1, "hash classes, shifted");
+    }
+    assert_int_equal(bad, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_example_sentence),
@@ -588,6 +642,7 @@ int main(void) {
         cmocka_unit_test(test_fast_equals_plain_bytes),
         cmocka_unit_test(test_fast_equals_plain_every_cp),
         cmocka_unit_test(test_fast_equals_plain_random_utf8),
+        cmocka_unit_test(test_fast_equals_plain_hash_classes),
         cmocka_unit_test(test_token_layout),
         cmocka_unit_test(test_hash_lengths),
         cmocka_unit_test(test_long_token_split),
