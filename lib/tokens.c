@@ -638,9 +638,14 @@ enum { T_NONE, T_WORD, T_CJK };
  * NULL norm with len > 0) touches nothing.
  */
 
-/* fast: the fast path; defer: its hashes left to hash_batch. Both are
- * constants in each of the three instances below (runtime flags cost
- * the byte-wise loop registers: lang-zh took 2% more instructions). */
+/* fast: the fast path; defer: its hashes left to hash_batch. defer is
+ * a constant in both instances below (as a runtime flag it cost the
+ * byte-wise loop registers: lang-zh took 2% more instructions), fast in
+ * tokenize_ascii only. tokenize_other, for every other turn and the
+ * plain path, is the code as it was before hash_batch: with fast a
+ * constant too it took 1-2% fewer instructions on lang-ru and lang-zh,
+ * but mispredicted more branches, and lang-zh was not faster (timings
+ * within the noise of this machine either way). */
 #if defined(__GNUC__)
 __attribute__((always_inline))
 #endif
@@ -1060,18 +1065,19 @@ TOK_NOINLINE static lc_status tokenize_ascii(const lci_alloc *a,
 
 TOK_NOINLINE static lc_status tokenize_other(const lci_alloc *a,
                                              const char *norm, size_t len,
-                                             lci_token **toks, uint32_t *n) {
-    return tokenize(a, norm, len, toks, n, 1, 0);
+                                             lci_token **toks, uint32_t *n,
+                                             int fast) {
+    return tokenize(a, norm, len, toks, n, fast, 0);
 }
 
 lc_status lci_tokenize(const lci_alloc *a, const char *norm, size_t len,
                        lci_token **toks, uint32_t *n) {
     if (norm && mostly_ascii((const unsigned char *)norm, len))
         return tokenize_ascii(a, norm, len, toks, n);
-    return tokenize_other(a, norm, len, toks, n);
+    return tokenize_other(a, norm, len, toks, n, 1);
 }
 
 lc_status lci_tokenize_plain(const lci_alloc *a, const char *norm,
                              size_t len, lci_token **toks, uint32_t *n) {
-    return tokenize(a, norm, len, toks, n, 0, 0);
+    return tokenize_other(a, norm, len, toks, n, 0);
 }
