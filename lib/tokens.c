@@ -164,10 +164,11 @@ static bool mostly_ascii(const unsigned char *s, size_t len) {
 }
 
 /* XXH3 of a token that emit() hashes at once: one copy of XXH3's length
- * tests for all of emit()'s call sites. Inlined at each (as it was once
- * tokenize had constant flags), lang-zh's mispredicted branches rose
- * from 585,000 to 648,000 by callgrind's model, lang-de's from 990,000
- * to 1,067,000; through this call 593,000 and 1,007,000. */
+ * tests for all of emit()'s call sites (as the compiler chose before
+ * tokenize had constant flags). Inlined at each, lang-zh's mispredicted
+ * branches rose from 585,000 to 648,000 by callgrind's model, lang-de's
+ * from 990,000 to 1,067,000; through this call (and tokenize_other)
+ * 588,000 and 995,000. */
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
