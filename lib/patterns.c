@@ -334,72 +334,23 @@ typedef struct mask2 {
 static const mask2 mask2_any = {~(uint64_t)0, ~(uint64_t)0};
 
 /*
- * Mask of the words that can follow the instruction before pc: one bit
- * per word reachable without consuming a token. A gap, a match or
- * anything unexpected gives ~0 (no filter).
+ * Every word that can follow the instruction before pc, reachable
+ * without consuming a token, handed to tok(ctx, hash). Returns 1 when
+ * anything can follow (a gap, a match, or deeper than 64 splits): the
+ * words handed over so far are then no filter.
  */
-static mask2 next_mask(const struct lci_patterns *p, uint32_t pc,
-                       int depth) {
-    mask2 m = {0, 0}, r;
-    for (;;) {
-        const insn *in = &p->insns[pc];
-        if (depth > 64)
-            return mask2_any;
-        switch (in->op) {
-        case OP_TOK:
-            m.lo |= (uint64_t)1 << (in->hash & 63);
-            m.hi |= (uint64_t)1 << (in->hash >> 6 & 63);
-            return m;
-        case OP_SPLIT:
-            r = next_mask(p, in->x, depth + 1);
-            m.lo |= r.lo;
-            m.hi |= r.hi;
-            pc = in->y;
-            break;
-        case OP_JMP:
-            pc = in->x;
-            break;
-        case OP_SENT:
-        case OP_TURN:
-        case OP_SET:
-            pc++;
-            break;
-        case OP_FAIL:
-            return m;
-        default: /* OP_GAP, OP_MATCH */
-            return mask2_any;
-        }
-    }
-}
-
-/*
- * The words that can follow the instruction before pc, as next_mask
- * walks them, into set: bit (hash & 4095) per word (the index's
- * second-word keys). Only the words of set whose bit is in *used are
- * valid (a word is cleared when first used): *used is next_mask's hi
- * mask, and the 512-byte set is neither cleared nor walked whole per
- * first word (that doubled the cost of indexing the built-in library).
- * Returns 1, leaving set partial, where next_mask gives ~0 (a gap, a
- * match, too deep).
- */
-static int next_words(const struct lci_patterns *p, uint32_t pc, int depth,
-                      uint64_t *set, uint64_t *used) {
+static int walk_next(const struct lci_patterns *p, uint32_t pc, int depth,
+                     void (*tok)(void *ctx, uint64_t hash), void *ctx) {
     for (;;) {
         const insn *in = &p->insns[pc];
         if (depth > 64)
             return 1;
         switch (in->op) {
-        case OP_TOK: {
-            uint32_t k = (uint32_t)(in->hash >> 6 & 63);
-            if (!(*used >> k & 1)) {
-                set[k] = 0;
-                *used |= (uint64_t)1 << k;
-            }
-            set[k] |= (uint64_t)1 << (in->hash & 63);
+        case OP_TOK:
+            tok(ctx, in->hash);
             return 0;
-        }
         case OP_SPLIT:
-            if (next_words(p, in->x, depth + 1, set, used))
+            if (walk_next(p, in->x, depth + 1, tok, ctx))
                 return 1;
             pc = in->y;
             break;
@@ -417,6 +368,52 @@ static int next_words(const struct lci_patterns *p, uint32_t pc, int depth,
             return 1;
         }
     }
+}
+
+static void add_to_mask2(void *ctx, uint64_t hash) {
+    mask2 *m = ctx;
+    m->lo |= (uint64_t)1 << (hash & 63);
+    m->hi |= (uint64_t)1 << (hash >> 6 & 63);
+}
+
+/* Mask of the words that can follow the instruction before pc; ~0 (no
+ * filter) where anything can. */
+static mask2 next_mask(const struct lci_patterns *p, uint32_t pc,
+                       int depth) {
+    mask2 m = {0, 0};
+    return walk_next(p, pc, depth, add_to_mask2, &m) ? mask2_any : m;
+}
+
+typedef struct word_set {
+    uint64_t *set, *used;
+} word_set;
+
+static void add_to_set(void *ctx, uint64_t hash) {
+    word_set *w = ctx;
+    uint32_t k = (uint32_t)(hash >> 6 & 63);
+    if (!(*w->used >> k & 1)) {
+        w->set[k] = 0;
+        *w->used |= (uint64_t)1 << k;
+    }
+    w->set[k] |= (uint64_t)1 << (hash & 63);
+}
+
+/*
+ * The words that can follow the instruction before pc, as next_mask
+ * walks them, into set: bit (hash & 4095) per word (the index's
+ * second-word keys). Only the words of set whose bit is in *used are
+ * valid (a word is cleared when first used): *used is next_mask's hi
+ * mask, and the 512-byte set is neither cleared nor walked whole per
+ * first word (that doubled the cost of indexing the built-in library).
+ * Returns 1, leaving set partial, where next_mask gives ~0 (a gap, a
+ * match, too deep).
+ */
+static int next_words(const struct lci_patterns *p, uint32_t pc, int depth,
+                      uint64_t *set, uint64_t *used) {
+    word_set w;
+    w.set = set;
+    w.used = used;
+    return walk_next(p, pc, depth, add_to_set, &w);
 }
 
 /*
