@@ -50,8 +50,10 @@
 #define LCI_STEP_BUDGET 4096 /* VM steps per (pattern, start position) */
 /* Work budget of one scan: index probes + entries visited + VM steps,
  * at most this many per token plus a base allowance (so short turns are
- * never cut). Ordinary text needs a few per token (measured: 2-4 on
- * the XSTest answers, at most ~30 in a short refusal-dense turn); only
+ * never cut). Ordinary text needs a few per token (measured with the
+ * chained index, which also counted entries of other keys in a slot's
+ * chain: 2-4 on the XSTest answers, at most ~30 in a short
+ * refusal-dense turn; the keyed runs visit fewer); only
  * adversarial repetition of pattern prefixes exhausts it, and then the
  * rest of the turn is not scanned: classification stays linear-time. */
 #define LCI_SCAN_WORK_PER_TOKEN 24
