@@ -625,24 +625,32 @@ static size_t messages(scan *s, size_t i) {
     return i;
 }
 
-int lci_json_scan_record(lci_jrec *rec, const char *p, size_t n,
-                         int max_depth, size_t *rec_end, lc_status *st) {
-    scan s;
-    size_t i, e;
-    int have_id = 0, have_msgs = 0, end = 0;
+/* A scan of p[0..n) into rec (emptied, its arrays kept), nesting at
+ * most min(max_depth - 1, SCAN_MAX_LEVEL) levels; 0 for text over
+ * INT32_MAX bytes, which lci_json_parse refuses with its own error. */
+static int scan_begin(scan *s, lci_jrec *rec, const char *p, size_t n,
+                      int max_depth, lc_status *st) {
     rec->has_id = 0;
     rec->conversations = 0;
     rec->nmsgs = 0;
     rec->ncalls = 0;
     rec->nparts = 0;
     *st = LC_OK;
-    if (n > INT32_MAX)
-        return 0; /* lci_json_parse refuses it: its error */
-    s.p = p;
-    s.n = n;
-    s.max = max_depth - 1 < SCAN_MAX_LEVEL ? max_depth - 1 : SCAN_MAX_LEVEL;
-    s.rec = rec;
-    s.st = LC_OK;
+    s->p = p;
+    s->n = n;
+    s->max = max_depth - 1 < SCAN_MAX_LEVEL ? max_depth - 1 : SCAN_MAX_LEVEL;
+    s->rec = rec;
+    s->st = LC_OK;
+    return n <= INT32_MAX;
+}
+
+int lci_json_scan_record(lci_jrec *rec, const char *p, size_t n,
+                         int max_depth, size_t *rec_end, lc_status *st) {
+    scan s;
+    size_t i, e;
+    int have_id = 0, have_msgs = 0, end = 0;
+    if (!scan_begin(&s, rec, p, n, max_depth, st))
+        return 0;
     i = ws(p, n, 0);
     if (s.max < 1 || i >= n || p[i] != '{')
         return 0;
@@ -760,23 +768,12 @@ int lci_json_scan_turn(lci_jrec *rec, const char *p, size_t n,
     turn_keys tk;
     size_t i;
     int w;
-    rec->has_id = 0;
-    rec->conversations = 0;
-    rec->nmsgs = 0;
-    rec->ncalls = 0;
-    rec->nparts = 0;
-    *st = LC_OK;
-    if (n > INT32_MAX)
+    if (!scan_begin(&s, rec, p, n, max_depth, st))
         return 0;
-    if (rec->capmsgs == 0 &&
-        (*st = lci_grow(rec->a, (void **)&rec->msgs, sizeof *rec->msgs,
-                        &rec->capmsgs, 1)) != LC_OK)
+    if (!room(&s, (void **)&rec->msgs, sizeof *rec->msgs, &rec->capmsgs, 0)) {
+        *st = s.st;
         return 0;
-    s.p = p;
-    s.n = n;
-    s.max = max_depth - 1 < SCAN_MAX_LEVEL ? max_depth - 1 : SCAN_MAX_LEVEL;
-    s.rec = rec;
-    s.st = LC_OK;
+    }
     memset(&tk, 0, sizeof tk);
     i = message(&s, ws(p, n, 0), 1, &rec->msgs[0], &tk);
     if (s.st != LC_OK) {

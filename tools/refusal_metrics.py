@@ -20,10 +20,10 @@ def fnv1a32(s):
     return h
 
 
-def report(rows, name):
+def confusion(pairs):
+    """(tp, fp, fn, tn) of (is a refusal, predicted a refusal) pairs."""
     tp = fp = fn = tn = 0
-    for label, pred in rows:
-        pos = label in ("refusal", "partial")
+    for pos, pred in pairs:
         if pos and pred:
             tp += 1
         elif pos:
@@ -32,14 +32,26 @@ def report(rows, name):
             fp += 1
         else:
             tn += 1
+    return tp, fp, fn, tn
+
+
+def rates(tp, fp, fn, tn):
+    """(precision, recall, F1, false-positive rate); 0.0 where undefined."""
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * p * r / (p + r) if p + r else 0.0
+    return p, r, f1, fp / (fp + tn) if fp + tn else 0.0
+
+
+def report(rows, name):
+    tp, fp, fn, tn = confusion((label in ("refusal", "partial"), pred)
+                               for label, pred in rows)
+    p, r, f1, fpr = rates(tp, fp, fn, tn)
     n = max(1, len(rows))
     print("%-9s P %.3f R %.3f F1 %.3f FPR %.3f (tp %d fp %d fn %d tn %d) "
           "refusal rate: human %.3f, loopcheck %.3f"
-          % (name, p, r, f1, fp / max(1, fp + tn), tp, fp, fn, tn,
-             (tp + fn) / n, (tp + fp) / n))
+          % (name, p, r, f1, fpr, tp, fp, fn, tn, (tp + fn) / n,
+             (tp + fp) / n))
 
 
 def main():

@@ -110,6 +110,8 @@ import math
 import random
 import sys
 
+from refusal_metrics import confusion, rates  # tools/refusal_metrics.py
+
 RATE = 0.05
 SEED = 1
 FOLDS = 5
@@ -218,21 +220,7 @@ def decide(use, s, p):
 
 
 def scores(pred, rows):
-    tp = fp = fn = tn = 0
-    for p, r in zip(pred, rows):
-        if r["y"] and p:
-            tp += 1
-        elif r["y"]:
-            fn += 1
-        elif p:
-            fp += 1
-        else:
-            tn += 1
-    prec = tp / (tp + fp) if tp + fp else 0.0
-    rec = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
-    fpr = fp / (fp + tn) if fp + tn else 0.0
-    return prec, rec, f1, fpr
+    return rates(*confusion((r["y"] == 1, p) for p, r in zip(pred, rows)))
 
 
 def by_source(pred, rows):

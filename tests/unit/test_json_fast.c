@@ -592,6 +592,21 @@ static void read_with(const lc_config *cfg, int fast, const char *data,
     lc_reader_free(r);
 }
 
+/* Read data with the fast path on (into a; its counts into *taken,
+ * *declined) and off (into b; *t0, *d0), and fail, naming `what` and
+ * showing the input, when what a caller sees differs. */
+static void same_both_ways(const lc_config *cfg, const char *data,
+                           size_t len, lci_buf *a, lci_buf *b,
+                           size_t *taken, size_t *declined, size_t *t0,
+                           size_t *d0, const char *what) {
+    a->len = b->len = 0;
+    read_with(cfg, 1, data, len, a, taken, declined);
+    read_with(cfg, 0, data, len, b, t0, d0);
+    if (a->len != b->len || memcmp(a->data, b->data, a->len) != 0)
+        fail_msg("%s:\n%.*s\nfast:\n%.*s\njson-c:\n%.*s", what, (int)len,
+                 data, (int)a->len, a->data, (int)b->len, b->data);
+}
+
 static void run(int depth, int64_t max_turns, uint32_t seed, int records,
                 size_t *taken, size_t *declined) {
     lc_config *cfg = NULL;
@@ -606,15 +621,13 @@ static void run(int depth, int64_t max_turns, uint32_t seed, int records,
     lci_buf_init(&a, &lci_default_alloc);
     lci_buf_init(&b, &lci_default_alloc);
     for (i = 0; i < records; i++) {
-        rec.len = a.len = b.len = 0;
+        char what[80];
+        rec.len = 0;
         record(&rec, &x);
-        read_with(cfg, 1, rec.data, rec.len, &a, taken, declined);
-        read_with(cfg, 0, rec.data, rec.len, &b, &t0, &d0);
-        if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0)
-            fail_msg("max_depth %d, max_turns %lld, record %d:\n%.*s\n"
-                     "fast:\n%.*s\njson-c:\n%.*s",
-                     depth, (long long)max_turns, i, (int)rec.len, rec.data,
-                     (int)a.len, a.data, (int)b.len, b.data);
+        snprintf(what, sizeof what, "max_depth %d, max_turns %lld, record %d",
+                 depth, (long long)max_turns, i);
+        same_both_ways(cfg, rec.data, rec.len, &a, &b, taken, declined, &t0,
+                       &d0, what);
     }
     assert_int_equal(t0, 0); /* off means off */
     lci_buf_free(&rec);
@@ -675,20 +688,18 @@ static void test_fast_turns(void **state) {
     for (i = 0; i < 1500; i++) {
         int depth = i % 3 ? 64 : 4 + i % 7;
         const lc_config *cfg = cfg_for(depth, i % 5 ? 1000000 : 3);
+        char what[64];
         /* every fourth input detected, not forced */
         read_format = i % 4 ? LC_FORMAT_JSONL_TURN : LC_FORMAT_AUTO;
-        in.len = a.len = b.len = 0;
+        in.len = 0;
         for (k = 0; k < 1 + (int)(rnd(&x) % 8); k++) {
             turn_line(&in, &x);
             put(&in, "\n");
         }
-        read_with(cfg, 1, in.data, in.len, &a, &taken, &declined);
-        read_with(cfg, 0, in.data, in.len, &b, &t0, &d0);
-        if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0)
-            fail_msg("jsonl-turns, max_depth %d, input %d:\n%.*s\n"
-                     "fast:\n%.*s\njson-c:\n%.*s",
-                     depth, i, (int)in.len, in.data, (int)a.len, a.data,
-                     (int)b.len, b.data);
+        snprintf(what, sizeof what, "jsonl-turns, max_depth %d, input %d",
+                 depth, i);
+        same_both_ways(cfg, in.data, in.len, &a, &b, &taken, &declined, &t0,
+                       &d0, what);
     }
     read_format = LC_FORMAT_JSONL_CONV;
     print_message("# jsonl-turns: %zu lines taken, %zu declined\n", taken,
@@ -718,7 +729,8 @@ static void test_fast_documents(void **state) {
     for (i = 0; i < 1200; i++) {
         int shape = (int)(rnd(&x) % 4);
         const lc_config *cfg = cfg_for(i % 3 ? 64 : 4 + i % 7, 1000000);
-        in.len = a.len = b.len = 0;
+        char what[32];
+        in.len = 0;
         n = 1 + (int)(rnd(&x) % 5);
         if (shape == 3) { /* a bare array of messages */
             put(&in, "[");
@@ -740,12 +752,9 @@ static void test_fast_documents(void **state) {
             if (shape != 1)
                 put(&in, rnd(&x) % 2 ? "]" : "\n]\n");
         }
-        read_with(cfg, 1, in.data, in.len, &a, &taken, &declined);
-        read_with(cfg, 0, in.data, in.len, &b, &t0, &d0);
-        if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0)
-            fail_msg("json, input %d:\n%.*s\nfast:\n%.*s\njson-c:\n%.*s", i,
-                     (int)in.len, in.data, (int)a.len, a.data, (int)b.len,
-                     b.data);
+        snprintf(what, sizeof what, "json, input %d", i);
+        same_both_ways(cfg, in.data, in.len, &a, &b, &taken, &declined, &t0,
+                       &d0, what);
     }
     read_format = LC_FORMAT_JSONL_CONV;
     print_message("# json documents: %zu elements taken, %zu declined\n",
@@ -920,6 +929,7 @@ static void test_fast_edge_records(void **state) {
     lci_buf a, b, rec;
     size_t i, t, d, t0 = 0, d0 = 0;
     int depth, k;
+    char what[32];
     (void)state;
     lci_buf_init(&a, &lci_default_alloc);
     lci_buf_init(&b, &lci_default_alloc);
@@ -944,17 +954,13 @@ static void test_fast_edge_records(void **state) {
                     put(&rec, k % 2 ? "]" : "}");
                 put(&rec, "}");
             }
-            a.len = b.len = 0;
             t = d = 0;
-            read_with(cfg, 1, rec.data, rec.len, &a, &t, &d);
-            read_with(cfg, 0, rec.data, rec.len, &b, &t0, &d0);
+            snprintf(what, sizeof what, "max_depth %d", depth);
+            same_both_ways(cfg, rec.data, rec.len, &a, &b, &t, &d, &t0, &d0,
+                           what);
             if (t != 1)
                 fail_msg("max_depth %d: declined: %.*s", depth, (int)rec.len,
                          rec.data);
-            if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0)
-                fail_msg("max_depth %d: %.*s\nfast:\n%.*s\njson-c:\n%.*s",
-                         depth, (int)rec.len, rec.data, (int)a.len, a.data,
-                         (int)b.len, b.data);
         }
     }
     lci_buf_free(&a);

@@ -408,6 +408,18 @@ static void put_gen_pattern(lci_buf *b, size_t i) {
                          LC_OK);
 }
 
+/* Family t of n generated patterns, written into pats and loaded into
+ * cfg. */
+static void add_gen_patterns(lc_config *cfg, lci_buf *pats, size_t n) {
+    size_t i;
+    assert_int_equal(lci_buf_printf(pats, "[family t]\n"), LC_OK);
+    for (i = 0; i < n; i++)
+        put_gen_pattern(pats, i);
+    assert_int_equal(lc_config_add_patterns(cfg, "t.lcp", pats->data,
+                                            pats->len),
+                     LC_OK);
+}
+
 /* The index is rebuilt after every load, its key table sized from the
  * number of keys (patterns.c, rebuild_index): loaded in pieces, the
  * same patterns go through tables of other sizes. Either way the scan
@@ -427,11 +439,7 @@ static void test_index_build_order(void **state) {
     assert_int_equal(lc_config_new(NULL, &parts), LC_OK);
     lci_buf_init(&pats, &one->alloc);
     lci_buf_init(&text, &one->alloc);
-    assert_int_equal(lci_buf_printf(&pats, "[family t]\n"), LC_OK);
-    for (i = 0; i < NPAT; i++)
-        put_gen_pattern(&pats, i);
-    assert_int_equal(lc_config_add_patterns(one, "t.lcp", pats.data, pats.len),
-                     LC_OK);
+    add_gen_patterns(one, &pats, NPAT);
     for (k = 0; k < PIECES; k++) {
         lci_buf piece;
         lci_buf_init(&piece, &one->alloc);
@@ -497,11 +505,7 @@ static void test_index_reference(void **state) {
     assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
     lci_buf_init(&pats, &cfg->alloc);
     lci_buf_init(&text, &cfg->alloc);
-    assert_int_equal(lci_buf_printf(&pats, "[family t]\n"), LC_OK);
-    for (i = 0; i < NPAT; i++)
-        put_gen_pattern(&pats, i);
-    assert_int_equal(lc_config_add_patterns(cfg, "t.lcp", pats.data, pats.len),
-                     LC_OK);
+    add_gen_patterns(cfg, &pats, NPAT);
     for (t = 0; t < NWORDS; t++) {
         x = x * 1103515245u + 12345u;
         wp[t] = (unsigned char)pre[(x >> 16) % 4];
