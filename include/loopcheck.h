@@ -502,7 +502,13 @@ LC_API lc_status lc_reader_set_source(lc_reader *reader, const char *name,
 /**
  * Read this reader's input as `format` whatever LC_OPT_FORMAT says
  * (LC_FORMAT_AUTO: sniff it). Call before feeding. LC_ERR_INVALID_ARG
- * for an unknown format, LC_ERR_STATE once fed. @since 0.1
+ * for an unknown format, LC_ERR_STATE once fed. Whatever the format,
+ * input that starts with the magic bytes of compressed data, an archive
+ * or UTF-16 is one failed conversation, LC_ERR_FORMAT at column 1 of its
+ * first non-blank line, whose message names it ("gzip-compressed data,
+ * not text: decompress it first"), and the rest of it is not read (a
+ * reader started past offset 0 by lc_reader_set_start() reads its lines
+ * as records). @since 0.1
  */
 LC_API lc_status lc_reader_set_format(lc_reader *reader, lc_format format);
 /**
