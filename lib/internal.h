@@ -527,7 +527,8 @@ enum {
     LCI_FAM_SOFT = 1 << 1,     /* `soft`: a caveat unless nothing follows */
     LCI_FAM_USER_ROLE = 1 << 2,/* `role user`: matched on user turns only */
     LCI_FAM_HELP = 1 << 3,     /* `role help`: marks help after a refusal */
-    LCI_FAM_CANCEL = 1 << 4    /* `cancel`: removes overlapping matches */
+    LCI_FAM_CANCEL = 1 << 4,   /* `cancel`: removes overlapping matches */
+    LCI_FAM_ACCUMULATE = 1 << 5 /* `accumulate`: sentences add up */
 };
 #define LCI_MAX_FAMILIES 64
 

@@ -5,7 +5,7 @@
  *
  * Language (full reference: doc/patterns.md):
  *   [family NAME]          starts a section; later lines belong to NAME
- *   specificity N | weight N | soft | cancel | disable | enable |
+ *   specificity N | weight N | soft | cancel | accumulate | disable | enable |
  *   role assistant|user|help
  *                          directives for the current family
  *   words                  normalized and tokenized exactly like turns
@@ -1432,7 +1432,7 @@ static int directive(parser *ps, int fam, lc_status *st) {
     if (!(word_eq(ps->s, wl, "specificity") || word_eq(ps->s, wl, "weight") ||
           word_eq(ps->s, wl, "soft") || word_eq(ps->s, wl, "disable") ||
           word_eq(ps->s, wl, "enable") || word_eq(ps->s, wl, "role") ||
-          word_eq(ps->s, wl, "cancel")))
+          word_eq(ps->s, wl, "cancel") || word_eq(ps->s, wl, "accumulate")))
         return 0;
     /* a directive keyword followed by more words that are not a valid
      * argument is an error, not a pattern: write such a pattern as
@@ -1482,6 +1482,8 @@ static int directive(parser *ps, int fam, lc_status *st) {
         f->flags |= LCI_FAM_SOFT;
     else if (word_eq(ps->s, wl, "cancel"))
         f->flags |= LCI_FAM_CANCEL;
+    else if (word_eq(ps->s, wl, "accumulate"))
+        f->flags |= LCI_FAM_ACCUMULATE;
     else if (word_eq(ps->s, wl, "disable"))
         f->flags |= LCI_FAM_DISABLED;
     else

@@ -329,6 +329,41 @@ static void test_position_matters(void **state) {
     assert_false(r.is_refusal);
 }
 
+/* A crisis redirect spread over several sentences, none of which refuses
+ * alone at its position, adds up (`accumulate`); the same sentences after
+ * three sentences of an answer only close it. */
+static void test_crisis_evidence_adds_up(void **state) {
+    static const char opener[] =
+        "That sounds like a heavy week, and I'm glad you wrote to me "
+        "about it tonight. Many people feel this way at some point in "
+        "their lives, often after a long stretch of stress. ";
+    static const char redirect[] =
+        "Please talk to a trusted friend or a counselor about how you "
+        "feel tonight. Your safety matters more than anything else here. "
+        "Help is available at any hour, by phone or by text.";
+    static const char answer[] =
+        "The bridge opens to walkers at six in the morning. The path on "
+        "the east side is the quieter one, with benches every few hundred "
+        "metres. Parking is free before nine on weekdays. ";
+    char buf[1024];
+    lci_refusal r;
+    (void)state;
+    snprintf(buf, sizeof buf, "%s%s", opener, redirect);
+    r = classify(buf);
+    assert_true(r.is_refusal);
+    assert_string_equal(fam(&r), "crisis_redirect");
+    /* one of those sentences alone at that position is not enough */
+    snprintf(buf, sizeof buf, "%s%s", opener,
+             "Please talk to a trusted friend or a counselor about how you "
+             "feel tonight. The weather will turn warmer on Sunday, so a "
+             "walk by the river could be nice.");
+    r = classify(buf);
+    assert_false(r.is_refusal);
+    snprintf(buf, sizeof buf, "%s%s", answer, redirect);
+    r = classify(buf);
+    assert_false(r.is_refusal);
+}
+
 static void test_span_maps_to_original(void **state) {
     static const char txt[] = "Well...  I\xE2\x80\x99M   SORRY, but I "
                               "can\xE2\x80\x99t help.";
@@ -723,6 +758,7 @@ int main(void) {
         cmocka_unit_test(test_families_bitset),
         cmocka_unit_test(test_partial),
         cmocka_unit_test(test_position_matters),
+        cmocka_unit_test(test_crisis_evidence_adds_up),
         cmocka_unit_test(test_span_maps_to_original),
         cmocka_unit_test(test_span_composing),
         cmocka_unit_test(test_seed_transcript),
