@@ -195,6 +195,18 @@ static void test_families(void **state) {
          "suicide prevention hotline; you don't have to face this alone.",
          "crisis_redirect"},
         {"If you are in crisis, please call or text 988.", "crisis_redirect"},
+        /* sympathy first, then the inability after "but" */
+        {"I'm so sorry you're dealing with this, but I'm not able to give "
+         "you the support you need here. Could you talk it over with "
+         "someone who can, like a counselor?", "crisis_redirect"},
+        {"I hear how hard this is, but I can't help with a plan like that.",
+         "apology_inability"},
+        {"Sorry that you're stuck, but I am unable to share that file.",
+         "apology_inability"},
+        {"I should say up front that I cannot give guidance on illegal "
+         "street racing.", "decline"},
+        {"It is not fair or respectful to say that a whole town is lazy.",
+         "inappropriate"},
         {"The response was filtered due to the content management policy.",
          "filtered"},
         {"", "filtered"},
