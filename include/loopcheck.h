@@ -395,6 +395,50 @@ LC_API size_t lc_config_pattern_count(const lc_config *cfg);
 LC_API const lc_pattern_info *lc_config_pattern(const lc_config *cfg,
                                                 size_t i);
 
+/**
+ * One refusal-pattern family and the settings that decide how its
+ * matches score (doc/patterns.md, "Lines" and "Scoring"), for listing:
+ * what a built-in family is set to, and whether a pattern file changed it
+ * as intended. A library-owned view; fields may be appended in later
+ * versions, so never allocate, copy by size or embed one.
+ * @since 0.1
+ */
+typedef struct lc_family_info {
+    const char *name;     /**< family name (`[family NAME]`) */
+    const char *role;     /**< "assistant", "user" or "help" (`role`) */
+    int specificity;      /**< 0..100 (`specificity`, default 50) */
+    int weight;           /**< -100..100 (`weight`, default 100) */
+    int enabled;          /**< 0 if disabled (`disable` / `enable`) */
+    int soft;             /**< 1 if `soft`: a caveat */
+    int cancel;           /**< 1 if `cancel`: removes overlapping matches */
+    int accumulate;       /**< 1 if `accumulate`: sentences add up */
+    size_t patterns;      /**< number of its patterns, built-in + user */
+    /** where the family was defined: "builtin" or the source name given
+     * to the lc_config_add_patterns() call that added it */
+    const char *origin;
+    /** where its settings came from: `origin`, or the source name of the
+     * last lc_config_add_patterns() call that changed any of them
+     * (specificity, weight, role, enabled, soft, cancel, accumulate);
+     * a file that re-states a setting's current value changes nothing */
+    const char *settings_origin;
+} lc_family_info;
+
+/**
+ * Number of refusal-pattern families (built-in + added by pattern files,
+ * enabled or not); 0 if cfg is NULL. @since 0.1
+ */
+LC_API size_t lc_config_family_count(const lc_config *cfg);
+/**
+ * Family i (0 <= i < lc_config_family_count(cfg)), in definition order:
+ * the built-in families first, then those the pattern files added.
+ * NULL if cfg is NULL or i is out of range. The view and its strings are
+ * owned by cfg and valid while cfg lives and until the next
+ * lc_config_add_patterns() on it.
+ * @since 0.1
+ */
+LC_API const lc_family_info *lc_config_family(const lc_config *cfg,
+                                              size_t i);
+
 /* ------------------------------------------------------------------ */
 /* Conversations and turns                                              */
 /* ------------------------------------------------------------------ */

@@ -97,6 +97,71 @@ lc_status lc_opt_from_name(const char *name, size_t len, lc_opt *out) {
     return LC_ERR_UNKNOWN_OPTION;
 }
 
+/* ------------------------------------------------------------------ */
+/* Family views (lc_config_family)                                      */
+/* ------------------------------------------------------------------ */
+
+static const char *family_role(unsigned flags) {
+    /* as the classifier reads the flags: `role user` wins over `role
+     * help` (a family with both is matched on user turns only) */
+    if (flags & LCI_FAM_USER_ROLE)
+        return "user";
+    return (flags & LCI_FAM_HELP) ? "help" : "assistant";
+}
+
+static int same_settings(const lc_family_info *x, const lc_family_info *y) {
+    return x->specificity == y->specificity && x->weight == y->weight &&
+           x->enabled == y->enabled && x->soft == y->soft &&
+           x->cancel == y->cancel && x->accumulate == y->accumulate &&
+           strcmp(x->role, y->role) == 0;
+}
+
+/*
+ * Bring the family views up to date after the patterns changed: source
+ * NULL for the built-ins, else the source name (owned by the patterns) of
+ * the file just loaded. Families past the views seen so far were added by
+ * it; a known family whose settings now differ from its view was changed
+ * by it. The family table only grows and a failed load restores it, so
+ * family i is the same family across calls and its name pointer stays
+ * valid. O(families + patterns): once per pattern file.
+ */
+static void families_refresh(lc_config *c, const char *source) {
+    const struct lci_patterns *p = c->patterns;
+    const char *from = source ? source : "builtin";
+    size_t i, n = (size_t)lci_family_count(p),
+              np = lci_patterns_count(p);
+    if (n > LCI_MAX_FAMILIES) /* the parser's limit: cannot happen */
+        n = LCI_MAX_FAMILIES;
+    for (i = 0; i < n; i++) {
+        lc_family_info *v = &c->families[i];
+        lc_family_info now;
+        unsigned fl = lci_family_flags(p, (int)i);
+        memset(&now, 0, sizeof now);
+        now.name = lci_family_name(p, (int)i);
+        now.role = family_role(fl);
+        now.specificity = lci_family_specificity(p, (int)i);
+        now.weight = lci_family_weight(p, (int)i);
+        now.enabled = !(fl & LCI_FAM_DISABLED);
+        now.soft = (fl & LCI_FAM_SOFT) != 0;
+        now.cancel = (fl & LCI_FAM_CANCEL) != 0;
+        now.accumulate = (fl & LCI_FAM_ACCUMULATE) != 0;
+        if (i >= c->nfamilies) {
+            now.origin = now.settings_origin = from;
+        } else {
+            now.origin = v->origin;
+            now.settings_origin =
+                same_settings(v, &now) ? v->settings_origin : from;
+        }
+        *v = now;
+    }
+    c->nfamilies = n;
+    for (i = 0; i < np; i++) {
+        int f = lci_pattern_family(p, i);
+        if (f >= 0 && (size_t)f < n)
+            c->families[f].patterns++;
+    }
+}
+
 lc_status lc_config_new(const lc_allocator *alloc, lc_config **out) {
     const lci_alloc *a = alloc ? alloc : &lci_default_alloc;
     lc_config *c;
@@ -121,6 +186,13 @@ lc_status lc_config_new(const lc_allocator *alloc, lc_config **out) {
         lci_free(a, c);
         return st;
     }
+    c->families = lci_calloc(a, LCI_MAX_FAMILIES, sizeof *c->families);
+    if (!c->families) {
+        lci_patterns_free(c->patterns, a);
+        lci_free(a, c);
+        return LC_ERR_NOMEM;
+    }
+    families_refresh(c, NULL);
     *out = c;
     return LC_OK;
 }
@@ -132,6 +204,7 @@ static void config_destroy(lc_config *c) {
         lci_free(&a, c->speakers[i].name);
     lci_free(&a, c->speakers);
     lci_patterns_free(c->patterns, &a);
+    lci_free(&a, c->families);
     lci_err_clear(&c->err, &a);
     lci_free(&a, c);
 }
@@ -238,6 +311,8 @@ lc_status lc_config_add_patterns(lc_config *c, const char *source,
                            lci_opt(c, LC_OPT_MAX_PATTERNS), &c->err);
     if (st != LC_OK)
         c->has_err = 1;
+    else /* a failed load left the patterns, so the views, as they were */
+        families_refresh(c, lci_patterns_last_origin(c->patterns));
     return st;
 }
 
@@ -251,4 +326,12 @@ size_t lc_config_pattern_count(const lc_config *c) {
 
 const lc_pattern_info *lc_config_pattern(const lc_config *c, size_t i) {
     return c ? lci_patterns_info(c->patterns, i) : NULL;
+}
+
+size_t lc_config_family_count(const lc_config *c) {
+    return c ? c->nfamilies : 0;
+}
+
+const lc_family_info *lc_config_family(const lc_config *c, size_t i) {
+    return (c && i < c->nfamilies) ? &c->families[i] : NULL;
 }

@@ -196,6 +196,10 @@ struct lc_config {
     uint64_t stopset[LCI_STOPSET_SLOTS]; /* stopwords.c */
     lci_err err;
     int has_err;
+    /* lc_config_family views (config.c), LCI_MAX_FAMILIES of them, the
+     * first nfamilies filled; refreshed after every pattern load */
+    lc_family_info *families;
+    size_t nfamilies;
 };
 
 /* Effective value of an option (fast). */
@@ -586,6 +590,15 @@ void lci_patterns_scan_work(const struct lci_patterns *p,
                             uint64_t *work);
 void lci_refusal_classify_work(const lc_config *cfg, const lci_turn *t,
                                lci_refusal *out, uint64_t *work);
+
+/* ---- Family listing (patterns.c accessors for config.c's
+ * lc_config_family; added for `loopcheck patterns --families`) ---- */
+
+/* Family id of pattern i (as in lci_patterns_info), -1 if out of range. */
+int lci_pattern_family(const struct lci_patterns *p, size_t i);
+/* Source name of the last successful lci_patterns_load, as the patterns
+ * own it (valid while p lives); NULL if no user file was loaded. */
+const char *lci_patterns_last_origin(const struct lci_patterns *p);
 
 /* ------------------------------------------------------------------ */
 /* Session and detectors (session.c, detectors.c, detect_*.c)           */

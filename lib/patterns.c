@@ -284,6 +284,14 @@ const lc_pattern_info *lci_patterns_info(const struct lci_patterns *p,
     return &p->pats[i].info;
 }
 
+int lci_pattern_family(const struct lci_patterns *p, size_t i) {
+    return (p && i < p->npats) ? p->pats[i].family : -1;
+}
+
+const char *lci_patterns_last_origin(const struct lci_patterns *p) {
+    return (p && p->norigins) ? p->origins[p->norigins - 1] : NULL;
+}
+
 /* What follows from the families and patterns once they are final (after
  * every compile and load, failed ones included). */
 static void refresh_info(struct lci_patterns *p) {
