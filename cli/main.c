@@ -155,9 +155,16 @@ static void usage(int verb, FILE *out) {
     case V_PATTERNS:
         fprintf(out,
                 "Usage: loopcheck patterns [OPTIONS]\n\n"
-                "List the active refusal patterns (family, origin, text).\n\n"
+                "List the active refusal patterns (family, origin, text), "
+                "or the families\n"
+                "and their settings (--families).\n\n"
                 "Options:\n"
                 "  -f, --format F         text|json (default text)\n"
+                "      --families         one line per family: specificity, "
+                "weight, role,\n"
+                "                         flags, number of patterns, where "
+                "it and its\n"
+                "                         settings came from\n"
                 "      --family NAMES     only these families "
                 "(comma-separated; an\n"
                 "                         unknown family is an error)\n"
@@ -234,7 +241,7 @@ static int usage_error(int verb, const char *fmt, ...) {
 enum {
     O_FAIL_ON = 256, O_MAX_RATE, O_ASSISTANT, O_USER, O_INPUT_FORMAT,
     O_INCLUDE, O_EXCLUDE, O_ALPHA, O_MAX_NEW, O_MAX_INC, O_COLOR, O_VERSION,
-    O_SET, O_FAMILY, O_KINDS, O_MAX_LOOPS
+    O_SET, O_FAMILY, O_KINDS, O_MAX_LOOPS, O_FAMILIES
 };
 
 static const struct option long_opts[] = {
@@ -258,6 +265,7 @@ static const struct option long_opts[] = {
     {"color", required_argument, NULL, O_COLOR},
     {"set", required_argument, NULL, O_SET},
     {"family", required_argument, NULL, O_FAMILY},
+    {"families", no_argument, NULL, O_FAMILIES},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, O_VERSION},
     {NULL, 0, NULL, 0},
@@ -275,6 +283,7 @@ static int opt_verbs(int c) {
     case O_MAX_LOOPS:
         return V_DIFF;
     case O_FAMILY:
+    case O_FAMILIES:
         return V_PATTERNS;
     case 'p':
         return V_CHECK | V_PATTERNS | V_DIFF;
@@ -307,6 +316,7 @@ typedef struct cli {
     size_t ninclude, nexclude;
     char **families; /* patterns --family */
     size_t nfamilies;
+    int list_families; /* patterns --families */
     char **paths;
     size_t npaths;
 } cli;
@@ -438,6 +448,9 @@ static int parse_args(cli *c, int argc, char **argv) {
             break;
         case O_SET:
             push_str(&late.opts, &late.nopts, optarg);
+            break;
+        case O_FAMILIES:
+            c->list_families = 1;
             break;
         case O_FAMILY: {
             size_t before = c->nfamilies;
@@ -749,13 +762,22 @@ static int make_config(cli *c, lc_config **out) {
     if (c->verb == V_DIFF)
         diff_warn_unmeasured(c, cfg);
     if (c->verb == V_PATTERNS) {
-        size_t k, np = lc_config_pattern_count(cfg);
+        /* listing patterns, a family is known by its patterns; listing
+         * families, every family is (one may have none) */
+        size_t k, np = c->list_families ? lc_config_family_count(cfg)
+                                        : lc_config_pattern_count(cfg);
         for (k = 0; k < c->nfamilies; k++) {
             int found = 0;
             for (i = 0; i < np && !found; i++) {
-                const lc_pattern_info *pi = lc_config_pattern(cfg, i);
-                found = pi && pi->family &&
-                        strcmp(pi->family, c->families[k]) == 0;
+                const char *name;
+                if (c->list_families) {
+                    const lc_family_info *fi = lc_config_family(cfg, i);
+                    name = fi ? fi->name : NULL;
+                } else {
+                    const lc_pattern_info *pi = lc_config_pattern(cfg, i);
+                    name = pi ? pi->family : NULL;
+                }
+                found = name && strcmp(name, c->families[k]) == 0;
             }
             if (!found) {
                 lc_config_free(cfg);
@@ -1449,9 +1471,99 @@ static int cmd_turns(cli *c, const lc_config *cfg) {
     return (rc != 0 || r.failed) ? EXIT_INPUT : EXIT_PASS;
 }
 
+/* Is family name one that --family selected (all without --family)? */
+static int family_selected(const cli *c, const char *name) {
+    size_t k;
+    if (c->nfamilies == 0)
+        return 1;
+    for (k = 0; k < c->nfamilies; k++)
+        if (strcmp(c->families[k], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* A family's flags for the text listing: "disabled,soft,cancel,accumulate"
+ * or the ones set, "-" if none (into buf[n], n >= 32). */
+static const char *family_flags(const lc_family_info *f, char *buf,
+                                size_t n) {
+    snprintf(buf, n, "%s%s%s%s", f->enabled ? "" : ",disabled",
+             f->soft ? ",soft" : "", f->cancel ? ",cancel" : "",
+             f->accumulate ? ",accumulate" : "");
+    return buf[0] ? buf + 1 : "-";
+}
+
+/* patterns --families: one line per family. Text has a header line and
+ * columns as wide as their longest value; JSON one object per line. */
+static int cmd_families(cli *c, const lc_config *cfg) {
+    size_t i, n = lc_config_family_count(cfg);
+    int wname = (int)strlen("FAMILY"), wflags = (int)strlen("FLAGS"),
+        worigin = (int)strlen("ORIGIN");
+    char fl[48];
+    sbuf b = {0};
+    for (i = 0; i < n && c->format != LC_OUTPUT_JSON; i++) {
+        const lc_family_info *f = lc_config_family(cfg, i);
+        sbuf o = {0};
+        if (!f || !family_selected(c, f->name))
+            continue;
+        sb_term_str(&o, f->origin);
+        if ((int)strlen(f->name) > wname)
+            wname = (int)strlen(f->name);
+        if ((int)strlen(family_flags(f, fl, sizeof fl)) > wflags)
+            wflags = (int)strlen(family_flags(f, fl, sizeof fl));
+        if (o.data && (int)o.len > worigin)
+            worigin = (int)o.len;
+        sb_free(&o);
+    }
+    if (c->format != LC_OUTPUT_JSON)
+        sb_printf(&b, "%-*s %4s %6s %-9s %-*s %8s %-*s %s\n", wname,
+                  "FAMILY", "SPEC", "WEIGHT", "ROLE", wflags, "FLAGS",
+                  "PATTERNS", worigin, "ORIGIN", "SETTINGS");
+    for (i = 0; i < n; i++) {
+        const lc_family_info *f = lc_config_family(cfg, i);
+        if (!f || !family_selected(c, f->name))
+            continue;
+        if (c->format == LC_OUTPUT_JSON) {
+            sb_puts(&b, "{\"family\":");
+            sb_json(&b, f->name, strlen(f->name));
+            sb_printf(&b,
+                      ",\"specificity\":%d,\"weight\":%d,\"role\":\"%s\","
+                      "\"enabled\":%s,\"soft\":%s,\"cancel\":%s,"
+                      "\"accumulate\":%s,\"patterns\":%zu,\"origin\":",
+                      f->specificity, f->weight, f->role,
+                      f->enabled ? "true" : "false",
+                      f->soft ? "true" : "false",
+                      f->cancel ? "true" : "false",
+                      f->accumulate ? "true" : "false", f->patterns);
+            sb_json(&b, f->origin, strlen(f->origin));
+            sb_puts(&b, ",\"settings_origin\":");
+            sb_json(&b, f->settings_origin, strlen(f->settings_origin));
+            sb_puts(&b, "}\n");
+        } else {
+            /* origins are pattern files' paths: escaped, as the rest */
+            sbuf nm = {0}, o = {0}, so = {0};
+            sb_term_str(&nm, f->name);
+            sb_term_str(&o, f->origin);
+            sb_term_str(&so, f->settings_origin);
+            sb_printf(&b, "%-*s %4d %6d %-9s %-*s %8zu %-*s %s\n", wname,
+                      nm.data ? nm.data : "", f->specificity, f->weight,
+                      f->role, wflags, family_flags(f, fl, sizeof fl),
+                      f->patterns, worigin, o.data ? o.data : "",
+                      so.data ? so.data : "");
+            sb_free(&nm);
+            sb_free(&o);
+            sb_free(&so);
+        }
+    }
+    put_out(b.data, b.len);
+    sb_free(&b);
+    return EXIT_PASS;
+}
+
 static int cmd_patterns(cli *c, const lc_config *cfg) {
     size_t i, n = lc_config_pattern_count(cfg);
     sbuf b = {0};
+    if (c->list_families)
+        return cmd_families(c, cfg);
     for (i = 0; i < n; i++) {
         const lc_pattern_info *p = lc_config_pattern(cfg, i);
         size_t k;
