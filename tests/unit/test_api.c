@@ -179,6 +179,211 @@ static void test_config_null_and_bounds(void **state) {
     lc_config_free(cfg);
 }
 
+/* The built-in families' settings, as doc/patterns.md's table "Built-in
+ * families" gives them (update both together). */
+typedef struct fam_want {
+    const char *name;
+    int specificity, weight;
+    const char *role;
+    int soft, cancel, accumulate;
+} fam_want;
+
+static const fam_want builtin_fams[] = {
+    {"filtered", 95, 100, "assistant", 0, 0, 0},
+    {"crisis_redirect", 90, 100, "assistant", 0, 0, 1},
+    {"policy", 80, 100, "assistant", 0, 0, 0},
+    {"discomfort", 75, 100, "assistant", 0, 0, 0},
+    {"redirect_professional", 70, 80, "assistant", 1, 0, 0},
+    {"inappropriate", 65, 85, "assistant", 0, 0, 0},
+    {"decline", 60, 100, "assistant", 0, 0, 0},
+    {"privacy", 60, 85, "assistant", 0, 0, 0},
+    {"disclaim_harm", 55, 100, "assistant", 1, 0, 0},
+    {"refusal_es", 55, 100, "assistant", 0, 0, 0},
+    {"refusal_fr", 55, 100, "assistant", 0, 0, 0},
+    {"refusal_de", 55, 100, "assistant", 0, 0, 0},
+    {"refusal_pt", 55, 100, "assistant", 0, 0, 0},
+    {"refusal_it", 55, 100, "assistant", 0, 0, 0},
+    {"refusal_zh", 55, 100, "assistant", 0, 0, 0},
+    {"refusal_ja", 55, 100, "assistant", 0, 0, 0},
+    {"apology_inability", 50, 100, "assistant", 0, 0, 0},
+    {"ai_disclaimer", 40, 55, "assistant", 1, 0, 0},
+    {"objection", 25, 70, "assistant", 0, 0, 0},
+    {"lecture", 20, 45, "assistant", 1, 0, 0},
+    {"deflect", 10, 30, "assistant", 1, 0, 0},
+    {"premise", 0, -60, "assistant", 0, 0, 0},
+    {"not_refusal", 0, 0, "assistant", 0, 1, 0},
+    {"limitation", 0, 0, "assistant", 0, 0, 0},
+    {"moral_reason", 0, 0, "assistant", 0, 0, 0},
+    {"help_offer", 0, 0, "help", 0, 0, 0},
+    {"pushback", 0, 0, "user", 0, 0, 0},
+};
+#define NBUILTIN_FAMS (sizeof builtin_fams / sizeof builtin_fams[0])
+
+static const lc_family_info *family_named(const lc_config *cfg,
+                                          const char *name) {
+    size_t i;
+    for (i = 0; i < lc_config_family_count(cfg); i++) {
+        const lc_family_info *f = lc_config_family(cfg, i);
+        assert_non_null(f);
+        if (strcmp(f->name, name) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+/* Every family's pattern count is the number of lc_config_pattern
+ * entries naming it, and together they are all the patterns. */
+static void check_pattern_counts(const lc_config *cfg) {
+    size_t i, j, total = 0;
+    for (i = 0; i < lc_config_family_count(cfg); i++) {
+        const lc_family_info *f = lc_config_family(cfg, i);
+        size_t n = 0;
+        for (j = 0; j < lc_config_pattern_count(cfg); j++)
+            n += strcmp(lc_config_pattern(cfg, j)->family, f->name) == 0;
+        assert_int_equal(f->patterns, n);
+        total += n;
+    }
+    assert_int_equal(total, lc_config_pattern_count(cfg));
+}
+
+static void check_family(const lc_family_info *f, const fam_want *w,
+                         int enabled, const char *origin,
+                         const char *settings_origin) {
+    assert_non_null(f);
+    assert_string_equal(f->name, w->name);
+    assert_int_equal(f->specificity, w->specificity);
+    assert_int_equal(f->weight, w->weight);
+    assert_string_equal(f->role, w->role);
+    assert_int_equal(f->soft, w->soft);
+    assert_int_equal(f->cancel, w->cancel);
+    assert_int_equal(f->accumulate, w->accumulate);
+    assert_int_equal(f->enabled, enabled);
+    assert_string_equal(f->origin, origin);
+    assert_string_equal(f->settings_origin, settings_origin);
+}
+
+/* A user file re-opens built-in families and changes their settings,
+ * disables one, re-states a setting (no change) and adds a family; a
+ * second file changes some of that again; a failed third load changes
+ * nothing. The listing follows every step. */
+static const char tune_lcp[] =
+    "[family lecture]\n"
+    "weight 60\n"
+    "specificity 30\n"
+    "accumulate\n"
+    "\n"
+    "[family deflect]\n"
+    "disable\n"
+    "\n"
+    "[family objection]\n"
+    "role help\n"
+    "\n"
+    "[family policy]\n"
+    "weight 100\n" /* as built in: not a change */
+    "that is against the rules of this ship\n"
+    "\n"
+    "[family pirate]\n"
+    "specificity 90\n"
+    "weight -20\n"
+    "soft\n"
+    "cancel\n"
+    "< arr (no|nay) [matey] (can|will) (do|help)\n"
+    "i be not helpin\n";
+
+static const char again_lcp[] =
+    "[family deflect]\n"
+    "enable\n"
+    "[family pirate]\n"
+    "weight 10\n"
+    "[family filtered]\n"
+    "role user\n"
+    "[family crisis_redirect]\n"
+    "accumulate\n"; /* already: not a change */
+
+static const char broken_lcp[] =
+    "[family brandnew]\n"
+    "weight 5\n"
+    "[family lecture]\n"
+    "weight 7\n"
+    "foo (bar\n";
+
+static void test_family_listing(void **state) {
+    lc_config *cfg = NULL;
+    const lc_family_info *f;
+    fam_want w;
+    size_t i, n;
+    (void)state;
+    assert_int_equal(lc_config_family_count(NULL), 0);
+    assert_null(lc_config_family(NULL, 0));
+
+    assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
+    assert_int_equal(lc_config_family_count(cfg), NBUILTIN_FAMS);
+    assert_null(lc_config_family(cfg, NBUILTIN_FAMS));
+    assert_null(lc_config_family(cfg, (size_t)-1));
+    for (i = 0; i < NBUILTIN_FAMS; i++) {
+        f = family_named(cfg, builtin_fams[i].name);
+        check_family(f, &builtin_fams[i], 1, "builtin", "builtin");
+        assert_true(f->patterns > 0);
+    }
+    check_pattern_counts(cfg);
+
+    assert_int_equal(lc_config_add_patterns(cfg, "tune.lcp", S(tune_lcp)),
+                     LC_OK);
+    n = lc_config_family_count(cfg);
+    assert_int_equal(n, NBUILTIN_FAMS + 1);
+    /* the new family comes last, with its file as both origins */
+    f = lc_config_family(cfg, n - 1);
+    w = (fam_want){"pirate", 90, -20, "assistant", 1, 1, 0};
+    check_family(f, &w, 1, "tune.lcp", "tune.lcp");
+    assert_int_equal(f->patterns, 2);
+    w = (fam_want){"lecture", 30, 60, "assistant", 1, 0, 1};
+    check_family(family_named(cfg, "lecture"), &w, 1, "builtin", "tune.lcp");
+    w = (fam_want){"deflect", 10, 30, "assistant", 1, 0, 0};
+    check_family(family_named(cfg, "deflect"), &w, 0, "builtin", "tune.lcp");
+    w = (fam_want){"objection", 25, 70, "help", 0, 0, 0};
+    check_family(family_named(cfg, "objection"), &w, 1, "builtin",
+                 "tune.lcp");
+    /* a pattern added, the weight re-stated: settings still built in */
+    w = (fam_want){"policy", 80, 100, "assistant", 0, 0, 0};
+    check_family(family_named(cfg, "policy"), &w, 1, "builtin", "builtin");
+    /* the families the file did not name are as built in */
+    for (i = 0; i < NBUILTIN_FAMS; i++) {
+        const char *nm = builtin_fams[i].name;
+        if (strcmp(nm, "lecture") && strcmp(nm, "deflect") &&
+            strcmp(nm, "objection"))
+            check_family(family_named(cfg, nm), &builtin_fams[i], 1,
+                         "builtin", "builtin");
+    }
+    check_pattern_counts(cfg);
+
+    assert_int_equal(lc_config_add_patterns(cfg, "again.lcp", S(again_lcp)),
+                     LC_OK);
+    assert_int_equal(lc_config_family_count(cfg), NBUILTIN_FAMS + 1);
+    w = (fam_want){"deflect", 10, 30, "assistant", 1, 0, 0};
+    check_family(family_named(cfg, "deflect"), &w, 1, "builtin",
+                 "again.lcp");
+    w = (fam_want){"pirate", 90, 10, "assistant", 1, 1, 0};
+    check_family(family_named(cfg, "pirate"), &w, 1, "tune.lcp",
+                 "again.lcp");
+    w = (fam_want){"filtered", 95, 100, "user", 0, 0, 0};
+    check_family(family_named(cfg, "filtered"), &w, 1, "builtin",
+                 "again.lcp");
+    check_family(family_named(cfg, "crisis_redirect"), &builtin_fams[1], 1,
+                 "builtin", "builtin");
+    w = (fam_want){"lecture", 30, 60, "assistant", 1, 0, 1};
+    check_family(family_named(cfg, "lecture"), &w, 1, "builtin", "tune.lcp");
+
+    /* a failed load leaves the families as they were */
+    assert_int_equal(lc_config_add_patterns(cfg, "broken.lcp",
+                                            S(broken_lcp)),
+                     LC_ERR_PATTERN);
+    assert_int_equal(lc_config_family_count(cfg), NBUILTIN_FAMS + 1);
+    assert_null(family_named(cfg, "brandnew"));
+    check_family(family_named(cfg, "lecture"), &w, 1, "builtin", "tune.lcp");
+    check_pattern_counts(cfg);
+    lc_config_free(cfg);
+}
+
 static void test_config_frozen(void **state) {
     lc_config *cfg = NULL;
     lc_session *s = NULL;
@@ -758,6 +963,7 @@ int main(void) {
         cmocka_unit_test(test_free_null),
         cmocka_unit_test(test_names_null),
         cmocka_unit_test(test_config_null_and_bounds),
+        cmocka_unit_test(test_family_listing),
         cmocka_unit_test(test_config_frozen),
         cmocka_unit_test(test_conversation_null),
         cmocka_unit_test(test_reader_null_and_order),
