@@ -1432,10 +1432,16 @@ static void first_word(const char *s, size_t n, size_t *wlen,
 
 /* Returns 1 if the line was a directive (handled or error in *st). */
 static int directive(parser *ps, int fam, lc_status *st) {
-    size_t wl, rl;
+    size_t wl, rl, n = ps->len, i;
     const char *rest;
     fam_t *f;
-    first_word(ps->s, ps->len, &wl, &rest, &rl);
+    /* a '#' after a blank starts a comment here too ("soft  # caveat") */
+    for (i = 1; i < n; i++)
+        if (ps->s[i] == '#' && (ps->s[i - 1] == ' ' || ps->s[i - 1] == '\t')) {
+            n = i;
+            break;
+        }
+    first_word(ps->s, n, &wl, &rest, &rl);
     *st = LC_OK;
     if (!(word_eq(ps->s, wl, "specificity") || word_eq(ps->s, wl, "weight") ||
           word_eq(ps->s, wl, "soft") || word_eq(ps->s, wl, "disable") ||
@@ -1468,10 +1474,11 @@ static int directive(parser *ps, int fam, lc_status *st) {
         return 1;
     }
     if (word_eq(ps->s, wl, "role")) {
+        /* the last `role` line wins */
         if (word_eq(rest, rl, "user")) {
-            f->flags |= LCI_FAM_USER_ROLE;
+            f->flags = (f->flags & ~(unsigned)LCI_FAM_HELP) | LCI_FAM_USER_ROLE;
         } else if (word_eq(rest, rl, "help")) {
-            f->flags |= LCI_FAM_HELP;
+            f->flags = (f->flags & ~(unsigned)LCI_FAM_USER_ROLE) | LCI_FAM_HELP;
         } else if (word_eq(rest, rl, "assistant")) {
             f->flags &= ~(unsigned)(LCI_FAM_USER_ROLE | LCI_FAM_HELP);
         } else {

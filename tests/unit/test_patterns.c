@@ -247,11 +247,17 @@ static void test_user_families(void **state) {
     static const char file[] =
         "# my patterns\n"
         "[family pirate]\n"
-        "specificity 99\n"
+        "specificity 99   # a comment after a directive\n"
+        "weight 90\t# and after a tab\n"
+        "accumulate # sentences add up\n"
         "arr (no|nay) can (do|help)   # trailing comment\n"
         "\n"
         "[family lecture]\n"
-        "disable\n";
+        "disable # off\n"
+        "[family shanty]\n"
+        "role user\n"
+        "role help # the last role line wins\n"
+        "yo ho ho\n";
     (void)state;
     assert_int_equal(lc_config_new(NULL, &cfg), LC_OK);
     n0 = lc_config_pattern_count(cfg);
@@ -259,10 +265,17 @@ static void test_user_families(void **state) {
                                             sizeof file - 1),
                      LC_OK);
     assert_null(lc_config_error(cfg));
-    assert_int_equal(lc_config_pattern_count(cfg), n0 + 1);
+    assert_int_equal(lc_config_pattern_count(cfg), n0 + 2);
     fam = lci_family_find(cfg->patterns, "pirate");
     assert_true(fam >= 0);
     assert_int_equal(lci_family_specificity(cfg->patterns, fam), 99);
+    assert_int_equal(lci_family_weight(cfg->patterns, fam), 90);
+    assert_true(lci_family_flags(cfg->patterns, fam) & LCI_FAM_ACCUMULATE);
+    fam = lci_family_find(cfg->patterns, "shanty");
+    assert_true(fam >= 0);
+    assert_int_equal(lci_family_flags(cfg->patterns, fam) &
+                         (LCI_FAM_HELP | LCI_FAM_USER_ROLE),
+                     LCI_FAM_HELP);
     for (i = 0; i < lc_config_pattern_count(cfg); i++) {
         const lc_pattern_info *pi = lc_config_pattern(cfg, i);
         if (strcmp(pi->family, "pirate") == 0) {
