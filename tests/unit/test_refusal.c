@@ -207,6 +207,8 @@ static void test_families(void **state) {
          "street racing.", "decline"},
         {"It is not fair or respectful to say that a whole town is lazy.",
          "inappropriate"},
+        {"I'm not sure it would be appropriate or legal to read your "
+         "flatmate's letters.", "inappropriate"},
         {"The response was filtered due to the content management policy.",
          "filtered"},
         {"", "filtered"},
