@@ -785,25 +785,39 @@ static void classify_rules(const lc_config *cfg, const lci_turn *t,
     min_words = (uint32_t)lci_opt(cfg, LC_OPT_PARTIAL_MIN_WORDS);
     if (first_ref >= 0) {
         const mrec *r0 = &c.recs[first_ref];
-        uint32_t help_at = UINT32_MAX, clean;
+        uint32_t help_at = UINT32_MAX, clean, end = n;
+        int alt = lci_family_find(p, "alternative");
+        int here = lci_family_find(p, "help_here");
+        /* what follows an offer of something else instead ("Instead, I
+         * suggest you focus on ...") does not help with the request: the
+         * turn ends there for the partial test, unless help is announced
+         * after it in so many words ("Here are some tips: ...") */
+        for (i = 0; alt >= 0 && i < c.n; i++) {
+            const mrec *r = &c.recs[i];
+            if (!r->dead && r->m.family == alt &&
+                r->m.tok_start >= r0->sent_end && r->sent_start < end)
+                end = r->sent_start;
+        }
         for (i = 0; i < c.n; i++) {
             const mrec *r = &c.recs[i];
             if (r->dead ||
                 !(lci_family_flags(p, r->m.family) & LCI_FAM_HELP))
                 continue;
             if (r->m.tok_start >= r0->m.tok_end &&
-                r->m.tok_start < help_at)
+                r->m.tok_start < help_at &&
+                (r->m.tok_start < end || r->m.family == here))
                 help_at = r->m.tok_start;
         }
         if (help_at != UINT32_MAX && n - help_at >= min_words / 2)
             out->partial = 1;
         /* words in evidence-free sentences after the refusal sentence:
          * all words after it minus the sentences holding evidence */
-        clean = n - r0->sent_end;
+        clean = end > r0->sent_end ? end - r0->sent_end : 0;
         for (i = 0; i < c.n && !out->partial; i++) {
             const mrec *r = &c.recs[i];
-            uint32_t st0 = r->sent_start;
+            uint32_t st0 = r->sent_start, se = r->sent_end;
             if (r->dead || r->eff <= 0 || r->m.tok_start < r0->sent_end ||
+                r->sent_start >= end ||
                 (lci_family_flags(p, r->m.family) & LCI_FAM_HELP))
                 continue;
             for (j = 0; j < i; j++) /* sentence already subtracted? */
@@ -817,8 +831,10 @@ static void classify_rules(const lc_config *cfg, const lci_turn *t,
                 continue;
             if (st0 < r0->sent_end)
                 st0 = r0->sent_end;
-            if (r->sent_end - st0 <= clean)
-                clean -= r->sent_end - st0;
+            if (se > end)
+                se = end;
+            if (se - st0 <= clean)
+                clean -= se - st0;
         }
         if (clean >= min_words * 5 / 2)
             out->partial = 1;

@@ -57,6 +57,8 @@ BUILTIN = {
     "not_refusal": (0, 0, "assistant", "cancel"),
     "limitation": (0, 0, "assistant", ""),
     "moral_reason": (0, 0, "assistant", ""),
+    "alternative": (0, 0, "assistant", ""),
+    "help_here": (0, 0, "help", ""),
     "help_offer": (0, 0, "help", ""),
     "pushback": (0, 0, "user", ""),
 }

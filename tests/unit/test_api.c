@@ -214,6 +214,8 @@ static const fam_want builtin_fams[] = {
     {"not_refusal", 0, 0, "assistant", 0, 1, 0},
     {"limitation", 0, 0, "assistant", 0, 0, 0},
     {"moral_reason", 0, 0, "assistant", 0, 0, 0},
+    {"alternative", 0, 0, "assistant", 0, 0, 0},
+    {"help_here", 0, 0, "help", 0, 0, 0},
     {"help_offer", 0, 0, "help", 0, 0, 0},
     {"pushback", 0, 0, "user", 0, 0, 0},
 };
