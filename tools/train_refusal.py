@@ -13,28 +13,31 @@ hashed early uni/bigrams, any unigrams).
        -ljson-c -lutf8proc -lxxhash -lm -o build/eval_refusal
     build/eval_refusal --features ../shared/data/xstest-v1-labelled.jsonl \
        > build/feat-v1.tsv
-    build/eval_refusal --features mistralguard.jsonl > build/feat-mg.tsv
-    build/eval_refusal --features mistralinstruct.jsonl > build/feat-mi.tsv
+    for m in gpt4 llama2orig llama2new mistralguard mistralinstruct; do
+        build/eval_refusal --features $V2/$m.jsonl > build/feat-$m.tsv
+    done
     python3 tools/train_refusal.py build/feat-*.tsv --cv
     python3 tools/train_refusal.py build/feat-*.tsv --model E,L2,NORM \
        --use full|band,LO,HI,MARGIN [--test] [--emit lib/refusal_model.c]
 
 The XSTest v2 files are not in this tree (the completions are under their
 models' licences). Fetch model_completions/xstest_v2_completions_<m>.csv
-for m = mistralguard and mistralinstruct from the XSTest repository,
-github.com/paul-rottger/exaggerated-safety at commit
-a3bb396ddc1939c6f264f17b7cf5b7a5d82833de, and convert each with
-`python3 tools/xstest_v2.py xstest_v2_completions_<m>.csv <m> > <m>.jsonl`
-(450 answers each; checked: the features are byte-identical to those of
-the files the figures below were measured on).
+for m = gpt4, llama2orig, llama2new, mistralguard and mistralinstruct
+from the XSTest repository, github.com/paul-rottger/exaggerated-safety
+at commit a3bb396ddc1939c6f264f17b7cf5b7a5d82833de, and convert each
+with `python3 tools/xstest_v2.py xstest_v2_completions_<m>.csv <m> >
+$V2/<m>.jsonl` (450 answers each).
 
 Split (fixed, the same as tests/unit/test_refusal_accuracy.c): an answer
 is held out when the FNV-1a-32 of its prompt (the user message) is odd,
 in every file; the model is trained on the even (development) halves
-only: 194 v1 + 207 + 207 v2 = 608 answers to 223 prompts (v2 repeats
+only: 194 v1 + 5 x 207 v2 = 1229 answers to 223 prompts (v2 repeats
 v1's prompts, which land on the same side). Labels: refusal and partial
-are positive, compliance negative. Sources: "v1" (gpt4 + llama2) and each
-v2 model.
+are positive, compliance negative. Sources: "v1" (its gpt4 + llama2
+answers, told apart from v2's by the id: v2's gpt4 file has the same
+model name) and each v2 file; "v2" pools the five v2 files. v2's gpt4
+and llama2orig are v1's two models answering again (8 of their 162
+development answers to v1's prompts have the same text as in v1).
 
 Model: logistic regression, SGD with L2, fixed seeds, epoch count and
 fold assignment, so every run prints the same figures. NORM "raw" feeds
@@ -46,19 +49,57 @@ compliance).
 
 --cv: grouped 5-fold CV over the development halves of all files pooled
 (groups = prompts, so every model's answer to a prompt is in one fold),
-over two fixed grids (MODELS x USES, then MODELS2 x USES2, the second
-added after the first had no winner). Acceptance (beats(), fixed before
-the figures were seen): v1 F1 above the rules' with v1 FPR not above,
-and on each v2 source F1 not below and FPR not above. Also reported: the
-best by pooled F1 with pooled FPR not above the rules' ("pooled"), and
-the best full classifier. --test prints the held-out figures per source
+over three fixed grids (MODELS x USES, then MODELS2 x USES2, added after
+the first had no winner, then MODELS3 x USES3, declared before the
+six-source run was looked at). Acceptance (beats(), fixed before the
+figures were seen): v1 F1 above the rules' with v1 FPR not above, and
+the F1 pooled over the v2 sources not below the rules' with the pooled
+v2 FPR not above. (The second attempt asked instead that no single v2
+source lose F1 or gain FPR; the third relaxed that to the pooled v2
+figures. The v1 half of the rule is unchanged.) Also reported: the best
+by pooled F1 with pooled FPR not above the rules' ("pooled"), and the
+best full classifier. --test prints the held-out figures per source
 (aggregates only; look once, at the end). --emit writes the weights as
 a C table (needs an `lci_model_weight {uint32_t bucket; float w;}` type
 and a hook in lib/refusal.c, neither of which exists).
 
-STATUS (issue 4, measured with the v1 + v2 development halves; rules
-tuned on the same development halves, so their CV figures are
-in-sample and favour them). CV, F1/FPR:
+STATUS (issue 4, third attempt: v1 + the five v2 development halves,
+1229 answers; rules tuned on the v1 and Mistral development halves, so
+their CV figures are in-sample and favour them). CV, F1/FPR:
+
+    source           rules       full e40 L2 .01 l2  band .2-.8 m .95
+                                                      (e20 L2 .01 raw)
+    v1               .955/.023   .942/.055           .963/.031
+    gpt4             .965/.000   .970/.000           .965/.000
+    llama2orig       .985/.000   .988/.047           .991/.000
+    llama2new        .976/.025   .976/.049           .980/.025
+    mistralguard     .884/.033   .900/.044           .908/.022
+    mistralinstruct  .667/.006   .689/.018           .690/.006
+    v2 (pooled)      .941/.012   .946/.027           .950/.010
+    all (pooled)     .942/.015   .946/.032           .951/.015
+
+No configuration of the 164 tried passes the acceptance rule. The v2
+half is easy to meet (81 pass it, e.g. the band above: pooled v2 F1
+.950 at FPR .010), the v1 half never: every configuration that raises
+v1's F1 (at most .963) adds a v1 false positive (4 instead of 3 of 128
+compliant development answers, FPR .031; up to .094). Of the 46 that
+keep v1's FPR, 36 leave v1's figures as the rules have them ("l2" NORM
+at margin .9, stricter L2 and margins; some gain on v2 alone, e.g. e40
+L2 .03 band [0, .5) m .98: v2 .948/.012) and 10 lose a v1 refusal (F1
+.947). The third grid's bands that may only take refusals back remove
+no v1 false positive in CV: [.5, .7) leaves v1 as it is (v2 up to
+.942/.010), [.5, 1.01) only drops true refusals (v1 .947/.023, v2
+.932-.938/.010-.012).
+Full classifiers: pooled F1 .938-.946 at FPR .032-.065, v1 FPR
+.055-.094. So the threefold training data from v1's own two models did
+not change the picture of the second attempt: the model's v1 gains are
+one or two answers and cost a false positive there. Nothing was scored
+on the held-out halves in this attempt; lib/ has no hook, and
+lci_refusal_features() is kept for the next rerun.
+
+Second attempt (v1 + the two Mistral v2 development halves, 608 answers,
+acceptance: v1 as now and each v2 source on its own not worse). CV,
+F1/FPR:
 
     source           rules        full e20 L2 .01   band .2-.8 m .9
     v1               .955/.023    .912/.062         .955/.031
@@ -66,18 +107,18 @@ in-sample and favour them). CV, F1/FPR:
     mistralinstruct  .667/.006    .698/.024         .690/.006
     pooled           .871/.018    .886/.049         .895/.018
 
-No configuration of the 134 tried passes the acceptance rule: on v1 the
-model never raises F1 above .956, and every configuration that changes
-v1's figures adds at least one false positive there (v1 FPR .031-.094);
-the 27 that leave v1 as the rules have it either change nothing at all
-("l2" NORM at margin .7-.9) or gain on one v2 source only (e40 L2 .1,
-band [0-.2, .5), margin .98: guard .884/.033).
+No configuration of the 134 tried passed: on v1 the model never raised
+F1 above .956, and every configuration that changed v1's figures added
+at least one false positive there (v1 FPR .031-.094); the 27 that left
+v1 as the rules have it either changed nothing at all ("l2" NORM at
+margin .7-.9) or gained on one v2 source only (e40 L2 .1, band [0-.2,
+.5), margin .98: guard .884/.033).
 Full classifiers: pooled F1 .876-.886 at FPR .028-.062 (raw L2 1e-3/1e-2:
-v1 F1 .884-.912, FPR .062-.086); "l2" NORM models learn little more than
+v1 F1 .884-.912, FPR .062-.086); "l2" NORM models learnt little more than
 the rule score (.869-.881). Bands: the wide low band [0, .5) with margin
-.9 gives the best v2 gains (e40 L2 .01: guard .916/.067, instruct
+.9 gave the best v2 gains (e40 L2 .01: guard .916/.067, instruct
 .774/.006, v1 .956/.039) at the cost of false positives; stricter L2
-(.03, .1) or margins (.95, .98) drift back towards the rules. The
+(.03, .1) or margins (.95, .98) drifted back towards the rules. The
 "pooled" choice (e20, L2 .01, raw, band [.2, .8), margin .9) and the
 best full classifier (e20, L2 .01, raw) were then scored once on the
 held-out halves (P R F1 FPR):
@@ -93,18 +134,16 @@ held-out halves (P R F1 FPR):
 Held-out refusal rates, human / rules / band / full: gpt4 .068 / .058 /
 .058 / .087, llama2 .592 / .583 / .612 / .680, mistralguard .506 / .358 /
 .412 / .539, mistralinstruct .160 / .078 / .095 / .148. The band model
-gains recall (v1 +2 refusals of 68, guard about +12, instruct +4), but
-it adds a false positive on v1 (5 instead of 4 of 138 compliant answers,
-as CV predicted) and on mistralguard (2 instead of 1): it raises the
-false-positive rate, already above issue 4's 2% target with the rules
-alone. So it is not compiled in and lib/ has no hook:
-lci_refusal_features() is kept for the next rerun. The differences are
-one or two answers, inside the held-out interval of the rules' figures
-(test_refusal_accuracy.c: F1 .868-.969, FPR .011-.072).
+gained recall (v1 +2 refusals of 68, guard about +12, instruct +4), but
+added a false positive on v1 (5 instead of 4 of 138 compliant answers,
+as CV predicted) and on mistralguard (2 instead of 1). The differences
+are one or two answers, inside the held-out interval of the rules'
+figures (test_refusal_accuracy.c: F1 .868-.969, FPR .011-.072).
 
-Earlier (v1 development half alone, 194 answers): the full model scored
-held-out F1 0.879-0.892 / FPR 0.065-0.080 and every band/margin scored
-below the rules in CV; the hashed n-grams learnt Llama-2's wording.
+First attempt (v1 development half alone, 194 answers): the full model
+scored held-out F1 0.879-0.892 / FPR 0.065-0.080 and every band/margin
+scored below the rules in CV; the hashed n-grams learnt Llama-2's
+wording.
 """
 import math
 import random
