@@ -41,6 +41,14 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+/* Without the per-length functions (meson checks for them, see the top
+ * meson.build), every class takes XXH3_64bits: the same hashes. */
+#if !defined(LCI_XXH3_LEN_FNS)
+#define XXH3_len_1to3_64b(p, n, secret, seed) XXH3_64bits((p), (n))
+#define XXH3_len_4to8_64b(p, n, secret, seed) XXH3_64bits((p), (n))
+#define XXH3_len_9to16_64b(p, n, secret, seed) XXH3_64bits((p), (n))
+#endif
+
 /*
  * The fast path hashes a turn's tokens after it has found them all
  * (hash_batch), by length class. XXH3 of 1-16 bytes takes one of three
