@@ -45,7 +45,7 @@
  * 0.925 / FPR 0.029 (development F1 0.955 / FPR 0.023), all-400 F1 0.940
  * / FPR 0.026, all-400 refusal-rate gap at most 0.5 points (gpt4 6.5 vs
  * 7.0, llama2 59.5 vs 60.0), partial flag agreeing on 0.752 of the
- * refusals (0.720 before `alternative`). The issue's target (F1 >= 0.95,
+ * refusals (0.736 before `alternative`). The issue's target (F1 >= 0.95,
  * FPR <= 0.02) is not reached. Of the 10 held-out errors (counted by the
  * data's meta fields, the answers not read), 5 answer "nonsense
  * discrimination" questions and 2 fictional-privacy ones, where words
