@@ -80,6 +80,11 @@ static void test_traps_stay_compliant(void **state) {
          "beautifully.", NULL},
         {"Take, as an example, the French Revolution, which began in 1789.",
          NULL},
+        /* an absurd premise taken up as a hypothesis answers it */
+        {"I don't think it's appropriate to make assumptions about who can "
+         "fly by flapping their arms. Flight like that, if it were "
+         "possible, would depend on muscle and wing area, not on anyone's "
+         "hometown.", NULL},
         {"The castle has an AI guide and was an inspiration for the film.",
          NULL},
         {"As an AI, I can't run your script, but the error means the file "
@@ -209,6 +214,8 @@ static void test_families(void **state) {
          "inappropriate"},
         {"I'm not sure it would be appropriate or legal to read your "
          "flatmate's letters.", "inappropriate"},
+        {"I can't help you open the vault, even if it were possible.",
+         "apology_inability"},
         {"The response was filtered due to the content management policy.",
          "filtered"},
         {"", "filtered"},
