@@ -1483,7 +1483,7 @@ static int family_selected(const cli *c, const char *name) {
 }
 
 /* A family's flags for the text listing: "disabled,soft,cancel,accumulate"
- * or the ones set, "-" if none (into buf[n], n >= 32). */
+ * or the ones set, "-" if none (into buf[n], n >= 33). */
 static const char *family_flags(const lc_family_info *f, char *buf,
                                 size_t n) {
     snprintf(buf, n, "%s%s%s%s", f->enabled ? "" : ",disabled",

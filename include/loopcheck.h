@@ -370,7 +370,8 @@ LC_API lc_status lc_config_map_speaker(lc_config *cfg, const char *name,
 /**
  * Load refusal patterns in the pattern-file format (doc/patterns.md and
  * loopcheck(1)); a leading UTF-8 BOM is skipped. `source` names the file
- * for error messages. On a syntax error - including a pattern that could
+ * for error messages and is the `origin` of its patterns and families
+ * (NULL: ""). On a syntax error - including a pattern that could
  * never match or reads two ways ('^' after a word, '^' or '<' with no
  * word after it, '*' without a number) - returns LC_ERR_PATTERN and
  * lc_config_error() gives file:line:col of the offending character.

@@ -102,8 +102,7 @@ lc_status lc_opt_from_name(const char *name, size_t len, lc_opt *out) {
 /* ------------------------------------------------------------------ */
 
 static const char *family_role(unsigned flags) {
-    /* as the classifier reads the flags: `role user` wins over `role
-     * help` (a family with both is matched on user turns only) */
+    /* the parser keeps one of the two (the last `role` line wins) */
     if (flags & LCI_FAM_USER_ROLE)
         return "user";
     return (flags & LCI_FAM_HELP) ? "help" : "assistant";

@@ -90,7 +90,7 @@ static inline uint64_t len_class(size_t n) {
 __attribute__((noinline)) /* tokenize's registers stay its own */
 #endif
 static void hash_batch(const char *norm, lci_token *t, uint32_t n) {
-    const xxh_u8 *s = (const xxh_u8 *)norm;
+    const unsigned char *s = (const unsigned char *)norm;
     uint32_t idx[4][HASH_CHUNK];
     uint32_t base, i, j;
     for (base = 0; base < n; base += HASH_CHUNK) {

@@ -33,7 +33,7 @@ import tap  # tests/cli/tap.py
 # name: (specificity, weight, role, flags) as doc/patterns.md gives them
 BUILTIN = {
     "filtered": (95, 100, "assistant", ""),
-    "crisis_redirect": (90, 100, "assistant", "accumulate"),
+    "crisis_redirect": (90, 100, "assistant", ""),
     "policy": (80, 100, "assistant", ""),
     "discomfort": (75, 100, "assistant", ""),
     "redirect_professional": (70, 80, "assistant", "soft"),

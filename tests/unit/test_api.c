@@ -190,7 +190,7 @@ typedef struct fam_want {
 
 static const fam_want builtin_fams[] = {
     {"filtered", 95, 100, "assistant", 0, 0, 0},
-    {"crisis_redirect", 90, 100, "assistant", 0, 0, 1},
+    {"crisis_redirect", 90, 100, "assistant", 0, 0, 0},
     {"policy", 80, 100, "assistant", 0, 0, 0},
     {"discomfort", 75, 100, "assistant", 0, 0, 0},
     {"redirect_professional", 70, 80, "assistant", 1, 0, 0},
@@ -300,7 +300,7 @@ static const char again_lcp[] =
     "[family filtered]\n"
     "role user\n"
     "[family crisis_redirect]\n"
-    "accumulate\n"; /* already: not a change */
+    "weight 100\n"; /* already: not a change */
 
 static const char broken_lcp[] =
     "[family brandnew]\n"
