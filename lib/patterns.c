@@ -998,8 +998,6 @@ static int is_syntax(const parser *ps, size_t i) {
     if (c == '*' && i + 1 < ps->len && ps->s[i + 1] >= '0' &&
         ps->s[i + 1] <= '9')
         return 1;
-    if (c == '#' && (i == 0 || ps->s[i - 1] == ' ' || ps->s[i - 1] == '\t'))
-        return 1;
     return 0;
 }
 
@@ -1212,10 +1210,6 @@ static lc_status parse_seq(parser *ps) {
         c = ps->s[ps->i];
         if (c == ')' || c == ']' || c == '|')
             return LC_OK;
-        if (c == '#' && is_syntax(ps, ps->i)) {
-            ps->len = ps->i; /* comment to end of line */
-            return LC_OK;
-        }
         if (c == '(' || c == '[') {
             size_t at = ps->i++;
             st = parse_group(ps, c == '(' ? ')' : ']', at);
@@ -1234,8 +1228,7 @@ static lc_status parse_seq(parser *ps) {
             if (ps->i >= ps->len || ps->s[ps->i] == ')' ||
                 ps->s[ps->i] == ']' || ps->s[ps->i] == '|' ||
                 (is_syntax(ps, ps->i) &&
-                 (ps->s[ps->i] == '#' || ps->s[ps->i] == '.' ||
-                  ps->s[ps->i] == '*')))
+                 (ps->s[ps->i] == '.' || ps->s[ps->i] == '*')))
                 return perr(ps, LC_ERR_PATTERN, at0,
                             c == '^' ? "'^' must be followed by a word"
                                      : "'<' must be followed by a word",
@@ -1340,7 +1333,7 @@ static lc_status add_pattern(parser *ps, int fam, const char *origin) {
                   p->npats + 1);
     if (st != LC_OK)
         return st;
-    raw_len = ps->len;
+    raw_len = ps->len; /* without the blanks before a comment */
     while (raw_len && (ps->s[raw_len - 1] == ' ' || ps->s[raw_len - 1] == '\t'))
         raw_len--;
     q = &p->pats[p->npats];
@@ -1430,18 +1423,24 @@ static void first_word(const char *s, size_t n, size_t *wlen,
         (*rlen)--;
 }
 
+/* A '#' after a blank starts a comment (doc/patterns.md): the line of a
+ * directive or pattern ends there (the blanks before it stay, so error
+ * columns point where they did). */
+static void cut_comment(parser *ps) {
+    size_t i;
+    for (i = 1; i < ps->len; i++)
+        if (ps->s[i] == '#' && (ps->s[i - 1] == ' ' || ps->s[i - 1] == '\t')) {
+            ps->len = i;
+            return;
+        }
+}
+
 /* Returns 1 if the line was a directive (handled or error in *st). */
 static int directive(parser *ps, int fam, lc_status *st) {
-    size_t wl, rl, n = ps->len, i;
+    size_t wl, rl;
     const char *rest;
     fam_t *f;
-    /* a '#' after a blank starts a comment here too ("soft  # caveat") */
-    for (i = 1; i < n; i++)
-        if (ps->s[i] == '#' && (ps->s[i - 1] == ' ' || ps->s[i - 1] == '\t')) {
-            n = i;
-            break;
-        }
-    first_word(ps->s, n, &wl, &rest, &rl);
+    first_word(ps->s, ps->len, &wl, &rest, &rl);
     *st = LC_OK;
     if (!(word_eq(ps->s, wl, "specificity") || word_eq(ps->s, wl, "weight") ||
           word_eq(ps->s, wl, "soft") || word_eq(ps->s, wl, "disable") ||
@@ -1568,19 +1567,23 @@ static lc_status parse_file(struct lci_patterns *p, const lci_alloc *a,
                     st = new_family(&ps, nm, nl, &fam);
             }
             }
-        } else if (directive(&ps, fam, &st)) {
-            /* handled */
-        } else if (fam < 0) {
-            st = perr(&ps, LC_ERR_PATTERN, 0, "pattern outside a section",
-                      "start one with [family NAME]");
         } else {
-            if (user && (int64_t)p->nuser >= max_user)
-                st = perr(&ps, LC_ERR_LIMIT, 0, "too many patterns",
-                          "raise max_patterns");
-            else
-                st = add_pattern(&ps, fam, origin);
-            if (st == LC_OK && user)
-                p->nuser++;
+            cut_comment(&ps);
+            if (directive(&ps, fam, &st)) {
+                /* handled */
+            } else if (fam < 0) {
+                st = perr(&ps, LC_ERR_PATTERN, 0,
+                          "pattern outside a section",
+                          "start one with [family NAME]");
+            } else {
+                if (user && (int64_t)p->nuser >= max_user)
+                    st = perr(&ps, LC_ERR_LIMIT, 0, "too many patterns",
+                              "raise max_patterns");
+                else
+                    st = add_pattern(&ps, fam, origin);
+                if (st == LC_OK && user)
+                    p->nuser++;
+            }
         }
         off = e + 1;
     }
