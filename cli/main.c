@@ -1503,13 +1503,15 @@ static int cmd_families(cli *c, const lc_config *cfg) {
     for (i = 0; i < n && c->format != LC_OUTPUT_JSON; i++) {
         const lc_family_info *f = lc_config_family(cfg, i);
         sbuf o = {0};
+        int wf;
         if (!f || !family_selected(c, f->name))
             continue;
         sb_term_str(&o, f->origin);
         if ((int)strlen(f->name) > wname)
             wname = (int)strlen(f->name);
-        if ((int)strlen(family_flags(f, fl, sizeof fl)) > wflags)
-            wflags = (int)strlen(family_flags(f, fl, sizeof fl));
+        wf = (int)strlen(family_flags(f, fl, sizeof fl));
+        if (wf > wflags)
+            wflags = wf;
         if (o.data && (int)o.len > worigin)
             worigin = (int)o.len;
         sb_free(&o);
@@ -1566,13 +1568,7 @@ static int cmd_patterns(cli *c, const lc_config *cfg) {
         return cmd_families(c, cfg);
     for (i = 0; i < n; i++) {
         const lc_pattern_info *p = lc_config_pattern(cfg, i);
-        size_t k;
-        int keep = c->nfamilies == 0;
-        if (!p)
-            continue;
-        for (k = 0; k < c->nfamilies && !keep; k++)
-            keep = strcmp(c->families[k], p->family) == 0;
-        if (!keep)
+        if (!p || !family_selected(c, p->family))
             continue;
         if (c->format == LC_OUTPUT_JSON) {
             sb_puts(&b, "{\"family\":");
