@@ -663,41 +663,37 @@ static void classify_rules(const lc_config *cfg, const lci_turn *t,
      * them a refusal alone), up to the family's weight, when one of them
      * is among the first three sentences */
     for (f = 0; f < nfam; f++) {
-        float got[MAX_PER_FAMILY], sum, add = 1.0f;
-        uint32_t sents[MAX_PER_FAMILY];
-        int ng = 0, a, b;
+        float got[MAX_PER_FAMILY], sum = 0, add = 1.0f;
+        uint32_t last = 0;
+        int ng = 0, early = 0, a, b;
         if (fam_rec[f] < 0 || fam_best[f] <= 0 ||
             !(lci_family_flags(p, f) & LCI_FAM_ACCUMULATE))
             continue;
+        /* the best match per sentence (matches come in text order, so a
+         * sentence's are together; at most MAX_PER_FAMILY live ones) */
         for (i = 0; i < c.n; i++) {
             const mrec *r = &c.recs[i];
             if (r->dead || r->m.family != f || r->eff <= 0)
                 continue;
-            for (a = 0; a < ng && sents[a] != r->sent; a++)
-                ;
-            if (a == ng) {
-                if (ng == MAX_PER_FAMILY)
-                    continue;
-                sents[ng] = r->sent;
+            if (ng && r->sent == last) {
+                if (r->eff > got[ng - 1])
+                    got[ng - 1] = r->eff;
+            } else if (ng < MAX_PER_FAMILY) {
+                last = r->sent;
+                early |= r->sent <= 2;
                 got[ng++] = r->eff;
-            } else if (r->eff > got[a]) {
-                got[a] = r->eff;
             }
         }
-        for (a = 1; a < ng; a++) /* descending; ng <= MAX_PER_FAMILY */
+        /* only for evidence that opens the answer: crisis lines after
+         * three sentences of something else close an answer */
+        if (!early)
+            continue;
+        for (a = 1; a < ng; a++) /* best first */
             for (b = a; b > 0 && got[b] > got[b - 1]; b--) {
                 float x = got[b];
                 got[b] = got[b - 1];
                 got[b - 1] = x;
             }
-        /* only for a redirect that opens the answer: crisis lines after
-         * three sentences of something else close an answer */
-        for (a = 0, b = 0; a < ng; a++)
-            if (sents[a] <= 2)
-                b = 1;
-        if (!b)
-            continue;
-        sum = 0;
         for (a = 0; a < ng; a++, add *= 0.5f)
             sum += add * got[a];
         if (sum > (float)lci_family_weight(p, f))
