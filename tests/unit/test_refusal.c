@@ -32,17 +32,21 @@ static int teardown(void **state) {
     return 0;
 }
 
-static lci_refusal classify(const char *text) {
+static lci_refusal classify_in(lc_config *cfg, const char *text) {
     lci_turn t;
     lci_refusal r;
     size_t bad;
     memset(&t, 0, sizeof t);
-    assert_int_equal(lci_turn_init(&t, g_cfg, LC_ROLE_ASSISTANT, NULL, 0,
+    assert_int_equal(lci_turn_init(&t, cfg, LC_ROLE_ASSISTANT, NULL, 0,
                                    text, strlen(text), &bad),
                      LC_OK);
-    lci_refusal_classify(g_cfg, &t, &r);
-    lci_turn_free(&t, &g_cfg->alloc);
+    lci_refusal_classify(cfg, &t, &r);
+    lci_turn_free(&t, &cfg->alloc);
     return r;
+}
+
+static lci_refusal classify(const char *text) {
+    return classify_in(g_cfg, text);
 }
 
 static const char *fam(const lci_refusal *r) {
@@ -437,7 +441,7 @@ static void test_accumulate(void **state) {
         "the east side is the quieter one, with benches every few hundred "
         "metres. Parking is free before nine on weekdays. ";
     static const char tune[] = "[family crisis_redirect]\naccumulate\n";
-    lc_config *builtin = g_cfg, *acc;
+    lc_config *acc;
     char buf[1024];
     lci_refusal r;
     (void)state;
@@ -448,8 +452,7 @@ static void test_accumulate(void **state) {
     snprintf(buf, sizeof buf, "%s%s", opener, redirect);
     r = classify(buf);
     assert_false(r.is_refusal);
-    g_cfg = acc;
-    r = classify(buf);
+    r = classify_in(acc, buf);
     assert_true(r.is_refusal);
     assert_string_equal(fam(&r), "crisis_redirect");
     /* one of those sentences alone at that position is not enough */
@@ -457,12 +460,11 @@ static void test_accumulate(void **state) {
              "Please talk to a trusted friend or a counselor about how you "
              "feel tonight. The weather will turn warmer on Sunday, so a "
              "walk by the river could be nice.");
-    r = classify(buf);
+    r = classify_in(acc, buf);
     assert_false(r.is_refusal);
     snprintf(buf, sizeof buf, "%s%s", answer, redirect);
-    r = classify(buf);
+    r = classify_in(acc, buf);
     assert_false(r.is_refusal);
-    g_cfg = builtin;
     lc_config_free(acc);
 }
 
