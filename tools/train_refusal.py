@@ -252,15 +252,12 @@ def train(rows, cfg):
     rng = random.Random(SEED)
     w = [0.0] * NBUCKETS
     order = list(range(len(rows)))
-    exp = math.exp
     for epoch in range(epochs):
         rng.shuffle(order)
         rate = RATE / (1 + epoch * 0.1)
         for i in order:
             x = xs[i]
-            z = sum(w[b] * v for b, v in x)
-            p = 0.0 if z < -30 else 1.0 if z > 30 else 1.0 / (1.0 + exp(-z))
-            g = p - ys[i]
+            g = sigmoid(sum(w[b] * v for b, v in x)) - ys[i]
             for b, v in x:
                 wb = w[b]
                 w[b] = wb - rate * (g * v + l2 * wb)
